@@ -1,0 +1,60 @@
+# Offerdesk: `make run` serves the portal, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+WORKERS ?= 4
+
+.PHONY: run serve test test-sqlite test-postgres setup system-deps lint format bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed
+
+run: setup
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+serve: setup
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+
+# Debian's Chromium (for the browser tests) and PostgreSQL (for the second run), when missing.
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "Installing Debian packages: chromium postgresql"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postgresql >/dev/null; \
+	fi
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check app tests
+	$(BIN)/ruff format --check app tests
+
+format: $(VENV)/.installed
+	$(BIN)/ruff format app tests
+	$(BIN)/ruff check --fix app tests
+
+test-sqlite: $(VENV)/.installed system-deps
+	@echo "=== Test suite on SQLite ==="
+	$(BIN)/python -m pytest -p no:cacheprovider
+
+test-postgres: $(VENV)/.installed system-deps
+	@echo "=== Test suite on PostgreSQL ==="
+	bash tests/with_postgres.sh $(BIN)/python -m pytest -p no:cacheprovider
+
+test: lint test-sqlite test-postgres
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m tests.bench.run_all
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -1,0 +1,138 @@
+"""Offerdesk: the service catalog and consumption portal."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask, g, request
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .config import INSTANCE_DIR, ROOT, load_config
+from .extensions import csrf, db, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(load_config(config))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_security_headers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401 - every model known before migrations run
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True
+    )
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    from .accounts.services import load_user
+
+    login_manager.user_loader(load_user)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """WAL and a busy timeout let several processes share the SQLite file."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from .accounts import api as accounts_api  # noqa: F401 - registers its endpoints
+    from .accounts.views import admin
+    from .accounts.views import bp as accounts_bp
+    from .api import openapi  # noqa: F401 - registers the document route
+    from .api.core import bp as api_bp
+    from .audit.views import bp as audit_bp
+    from .main.views import bp as main_bp
+    from .notifications.views import bp as notifications_bp
+
+    for blueprint in (main_bp, accounts_bp, admin, audit_bp, notifications_bp, api_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if request.is_secure:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if current_user and current_user.is_authenticated and "Cache-Control" not in headers:
+            headers["Cache-Control"] = "no-store"
+        return response
+
+
+def register_template_helpers(app: Flask) -> None:
+    from .markdown import render_markdown
+    from .navigation import navigation_for
+    from .web import page_url
+
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.globals["page_url"] = page_url
+
+    @app.template_filter("datetime")
+    def format_datetime(value, fmt: str = "%Y-%m-%d %H:%M UTC"):
+        return value.strftime(fmt) if value else ""
+
+    @app.context_processor
+    def inject_navigation():
+        if not current_user.is_authenticated:
+            return {"unread_notifications": 0, "navigation": []}
+        if "unread_notifications" not in g:
+            from .notifications.services import unread_count
+
+            g.unread_notifications = unread_count(current_user)
+        return {
+            "unread_notifications": g.unread_notifications,
+            "navigation": navigation_for(current_user),
+        }
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register
+
+    register(app)

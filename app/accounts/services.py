@@ -1,0 +1,451 @@
+"""Accounts rules: users, roles, groups, log-in throttling and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Iterable
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .. import clock
+from ..audit import services as audit
+from ..errors import NotAllowed, NotFound, RateLimited, Unauthorized, ValidationFailed
+from ..extensions import db
+from .models import ApiToken, ConsumerGroup, LoginAttempt, Role, User, UserRole
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_LENGTH = 8
+TOKEN_PREFIX = "odk_"
+
+
+# --- helpers -----------------------------------------------------------------
+
+
+def require_role(actor: User | None, *roles: Role | str, message: str | None = None) -> None:
+    if actor is None or not actor.is_active or not actor.has_role(*roles):
+        raise NotAllowed(message or "You do not have permission to do that.")
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(
+        password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    )
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+
+
+def _validate_user_fields(
+    email: str,
+    name: str,
+    password: str | None,
+    roles: Iterable[str],
+    tier: int | None,
+    *,
+    user_id: int | None,
+) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        errors["email"] = ["Enter a valid e-mail address."]
+    else:
+        clash = find_user_by_email(email)
+        if clash is not None and clash.id != user_id:
+            errors["email"] = ["Another user already has this e-mail address."]
+    if not name.strip():
+        errors["name"] = ["Enter a name."]
+    elif len(name) > 120:
+        errors["name"] = ["Keep the name to 120 characters."]
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = [f"Use at least {MIN_PASSWORD_LENGTH} characters."]
+    unknown = set(roles) - {role.value for role in Role}
+    if unknown:
+        errors["roles"] = [f"Unknown role: {', '.join(sorted(unknown))}."]
+    if Role.SUPPORT_AGENT.value in roles and tier not in (1, 2, 3):
+        errors["support_tier"] = ["A support agent needs a tier: 1, 2 or 3."]
+    if tier is not None and tier not in (1, 2, 3):
+        errors["support_tier"] = ["The tier is 1, 2 or 3."]
+    return errors
+
+
+def _groups_by_ids(group_ids: Iterable[int]) -> list[ConsumerGroup]:
+    ids = set(group_ids)
+    if not ids:
+        return []
+    groups = list(db.session.scalars(sa.select(ConsumerGroup).where(ConsumerGroup.id.in_(ids))))
+    if len(groups) != len(ids):
+        raise ValidationFailed("Unknown group.", fields={"groups": ["Choose existing groups."]})
+    return groups
+
+
+def _user_snapshot(user: User) -> dict:
+    return {
+        "email": user.email,
+        "name": user.name,
+        "active": user.active,
+        "roles": sorted(user.role_names),
+        "groups": sorted(group.name for group in user.groups),
+        "support_tier": user.support_tier,
+    }
+
+
+# --- users -------------------------------------------------------------------
+
+
+def create_user(
+    actor: User | None,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    roles: Iterable[str] = (Role.CONSUMER,),
+    group_ids: Iterable[int] = (),
+    support_tier: int | None = None,
+    commit: bool = True,
+) -> User:
+    """Create a user. `actor` None means the command line (an operator)."""
+    if actor is not None:
+        require_role(actor, Role.ADMIN)
+    email = normalise_email(email)
+    roles = sorted({str(role) for role in roles})
+    errors = _validate_user_fields(email, name, password, roles, support_tier, user_id=None)
+    if errors:
+        raise ValidationFailed("The user could not be saved.", fields=errors)
+    user = User(
+        email=email,
+        name=name.strip(),
+        password_hash=hash_password(password),
+        support_tier=support_tier if Role.SUPPORT_AGENT.value in roles else None,
+        created_at=clock.now(),
+    )
+    user.roles = [UserRole(role=role) for role in roles]
+    user.groups = _groups_by_ids(group_ids)
+    db.session.add(user)
+    db.session.flush()
+    audit.record(actor, "user", user.id, "created", changes=audit.diff({}, _user_snapshot(user)))
+    if commit:
+        db.session.commit()
+    return user
+
+
+def update_user(
+    actor: User | None,
+    user_id: int,
+    *,
+    email: str,
+    name: str,
+    roles: Iterable[str],
+    group_ids: Iterable[int],
+    support_tier: int | None,
+    password: str | None = None,
+    commit: bool = True,
+) -> User:
+    if actor is not None:
+        require_role(actor, Role.ADMIN)
+    user = get_user(user_id)
+    email = normalise_email(email)
+    roles = sorted({str(role) for role in roles})
+    password = password or None
+    errors = _validate_user_fields(email, name, password, roles, support_tier, user_id=user.id)
+    if actor is not None and actor.id == user.id and Role.ADMIN.value not in roles:
+        errors["roles"] = ["You cannot remove your own admin role."]
+    if errors:
+        raise ValidationFailed("The user could not be saved.", fields=errors)
+    before = _user_snapshot(user)
+    user.email = email
+    user.name = name.strip()
+    user.support_tier = support_tier if Role.SUPPORT_AGENT.value in roles else None
+    current = {role.role: role for role in user.roles}
+    user.roles = [current.get(role) or UserRole(role=role) for role in roles]
+    user.groups = _groups_by_ids(group_ids)
+    if password:
+        user.password_hash = hash_password(password)
+    changes = audit.diff(before, _user_snapshot(user))
+    if password:
+        changes["password"] = {"before": "***", "after": "***"}
+    audit.record(actor, "user", user.id, "updated", changes=changes)
+    if commit:
+        db.session.commit()
+    return user
+
+
+def set_user_active(actor: User, user_id: int, active: bool) -> User:
+    require_role(actor, Role.ADMIN)
+    user = get_user(user_id)
+    if user.id == actor.id and not active:
+        raise ValidationFailed(
+            "You cannot deactivate yourself.",
+            fields={"active": ["You cannot deactivate yourself."]},
+        )
+    if user.active != active:
+        audit.record(
+            actor,
+            "user",
+            user.id,
+            "activated" if active else "deactivated",
+            changes=audit.diff({"active": user.active}, {"active": active}),
+        )
+        user.active = active
+    db.session.commit()
+    return user
+
+
+def list_users(
+    actor: User, *, search: str = "", role: str = "", group_id: int | None = None
+) -> sa.Select:
+    require_role(actor, Role.ADMIN)
+    query = sa.select(User).order_by(User.name, User.id)
+    if search:
+        pattern = f"%{search.strip().lower()}%"
+        query = query.where(
+            sa.or_(sa.func.lower(User.email).like(pattern), sa.func.lower(User.name).like(pattern))
+        )
+    if role:
+        query = query.where(User.roles.any(UserRole.role == role))
+    if group_id:
+        query = query.where(User.groups.any(ConsumerGroup.id == group_id))
+    return query
+
+
+def change_own_password(user: User, current_password: str, new_password: str) -> None:
+    if not check_password_hash(user.password_hash, current_password or ""):
+        raise ValidationFailed(
+            "Password not changed.",
+            fields={"current_password": ["This is not your current password."]},
+        )
+    if len(new_password or "") < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            "Password not changed.",
+            fields={"new_password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]},
+        )
+    user.password_hash = hash_password(new_password)
+    audit.record(user, "user", user.id, "password_changed")
+    db.session.commit()
+
+
+# --- log-in ------------------------------------------------------------------
+
+
+def _recent_failures(column, value: str) -> int:
+    window = timedelta(minutes=current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"])
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(LoginAttempt.id)).where(
+                column == value, LoginAttempt.attempted_at >= clock.now() - window
+            )
+        )
+        or 0
+    )
+
+
+def authenticate(email: str, password: str, address: str) -> User:
+    """Check credentials, refusing all attempts once an account or address has failed too often."""
+    email = normalise_email(email)[:254]
+    address = (address or "unknown")[:64]
+    limit = current_app.config["LOGIN_MAX_FAILURES"]
+    if (
+        _recent_failures(LoginAttempt.email, email) >= limit
+        or _recent_failures(LoginAttempt.address, address) >= limit
+    ):
+        minutes = current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"]
+        raise RateLimited(f"Too many failed log-in attempts. Try again in {minutes} minutes.")
+    user = find_user_by_email(email)
+    if (
+        user is None
+        or not check_password_hash(user.password_hash, password or "")
+        or not user.active
+    ):
+        db.session.add(LoginAttempt(email=email, address=address, attempted_at=clock.now()))
+        db.session.commit()
+        raise Unauthorized("Invalid e-mail or password, or the account is deactivated.")
+    db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email == email))
+    audit.record(user, "user", user.id, "logged_in")
+    db.session.commit()
+    return user
+
+
+def load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
+    return user if user is not None and user.active else None
+
+
+# --- groups ------------------------------------------------------------------
+
+
+def list_groups() -> list[ConsumerGroup]:
+    return list(db.session.scalars(sa.select(ConsumerGroup).order_by(ConsumerGroup.name)))
+
+
+def get_group(group_id: int) -> ConsumerGroup:
+    group = db.session.get(ConsumerGroup, group_id)
+    if group is None:
+        raise NotFound("No such group.")
+    return group
+
+
+def find_group_by_name(name: str) -> ConsumerGroup | None:
+    return db.session.scalar(sa.select(ConsumerGroup).where(ConsumerGroup.name == name.strip()))
+
+
+def save_group(
+    actor: User | None,
+    *,
+    name: str,
+    description: str = "",
+    group_id: int | None = None,
+    commit: bool = True,
+) -> ConsumerGroup:
+    if actor is not None:
+        require_role(actor, Role.ADMIN)
+    name = (name or "").strip()
+    errors = {}
+    if not name:
+        errors["name"] = ["Enter a name."]
+    elif len(name) > 120:
+        errors["name"] = ["Keep the name to 120 characters."]
+    else:
+        clash = find_group_by_name(name)
+        if clash is not None and clash.id != group_id:
+            errors["name"] = ["Another group already has this name."]
+    if errors:
+        raise ValidationFailed("The group could not be saved.", fields=errors)
+    if group_id is None:
+        group = ConsumerGroup(name=name, description=description or "", created_at=clock.now())
+        db.session.add(group)
+        db.session.flush()
+        audit.record(actor, "group", group.id, "created", changes=audit.diff({}, {"name": name}))
+    else:
+        group = get_group(group_id)
+        before = {"name": group.name, "description": group.description}
+        group.name, group.description = name, description or ""
+        audit.record(
+            actor,
+            "group",
+            group.id,
+            "updated",
+            changes=audit.diff(before, {"name": name, "description": group.description}),
+        )
+    if commit:
+        db.session.commit()
+    return group
+
+
+def set_group_members(actor: User, group_id: int, user_ids: Iterable[int]) -> ConsumerGroup:
+    require_role(actor, Role.ADMIN)
+    group = get_group(group_id)
+    ids = set(user_ids)
+    members = list(db.session.scalars(sa.select(User).where(User.id.in_(ids)))) if ids else []
+    if len(members) != len(ids):
+        raise ValidationFailed("Unknown user.", fields={"members": ["Choose existing users."]})
+    before = sorted(user.email for user in group.members)
+    group.members = members
+    audit.record(
+        actor,
+        "group",
+        group.id,
+        "members_changed",
+        changes=audit.diff({"members": before}, {"members": sorted(u.email for u in members)}),
+    )
+    db.session.commit()
+    return group
+
+
+def delete_group(actor: User, group_id: int) -> None:
+    require_role(actor, Role.ADMIN)
+    group = get_group(group_id)
+    if group.members:
+        raise ValidationFailed(
+            "Remove the group's members before deleting it.",
+            fields={"members": ["The group still has members."]},
+        )
+    audit.record(actor, "group", group.id, "deleted", changes=audit.diff({"name": group.name}, {}))
+    db.session.delete(group)
+    db.session.commit()
+
+
+# --- API tokens --------------------------------------------------------------
+
+
+def _digest(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def create_token(
+    actor: User | None, owner_id: int, label: str, *, commit: bool = True
+) -> tuple[ApiToken, str]:
+    """Issue a token; the plaintext is returned once and only its hash is kept."""
+    owner = get_user(owner_id)
+    if actor is not None and actor.id != owner.id:
+        require_role(actor, Role.ADMIN, message="You may only create tokens for yourself.")
+    label = (label or "").strip() or "API token"
+    if len(label) > 120:
+        raise ValidationFailed(
+            "The token could not be created.",
+            fields={"label": ["Keep the label to 120 characters."]},
+        )
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=owner.id,
+        label=label,
+        prefix=plaintext[:12],
+        token_hash=_digest(plaintext),
+        created_at=clock.now(),
+    )
+    db.session.add(token)
+    db.session.flush()
+    audit.record(actor, "api_token", token.id, "created", summary=f"{label} for {owner.email}")
+    if commit:
+        db.session.commit()
+    return token, plaintext
+
+
+def list_tokens(actor: User, owner_id: int | None = None) -> list[ApiToken]:
+    query = sa.select(ApiToken).order_by(ApiToken.created_at.desc())
+    if owner_id is None or owner_id != actor.id:
+        require_role(actor, Role.ADMIN)
+    if owner_id is not None:
+        query = query.where(ApiToken.user_id == owner_id)
+    return list(db.session.scalars(query.options(sa.orm.joinedload(ApiToken.user))))
+
+
+def revoke_token(actor: User, token_id: int) -> ApiToken:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or (token.user_id != actor.id and not actor.has_role(Role.ADMIN)):
+        raise NotFound("No such token.")
+    if token.revoked_at is None:
+        token.revoked_at = clock.now()
+        audit.record(actor, "api_token", token.id, "revoked", summary=token.label)
+    db.session.commit()
+    return token
+
+
+def authenticate_token(plaintext: str) -> User:
+    token = db.session.scalar(
+        sa.select(ApiToken).where(ApiToken.token_hash == _digest(plaintext or ""))
+    )
+    if token is None or token.is_revoked:
+        raise Unauthorized("The API token is missing, unknown or revoked.")
+    if not token.user.active:
+        raise Unauthorized("The token's user is deactivated.")
+    now = clock.now()
+    # Write last use at most once a minute so busy feeds do not write on every call.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        token.last_used_at = now
+        db.session.commit()
+    return token.user

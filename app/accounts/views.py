@@ -1,0 +1,300 @@
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..errors import NotAllowed, RateLimited, Unauthorized, ValidationFailed
+from ..extensions import db
+from ..web import apply_field_errors, is_safe_next, paginate, roles_required
+from . import services
+from .forms import (
+    ConfirmForm,
+    GroupForm,
+    GroupMembersForm,
+    LoginForm,
+    PasswordChangeForm,
+    TokenForm,
+    UserForm,
+)
+from .models import Role
+
+bp = Blueprint("accounts", __name__)
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(url_for("main.home"))
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data, client_address())
+        except RateLimited as error:
+            form.form_errors.append(error.message)
+            status = 429
+        except Unauthorized as error:
+            form.form_errors.append(error.message)
+            status = 401
+        else:
+            session.clear()
+            login_user(user, remember=form.remember.data)
+            flash(f"Welcome, {user.name}.", "success")
+            target = form.next.data
+            return redirect(target if is_safe_next(target) else url_for("main.home"))
+    elif request.method == "POST":
+        status = 400
+    return render_template("accounts/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    password_form = PasswordChangeForm(prefix="pw")
+    token_form = TokenForm(prefix="tok")
+    new_token = None
+    action = request.form.get("action")
+    if action == "password" and password_form.validate_on_submit():
+        try:
+            services.change_own_password(
+                current_user, password_form.current_password.data, password_form.new_password.data
+            )
+        except ValidationFailed as error:
+            apply_field_errors(password_form, error)
+        else:
+            flash("Your password is changed.", "success")
+            return redirect(url_for("accounts.account"))
+    elif action == "token" and token_form.validate_on_submit():
+        try:
+            token, new_token = services.create_token(
+                current_user, current_user.id, token_form.label.data
+            )
+        except ValidationFailed as error:
+            apply_field_errors(token_form, error)
+        else:
+            flash("Token created. Copy it now: it will not be shown again.", "success")
+    tokens = services.list_tokens(current_user, current_user.id)
+    return render_template(
+        "accounts/account.html",
+        password_form=password_form,
+        token_form=token_form,
+        tokens=tokens,
+        new_token=new_token,
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    if ConfirmForm().validate_on_submit():
+        token = services.revoke_token(current_user, token_id)
+        flash(f"Token “{token.label}” revoked.", "success")
+    target = request.form.get("next")
+    return redirect(target if is_safe_next(target) else url_for("accounts.account"))
+
+
+# --- administration ----------------------------------------------------------
+
+admin = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _fill_group_choices(form) -> None:
+    form.groups.choices = [(group.id, group.name) for group in services.list_groups()]
+
+
+@admin.route("/users")
+@roles_required(Role.ADMIN)
+def users():
+    query = services.list_users(
+        current_user,
+        search=request.args.get("q", ""),
+        role=request.args.get("role", ""),
+        group_id=request.args.get("group", type=int),
+    )
+    return render_template(
+        "admin/users.html",
+        pagination=paginate(query),
+        roles=list(Role),
+        groups=services.list_groups(),
+        confirm_form=ConfirmForm(),
+    )
+
+
+@admin.route("/users/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def new_user():
+    form = UserForm()
+    _fill_group_choices(form)
+    if request.method == "GET":
+        form.roles.data = [Role.CONSUMER.value]
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(
+                current_user,
+                email=form.email.data,
+                name=form.name.data,
+                password=form.password.data or "",
+                roles=form.roles.data,
+                group_ids=form.groups.data,
+                support_tier=form.support_tier.data,
+            )
+        except ValidationFailed as error:
+            apply_field_errors(form, error)
+        else:
+            flash(f"User {user.email} created.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@admin.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit_user(user_id: int):
+    user = services.get_user(user_id)
+    form = UserForm(obj=user if request.method == "GET" else None)
+    _fill_group_choices(form)
+    if request.method == "GET":
+        form.roles.data = sorted(user.role_names)
+        form.groups.data = sorted(user.group_ids)
+        form.password.data = ""
+    if form.validate_on_submit():
+        try:
+            services.update_user(
+                current_user,
+                user.id,
+                email=form.email.data,
+                name=form.name.data,
+                roles=form.roles.data,
+                group_ids=form.groups.data,
+                support_tier=form.support_tier.data,
+                password=form.password.data,
+            )
+        except ValidationFailed as error:
+            apply_field_errors(form, error)
+        else:
+            flash(f"User {user.email} saved.", "success")
+            return redirect(url_for("admin.users"))
+    tokens = services.list_tokens(current_user, user.id)
+    return render_template(
+        "admin/user_form.html",
+        form=form,
+        user=user,
+        tokens=tokens,
+        confirm_form=ConfirmForm(),
+        token_form=TokenForm(prefix="tok"),
+    )
+
+
+@admin.route("/users/<int:user_id>/active", methods=["POST"])
+@roles_required(Role.ADMIN)
+def toggle_active(user_id: int):
+    if ConfirmForm().validate_on_submit():
+        active = request.form.get("active") == "1"
+        try:
+            user = services.set_user_active(current_user, user_id, active)
+        except ValidationFailed as error:
+            flash(error.message, "error")
+        else:
+            flash(f"{user.email} is {'active' if user.active else 'deactivated'}.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@admin.route("/users/<int:user_id>/tokens", methods=["POST"])
+@roles_required(Role.ADMIN)
+def create_user_token(user_id: int):
+    form = TokenForm(prefix="tok")
+    if not form.validate_on_submit():
+        flash("Give the token a label (up to 120 characters).", "error")
+        return redirect(url_for("admin.edit_user", user_id=user_id))
+    token, plaintext = services.create_token(current_user, user_id, form.label.data)
+    return render_template("admin/token_created.html", token=token, plaintext=plaintext)
+
+
+@admin.route("/tokens")
+@roles_required(Role.ADMIN)
+def tokens():
+    return render_template(
+        "admin/tokens.html", tokens=services.list_tokens(current_user), confirm_form=ConfirmForm()
+    )
+
+
+@admin.route("/groups")
+@roles_required(Role.ADMIN)
+def groups():
+    return render_template(
+        "admin/groups.html", groups=services.list_groups(), confirm_form=ConfirmForm()
+    )
+
+
+@admin.route("/groups/new", methods=["GET", "POST"])
+@admin.route("/groups/<int:group_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit_group(group_id: int | None = None):
+    group = services.get_group(group_id) if group_id else None
+    form = GroupForm(obj=group if request.method == "GET" else None)
+    members_form = GroupMembersForm(prefix="m")
+    if group is not None:
+        members_form.members.choices = [
+            (user.id, f"{user.name} <{user.email}>") for user in _all_users()
+        ]
+        if request.method == "GET":
+            members_form.members.data = [user.id for user in group.members]
+    if form.validate_on_submit():
+        try:
+            saved = services.save_group(
+                current_user,
+                name=form.name.data,
+                description=form.description.data,
+                group_id=group_id,
+            )
+        except ValidationFailed as error:
+            apply_field_errors(form, error)
+        else:
+            flash(f"Group {saved.name} saved.", "success")
+            return redirect(url_for("admin.edit_group", group_id=saved.id))
+    return render_template(
+        "admin/group_form.html", form=form, members_form=members_form, group=group
+    )
+
+
+def _all_users():
+    return db.session.scalars(services.list_users(current_user)).all()
+
+
+@admin.route("/groups/<int:group_id>/members", methods=["POST"])
+@roles_required(Role.ADMIN)
+def group_members(group_id: int):
+    form = GroupMembersForm(prefix="m")
+    form.members.choices = [(user.id, user.email) for user in _all_users()]
+    if form.validate_on_submit():
+        services.set_group_members(current_user, group_id, form.members.data)
+        flash("Members saved.", "success")
+    else:
+        flash("Choose members from the list.", "error")
+    return redirect(url_for("admin.edit_group", group_id=group_id))
+
+
+@admin.route("/groups/<int:group_id>/delete", methods=["POST"])
+@roles_required(Role.ADMIN)
+def delete_group(group_id: int):
+    if ConfirmForm().validate_on_submit():
+        try:
+            services.delete_group(current_user, group_id)
+        except (ValidationFailed, NotAllowed) as error:
+            flash(error.message, "error")
+        else:
+            flash("Group deleted.", "success")
+    return redirect(url_for("admin.groups"))

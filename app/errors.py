@@ -1,0 +1,112 @@
+"""Domain errors raised by services, and the one place they become responses."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, flash, jsonify, redirect, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class ValidationFailed(DomainError):
+    status = 422
+    title = "Validation failed"
+
+
+class NotAllowed(DomainError):
+    status = 403
+    title = "Not allowed"
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+
+
+class InvalidTransition(DomainError):
+    status = 409
+    title = "Invalid transition"
+
+
+class Conflict(DomainError):
+    status = 409
+    title = "Conflict"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    title = "Unauthorized"
+
+
+class RateLimited(DomainError):
+    status = 429
+    title = "Too many requests"
+
+
+def wants_problem_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def problem(status: int, title: str, detail: str, **extra):
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body.update({key: value for key, value in extra.items() if value})
+    body["instance"] = request.path
+    resp = jsonify(body)
+    resp.status_code = status
+    resp.mimetype = "application/problem+json"
+    if status == 401:
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="offerdesk"'
+    return resp
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def handle_domain_error(error: DomainError):
+        db.session.rollback()
+        if wants_problem_json():
+            return problem(error.status, error.title, error.message, errors=error.fields)
+        if error.status in (403, 404, 401):
+            return render_error_page(error.status, error.message)
+        flash(error.message, "error")
+        return redirect(request.referrer or "/")
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException):
+        if wants_problem_json():
+            return problem(error.code or 500, error.name, error.description or error.name)
+        return render_error_page(error.code or 500, error.description)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        if wants_problem_json():
+            return problem(500, "Internal server error", "Something went wrong on our side.")
+        return render_error_page(500, "Something went wrong on our side.")
+
+
+def render_error_page(status: int, message: str | None):
+    titles = {401: "Please log in", 403: "Not allowed", 404: "Not found", 500: "Server error"}
+    return (
+        render_template(
+            "errors/error.html",
+            status=status,
+            title=titles.get(status, "Error"),
+            message=message,
+        ),
+        status,
+    )

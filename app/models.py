@@ -1,0 +1,5 @@
+"""Import every domain's models so metadata (and Alembic) sees all tables."""
+
+from .accounts.models import ApiToken, ConsumerGroup, LoginAttempt, User, UserRole  # noqa: F401
+from .audit.models import AuditEvent  # noqa: F401
+from .notifications.models import Notification, OutboxEmail  # noqa: F401

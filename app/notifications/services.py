@@ -1,0 +1,143 @@
+"""In-app inbox and e-mail outbox. notify() joins the caller's transaction."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Iterable
+from email.message import EmailMessage
+
+import sqlalchemy as sa
+from flask import current_app
+
+from .. import clock
+from ..accounts.models import User
+from ..errors import NotFound
+from ..extensions import db
+from .models import Notification, OutboxEmail
+
+log = logging.getLogger(__name__)
+
+
+def notify(recipients: Iterable[User], subject: str, body: str = "", link: str = "") -> int:
+    """Queue an inbox entry and an outbox e-mail for each distinct active recipient."""
+    now = clock.now()
+    seen: set[int] = set()
+    for user in recipients:
+        if user is None or user.id in seen or not user.active:
+            continue
+        seen.add(user.id)
+        db.session.add(
+            Notification(
+                user_id=user.id, subject=subject[:200], body=body, link=link, created_at=now
+            )
+        )
+        db.session.add(
+            OutboxEmail(
+                recipient=user.email,
+                subject=subject[:200],
+                body=_email_body(body, link),
+                created_at=now,
+            )
+        )
+    return len(seen)
+
+
+def _email_body(body: str, link: str) -> str:
+    return f"{body}\n\n{link}".strip() if link else body
+
+
+def unread_count(user: User) -> int:
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(Notification.id)).where(
+                Notification.user_id == user.id, Notification.read_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
+def inbox_query(user: User, *, unread_only: bool = False) -> sa.Select:
+    query = sa.select(Notification).where(Notification.user_id == user.id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    return query.order_by(Notification.created_at.desc(), Notification.id.desc())
+
+
+def mark_read(user: User, notification_id: int) -> Notification:
+    notification = db.session.get(Notification, notification_id)
+    if notification is None or notification.user_id != user.id:
+        raise NotFound("No such notification.")
+    if notification.read_at is None:
+        notification.read_at = clock.now()
+    db.session.commit()
+    return notification
+
+
+def mark_all_read(user: User) -> int:
+    result = db.session.execute(
+        sa.update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=clock.now())
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+def outbox_query(*, pending_only: bool = False) -> sa.Select:
+    query = sa.select(OutboxEmail).order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc())
+    if pending_only:
+        query = query.where(OutboxEmail.sent_at.is_(None))
+    return query
+
+
+def mail_enabled() -> bool:
+    return bool(current_app.config.get("MAIL_SERVER"))
+
+
+def send_outbox(limit: int = 100) -> tuple[int, int]:
+    """Send pending e-mails over SMTP when MAIL_SERVER is set. Returns (sent, failed)."""
+    if not mail_enabled():
+        return 0, 0
+    config = current_app.config
+    pending = list(
+        db.session.scalars(
+            outbox_query(pending_only=True).where(OutboxEmail.attempts < 5).limit(limit)
+        )
+    )
+    sent = failed = 0
+    if not pending:
+        return 0, 0
+    try:
+        smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10)
+    except OSError as error:
+        log.warning("Mail server unreachable: %s", error)
+        for email in pending:
+            email.attempts += 1
+            email.last_error = str(error)[:500]
+        db.session.commit()
+        return 0, len(pending)
+    with smtp:
+        if config.get("MAIL_USE_TLS"):
+            smtp.starttls()
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        for email in pending:
+            message = EmailMessage()
+            message["From"] = config["MAIL_DEFAULT_SENDER"]
+            message["To"] = email.recipient
+            message["Subject"] = email.subject
+            message.set_content(email.body or email.subject)
+            email.attempts += 1
+            try:
+                smtp.send_message(message)
+            except smtplib.SMTPException as error:
+                email.last_error = str(error)[:500]
+                failed += 1
+            else:
+                email.sent_at = clock.now()
+                email.last_error = ""
+                sent += 1
+    db.session.commit()
+    return sent, failed
