@@ -71,10 +71,23 @@ def register_blueprints(app: Flask) -> None:
     from .api import openapi  # noqa: F401 - registers the document route
     from .api.core import bp as api_bp
     from .audit.views import bp as audit_bp
+    from .catalog import api as catalog_api  # noqa: F401 - registers its endpoints
+    from .catalog.views import bp as catalog_bp
     from .main.views import bp as main_bp
     from .notifications.views import bp as notifications_bp
+    from .search.views import bp as search_bp
 
-    for blueprint in (main_bp, accounts_bp, admin, audit_bp, notifications_bp, api_bp):
+    blueprints = (
+        main_bp,
+        accounts_bp,
+        admin,
+        audit_bp,
+        notifications_bp,
+        catalog_bp,
+        search_bp,
+        api_bp,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
 

@@ -2,4 +2,14 @@
 
 from .accounts.models import ApiToken, ConsumerGroup, LoginAttempt, User, UserRole  # noqa: F401
 from .audit.models import AuditEvent  # noqa: F401
+from .catalog.models import (  # noqa: F401
+    BundleMember,
+    Category,
+    DigitalProduct,
+    OfferSettings,
+    PriceChange,
+    ProductRelease,
+    ServiceOffer,
+)
 from .notifications.models import Notification, OutboxEmail  # noqa: F401
+from .support.models import KnowledgeArticle  # noqa: F401

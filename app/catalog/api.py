@@ -1,0 +1,1 @@
+"""JSON routes of the catalog under /api/v1."""

@@ -1,0 +1,306 @@
+"""Release stream: digital products, releases, categories, service offers, bundles, prices.
+
+A ServiceOffer row is one *revision* of an offer; rows of the same offer share a `code`.
+At most one revision of a code is live (published or retired) at a time; a newer revision
+is edited as a draft and, once published, supersedes the live one. Audience, canary and
+price history belong to the code, so they carry across revisions.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .. import clock
+from ..accounts.models import User
+from ..extensions import db
+from ..models_base import UTCDateTime
+
+MONEY = sa.Numeric(12, 2)
+
+
+class ReleaseStatus(enum.StrEnum):
+    PLANNED = "planned"
+    ACCEPTED = "accepted"
+    DEPLOYED = "deployed"
+    RETIRED = "retired"
+
+
+class OfferStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PLANNED = "planned"
+    READY = "ready"
+    PUBLISHED = "published"
+    RETIRED = "retired"
+    SUPERSEDED = "superseded"  # an older revision replaced by a newer published one
+
+
+LIVE_STATUSES = (OfferStatus.PUBLISHED.value, OfferStatus.RETIRED.value)
+EDITABLE_STATUSES = (OfferStatus.DRAFT.value, OfferStatus.PLANNED.value, OfferStatus.READY.value)
+
+
+class OfferKind(enum.StrEnum):
+    NEW_INSTANCE = "new_instance"
+    MODIFICATION = "modification"
+    TERMINATION = "termination"
+    SUPPORT = "support"
+    BUNDLE = "bundle"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class BillingPeriod(enum.StrEnum):
+    ONE_TIME = "one_time"
+    MONTHLY = "monthly"
+    YEARLY = "yearly"
+
+    @property
+    def label(self) -> str:
+        return {"one_time": "One-time", "monthly": "Monthly", "yearly": "Yearly"}[self.value]
+
+
+class DigitalProduct(db.Model):
+    __tablename__ = "digital_products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    owner: Mapped[User | None] = relationship()
+    releases: Mapped[list[ProductRelease]] = relationship(
+        back_populates="product", order_by="ProductRelease.id", cascade="all, delete-orphan"
+    )
+
+
+class ProductRelease(db.Model):
+    __tablename__ = "product_releases"
+    __table_args__ = (sa.UniqueConstraint("product_id", "version", name="uq_release_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("digital_products.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[str] = mapped_column(sa.String(40))
+    status: Mapped[str] = mapped_column(sa.String(16), default=ReleaseStatus.PLANNED.value)
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    planned_date: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deployed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    product: Mapped[DigitalProduct] = relationship(back_populates="releases")
+
+    @property
+    def label(self) -> str:
+        return f"{self.product.name} {self.version}"
+
+
+class Category(db.Model):
+    __tablename__ = "categories"
+    __table_args__ = (sa.UniqueConstraint("parent_id", "name", name="uq_category_sibling_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    slug: Mapped[str] = mapped_column(sa.String(140), unique=True)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    parent_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("categories.id", ondelete="RESTRICT"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    parent: Mapped[Category | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Category]] = relationship(
+        back_populates="parent", order_by="Category.position"
+    )
+
+
+offer_audience = sa.Table(
+    "offer_audience",
+    db.metadata,
+    sa.Column("offer_code", sa.String(40), primary_key=True),
+    sa.Column(
+        "group_id", sa.ForeignKey("consumer_groups.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("is_pilot", sa.Boolean, nullable=False, default=False),
+)
+
+offer_articles = sa.Table(
+    "offer_articles",
+    db.metadata,
+    sa.Column("offer_code", sa.String(40), primary_key=True),
+    sa.Column(
+        "article_id", sa.ForeignKey("knowledge_articles.id", ondelete="CASCADE"), primary_key=True
+    ),
+)
+
+
+class OfferSettings(db.Model):
+    """What belongs to an offer across all its revisions: audience mode and featured flag."""
+
+    __tablename__ = "offer_settings"
+
+    offer_code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    canary: Mapped[bool] = mapped_column(default=False)  # visible to pilot groups only
+    featured: Mapped[bool] = mapped_column(default=False)
+
+
+class ServiceOffer(db.Model):
+    __tablename__ = "service_offers"
+    __table_args__ = (
+        sa.UniqueConstraint("code", "revision", name="uq_offer_code_revision"),
+        # One live revision per offer, and one revision being edited.
+        sa.Index(
+            "uq_offer_one_live",
+            "code",
+            unique=True,
+            sqlite_where=sa.text("status IN ('published', 'retired')"),
+            postgresql_where=sa.text("status IN ('published', 'retired')"),
+        ),
+        sa.Index(
+            "uq_offer_one_draft",
+            "code",
+            unique=True,
+            sqlite_where=sa.text("status IN ('draft', 'planned', 'ready')"),
+            postgresql_where=sa.text("status IN ('draft', 'planned', 'ready')"),
+        ),
+        sa.CheckConstraint("price >= 0", name="price_not_negative"),
+        sa.CheckConstraint("cost >= 0", name="cost_not_negative"),
+        sa.CheckConstraint(
+            "valid_to IS NULL OR valid_from IS NULL OR valid_to > valid_from", name="validity_order"
+        ),
+        sa.Index("ix_service_offers_status_validity", "status", "valid_from", "valid_to"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), index=True)
+    revision: Mapped[int] = mapped_column(default=1)
+    name: Mapped[str] = mapped_column(sa.String(160))
+    summary: Mapped[str] = mapped_column(sa.String(300), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    kind: Mapped[str] = mapped_column(sa.String(20), default=OfferKind.NEW_INSTANCE.value)
+    status: Mapped[str] = mapped_column(sa.String(16), default=OfferStatus.DRAFT.value, index=True)
+    category_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("categories.id", ondelete="SET NULL"), index=True
+    )
+    release_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("product_releases.id", ondelete="SET NULL")
+    )
+    product_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("digital_products.id", ondelete="SET NULL"), index=True
+    )
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cost: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    price: Mapped[Decimal | None] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(sa.String(3), default="EUR")
+    billing_period: Mapped[str] = mapped_column(sa.String(10), default=BillingPeriod.MONTHLY.value)
+    terms: Mapped[str] = mapped_column(sa.Text, default="")
+    # {"availability_pct": 99.9, "fulfillment_target_hours": 24, "support_hours": "business",
+    #  "response_hours": {"critical": 1, "high": 4, "medium": 8, "low": 24}, "resolution_hours": {...}}
+    service_levels: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # [{"key", "label", "type": text|number|choice|boolean, "required", "default", "min", "max", "choices", "help"}]
+    options: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # [{"name", "mode": manual|automatic, "group": "<consumer group name>", "expected_hours"}]
+    fulfillment_plan: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # {"tier1_group": "<group name>", "escalation_path": ["tier 2 ...", ...], "channels": ["portal", "phone"]}
+    support_plan: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    planned_release_date: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replacement_code: Mapped[str | None] = mapped_column(sa.String(40))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    version: Mapped[int] = mapped_column(default=1)  # optimistic lock, bumped by every edit
+
+    category: Mapped[Category | None] = relationship(lazy="joined")
+    release: Mapped[ProductRelease | None] = relationship(lazy="joined")
+    product: Mapped[DigitalProduct | None] = relationship(lazy="joined")
+    members: Mapped[list[BundleMember]] = relationship(
+        back_populates="bundle",
+        order_by="BundleMember.position",
+        cascade="all, delete-orphan",
+        foreign_keys="BundleMember.bundle_id",
+    )
+
+    @property
+    def margin(self) -> Decimal | None:
+        if self.price is None:
+            return None
+        return self.price - (self.cost or Decimal("0"))
+
+    @property
+    def margin_pct(self) -> Decimal | None:
+        if not self.price:
+            return None
+        return ((self.price - (self.cost or Decimal("0"))) / self.price * 100).quantize(
+            Decimal("0.1")
+        )
+
+    @property
+    def is_bundle(self) -> bool:
+        return self.kind == OfferKind.BUNDLE.value
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    def display_status(self, now: datetime | None = None) -> str:
+        """What people see: scheduled before valid_from, expired after valid_to."""
+        now = now or clock.now()
+        if self.status in LIVE_STATUSES:
+            if self.valid_to is not None and now >= self.valid_to:
+                return "retired" if self.status == OfferStatus.RETIRED.value else "expired"
+            if self.status == OfferStatus.RETIRED.value:
+                return "retiring"
+            if self.valid_from is not None and now < self.valid_from:
+                return "scheduled"
+        return self.status
+
+    def is_orderable(self, now: datetime | None = None) -> bool:
+        return self.display_status(now) in ("published", "retiring")
+
+
+class BundleMember(db.Model):
+    __tablename__ = "bundle_members"
+    __table_args__ = (sa.UniqueConstraint("bundle_id", "member_code", name="uq_bundle_member"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bundle_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("service_offers.id", ondelete="CASCADE"), index=True
+    )
+    member_code: Mapped[str] = mapped_column(sa.String(40))
+    position: Mapped[int] = mapped_column(default=0)
+
+    bundle: Mapped[ServiceOffer] = relationship(back_populates="members", foreign_keys=[bundle_id])
+
+
+class PriceChange(db.Model):
+    """A price (and cost) that takes effect on a date; the history of an offer's prices."""
+
+    __tablename__ = "price_changes"
+    __table_args__ = (
+        sa.UniqueConstraint("offer_code", "effective_from", name="uq_price_change_date"),
+        sa.CheckConstraint("price >= 0", name="price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offer_code: Mapped[str] = mapped_column(sa.String(40), index=True)
+    price: Mapped[Decimal] = mapped_column(MONEY)
+    cost: Mapped[Decimal | None] = mapped_column(MONEY)
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )

@@ -1,0 +1,39 @@
+"""Support domain. For now: knowledge articles (the Support issue grows this package)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .. import clock
+from ..accounts.models import User
+from ..extensions import db
+from ..models_base import UTCDateTime
+
+
+class ArticleStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+
+
+class KnowledgeArticle(db.Model):
+    __tablename__ = "knowledge_articles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[str] = mapped_column(
+        sa.String(16), default=ArticleStatus.PUBLISHED.value, index=True
+    )
+    product_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("digital_products.id", ondelete="SET NULL")
+    )
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    views: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    author: Mapped[User | None] = relationship()
