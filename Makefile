@@ -21,6 +21,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 setup: $(VENV)/.installed
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed
+	$(BIN)/flask search reindex
 
 run: setup
 	$(BIN)/flask run --host $(HOST) --port $(PORT)

@@ -76,6 +76,12 @@ def register_blueprints(app: Flask) -> None:
     from .main.views import bp as main_bp
     from .notifications.views import bp as notifications_bp
     from .search.views import bp as search_bp
+    from .status import api as status_api  # noqa: F401 - registers its endpoints
+    from .status.views import bp as status_bp
+    from .subscriptions import api as subscriptions_api  # noqa: F401 - registers its endpoints
+    from .subscriptions.views import bp as subscriptions_bp
+    from .support import api as support_api  # noqa: F401 - registers its endpoints
+    from .support.views import bp as support_bp
 
     blueprints = (
         main_bp,
@@ -85,6 +91,9 @@ def register_blueprints(app: Flask) -> None:
         notifications_bp,
         catalog_bp,
         search_bp,
+        subscriptions_bp,
+        support_bp,
+        status_bp,
         api_bp,
     )
     for blueprint in blueprints:

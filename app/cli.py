@@ -1,6 +1,9 @@
-"""Command line for operators and scripts: flask seed, flask users ..., flask outbox ..."""
+"""Command line for operators and scripts: flask seed, flask users ..., flask outbox ...,
+flask catalog export / import."""
 
 from __future__ import annotations
+
+import sys
 
 import click
 from flask import Flask
@@ -20,6 +23,16 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(users)
     app.cli.add_command(outbox)
+    app.cli.add_command(catalog_cli)
+    from .search.cli import search as search_cli
+
+    app.cli.add_command(search_cli)
+    from .subscriptions.cli import subscriptions as subscriptions_cli
+
+    app.cli.add_command(subscriptions_cli)
+    from .support.cli import support as support_cli
+
+    app.cli.add_command(support_cli)
 
 
 @click.command("seed")
@@ -32,7 +45,7 @@ def seed_command(directory: str | None) -> None:
         report = load_seeds(directory)
     except DomainError as error:
         db.session.rollback()
-        _fail(error)
+        _fail_lines(error)
     for line in report:
         click.echo(line)
 
@@ -125,3 +138,68 @@ def send_outbox() -> None:
         raise click.ClickException("MAIL_SERVER is not set: e-mails stay in the outbox.")
     sent, failed = send()
     click.echo(f"Sent {sent}, failed {failed}.")
+
+
+# --- catalog as code -----------------------------------------------------------------------
+
+
+def _fail_lines(error: DomainError) -> None:
+    """One problem a line (`offers[3].price: line 57: ...`), for files with many items."""
+    lines = [error.message] + [
+        f"  {name}: {message}" for name, messages in error.fields.items() for message in messages
+    ]
+    raise click.ClickException("\n".join(lines))
+
+
+@click.group("catalog")
+def catalog_cli() -> None:
+    """Export and import the catalog as YAML (catalog as code)."""
+
+
+@catalog_cli.command("export")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write to this file instead of standard output.",
+)
+def export_catalog_command(output: str | None) -> None:
+    """Write the whole catalog as YAML."""
+    from .catalog.exchange import dump_yaml, export_catalog
+
+    data = export_catalog(None)
+    text = dump_yaml(data)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    with open(output, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    click.echo(f"Exported {len(data['offers'])} offers to {output}.")
+
+
+@catalog_cli.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--dry-run", is_flag=True, help="Show what would change; save nothing.")
+def import_catalog_command(file, dry_run: bool) -> None:
+    """Create or update offers from a catalog YAML FILE ("-" for standard input)."""
+    from .catalog.exchange import import_catalog, parse_yaml
+
+    try:
+        data, lines = parse_yaml(file.read())
+        total = len(data.get("offers") or []) if isinstance(data, dict) else 0
+        with click.progressbar(
+            length=total,
+            label="Dry run" if dry_run else "Importing",
+            file=sys.stderr,
+        ) as bar:
+            report = import_catalog(
+                None, data, dry_run=dry_run, lines=lines, progress=lambda _code: bar.update(1)
+            )
+    except DomainError as error:
+        db.session.rollback()
+        _fail_lines(error)
+    for line in report["lines"]:
+        click.echo(line)
+    if dry_run:
+        click.echo("Dry run: nothing was saved.")

@@ -12,4 +12,15 @@ from .catalog.models import (  # noqa: F401
     ServiceOffer,
 )
 from .notifications.models import Notification, OutboxEmail  # noqa: F401
-from .support.models import KnowledgeArticle  # noqa: F401
+from .status.models import NoticeUpdate, ServiceNotice, UsageMetric, UsageRecord  # noqa: F401
+from .subscriptions.models import FulfillmentTask, Order, ServiceContract, Subscription  # noqa: F401
+from .support.models import (  # noqa: F401
+    ArticleFeedback,
+    Attachment,
+    BacklogItem,
+    Deflection,
+    Incident,
+    KnowledgeArticle,
+    RequestMessage,
+    SupportRequest,
+)

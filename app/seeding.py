@@ -1,7 +1,12 @@
-"""Load seeds/ (YAML data files) idempotently: what exists is left as it is."""
+"""Load seeds/ (YAML data files) idempotently: groups, users, then the demo catalog.
+
+Groups and users that exist are left as they are. The catalog (seeds/catalog.yaml, in the
+catalog-as-code format of app/catalog/exchange.py) is imported by offer code, so a second
+run reports every offer "unchanged" and writes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -9,6 +14,8 @@ import yaml
 from .accounts import services as accounts
 from .config import ROOT
 from .extensions import db
+
+CATALOG_FILE = "catalog.yaml"
 
 
 def read_yaml(directory: Path, name: str) -> list[dict]:
@@ -18,19 +25,24 @@ def read_yaml(directory: Path, name: str) -> list[dict]:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or []
 
 
-def load_seeds(directory: str | None = None) -> list[str]:
-    folder = Path(directory) if directory else ROOT / "seeds"
-    report = []
-    created_groups = 0
+def seed_folder(directory: str | Path | None = None) -> Path:
+    return Path(directory) if directory else ROOT / "seeds"
+
+
+def load_groups(folder: Path) -> str:
+    created = 0
     for item in read_yaml(folder, "groups.yaml"):
         if accounts.find_group_by_name(item["name"]) is None:
             accounts.save_group(
                 None, name=item["name"], description=item.get("description", ""), commit=False
             )
-            created_groups += 1
+            created += 1
     db.session.flush()
-    report.append(f"groups: {created_groups} created")
-    created_users = 0
+    return f"groups: {created} created"
+
+
+def load_users(folder: Path) -> str:
+    created = 0
     for item in read_yaml(folder, "users.yaml"):
         if accounts.find_user_by_email(item["email"]) is not None:
             continue
@@ -45,7 +57,47 @@ def load_seeds(directory: str | None = None) -> list[str]:
             support_tier=item.get("tier"),
             commit=False,
         )
-        created_users += 1
-    report.append(f"users: {created_users} created")
+        created += 1
+    db.session.flush()
+    return f"users: {created} created"
+
+
+def load_catalog(
+    folder: Path, *, progress: Callable[[str], None] | None = None, commit: bool = True
+) -> list[str]:
+    """Import seeds/catalog.yaml as the system (no acting user); the report's summary lines."""
+    from .catalog.exchange import import_catalog, parse_yaml
+
+    path = folder / CATALOG_FILE
+    if not path.exists():
+        return []
+    data, lines = parse_yaml(path.read_text(encoding="utf-8"))
+    report = import_catalog(None, data, lines=lines, progress=progress, commit=commit)
+    offers = report["summary"]
+    parts = [
+        f"{report[name]['created']} {name} created"
+        for name in ("categories", "products", "releases", "articles")
+        if report[name]["created"]
+    ]
+    return [
+        f"catalog: {offers['created']} offers created, {offers['updated']} updated, "
+        f"{offers['unchanged']} unchanged" + (f" ({', '.join(parts)})" if parts else "")
+    ]
+
+
+def load_seeds(
+    directory: str | None = None, *, progress: Callable[[str], None] | None = None
+) -> list[str]:
+    """Groups, users, then the catalog, in one transaction: a failure leaves nothing behind."""
+    folder = seed_folder(directory)
+    report = [load_groups(folder), load_users(folder)]
+    report += load_catalog(folder, progress=progress, commit=False)
     db.session.commit()
+    # Usage metrics, demo usage and service notices (commits itself).
+    from .status.seeding import load_status_seeds
+
+    report += load_status_seeds(folder)
+    from .support.seeding import load_support_seeds  # articles, demo requests (commits itself)
+
+    report += load_support_seeds(folder)
     return report

@@ -101,6 +101,7 @@ def page_url(page: int) -> str:
     """The current page's URL with another page number, keeping every filter."""
     from flask import url_for
 
-    args = request.args.to_dict()
+    # Leading underscores are url_for's own options (_external, _scheme): never take them from the query.
+    args = {key: value for key, value in request.args.items() if not key.startswith("_")}
     args["page"] = page
     return url_for(request.endpoint, **(request.view_args or {}), **args)

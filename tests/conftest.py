@@ -84,14 +84,21 @@ def app():
 
 
 def _truncate_all() -> None:
+    """Empty every table (children first). DELETE is much faster than TRUNCATE on small
+    PostgreSQL tables, and works the same on SQLite."""
     tables = list(reversed(db.metadata.sorted_tables))
     with db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            names = ", ".join(f'"{table.name}"' for table in tables)
-            connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                connection.execute(table.delete())
+        for table in tables:
+            # A tree (categories.parent_id, ON DELETE RESTRICT) refuses to lose a parent
+            # before its children, whatever order rows are deleted in: cut the links first.
+            for key in table.foreign_keys:
+                if key.column.table is table and key.parent.nullable:
+                    connection.execute(
+                        table.update()
+                        .where(key.parent.is_not(None))
+                        .values({key.parent.name: None})
+                    )
+            connection.execute(table.delete())
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@ revisions, audiences, prices, bundles, and who may see what."""
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable
 from datetime import datetime
@@ -184,8 +185,11 @@ def create_release(
     return release
 
 
-def transition_release(actor: User, release_id: int, to: str) -> ProductRelease:
-    require_role(actor, Role.PRODUCT_MANAGER, message="Only product managers move releases.")
+def transition_release(
+    actor: User | None, release_id: int, to: str, *, commit: bool = True
+) -> ProductRelease:
+    if actor is not None:
+        require_role(actor, Role.PRODUCT_MANAGER, message="Only product managers move releases.")
     release = get_release(release_id)
     if to not in RELEASE_TRANSITIONS.get(release.status, set()):
         allowed = ", ".join(sorted(RELEASE_TRANSITIONS.get(release.status, set()))) or "none"
@@ -203,7 +207,8 @@ def transition_release(actor: User, release_id: int, to: str) -> ProductRelease:
         "transition",
         changes=audit.diff({"status": before}, {"status": to}),
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return release
 
 
@@ -375,9 +380,11 @@ def move_category(actor: User, category_id: int, direction: str) -> Category:
     """Swap a category with its previous ("up") or next ("down") sibling."""
     require_role(actor, *CATALOG_ROLES, message="Only catalog managers manage categories.")
     category = get_category(category_id)
+    if category.archived_at is not None:
+        raise ValidationFailed(
+            f"“{category.name}” is archived.", fields={"position": ["An archived category."]}
+        )
     siblings = [c for c, _ in category_tree() if c.parent_id == category.parent_id]
-    for position, sibling in enumerate(siblings):
-        sibling.position = position
     index = siblings.index(category)
     other = index - 1 if direction == "up" else index + 1
     if direction not in ("up", "down") or not 0 <= other < len(siblings):
@@ -385,6 +392,8 @@ def move_category(actor: User, category_id: int, direction: str) -> Category:
             "The category cannot move further that way.",
             fields={"position": ["Already at the end."]},
         )
+    for position, sibling in enumerate(siblings):
+        sibling.position = position
     siblings[index].position, siblings[other].position = other, index
     audit.record(actor, "category", category.id, "reordered", summary=direction)
     db.session.commit()
@@ -489,10 +498,10 @@ def _window_clause(now: datetime):
     )
 
 
-def audience_clause(user: User):
+def audience_clause(user: User, *, as_consumer: bool = False):
     """SQL: the offer's audience includes this user (everyone, or one of the user's groups;
     pilot groups only while the offer is in canary)."""
-    if can_manage_catalog(user):
+    if can_manage_catalog(user) and not as_consumer:
         return sa.true()
     group_ids = sorted(user.group_ids)
     has_audience = sa.exists().where(offer_audience.c.offer_code == ServiceOffer.code)
@@ -523,6 +532,18 @@ def is_visible(user: User, offer: ServiceOffer, now: datetime | None = None) -> 
             ServiceOffer.id == offer.id, audience_clause(user)
         )
     ) == 1 and (can_manage_catalog(user) or offer.is_live)
+
+
+def in_consumer_audience(user: User, offer: ServiceOffer) -> bool:
+    """Whether the offer's audience includes the user's groups, whatever the user's roles."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(ServiceOffer.id)).where(
+                ServiceOffer.id == offer.id, audience_clause(user, as_consumer=True)
+            )
+        )
+        == 1
+    )
 
 
 def offer_for_viewer(user: User, offer_id: int) -> ServiceOffer:
@@ -669,6 +690,15 @@ def _require_ready(offer: ServiceOffer) -> None:
         )
 
 
+def _require_code_not_retired(offer: ServiceOffer) -> None:
+    live = live_revision(offer.code)
+    if live is not None and live.id != offer.id and live.status == OfferStatus.RETIRED:
+        raise InvalidTransition(
+            f"{offer.code} is retired: revision {offer.revision} cannot be published over it.",
+            fields={"to": [f"{offer.code} is retired."]},
+        )
+
+
 def _require_orderable_members(offer: ServiceOffer) -> None:
     if not offer.is_bundle:
         return
@@ -685,7 +715,11 @@ OFFER_TRANSITIONS: dict[tuple[str, str], tuple] = {
     (OfferStatus.PLANNED, OfferStatus.DRAFT): (),
     (OfferStatus.PLANNED, OfferStatus.READY): (_require_ready,),
     (OfferStatus.READY, OfferStatus.PLANNED): (),
-    (OfferStatus.READY, OfferStatus.PUBLISHED): (_require_ready, _require_orderable_members),
+    (OfferStatus.READY, OfferStatus.PUBLISHED): (
+        _require_ready,
+        _require_code_not_retired,
+        _require_orderable_members,
+    ),
     (OfferStatus.PUBLISHED, OfferStatus.RETIRED): (),
 }
 
@@ -695,7 +729,16 @@ def allowed_transitions(offer: ServiceOffer) -> list[str]:
 
 
 def _check_version(offer: ServiceOffer, expected_version: int | None) -> None:
-    if expected_version is None or int(expected_version) == offer.version:
+    if expected_version is None:
+        return
+    try:
+        expected_version = int(expected_version)
+    except (TypeError, ValueError):
+        raise Conflict(
+            "The form did not say which version of the offer you edited. Reload and try again.",
+            fields={"version": [f"Unknown version: now version {offer.version}."]},
+        ) from None
+    if expected_version == offer.version:
         return
     events = db.session.scalars(
         sa.select(audit.AuditEvent)
@@ -725,17 +768,21 @@ def _bump(offer: ServiceOffer) -> dict:
 
 
 def transition_offer(
-    actor: User,
+    actor: User | None,
     offer_id: int,
     to: str,
     *,
     expected_version: int | None = None,
     end_date: Any = None,
     replacement_code: str | None = None,
+    commit: bool = True,
 ) -> ServiceOffer:
-    require_role(
-        actor, *CATALOG_ROLES, message="Only catalog managers move offers through their lifecycle."
-    )
+    if actor is not None:  # None: the seed and the command line
+        require_role(
+            actor,
+            *CATALOG_ROLES,
+            message="Only catalog managers move offers through their lifecycle.",
+        )
     offer = get_offer(offer_id)
     _check_version(offer, expected_version)
     key = (offer.status, to)
@@ -747,11 +794,15 @@ def transition_offer(
         )
     for guard in OFFER_TRANSITIONS[key]:
         guard(offer)
+    # Check the retirement's end date and replacement before anything changes.
+    retirement = (
+        _check_retirement(offer, end_date, replacement_code) if to == OfferStatus.RETIRED else None
+    )
     before = offer.status
     effects = {
         OfferStatus.PLANNED: _on_planned,
         OfferStatus.PUBLISHED: _on_published,
-        OfferStatus.RETIRED: lambda a, o: _on_retired(a, o, end_date, replacement_code),
+        OfferStatus.RETIRED: lambda a, o: _on_retired(a, o, *retirement),
     }
     offer.status = to
     changes = {"status": {"before": before, "after": to}, **_bump(offer)}
@@ -766,7 +817,8 @@ def transition_offer(
         changes=changes,
         summary=f"{offer.code} r{offer.revision}: {before} → {to}",
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return offer
 
 
@@ -783,13 +835,20 @@ def _on_planned(actor: User, offer: ServiceOffer) -> dict:
 
 
 def _on_published(actor: User, offer: ServiceOffer) -> dict:
-    previous = live_revision_excluding(offer)
+    # Supersede the live revision before this one's new status is flushed, or the
+    # one-live-revision index refuses the change.
+    with db.session.no_autoflush:
+        previous = live_revision_excluding(offer)
     offer.published_at = clock.now()
     if previous is not None:
+        offer.status = OfferStatus.READY.value
         previous.status = OfferStatus.SUPERSEDED.value
+        db.session.flush()
+        offer.status = OfferStatus.PUBLISHED.value
         audit.record(
             actor, "offer", previous.id, "superseded", summary=f"by revision {offer.revision}"
         )
+        _price_of_revision(actor, offer, previous)
         db.session.flush()
         subject = f"Changed: {offer.name}"
         body = f"{offer.name} has a new revision ({offer.revision}). Subscriptions keep the terms they agreed to."
@@ -798,8 +857,43 @@ def _on_published(actor: User, offer: ServiceOffer) -> dict:
         body = offer.summary or f"{offer.name} is now in the catalog."
     if offer.valid_from is not None and offer.valid_from > clock.now():
         body += f" Orderable from {offer.valid_from:%Y-%m-%d}."
-    notify(audience_users(offer.code), subject, body, f"/catalog/offers/{offer.id}")
+    notify(offer_followers(offer.code), subject, body, f"/catalog/offers/{offer.id}")
     return {"superseded_revision": {"before": None, "after": previous.revision}} if previous else {}
+
+
+def _price_of_revision(actor: User | None, offer: ServiceOffer, previous: ServiceOffer) -> None:
+    """A revision that changes the price or cost makes it the price from its publication;
+    otherwise the price history (which belongs to the code) would keep an older price."""
+    if (offer.price, offer.cost) == (previous.price, previous.cost) or offer.price is None:
+        return
+    moment = offer.published_at
+    if db.session.scalar(
+        sa.select(PriceChange.id).where(
+            PriceChange.offer_code == offer.code, PriceChange.effective_from == moment
+        )
+    ):
+        return
+    change = PriceChange(
+        offer_code=offer.code,
+        price=offer.price,
+        cost=offer.cost,
+        effective_from=moment,
+        reason=f"Revision {offer.revision}",
+        created_at=moment,
+        created_by_id=actor.id if actor else None,
+    )
+    db.session.add(change)
+    db.session.flush()
+    audit.record(
+        actor,
+        "price_change",
+        change.id,
+        "created",
+        changes=audit.diff(
+            {}, {"price": offer.price, "cost": offer.cost, "effective_from": moment}
+        ),
+        summary=offer.code,
+    )
 
 
 def live_revision_excluding(offer: ServiceOffer) -> ServiceOffer | None:
@@ -812,9 +906,10 @@ def live_revision_excluding(offer: ServiceOffer) -> ServiceOffer | None:
     )
 
 
-def _on_retired(
-    actor: User, offer: ServiceOffer, end_date: Any, replacement_code: str | None
-) -> dict:
+def _check_retirement(
+    offer: ServiceOffer, end_date: Any, replacement_code: str | None
+) -> tuple[datetime, str | None, ServiceOffer | None]:
+    """(end, replacement code, replacement offer) of a retirement, or ValidationFailed."""
     errors: check.Errors = {}
     now = clock.now()
     end = check.moment(errors, "end_date", end_date) or now
@@ -830,7 +925,7 @@ def _on_retired(
         )
     replacement = None
     if replacement_code:
-        replacement_code = replacement_code.strip().upper()
+        replacement_code = str(replacement_code).strip().upper()
         replacement = live_revision(replacement_code)
         if replacement_code == offer.code:
             check.add(errors, "replacement_code", "An offer cannot replace itself.")
@@ -838,15 +933,25 @@ def _on_retired(
             check.add(errors, "replacement_code", f"{replacement_code} is not a published offer.")
     if errors:
         raise ValidationFailed("The offer could not be retired.", fields=errors)
+    return end, replacement_code or None, replacement
+
+
+def _on_retired(
+    actor: User,
+    offer: ServiceOffer,
+    end: datetime,
+    replacement_code: str | None,
+    replacement: ServiceOffer | None,
+) -> dict:
     before = {"valid_to": offer.valid_to, "replacement_code": offer.replacement_code}
     offer.valid_to = end
-    offer.replacement_code = replacement_code or None
-    offer.retired_at = now
+    offer.replacement_code = replacement_code
+    offer.retired_at = clock.now()
     text = f"{offer.name} is retired: no new orders after {end:%Y-%m-%d %H:%M} UTC."
     if replacement is not None:
         text += f" Its replacement is {replacement.name}."
     notify(
-        audience_users(offer.code), f"Retiring: {offer.name}", text, f"/catalog/offers/{offer.id}"
+        offer_followers(offer.code), f"Retiring: {offer.name}", text, f"/catalog/offers/{offer.id}"
     )
     flagged = bundles_containing(offer.code)
     if flagged:
@@ -894,6 +999,16 @@ def audience_users(code: str) -> list[User]:
     return list(
         db.session.scalars(sa.select(User).where(User.id.in_(member_ids), User.active.is_(True)))
     )
+
+
+def offer_followers(code: str) -> list[User]:
+    """Who hears of a publication, change, price change or retirement: the audience and,
+    once subscriptions exist, the offer's subscribers."""
+    from ..subscriptions.services import subscribers_of  # subscriptions builds on the catalog
+
+    audience = audience_users(code)
+    known = {user.id for user in audience}
+    return audience + [user for user in subscribers_of(code) if user.id not in known]
 
 
 # --- offers: writing ---------------------------------------------------------------------
@@ -968,14 +1083,8 @@ def clean_offer_fields(data: dict, *, partial_of: ServiceOffer | None = None) ->
         ("release_id", ProductRelease),
         ("product_id", DigitalProduct),
     ):
-        value = source.get(field)
-        if value in (None, "", 0):
-            cleaned[field] = None
-            continue
-        try:
-            cleaned[field] = int(value)
-        except (TypeError, ValueError):
-            check.add(errors, field, "Choose from the list.")
+        cleaned[field] = check.reference_id(errors, field, source.get(field))
+        if field in errors or cleaned[field] is None:
             continue
         if db.session.get(model, cleaned[field]) is None:
             check.add(errors, field, "Choose from the list.")
@@ -1035,10 +1144,16 @@ def _snapshot(offer: ServiceOffer) -> dict:
 
 
 def update_offer(
-    actor: User, offer_id: int, data: dict, *, expected_version: int | None
+    actor: User | None,
+    offer_id: int,
+    data: dict,
+    *,
+    expected_version: int | None,
+    commit: bool = True,
 ) -> ServiceOffer:
     """Edit a draft, planned or ready revision. A stale `expected_version` is refused with what changed."""
-    require_role(actor, *CATALOG_ROLES, message="Only catalog managers edit offers.")
+    if actor is not None:
+        require_role(actor, *CATALOG_ROLES, message="Only catalog managers edit offers.")
     offer = get_offer(offer_id)
     _check_version(offer, expected_version)
     if offer.status not in EDITABLE_STATUSES:
@@ -1053,13 +1168,13 @@ def update_offer(
             fields={"kind": ["The bundle still has members."]},
         )
     before = _snapshot(offer)
+    if cleaned["kind"] == OfferKind.BUNDLE.value and offer.members:
+        _check_bundle_validity(offer, (cleaned["valid_from"], cleaned["valid_to"]))
     for field, value in cleaned.items():
         setattr(offer, field, value)
     changes = audit.diff(before, _snapshot(offer))
     if not changes:
         return offer
-    if offer.is_bundle:
-        _check_bundle_validity(offer)
     changes.update(_bump(offer))
     audit.record(
         actor,
@@ -1069,13 +1184,15 @@ def update_offer(
         changes=changes,
         summary=f"{offer.code} r{offer.revision}",
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return offer
 
 
-def create_revision(actor: User, offer_id: int) -> ServiceOffer:
+def create_revision(actor: User | None, offer_id: int, *, commit: bool = True) -> ServiceOffer:
     """Start changing a live offer: a copy of it as a new draft revision."""
-    require_role(actor, *CATALOG_ROLES, message="Only catalog managers change offers.")
+    if actor is not None:
+        require_role(actor, *CATALOG_ROLES, message="Only catalog managers change offers.")
     live = get_offer(offer_id)
     if live.status != OfferStatus.PUBLISHED:
         raise InvalidTransition(
@@ -1095,11 +1212,11 @@ def create_revision(actor: User, offer_id: int) -> ServiceOffer:
         code=live.code,
         revision=latest + 1,
         status=OfferStatus.DRAFT.value,
-        created_by_id=actor.id,
+        created_by_id=actor.id if actor else None,
         created_at=clock.now(),
         updated_at=clock.now(),
         version=1,
-        **{field: getattr(live, field) for field in OFFER_FIELDS},
+        **{field: copy.deepcopy(getattr(live, field)) for field in OFFER_FIELDS},
     )
     revision.replacement_code = None
     revision.members = [
@@ -1115,7 +1232,8 @@ def create_revision(actor: User, offer_id: int) -> ServiceOffer:
         changes={"version": {"before": None, "after": 1}},
         summary=f"{live.code} r{revision.revision} from r{live.revision}",
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return revision
 
 
@@ -1166,6 +1284,7 @@ def set_audience(
     audience_before, pilots_before = audience_of(code)
     settings = settings_for(code)
     canary_before = settings.canary
+    told_before = {user.id for user in audience_users(code)} if canary_before else set()
     db.session.execute(sa.delete(offer_audience).where(offer_audience.c.offer_code == code))
     rows = [
         {"offer_code": code, "group_id": gid, "is_pilot": gid in pilot_ids}
@@ -1196,7 +1315,7 @@ def set_audience(
     if live is not None and live.status == OfferStatus.PUBLISHED and canary_before and not canary:
         db.session.flush()
         notify(
-            audience_users(code),
+            [user for user in audience_users(code) if user.id not in told_before],
             f"Now available: {live.name}",
             live.summary or live.name,
             f"/catalog/offers/{live.id}",
@@ -1206,8 +1325,9 @@ def set_audience(
         db.session.commit()
 
 
-def set_featured(actor: User, code: str, featured: bool) -> None:
-    require_role(actor, *CATALOG_ROLES, message="Only catalog managers feature offers.")
+def set_featured(actor: User | None, code: str, featured: bool, *, commit: bool = True) -> None:
+    if actor is not None:
+        require_role(actor, *CATALOG_ROLES, message="Only catalog managers feature offers.")
     if not revisions_of(code):
         raise NotFound("No such offer.")
     settings = settings_for(code)
@@ -1219,7 +1339,8 @@ def set_featured(actor: User, code: str, featured: bool) -> None:
         changes=audit.diff({"featured": settings.featured}, {"featured": featured}),
     )
     settings.featured = featured
-    db.session.commit()
+    if commit:
+        db.session.commit()
 
 
 def link_articles(
@@ -1232,6 +1353,8 @@ def link_articles(
             Role.SUPPORT_AGENT,
             message="Only catalog managers and support agents link articles.",
         )
+    if not revisions_of(code):
+        raise NotFound("No such offer.")
     ids = set(article_ids)
     found = (
         set(db.session.scalars(sa.select(KnowledgeArticle.id).where(KnowledgeArticle.id.in_(ids))))
@@ -1381,7 +1504,7 @@ def add_price_change(
     live = live_revision(code)
     if live is not None and live.status == OfferStatus.PUBLISHED and effective is not None:
         notify(
-            audience_users(code),
+            offer_followers(code),
             f"Price change: {live.name}",
             f"From {effective:%Y-%m-%d} the price of {live.name} is {amount} {live.currency}.",
             f"/catalog/offers/{live.id}",
@@ -1437,18 +1560,27 @@ def bundle_problems(bundle: ServiceOffer) -> list[str]:
     return problems
 
 
-def _check_bundle_validity(bundle: ServiceOffer) -> None:
+def _check_bundle_validity(
+    bundle: ServiceOffer,
+    window: tuple[datetime | None, datetime | None] | None = None,
+    members: Iterable[ServiceOffer | None] | None = None,
+) -> None:
+    """The bundle's validity (its own, or the (valid_from, valid_to) window about to be saved)
+    lies within each member's (the bundle's members, or the offers about to become them)."""
     errors: check.Errors = {}
-    for _member, offer in member_offers(bundle):
+    valid_from, valid_to = window if window is not None else (bundle.valid_from, bundle.valid_to)
+    if members is None:
+        members = [offer for _member, offer in member_offers(bundle)]
+    for offer in members:
         if offer is None:
             continue
-        if offer.valid_from and (bundle.valid_from is None or bundle.valid_from < offer.valid_from):
+        if offer.valid_from and (valid_from is None or valid_from < offer.valid_from):
             check.add(
                 errors,
                 "valid_from",
                 f"The bundle cannot start before {offer.code} ({offer.valid_from:%Y-%m-%d}).",
             )
-        if offer.valid_to and (bundle.valid_to is None or bundle.valid_to > offer.valid_to):
+        if offer.valid_to and (valid_to is None or valid_to > offer.valid_to):
             check.add(
                 errors,
                 "valid_to",
@@ -1506,12 +1638,16 @@ def set_bundle_members(
             check.add(errors, "members", f"{code} is itself a bundle; bundles hold single offers.")
     if errors:
         raise ValidationFailed("The bundle could not be saved.", fields=errors)
+    _check_bundle_validity(bundle, members=[live[code] for code in codes])
     before = [m.member_code for m in bundle.members]
+    # Delete the old rows first: the unit of work would insert the new ones before deleting
+    # the orphans, and a kept member would break uq_bundle_member.
+    bundle.members.clear()
+    db.session.flush()
     bundle.members = [
         BundleMember(member_code=code, position=index) for index, code in enumerate(codes)
     ]
     db.session.flush()
-    _check_bundle_validity(bundle)
     changes = {**audit.diff({"members": before}, {"members": codes}), **_bump(bundle)}
     audit.record(actor, "offer", bundle.id, "members_changed", changes=changes, summary=bundle.code)
     if commit:
@@ -1522,6 +1658,7 @@ def set_bundle_members(
 def move_bundle_member(
     actor: User, bundle_id: int, code: str, direction: str, *, expected_version: int | None = None
 ) -> ServiceOffer:
+    require_role(actor, *CATALOG_ROLES, message="Only catalog managers compose bundles.")
     bundle = get_offer(bundle_id)
     codes = [m.member_code for m in bundle.members]
     if code not in codes:
@@ -1634,8 +1771,13 @@ def featured_and_new(user: User, limit: int = 6) -> tuple[list[ServiceOffer], li
     base = visible_offers_query(user)
     featured = list(
         db.session.scalars(
-            base.join(OfferSettings, OfferSettings.offer_code == ServiceOffer.code)
-            .where(OfferSettings.featured.is_(True))
+            # A subquery, not a join: audience_clause's EXISTS on offer_settings would
+            # otherwise correlate to the joined table and lose its FROM.
+            base.where(
+                ServiceOffer.code.in_(
+                    sa.select(OfferSettings.offer_code).where(OfferSettings.featured.is_(True))
+                )
+            )
             .order_by(ServiceOffer.name)
             .limit(limit)
         )
@@ -1648,3 +1790,30 @@ def featured_and_new(user: User, limit: int = 6) -> tuple[list[ServiceOffer], li
         )
     )
     return featured, newest
+
+
+CODE_LEVEL_OBJECTS = ("offer_audience", "offer_articles", "offer_settings")
+
+
+def offer_history(offer: ServiceOffer, limit: int = 200) -> list[audit.AuditEvent]:
+    """The audit events of one revision and of what belongs to its code (audience, articles,
+    featured flag), newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(audit.AuditEvent)
+            .where(
+                sa.or_(
+                    sa.and_(
+                        audit.AuditEvent.object_type == "offer",
+                        audit.AuditEvent.object_id == str(offer.id),
+                    ),
+                    sa.and_(
+                        audit.AuditEvent.object_type.in_(CODE_LEVEL_OBJECTS),
+                        audit.AuditEvent.object_id == offer.code,
+                    ),
+                )
+            )
+            .order_by(audit.AuditEvent.occurred_at.desc(), audit.AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )

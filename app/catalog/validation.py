@@ -40,6 +40,8 @@ STEP_MODES = ("manual", "automatic")
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_MONEY = Decimal("9999999999.99")
+MAX_ID = 2**31 - 1  # the largest id an INTEGER key column holds
+FALSE_WORDS = ("", "0", "false", "no", "off", "n")
 
 Errors = dict[str, list[str]]
 
@@ -57,6 +59,9 @@ def text(
         add(errors, field, "Enter text.")
         return ""
     value = value.strip()
+    if "\x00" in value:  # PostgreSQL cannot store NUL characters in text
+        add(errors, field, "Remove the invalid (NUL) characters.")
+        return ""
     if required and not value:
         add(errors, field, "This field is required.")
     elif len(value) > max_length:
@@ -111,7 +116,7 @@ def number(
         return None
     try:
         result = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         add(errors, field, "Enter a number.")
         return None
     if result != result or result in (float("inf"), float("-inf")):
@@ -133,18 +138,51 @@ def moment(errors: Errors, field: str, value: Any) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, date):
+        parsed = value
+    elif isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    if isinstance(value, str):
+    elif isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
             add(errors, field, "Enter a date as YYYY-MM-DD.")
             return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    add(errors, field, "Enter a date as YYYY-MM-DD.")
-    return None
+    else:
+        add(errors, field, "Enter a date as YYYY-MM-DD.")
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        add(errors, field, "Enter a date as YYYY-MM-DD.")
+        return None
+
+
+def flag(value: Any) -> bool:
+    """A yes/no value that may come as text from a form or a file ("false" is False)."""
+    if isinstance(value, str):
+        return value.strip().lower() not in FALSE_WORDS
+    return bool(value)
+
+
+def reference_id(errors: Errors, field: str, value: Any) -> int | None:
+    """The id of a row chosen from a list: a positive whole number (or its digits as text)."""
+    if value in (None, "", 0):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        add(errors, field, "Choose from the list.")
+        return None
+    text_value = str(value).strip()
+    if (
+        not text_value.isascii()
+        or not text_value.isdigit()
+        or len(text_value) > 10
+        or not 0 < int(text_value) <= MAX_ID
+    ):
+        add(errors, field, "Choose from the list.")
+        return None
+    return int(text_value)
 
 
 def choice(
@@ -279,7 +317,7 @@ def options(errors: Errors, value: Any) -> list[dict]:
                 f"{prefix}.key",
                 "Use lower-case letters, digits and underscores, starting with a letter.",
             )
-        if key in keys:
+        if key and key in keys:
             add(errors, f"{prefix}.key", f"The key “{key}” is used twice.")
         keys.add(key)
         option = {
@@ -288,7 +326,7 @@ def options(errors: Errors, value: Any) -> list[dict]:
                 errors, f"{prefix}.label", raw.get("label"), required=True, max_length=120
             ),
             "type": choice(errors, f"{prefix}.type", raw.get("type"), OPTION_TYPES, "field type"),
-            "required": bool(raw.get("required", False)),
+            "required": flag(raw.get("required", False)),
             "help": text(errors, f"{prefix}.help", raw.get("help"), max_length=300),
         }
         _option_type_rules(errors, prefix, raw, option)
@@ -327,7 +365,7 @@ def _option_type_rules(errors: Errors, prefix: str, raw: dict, option: dict) -> 
             value = number(errors, f"{prefix}.default", default, minimum=low, maximum=high)
             option["default"] = value
     elif kind_ == "boolean":
-        option["default"] = bool(default) if default not in (None, "") else False
+        option["default"] = flag(default) if default is not None else False
     else:
         if default not in (None, ""):
             option["default"] = text(errors, f"{prefix}.default", default, max_length=500)
@@ -364,7 +402,7 @@ def fulfillment_plan(errors: Errors, value: Any, group_names: set[str]) -> list[
             ),
         }
         group = (raw.get("group") or "").strip() if isinstance(raw.get("group"), str) else ""
-        if step["mode"] == "manual":
+        if raw.get("mode") == "manual":
             if not group:
                 add(errors, f"{prefix}.group", "A manual step needs the group that does it.")
             elif group not in group_names:

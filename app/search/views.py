@@ -1,5 +1,80 @@
-"""The search page."""
+"""The search page: parse the query string, call the search service, render."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.routing import BuildError
+
+from ..errors import ValidationFailed
+from ..web import page_number
+from . import services
 
 bp = Blueprint("search", __name__, url_prefix="/search")
+
+FILTER_ARGS = ("category", "billing", "kind", "price", "min_price", "max_price")
+SEARCH_ARGS = ("q", "sort", *FILTER_ARGS)
+
+
+def search_url(**changes) -> str:
+    """This search with some parameters changed (None removes one); back to page 1. Only the
+    search's own parameters are carried over (never url_for's _external, _scheme ...)."""
+    args = {
+        key: value
+        for key, value in request.args.items()
+        if key in SEARCH_ARGS and value not in ("", None)
+    }
+    for key, value in changes.items():
+        if value in (None, ""):
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return url_for("search.results", **args)
+
+
+def facet_url(name: str, value: str, selected: bool) -> str:
+    return search_url(**{name: None if selected else value})
+
+
+def article_url(article_id: int) -> str | None:
+    """The article's page, once the support domain provides one."""
+    for endpoint in ("support.article", "support.show_article"):
+        try:
+            return url_for(endpoint, article_id=article_id)
+        except BuildError:
+            continue
+    return None
+
+
+@bp.route("", strict_slashes=False)
+@login_required
+def results():
+    args = request.args
+    errors: dict[str, list[str]] = {}
+    try:
+        result = services.search_offers(
+            current_user,
+            args.get("q", ""),
+            category=args.get("category"),
+            billing=args.get("billing"),
+            kind=args.get("kind"),
+            min_price=args.get("min_price"),
+            max_price=args.get("max_price"),
+            price_range=args.get("price"),
+            sort=args.get("sort") or "relevance",
+            page=page_number(),
+        )
+    except ValidationFailed as error:
+        result, errors = None, error.fields
+    return render_template(
+        "search/results.html",
+        result=result,
+        errors=errors,
+        q=args.get("q", ""),
+        sorts=services.SORTS,
+        facet_labels=services.FACET_LABELS,
+        search_url=search_url,
+        facet_url=facet_url,
+        article_url=article_url,
+        filter_args=FILTER_ARGS,
+    ), (200 if result is not None else 422)

@@ -93,3 +93,52 @@ def test_seed_is_idempotent_and_demo_logins_work(app, client):
         for g in u.groups
     }
     assert len(consumer_groups) >= 2
+
+
+# --- flask catalog export / import (catalog as code) ------------------------------------------
+
+
+def test_catalog_export_and_import_round_trip_on_the_command_line(app, tmp_path):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed"]).exit_code == 0
+    target = tmp_path / "catalog.yaml"
+    exported = runner.invoke(args=["catalog", "export", "--output", str(target)])
+    assert exported.exit_code == 0, exported.output
+    assert "Exported 45 offers" in exported.output
+    assert target.read_text(encoding="utf-8").count("\n- code: ") == 45
+    to_stdout = runner.invoke(args=["catalog", "export"])
+    assert "format: offerdesk-catalog" in to_stdout.output
+    text = target.read_text(encoding="utf-8").replace("price: '7.50'", "price: '7.95'", 1)
+    target.write_text(text, encoding="utf-8")
+    dry = runner.invoke(args=["catalog", "import", str(target), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "would update VPN-ACCESS: price" in dry.output
+    assert "offers: 0 to create, 1 to update, 44 unchanged" in dry.output
+    assert "Dry run: nothing was saved." in dry.output
+    from app.catalog import services as catalog
+
+    db.session.expire_all()
+    assert str(catalog.live_revision("VPN-ACCESS").price) == "7.50"
+    real = runner.invoke(args=["catalog", "import", str(target)])
+    assert real.exit_code == 0 and "update VPN-ACCESS: price" in real.output
+    db.session.expire_all()
+    assert str(catalog.live_revision("VPN-ACCESS").price) == "7.95"
+
+
+def test_catalog_import_reports_bad_lines_and_items(app, tmp_path):
+    runner = app.test_cli_runner()
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("offers:\n  - code: A-1\n    name: [unclosed\n", encoding="utf-8")
+    result = runner.invoke(args=["catalog", "import", str(broken)])
+    assert result.exit_code != 0 and "line 4" in result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        'offers:\n  - code: A-1\n    name: Fine\n  - code: B-2\n    name: Bad\n    price: "-1"\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(args=["catalog", "import", str(bad)])
+    assert result.exit_code != 0
+    assert "offers[1].price: line 6: The amount cannot be negative." in result.output
+    from app.catalog.models import ServiceOffer
+
+    assert db.session.scalar(sa.select(sa.func.count(ServiceOffer.id))) == 0

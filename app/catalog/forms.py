@@ -1,0 +1,498 @@
+"""WTForms for the Release-stream pages (products, categories, the offer editor).
+
+The services check every value, so these forms carry few validators: each problem is
+reported once, by the service, next to its field (see `place_errors`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.core import Field
+from wtforms.validators import DataRequired, Length
+from wtforms.widgets import DateInput, NumberInput
+
+from ..accounts.forms import MultiCheckboxField
+from ..errors import DomainError
+from .models import BillingPeriod, OfferKind
+from .validation import CHANNELS, CURRENCIES, PRIORITIES
+
+TRUE_WORDS = {"yes", "true", "on", "1", "y"}
+OPTION_TYPE_LABELS = {
+    "text": "Text",
+    "number": "Number",
+    "choice": "Choice",
+    "boolean": "Yes/no feature toggle",
+}
+SUPPORT_HOURS_CHOICES = [("", "— not set —"), ("business", "Business hours"), ("24x7", "24x7")]
+
+
+def _number(**kwargs) -> NumberInput:
+    return NumberInput(step=kwargs.pop("step", "any"), **kwargs)
+
+
+# --- products, releases, categories -------------------------------------------------------
+
+
+class ProductForm(FlaskForm):
+    name = StringField("Name", validators=[Length(max=500)])
+    description = TextAreaField("Description")
+
+
+class ReleaseForm(FlaskForm):
+    version = StringField("Version", description="e.g. 2.4 or 2025.1")
+    planned_date = StringField("Planned date", widget=DateInput())
+    notes = TextAreaField("Notes")
+
+
+class ReleaseTransitionForm(FlaskForm):
+    to = HiddenField()
+
+
+class CategoryForm(FlaskForm):
+    name = StringField("Name")
+    parent_id = SelectField("Parent category", validate_choice=False)
+    description = TextAreaField("Description")
+
+
+# --- the offer editor ---------------------------------------------------------------------
+
+
+def _priority_form(what: str) -> type[Form]:
+    fields = {
+        priority: StringField(f"{priority.capitalize()} — {what} (hours)", widget=_number(min="0"))
+        for priority in PRIORITIES
+    }
+    return type(f"{what.title().replace(' ', '')}HoursForm", (Form,), fields)
+
+
+ResponseHoursForm = _priority_form("first response")
+ResolutionHoursForm = _priority_form("resolution")
+
+
+class ServiceLevelsForm(Form):
+    availability_pct = StringField(
+        "Availability (%)", widget=_number(min="0", max="100"), description="e.g. 99.9"
+    )
+    fulfillment_target_hours = StringField(
+        "Fulfillment target (hours)",
+        widget=_number(min="0"),
+        description="From order to active.",
+    )
+    support_hours = SelectField(
+        "Support hours", choices=SUPPORT_HOURS_CHOICES, validate_choice=False
+    )
+    response_hours = FormField(ResponseHoursForm, label="First response")
+    resolution_hours = FormField(ResolutionHoursForm, label="Resolution")
+
+
+class OptionForm(Form):
+    """One field of the order form. Access subfields as row.form.<name>: a FormField has its
+    own `label`, `type` and `default` attributes."""
+
+    key = StringField("Key", description="Lower-case letters, digits, underscores.")
+    label = StringField("Label")
+    type = SelectField(
+        "Type",
+        choices=list(OPTION_TYPE_LABELS.items()),
+        validate_choice=False,
+        default="text",
+        render_kw={"data-switch": ""},
+    )
+    required = BooleanField("Required")
+    default = StringField("Default", description="For a yes/no toggle: yes or no.")
+    min = StringField("Minimum", widget=_number())
+    max = StringField("Maximum", widget=_number())
+    max_length = StringField("Maximum length", widget=_number(min="1"))
+    choices = StringField("Choices", description="Comma separated, e.g. small, medium, large.")
+    help = StringField("Help text")
+
+
+class StepForm(Form):
+    name = StringField("Step name")
+    mode = SelectField(
+        "Mode",
+        choices=[("manual", "Manual (a group does it)"), ("automatic", "Automatic")],
+        validate_choice=False,
+        default="manual",
+        render_kw={"data-switch": ""},
+    )
+    group = SelectField("Group", validate_choice=False)
+    expected_hours = StringField("Expected duration (hours)", widget=_number(min="0"))
+
+
+class SupportPlanForm(Form):
+    tier1_group = SelectField("Tier-1 group", validate_choice=False)
+    escalation_path = TextAreaField(
+        "Escalation path", description="One level per line, in the order support escalates."
+    )
+    channels = MultiCheckboxField(
+        "Channels", choices=[(channel, channel.capitalize()) for channel in CHANNELS]
+    )
+
+
+class OfferForm(FlaskForm):
+    version = HiddenField()
+    code = StringField(
+        "Code",
+        description="2–40 capital letters, digits and hyphens, e.g. VPN-ACCESS. It cannot change later.",
+    )
+    name = StringField("Name")
+    summary = StringField("Summary", description="One line, shown in lists.")
+    description = TextAreaField(
+        "Description", description="Markdown. Preview shows it as consumers will see it."
+    )
+    kind = SelectField(
+        "Kind", choices=[(k.value, k.label) for k in OfferKind], validate_choice=False
+    )
+    category_id = SelectField("Category", validate_choice=False)
+    release_id = SelectField(
+        "Release",
+        validate_choice=False,
+        description="The offer cannot become ready before this release is deployed.",
+    )
+    valid_from = StringField(
+        "Valid from", widget=DateInput(), description="Empty: orderable once published."
+    )
+    valid_to = StringField("Valid to", widget=DateInput(), description="Empty: no end date.")
+    planned_release_date = StringField(
+        "Planned release date",
+        widget=DateInput(),
+        description="Catalog managers and support agents hear of it when the offer is planned.",
+    )
+    cost = StringField("Cost", widget=_number(step="0.01", min="0"))
+    price = StringField("Price", widget=_number(step="0.01", min="0"))
+    currency = SelectField(
+        "Currency", choices=[(c, c) for c in CURRENCIES], validate_choice=False, default="EUR"
+    )
+    billing_period = SelectField(
+        "Billing period",
+        choices=[(b.value, b.label) for b in BillingPeriod],
+        validate_choice=False,
+        default=BillingPeriod.MONTHLY.value,
+    )
+    terms = TextAreaField("Terms and conditions", description="Markdown.")
+    service_levels = FormField(ServiceLevelsForm)
+    options = FieldList(FormField(OptionForm))
+    fulfillment_plan = FieldList(FormField(StepForm))
+    support_plan = FormField(SupportPlanForm)
+
+
+def fill_offer_choices(form: OfferForm, *, categories, releases, group_names: list[str]) -> None:
+    """Choices from the database: categories (indented tree), releases, consumer groups.
+    A saved value missing from the list stays selectable, so a save never drops it quietly."""
+    form.category_id.choices = [("", "— none —")] + [
+        (str(category.id), "— " * depth + category.name) for category, depth in categories
+    ]
+    form.release_id.choices = [("", "— not tied to a release —")] + [
+        (str(release.id), f"{release.product.name} {release.version} ({release.status})")
+        for release in releases
+    ]
+    groups = [("", "— choose a group —")] + [(name, name) for name in group_names]
+
+    def with_current(field) -> list[tuple[str, str]]:
+        current = field.data or ""
+        if current and current not in group_names:
+            return [*groups, (current, f"{current} (unknown group)")]
+        return groups
+
+    plan = form.support_plan.form
+    plan.tier1_group.choices = with_current(plan.tier1_group)
+    for row in form.fulfillment_plan:
+        row.form.group.choices = with_current(row.form.group)
+
+
+# --- between the offer and its form -------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _day(value: datetime | None) -> str:
+    return value.date().isoformat() if value else ""
+
+
+def _option_row(option: dict) -> dict:
+    return {
+        "key": option.get("key", ""),
+        "label": option.get("label", ""),
+        "type": option.get("type", "text"),
+        "required": bool(option.get("required")),
+        "default": _text(option.get("default")),
+        "min": _text(option.get("min")),
+        "max": _text(option.get("max")),
+        "max_length": _text(option.get("max_length")),
+        "choices": ", ".join(str(choice) for choice in option.get("choices") or []),
+        "help": option.get("help", ""),
+    }
+
+
+def offer_form_data(offer) -> dict:
+    """What the form shows for a saved revision."""
+    levels = offer.service_levels or {}
+    plan = offer.support_plan or {}
+    return {
+        "version": str(offer.version),
+        "code": offer.code,
+        "name": offer.name,
+        "summary": offer.summary,
+        "description": offer.description,
+        "kind": offer.kind,
+        "category_id": _text(offer.category_id),
+        "release_id": _text(offer.release_id),
+        "valid_from": _day(offer.valid_from),
+        "valid_to": _day(offer.valid_to),
+        "planned_release_date": _day(offer.planned_release_date),
+        "cost": _text(offer.cost),
+        "price": _text(offer.price),
+        "currency": offer.currency,
+        "billing_period": offer.billing_period,
+        "terms": offer.terms,
+        "service_levels": {
+            "availability_pct": _text(levels.get("availability_pct")),
+            "fulfillment_target_hours": _text(levels.get("fulfillment_target_hours")),
+            "support_hours": levels.get("support_hours") or "",
+            "response_hours": {
+                p: _text((levels.get("response_hours") or {}).get(p)) for p in PRIORITIES
+            },
+            "resolution_hours": {
+                p: _text((levels.get("resolution_hours") or {}).get(p)) for p in PRIORITIES
+            },
+        },
+        "options": [_option_row(option) for option in offer.options or []],
+        "fulfillment_plan": [
+            {
+                "name": step.get("name", ""),
+                "mode": step.get("mode", "manual"),
+                "group": step.get("group", ""),
+                "expected_hours": _text(step.get("expected_hours")),
+            }
+            for step in offer.fulfillment_plan or []
+        ],
+        "support_plan": {
+            "tier1_group": plan.get("tier1_group", ""),
+            "escalation_path": "\n".join(plan.get("escalation_path") or []),
+            "channels": list(plan.get("channels") or []),
+        },
+    }
+
+
+def _moment(submitted: str | None, stored: datetime | None):
+    """A date input shows the day only: an unchanged day keeps the stored moment."""
+    submitted = (submitted or "").strip()
+    if stored is not None and submitted == _day(stored):
+        return stored
+    return submitted
+
+
+def _option_data(row: Form) -> dict:
+    kind = row.type.data or "text"
+    default: Any = row.default.data
+    if kind == "boolean":
+        default = (default or "").strip().lower() in TRUE_WORDS
+    data = {
+        "key": (row.key.data or "").strip(),
+        "label": row.label.data,
+        "type": kind,
+        "required": bool(row.required.data),
+        "default": default,
+        "help": row.help.data,
+    }
+    if kind == "number":
+        data.update(min=row.min.data, max=row.max.data)
+    elif kind == "choice":
+        data["choices"] = row.choices.data or ""
+    elif kind == "text":
+        data["max_length"] = row.max_length.data
+    return data
+
+
+def offer_data(form: OfferForm, offer=None) -> dict:
+    """The form's values as the plain data `create_offer`/`update_offer` take."""
+    levels = form.service_levels.form
+    plan = form.support_plan.form
+    data = {
+        "name": form.name.data,
+        "summary": form.summary.data,
+        "description": form.description.data,
+        "kind": form.kind.data,
+        "category_id": form.category_id.data or None,
+        "release_id": form.release_id.data or None,
+        "valid_from": _moment(form.valid_from.data, offer.valid_from if offer else None),
+        "valid_to": _moment(form.valid_to.data, offer.valid_to if offer else None),
+        "planned_release_date": _moment(
+            form.planned_release_date.data, offer.planned_release_date if offer else None
+        ),
+        "cost": form.cost.data,
+        "price": form.price.data,
+        "currency": form.currency.data,
+        "billing_period": form.billing_period.data,
+        "terms": form.terms.data,
+        "service_levels": {
+            "availability_pct": levels.availability_pct.data,
+            "fulfillment_target_hours": levels.fulfillment_target_hours.data,
+            "support_hours": levels.support_hours.data,
+            "response_hours": {p: levels.response_hours.form[p].data for p in PRIORITIES},
+            "resolution_hours": {p: levels.resolution_hours.form[p].data for p in PRIORITIES},
+        },
+        "options": [_option_data(row.form) for row in form.options],
+        "fulfillment_plan": [
+            {
+                "name": row.form.name.data,
+                "mode": row.form.mode.data,
+                "group": row.form.group.data or "",
+                "expected_hours": row.form.expected_hours.data,
+            }
+            for row in form.fulfillment_plan
+        ],
+        "support_plan": {
+            "tier1_group": plan.tier1_group.data or "",
+            "escalation_path": plan.escalation_path.data or "",
+            "channels": list(plan.channels.data or []),
+        },
+    }
+    if offer is None:
+        data["code"] = form.code.data
+    return data
+
+
+# Buttons of the order-form and fulfillment-plan lists: name="op", value="<verb>:<list>[:<row>]".
+LISTS = {"options": "options", "steps": "fulfillment_plan"}
+LIST_VERBS = ("add", "remove", "up", "down")
+
+
+def apply_list_op(form: OfferForm, op: str) -> str | None:
+    """Add, remove or move a row of a list without saving; returns the section to show."""
+    parts = op.split(":")
+    if len(parts) < 2 or parts[0] not in LIST_VERBS or parts[1] not in LISTS:
+        return None
+    verb, name = parts[0], LISTS[parts[1]]
+    field_list = form[name]
+    rows = [row.data for row in field_list]
+    index = None
+    if verb != "add":
+        try:
+            index = int(parts[2])
+        except (IndexError, ValueError):
+            return parts[1]
+        if not 0 <= index < len(rows):
+            return parts[1]
+    if verb == "add":
+        if len(rows) < 50:
+            rows.append({})
+    elif verb == "remove":
+        rows.pop(index)
+    else:
+        other = index - 1 if verb == "up" else index + 1
+        if 0 <= other < len(rows):
+            rows[index], rows[other] = rows[other], rows[index]
+    while field_list.entries:
+        field_list.pop_entry()
+    for row in rows:
+        field_list.append_entry(row)
+    return parts[1]
+
+
+def _resolve(form, path: list[str]):
+    """Walk 'service_levels.response_hours.critical' or 'options.2.choices' to a field."""
+    node: Any = form
+    for part in path:
+        if isinstance(node, FieldList):
+            if not part.isdigit() or int(part) >= len(node.entries):
+                return None
+            node = node.entries[int(part)]
+        elif isinstance(node, FormField):
+            node = node.form._fields.get(part)
+        elif isinstance(node, Form):
+            node = node._fields.get(part)
+        else:
+            return None
+        if node is None:
+            return None
+    return node
+
+
+def place_errors(form, error: DomainError) -> dict[str, list[str]]:
+    """Put a service's dotted field errors next to their (sub)form fields. Errors about a
+    whole list or group ('options', 'support_plan') are returned by section; the rest is
+    returned under '' for the page to show at the top."""
+    leftovers: dict[str, list[str]] = {}
+    for key, messages in error.fields.items():
+        target = _resolve(form, key.split("."))
+        if isinstance(target, Field) and not isinstance(target, FieldList | FormField):
+            target.errors = list(target.errors) + list(messages)
+        elif target is not None:
+            leftovers.setdefault(key.split(".")[0], []).extend(messages)
+        else:
+            leftovers.setdefault("", []).extend(messages)
+    return leftovers
+
+
+# --- the editor's smaller forms -----------------------------------------------------------
+
+
+class VersionedForm(FlaskForm):
+    version = HiddenField()
+
+
+class TransitionForm(VersionedForm):
+    to = HiddenField()
+
+
+class RetireForm(VersionedForm):
+    end_date = StringField(
+        "End date", widget=DateInput(), description="No new orders from this day. Empty: now."
+    )
+    replacement_code = SelectField("Replacement offer", validate_choice=False)
+
+
+class PriceChangeForm(FlaskForm):
+    price = StringField("New price", widget=_number(step="0.01", min="0"))
+    cost = StringField("New cost", widget=_number(step="0.01", min="0"), description="Optional.")
+    effective_from = StringField("Effective from", widget=DateInput())
+    reason = StringField("Reason", description="e.g. Annual fee recalculation 2026.")
+
+
+class ArticleLinksForm(FlaskForm):
+    article_ids = MultiCheckboxField("Linked articles", coerce=int)
+
+
+class NewArticleForm(FlaskForm):
+    title = StringField("Article title")
+    body = TextAreaField("Article text", description="Markdown.")
+
+
+class AudienceForm(FlaskForm):
+    group_ids = MultiCheckboxField("Audience groups", coerce=int)
+    canary = BooleanField("Canary: show it to the pilot groups only, for now")
+    pilot_group_ids = MultiCheckboxField("Pilot groups", coerce=int)
+
+
+class BundleAddForm(VersionedForm):
+    member_code = SelectField("Offer to add", validate_choice=False)
+
+
+class BundleMoveForm(VersionedForm):
+    code = HiddenField(validators=[DataRequired()])
+    direction = HiddenField(validators=[DataRequired()])

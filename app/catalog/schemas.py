@@ -1,0 +1,577 @@
+"""Marshmallow schemas of the catalog: what API requests carry, what responses hold (one view
+for consumers, a fuller one for catalog managers), and the catalog file of catalog-as-code.
+
+Schemas check shapes and types only; the rules (negative prices, unknown currencies, choice
+fields without choices...) live in the services, so the API, the HTML pages and the catalog
+import give the same messages."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from .validation import moment as check_moment
+
+OFFER_STATUSES = ("draft", "planned", "ready", "published", "retired")
+RELATIVE_RE = re.compile(r"^\s*([+-])\s*(\d{1,5})\s*([dw])\s*$")
+
+
+# --- field types -------------------------------------------------------------------------
+
+
+class Money(fields.String):
+    """Money as a string with two decimals ("7.50"); numbers are accepted on input."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return f"{Decimal(value):.2f}"
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+            raise ValidationError("Enter an amount such as 12.50.")
+        return value if isinstance(value, str) else str(value)
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, or None."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class Moment(fields.DateTime):
+    """An ISO 8601 date-time in UTC on output; a date or date-time string on input."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return iso(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("Enter a date as YYYY-MM-DD or an ISO 8601 date-time.")
+        errors: dict = {}
+        result = check_moment(errors, "value", value)
+        if errors:
+            raise ValidationError("Enter a date as YYYY-MM-DD or an ISO 8601 date-time.")
+        return result
+
+
+class Relative:
+    """A date written relative to the moment of import, such as +30d or -2w (midnight UTC)."""
+
+    def __init__(self, text: str, days: int):
+        self.text, self.days = text, days
+
+    def resolve(self, now: datetime) -> datetime:
+        midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return midnight + timedelta(days=self.days)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Relative) and other.days == self.days
+
+    def __hash__(self) -> int:
+        return hash(self.days)
+
+    def __repr__(self) -> str:
+        return f"Relative({self.text!r})"
+
+
+def parse_relative(value: str) -> Relative | None:
+    match = RELATIVE_RE.match(value)
+    if match is None:
+        return None
+    sign, amount, unit = match.groups()
+    days = int(amount) * (7 if unit == "w" else 1)
+    return Relative(value.strip(), -days if sign == "-" else days)
+
+
+class FileMoment(fields.String):
+    """A date in the catalog file: an ISO date or date-time, a YAML date, or +30d / -2w."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, datetime | date):
+            return check_moment({}, "value", value)
+        if not isinstance(value, str):
+            raise ValidationError("Enter a date as YYYY-MM-DD, an ISO 8601 date-time or +30d.")
+        relative = parse_relative(value)
+        if relative is not None:
+            return relative
+        errors: dict = {}
+        result = check_moment(errors, "value", value)
+        if errors:
+            raise ValidationError("Enter a date as YYYY-MM-DD, an ISO 8601 date-time or +30d.")
+        return result
+
+
+class Label(fields.String):
+    """Text that YAML may have read as a number (a version such as 4.2)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+# --- API requests ------------------------------------------------------------------------
+
+
+class OfferWriteSchema(Schema):
+    """The fields of an offer revision. On PATCH every field is optional and missing ones keep
+    their value."""
+
+    code = fields.Str(
+        required=True, metadata={"description": "2–40 capitals, digits, hyphens; set once."}
+    )
+    name = fields.Str(required=True)
+    summary = fields.Str()
+    description = fields.Str(metadata={"description": "Markdown, sanitised when shown."})
+    kind = fields.Str(
+        metadata={"enum": ["new_instance", "modification", "termination", "support", "bundle"]}
+    )
+    category_id = fields.Int(strict=True, allow_none=True)
+    release_id = fields.Int(strict=True, allow_none=True)
+    product_id = fields.Int(strict=True, allow_none=True)
+    valid_from = Moment(allow_none=True)
+    valid_to = Moment(allow_none=True)
+    cost = Money(allow_none=True, metadata={"example": "3.00"})
+    price = Money(allow_none=True, metadata={"example": "7.50"})
+    currency = fields.Str(metadata={"example": "EUR"})
+    billing_period = fields.Str(metadata={"enum": ["one_time", "monthly", "yearly"]})
+    terms = fields.Str()
+    service_levels = fields.Dict(keys=fields.Str(), allow_none=True)
+    options = fields.List(fields.Dict(), allow_none=True)
+    fulfillment_plan = fields.List(fields.Dict(), allow_none=True)
+    support_plan = fields.Dict(keys=fields.Str(), allow_none=True)
+    planned_release_date = Moment(allow_none=True)
+
+
+class OfferPatchSchema(OfferWriteSchema):
+    class Meta:
+        exclude = ("code",)
+
+
+class OfferTransitionSchema(Schema):
+    to = fields.Str(required=True, metadata={"enum": list(OFFER_STATUSES)})
+    end_date = Moment(allow_none=True, metadata={"description": "When retiring: the last day."})
+    replacement_code = fields.Str(
+        allow_none=True, metadata={"description": "When retiring: the offer that replaces it."}
+    )
+
+
+class PriceChangeWriteSchema(Schema):
+    price = Money(required=True)
+    cost = Money(allow_none=True)
+    effective_from = Moment(required=True)
+    reason = fields.Str(load_default="")
+
+
+class AudienceWriteSchema(Schema):
+    group_ids = fields.List(
+        fields.Int(strict=True),
+        required=True,
+        metadata={"description": "Audience groups; an empty list means everyone."},
+    )
+    pilot_group_ids = fields.List(fields.Int(strict=True), load_default=list)
+    canary = fields.Bool(load_default=False)
+
+
+class MembersWriteSchema(Schema):
+    members = fields.List(
+        fields.Str(), required=True, metadata={"description": "Offer codes in bundle order."}
+    )
+
+
+class CategoryWriteSchema(Schema):
+    name = fields.Str(required=True)
+    parent_id = fields.Int(strict=True, allow_none=True, load_default=None)
+    description = fields.Str(load_default="")
+
+
+class ProductWriteSchema(Schema):
+    name = fields.Str(required=True)
+    description = fields.Str(load_default="")
+    owner_id = fields.Int(strict=True, allow_none=True, load_default=None)
+
+
+class ReleaseWriteSchema(Schema):
+    version = Label(required=True)
+    planned_date = Moment(allow_none=True, load_default=None)
+    notes = fields.Str(load_default="")
+    status = fields.Str(
+        load_default="planned", metadata={"enum": ["planned", "accepted", "deployed", "retired"]}
+    )
+
+
+class ReleaseTransitionSchema(Schema):
+    to = fields.Str(
+        required=True, metadata={"enum": ["planned", "accepted", "deployed", "retired"]}
+    )
+
+
+# --- API responses -----------------------------------------------------------------------
+
+
+class OfferView:
+    """An offer with what a response adds to it (price in force, audience, settings), loaded
+    in batches by the caller so lists stay at a fixed number of queries."""
+
+    def __init__(self, offer, **extra):
+        self.offer = offer
+        self.__dict__.update(extra)
+
+    def __getattr__(self, name):
+        return getattr(self.offer, name)
+
+
+class CategoryRefSchema(Schema):
+    id = fields.Int()
+    name = fields.Str()
+    slug = fields.Str()
+
+
+class ProductRefSchema(Schema):
+    id = fields.Int()
+    name = fields.Str()
+
+
+class ReleaseRefSchema(Schema):
+    id = fields.Int()
+    version = fields.Str()
+    status = fields.Str()
+
+
+class BundleMemberSchema(Schema):
+    code = fields.Str(attribute="member_code")
+    position = fields.Int()
+
+
+class ConsumerOfferSchema(Schema):
+    """What anyone in the audience sees: no cost, margin, internal plans or audit data."""
+
+    id = fields.Int()
+    code = fields.Str()
+    revision = fields.Int()
+    name = fields.Str()
+    summary = fields.Str()
+    description = fields.Str()
+    kind = fields.Str()
+    status = fields.Function(
+        lambda offer: offer.display_status(),
+        metadata={"description": "published, scheduled, retiring, retired or expired."},
+    )
+    orderable = fields.Function(lambda offer: offer.is_orderable())
+    category = fields.Nested(CategoryRefSchema, allow_none=True)
+    product = fields.Nested(ProductRefSchema, allow_none=True)
+    price = Money(
+        attribute="current_price",
+        allow_none=True,
+        metadata={"description": "The price in force now (latest effective price change)."},
+    )
+    currency = fields.Str()
+    billing_period = fields.Str()
+    terms = fields.Str()
+    service_levels = fields.Dict()
+    options = fields.List(fields.Dict())
+    support_channels = fields.Function(lambda offer: (offer.support_plan or {}).get("channels", []))
+    valid_from = Moment(allow_none=True)
+    valid_to = Moment(allow_none=True)
+    replacement_code = fields.Str(allow_none=True)
+    members = fields.List(fields.Nested(BundleMemberSchema))
+    featured = fields.Bool()
+
+
+class ManagerOfferSchema(ConsumerOfferSchema):
+    """Everything, for catalog managers."""
+
+    status = fields.Str(metadata={"enum": [*OFFER_STATUSES, "superseded"]})
+    display_status = fields.Function(lambda offer: offer.display_status())
+    price = Money(allow_none=True, metadata={"description": "The offer's own (base) price."})
+    current_price = Money(allow_none=True)
+    cost = Money()
+    current_cost = Money(allow_none=True)
+    margin = Money(allow_none=True)
+    margin_pct = fields.Function(
+        lambda offer: None if offer.margin_pct is None else str(offer.margin_pct)
+    )
+    category_id = fields.Int(allow_none=True)
+    release_id = fields.Int(allow_none=True)
+    product_id = fields.Int(allow_none=True)
+    release = fields.Nested(ReleaseRefSchema, allow_none=True)
+    fulfillment_plan = fields.List(fields.Dict())
+    support_plan = fields.Dict()
+    planned_release_date = Moment(allow_none=True)
+    audience = fields.List(fields.Str(), metadata={"description": "Group names; empty: everyone."})
+    pilot_groups = fields.List(fields.Str())
+    canary = fields.Bool()
+    allowed_transitions = fields.List(fields.Str())
+    version = fields.Int(metadata={"description": "Optimistic lock; also the ETag."})
+    created_by_id = fields.Int(allow_none=True)
+    created_at = Moment()
+    updated_at = Moment()
+    published_at = Moment(allow_none=True)
+    retired_at = Moment(allow_none=True)
+
+
+SUMMARY_FIELDS = (
+    "id",
+    "code",
+    "revision",
+    "name",
+    "summary",
+    "kind",
+    "status",
+    "orderable",
+    "category",
+    "price",
+    "currency",
+    "billing_period",
+    "valid_from",
+    "valid_to",
+    "replacement_code",
+    "featured",
+)
+MANAGER_SUMMARY_FIELDS = SUMMARY_FIELDS + (
+    "display_status",
+    "current_price",
+    "cost",
+    "margin",
+    "audience",
+    "pilot_groups",
+    "canary",
+    "version",
+    "updated_at",
+)
+
+
+class OfferSummarySchema(ManagerOfferSchema):
+    """An offer in a list (catalog managers' fields; others get SUMMARY_FIELDS)."""
+
+    class Meta:
+        fields = MANAGER_SUMMARY_FIELDS
+
+
+class OfferPageSchema(Schema):
+    items = fields.List(
+        fields.Nested(OfferSummarySchema),
+        metadata={
+            "description": "Catalog managers get these fields; others get no cost, "
+            "margin, audience or version."
+        },
+    )
+    page = fields.Int()
+    per_page = fields.Int()
+    pages = fields.Int()
+    total = fields.Int()
+
+
+class PriceChangeListSchema(Schema):
+    items = fields.List(fields.Nested(lambda: PriceChangeSchema()))
+
+
+class CategoryListSchema(Schema):
+    items = fields.List(fields.Nested(lambda: CategorySchema()))
+
+
+class ProductListSchema(Schema):
+    items = fields.List(fields.Nested(lambda: ProductSchema()))
+
+
+class ReadinessItemSchema(Schema):
+    key = fields.Str()
+    label = fields.Str()
+    ok = fields.Bool()
+    hint = fields.Str()
+
+
+class ReadinessSchema(Schema):
+    offer_id = fields.Int()
+    status = fields.Str()
+    version = fields.Int()
+    ready = fields.Bool()
+    items = fields.List(fields.Nested(ReadinessItemSchema))
+    allowed_transitions = fields.List(fields.Str())
+
+
+class PriceChangeSchema(Schema):
+    id = fields.Int()
+    offer_code = fields.Str()
+    price = Money()
+    cost = Money(allow_none=True)
+    effective_from = Moment()
+    reason = fields.Str()
+    created_at = Moment()
+
+
+class GroupRefSchema(Schema):
+    id = fields.Int()
+    name = fields.Str()
+
+
+class AudienceSchema(Schema):
+    offer_code = fields.Str()
+    groups = fields.List(fields.Nested(GroupRefSchema))
+    pilot_groups = fields.List(fields.Nested(GroupRefSchema))
+    canary = fields.Bool()
+
+
+class CategorySchema(Schema):
+    id = fields.Int()
+    name = fields.Str()
+    slug = fields.Str()
+    description = fields.Str()
+    parent_id = fields.Int(allow_none=True)
+    position = fields.Int()
+    depth = fields.Int()
+    archived = fields.Function(lambda category: category.archived_at is not None)
+
+
+class ReleaseSchema(Schema):
+    id = fields.Int()
+    product_id = fields.Int()
+    version = fields.Str()
+    status = fields.Str()
+    notes = fields.Str()
+    planned_date = Moment(allow_none=True)
+    deployed_at = Moment(allow_none=True)
+    created_at = Moment()
+
+
+class ProductSchema(Schema):
+    id = fields.Int()
+    name = fields.Str()
+    description = fields.Str()
+    owner_id = fields.Int(allow_none=True)
+    releases = fields.List(fields.Nested(ReleaseSchema))
+    created_at = Moment()
+
+
+# --- the catalog file (catalog as code) --------------------------------------------------
+
+
+class CategoryFileSchema(Schema):
+    name = fields.Str(required=True)
+    slug = fields.Str(
+        load_default=None, allow_none=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]*$")
+    )
+    description = fields.Str(load_default="")
+    children = fields.List(fields.Nested(lambda: CategoryFileSchema()), load_default=list)
+
+
+class ReleaseFileSchema(Schema):
+    version = Label(required=True)
+    status = fields.Str(
+        load_default="planned",
+        validate=validate.OneOf(["planned", "accepted", "deployed", "retired"]),
+    )
+    planned_date = FileMoment(load_default=None, allow_none=True)
+    notes = fields.Str(load_default="")
+
+
+class ProductFileSchema(Schema):
+    name = fields.Str(required=True)
+    description = fields.Str(load_default="")
+    owner = fields.Str(
+        load_default=None, allow_none=True, metadata={"description": "A product manager's e-mail."}
+    )
+    releases = fields.List(fields.Nested(ReleaseFileSchema), load_default=list)
+
+
+class ArticleFileSchema(Schema):
+    title = fields.Str(required=True)
+    body = fields.Str(required=True)
+    status = fields.Str(load_default="published", validate=validate.OneOf(["draft", "published"]))
+    product = fields.Str(load_default=None, allow_none=True)
+
+
+class PriceHistoryFileSchema(Schema):
+    effective_from = FileMoment(required=True)
+    price = Money(required=True)
+    cost = Money(load_default=None, allow_none=True)
+    reason = fields.Str(load_default="")
+
+
+class OfferFileSchema(Schema):
+    """One offer, by code: the fields of its live (else latest) revision, its status, and what
+    belongs to the code across revisions. Missing keys mean empty / default."""
+
+    code = fields.Str(required=True)
+    name = fields.Str(required=True)
+    status = fields.Str(load_default="draft", validate=validate.OneOf(OFFER_STATUSES))
+    summary = fields.Str(load_default="")
+    description = fields.Str(load_default="")
+    kind = fields.Str(load_default="new_instance")
+    category = fields.Str(
+        load_default=None, allow_none=True, metadata={"description": "Category slug."}
+    )
+    product = fields.Str(
+        load_default=None, allow_none=True, metadata={"description": "Digital product name."}
+    )
+    release = Label(
+        load_default=None, allow_none=True, metadata={"description": "Release version."}
+    )
+    valid_from = FileMoment(load_default=None, allow_none=True)
+    valid_to = FileMoment(load_default=None, allow_none=True)
+    planned_release_date = FileMoment(load_default=None, allow_none=True)
+    cost = Money(load_default=None, allow_none=True)
+    price = Money(load_default=None, allow_none=True)
+    currency = fields.Str(load_default="EUR")
+    billing_period = fields.Str(load_default="monthly")
+    terms = fields.Str(load_default="")
+    service_levels = fields.Dict(keys=fields.Str(), load_default=dict)
+    options = fields.List(fields.Dict(), load_default=list)
+    fulfillment_plan = fields.List(fields.Dict(), load_default=list)
+    support_plan = fields.Dict(keys=fields.Str(), load_default=dict)
+    audience = fields.List(
+        fields.Str(), load_default=list, metadata={"description": "Group names; none: everyone."}
+    )
+    pilot_groups = fields.List(fields.Str(), load_default=list)
+    canary = fields.Bool(load_default=False)
+    featured = fields.Bool(load_default=False)
+    replacement = fields.Str(load_default=None, allow_none=True)
+    members = fields.List(fields.Str(), load_default=list)
+    articles = fields.List(
+        fields.Str(), load_default=list, metadata={"description": "Knowledge article titles."}
+    )
+    price_history = fields.List(fields.Nested(PriceHistoryFileSchema), load_default=list)
+
+
+class CatalogFileSchema(Schema):
+    """The whole catalog as one document (YAML or JSON)."""
+
+    format = fields.Str(
+        load_default="offerdesk-catalog", validate=validate.Equal("offerdesk-catalog")
+    )
+    version = fields.Int(load_default=1, validate=validate.Equal(1))
+    exported_at = fields.Raw(load_default=None, allow_none=True)
+    categories = fields.List(fields.Nested(CategoryFileSchema), load_default=list)
+    products = fields.List(fields.Nested(ProductFileSchema), load_default=list)
+    articles = fields.List(fields.Nested(ArticleFileSchema), load_default=list)
+    offers = fields.List(fields.Nested(OfferFileSchema), load_default=list)
+
+
+class OfferImportLineSchema(Schema):
+    code = fields.Str()
+    action = fields.Str(metadata={"enum": ["create", "update", "unchanged"]})
+    changes = fields.Dict(
+        metadata={"description": "Field → {before, after} for each field that changes."}
+    )
+
+
+class ImportCountsSchema(Schema):
+    created = fields.Int()
+    updated = fields.Int()
+    unchanged = fields.Int()
+
+
+class ImportReportSchema(Schema):
+    dry_run = fields.Bool()
+    offers = fields.List(fields.Nested(OfferImportLineSchema))
+    summary = fields.Nested(ImportCountsSchema)
+    categories = fields.Nested(ImportCountsSchema)
+    products = fields.Nested(ImportCountsSchema)
+    releases = fields.Nested(ImportCountsSchema)
+    articles = fields.Nested(ImportCountsSchema)
+    lines = fields.List(fields.Str())

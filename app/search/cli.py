@@ -1,0 +1,44 @@
+"""`flask search reindex` (rebuild the index from the database) and `flask search status`."""
+
+from __future__ import annotations
+
+import click
+
+from . import index
+
+
+@click.group("search")
+def search() -> None:
+    """The search index of offers and knowledge articles."""
+
+
+@search.command("reindex")
+def reindex() -> None:
+    """Rebuild the whole search index from the database."""
+    total = index.count_documents()
+    try:
+        with click.progressbar(
+            length=max(total, 1), label="Indexing offers and articles", show_pos=True
+        ) as bar:
+            counts = index.rebuild(progress=bar.update)
+            if not total:
+                bar.update(1)
+    except index.IndexUnavailable as error:
+        raise click.ClickException(f"Could not rebuild the search index: {error}.") from error
+    click.echo(
+        f"Indexed {counts['offers']} offers and {counts['articles']} articles "
+        f"in {index.index_dir()}."
+    )
+
+
+@search.command("status")
+def status() -> None:
+    """Say whether the index is usable, and how many documents it holds."""
+    state = index.status()
+    if state["available"]:
+        click.echo(
+            f"Search index {state['path']}: {state['documents']} documents, "
+            f"built {state.get('built_at', 'at an unknown time')}."
+        )
+    else:
+        raise click.ClickException(f"Search index unavailable: {state['reason']}.")

@@ -1,0 +1,129 @@
+"""JSON routes of Publish Service Status under /api/v1: the usage feed, a subscription's status,
+KPIs and service notices. Each calls the same service as the HTML pages."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from ..accounts.models import Role
+from ..api.core import api_user, endpoint, load
+from ..errors import ValidationFailed
+from . import services
+from .schemas import (
+    KpiSchema,
+    NoticeChangeSchema,
+    NoticeInputSchema,
+    NoticeSchema,
+    SubscriptionStatusSchema,
+    UsageBatchSchema,
+    UsageResultSchema,
+)
+
+RANGE = {
+    "from": "First day (YYYY-MM-DD or ISO time); default 30 days before `to`.",
+    "to": "Last day, included; default now.",
+}
+
+
+def _usage_payload() -> tuple[list, bool]:
+    """One row object, or {"records": [...], "atomic": bool}."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise ValidationFailed(
+            "The request body must be a JSON object.",
+            fields={"body": ['Send a usage row or {"records": [...]}.']},
+        )
+    if "records" not in payload:
+        return [payload], False
+    unknown = sorted(set(payload) - {"records", "atomic"})
+    if unknown:
+        raise ValidationFailed(
+            "Unknown fields in the batch.", fields={name: ["Unknown field."] for name in unknown}
+        )
+    return payload["records"], payload.get("atomic", False)
+
+
+@endpoint(
+    "/usage",
+    "POST",
+    summary="Feed usage: one row, or a batch of up to 1,000 (200 all stored, 207 some rejected)",
+    tag="status",
+    body=UsageBatchSchema,
+    response=UsageResultSchema,
+)
+def status_record_usage():
+    rows, atomic = _usage_payload()
+    result = services.record_usage(api_user(), rows, atomic=atomic)
+    return jsonify(UsageResultSchema().dump(result)), (207 if result["rejected"] else 200)
+
+
+@endpoint(
+    "/subscriptions/<int:subscription_id>/status",
+    summary="A subscription's status page as JSON: usage, KPIs against its contract, notices, warnings",
+    tag="status",
+    response=SubscriptionStatusSchema,
+    query=RANGE,
+)
+def status_subscription(subscription_id: int):
+    period = services.parse_period(request.args.get("from"), request.args.get("to"))
+    result = services.subscription_status(api_user(), subscription_id, period)
+    return jsonify(SubscriptionStatusSchema().dump(result))
+
+
+@endpoint(
+    "/kpis",
+    summary="KPIs and flow metrics per product or offer over a date range (consumers: their groups only)",
+    tag="status",
+    response=KpiSchema,
+    query={"product": "Digital product id", "offer": "Offer code", **RANGE},
+)
+def status_kpis():
+    user = api_user()
+    period = services.parse_period(request.args.get("from"), request.args.get("to"))
+    product, offer = request.args.get("product") or None, request.args.get("offer") or ""
+    data = services.dashboard(user, period, product_id=product, offer_code=offer)
+    if user.has_role(Role.CATALOG_MANAGER, Role.PRODUCT_MANAGER):
+        data["offers"] = services.offer_table(user, period, product_id=product)
+    return jsonify(KpiSchema().dump(data))
+
+
+@endpoint(
+    "/notices",
+    summary="Current and upcoming service notices the caller may see (all=true: past ones too)",
+    tag="status",
+    response=NoticeSchema(many=True),
+    query={"all": "true to include resolved and ended notices (latest 200)"},
+)
+def status_notices():
+    show_all = request.args.get("all", "").lower() in ("1", "true", "yes")
+    notices = services.list_notices(api_user(), current_only=not show_all)
+    return jsonify(NoticeSchema(many=True).dump(notices))
+
+
+@endpoint(
+    "/notices",
+    "POST",
+    summary="Post a service notice (product managers, support agents of tier 2+); subscribers are notified",
+    tag="status",
+    body=NoticeInputSchema,
+    response=NoticeSchema,
+    status=201,
+)
+def status_post_notice():
+    data = load(NoticeInputSchema())
+    notice = services.post_notice(api_user(), **data)
+    return jsonify(NoticeSchema().dump(notice)), 201
+
+
+@endpoint(
+    "/notices/<int:notice_id>/updates",
+    "POST",
+    summary="Post an update to a notice, or resolve it (resolve=true); subscribers are notified",
+    tag="status",
+    body=NoticeChangeSchema,
+    response=NoticeSchema,
+)
+def status_update_notice(notice_id: int):
+    data = load(NoticeChangeSchema())
+    notice = services.update_notice(api_user(), notice_id, **data)
+    return jsonify(NoticeSchema().dump(notice))

@@ -1,0 +1,265 @@
+"""Load seeds/status.yaml: usage metrics, demo subscriptions (when there are none), demo usage
+over the last days, and service notices. Idempotent: what exists is left as it is."""
+
+from __future__ import annotations
+
+import calendar
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import sqlalchemy as sa
+import yaml
+
+from .. import clock
+from ..accounts import services as accounts
+from ..accounts.models import User
+from ..catalog import services as catalog
+from ..catalog.models import DigitalProduct
+from ..errors import DomainError
+from ..extensions import db
+from ..subscriptions import services as subscriptions
+from ..subscriptions.models import Subscription, SubscriptionStatus
+from . import services as status
+from .models import ServiceNotice, UsageMetric, UsageRecord
+
+
+def load_status_seeds(folder: Path | str) -> list[str]:
+    path = Path(folder) / "status.yaml"
+    if not path.exists():
+        return []
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [
+        _load_metrics(data.get("metrics") or []),
+        _load_subscriptions(data.get("demo_subscriptions") or {}),
+        _load_usage(data.get("usage") or {}),
+        _load_notices(data.get("notices") or {}),
+    ]
+
+
+def _load_metrics(items: list[dict]) -> str:
+    known = set(db.session.scalars(sa.select(UsageMetric.key)))
+    created = 0
+    for item in items:
+        if item["key"] not in known:
+            db.session.add(
+                UsageMetric(
+                    key=item["key"],
+                    label=item.get("label") or item["key"],
+                    unit=item.get("unit", ""),
+                )
+            )
+            created += 1
+    db.session.commit()
+    return f"usage metrics: {created} created"
+
+
+def _user(email: str | None) -> User | None:
+    return accounts.find_user_by_email(email) if email else None
+
+
+def _load_subscriptions(config: dict) -> str:
+    """Order and fulfil the listed offers for consumers who have no subscription yet."""
+    agent = _user(config.get("agent"))
+    ordered_at = clock.now().replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(
+        days=int(config.get("ordered_days_ago") or 0)
+    )
+    created, skipped = 0, []
+    consumers_done: dict[str, bool] = {}
+    for item in config.get("orders") or []:
+        consumer = _user(item.get("consumer"))
+        if consumer is None or not consumer.group_ids:
+            skipped.append(f"{item.get('offer')} (no consumer {item.get('consumer')})")
+            continue
+        if item["consumer"] not in consumers_done:
+            consumers_done[item["consumer"]] = bool(
+                db.session.scalar(
+                    sa.select(sa.func.count(Subscription.id)).where(
+                        Subscription.group_id.in_(sorted(consumer.group_ids))
+                    )
+                )
+            )
+        if consumers_done[item["consumer"]]:
+            continue
+        offer = catalog.live_revision(item["offer"])
+        if offer is None:
+            skipped.append(f"{item['offer']} (not in the catalog)")
+            continue
+        defined = {option["key"] for option in offer.options or []}
+        options = {
+            key: value for key, value in (item.get("options") or {}).items() if key in defined
+        }
+        try:
+            with _clock_at(ordered_at):  # the demo history starts when the subscriptions did
+                order, _ = subscriptions.subscribe(
+                    consumer,
+                    offer.id,
+                    options=options,
+                    accept_terms=True,
+                    idempotency_key=f"seed-status-{item['offer']}",
+                )
+            _complete_manual_steps(order, agent, ordered_at)
+            created += 1
+        except DomainError as error:
+            db.session.rollback()
+            skipped.append(f"{item['offer']} ({error.message})")
+    line = f"demo subscriptions: {created} created"
+    return line + (f"; skipped {', '.join(skipped)}" if skipped else "")
+
+
+@contextmanager
+def _clock_at(moment: datetime):
+    """Run the services at a moment in the past (demo history); the clock is restored after."""
+    previous = clock._frozen  # noqa: SLF001 - a frozen test clock must survive the seed
+    clock.freeze(moment)
+    try:
+        yield
+    finally:
+        clock.freeze(previous)
+
+
+def _complete_manual_steps(order, agent: User | None, ordered_at: datetime) -> None:
+    """Steps queue one after another: the agent starts each manual step an hour after it comes
+    up and finishes it two hours later."""
+    if agent is None:
+        return
+    moment = ordered_at
+    for _ in range(len(order.tasks)):
+        db.session.refresh(order)
+        pending = [
+            task for task in order.tasks if task.mode == "manual" and task.status == "queued"
+        ]
+        if not pending:
+            return
+        with _clock_at(moment + timedelta(hours=1)):
+            subscriptions.transition_task(agent, pending[0].id, "start")
+        with _clock_at(moment + timedelta(hours=3)):
+            subscriptions.transition_task(agent, pending[0].id, "complete")
+        moment += timedelta(hours=3)
+
+
+def _load_usage(config: dict) -> str:
+    """Daily usage for the demo consumers' active subscriptions that have none yet."""
+    days = int(config.get("days") or 60)
+    emails = config.get("consumers") or []
+    group_ids = sorted(
+        {group_id for email in emails if (user := _user(email)) for group_id in user.group_ids}
+    )
+    if not group_ids:
+        return "demo usage: no demo consumers"
+    known = set(db.session.scalars(sa.select(UsageMetric.key)))
+    has_usage = sa.select(UsageRecord.subscription_id).distinct()
+    targets = db.session.scalars(
+        sa.select(Subscription)
+        .where(
+            Subscription.group_id.in_(group_ids),
+            Subscription.parent_id.is_(None),
+            Subscription.status.in_(
+                [SubscriptionStatus.ACTIVE.value, SubscriptionStatus.MODIFYING.value]
+            ),
+            Subscription.id.notin_(has_usage),
+        )
+        .order_by(Subscription.id)
+        .limit(int(config.get("max_subscriptions") or 12))
+    ).all()
+    profiles = config.get("profiles") or {}
+    weekend = float(config.get("weekend_factor", 0.4))
+    today = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = 0
+    for subscription in targets:
+        profile = profiles.get(subscription.offer_code) or profiles.get("default") or {}
+        first = today - timedelta(days=days)
+        since = subscription.active_since
+        if since is not None and since < today - timedelta(
+            days=7
+        ):  # a history of its own: start there
+            first = max(
+                first, since.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+            )
+        for metric, (base, growth) in profile.items():
+            if metric not in known:
+                continue
+            day = first
+            while day < today:
+                index = (day - first).days
+                quantity = (float(base) + float(growth) * index) * (
+                    weekend if day.weekday() >= 5 else 1.0
+                )
+                db.session.add(
+                    UsageRecord(
+                        subscription_id=subscription.id,
+                        metric=metric,
+                        quantity=Decimal(str(round(quantity, 2))),
+                        period_start=day,
+                        period_end=day + timedelta(days=1),
+                        recorded_at=clock.now(),
+                    )
+                )
+                rows += 1
+                day += timedelta(days=1)
+    db.session.commit()
+    return f"demo usage: {rows} rows for {len(targets)} subscriptions"
+
+
+def _moment(when: dict, now: datetime) -> datetime:
+    hour, minute = (int(part) for part in str(when.get("at", "00:00")).split(":"))
+    if "hours_ago" in when:
+        return (now - timedelta(hours=float(when["hours_ago"]))).replace(second=0, microsecond=0)
+    if "days_ahead" in when:
+        day = now + timedelta(days=int(when["days_ahead"]))
+        return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
+    offset = int(when.get("month_offset", 0))
+    month_index = now.year * 12 + now.month - 1 + offset
+    year, month = divmod(month_index, 12)
+    day = min(int(when.get("day", 1)), calendar.monthrange(year, month + 1)[1])
+    return datetime(year, month + 1, day, hour, minute, tzinfo=UTC)
+
+
+def _load_notices(config: dict) -> str:
+    author = _user(config.get("author"))
+    if author is None:
+        return "service notices: no author"
+    now = clock.now()
+    created, skipped = 0, []
+    for item in config.get("items") or []:
+        product = db.session.scalar(
+            sa.select(DigitalProduct).where(DigitalProduct.name == item["product"])
+        )
+        if product is None:
+            skipped.append(f"{item['title']} (no product {item['product']})")
+            continue
+        exists = db.session.scalar(
+            sa.select(ServiceNotice.id).where(
+                ServiceNotice.product_id == product.id, ServiceNotice.title == item["title"]
+            )
+        )
+        if exists is not None:
+            continue
+        start = _moment(item.get("when") or {}, now)
+        if "minutes" in item:
+            end = start + timedelta(minutes=float(item["minutes"]))
+        elif "hours" in item:
+            end = start + timedelta(hours=float(item["hours"]))
+        elif "expected_hours" in item:
+            end = start + timedelta(hours=float(item["expected_hours"]))
+        else:
+            end = None
+        notice = status.post_notice(
+            author,
+            product_id=product.id,
+            kind=item["kind"],
+            title=item["title"],
+            message=item.get("message", ""),
+            starts_at=start,
+            ends_at=end,
+        )
+        for text in item.get("updates") or []:
+            status.update_notice(author, notice.id, message=text)
+        if item.get("resolution"):
+            status.update_notice(
+                author, notice.id, message=item["resolution"], ends_at=end, resolve=True
+            )
+        created += 1
+    line = f"service notices: {created} created"
+    return line + (f"; skipped {', '.join(skipped)}" if skipped else "")

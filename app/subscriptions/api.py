@@ -1,0 +1,315 @@
+"""JSON routes of the Consume stream under /api/v1: they load a schema, call the same service as
+the HTML pages, and dump a schema. Errors are problem+json through the shared handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import current_app, jsonify, request, url_for
+
+from ..api.core import api_user, endpoint, load
+from ..errors import DomainError, ValidationFailed
+from ..extensions import db
+from . import services
+from .models import Order, Subscription, SubscriptionStatus, TaskStatus
+from .schemas import (
+    FulfillmentTaskPageSchema,
+    FulfillmentTaskSchema,
+    ModifySchema,
+    OrderedSubscriptionSchema,
+    ServiceContractSchema,
+    SubscribeSchema,
+    SubscriptionDetailSchema,
+    SubscriptionPageSchema,
+    TaskTransitionSchema,
+    TerminateSchema,
+)
+
+TAG = "subscriptions"
+KEY_HEADER = "Idempotency-Key"
+
+
+# --- helpers: query arguments, bodies --------------------------------------------------------
+
+
+def _int_arg(
+    name: str, default: int | None = None, *, minimum: int = 1, maximum: int | None = None
+) -> int | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationFailed(
+            f"'{name}' must be a whole number.", fields={name: ["Enter a whole number."]}
+        ) from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"{minimum}–{maximum}" if maximum is not None else f"at least {minimum}"
+        raise ValidationFailed(f"'{name}' must be {bounds}.", fields={name: [f"Use {bounds}."]})
+    return value
+
+
+def _choice_arg(name: str, allowed: list[str]) -> str:
+    value = request.args.get(name, "").strip()
+    if value and value not in allowed:
+        raise ValidationFailed(
+            f"Unknown {name}.", fields={name: [f"Use one of: {', '.join(allowed)}."]}
+        )
+    return value
+
+
+def _paginate(query):
+    per_page = _int_arg("per_page", current_app.config["ITEMS_PER_PAGE"], maximum=100)
+    page = _int_arg("page", 1)
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def _page_body(pagination, items: list) -> dict:
+    return {
+        "items": items,
+        "page": pagination.page,
+        "pages": pagination.pages,
+        "per_page": pagination.per_page,
+        "total": pagination.total,
+    }
+
+
+def _order_body(order: Order | None) -> dict | None:
+    if order is None:
+        return None
+    progress = services.progress(order)
+    current = progress["current"]
+    return {
+        "id": order.id,
+        "subscription_id": order.subscription_id,
+        "order_type": order.order_type,
+        "status": order.status,
+        "target_offer_id": order.target_offer_id,
+        "options": order.options or {},
+        "created_at": order.created_at,
+        "scheduled_for": order.scheduled_for,
+        "completed_at": order.completed_at,
+        "failure_reason": order.failure_reason or "",
+        "tasks": order.tasks,
+        "progress": {
+            "done": progress["done"],
+            "total": progress["total"],
+            "percent": progress["percent"],
+            "current_step": current.name if current is not None else None,
+        },
+    }
+
+
+def _subscription_body(subscription: Subscription, contract, order: Order | None) -> dict:
+    return {
+        "id": subscription.id,
+        "offer": subscription.offer,
+        "group": subscription.group,
+        "parent_id": subscription.parent_id,
+        "status": subscription.status,
+        "options": subscription.options or {},
+        "failure_reason": subscription.failure_reason or "",
+        "created_at": subscription.created_at,
+        "active_since": subscription.active_since,
+        "terminated_at": subscription.terminated_at,
+        "terminates_on": subscription.terminates_on,
+        "contract_id": contract.id if contract is not None else None,
+        "current_order": _order_body(order),
+        "next_actions": services.next_actions(api_user(), subscription),
+    }
+
+
+def _ordered(order: Order, created: bool):
+    """201 with the order when this request made it; 200 with the same body when replayed."""
+    subscription = db.session.get(Subscription, order.subscription_id)
+    body = _subscription_body(
+        subscription, services.current_contract(subscription), services.current_order(subscription)
+    )
+    body["order"] = _order_body(order)
+    response = jsonify(OrderedSubscriptionSchema().dump(body))
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = url_for("api.get_subscription", subscription_id=subscription.id)
+    return response
+
+
+@contextmanager
+def _key_errors_named_as_header() -> Iterator[None]:
+    """The idempotency key travels in a header, so its errors are reported under the header's name."""
+    try:
+        yield
+    except DomainError as error:
+        if "idempotency_key" in error.fields:
+            error.fields[KEY_HEADER] = error.fields.pop("idempotency_key")
+        raise
+
+
+def _key() -> str | None:
+    return request.headers.get(KEY_HEADER)
+
+
+# --- subscriptions ---------------------------------------------------------------------------
+
+
+@endpoint(
+    "/subscriptions",
+    summary="Subscriptions the caller may see (its groups'; staff see all)",
+    tag=TAG,
+    response=SubscriptionPageSchema,
+    query={
+        "status": "Filter by status",
+        "offer": "Filter by offer code",
+        "group": "Filter by consumer group id",
+        "page": "Page number (from 1)",
+        "per_page": "Rows a page (1–100)",
+    },
+)
+def list_subscriptions():
+    user = api_user()
+    query = services.visible_subscriptions_query(
+        user,
+        status=_choice_arg("status", [status.value for status in SubscriptionStatus]),
+        offer_code=request.args.get("offer", "").strip()[:40],
+        group_id=_int_arg("group"),
+    )
+    pagination = _paginate(query)
+    ids = [subscription.id for subscription in pagination.items]
+    contracts, orders = services.current_contracts(ids), services.current_orders(ids)
+    items = [_subscription_body(s, contracts.get(s.id), orders.get(s.id)) for s in pagination.items]
+    return jsonify(SubscriptionPageSchema().dump(_page_body(pagination, items)))
+
+
+@endpoint(
+    "/subscriptions",
+    "POST",
+    summary=f"Agree to an offer's terms and order it (send an {KEY_HEADER} header; a replay returns 200 and the same order)",
+    tag=TAG,
+    body=SubscribeSchema,
+    response=OrderedSubscriptionSchema,
+    status=201,
+)
+def create_subscription():
+    data = load(SubscribeSchema())
+    with _key_errors_named_as_header():
+        order, created = services.subscribe(
+            api_user(),
+            data["offer_id"],
+            options=data["options"],
+            accept_terms=data["accept_terms"],
+            idempotency_key=_key(),
+            group_id=data["group_id"],
+        )
+    return _ordered(order, created)
+
+
+@endpoint(
+    "/subscriptions/<int:subscription_id>",
+    summary="One subscription with its contracts, orders and tasks",
+    tag=TAG,
+    response=SubscriptionDetailSchema,
+)
+def get_subscription(subscription_id: int):
+    user = api_user()
+    subscription = services.subscription_for(user, subscription_id)
+    body = _subscription_body(
+        subscription, services.current_contract(subscription), services.current_order(subscription)
+    )
+    body["contracts"] = services.contracts_of(subscription)
+    body["orders"] = [_order_body(order) for order in services.orders_of(subscription)]
+    body["members"] = [_subscription_body(child, None, None) for child in subscription.children]
+    return jsonify(SubscriptionDetailSchema().dump(body))
+
+
+@endpoint(
+    "/subscriptions/<int:subscription_id>/modifications",
+    "POST",
+    summary=f"Change the options or move to another offer, accepting its terms ({KEY_HEADER} header)",
+    tag=TAG,
+    body=ModifySchema,
+    response=OrderedSubscriptionSchema,
+    status=201,
+)
+def create_modification(subscription_id: int):
+    data = load(ModifySchema())
+    with _key_errors_named_as_header():
+        order, created = services.modify(
+            api_user(),
+            subscription_id,
+            options=data["options"],
+            target_offer_id=data["target_offer_id"],
+            accept_terms=data["accept_terms"],
+            idempotency_key=_key(),
+        )
+    return _ordered(order, created)
+
+
+@endpoint(
+    "/subscriptions/<int:subscription_id>/termination",
+    "POST",
+    summary=f"End the subscription now, or at `at` ({KEY_HEADER} header)",
+    tag=TAG,
+    body=TerminateSchema,
+    response=OrderedSubscriptionSchema,
+    status=201,
+)
+def create_termination(subscription_id: int):
+    data = load(TerminateSchema()) if request.get_data(cache=True).strip() else {"at": None}
+    with _key_errors_named_as_header():
+        order, created = services.terminate(
+            api_user(), subscription_id, at=data["at"], idempotency_key=_key()
+        )
+    return _ordered(order, created)
+
+
+# --- contracts -------------------------------------------------------------------------------
+
+
+@endpoint(
+    "/contracts/<int:contract_id>",
+    summary="A service contract: the frozen agreement",
+    tag=TAG,
+    response=ServiceContractSchema,
+)
+def get_contract(contract_id: int):
+    contract = services.contract_for(api_user(), contract_id)
+    return jsonify(ServiceContractSchema().dump(contract))
+
+
+# --- fulfillment -----------------------------------------------------------------------------
+
+
+@endpoint(
+    "/fulfillment-tasks",
+    summary="Manual fulfillment tasks in the caller's groups (support agents), oldest first",
+    tag="fulfillment",
+    response=FulfillmentTaskPageSchema,
+    query={
+        "group": "Only this group (id)",
+        "status": "queued, in_progress, failed (default: all three), waiting or done",
+        "page": "Page number (from 1)",
+        "per_page": "Rows a page (1–100)",
+    },
+)
+def list_fulfillment_tasks():
+    query = services.queue_query(
+        api_user(),
+        group_id=_int_arg("group"),
+        status=_choice_arg("status", [status.value for status in TaskStatus]),
+    )
+    pagination = _paginate(query)
+    return jsonify(FulfillmentTaskPageSchema().dump(_page_body(pagination, list(pagination.items))))
+
+
+@endpoint(
+    "/fulfillment-tasks/<int:task_id>/transitions",
+    "POST",
+    summary="Start (in_progress), complete (done), fail (failed, with a reason), release or retry (queued) a task",
+    tag="fulfillment",
+    body=TaskTransitionSchema,
+    response=FulfillmentTaskSchema,
+)
+def transition_fulfillment_task(task_id: int):
+    data = load(TaskTransitionSchema())
+    task = services.transition_task(api_user(), task_id, data["to"], reason=data["reason"])
+    return jsonify(FulfillmentTaskSchema().dump(task))

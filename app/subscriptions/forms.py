@@ -1,0 +1,176 @@
+"""WTForms for the Consume pages. They only carry input: every rule is checked by the services
+(subscribe, modify, terminate, transition_task), whose field errors the views place next to the
+fields below."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import Length, StopValidation
+from wtforms.widgets import DateInput, NumberInput
+
+OPTION_PREFIX = "option_"
+
+
+class MarkRequired:
+    """Marks a field required (asterisk, `required` attribute) without validating it here:
+    the service checks required options and reports them keyed `options.<key>`."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field) -> None:  # noqa: D401 - a WTForms validator
+        return None
+
+
+def new_idempotency_key() -> str:
+    return uuid.uuid4().hex
+
+
+def _option_field(option: dict, current: Any) -> Any:
+    """One WTForms field for an option definition of the offer's order form."""
+    label = option.get("label") or option["key"]
+    help_text = option.get("help") or ""
+    validators = [MarkRequired()] if option.get("required") and option["type"] != "boolean" else []
+    default = current if current is not None else option.get("default")
+    kind = option["type"]
+    if kind == "boolean":
+        return BooleanField(label, default=bool(default), description=help_text)
+    if kind == "number":
+        attrs: dict[str, Any] = {"step": "any"}
+        if option.get("min") is not None:
+            attrs["min"] = f"{option['min']:g}"
+        if option.get("max") is not None:
+            attrs["max"] = f"{option['max']:g}"
+        if isinstance(default, float) and default.is_integer():
+            default = int(default)
+        return StringField(
+            label,
+            default="" if default is None else str(default),
+            description=help_text,
+            validators=validators,
+            widget=NumberInput(),
+            render_kw=attrs,
+        )
+    if kind == "choice":
+        choices = [(choice, choice) for choice in option.get("choices") or []]
+        if not option.get("required") or default in (None, ""):
+            choices.insert(0, ("", "— choose —"))
+        return SelectField(
+            label,
+            choices=choices,
+            default=default or "",
+            description=help_text,
+            validators=validators,
+            validate_choice=False,
+        )
+    max_length = int(option.get("max_length") or 2000)
+    return StringField(
+        label,
+        default=default or "",
+        description=help_text,
+        validators=validators,
+        render_kw={"maxlength": max_length},
+    )
+
+
+class OptionsMixin:
+    """Helpers for forms whose fields include the offer's generated option fields."""
+
+    option_keys: list[str] = []
+
+    def option_fields(self) -> list:
+        return [self[OPTION_PREFIX + key] for key in self.option_keys]
+
+    def options_data(self) -> dict:
+        """The chosen options as the service expects them (booleans as bools, the rest as text)."""
+        data = {}
+        for key in self.option_keys:
+            value = self[OPTION_PREFIX + key].data
+            data[key] = value.strip() if isinstance(value, str) else value
+        return data
+
+    def field_name_for(self, error_key: str) -> str:
+        """Map the service's `options.<key>` error keys to this form's field names."""
+        if error_key.startswith("options."):
+            key = error_key.split(".", 1)[1]
+            if key in self.option_keys:
+                return OPTION_PREFIX + key
+        return error_key
+
+
+class OrderForm(OptionsMixin, FlaskForm):
+    group_id = SelectField("Order for group", choices=[], validate_choice=False)
+    accept_terms = BooleanField("I accept the terms and conditions")
+    idempotency_key = HiddenField()
+
+
+class ModifyForm(OptionsMixin, FlaskForm):
+    target_offer_id = HiddenField()
+    accept_terms = BooleanField("I accept the terms and conditions")
+    idempotency_key = HiddenField()
+
+
+def _with_options(base: type, definitions: list[dict], current: dict | None) -> type:
+    current = current or {}
+    attrs: dict[str, Any] = {"option_keys": [option["key"] for option in definitions]}
+    for option in definitions:
+        attrs[OPTION_PREFIX + option["key"]] = _option_field(option, current.get(option["key"]))
+    return type(base.__name__, (base,), attrs)
+
+
+def order_form_for(offer, groups: list, **kwargs) -> OrderForm:
+    """The order form generated from the offer's option definitions."""
+    form = _with_options(OrderForm, offer.options or [], None)(**kwargs)
+    form.group_id.choices = [(str(group.id), group.name) for group in groups]
+    if not form.is_submitted():
+        form.idempotency_key.data = new_idempotency_key()
+    return form
+
+
+def modify_form_for(target, current_options: dict, **kwargs) -> ModifyForm:
+    """The change form for a target offer, filled with the subscription's current options."""
+    keys = {option["key"] for option in target.options or []}
+    current = {key: value for key, value in (current_options or {}).items() if key in keys}
+    form = _with_options(ModifyForm, target.options or [], current)(**kwargs)
+    form.target_offer_id.data = str(target.id)
+    if not form.is_submitted():
+        form.idempotency_key.data = new_idempotency_key()
+    return form
+
+
+class TerminateForm(FlaskForm):
+    at = StringField(
+        "End on",
+        validators=[Length(max=40)],
+        widget=DateInput(),
+        description="A future date (the subscription ends at 00:00 UTC that day).",
+    )
+    idempotency_key = HiddenField()
+    end_now = SubmitField("End now")
+    end_at = SubmitField("End on this date")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_submitted():
+            self.idempotency_key.data = new_idempotency_key()
+
+    def validate_at(self, field) -> None:
+        if self.end_at.data and not (field.data or "").strip():
+            raise StopValidation("Choose the date the subscription should end.")
+
+
+class ConfirmForm(FlaskForm):
+    """A POST button with its CSRF token."""
+
+
+class TaskActionForm(FlaskForm):
+    """start / complete / release / retry a fulfillment task: the pressed button's value is `to`."""
+
+    to = HiddenField()
+
+
+class TaskFailForm(FlaskForm):
+    reason = TextAreaField("Reason", validators=[Length(max=2000)])

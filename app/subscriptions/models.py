@@ -1,0 +1,191 @@
+"""Consume stream: service contracts, orders, subscriptions and fulfillment tasks."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .. import clock
+from ..accounts.models import ConsumerGroup, User
+from ..catalog.models import MONEY, ServiceOffer
+from ..extensions import db
+from ..models_base import UTCDateTime
+
+
+class SubscriptionStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    FULFILLING = "fulfilling"
+    ACTIVE = "active"
+    MODIFYING = "modifying"
+    TERMINATING = "terminating"
+    TERMINATED = "terminated"
+    FAILED = "failed"
+
+
+class OrderType(enum.StrEnum):
+    NEW = "new"
+    MODIFY = "modify"
+    TERMINATE = "terminate"
+
+
+class OrderStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"  # a termination waiting for its date
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class TaskStatus(enum.StrEnum):
+    WAITING = "waiting"  # an earlier step is not done yet
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ContractStatus(enum.StrEnum):
+    ACTIVE = "active"
+    SUPERSEDED = "superseded"  # amended by a later version
+    ENDED = "ended"
+
+
+class Subscription(db.Model):
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        sa.Index("ix_subscriptions_group_status", "group_id", "status"),
+        sa.Index("ix_subscriptions_offer_status", "offer_code", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offer_id: Mapped[int] = mapped_column(sa.ForeignKey("service_offers.id", ondelete="RESTRICT"))
+    offer_code: Mapped[str] = mapped_column(sa.String(40))
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("consumer_groups.id", ondelete="RESTRICT"))
+    owner_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    parent_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(sa.String(16), default=SubscriptionStatus.REQUESTED.value)
+    options: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    failure_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    active_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    terminates_on: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(default=1)
+
+    offer: Mapped[ServiceOffer] = relationship(lazy="joined")
+    group: Mapped[ConsumerGroup] = relationship(lazy="joined")
+    owner: Mapped[User | None] = relationship()
+    parent: Mapped[Subscription | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Subscription]] = relationship(
+        back_populates="parent", order_by="Subscription.id"
+    )
+
+
+class ServiceContract(db.Model):
+    """What was agreed, frozen: later changes to the offer never alter it."""
+
+    __tablename__ = "service_contracts"
+    __table_args__ = (
+        sa.UniqueConstraint("subscription_id", "version", name="uq_contract_version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(sa.String(16), default=ContractStatus.ACTIVE.value)
+    offer_id: Mapped[int] = mapped_column(sa.ForeignKey("service_offers.id", ondelete="RESTRICT"))
+    offer_code: Mapped[str] = mapped_column(sa.String(40))
+    offer_revision: Mapped[int]
+    price: Mapped[Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    billing_period: Mapped[str] = mapped_column(sa.String(10))
+    # name, summary, terms, service_levels, options chosen, option definitions, fulfillment target
+    snapshot: Mapped[dict] = mapped_column(sa.JSON)
+    agreed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    agreed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    subscription: Mapped[Subscription] = relationship()
+    agreed_by: Mapped[User | None] = relationship()
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (
+        sa.UniqueConstraint("requested_by_id", "idempotency_key", name="uq_order_idempotency"),
+        sa.Index("ix_orders_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    order_type: Mapped[str] = mapped_column(sa.String(12))
+    status: Mapped[str] = mapped_column(sa.String(12), default=OrderStatus.IN_PROGRESS.value)
+    target_offer_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("service_offers.id", ondelete="RESTRICT")
+    )
+    options: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    agreement: Mapped[dict] = mapped_column(
+        sa.JSON, default=dict
+    )  # the snapshot agreed for this order
+    idempotency_key: Mapped[str] = mapped_column(sa.String(100))
+    request_fingerprint: Mapped[str] = mapped_column(sa.String(64), default="")
+    requested_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failure_reason: Mapped[str] = mapped_column(sa.Text, default="")
+
+    subscription: Mapped[Subscription] = relationship()
+    target_offer: Mapped[ServiceOffer | None] = relationship()
+    requested_by: Mapped[User | None] = relationship()
+    tasks: Mapped[list[FulfillmentTask]] = relationship(
+        back_populates="order", order_by="FulfillmentTask.sequence", cascade="all, delete-orphan"
+    )
+
+
+class FulfillmentTask(db.Model):
+    __tablename__ = "fulfillment_tasks"
+    __table_args__ = (
+        sa.UniqueConstraint("order_id", "sequence", name="uq_task_sequence"),
+        sa.Index("ix_fulfillment_tasks_group_status", "group_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    subscription_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    sequence: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(120))
+    mode: Mapped[str] = mapped_column(sa.String(10))
+    group_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("consumer_groups.id", ondelete="SET NULL")
+    )
+    expected_hours: Mapped[float] = mapped_column(sa.Float, default=1.0)
+    status: Mapped[str] = mapped_column(sa.String(12), default=TaskStatus.WAITING.value)
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    failure_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    order: Mapped[Order] = relationship(back_populates="tasks")
+    subscription: Mapped[Subscription] = relationship()
+    group: Mapped[ConsumerGroup | None] = relationship()
+    assignee: Mapped[User | None] = relationship()

@@ -1,0 +1,158 @@
+"""Marshmallow schemas of the Consume API: what a request may carry and what a response holds."""
+
+from marshmallow import Schema, fields, validate
+
+TASK_TARGETS = ("in_progress", "done", "failed", "queued")
+
+
+# --- requests --------------------------------------------------------------------------------
+
+
+class SubscribeSchema(Schema):
+    offer_id = fields.Int(required=True, strict=True)
+    options = fields.Dict(keys=fields.Str(), load_default=None, allow_none=True)
+    accept_terms = fields.Boolean(required=True)
+    group_id = fields.Int(strict=True, load_default=None, allow_none=True)
+
+
+class ModifySchema(Schema):
+    options = fields.Dict(keys=fields.Str(), load_default=None, allow_none=True)
+    target_offer_id = fields.Int(strict=True, load_default=None, allow_none=True)
+    accept_terms = fields.Boolean(required=True)
+
+
+class TerminateSchema(Schema):
+    at = fields.Str(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=40),
+        metadata={"description": "ISO date or date-time to end on; empty ends now."},
+    )
+
+
+class TaskTransitionSchema(Schema):
+    to = fields.Str(required=True, validate=validate.OneOf(TASK_TARGETS))
+    reason = fields.Str(load_default="", validate=validate.Length(max=2000))
+
+
+# --- responses -------------------------------------------------------------------------------
+
+
+class SubscribedOfferSchema(Schema):
+    id = fields.Int()
+    code = fields.Str()
+    name = fields.Str()
+    revision = fields.Int()
+
+
+class SubscriptionGroupSchema(Schema):
+    id = fields.Int()
+    name = fields.Str()
+
+
+class FulfillmentTaskSchema(Schema):
+    id = fields.Int()
+    order_id = fields.Int()
+    subscription_id = fields.Int()
+    sequence = fields.Int()
+    name = fields.Str()
+    mode = fields.Str()
+    group = fields.Nested(SubscriptionGroupSchema, allow_none=True)
+    status = fields.Str()
+    expected_hours = fields.Float()
+    assignee_id = fields.Int(allow_none=True)
+    failure_reason = fields.Str()
+    created_at = fields.DateTime()
+    queued_at = fields.DateTime(allow_none=True)
+    started_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+
+
+class QueuedFulfillmentTaskSchema(FulfillmentTaskSchema):
+    order_type = fields.Str(attribute="order.order_type")
+    offer = fields.Nested(SubscribedOfferSchema, attribute="order.subscription.offer")
+    consumer_group = fields.Nested(SubscriptionGroupSchema, attribute="order.subscription.group")
+
+
+class OrderProgressSchema(Schema):
+    done = fields.Int()
+    total = fields.Int()
+    percent = fields.Int()
+    current_step = fields.Str(allow_none=True)
+
+
+class ServiceOrderSchema(Schema):
+    id = fields.Int()
+    subscription_id = fields.Int()
+    order_type = fields.Str()
+    status = fields.Str()
+    target_offer_id = fields.Int(allow_none=True)
+    options = fields.Dict()
+    created_at = fields.DateTime()
+    scheduled_for = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    failure_reason = fields.Str()
+    progress = fields.Nested(OrderProgressSchema)
+    tasks = fields.List(fields.Nested(FulfillmentTaskSchema))
+
+
+class ServiceContractSchema(Schema):
+    id = fields.Int()
+    subscription_id = fields.Int()
+    version = fields.Int()
+    status = fields.Str()
+    offer_id = fields.Int()
+    offer_code = fields.Str()
+    offer_revision = fields.Int()
+    price = fields.Decimal(as_string=True)
+    currency = fields.Str()
+    billing_period = fields.Str()
+    snapshot = fields.Dict(metadata={"description": "What was agreed, frozen."})
+    agreed_by = fields.Str(allow_none=True, attribute="agreed_by.email")
+    agreed_at = fields.DateTime()
+    ended_at = fields.DateTime(allow_none=True)
+
+
+class SubscriptionSchema(Schema):
+    id = fields.Int()
+    offer = fields.Nested(SubscribedOfferSchema)
+    group = fields.Nested(SubscriptionGroupSchema)
+    parent_id = fields.Int(allow_none=True)
+    status = fields.Str()
+    options = fields.Dict()
+    failure_reason = fields.Str()
+    created_at = fields.DateTime()
+    active_since = fields.DateTime(allow_none=True)
+    terminated_at = fields.DateTime(allow_none=True)
+    terminates_on = fields.DateTime(allow_none=True)
+    contract_id = fields.Int(allow_none=True)
+    current_order = fields.Nested(ServiceOrderSchema, allow_none=True)
+    next_actions = fields.List(fields.Str())
+
+
+class OrderedSubscriptionSchema(SubscriptionSchema):
+    """The answer to an order: the subscription and the order this request made."""
+
+    order = fields.Nested(ServiceOrderSchema)
+
+
+class SubscriptionDetailSchema(SubscriptionSchema):
+    contracts = fields.List(fields.Nested(ServiceContractSchema))
+    orders = fields.List(fields.Nested(ServiceOrderSchema))
+    members = fields.List(fields.Nested(SubscriptionSchema))
+
+
+class SubscriptionPageSchema(Schema):
+    items = fields.List(fields.Nested(SubscriptionSchema))
+    page = fields.Int()
+    pages = fields.Int()
+    per_page = fields.Int()
+    total = fields.Int()
+
+
+class FulfillmentTaskPageSchema(Schema):
+    items = fields.List(fields.Nested(QueuedFulfillmentTaskSchema))
+    page = fields.Int()
+    pages = fields.Int()
+    per_page = fields.Int()
+    total = fields.Int()

@@ -1,0 +1,225 @@
+"""JSON routes of Provide Service Support under /api/v1: they load a schema, call the same service
+as the HTML pages and dump a schema. Errors are problem+json through the shared handlers."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify, request, url_for
+
+from ..api.core import api_user, endpoint, load
+from ..errors import ValidationFailed
+from ..extensions import db
+from . import services
+from .models import RequestStatus
+from .schemas import (
+    KnowledgeHitSchema,
+    KnowledgePageSchema,
+    SupportMessageCreateSchema,
+    SupportMessageSchema,
+    SupportRequestCreateSchema,
+    SupportRequestDetailSchema,
+    SupportRequestPageSchema,
+    SupportRequestSchema,
+    SupportTransitionSchema,
+)
+
+TAG = "support"
+
+
+def _int_arg(
+    name: str, default: int | None, *, minimum: int = 1, maximum: int | None = None
+) -> int | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or len(raw) > 9:
+        raise ValidationFailed(
+            f"'{name}' must be a whole number.", fields={name: ["Enter a whole number."]}
+        )
+    value = int(raw)
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"{minimum}–{maximum}" if maximum is not None else f"at least {minimum}"
+        raise ValidationFailed(f"'{name}' must be {bounds}.", fields={name: [f"Use {bounds}."]})
+    return value
+
+
+def _status_arg() -> str:
+    value = request.args.get("status", "").strip()
+    allowed = [status.value for status in RequestStatus]
+    if value and value not in allowed:
+        raise ValidationFailed(
+            "Unknown status.", fields={"status": [f"Use one of: {', '.join(allowed)}."]}
+        )
+    return value
+
+
+def _page(query) -> dict:
+    per_page = _int_arg("per_page", current_app.config["ITEMS_PER_PAGE"], maximum=100)
+    pagination = db.paginate(query, page=_int_arg("page", 1), per_page=per_page, error_out=False)
+    return {
+        "items": pagination.items,
+        "page": pagination.page,
+        "per_page": pagination.per_page,
+        "total": pagination.total,
+        "pages": pagination.pages,
+    }
+
+
+def _request_data(item) -> dict:
+    data = SupportRequestSchema().dump(item)
+    data["sla"] = services.sla_state(item)
+    return data
+
+
+@endpoint(
+    "/support-requests",
+    "POST",
+    summary="Ask for help or report an issue on one of your group's subscriptions",
+    tag=TAG,
+    body=SupportRequestCreateSchema,
+    response=SupportRequestSchema,
+    status=201,
+)
+def support_requests_create():
+    data = load(SupportRequestCreateSchema())
+    created = services.open_request(
+        api_user(),
+        data["subscription_id"],
+        request_type=data["request_type"],
+        priority=data["priority"],
+        subject=data["subject"],
+        description=data["description"],
+    )
+    response = jsonify(_request_data(created))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.support_request_get", request_id=created.id)
+    return response
+
+
+@endpoint(
+    "/support-requests",
+    summary="Your groups' support requests; for support agents, the queue of a tier",
+    tag=TAG,
+    response=SupportRequestPageSchema,
+    query={
+        "status": "new, in_progress, waiting_on_consumer, resolved or closed",
+        "tier": "agents: the queue's tier (default: your own)",
+        "page": "page number, from 1",
+        "per_page": "1–100",
+    },
+)
+def support_requests_list():
+    user = api_user()
+    status = _status_arg()
+    tier = _int_arg("tier", None, maximum=3)
+    if services.is_agent(user):
+        query = services.queue_query(user, tier=tier, status=status)
+    else:
+        query = services.my_requests_query(user, status=status)
+    page = _page(query)
+    page["items"] = [_request_data(item) for item in page["items"]]
+    return jsonify(page)
+
+
+@endpoint(
+    "/support-requests/<int:request_id>",
+    summary="A support request with its thread (internal notes only for agents)",
+    tag=TAG,
+    response=SupportRequestDetailSchema,
+)
+def support_request_get(request_id: int):
+    view = services.request_view(api_user(), request_id)
+    data = _request_data(view["request"])
+    data["messages"] = SupportMessageSchema(many=True).dump(view["messages"])
+    data["attachments"] = [
+        {
+            "id": item.id,
+            "message_id": item.message_id,
+            "filename": item.filename,
+            "content_type": item.content_type,
+            "size": item.size,
+            "url": url_for("support.attachment", attachment_id=item.id),
+        }
+        for item in view["attachments"]
+    ]
+    incident = view["incident"]
+    data["incident"] = (
+        {
+            "id": incident.id,
+            "status": incident.status,
+            "severity": incident.severity,
+            "progress": view["incident_progress"],
+        }
+        if incident
+        else None
+    )
+    return jsonify(data)
+
+
+@endpoint(
+    "/support-requests/<int:request_id>/messages",
+    "POST",
+    summary="Reply on a request (agents may add an internal note)",
+    tag=TAG,
+    body=SupportMessageCreateSchema,
+    response=SupportMessageSchema,
+    status=201,
+)
+def support_request_messages_create(request_id: int):
+    data = load(SupportMessageCreateSchema())
+    message = services.add_message(api_user(), request_id, data["body"], internal=data["internal"])
+    response = jsonify(SupportMessageSchema().dump(message))
+    response.status_code = 201
+    return response
+
+
+@endpoint(
+    "/support-requests/<int:request_id>/transitions",
+    "POST",
+    summary="Change a request's status; a stale version is refused with 409",
+    tag=TAG,
+    body=SupportTransitionSchema,
+    response=SupportRequestSchema,
+)
+def support_request_transitions_create(request_id: int):
+    data = load(SupportTransitionSchema())
+    changed = services.transition_request(
+        api_user(), request_id, data["to"], expected_version=data["version"], reason=data["reason"]
+    )
+    return jsonify(_request_data(changed))
+
+
+@endpoint(
+    "/knowledge",
+    summary="Published knowledge articles matching a search",
+    tag=TAG,
+    response=KnowledgePageSchema,
+    query={
+        "q": "words to search for",
+        "offer": "an offer code",
+        "product": "a digital product id",
+        "page": "page number, from 1",
+        "per_page": "1–100",
+    },
+)
+def knowledge_list():
+    user = api_user()
+    q = request.args.get("q", "")
+    if len(q) > 200:
+        raise ValidationFailed("Keep the search to 200 characters.", fields={"q": ["Too long."]})
+    query = services.search_articles(
+        user,
+        q,
+        product_id=_int_arg("product", None),
+        offer_code=request.args.get("offer", "")[:40],
+        published_only=True,
+    )
+    page = _page(query)
+    ratings = services.article_ratings([item.id for item in page["items"]])
+    items = []
+    for item in page["items"]:
+        data = KnowledgeHitSchema().dump(item)
+        data["helpful"], data["not_helpful"] = ratings[item.id]
+        data["url"] = url_for("support.article", article_id=item.id)
+        items.append(data)
+    page["items"] = items
+    return jsonify(page)

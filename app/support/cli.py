@@ -1,0 +1,22 @@
+"""`flask support ...`: operator commands of Provide Service Support."""
+
+from __future__ import annotations
+
+import click
+
+from . import services
+
+
+@click.group("support")
+def support() -> None:
+    """Support requests: SLA clocks and housekeeping."""
+
+
+@support.command("sla-check")
+def sla_check() -> None:
+    """Record SLA breaches (telling the assignee or the tier) and close requests resolved 7 days ago."""
+    result = services.sla_check()
+    click.echo(
+        f"Response breaches: {result['response_breaches']}, resolution breaches: "
+        f"{result['resolution_breaches']}, closed after 7 days resolved: {result['closed']}."
+    )

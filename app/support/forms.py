@@ -1,0 +1,174 @@
+"""WTForms for the support pages. They carry input only: the services check every rule and the
+views place the services' field errors next to these fields (apply_field_errors)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    HiddenField,
+    MultipleFileField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from .models import ArticleStatus, IncidentStatus, Priority, RequestType
+from .services import PRIORITY_HINTS
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form) -> None:  # the service names unknown values
+        return None
+
+
+class ServiceChecked(SelectField):
+    """A select whose value the service checks (so an unknown value is a field message, not a
+    WTForms 'Not a valid choice')."""
+
+    def pre_validate(self, form) -> None:
+        return None
+
+
+class ArticleForm(FlaskForm):
+    title = StringField("Title")
+    body = TextAreaField(
+        "Article (Markdown)",
+        description="Headings, lists, links and code blocks are kept; scripts and styles are removed.",
+    )
+    status = ServiceChecked(
+        "State",
+        choices=[
+            (ArticleStatus.DRAFT.value, "Draft"),
+            (ArticleStatus.PUBLISHED.value, "Published"),
+        ],
+        description="Drafts are only seen by support agents, catalog and product managers.",
+    )
+    product_id = ServiceChecked("Digital product", choices=[])
+    offer_codes = MultiCheckboxField("Offers this article helps with", choices=[])
+
+
+class RequestForm(FlaskForm):
+    subscription_id = ServiceChecked("Subscription", choices=[])
+    request_type = RadioField(
+        "Type",
+        choices=[
+            (RequestType.QUESTION.value, "A question"),
+            (RequestType.ISSUE.value, "An issue: something is broken"),
+        ],
+        default=RequestType.QUESTION.value,
+        validate_choice=False,
+    )
+    priority = RadioField(
+        "Priority",
+        choices=[(priority.value, priority.value.capitalize()) for priority in Priority],
+        default=Priority.MEDIUM.value,
+        validate_choice=False,
+    )
+    subject = StringField("Subject", description="In a few words, what do you need?")
+    description = TextAreaField(
+        "Description",
+        description="What happened, what you expected, and what you already tried.",
+    )
+    attachments = MultipleFileField("Attachments")
+
+
+PRIORITY_HINT_TEXT = {priority.value: hint for priority, hint in PRIORITY_HINTS.items()}
+
+
+class DeflectionForm(FlaskForm):
+    subscription_id = HiddenField()
+    article_id = HiddenField()
+    q = HiddenField()
+
+
+class FeedbackForm(FlaskForm):
+    helpful = HiddenField()  # the pressed button ("yes" or "no") carries the value
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField("Message")
+    kind = HiddenField()  # the pressed button: "reply" (public) or "note" (internal, agents only)
+    attachments = MultipleFileField("Attachments")
+
+
+class TakeForm(FlaskForm):
+    version = HiddenField()
+
+
+class TransitionForm(FlaskForm):
+    to = HiddenField()
+    reason = TextAreaField("Message to the consumer (optional)")
+    version = HiddenField()
+
+
+class AssignForm(FlaskForm):
+    assignee_id = ServiceChecked("Assign to", choices=[])
+    version = HiddenField()
+
+
+class EscalateForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason for escalating", description="Kept as an internal note for the next tier."
+    )
+    version = HiddenField()
+
+
+class IncidentForm(FlaskForm):
+    product_id = ServiceChecked("Affected digital product", choices=[])
+    severity = ServiceChecked(
+        "Severity",
+        choices=[
+            ("1", "1 — critical: many users, no workaround"),
+            ("2", "2 — major: a key function down"),
+            ("3", "3 — minor: degraded, with a workaround"),
+            ("4", "4 — low: cosmetic or single user"),
+        ],
+        default="3",
+    )
+    title = StringField("Incident title")
+    description = TextAreaField("What operations should know")
+
+
+class BacklogForm(FlaskForm):
+    product_id = ServiceChecked("Digital product", choices=[])
+    kind = RadioField(
+        "Kind",
+        choices=[("defect", "Defect"), ("feature", "Feature request")],
+        default="defect",
+        validate_choice=False,
+    )
+    title = StringField("Backlog item title")
+    description = TextAreaField("Description for the product team")
+
+
+class BacklogLinkForm(FlaskForm):
+    item_id = ServiceChecked("Existing backlog item", choices=[])
+
+
+class RateForm(FlaskForm):
+    satisfaction = RadioField(
+        "How satisfied are you with the support you received?",
+        choices=[
+            ("1", "1 — very unsatisfied"),
+            ("2", "2"),
+            ("3", "3"),
+            ("4", "4"),
+            ("5", "5 — very satisfied"),
+        ],
+        validate_choice=False,
+    )
+    satisfaction_comment = TextAreaField("Comment (optional)")
+
+
+class IncidentTransitionForm(FlaskForm):
+    to = ServiceChecked(
+        "Move to", choices=[(status.value, status.value) for status in IncidentStatus]
+    )
+    note = StringField("Note (optional)")
+    version = HiddenField()

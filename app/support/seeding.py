@@ -1,0 +1,317 @@
+"""Load seeds/support.yaml: troubleshooting articles, votes, the subscriptions the demo requests
+need, deflections, and demo requests in every state. Idempotent: articles are matched by title,
+subscriptions by group and offer, deflections by consumer and article, requests by group and
+subject; what exists is left as it is. Everything goes through the services, as the acting
+demo users, with the clock set back so the requests have a history. Anything naming an offer,
+product or user that is missing is skipped with a note in the report."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+import yaml
+
+from .. import clock
+from ..accounts import services as accounts
+from ..accounts.models import User
+from ..catalog import services as catalog
+from ..catalog.models import DigitalProduct
+from ..errors import DomainError
+from ..extensions import db
+from ..subscriptions import services as subscriptions
+from ..subscriptions.models import Subscription, SubscriptionStatus
+from . import services
+from .models import ArticleFeedback, BacklogItem, Deflection, KnowledgeArticle, SupportRequest
+
+SEED_FILE = "support.yaml"
+
+
+def load_support_seeds(folder: Path | str) -> list[str]:
+    path = Path(folder) / SEED_FILE
+    if not path.exists():
+        return []
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    lines = [
+        _load_articles(data.get("articles") or []),
+        _load_votes(data.get("votes") or []),
+        _load_subscriptions(data.get("subscriptions") or {}),
+        _load_deflections(data.get("deflections") or []),
+        _load_requests(data.get("requests") or []),
+    ]
+    return [line for line in lines if line]
+
+
+@contextmanager
+def _clock_at(moment: datetime):
+    """Run the services at a moment in the past; a frozen test clock is restored after."""
+    previous = clock._frozen  # noqa: SLF001 - a frozen test clock must survive the seed
+    clock.freeze(moment)
+    try:
+        yield
+    finally:
+        clock.freeze(previous)
+
+
+def _user(email: str | None) -> User | None:
+    return accounts.find_user_by_email(email) if email else None
+
+
+def _product_id(name: str | None) -> int | None:
+    if not name:
+        return None
+    return db.session.scalar(sa.select(DigitalProduct.id).where(DigitalProduct.name == name))
+
+
+def _article_id(title: str) -> int | None:
+    return db.session.scalar(sa.select(KnowledgeArticle.id).where(KnowledgeArticle.title == title))
+
+
+def _with_note(line: str, skipped: list[str]) -> str:
+    return line + (f"; skipped {', '.join(skipped)}" if skipped else "")
+
+
+# --- knowledge ------------------------------------------------------------------------------
+
+
+def _load_articles(items: list[dict]) -> str:
+    created, skipped = 0, []
+    for item in items:
+        if _article_id(item["title"]) is not None:
+            continue
+        author = _user(item.get("author"))
+        known_codes = [
+            code for code in item.get("offers") or [] if catalog.live_revision(code) is not None
+        ]
+        missing = sorted(set(item.get("offers") or []) - set(known_codes))
+        if missing:
+            skipped.append(
+                f"links of “{item['title']}” to {', '.join(missing)} (not in the catalog)"
+            )
+        try:
+            services.save_article_with_offers(
+                author or _any_writer(),
+                title=item["title"],
+                body=item.get("body", ""),
+                status=item.get("status", "published"),
+                product_id=_product_id(item.get("product")),
+                offer_codes=known_codes,
+            )
+            created += 1
+        except DomainError as error:
+            db.session.rollback()
+            skipped.append(f"“{item['title']}” ({error.message})")
+    return _with_note(f"knowledge articles: {created} created", skipped)
+
+
+def _any_writer() -> User | None:
+    from ..accounts.models import Role, UserRole
+
+    return db.session.scalar(
+        sa.select(User).where(User.roles.any(UserRole.role == Role.CATALOG_MANAGER.value)).limit(1)
+    )
+
+
+def _load_votes(items: list[dict]) -> str:
+    counted = 0
+    for item in items:
+        user, article_id = _user(item.get("user")), _article_id(item.get("article", ""))
+        if user is None or article_id is None:
+            continue
+        voted = db.session.scalar(
+            sa.select(ArticleFeedback.id).where(
+                ArticleFeedback.article_id == article_id, ArticleFeedback.user_id == user.id
+            )
+        )
+        if voted is None:
+            services.rate_article(user, article_id, bool(item.get("helpful")))
+            counted += 1
+    return f"article votes: {counted} recorded" if items else ""
+
+
+# --- subscriptions and deflections -------------------------------------------------------------
+
+
+def _open_subscription(user: User, code: str) -> Subscription | None:
+    return db.session.scalar(
+        sa.select(Subscription)
+        .where(
+            Subscription.group_id.in_(sorted(user.group_ids) or [-1]),
+            Subscription.offer_code == code,
+            Subscription.parent_id.is_(None),
+            Subscription.status != SubscriptionStatus.TERMINATED.value,
+        )
+        .order_by(Subscription.id)
+        .limit(1)
+    )
+
+
+def _load_subscriptions(config: dict) -> str:
+    agent = _user(config.get("agent"))
+    ordered_at = clock.now().replace(minute=0, second=0, microsecond=0) - timedelta(
+        days=int(config.get("ordered_days_ago") or 0)
+    )
+    created, skipped = 0, []
+    for item in config.get("items") or []:
+        consumer = _user(item.get("consumer"))
+        if consumer is None:
+            skipped.append(f"{item.get('offer')} (no user {item.get('consumer')})")
+            continue
+        if _open_subscription(consumer, item["offer"]) is not None:
+            continue
+        offer = catalog.live_revision(item["offer"])
+        if offer is None:
+            skipped.append(f"{item['offer']} (not in the catalog)")
+            continue
+        defined = {option["key"] for option in offer.options or []}
+        options = {
+            key: value for key, value in (item.get("options") or {}).items() if key in defined
+        }
+        try:
+            with _clock_at(ordered_at):
+                order, _ = subscriptions.subscribe(
+                    consumer,
+                    offer.id,
+                    options=options,
+                    accept_terms=True,
+                    idempotency_key=f"seed-support-{item['offer']}",
+                )
+            _fulfil(order, agent, ordered_at)
+            created += 1
+        except DomainError as error:
+            db.session.rollback()
+            skipped.append(f"{item['offer']} for {item['consumer']} ({error.message})")
+    return _with_note(f"support demo subscriptions: {created} created", skipped)
+
+
+def _fulfil(order, agent: User | None, moment: datetime) -> None:
+    """The agent starts and completes each manual step as it comes up."""
+    if agent is None:
+        return
+    for _ in range(len(order.tasks)):
+        db.session.refresh(order)
+        pending = [
+            task for task in order.tasks if task.mode == "manual" and task.status == "queued"
+        ]
+        if not pending:
+            return
+        with _clock_at(moment + timedelta(hours=1)):
+            subscriptions.transition_task(agent, pending[0].id, "start")
+        with _clock_at(moment + timedelta(hours=2)):
+            subscriptions.transition_task(agent, pending[0].id, "complete")
+        moment += timedelta(hours=2)
+
+
+def _load_deflections(items: list[dict]) -> str:
+    created, skipped = 0, []
+    for item in items:
+        consumer, article_id = _user(item.get("consumer")), _article_id(item.get("article", ""))
+        subscription = _open_subscription(consumer, item.get("offer", "")) if consumer else None
+        if consumer is None or article_id is None or subscription is None:
+            skipped.append(
+                f"{item.get('offer')} / {item.get('article')} (missing user, article or subscription)"
+            )
+            continue
+        exists = db.session.scalar(
+            sa.select(Deflection.id).where(
+                Deflection.user_id == consumer.id, Deflection.article_id == article_id
+            )
+        )
+        if exists is None:
+            services.record_deflection(consumer, subscription.id, article_id, item.get("query", ""))
+            created += 1
+    return _with_note(f"deflections: {created} recorded", skipped) if items else ""
+
+
+# --- requests -------------------------------------------------------------------------------
+
+
+def _load_requests(items: list[dict]) -> str:
+    created, skipped = 0, []
+    now = clock.now()
+    for item in items:
+        consumer = _user(item.get("consumer"))
+        if consumer is None:
+            skipped.append(f"“{item['subject']}” (no user {item.get('consumer')})")
+            continue
+        exists = db.session.scalar(
+            sa.select(SupportRequest.id).where(
+                SupportRequest.group_id.in_(sorted(consumer.group_ids) or [-1]),
+                SupportRequest.subject == item["subject"],
+            )
+        )
+        if exists is not None:
+            continue
+        subscription = _open_subscription(consumer, item["offer"])
+        if subscription is None:
+            skipped.append(
+                f"“{item['subject']}” (no {item['offer']} subscription: is the offer in the catalog?)"
+            )
+            continue
+        opened = now - timedelta(hours=float(item.get("hours_ago") or 0))
+        try:
+            with _clock_at(opened):
+                request = services.open_request(
+                    consumer,
+                    subscription.id,
+                    request_type=item.get("type", "question"),
+                    priority=item.get("priority", "medium"),
+                    subject=item["subject"],
+                    description=item.get("description", ""),
+                )
+            for step in item.get("steps") or []:
+                moment = min(opened + timedelta(hours=float(step.get("at") or 0)), now)
+                actor = _user(step.get("by")) or consumer
+                with _clock_at(moment):
+                    _run_step(actor, request.id, step)
+            created += 1
+        except DomainError as error:
+            db.session.rollback()
+            skipped.append(f"“{item['subject']}” ({error.message})")
+    return _with_note(f"support requests: {created} created", skipped)
+
+
+def _run_step(actor: User, request_id: int, step: dict) -> None:
+    action = step["do"]
+    if action == "take":
+        services.assign(actor, request_id, actor.id)
+    elif action == "assign":
+        assignee = _user(step.get("to"))
+        services.assign(actor, request_id, assignee.id if assignee else None)
+    elif action in ("reply", "note"):
+        services.add_message(actor, request_id, step.get("body", ""), internal=action == "note")
+    elif action == "status":
+        services.transition_request(actor, request_id, step["to"], reason=step.get("reason", ""))
+    elif action == "escalate":
+        services.escalate(actor, request_id, step.get("reason", ""))
+    elif action == "incident":
+        incident = services.raise_incident(
+            actor,
+            request_id,
+            product_id=_product_id(step.get("product")),
+            severity=step.get("severity", 3),
+            title=step.get("title", ""),
+            description=step.get("description", ""),
+        )
+        if step.get("status"):
+            services.transition_incident(actor, incident.id, step["status"])
+    elif action == "backlog":
+        services.raise_backlog_item(
+            actor,
+            request_id,
+            product_id=_product_id(step.get("product")),
+            kind=step.get("kind", "defect"),
+            title=step.get("title", ""),
+            description=step.get("description", ""),
+        )
+    elif action == "link_backlog":
+        item_id = db.session.scalar(
+            sa.select(BacklogItem.id).where(BacklogItem.title == step.get("title", ""))
+        )
+        services.link_backlog_item(actor, item_id, request_id)
+    elif action == "rate":
+        services.rate(actor, request_id, step.get("score"), step.get("comment", ""))
+    else:
+        raise ValueError(f"Unknown step in seeds/support.yaml: {action}")

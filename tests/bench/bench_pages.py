@@ -1,0 +1,122 @@
+"""Page latency and SQL query counts on a large data set, through the real app (test client).
+
+    python -m tests.bench.bench_pages --database-url sqlite:////tmp/bench.db --generate \
+        --offers 10000 --subscriptions 100000 --usage 1000000
+
+Each page is fetched `--repeat` times after a warm-up; p50/p95 and the number of SQL statements
+of one fetch are printed. Run it at two sizes to see that query counts do not grow with the data.
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+import click
+import sqlalchemy as sa
+
+from app import create_app
+from app.accounts import services as accounts
+from app.accounts.models import User, UserRole
+from app.extensions import db
+from app.subscriptions.models import Subscription
+
+from .common import counting_queries, timed
+
+PASSWORD = "bench-password"
+
+
+def _login(app, email: str):
+    client = app.test_client()
+    response = client.post("/login", data={"email": email, "password": PASSWORD})
+    assert response.status_code == 302, response.status_code
+    return client
+
+
+def _prepare_users() -> tuple[str, str]:
+    consumer = db.session.scalars(sa.select(User).order_by(User.id)).first()
+    consumer.password_hash = accounts.hash_password(PASSWORD)
+    manager = accounts.find_user_by_email("pm@bench.test")
+    if manager is None:
+        manager = User(
+            email="pm@bench.test",
+            name="Bench PM",
+            password_hash=accounts.hash_password(PASSWORD),
+            active=True,
+        )
+        db.session.add(manager)
+        db.session.flush()
+        db.session.add(UserRole(user_id=manager.id, role="product_manager"))
+    db.session.commit()
+    return consumer.email, manager.email
+
+
+@click.command()
+@click.option("--database-url", required=True)
+@click.option("--generate/--no-generate", default=False)
+@click.option("--offers", default=10_000, show_default=True)
+@click.option("--subscriptions", default=100_000, show_default=True)
+@click.option("--usage", default=1_000_000, show_default=True)
+@click.option("--repeat", default=20, show_default=True)
+def main(
+    database_url: str, generate: bool, offers: int, subscriptions: int, usage: int, repeat: int
+) -> None:
+    index_dir = tempfile.mkdtemp(prefix="offerdesk-bench-index-")
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "bench",
+            "SEARCH_INDEX_DIR": index_dir,
+            "WTF_CSRF_ENABLED": False,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        }
+    )
+    with app.app_context():
+        if generate:
+            from flask_migrate import upgrade
+
+            from .generate import generate as build
+
+            upgrade()
+            build(offers, subscriptions, usage)
+        consumer_email, manager_email = _prepare_users()
+        consumer = accounts.find_user_by_email(consumer_email)
+        subscription_id = db.session.scalar(
+            sa.select(Subscription.id)
+            .where(Subscription.group_id.in_(consumer.group_ids))
+            .order_by(Subscription.id)
+        )
+        sizes = {
+            name: db.session.scalar(sa.text(f"SELECT count(*) FROM {name}"))
+            for name in (
+                "service_offers",
+                "subscriptions",
+                "usage_records",
+                "orders",
+                "support_requests",
+            )
+        }
+    as_consumer, as_manager = _login(app, consumer_email), _login(app, manager_email)
+    pages = [
+        ("catalog", as_consumer, "/catalog/"),
+        ("search", as_consumer, "/search?q=cloud+backup"),
+        ("my subscriptions", as_consumer, "/subscriptions"),
+        ("subscription", as_consumer, f"/subscriptions/{subscription_id}"),
+        ("status page", as_consumer, f"/status/subscriptions/{subscription_id}"),
+        ("dashboard (all)", as_manager, "/status/dashboard"),
+        ("API offers", None, None),
+    ]
+    click.echo(f"{app.extensions['sqlalchemy'].engines[None].dialect.name}: {sizes}")
+    click.echo(f"{'page':<20}{'status':>7}{'queries':>9}{'p50 ms':>9}{'p95 ms':>9}")
+    for name, client, path in pages:
+        if client is None:
+            continue
+        with app.app_context(), counting_queries() as statements:
+            response = client.get(path)
+        figures = timed(lambda client=client, path=path: client.get(path), repeat)
+        click.echo(
+            f"{name:<20}{response.status_code:>7}{len(statements):>9}{figures['p50_ms']:>9}{figures['p95_ms']:>9}"
+        )
+
+
+if __name__ == "__main__":
+    main()
