@@ -27,65 +27,43 @@ def _seconds_between_sqlite(element, compiler, **kw):
     return f"((julianday({compiler.process(end, **kw)}) - julianday({compiler.process(start, **kw)})) * 86400.0)"
 
 
-class month_of(FunctionElement):  # noqa: N801
-    """'YYYY-MM' of a timestamp (UTC)."""
+def _bucket(name: str, doc: str, postgres: str, sqlite: str) -> type[FunctionElement]:
+    """A one-argument SQL function over a timestamp; `{0}` in each template is the argument."""
+    function = type(
+        name,
+        (FunctionElement,),
+        {"type": sa.String(), "inherit_cache": True, "name": name, "__doc__": doc},
+    )
 
-    type = sa.String()
-    inherit_cache = True
-    name = "month_of"
+    @compiles(function)
+    def _default(element, compiler, **kw):
+        return postgres.format(compiler.process(list(element.clauses)[0], **kw))
 
+    @compiles(function, "sqlite")
+    def _sqlite(element, compiler, **kw):
+        return sqlite.format(compiler.process(list(element.clauses)[0], **kw))
 
-@compiles(month_of)
-def _month_default(element, compiler, **kw):
-    (moment,) = list(element.clauses)
-    return f"to_char({compiler.process(moment, **kw)} AT TIME ZONE 'UTC', 'YYYY-MM')"
-
-
-@compiles(month_of, "sqlite")
-def _month_sqlite(element, compiler, **kw):
-    (moment,) = list(element.clauses)
-    return f"strftime('%Y-%m', {compiler.process(moment, **kw)})"
-
-
-class week_of(FunctionElement):  # noqa: N801
-    """Monday of the ISO week of a timestamp, as 'YYYY-MM-DD'."""
-
-    type = sa.String()
-    inherit_cache = True
-    name = "week_of"
+    return function
 
 
-@compiles(week_of)
-def _week_default(element, compiler, **kw):
-    (moment,) = list(element.clauses)
-    return f"to_char(date_trunc('week', {compiler.process(moment, **kw)} AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"
-
-
-@compiles(week_of, "sqlite")
-def _week_sqlite(element, compiler, **kw):
-    (moment,) = list(element.clauses)
-    value = compiler.process(moment, **kw)
-    return f"date({value}, '-' || ((CAST(strftime('%w', {value}) AS INTEGER) + 6) % 7) || ' days')"
-
-
-class day_of(FunctionElement):  # noqa: N801
-    """'YYYY-MM-DD' of a timestamp (UTC)."""
-
-    type = sa.String()
-    inherit_cache = True
-    name = "day_of"
-
-
-@compiles(day_of)
-def _day_default(element, compiler, **kw):
-    (moment,) = list(element.clauses)
-    return f"to_char({compiler.process(moment, **kw)} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-
-
-@compiles(day_of, "sqlite")
-def _day_sqlite(element, compiler, **kw):
-    (moment,) = list(element.clauses)
-    return f"strftime('%Y-%m-%d', {compiler.process(moment, **kw)})"
+month_of = _bucket(
+    "month_of",
+    "'YYYY-MM' of a timestamp (UTC).",
+    "to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM')",
+    "strftime('%Y-%m', {0})",
+)
+week_of = _bucket(
+    "week_of",
+    "Monday of the ISO week of a timestamp, as 'YYYY-MM-DD'.",
+    "to_char(date_trunc('week', {0} AT TIME ZONE 'UTC'), 'YYYY-MM-DD')",
+    "date({0}, '-' || ((CAST(strftime('%w', {0}) AS INTEGER) + 6) % 7) || ' days')",
+)
+day_of = _bucket(
+    "day_of",
+    "'YYYY-MM-DD' of a timestamp (UTC).",
+    "to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+    "strftime('%Y-%m-%d', {0})",
+)
 
 
 def greatest(a: ColumnElement, b: ColumnElement) -> ColumnElement:
