@@ -242,4 +242,6 @@ class BacklogItem(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
-    source_requests: Mapped[list[SupportRequest]] = relationship(secondary=backlog_item_requests)
+    source_requests: Mapped[list[SupportRequest]] = relationship(
+        secondary=backlog_item_requests, order_by="SupportRequest.id"
+    )
