@@ -9,10 +9,11 @@ Transitions and bundle members take `If-Match` too, when it is sent."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flask import Response, current_app, jsonify, request, url_for
+from marshmallow import Schema
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
@@ -174,6 +175,25 @@ def _offer_response(offer: ServiceOffer, user: User, status: int = 200) -> Respo
     return response
 
 
+def _locked_offer_write(
+    schema: Schema,
+    change: Callable[[User, dict, int | None], ServiceOffer],
+    *,
+    if_match_required: bool = False,
+    partial: bool = False,
+) -> Response:
+    """A catalog manager's write to one offer under optimistic locking: the role, If-Match
+    (428 when required and missing), the body (422; `partial` for a PATCH), then `change(user, data, expected
+    version)`; a stale version is 412. Answers the offer as the manager sees it."""
+    user = api_user()
+    _require_manager(user)
+    expected = _expected_version(required=if_match_required)
+    data = load(schema, partial=partial)
+    with _stale_is_412():
+        offer = change(user, data, expected)
+    return _offer_response(offer, user)
+
+
 def _category_dump(category) -> dict:
     depth, parent = 0, category.parent
     while parent is not None:
@@ -277,13 +297,14 @@ def catalog_create_offer():
     response=ManagerOfferSchema,
 )
 def catalog_update_offer(offer_id: int):
-    user = api_user()
-    _require_manager(user)
-    expected = _expected_version(required=True)
-    data = load(OfferPatchSchema(), partial=True)
-    with _stale_is_412():
-        offer = catalog.update_offer(user, offer_id, data, expected_version=expected)
-    return _offer_response(offer, user)
+    return _locked_offer_write(
+        OfferPatchSchema(),
+        lambda user, data, expected: catalog.update_offer(
+            user, offer_id, data, expected_version=expected
+        ),
+        if_match_required=True,
+        partial=True,
+    )
 
 
 @endpoint(
@@ -296,20 +317,17 @@ def catalog_update_offer(offer_id: int):
     response=ManagerOfferSchema,
 )
 def catalog_transition_offer(offer_id: int):
-    user = api_user()
-    _require_manager(user)
-    expected = _expected_version(required=False)
-    data = load(OfferTransitionSchema())
-    with _stale_is_412():
-        offer = catalog.transition_offer(
+    return _locked_offer_write(
+        OfferTransitionSchema(),
+        lambda user, data, expected: catalog.transition_offer(
             user,
             offer_id,
             data["to"],
             expected_version=expected,
             end_date=data.get("end_date"),
             replacement_code=data.get("replacement_code"),
-        )
-    return _offer_response(offer, user)
+        ),
+    )
 
 
 @endpoint(
@@ -425,15 +443,12 @@ def catalog_set_audience(offer_id: int):
     response=ManagerOfferSchema,
 )
 def catalog_set_members(offer_id: int):
-    user = api_user()
-    _require_manager(user)
-    expected = _expected_version(required=False)
-    data = load(MembersWriteSchema())
-    with _stale_is_412():
-        offer = catalog.set_bundle_members(
+    return _locked_offer_write(
+        MembersWriteSchema(),
+        lambda user, data, expected: catalog.set_bundle_members(
             user, offer_id, data["members"], expected_version=expected
-        )
-    return _offer_response(offer, user)
+        ),
+    )
 
 
 # --- catalog as code -----------------------------------------------------------------------

@@ -36,7 +36,7 @@ from .. import clock
 from ..accounts.models import ConsumerGroup, User
 from ..accounts.services import find_user_by_email, require_role
 from ..audit.services import _jsonable
-from ..errors import DomainError, InvalidTransition, ValidationFailed
+from ..errors import DomainError, InvalidTransition, NotAllowed, ValidationFailed
 from ..extensions import db
 from ..support.models import KnowledgeArticle
 from . import services as catalog
@@ -211,8 +211,8 @@ def current_revisions(codes: list[str] | None = None) -> dict[str, ServiceOffer]
 
 
 def code_settings(codes: list[str]) -> dict[str, dict]:
-    """Per code, in two queries: audience group names (pilots included), pilot group names,
-    and the canary and featured flags."""
+    """Per code, in two queries: the whole audience's group names (pilots included; none:
+    everyone), pilot group names, and the canary and featured flags."""
     codes = sorted(set(codes))
     result = {
         code: {"audience": [], "pilot_groups": [], "canary": False, "featured": False}
@@ -220,20 +220,21 @@ def code_settings(codes: list[str]) -> dict[str, dict]:
     }
     if not codes:
         return result
+    rows: dict[str, list[tuple[str, bool]]] = {code: [] for code in codes}
     for code, name, is_pilot in db.session.execute(
         sa.select(offer_audience.c.offer_code, ConsumerGroup.name, offer_audience.c.is_pilot)
         .join(ConsumerGroup, ConsumerGroup.id == offer_audience.c.group_id)
         .where(offer_audience.c.offer_code.in_(codes))
         .order_by(ConsumerGroup.name)
     ):
-        result[code]["audience"].append(name)
-        if is_pilot:
-            result[code]["pilot_groups"].append(name)
+        rows[code].append((name, bool(is_pilot)))
     for setting in db.session.scalars(
         sa.select(OfferSettings).where(OfferSettings.offer_code.in_(codes))
     ):
         result[setting.offer_code]["canary"] = bool(setting.canary)
         result[setting.offer_code]["featured"] = bool(setting.featured)
+    for code, item in result.items():
+        item["audience"], item["pilot_groups"] = catalog.split_audience(rows[code], item["canary"])
     return result
 
 
@@ -500,6 +501,8 @@ class _Importer:
     slugs: dict[str, int] = field(default_factory=dict)
     article_ids: dict[str, int] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
+    # (create | update, "product …" / "release …"): what the report lists besides offers.
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
     # errors
 
@@ -562,6 +565,9 @@ class _Importer:
             report.append({"code": code, "action": action, "changes": changes})
         return {
             "offers": report,
+            "products_and_releases": [
+                {"action": action, "what": what} for action, what in self.notes
+            ],
             "summary": counts.as_dict(),
             "categories": self.categories.as_dict(),
             "products": self.products.as_dict(),
@@ -671,23 +677,33 @@ class _Importer:
         ):
             self.products.unchanged += 1
             return existing
-        product = catalog.save_product(
-            self.actor,
-            name=item["name"],
-            description=item["description"],
-            owner_id=owner_id,
-            product_id=existing.id if existing else None,
-            commit=False,
-        )
+        try:
+            product = catalog.save_product(
+                self.actor,
+                name=item["name"],
+                description=item["description"],
+                owner_id=owner_id,
+                product_id=existing.id if existing else None,
+                from_catalog_file=True,
+                commit=False,
+            )
+        except NotAllowed as error:
+            raise NotAllowed(
+                f"The digital product “{existing.name}” has another description or owner here; "
+                f"only product managers change it. {error.message}"
+            ) from error
         if existing is None:
             self.products.created += 1
+            self.notes.append(("create", f"product {product.name}"))
         else:
             self.products.updated += 1
+            self.notes.append(("update", f"product {product.name}"))
         return product
 
     def _release(self, product: DigitalProduct, item: dict) -> None:
         version = item["version"].strip()
         release = next((r for r in product.releases if r.version == version), None)
+        label = f"{product.name} {version}"
         if release is None:
             catalog.create_release(
                 self.actor,
@@ -696,22 +712,31 @@ class _Importer:
                 planned_date=self._moment(item["planned_date"]),
                 notes=item["notes"],
                 status=item["status"],
+                from_catalog_file=True,
                 commit=False,
             )
             db.session.expire(product, ["releases"])
             self.releases.created += 1
+            self.notes.append(("create", f"release {label} ({item['status']})"))
             return
         if release.status == item["status"]:
             self.releases.unchanged += 1
             return
-        target = item["status"]
+        before, target = release.status, item["status"]
         while release.status != target:
             here, there = RELEASE_ORDER.index(release.status), RELEASE_ORDER.index(target)
             step = RELEASE_ORDER[here + 1] if there > here else RELEASE_ORDER[here - 1]
             if target in catalog.RELEASE_TRANSITIONS.get(release.status, set()):
                 step = target
-            catalog.transition_release(self.actor, release.id, step, commit=False)
+            try:
+                catalog.transition_release(self.actor, release.id, step, commit=False)
+            except NotAllowed as error:
+                raise NotAllowed(
+                    f"The release {label} is {before} here and {target} in the file; "
+                    f"{error.message[0].lower()}{error.message[1:]}"
+                ) from error
         self.releases.updated += 1
+        self.notes.append(("update", f"release {label}: {before} → {target}"))
 
     def _articles(self) -> None:
         products = dict(db.session.execute(sa.select(DigitalProduct.name, DigitalProduct.id)).all())
@@ -996,7 +1021,6 @@ class _Importer:
         Links to the articles this file defines follow the file; links to other articles (the
         support team's, say) are kept."""
         ids, groups = self._settings_refs(item)
-        names = set(item["audience"]) | set(item["pilot_groups"])
         current = {article.id for article in catalog.articles_of(code)}
         wanted = (current - set(self.article_ids.values())) | set(ids)
         if wanted != current:
@@ -1004,11 +1028,14 @@ class _Importer:
         audience, pilots = catalog.audience_of(code)
         settings = db.session.get(OfferSettings, code)
         canary = bool(settings and settings.canary)
+        # What set_audience keeps of the file's audience (pilots count only in canary).
+        wanted_pilots = set(item["pilot_groups"]) if item["canary"] else set()
+        wanted_audience = set(item["audience"]) | wanted_pilots if item["audience"] else set()
         if (
             sorted(g.name for g in audience),
             sorted(g.name for g in pilots),
             canary,
-        ) != (sorted(names), sorted(set(item["pilot_groups"])), item["canary"]):
+        ) != (sorted(wanted_audience), sorted(wanted_pilots), item["canary"]):
             catalog.set_audience(
                 self.actor,
                 code,
@@ -1169,7 +1196,10 @@ def report_lines(report: dict) -> list[str]:
     """Printable lines: one per offer (create / update: fields / unchanged), then counts.
     A dry run says "would" and shows each changed field's before and after."""
     dry = bool(report.get("dry_run"))
-    lines = []
+    lines = [
+        f"{'would ' if dry else ''}{note['action']} {note['what']}"
+        for note in report.get("products_and_releases", [])
+    ]
     for line in report["offers"]:
         action, code = line["action"], line["code"]
         if action == "unchanged":

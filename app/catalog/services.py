@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -39,6 +39,8 @@ from .models import (
     offer_audience,
 )
 
+T = TypeVar("T")
+
 CATALOG_ROLES = (Role.CATALOG_MANAGER,)
 PRODUCT_ROLES = (Role.PRODUCT_MANAGER, Role.CATALOG_MANAGER)
 
@@ -55,6 +57,16 @@ RELEASE_TRANSITIONS: dict[str, set[str]] = {
     ReleaseStatus.DEPLOYED: {ReleaseStatus.RETIRED},
     ReleaseStatus.RETIRED: set(),
 }
+
+
+def _require_product_manager(
+    actor: User | None, message: str, *, from_catalog_file: bool = False
+) -> None:
+    if actor is not None:  # None: the seed and the command line
+        roles = (
+            (Role.PRODUCT_MANAGER, *CATALOG_ROLES) if from_catalog_file else (Role.PRODUCT_MANAGER,)
+        )
+        require_role(actor, *roles, message=message)
 
 
 def list_products() -> list[DigitalProduct]:
@@ -81,12 +93,17 @@ def save_product(
     description: str = "",
     owner_id: int | None = None,
     product_id: int | None = None,
+    from_catalog_file: bool = False,
     commit: bool = True,
 ) -> DigitalProduct:
-    if actor is not None:
-        require_role(
-            actor, Role.PRODUCT_MANAGER, message="Only product managers manage digital products."
-        )
+    """Create or change a digital product. `from_catalog_file`: a catalog manager importing a
+    catalog file may create the products it declares (changing one stays with product
+    managers)."""
+    _require_product_manager(
+        actor,
+        "Only product managers manage digital products.",
+        from_catalog_file=from_catalog_file and product_id is None,
+    )
     errors: check.Errors = {}
     name = check.text(errors, "name", name, required=True, max_length=120)
     description = check.text(errors, "description", description, max_length=5000)
@@ -107,7 +124,8 @@ def save_product(
         product = DigitalProduct(
             name=name,
             description=description,
-            owner_id=owner_id or (actor.id if actor else None),
+            owner_id=owner_id
+            or (actor.id if actor and actor.has_role(Role.PRODUCT_MANAGER) else None),
             created_at=clock.now(),
         )
         db.session.add(product)
@@ -154,10 +172,13 @@ def create_release(
     planned_date: Any = None,
     notes: str = "",
     status: str = ReleaseStatus.PLANNED,
+    from_catalog_file: bool = False,
     commit: bool = True,
 ) -> ProductRelease:
-    if actor is not None:
-        require_role(actor, Role.PRODUCT_MANAGER, message="Only product managers manage releases.")
+    """A new release; `from_catalog_file` as for `save_product`."""
+    _require_product_manager(
+        actor, "Only product managers manage releases.", from_catalog_file=from_catalog_file
+    )
     product = get_product(product_id)
     errors: check.Errors = {}
     version = check.text(errors, "version", version, required=True, max_length=40)
@@ -467,15 +488,30 @@ def settings_for(code: str) -> OfferSettings:
     return settings
 
 
+def split_audience(rows: Iterable[tuple[T, bool]], canary: bool) -> tuple[list[T], list[T]]:
+    """(whole audience, pilot groups) from an offer's audience rows (group, is_pilot).
+
+    Out of canary every row is the audience (empty: everyone) and there are no pilots. In
+    canary the pilot rows are the pilots; the whole audience is every row when some group
+    beyond the pilots is named, else everyone (`set_audience` refuses a named audience that is
+    just the pilots, so the two cannot be confused)."""
+    rows = list(rows)
+    pilots = [group for group, pilot in rows if pilot] if canary else []
+    if canary and all(pilot for _, pilot in rows):
+        return [], pilots
+    return [group for group, _ in rows], pilots
+
+
 def audience_of(code: str) -> tuple[list[ConsumerGroup], list[ConsumerGroup]]:
-    """(audience groups, pilot groups) of an offer."""
+    """(whole audience, pilot groups) of an offer; an empty audience means everyone."""
     rows = db.session.execute(
         sa.select(ConsumerGroup, offer_audience.c.is_pilot)
         .join(offer_audience, offer_audience.c.group_id == ConsumerGroup.id)
         .where(offer_audience.c.offer_code == code)
         .order_by(ConsumerGroup.name)
     ).all()
-    return [group for group, _ in rows], [group for group, pilot in rows if pilot]
+    settings = db.session.get(OfferSettings, code)
+    return split_audience(rows, bool(settings and settings.canary))
 
 
 def articles_of(code: str, *, published_only: bool = False) -> list[KnowledgeArticle]:
@@ -505,8 +541,12 @@ def audience_clause(user: User, *, as_consumer: bool = False):
         return sa.true()
     group_ids = sorted(user.group_ids)
     has_audience = sa.exists().where(offer_audience.c.offer_code == ServiceOffer.code)
-    in_canary = sa.exists().where(
-        OfferSettings.offer_code == ServiceOffer.code, OfferSettings.canary.is_(True)
+    # Correlated explicitly: nested inside `member`, auto-correlation would not reach the
+    # outer service_offers and the test would ask whether ANY offer is in canary.
+    in_canary = (
+        sa.exists()
+        .where(OfferSettings.offer_code == ServiceOffer.code, OfferSettings.canary.is_(True))
+        .correlate_except(OfferSettings)
     )
     member = sa.exists().where(
         offer_audience.c.offer_code == ServiceOffer.code,
@@ -699,6 +739,21 @@ def _require_code_not_retired(offer: ServiceOffer) -> None:
         )
 
 
+def _require_no_gap_after_live(offer: ServiceOffer) -> None:
+    """A revision replaces the live one the moment it is published; starting later would leave
+    the offer unorderable until then, so it must be valid from now."""
+    live = live_revision(offer.code)
+    starts = clock.as_utc(offer.valid_from)
+    if live is None or live.id == offer.id or starts is None or starts <= clock.now():
+        return
+    message = (
+        f"Revision {offer.revision} would replace the live revision now but is valid only from "
+        f"{starts:%Y-%m-%d}: subscribers could not order in between. Publish it on that date, "
+        "or set its validity to start today (use a price change for a dated new price)."
+    )
+    raise InvalidTransition(message, fields={"valid_from": [message]})
+
+
 def _require_orderable_members(offer: ServiceOffer) -> None:
     if not offer.is_bundle:
         return
@@ -718,10 +773,16 @@ OFFER_TRANSITIONS: dict[tuple[str, str], tuple] = {
     (OfferStatus.READY, OfferStatus.PUBLISHED): (
         _require_ready,
         _require_code_not_retired,
+        _require_no_gap_after_live,
         _require_orderable_members,
     ),
     (OfferStatus.PUBLISHED, OfferStatus.RETIRED): (),
 }
+OFFER_STATUS_VALUES = frozenset(status.value for status in OfferStatus)
+# The statuses a transition can lead to, in lifecycle order.
+TRANSITION_TARGETS = tuple(
+    status.value for status in OfferStatus if any(to == status for _, to in OFFER_TRANSITIONS)
+)
 
 
 def allowed_transitions(offer: ServiceOffer) -> list[str]:
@@ -782,6 +843,11 @@ def transition_offer(
             actor,
             *CATALOG_ROLES,
             message="Only catalog managers move offers through their lifecycle.",
+        )
+    if not isinstance(to, str) or to not in OFFER_STATUS_VALUES:
+        raise ValidationFailed(
+            f"“{to}” is not an offer status.",
+            fields={"to": [f"Unknown status; choose one of: {', '.join(TRANSITION_TARGETS)}."]},
         )
     offer = get_offer(offer_id)
     _check_version(offer, expected_version)
@@ -1263,12 +1329,16 @@ def set_audience(
     canary: bool = False,
     commit: bool = True,
 ) -> None:
-    """Who may see an offer; takes effect at once for every revision. No groups means everyone."""
+    """Who may see an offer; takes effect at once for every revision. No groups means everyone.
+
+    In canary only the pilot groups see it, until the offer is widened to its whole audience
+    (the groups, pilots included; none: everyone). Out of canary only the audience groups are
+    kept: pilot groups given then are ignored."""
     if actor is not None:
         require_role(actor, *CATALOG_ROLES, message="Only catalog managers set audiences.")
     if not revisions_of(code):
         raise NotFound("No such offer.")
-    group_ids, pilot_ids = set(group_ids), set(pilot_group_ids)
+    group_ids, pilot_ids = set(group_ids), set(pilot_group_ids) if canary else set()
     errors: check.Errors = {}
     known = set(
         db.session.scalars(
@@ -1279,6 +1349,13 @@ def set_audience(
         check.add(errors, "group_ids", "Choose existing groups.")
     if canary and not pilot_ids:
         check.add(errors, "pilot_group_ids", "A canary publication needs at least one pilot group.")
+    elif canary and group_ids and group_ids <= pilot_ids:
+        check.add(
+            errors,
+            "group_ids",
+            "The whole audience must reach beyond the pilot groups: add a group, or check none "
+            "for everyone.",
+        )
     if errors:
         raise ValidationFailed("The audience could not be saved.", fields=errors)
     audience_before, pilots_before = audience_of(code)
@@ -1299,6 +1376,7 @@ def set_audience(
             sa.select(ConsumerGroup).where(ConsumerGroup.id.in_(group_ids | pilot_ids))
         )
     }
+    audience_after = group_ids | pilot_ids if group_ids else set()
     changes = audit.diff(
         {
             "audience": sorted(g.name for g in audience_before),
@@ -1306,7 +1384,7 @@ def set_audience(
             "canary": canary_before,
         },
         {
-            "audience": sorted(names[g] for g in group_ids | pilot_ids),
+            "audience": sorted(names[g] for g in audience_after),
             "pilots": sorted(names[g] for g in pilot_ids),
             "canary": canary,
         },
@@ -1323,6 +1401,13 @@ def set_audience(
     audit.record(actor, "offer_audience", code, "audience_changed", changes=changes, summary=code)
     if commit:
         db.session.commit()
+
+
+def widen_audience(actor: User, code: str) -> None:
+    """End a canary: the offer becomes visible to its whole audience (everyone when no group
+    beyond the pilots was named) at once, and the rest of the audience is told."""
+    audience, _pilots = audience_of(code)
+    set_audience(actor, code, group_ids=[group.id for group in audience], canary=False)
 
 
 def set_featured(actor: User | None, code: str, featured: bool, *, commit: bool = True) -> None:
@@ -1690,6 +1775,14 @@ def bundle_member_total(bundle: ServiceOffer) -> Decimal:
 # --- the catalog manager's workspace -----------------------------------------------------
 
 
+def _subtree_ids(category_id: int) -> sa.Select:
+    """SQL: the id of a category and of every category below it (a recursive CTE)."""
+    tree = sa.select(Category.id).where(Category.id == category_id).cte("subtree", recursive=True)
+    children = sa.orm.aliased(Category)
+    tree = tree.union_all(sa.select(children.id).where(children.parent_id == tree.c.id))
+    return sa.select(tree.c.id)
+
+
 def workspace_query(
     actor: User,
     *,
@@ -1709,9 +1802,17 @@ def workspace_query(
     elif status:
         query = query.where(ServiceOffer.status == status)
     if category_id:
-        query = query.where(ServiceOffer.category_id == category_id)
-    if group_id == -1:
-        query = query.where(~sa.exists().where(offer_audience.c.offer_code == ServiceOffer.code))
+        query = query.where(ServiceOffer.category_id.in_(_subtree_ids(category_id)))
+    if group_id == -1:  # everyone: no audience rows, or a canary for everyone (pilots only)
+        named_audience = sa.exists().where(
+            offer_audience.c.offer_code == ServiceOffer.code,
+            offer_audience.c.is_pilot.is_(False),
+        )
+        canary = sa.exists().where(
+            OfferSettings.offer_code == ServiceOffer.code, OfferSettings.canary.is_(True)
+        )
+        any_audience = sa.exists().where(offer_audience.c.offer_code == ServiceOffer.code)
+        query = query.where(sa.or_(~any_audience, sa.and_(canary, ~named_audience)))
     elif group_id:
         query = query.where(
             sa.exists().where(
@@ -1750,19 +1851,37 @@ def status_counts(actor: User) -> dict[str, int]:
 
 
 def audiences_for(codes: Iterable[str]) -> dict[str, list[str]]:
-    """Group names per offer code, in one query (for lists)."""
+    """Audience labels per offer code, in one query (for lists): group names, pilot groups
+    marked "(pilot)" while in canary; an empty list means everyone."""
     codes = sorted(set(codes))
     result: dict[str, list[str]] = {code: [] for code in codes}
     if not codes:
         return result
     rows = db.session.execute(
-        sa.select(offer_audience.c.offer_code, ConsumerGroup.name)
+        sa.select(
+            offer_audience.c.offer_code,
+            ConsumerGroup.name,
+            offer_audience.c.is_pilot,
+            OfferSettings.canary,
+        )
         .join(ConsumerGroup, ConsumerGroup.id == offer_audience.c.group_id)
+        .outerjoin(OfferSettings, OfferSettings.offer_code == offer_audience.c.offer_code)
         .where(offer_audience.c.offer_code.in_(codes))
         .order_by(ConsumerGroup.name)
     ).all()
-    for code, name in rows:
-        result[code].append(name)
+    by_code: dict[str, list[tuple[str, bool]]] = {}
+    in_canary: set[str] = set()
+    for code, name, is_pilot, canary in rows:
+        by_code.setdefault(code, []).append((name, bool(is_pilot)))
+        if canary:
+            in_canary.add(code)
+    for code, entries in by_code.items():
+        audience, pilots = split_audience(entries, code in in_canary)
+        labels = [f"{name} (pilot)" for name in pilots]
+        labels += [name for name in audience if name not in pilots]
+        if pilots and not audience:
+            labels.append("then everyone")
+        result[code] = labels
     return result
 
 

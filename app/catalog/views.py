@@ -349,6 +349,15 @@ def _section_marks(error_keys) -> set[str]:
     return {FIELD_SECTIONS.get(key.split(".")[0], "general") for key in error_keys if key}
 
 
+def _refused(offer: ServiceOffer, error: ValidationFailed, **subform):
+    """A refused editor section: nothing saved; the editor again, the section's form (the one
+    keyword argument, e.g. price_form=form) showing its field errors."""
+    db.session.rollback()
+    (form,) = subform.values()
+    apply_field_errors(form, error)
+    return _render_editor(offer, status=422, **subform)
+
+
 def _render_editor(
     offer: ServiceOffer | None,
     form: forms.OfferForm | None = None,
@@ -590,9 +599,7 @@ def retire_offer(offer_id: int):
                 replacement_code=form.replacement_code.data or None,
             )
         except ValidationFailed as error:
-            db.session.rollback()
-            apply_field_errors(form, error)
-            return _render_editor(offer, retire_form=form, status=422)
+            return _refused(offer, error, retire_form=form)
         except (Conflict, InvalidTransition) as error:
             db.session.rollback()
             flash(error.message, "error")
@@ -653,9 +660,7 @@ def add_price(offer_id: int):
                 reason=form.reason.data or "",
             )
         except ValidationFailed as error:
-            db.session.rollback()
-            apply_field_errors(form, error)
-            return _render_editor(offer, price_form=form, status=422)
+            return _refused(offer, error, price_form=form)
         flash(f"Price change saved: {form.price.data} from {form.effective_from.data}.", "success")
     return redirect(_editor_url(offer_id, "pricing"))
 
@@ -670,9 +675,7 @@ def link_articles(offer_id: int):
         try:
             services.link_articles(current_user, offer.code, form.article_ids.data or [])
         except ValidationFailed as error:
-            db.session.rollback()
-            apply_field_errors(form, error)
-            return _render_editor(offer, links_form=form, status=422)
+            return _refused(offer, error, links_form=form)
         flash("Knowledge articles saved.", "success")
     else:
         flash("Choose articles from the list.", "error")
@@ -692,9 +695,7 @@ def new_article(offer_id: int):
             linked = [existing.id for existing in services.articles_of(offer.code)]
             services.link_articles(current_user, offer.code, [*linked, article.id])
         except ValidationFailed as error:
-            db.session.rollback()
-            apply_field_errors(form, error)
-            return _render_editor(offer, article_form=form, status=422)
+            return _refused(offer, error, article_form=form)
         flash(f"Article “{article.title}” written and linked.", "success")
     return redirect(_editor_url(offer_id, "knowledge"))
 
@@ -706,25 +707,24 @@ def audience(offer_id: int):
     form = forms.AudienceForm(prefix="aud")
     choices = [(group.id, group.name) for group in accounts.list_groups()]
     form.group_ids.choices = form.pilot_group_ids.choices = choices
+    if request.form.get("op") == "widen":
+        if ConfirmForm(prefix="aud").validate_on_submit():
+            services.widen_audience(current_user, offer.code)
+            flash("The offer is now visible to its whole audience.", "success")
+        return redirect(_editor_url(offer_id, "audience"))
     if not form.validate_on_submit():
         return _render_editor(offer, audience_form=form, status=400)
-    widen = request.form.get("op") == "widen"
     try:
         services.set_audience(
             current_user,
             offer.code,
             group_ids=form.group_ids.data or [],
             pilot_group_ids=form.pilot_group_ids.data or [],
-            canary=False if widen else bool(form.canary.data),
+            canary=bool(form.canary.data),
         )
     except ValidationFailed as error:
-        db.session.rollback()
-        apply_field_errors(form, error)
-        return _render_editor(offer, audience_form=form, status=422)
-    flash(
-        "The offer is now visible to its whole audience." if widen else "Audience saved.",
-        "success",
-    )
+        return _refused(offer, error, audience_form=form)
+    flash("Audience saved.", "success")
     return redirect(_editor_url(offer_id, "audience"))
 
 

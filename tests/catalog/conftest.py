@@ -82,7 +82,8 @@ def catalog_setup(users):
 
 @pytest.fixture
 def make_offer(catalog_setup):
-    """make_offer(code, publish=True, audience=[group ids], ...) → a (published) offer with an article."""
+    """make_offer(code, publish=True, group_ids=[…], pilot_ids=[…], ...) → a (published) offer
+    with an article. Pilot groups put the offer in canary: they mean nothing outside one."""
 
     def factory(
         code: str = "VPN-ACCESS",
@@ -90,9 +91,13 @@ def make_offer(catalog_setup):
         publish: bool = True,
         group_ids=(),
         pilot_ids=(),
-        canary=False,
+        canary=None,
         **overrides,
     ):
+        if canary is None:
+            canary = bool(pilot_ids)
+        elif pilot_ids and not canary:
+            raise ValueError("Pilot groups without canary=True would be ignored.")
         manager = catalog_setup["catalog_manager"]
         offer = catalog.create_offer(manager, complete_offer_data(code, **overrides))
         article = catalog.save_article(manager, title=f"How to use {code}", body="Read me.")

@@ -323,6 +323,55 @@ def test_canary_offer_is_seen_by_pilots_only(api, world, users):
     assert api(world["tokens"]["consumer"]).get(path).status_code == 404
 
 
+def test_widening_a_canary_for_everyone_over_the_api(api, world, make_user):
+    """Canary to the pilots, then out of canary with no groups: everyone sees it at once."""
+    manager = api(world["tokens"]["manager"])
+    path = f"{API}/offers/{world['everyone']}"
+    canary = manager.put(
+        f"{path}/audience",
+        json={"group_ids": [], "pilot_group_ids": [group_id("Finance")], "canary": True},
+    )
+    assert canary.status_code == 200
+    assert canary.json["groups"] == [] and canary.json["canary"] is True
+    assert [g["name"] for g in canary.json["pilot_groups"]] == ["Finance"]
+    nobody = token_for(make_user("consumer"))
+    assert api(world["tokens"]["consumer"]).get(path).status_code == 200  # Finance: pilot
+    assert api(world["tokens"]["outsider"]).get(path).status_code == 404
+    assert api(nobody).get(path).status_code == 404
+
+    # The editor's form sends the pilots along; out of canary they are not kept.
+    widened = manager.put(
+        f"{path}/audience",
+        json={"group_ids": [], "pilot_group_ids": [group_id("Finance")], "canary": False},
+    )
+    assert widened.status_code == 200
+    assert widened.json["groups"] == [] and widened.json["pilot_groups"] == []
+    for token in (world["tokens"]["consumer"], world["tokens"]["outsider"], nobody):
+        assert api(token).get(path).status_code == 200
+        assert "SSO-ACCOUNT" in codes(api(token).get(f"{API}/offers"))
+
+
+def test_widening_a_canary_to_named_groups_over_the_api(api, world):
+    manager = api(world["tokens"]["manager"])
+    path = f"{API}/offers/{world['everyone']}"
+    manager.put(
+        f"{path}/audience",
+        json={
+            "group_ids": [group_id("Engineering")],
+            "pilot_group_ids": [group_id("Finance")],
+            "canary": True,
+        },
+    )
+    assert api(world["tokens"]["outsider"]).get(path).status_code == 404
+    widened = manager.put(
+        f"{path}/audience",
+        json={"group_ids": [group_id("Engineering"), group_id("Finance")], "canary": False},
+    )
+    assert [g["name"] for g in widened.json["groups"]] == ["Engineering", "Finance"]
+    assert api(world["tokens"]["outsider"]).get(path).status_code == 200
+    assert api(world["tokens"]["consumer"]).get(path).status_code == 200
+
+
 # --- lists ---------------------------------------------------------------------------------
 
 
@@ -700,6 +749,42 @@ def test_bad_price_change_is_422_and_nothing_saved(api, world, body, field):
     )
     assert response.status_code == 422 and field in response.json["errors"]
     assert db.session.scalar(sa.select(sa.func.count(PriceChange.id))) == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"to": "banana"}, {"to": "superseded "}, {"to": "Published"}, {"to": 5}, {"to": None}, {}],
+)
+def test_bad_transition_target_is_422_on_to(api, world, body):
+    path = f"{API}/offers/{world['draft']}"
+    response = api(world["tokens"]["manager"]).post(f"{path}/transitions", json=body)
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert list(response.json["errors"]) == ["to"]
+    if isinstance(body.get("to"), str):
+        assert "draft, planned, ready, published, retired" in response.json["errors"]["to"][0]
+    offer = catalog.get_offer(world["draft"])
+    assert (offer.status, offer.version) == ("draft", world["draft_version"])
+
+
+@pytest.mark.parametrize("body", ['"planned"', "[1, 2]", "not json", ""])
+def test_a_transition_body_that_is_not_an_object_is_422(api, world, body):
+    response = api(world["tokens"]["manager"]).post(
+        f"{API}/offers/{world['draft']}/transitions",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert list(response.json["errors"]) == ["body"]
+
+
+def test_a_known_status_out_of_turn_is_still_409(api, world):
+    response = api(world["tokens"]["manager"]).post(
+        f"{API}/offers/{world['draft']}/transitions", json={"to": "published"}
+    )
+    assert response.status_code == 409
+    assert response.json["errors"]["to"] == ["Allowed next: planned."]
 
 
 @pytest.mark.parametrize(

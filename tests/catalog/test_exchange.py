@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import clock
+from app.accounts.services import find_group_by_name, find_user_by_email
 from app.audit.models import AuditEvent
 from app.catalog import services as catalog
 from app.catalog.exchange import (
@@ -19,7 +20,13 @@ from app.catalog.exchange import (
     import_catalog,
     parse_yaml,
 )
-from app.catalog.models import Category, OfferSettings, PriceChange, ServiceOffer
+from app.catalog.models import (
+    Category,
+    DigitalProduct,
+    OfferSettings,
+    PriceChange,
+    ServiceOffer,
+)
 from app.errors import NotAllowed, ValidationFailed
 from app.extensions import db
 from app.notifications.models import Notification
@@ -313,12 +320,166 @@ def test_import_as_consumer_is_not_allowed(users):
         export_catalog(users["consumer"])
 
 
-def test_catalog_manager_imports_but_cannot_create_products(users, catalog_setup):
-    with pytest.raises(ValidationFailed) as failure:
-        import_catalog(users["catalog_manager"], {"products": [{"name": "Gateway"}]})
-    assert failure.value.fields == {
-        "products[0]": ["Only product managers manage digital products."]
-    }
+def demo_people() -> tuple:
+    """The seed's groups and users (catalog and product manager), as in a new installation."""
+    folder = seed_folder()
+    load_groups(folder)
+    load_users(folder)
+    db.session.commit()
+    return find_user_by_email("catalog@offerdesk.example"), find_user_by_email(
+        "product@offerdesk.example"
+    )
+
+
+def tied_catalog() -> None:
+    """Offers tied to releases (deployed and planned), in a category, and a canary for
+    everyone: what a catalog manager exports."""
+    manager, product_manager = demo_people()
+    gateway = catalog.save_product(
+        product_manager, name="Remote Access Gateway", description="The VPN concentrators."
+    )
+    current = catalog.create_release(
+        product_manager, gateway.id, version="4.1", status="deployed", notes="Stable."
+    )
+    future = catalog.create_release(
+        product_manager, gateway.id, version="5.0", planned_date="2031-01-15"
+    )
+    network = catalog.save_category(manager, name="Network")
+    article = catalog.save_article(manager, title="Using the VPN", body="Install the client.")
+    finance = find_group_by_name("Finance").id
+    for code, release, status in (
+        ("VPN-ACCESS", current, "published"),
+        ("VPN-NEXT", future, "planned"),
+    ):
+        offer = catalog.create_offer(
+            manager,
+            complete_offer_data(
+                code,
+                category_id=network.id,
+                product_id=gateway.id,
+                release_id=release.id,
+                planned_release_date="2031-01-20",
+            ),
+        )
+        catalog.link_articles(manager, code, [article.id])
+        if code == "VPN-ACCESS":
+            catalog.set_audience(
+                manager, code, group_ids=[], pilot_group_ids=[finance], canary=True
+            )
+        for step in ("planned", "ready", "published")[
+            : ("planned", "published").index(status) * 2 + 1
+        ]:
+            catalog.transition_offer(manager, offer.id, step)
+
+
+def test_a_catalog_manager_round_trips_offers_tied_to_releases_into_an_empty_database(app):
+    tied_catalog()
+    manager = find_user_by_email("catalog@offerdesk.example")
+    first = export_catalog(manager)
+    assert first["products"] == [
+        {
+            "name": "Remote Access Gateway",
+            "description": "The VPN concentrators.",
+            "owner": "product@offerdesk.example",
+            "releases": [
+                {"version": "4.1", "status": "deployed", "notes": "Stable."},
+                {"version": "5.0", "status": "planned", "planned_date": "2031-01-15T00:00:00Z"},
+            ],
+        }
+    ]
+    vpn = next(item for item in first["offers"] if item["code"] == "VPN-ACCESS")
+    assert (vpn["product"], vpn["release"], vpn["status"]) == (
+        "Remote Access Gateway",
+        "4.1",
+        "published",
+    )
+    assert (vpn["pilot_groups"], vpn["canary"], vpn.get("audience")) == (["Finance"], True, None)
+    text = dump_yaml(first)
+
+    db.session.remove()
+    _truncate_all()
+    manager, _ = demo_people()
+    data, lines = parse_yaml(text)
+    before = fingerprint()
+    dry = import_catalog(manager, data, lines=lines, dry_run=True)
+    assert fingerprint() == before
+    assert count(DigitalProduct) == 0
+    assert dry["lines"][:3] == [
+        "would create product Remote Access Gateway",
+        "would create release Remote Access Gateway 4.1 (deployed)",
+        "would create release Remote Access Gateway 5.0 (planned)",
+    ]
+    assert "would create VPN-ACCESS" in dry["lines"]
+    created = {line["code"]: line["changes"] for line in dry["offers"]}
+    assert created["VPN-ACCESS"]["release"] == {"before": None, "after": "4.1"}
+    assert created["VPN-NEXT"]["status"] == {"before": None, "after": "planned"}
+    assert "products: 1 to create, 0 to update, 0 unchanged" in dry["lines"]
+    assert "releases: 2 to create, 0 to update, 0 unchanged" in dry["lines"]
+
+    db.session.expire_all()
+    manager = find_user_by_email("catalog@offerdesk.example")
+    report = import_catalog(manager, data, lines=lines)
+    assert report["summary"] == {"created": 2, "updated": 0, "unchanged": 0}
+    second = export_catalog(manager)
+    assert without_timestamp(second) == without_timestamp(first)
+    gateway = db.session.scalar(sa.select(DigitalProduct))
+    assert gateway.owner.email == "product@offerdesk.example"  # not the importing manager
+    assert catalog.live_revision("VPN-ACCESS").release.status == "deployed"
+    # And a second import changes nothing.
+    again = import_catalog(manager, data, lines=lines)
+    assert again["summary"] == {"created": 0, "updated": 0, "unchanged": 2}
+    assert again["products"]["unchanged"] == 1 and again["releases"]["unchanged"] == 2
+
+
+def test_a_catalog_manager_creates_missing_products_but_does_not_change_existing_ones(
+    users, catalog_setup, make_user
+):
+    manager = users["catalog_manager"]
+    report = import_catalog(
+        manager,
+        {"products": [{"name": "Gateway", "releases": [{"version": "1.0", "status": "deployed"}]}]},
+    )
+    assert report["products"]["created"] == 1 and report["releases"]["created"] == 1
+    assert report["lines"][:2] == [
+        "create product Gateway",
+        "create release Gateway 1.0 (deployed)",
+    ]
+    gateway = db.session.scalar(sa.select(DigitalProduct).where(DigitalProduct.name == "Gateway"))
+    assert gateway.owner_id is None  # a catalog manager is no product's owner
+
+    problems_of = {}
+    for product in (
+        {"name": "Gateway", "description": "Rewritten by the catalog team."},
+        {"name": "Gateway", "releases": [{"version": "1.0", "status": "retired"}]},
+    ):
+        with pytest.raises(ValidationFailed) as failure:
+            import_catalog(manager, {"products": [product]})
+        problems_of.update(failure.value.fields)
+    assert problems_of["products[0]"][0].startswith(
+        "The digital product “Gateway” has another description or owner here; only product "
+        "managers change it."
+    )
+    assert problems_of["products[0].releases[0]"] == [
+        "The release Gateway 1.0 is deployed here and retired in the file; only product "
+        "managers move releases."
+    ]
+    db.session.expire_all()
+    assert gateway.description == "" and gateway.releases[0].status == "deployed"
+    # A catalog manager who is a product manager too may.
+    import_catalog(
+        make_user("catalog_manager", "product_manager"),
+        {"products": [{"name": "Gateway", "releases": [{"version": "1.0", "status": "retired"}]}]},
+    )
+    db.session.expire_all()
+    assert gateway.releases[0].status == "retired"
+
+
+def test_an_offer_naming_a_product_the_file_does_not_declare_names_it(users, catalog_setup):
+    text = (
+        "offers:\n  - code: VPN-ACCESS\n    name: VPN\n    product: Gateway\n    release: '1.0'\n"
+    )
+    fields = problems(text, users["catalog_manager"])
+    assert fields["offers[0].product"] == ["line 4: No digital product “Gateway”."]
 
 
 # --- bad files -----------------------------------------------------------------------------

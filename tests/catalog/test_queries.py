@@ -71,3 +71,31 @@ def test_list_pages_run_the_same_number_of_queries_for_5_and_30_offers(grow, cli
     many = measure(client_as)
     assert many == few
     assert max(few.values()) < 25, few
+
+
+def test_workspace_filtered_by_a_category_tree_runs_the_same_queries_however_deep(
+    make_offer, client_as, catalog_setup
+):
+    """The subcategories are found in the same SQL statement (a recursive CTE), not one
+    query per level or per category."""
+    manager = catalog_setup["catalog_manager"]
+    top = catalog.save_category(manager, name="Top")
+    http = client_as("catalog_manager")
+    path = f"/catalog/manage/?category={top.id}"
+
+    def measure() -> int:
+        http.get(path)
+        with count_queries() as statements:
+            response = http.get(path)
+        assert response.status_code == 200
+        return len(statements)
+
+    parent, counts = top, []
+    for depth in range(1, 7):
+        parent = catalog.save_category(manager, name=f"Level {depth}", parent_id=parent.id)
+        make_offer(f"DEEP-{depth}", category_id=parent.id)
+        if depth in (2, 6):
+            counts.append(measure())
+    assert counts[0] == counts[1]
+    page = http.get(path).get_data(as_text=True)
+    assert all(f"DEEP-{depth}" in page for depth in range(1, 7))

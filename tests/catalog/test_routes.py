@@ -589,6 +589,21 @@ def test_lifecycle_buttons_move_the_offer_and_refusals_name_what_is_missing(clie
     assert "since you opened this offer" in html(http.get(f"/catalog/manage/offers/{offer.id}"))
 
 
+@pytest.mark.parametrize("to", ["banana", ""])
+def test_a_forged_transition_button_is_refused_with_a_message(client_as, make_offer, to):
+    offer = make_offer(publish=False)
+    http = client_as("catalog_manager")
+    refused = http.post(
+        f"/catalog/manage/offers/{offer.id}/transition",
+        data={"to": to, "version": offer.version},
+        follow_redirects=True,
+    )
+    assert refused.status_code == 200
+    page = html(refused)
+    assert "is not an offer status" in page
+    assert db.session.get(ServiceOffer, offer.id).status == "draft"
+
+
 def test_publish_through_the_buttons(client_as, make_offer):
     offer = make_offer(publish=False)
     http = client_as("catalog_manager")
@@ -729,17 +744,72 @@ def test_audience_canary_and_widening(client_as, make_offer):
     assert consumer.get(f"/catalog/offers/{offer.id}").status_code == 200
     assert other.get(f"/catalog/offers/{offer.id}").status_code == 404
     page = html(http.get(f"/catalog/manage/offers/{offer.id}"))
-    assert "Canary: only the pilot groups (Finance)" in page
-    http.post(
+    assert (
+        "Canary: only the pilot groups (Finance) see it, for now; later the whole audience "
+        "(Engineering, Finance)" in page
+    )
+    widened = http.post(url, data={"op": "widen"}, follow_redirects=True)
+    assert "The offer is now visible to its whole audience." in html(widened)
+    assert other.get(f"/catalog/offers/{offer.id}").status_code == 200
+    assert "Visible to: Engineering, Finance." in html(widened)
+    assert http.post(url, data={"aud-group_ids": ["999"]}).status_code == 400
+
+
+def test_canary_for_everyone_then_widened_from_the_editor(client_as, make_offer, make_user):
+    """Canary to the pilots with no audience groups; widening shows the offer to everyone."""
+    finance = accounts.find_group_by_name("Finance")
+    offer = make_offer()
+    http = client_as("catalog_manager")
+    url = f"/catalog/manage/offers/{offer.id}/audience"
+    saved = http.post(
         url,
+        data={"aud-pilot_group_ids": [finance.id], "aud-canary": "y"},
+        follow_redirects=True,
+    )
+    page = html(saved)
+    assert "Canary: only the pilot groups (Finance) see it, for now; later everyone." in page
+    assert "Widen to everyone" in page
+    consumer, other = client_as("consumer"), client_as("other_consumer")
+    assert consumer.get(f"/catalog/offers/{offer.id}").status_code == 200
+    assert other.get(f"/catalog/offers/{offer.id}").status_code == 404
+    assert "VPN access" not in html(other.get("/catalog/"))
+
+    widened = http.post(url, data={"op": "widen"}, follow_redirects=True)
+    assert "Everyone sees this offer." in html(widened)
+    assert catalog.audience_of(offer.code) == ([], [])
+    for viewer in (consumer, other):
+        assert viewer.get(f"/catalog/offers/{offer.id}").status_code == 200
+        assert "VPN access" in html(viewer.get("/catalog/"))
+
+
+def test_saving_the_audience_out_of_canary_drops_the_pilots(client_as, make_offer):
+    """The editor's form keeps the pilot boxes checked; with canary off they must not stay."""
+    finance = accounts.find_group_by_name("Finance")
+    offer = make_offer(pilot_ids=[finance.id])
+    http = client_as("catalog_manager")
+    saved = http.post(
+        f"/catalog/manage/offers/{offer.id}/audience",
+        data={"aud-pilot_group_ids": [finance.id]},
+        follow_redirects=True,
+    )
+    assert "Everyone sees this offer." in html(saved)
+    assert client_as("other_consumer").get(f"/catalog/offers/{offer.id}").status_code == 200
+
+
+def test_a_named_audience_that_is_only_the_pilots_is_refused(client_as, make_offer):
+    finance = accounts.find_group_by_name("Finance")
+    offer = make_offer()
+    refused = client_as("catalog_manager").post(
+        f"/catalog/manage/offers/{offer.id}/audience",
         data={
-            "op": "widen",
-            "aud-group_ids": [finance.id, engineering.id],
+            "aud-group_ids": [finance.id],
             "aud-pilot_group_ids": [finance.id],
+            "aud-canary": "y",
         },
     )
-    assert other.get(f"/catalog/offers/{offer.id}").status_code == 200
-    assert http.post(url, data={"aud-group_ids": ["999"]}).status_code == 400
+    assert refused.status_code == 422
+    assert "must reach beyond the pilot groups" in html(refused)
+    assert not catalog.settings_for(offer.code).canary
 
 
 def test_featured_toggle(client_as, make_offer):
@@ -881,6 +951,55 @@ def test_workspace_counts_filters_and_export(client_as, make_offer, manager):
     assert {line.split(",")[0] for line in lines[1:]} == {"VPN-ACCESS", "LAPTOP", "LATER"}
     assert "'=cmd() later" in export.get_data(as_text=True)  # no formula for spreadsheets
     assert "Finance" in next(line for line in lines if line.startswith("VPN-ACCESS"))
+
+
+def test_workspace_shows_a_canary_audience_and_counts_a_canary_for_everyone_as_everyone(
+    client_as, make_offer
+):
+    finance = accounts.find_group_by_name("Finance")
+    engineering = accounts.find_group_by_name("Engineering")
+    make_offer("FOR-ALL-LATER", pilot_ids=[finance.id])
+    make_offer("FOR-ENG-LATER", group_ids=[engineering.id], pilot_ids=[finance.id])
+    make_offer("FOR-FINANCE", group_ids=[finance.id])
+    http = client_as("catalog_manager")
+    page = html(http.get("/catalog/manage/?group=-1"))
+    assert "FOR-ALL-LATER" in page and "FOR-ENG-LATER" not in page and "FOR-FINANCE" not in page
+    lines = http.get("/catalog/manage/export.csv").get_data(as_text=True).splitlines()
+    audience = {line.split(",")[0]: line for line in lines[1:]}
+    assert "Finance (pilot); then everyone" in audience["FOR-ALL-LATER"]
+    assert "Finance (pilot); Engineering" in audience["FOR-ENG-LATER"]
+    assert ",Finance," in audience["FOR-FINANCE"]
+
+
+def test_workspace_category_filter_includes_subcategories(client_as, make_offer, manager):
+    network = catalog.save_category(manager, name="Network")
+    vpn = catalog.save_category(manager, name="VPN", parent_id=network.id)
+    remote = catalog.save_category(manager, name="Remote", parent_id=vpn.id)
+    devices = catalog.save_category(manager, name="Devices")
+    phones = catalog.save_category(manager, name="Phones", parent_id=devices.id)
+    make_offer("NET-CORE", category_id=network.id)
+    make_offer("VPN-ACCESS", category_id=vpn.id, publish=False)
+    make_offer("REMOTE-DESK", category_id=remote.id)
+    make_offer("PHONE", category_id=phones.id)
+    make_offer("NOWHERE")
+    http = client_as("catalog_manager")
+
+    def codes(query: str) -> set[str]:
+        body = html(http.get("/catalog/manage/?" + query))
+        return set(re.findall(r'/catalog/manage/offers/\d+">([A-Z0-9-]+)</a>', body))
+
+    assert codes(f"category={network.id}") == {"NET-CORE", "VPN-ACCESS", "REMOTE-DESK"}
+    assert codes(f"category={vpn.id}") == {"VPN-ACCESS", "REMOTE-DESK"}
+    assert codes(f"category={remote.id}") == {"REMOTE-DESK"}
+    assert codes(f"category={devices.id}") == {"PHONE"}
+    assert codes(f"category={vpn.id}&status=draft") == {"VPN-ACCESS"}
+    assert codes("category=999999") == set()
+    export = http.get(f"/catalog/manage/export.csv?category={network.id}").get_data(as_text=True)
+    assert {line.split(",")[0] for line in export.strip().splitlines()[1:]} == {
+        "NET-CORE",
+        "VPN-ACCESS",
+        "REMOTE-DESK",
+    }
 
 
 # --- categories ----------------------------------------------------------------------------

@@ -139,10 +139,7 @@ def test_every_transition_in_the_table(offer_in, manager, frm, to):
 
 
 REFUSED = [
-    (frm, to)
-    for frm in STATUSES
-    for to in STATUSES + ["archived"]
-    if (frm, to) not in catalog.OFFER_TRANSITIONS
+    (frm, to) for frm in STATUSES for to in STATUSES if (frm, to) not in catalog.OFFER_TRANSITIONS
 ]
 
 
@@ -159,6 +156,20 @@ def test_every_other_transition_is_refused_naming_what_is_allowed(offer_in, mana
     assert list(failure.value.fields) == ["to"]
     offer = reload(offer)
     assert (offer.status, offer.version) == (frm, version)
+    assert count(AuditEvent) == audit_count
+
+
+@pytest.mark.parametrize("to", ["archived", "Published", "", None, 5])
+def test_an_unknown_status_is_a_field_error_naming_the_statuses(offer_in, manager, to):
+    offer = offer_in("draft")
+    version, audit_count = offer.version, count(AuditEvent)
+    with pytest.raises(ValidationFailed) as failure:
+        catalog.transition_offer(manager, offer.id, to)
+    assert failure.value.fields == {
+        "to": ["Unknown status; choose one of: draft, planned, ready, published, retired."]
+    }
+    offer = reload(offer)
+    assert (offer.status, offer.version) == ("draft", version)
     assert count(AuditEvent) == audit_count
 
 
@@ -576,6 +587,24 @@ def test_a_revision_of_a_retired_offer_cannot_be_published(make_offer, manager):
     assert "retired" in failure.value.message
     assert reload(live).status == "retired"
     assert reload(revision).status == "ready"
+
+
+def test_a_revision_valid_only_later_cannot_replace_the_live_one_now(make_offer, manager):
+    live = make_offer("VPN")
+    revision = catalog.create_revision(manager, live.id)
+    later = (NOW + timedelta(days=10)).date().isoformat()
+    revision = catalog.update_offer(
+        manager, revision.id, {"valid_from": later}, expected_version=revision.version
+    )
+    revision = advance(manager, revision, "planned", "ready")
+    with pytest.raises(InvalidTransition) as failure:
+        catalog.transition_offer(manager, revision.id, "published")
+    assert later in failure.value.message and "valid_from" in failure.value.fields
+    assert reload(live).status == "published"  # still orderable
+    assert reload(revision).status == "ready"
+    clock.freeze(NOW + timedelta(days=10))
+    assert catalog.transition_offer(manager, revision.id, "published").status == "published"
+    assert reload(live).status == "superseded"
 
 
 # --- optimistic locking ------------------------------------------------------------------

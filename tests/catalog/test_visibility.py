@@ -86,6 +86,19 @@ def test_a_group_audience_hides_the_offer_from_other_consumers(
     assert can_open(users["other_consumer"], public)
 
 
+def test_a_canary_elsewhere_does_not_hide_group_audiences(make_offer, users, groups):
+    """Whether an offer is in canary is asked of that offer, not of the whole catalog."""
+    make_offer("PAYROLL", group_ids=[groups["Finance"]])
+    make_offer(
+        "PILOT",
+        group_ids=[groups["Finance"]],
+        pilot_ids=[groups["Engineering"]],
+        canary=True,
+    )
+    assert visible_codes(users["consumer"]) == ["PAYROLL"]
+    assert visible_codes(users["other_consumer"]) == ["PILOT"]
+
+
 def test_audience_changes_take_effect_at_once(make_offer, users, groups, manager):
     offer = make_offer("VPN")
     assert can_open(users["other_consumer"], offer)
@@ -133,9 +146,7 @@ def test_unknown_ids_are_not_found(users):
 
 def test_catalog_managers_see_everything(make_offer, users, groups, manager):
     hidden = make_offer("PAYROLL", group_ids=[groups["Finance"]])
-    canary = make_offer(
-        "BETA", group_ids=[groups["Engineering"]], pilot_ids=[groups["Engineering"]], canary=True
-    )
+    canary = make_offer("BETA", pilot_ids=[groups["Engineering"]])
     draft = make_offer("DRAFT", publish=False)
     scheduled = make_offer("SOON", valid_from=NOW + timedelta(days=1))
     for offer in (hidden, canary, draft, scheduled):
@@ -184,6 +195,90 @@ def test_a_canary_without_an_audience_beyond_the_pilots(make_offer, users, group
     make_offer("BETA", pilot_ids=[groups["Finance"]], canary=True)
     assert visible_codes(users["consumer"]) == ["BETA"]
     assert visible_codes(users["other_consumer"]) == []
+
+
+def test_widening_a_canary_for_everyone_shows_it_to_everyone_at_once(
+    make_offer, users, groups, manager, make_user
+):
+    """The pilot rows must not outlive the canary: the audience "everyone" is no rows at all."""
+    offer = make_offer("BETA", pilot_ids=[groups["Finance"]])
+    pilot, outsider = users["consumer"], users["other_consumer"]
+    nobody = make_user("consumer")  # in no group at all
+    assert catalog.audience_of("BETA") == ([], [accounts.find_group_by_name("Finance")])
+    assert not can_open(outsider, offer) and not can_open(nobody, offer)
+
+    catalog.widen_audience(manager, "BETA")
+    assert catalog.audience_of("BETA") == ([], [])
+    assert not catalog.settings_for("BETA").canary
+    for consumer in (pilot, outsider, nobody):
+        assert visible_codes(consumer) == ["BETA"]
+        assert can_open(consumer, offer)
+    # The rest of the audience (here everyone) is told; the pilots already knew.
+    assert subjects(outsider) == ["Now available: VPN access"]
+    assert subjects(nobody) == ["Now available: VPN access"]
+    assert subjects(pilot) == ["New offer: VPN access"]
+
+
+def test_leaving_canary_keeps_only_the_audience_groups(make_offer, users, groups, manager):
+    """Pilot groups sent along with canary off (as the editor's form does) are not kept."""
+    offer = make_offer("BETA", pilot_ids=[groups["Finance"]])
+    catalog.set_audience(
+        manager, "BETA", group_ids=[], pilot_group_ids=[groups["Finance"]], canary=False
+    )
+    assert catalog.audience_of("BETA") == ([], [])
+    assert can_open(users["other_consumer"], offer)
+
+    catalog.set_audience(
+        manager,
+        "BETA",
+        group_ids=[groups["Engineering"]],
+        pilot_group_ids=[groups["Finance"]],
+        canary=False,
+    )
+    assert [g.name for g in catalog.audience_of("BETA")[0]] == ["Engineering"]
+    assert can_open(users["other_consumer"], offer)
+    assert not can_open(users["consumer"], offer)  # Finance was a pilot, not the audience
+
+
+def test_widening_a_canary_to_named_groups(make_offer, users, groups, manager, make_user):
+    sales = accounts.save_group(None, name="Sales")
+    seller, nobody = make_user("consumer", groups=("Sales",)), make_user("consumer")
+    offer = make_offer(
+        "BETA", group_ids=[groups["Engineering"], sales.id], pilot_ids=[groups["Finance"]]
+    )
+    audience, pilots = catalog.audience_of("BETA")
+    assert [g.name for g in audience] == ["Engineering", "Finance", "Sales"]  # pilots belong to it
+    assert [g.name for g in pilots] == ["Finance"]
+    assert [can_open(u, offer) for u in (users["consumer"], users["other_consumer"], seller)] == [
+        True,
+        False,
+        False,
+    ]
+
+    catalog.widen_audience(manager, "BETA")
+    assert [g.name for g in catalog.audience_of("BETA")[0]] == ["Engineering", "Finance", "Sales"]
+    assert catalog.audience_of("BETA")[1] == []
+    for consumer in (users["consumer"], users["other_consumer"], seller):
+        assert can_open(consumer, offer)
+    assert not can_open(nobody, offer)
+    assert visible_codes(nobody) == []
+
+
+def test_a_named_audience_must_reach_beyond_its_pilots(make_offer, groups, manager):
+    """Else widening could not tell "these groups" from "everyone"."""
+    make_offer("BETA", group_ids=[groups["Engineering"]])
+    with pytest.raises(ValidationFailed) as failure:
+        catalog.set_audience(
+            manager,
+            "BETA",
+            group_ids=[groups["Finance"]],
+            pilot_group_ids=[groups["Finance"], groups["Engineering"]],
+            canary=True,
+        )
+    assert list(failure.value.fields) == ["group_ids"]
+    db.session.rollback()
+    assert [g.name for g in catalog.audience_of("BETA")[0]] == ["Engineering"]
+    assert not catalog.settings_for("BETA").canary
 
 
 def test_a_canary_needs_a_pilot_group(make_offer, groups, manager):
