@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from markupsafe import Markup, escape
@@ -103,8 +103,9 @@ MAX_PER_PAGE = 100
 MAX_PRICE = Decimal("9999999999.99")
 ARTICLE_LIMIT = 5
 ARTICLE_CANDIDATES = 25
-IN_LIMIT = 900  # above this many matched codes, read every visible offer instead of IN (...)
+IN_LIMIT = 5000  # above this many matched codes, reading every visible offer beats IN (...)
 PREFIX_MIN = 2
+PREFIX_LIMIT = 50  # terms one word may expand to as a prefix, per field
 FUZZY_MIN = 3
 NEAR_LIMIT = 8
 
@@ -533,14 +534,48 @@ def _visible(user: User, now: datetime, *columns) -> sa.Select:
     )
 
 
-def _visible_rows(user: User, now: datetime, codes: set[str]) -> dict[str, Any]:
-    """The visible offers among these codes, in one query."""
+def _candidate_rows(user: User, now: datetime, codes: set[str], sort: str) -> dict[str, Any]:
+    """The visible offers among these codes, with what filters, facets and sorting need (one
+    query; the page's rows are read in full afterwards)."""
     if not codes:
         return {}
-    query = _visible(user, now, *_row_columns(_price_expr(now)))
+    columns = [
+        ServiceOffer.id,
+        ServiceOffer.code,
+        ServiceOffer.name,
+        ServiceOffer.category_id,
+        ServiceOffer.billing_period,
+        ServiceOffer.kind,
+        _price_expr(now).label("price"),
+    ]
+    if sort == "newest":  # parsing thousands of timestamps costs as much as the rest
+        columns.append(ServiceOffer.published_at)
+    query = _visible(user, now, *columns)
     if len(codes) <= IN_LIMIT:
         query = query.where(ServiceOffer.code.in_(sorted(codes)))
-    return {row.code: row for row in db.session.execute(query)}
+    # Core, not the ORM: thousands of plain rows, and the ORM's row processing doubled the time.
+    return {row.code: row for row in db.session.connection().execute(query)}
+
+
+def _page_rows(now: datetime, ids: list[int]) -> dict[int, Any]:
+    if not ids:
+        return {}
+    query = (
+        sa.select(*_row_columns(_price_expr(now)))
+        .outerjoin(Category, Category.id == ServiceOffer.category_id)
+        .where(ServiceOffer.id.in_(ids))
+    )
+    return {row.id: row for row in db.session.execute(query)}
+
+
+def _categories() -> dict[int, tuple[str, str]]:
+    """Every category's (slug, name) by id, for facet labels."""
+    return {
+        category_id: (slug, name)
+        for category_id, slug, name in db.session.execute(
+            sa.select(Category.id, Category.slug, Category.name)
+        )
+    }
 
 
 def _display_status(row, now: datetime) -> str:
@@ -550,62 +585,76 @@ def _display_status(row, now: datetime) -> str:
 # --- filters, facets and sorting over rows (the index path) ---------------------------------
 
 
-def _category_matches(row, wanted: str) -> bool:
-    return row.category_id is not None and (
-        row.category_slug == wanted or str(row.category_id) == wanted
-    )
+class Facts(NamedTuple):
+    """What filters and facets look at in a candidate row; many rows share the same facts."""
+
+    category_id: int | None
+    billing: str
+    kind: str
+    bucket: str | None  # the price range
+    in_amount: bool  # inside min_price..max_price
 
 
-def _misses(row, criteria: Criteria) -> set[str]:
-    """The filters this row fails: "category", "billing", "kind", "price" (the range) and
+def _facts(row, criteria: Criteria) -> Facts:
+    price = row.price
+    bucket = None
+    if price is not None:
+        bucket = next(
+            (price_range.value for price_range in PRICE_RANGES if price in price_range), None
+        )
+    in_amount = (
+        criteria.min_price is None or (price is not None and price >= criteria.min_price)
+    ) and (criteria.max_price is None or (price is not None and price <= criteria.max_price))
+    return Facts(row.category_id, row.billing_period, row.kind, bucket, in_amount)
+
+
+def _misses(
+    facts: Facts, criteria: Criteria, categories: dict[int, tuple[str, str]]
+) -> frozenset[str]:
+    """The filters these facts fail: "category", "billing", "kind", "price" (the range) and
     "amount" (min/max price, which every facet applies)."""
     missed = set()
-    if criteria.category and not _category_matches(row, criteria.category):
-        missed.add("category")
-    if criteria.billing and row.billing_period != criteria.billing:
+    if criteria.category:
+        slug = categories.get(facts.category_id, (None,))[0]
+        if slug is None or criteria.category not in (slug, str(facts.category_id)):
+            missed.add("category")
+    if criteria.billing and facts.billing != criteria.billing:
         missed.add("billing")
-    if criteria.kind and row.kind != criteria.kind:
+    if criteria.kind and facts.kind != criteria.kind:
         missed.add("kind")
-    price = row.price
-    if (criteria.min_price is not None and (price is None or price < criteria.min_price)) or (
-        criteria.max_price is not None and (price is None or price > criteria.max_price)
-    ):
+    if not facts.in_amount:
         missed.add("amount")
-    if criteria.price_range and price not in PRICE_RANGE_BY_VALUE[criteria.price_range]:
+    if criteria.price_range and facts.bucket != criteria.price_range:
         missed.add("price")
-    return missed
+    return frozenset(missed)
 
 
-def _passes(row, criteria: Criteria) -> bool:
-    return not _misses(row, criteria)
-
-
-def _facets_from_rows(rows: list, criteria: Criteria) -> dict[str, list[FacetValue]]:
-    """Each facet counts the rows that pass every filter but its own (one pass)."""
-    categories: Counter = Counter()
+def _facets_from_facts(
+    tally: Counter, misses: dict[Facts, frozenset[str]], criteria: Criteria, categories
+) -> dict[str, list[FacetValue]]:
+    """Each facet counts the rows that pass every filter but its own. `tally` counts the rows
+    by their facts, so this loops over distinct facts, not rows."""
+    category_counts: Counter = Counter()
     billing: Counter = Counter()
     kinds: Counter = Counter()
     prices: Counter = Counter()
-    for row in rows:
-        missed = _misses(row, criteria)
+    for facts, count in tally.items():
+        missed = misses[facts]
         if len(missed) > 1:
             continue
-        if row.category_id is not None and missed <= {"category"}:
-            categories[(row.category_slug, row.category_name, row.category_id)] += 1
+        if facts.category_id in categories and missed <= {"category"}:
+            category_counts[facts.category_id] += count
         if missed <= {"billing"}:
-            billing[row.billing_period] += 1
+            billing[facts.billing] += count
         if missed <= {"kind"}:
-            kinds[row.kind] += 1
-        if missed <= {"price"} and row.price is not None:
-            for price_range in PRICE_RANGES:
-                if row.price in price_range:
-                    prices[price_range.value] += 1
-                    break
+            kinds[facts.kind] += count
+        if missed <= {"price"} and facts.bucket is not None:
+            prices[facts.bucket] += count
     return _facets(
         criteria,
         [
-            (slug, name, category_id, count)
-            for (slug, name, category_id), count in categories.items()
+            (*categories[category_id], category_id, count)
+            for category_id, count in category_counts.items()
         ],
         billing,
         kinds,
@@ -706,18 +755,6 @@ def _highlighted(text: str, terms: frozenset[str], *, whole: bool = False, top: 
     return highlight(text, terms, search_index.ANALYZER, fragmenter, _Marks(), top=top, minscore=1)
 
 
-def _terms_by_field(query: wq.Query, reader) -> dict[str, frozenset[str]]:
-    found: dict[str, set[str]] = {}
-    # Leaf by leaf: Query.existing_terms() on a tree skips every field after the first one
-    # (its loop variable shadows its `fieldname` argument).
-    for leaf in query.leaves():
-        for fieldname, text in leaf.existing_terms(reader, expand=True):
-            if isinstance(text, bytes):
-                text = search_index.SCHEMA[fieldname].from_bytes(text)
-            found.setdefault(fieldname, set()).add(text)
-    return {fieldname: frozenset(texts) for fieldname, texts in found.items()}
-
-
 def _offer_snippets(stored: dict, row, terms: dict) -> tuple[Markup, Markup]:
     name = _clean(row.name)
     title = _highlighted(name, terms.get("name", frozenset()), whole=True)
@@ -734,34 +771,87 @@ def _offer_snippets(stored: dict, row, terms: dict) -> tuple[Markup, Markup]:
 # --- the index path ---------------------------------------------------------------------------
 
 
-def _has_prefix(reader, fieldname: str, prefix: str) -> bool:
-    return next(iter(reader.expand_prefix(fieldname, prefix)), None) is not None
+@dataclass(frozen=True)
+class Expansion:
+    """What one query word matches in the index: (field, term, boost) triples, and, when the
+    word is not in the index at all, the indexed words it may be a misspelling of."""
+
+    terms: tuple[tuple[str, str, float], ...]
+    near: tuple[str, ...]
 
 
-def _word_query(reader, word: Word, *, fuzzy: bool = True) -> tuple[wq.Query, list[str]]:
-    """The query for one word, and, when the word is not in the index (neither as a stem nor
-    as the start of one), the indexed words it may be a misspelling of, nearest first.
+def _prefix_terms(reader, fieldname: str, prefix: str) -> list[str]:
+    field_type = search_index.SCHEMA[fieldname]
+    found = []
+    for term in reader.expand_prefix(fieldname, prefix):
+        found.append(field_type.from_bytes(term) if isinstance(term, bytes) else term)
+        if len(found) >= PREFIX_LIMIT:
+            break
+    return found
+
+
+def _expand(reader, word: Word, *, fuzzy: bool = True) -> Expansion:
+    """The terms one word matches: its stem in any text field, any term it is a prefix of,
+    and, when it is in no field at all, the stems of the indexed words within one or two edits.
 
     Typos are matched through those words' stems rather than with Whoosh's FuzzyTerm: on a
     stemmed field with spelling=True, FuzzyTerm expands against the *unstemmed* spelling words
     and then looks them up among the stems, so "databse" never reaches "databas"."""
-    clauses: list[wq.Query] = []
-    known = False
+    terms: dict[tuple[str, str], float] = {}
+
+    def add(fieldname: str, term: str, boost: float) -> None:
+        key = (fieldname, term)
+        if key not in terms and reader.doc_frequency(fieldname, term) > 0:
+            terms[key] = boost
+
     for fieldname, boost in search_index.QUERY_FIELDS.items():
-        clauses.append(wq.Term(fieldname, word.stem, boost=boost))
-        known = known or reader.doc_frequency(fieldname, word.stem) > 0
+        add(fieldname, word.stem, boost)
         if len(word.raw) >= PREFIX_MIN:
-            clauses.append(wq.Prefix(fieldname, word.raw, boost=boost * 0.5))
-            known = known or _has_prefix(reader, fieldname, word.raw)
+            for term in _prefix_terms(reader, fieldname, word.raw):
+                add(fieldname, term, boost * 0.5)
     near: list[str] = []
-    if not known and len(word.raw) >= FUZZY_MIN:
+    if not terms and len(word.raw) >= FUZZY_MIN:
         near = _near_words(reader, word.raw)
         if fuzzy:
             for candidate in near:
                 for stem in {token.text for token in search_index.ANALYZER(candidate)}:
                     for fieldname, boost in search_index.QUERY_FIELDS.items():
-                        clauses.append(wq.Term(fieldname, stem, boost=boost * 0.3))
-    return wq.Or(clauses), near
+                        add(fieldname, stem, boost * 0.3)
+    return Expansion(
+        tuple((fieldname, term, boost) for (fieldname, term), boost in terms.items()),
+        tuple(near),
+    )
+
+
+def _matching_docs(reader, expansions: list[Expansion]) -> set[int]:
+    """Documents matching every word, from the posting lists as sets (no scoring: scoring
+    every match of a broad query in Whoosh's Python matchers is what made it slow)."""
+    matched: set[int] | None = None
+    for expansion in expansions:
+        docs: set[int] = set()
+        for fieldname, term, _ in expansion.terms:
+            docs.update(reader.postings(fieldname, term).all_ids())
+        matched = docs if matched is None else matched & docs
+        if not matched:
+            return set()
+    return matched or set()
+
+
+def _scoring_query(expansions: list[Expansion]) -> wq.Query:
+    return wq.And(
+        [
+            wq.Or([wq.Term(fieldname, term, boost=boost) for fieldname, term, boost in e.terms])
+            for e in expansions
+        ]
+    )
+
+
+def _terms_by_field(expansions: list[Expansion]) -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for expansion in expansions:
+        for fieldname, term, _ in expansion.terms:
+            found.setdefault(fieldname, set()).add(term)
+    return {fieldname: frozenset(texts) for fieldname, texts in found.items()}
 
 
 def _distance(a: str, b: str) -> int:
@@ -818,60 +908,88 @@ def _correction(words: list[Word], near: list[list[str]]) -> list[Word] | None:
     return corrected if changed else None
 
 
-def _split(results, reader) -> tuple[dict[str, tuple[float, int]], list[int]]:
-    """Offer hits by code (score, docnum) and the first article hits' docnums, in rank order."""
+def _split(reader, docnums: set[int]) -> tuple[dict[str, int], set[int]]:
+    """Matching offer documents by code, and matching article documents."""
     types = reader.column_reader("type")
     codes = reader.column_reader("code")
-    offers: dict[str, tuple[float, int]] = {}
-    articles: list[int] = []
-    for score, docnum in results.top_n:
+    offers: dict[str, int] = {}
+    articles: set[int] = set()
+    for docnum in docnums:
         if types[docnum] == "offer":
-            offers.setdefault(codes[docnum], (score, docnum))
-        elif len(articles) < ARTICLE_CANDIDATES:
-            articles.append(docnum)
+            offers[codes[docnum]] = docnum
+        else:
+            articles.add(docnum)
     return offers, articles
+
+
+def _ranked_page(searcher, expansions, kept: list, criteria: Criteria) -> list:
+    """The requested page of (row, score, docnum). By relevance, Whoosh scores (BM25F) and
+    keeps the top of the kept documents only; other orders sort the rows."""
+    start = (criteria.page - 1) * criteria.per_page
+    if criteria.sort != "relevance":
+        kept.sort(key=_sort_key(criteria.sort))
+        return [(row, None, docnum) for row, docnum in kept[start : start + criteria.per_page]]
+    rows = {docnum: row for row, docnum in kept}
+    if not rows:  # an empty filter would mean "no filter" to Whoosh
+        return []
+    results = searcher.search(
+        _scoring_query(expansions), filter=set(rows), limit=start + criteria.per_page
+    )
+    ranked = [(rows[docnum], score, docnum) for score, docnum in results.top_n]
+    ranked.sort(key=lambda item: (-item[1], item[0].name.lower(), item[0].id))
+    return ranked[start:]
+
+
+def _ranked_articles(searcher, expansions, docnums: set[int], by_relevance: bool) -> list[dict]:
+    if not docnums:
+        return []
+    if by_relevance:
+        results = searcher.search(
+            _scoring_query(expansions), filter=docnums, limit=ARTICLE_CANDIDATES
+        )
+        chosen = [docnum for _, docnum in results.top_n]
+    else:
+        chosen = sorted(docnums)[:ARTICLE_CANDIDATES]
+    stored = [searcher.stored_fields(docnum) for docnum in chosen]
+    return [fields for fields in stored if fields.get("article_id") is not None]
 
 
 def _search_index(user: User, criteria: Criteria, now: datetime) -> SearchResult:
     ix = search_index.open_index()
     with ix.searcher() as searcher:
         reader = searcher.reader()
-        built = [_word_query(reader, word) for word in criteria.words]
-        query = wq.And([word_query for word_query, _ in built])
-        # One pass over offers and articles; scores only when relevance orders the page.
-        by_relevance = criteria.sort == "relevance"
-        matched, article_docnums = _split(
-            searcher.search(query, limit=None, scored=by_relevance), reader
-        )
+        expansions = [_expand(reader, word) for word in criteria.words]
+        matched, article_docnums = _split(reader, _matching_docs(reader, expansions))
 
-        corrected = _correction(criteria.words, [near for _, near in built])
+        corrected = _correction(criteria.words, [list(e.near) for e in expansions])
         alternative_codes: set[str] = set()
         alternative_articles: list[int] = []
         if corrected:
-            alternative = wq.And([_word_query(reader, word, fuzzy=False)[0] for word in corrected])
-            offers, docnums = _split(searcher.search(alternative, limit=None, scored=False), reader)
+            alternative = [_expand(reader, word, fuzzy=False) for word in corrected]
+            offers, docnums = _split(reader, _matching_docs(reader, alternative))
             alternative_codes = set(offers)
             alternative_articles = [
-                searcher.stored_fields(docnum).get("article_id") for docnum in docnums
-            ]
+                searcher.stored_fields(docnum).get("article_id") for docnum in sorted(docnums)
+            ][:ARTICLE_CANDIDATES]
 
-        rows = _visible_rows(user, now, set(matched) | alternative_codes)
-        candidates = [
-            (rows[code], score, docnum) for code, (score, docnum) in matched.items() if code in rows
-        ]
-        kept = [item for item in candidates if _passes(item[0], criteria)]
-        kept.sort(key=_sort_key(criteria.sort))
-        start = (criteria.page - 1) * criteria.per_page
-        page = kept[start : start + criteria.per_page]
+        rows = _candidate_rows(user, now, set(matched) | alternative_codes, criteria.sort)
+        categories = _categories()
+        candidates = [(rows[code], docnum) for code, docnum in matched.items() if code in rows]
+        facts = [_facts(row, criteria) for row, _ in candidates]
+        misses = {each: _misses(each, criteria, categories) for each in set(facts)}
+        kept = [item for item, each in zip(candidates, facts, strict=True) if not misses[each]]
+        page = _ranked_page(searcher, expansions, kept, criteria)
 
-        terms = _terms_by_field(query, reader)
+        terms = _terms_by_field(expansions)
+        full = _page_rows(now, [row.id for row, _, _ in page])
         hits = []
         for row, score, docnum in page:
+            row = full[row.id]
             title, snippet = _offer_snippets(searcher.stored_fields(docnum), row, terms)
-            hits.append(_hit(row, now, title, snippet, score if by_relevance else None))
+            hits.append(_hit(row, now, title, snippet, score))
 
-        article_docs = [searcher.stored_fields(docnum) for docnum in article_docnums]
-        article_docs = [stored for stored in article_docs if stored.get("article_id") is not None]
+        by_relevance = criteria.sort == "relevance"
+        article_docs = _ranked_articles(searcher, expansions, article_docnums, by_relevance)
         findable = _findable_articles(
             user, now, [stored["article_id"] for stored in article_docs] + alternative_articles
         )
@@ -896,7 +1014,7 @@ def _search_index(user: User, criteria: Criteria, now: datetime) -> SearchResult
             per_page=criteria.per_page,
             sort=criteria.sort,
             filters=criteria.filters(),
-            facets=_facets_from_rows([row for row, _, _ in candidates], criteria),
+            facets=_facets_from_facts(Counter(facts), misses, criteria, categories),
             suggestion=suggestion,
             source="index",
             degraded=False,

@@ -7,6 +7,7 @@ import pytest
 
 from app.catalog import services as catalog
 from app.errors import ValidationFailed
+from app.search import services as search_services
 from app.search.services import SearchResult, search_offers
 from tests.search.conftest import add_published_offers, names, search
 
@@ -219,6 +220,24 @@ def test_pagination(make_offer, users, source):
     assert seen == sorted(seen)  # equal relevance: by name
     beyond = search(consumer, "widget", page=9, per_page=10)
     assert beyond.hits == [] and beyond.total == 25
+
+
+def test_a_broad_match_reads_the_visible_offers_whole_with_the_same_answer(
+    make_offer, users, monkeypatch
+):
+    """Above IN_LIMIT matched codes, search reads every visible offer instead of IN (...)."""
+    add_published_offers(12)
+    consumer = users["consumer"]
+    narrow = search(consumer, "widget", sort="price_desc", per_page=5)
+    monkeypatch.setattr(search_services, "IN_LIMIT", 3)
+    broad = search(consumer, "widget", sort="price_desc", per_page=5)
+    assert broad.source == narrow.source == "index"
+    assert [hit.code for hit in broad.hits] == [hit.code for hit in narrow.hits]
+    assert [hit.code for hit in broad.hits][0] == "BULK-011"
+    assert broad.total == narrow.total == 12
+    assert (
+        facet_counts(broad, "price") == facet_counts(narrow, "price") == {"under_10": 9, "10_50": 3}
+    )
 
 
 @pytest.mark.parametrize(
