@@ -177,6 +177,10 @@ class ServiceOffer(db.Model):
             "valid_to IS NULL OR valid_from IS NULL OR valid_to > valid_from", name="validity_order"
         ),
         sa.Index("ix_service_offers_status_validity", "status", "valid_from", "valid_to"),
+        # The catalog lists by name and "new offers" by publication: with these the database
+        # walks the index and stops at a page instead of sorting every visible offer.
+        sa.Index("ix_service_offers_name", "name", "id"),
+        sa.Index("ix_service_offers_published_at", "published_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -35,6 +35,7 @@ class UsageRecord(db.Model):
         sa.CheckConstraint("quantity >= 0", name="quantity_not_negative"),
         sa.CheckConstraint("period_end > period_start", name="period_order"),
         sa.Index("ix_usage_records_metric_period", "metric", "period_start"),
+        sa.Index("ix_usage_records_period", "period_start"),  # dashboard totals by period
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -123,6 +123,7 @@ class Order(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("requested_by_id", "idempotency_key", name="uq_order_idempotency"),
         sa.Index("ix_orders_status_created", "status", "created_at"),
+        sa.Index("ix_orders_completed_at", "completed_at"),  # flow metrics by period
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -142,3 +142,13 @@ def test_catalog_import_reports_bad_lines_and_items(app, tmp_path):
     from app.catalog.models import ServiceOffer
 
     assert db.session.scalar(sa.select(sa.func.count(ServiceOffer.id))) == 0
+
+
+def test_analyze_refreshes_the_planner_statistics(app, make_user):
+    make_user("consumer")
+    result = app.test_cli_runner().invoke(args=["analyze"])
+    assert result.exit_code == 0, result.output
+    assert f"Planner statistics refreshed ({db.engine.dialect.name})" in result.output
+    if db.engine.dialect.name == "sqlite":  # the statistics SQLite plans with are now there
+        tables = db.session.execute(sa.text("SELECT tbl FROM sqlite_stat1")).scalars().all()
+        assert "users" in tables

@@ -233,6 +233,12 @@ def test_quota_crossing_predicted_from_the_trend():
     assert (
         status.predict_quota_crossing(series, 10_000, today=datetime(2026, 11, 10).date()) is None
     )
+    # 310 would be reached on 1 December, when a monthly quota has started again: no warning.
+    assert status.predict_quota_crossing(series, 310, today=datetime(2026, 11, 10).date()) is None
+    assert (
+        status.predict_quota_crossing(series, 300, today=datetime(2026, 11, 10).date()).isoformat()
+        == "2026-11-30"
+    )
 
 
 def test_notices_notify_subscribers_and_only_staff_post(product, users, make_offer, agents):

@@ -563,26 +563,29 @@ def test_status_page_predicts_the_quota_crossing_and_announces_maintenance(world
     assert kinds["quota"]["date"] == "2026-11-20" and kinds["quota"]["reached"] is True
     assert kinds["maintenance"]["date"].startswith("2026-11-23")
     assert [notice.title for notice in page["notices"]] == ["Gateway patch"]
-    # 2.5 GB a day instead: 50 GB by the 20th, the trend reaches 100 GB on the 10th of December.
-    status.record_usage(
-        world["feeder"],
-        [
-            dict(row, quantity=2.5)
-            for row in usage_rows(
-                sub.id, "gb_transferred", 20, start=datetime(2026, 11, 1, tzinfo=UTC)
-            )
-        ],
-    )
-    quota = next(
-        w
-        for w in status.subscription_status(users["consumer"], sub.id)["warnings"]
-        if w["kind"] == "quota"
-    )
+
+    def quota_warning(per_day: float) -> dict | None:
+        status.record_usage(
+            world["feeder"],
+            [
+                dict(row, quantity=per_day)
+                for row in usage_rows(
+                    sub.id, "gb_transferred", 20, start=datetime(2026, 11, 1, tzinfo=UTC)
+                )
+            ],
+        )
+        warnings = status.subscription_status(users["consumer"], sub.id)["warnings"]
+        return next((w for w in warnings if w["kind"] == "quota"), None)
+
+    # 4 GB a day instead: 80 GB by the 20th, the trend reaches 100 GB on the 25th.
+    quota = quota_warning(4)
     assert (
-        quota["date"] == "2026-12-10"
+        quota["date"] == "2026-11-25"
         and quota["reached"] is False
         and "Data transferred will reach" in quota["message"]
     )
+    # 2.5 GB a day: 100 GB only on 10 December, after the monthly quota has started again.
+    assert quota_warning(2.5) is None
 
 
 def test_status_page_kpis_say_no_data_rather_than_zero(world, users):
