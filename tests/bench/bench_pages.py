@@ -17,7 +17,9 @@ import sqlalchemy as sa
 from app import create_app
 from app.accounts import services as accounts
 from app.accounts.models import User, UserRole
+from app.catalog.models import ServiceOffer
 from app.extensions import db
+from app.search import index as search_index
 from app.subscriptions.models import Subscription
 
 from .common import counting_queries, timed
@@ -57,10 +59,21 @@ def _prepare_users() -> tuple[str, str]:
 @click.option("--subscriptions", default=100_000, show_default=True)
 @click.option("--usage", default=1_000_000, show_default=True)
 @click.option("--repeat", default=20, show_default=True)
+@click.option(
+    "--index-dir",
+    default=None,
+    help="Keep the search index here between runs (built when missing); default: a fresh one.",
+)
 def main(
-    database_url: str, generate: bool, offers: int, subscriptions: int, usage: int, repeat: int
+    database_url: str,
+    generate: bool,
+    offers: int,
+    subscriptions: int,
+    usage: int,
+    repeat: int,
+    index_dir: str | None,
 ) -> None:
-    index_dir = tempfile.mkdtemp(prefix="offerdesk-bench-index-")
+    index_dir = index_dir or tempfile.mkdtemp(prefix="offerdesk-bench-index-")
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": database_url,
@@ -78,6 +91,10 @@ def main(
 
             upgrade()
             build(offers, subscriptions, usage)
+        if not search_index.status().get("documents"):
+            total = db.session.scalar(sa.select(sa.func.count(ServiceOffer.id)))
+            with click.progressbar(length=total, label="Indexing") as bar:
+                search_index.rebuild(progress=bar.update)
         consumer_email, manager_email = _prepare_users()
         consumer = accounts.find_user_by_email(consumer_email)
         subscription_id = db.session.scalar(
@@ -85,6 +102,12 @@ def main(
             .where(Subscription.group_id.in_(consumer.group_ids))
             .order_by(Subscription.id)
         )
+        product_id = db.session.scalar(
+            sa.select(ServiceOffer.product_id)
+            .join(Subscription, Subscription.offer_id == ServiceOffer.id)
+            .where(Subscription.id == subscription_id)
+        )
+        dialect = db.engine.dialect.name
         sizes = {
             name: db.session.scalar(sa.text(f"SELECT count(*) FROM {name}"))
             for name in (
@@ -103,13 +126,11 @@ def main(
         ("subscription", as_consumer, f"/subscriptions/{subscription_id}"),
         ("status page", as_consumer, f"/status/subscriptions/{subscription_id}"),
         ("dashboard (all)", as_manager, "/status/dashboard"),
-        ("API offers", None, None),
+        ("dashboard (product)", as_manager, f"/status/dashboard?product={product_id}"),
     ]
-    click.echo(f"{app.extensions['sqlalchemy'].engines[None].dialect.name}: {sizes}")
+    click.echo(f"{dialect}: {sizes}")
     click.echo(f"{'page':<20}{'status':>7}{'queries':>9}{'p50 ms':>9}{'p95 ms':>9}")
     for name, client, path in pages:
-        if client is None:
-            continue
         with app.app_context(), counting_queries() as statements:
             response = client.get(path)
         figures = timed(lambda client=client, path=path: client.get(path), repeat)
