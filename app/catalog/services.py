@@ -1428,6 +1428,15 @@ def set_featured(actor: User | None, code: str, featured: bool, *, commit: bool 
         db.session.commit()
 
 
+def write_article_for_offer(actor: User, code: str, *, title: str, body: str) -> KnowledgeArticle:
+    """A new published article, linked to the offer next to its other articles, in one
+    transaction (nothing is saved when either part is refused)."""
+    article = save_article(actor, title=title, body=body, commit=False)
+    linked = [existing.id for existing in articles_of(code)]
+    link_articles(actor, code, [*linked, article.id])
+    return article
+
+
 def link_articles(
     actor: User | None, code: str, article_ids: Iterable[int], *, commit: bool = True
 ) -> None:

@@ -689,11 +689,9 @@ def new_article(offer_id: int):
     form = forms.NewArticleForm(prefix="art")
     if form.validate_on_submit():
         try:
-            article = services.save_article(
-                current_user, title=form.title.data or "", body=form.body.data or "", commit=False
+            article = services.write_article_for_offer(
+                current_user, offer.code, title=form.title.data or "", body=form.body.data or ""
             )
-            linked = [existing.id for existing in services.articles_of(offer.code)]
-            services.link_articles(current_user, offer.code, [*linked, article.id])
         except ValidationFailed as error:
             return _refused(offer, error, article_form=form)
         flash(f"Article “{article.title}” written and linked.", "success")

@@ -27,6 +27,7 @@ from app.catalog.models import (
 from app.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from app.extensions import db
 from app.notifications.models import Notification, OutboxEmail
+from app.support.models import KnowledgeArticle
 
 from .conftest import complete_offer_data
 
@@ -753,6 +754,23 @@ def test_articles_link_to_existing_offers_only(make_offer, manager):
     db.session.commit()
     assert [a.title for a in catalog.articles_of("VPN")] == ["How to use VPN"]
     assert catalog.articles_of("NOPE") == []
+
+
+def test_an_article_written_for_an_offer_joins_its_articles_or_nothing_is_saved(
+    make_offer, manager
+):
+    make_offer("VPN")
+    article = catalog.write_article_for_offer(
+        manager, "VPN", title="Split tunnelling", body="When to turn it on."
+    )
+    assert [a.title for a in catalog.articles_of("VPN")] == ["How to use VPN", article.title]
+    articles = count(KnowledgeArticle)
+    with pytest.raises(ValidationFailed) as failure:
+        catalog.write_article_for_offer(manager, "VPN", title="", body="No title.")
+    assert "title" in failure.value.fields
+    db.session.rollback()
+    assert count(KnowledgeArticle) == articles
+    assert len(catalog.articles_of("VPN")) == 2
 
 
 def test_a_price_change_of_an_unknown_offer_is_not_found(manager, catalog_setup):
