@@ -703,20 +703,20 @@ def _facets(
 
 
 def _sort_key(sort: str):
+    """The order of candidate rows for the sorts other than relevance (Whoosh ranks those)."""
+
     def by_name(row) -> tuple:
         return (row.name.lower(), row.id)
 
     if sort == "price_asc":
-        return lambda item: (item[0].price is None, item[0].price or 0, *by_name(item[0]))
+        return lambda row: (row.price is None, row.price or 0, *by_name(row))
     if sort == "price_desc":
-        return lambda item: (item[0].price is None, -(item[0].price or 0), *by_name(item[0]))
-    if sort == "newest":
-        return lambda item: (
-            item[0].published_at is None,
-            -(clock.as_utc(item[0].published_at).timestamp() if item[0].published_at else 0),
-            -item[0].id,
-        )
-    return lambda item: (-(item[1] or 0), *by_name(item[0]))
+        return lambda row: (row.price is None, -(row.price or 0), *by_name(row))
+    return lambda row: (  # newest
+        row.published_at is None,
+        -(clock.as_utc(row.published_at).timestamp() if row.published_at else 0),
+        -row.id,
+    )
 
 
 # --- highlighting -----------------------------------------------------------------------------
@@ -927,7 +927,8 @@ def _ranked_page(searcher, expansions, kept: list, criteria: Criteria) -> list:
     keeps the top of the kept documents only; other orders sort the rows."""
     start = (criteria.page - 1) * criteria.per_page
     if criteria.sort != "relevance":
-        kept.sort(key=_sort_key(criteria.sort))
+        key = _sort_key(criteria.sort)
+        kept.sort(key=lambda item: key(item[0]))
         return [(row, None, docnum) for row, docnum in kept[start : start + criteria.per_page]]
     rows = {docnum: row for row, docnum in kept}
     if not rows:  # an empty filter would mean "no filter" to Whoosh
