@@ -1,6 +1,7 @@
 """Each demo user logs in through a real browser and sees the navigation for its role."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import browser_login
 
@@ -24,11 +25,11 @@ def test_each_role_sees_its_navigation(page, app):
     for email, (present, absent) in cases.items():
         browser_login(page, email, "offerdesk-demo")
         nav = page.get_by_role("navigation", name="Main")
-        assert nav.get_by_role("link", name="Home").is_visible()
+        expect(nav.get_by_role("link", name="Home")).to_be_visible()
         for label in present:
-            assert nav.get_by_role("link", name=label).is_visible(), (email, label)
+            expect(nav.get_by_role("link", name=label)).to_be_visible()
         for label in absent:
-            assert nav.get_by_role("link", name=label).count() == 0, (email, label)
+            expect(nav.get_by_role("link", name=label)).to_have_count(0)
         page.get_by_role("button", name="Log out").click()
         page.wait_for_url("**/login")
 
@@ -40,7 +41,7 @@ def test_consumer_opening_admin_page_gets_403(page, make_user):
     browser_login(page, consumer.email, DEMO_PASSWORD)
     response = page.goto("/admin/users")
     assert response.status == 403
-    assert page.get_by_role("heading", name="Not allowed").is_visible()
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
 
 
 def test_admin_creates_a_user_by_keyboard_and_sees_field_errors(page, make_user):
@@ -51,13 +52,13 @@ def test_admin_creates_a_user_by_keyboard_and_sees_field_errors(page, make_user)
     page.goto("/admin/users/new")
     page.get_by_label("E-mail").fill("not-an-email")
     page.get_by_role("button", name="Save").click()
-    assert page.get_by_text("Enter a valid e-mail address.").is_visible()
+    expect(page.get_by_text("Enter a valid e-mail address.")).to_be_visible()
     page.get_by_label("E-mail").fill("new.person@example.test")
     page.get_by_label("Name").fill("New Person")
     page.get_by_label("Password").fill("longenough")
     page.get_by_label("Password").press("Enter")
     page.wait_for_url("**/admin/users")
-    assert page.get_by_text("User new.person@example.test created.").is_visible()
+    expect(page.get_by_text("User new.person@example.test created.")).to_be_visible()
 
 
 def test_login_page_rate_limit_message(page, make_user):
@@ -71,4 +72,4 @@ def test_login_page_rate_limit_message(page, make_user):
     page.get_by_label("E-mail").fill(consumer.email)
     page.get_by_label("Password").fill("correct-horse-battery")
     page.get_by_role("button", name="Log in").click()
-    assert page.get_by_text("Too many failed log-in attempts").is_visible()
+    expect(page.get_by_text("Too many failed log-in attempts")).to_be_visible()
