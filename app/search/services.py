@@ -61,6 +61,7 @@ from ..catalog.models import (
 from ..catalog.services import can_manage_catalog, visible_offers_query
 from ..errors import ValidationFailed
 from ..extensions import db
+from ..paging import Paged
 from ..support.models import ArticleStatus, KnowledgeArticle
 from . import index as search_index
 
@@ -203,7 +204,7 @@ class ArticleHit:
 
 
 @dataclass
-class SearchResult:
+class SearchResult(Paged):
     query: str
     hits: list[OfferHit]
     total: int
@@ -216,27 +217,6 @@ class SearchResult:
     source: str  # "index" or "database"
     degraded: bool  # True when the index was unavailable and the database answered instead
     articles: list[ArticleHit] = field(default_factory=list)
-
-    # the attributes templates/macros.html's pager() reads
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page)) if self.total else 0
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int | None:
-        return self.page - 1 if self.has_prev else None
-
-    @property
-    def next_num(self) -> int | None:
-        return self.page + 1 if self.has_next else None
 
     @property
     def items(self) -> list[OfferHit]:
