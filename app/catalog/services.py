@@ -1912,9 +1912,11 @@ def featured_and_new(user: User, limit: int = 6) -> tuple[list[ServiceOffer], li
     )
     newest = list(
         db.session.scalars(
-            base.order_by(
-                ServiceOffer.published_at.desc().nulls_last(), ServiceOffer.id.desc()
-            ).limit(limit)
+            # Every published revision has a publication moment; saying so lets the plain
+            # index on published_at serve the DESC order (NULLS LAST would not, on PostgreSQL).
+            base.where(ServiceOffer.published_at.is_not(None))
+            .order_by(ServiceOffer.published_at.desc(), ServiceOffer.id.desc())
+            .limit(limit)
         )
     )
     return featured, newest
