@@ -23,6 +23,7 @@ from ..errors import NotAllowed, NotFound, ValidationFailed
 from ..extensions import db
 from ..models_base import UTCDateTime
 from ..notifications.services import notify
+from ..paging import RowPage
 from ..subscriptions import services as subscriptions
 from ..subscriptions.models import (
     FulfillmentTask,
@@ -641,15 +642,14 @@ def availability(product_ids, period: Period) -> float | None:
     minutes = period.minutes
     if minutes <= 0 or period.start > clock.now():
         return None
-    if isinstance(product_ids, list | tuple | set):
-        count = len(set(product_ids))
-    else:
-        count = (
-            db.session.scalar(sa.select(sa.func.count()).select_from(product_ids.subquery())) or 0
-        )
-    if count == 0:
+    if isinstance(product_ids, sa.Select):
+        product_ids = db.session.scalars(product_ids).all()
+    product_ids = sorted(set(product_ids))
+    if not product_ids:
         return None
-    return round(100.0 * (1 - outage_minutes(product_ids, period) / (minutes * count)), 3)
+    return round(
+        100.0 * (1 - outage_minutes(product_ids, period) / (minutes * len(product_ids))), 3
+    )
 
 
 def fulfillment_kpis(order_filter, period: Period) -> dict:
@@ -1039,6 +1039,20 @@ class Scope:
     product_ids: sa.Select
 
 
+def _chosen_product(product_id: Any) -> int | None:
+    """The product a dashboard filter names, or None for all products."""
+    if product_id in (None, ""):
+        return None
+    chosen = _id(product_id)
+    if chosen is None:
+        raise ValidationFailed(
+            "Choose a product.", fields={"product": ["Choose a product from the list."]}
+        )
+    if db.session.get(DigitalProduct, chosen) is None:
+        raise NotFound("No such product.")
+    return chosen
+
+
 def scope_for(viewer: User, *, product_id: Any = None, offer_code: str = "") -> Scope:
     """Product managers see any product or offer; catalog managers any offer; consumers only
     their groups' subscriptions (whatever filter they pass)."""
@@ -1049,14 +1063,8 @@ def scope_for(viewer: User, *, product_id: Any = None, offer_code: str = "") -> 
         query = query.where(Subscription.group_id.in_(sorted(viewer.group_ids) or [-1]))
     else:
         raise NotAllowed("Your role has no dashboard.")
-    if product_id not in (None, ""):
-        product_id = _id(product_id)
-        if product_id is None:
-            raise ValidationFailed(
-                "Choose a product.", fields={"product": ["Choose a product from the list."]}
-            )
-        if db.session.get(DigitalProduct, product_id) is None:
-            raise NotFound("No such product.")
+    product_id = _chosen_product(product_id)
+    if product_id is not None:
         query = query.where(
             Subscription.offer_id.in_(
                 sa.select(ServiceOffer.id).where(ServiceOffer.product_id == product_id)
@@ -1068,22 +1076,25 @@ def scope_for(viewer: User, *, product_id: Any = None, offer_code: str = "") -> 
                 "Choose an offer.", fields={"offer": ["Choose an offer from the list."]}
             )
         query = query.where(Subscription.offer_code == offer_code.strip().upper())
-    subscription_ids = query
-    products = (
-        sa.select(ServiceOffer.product_id)
-        .join(Subscription, Subscription.offer_id == ServiceOffer.id)
-        .where(Subscription.id.in_(subscription_ids), ServiceOffer.product_id.is_not(None))
-        .distinct()
-    )
-    if product_id not in (None, ""):
-        products = sa.select(sa.literal(product_id))
     return Scope(
-        subscriptions=subscription_ids,
-        orders=sa.select(Order.id).where(Order.subscription_id.in_(subscription_ids)),
-        requests=sa.select(SupportRequest.id).where(
-            SupportRequest.subscription_id.in_(subscription_ids)
-        ),
-        product_ids=products,
+        subscriptions=query,
+        orders=sa.select(Order.id).where(Order.subscription_id.in_(query)),
+        requests=sa.select(SupportRequest.id).where(SupportRequest.subscription_id.in_(query)),
+        product_ids=sa.select(sa.literal(product_id))
+        if product_id is not None
+        else _products_in_scope(query),
+    )
+
+
+def _products_in_scope(subscriptions_: sa.Select) -> sa.Select:
+    """The products with a subscription among `subscriptions_` (no product filter in it). From
+    the products' side, EXISTS stops at each product's first such subscription, where a
+    DISTINCT over the join would read all of them."""
+    return sa.select(DigitalProduct.id).where(
+        sa.select(Subscription.id)
+        .join(ServiceOffer, Subscription.offer_id == ServiceOffer.id)
+        .where(ServiceOffer.product_id == DigitalProduct.id, subscriptions_.whereclause)
+        .exists()
     )
 
 
@@ -1107,8 +1118,14 @@ def dashboard(
     }
 
 
-def offer_table(viewer: User, period: Period, *, product_id: Any = None) -> list[dict]:
-    """Per offer: new orders in the period and active subscriptions now (catalog and product managers)."""
+OFFERS_PER_PAGE = 25
+
+
+def _offer_table_query(
+    viewer: User, period: Period, product_id: Any
+) -> tuple[sa.Select, sa.Select]:
+    """Per live offer code: new orders in the period and active subscriptions now, busiest
+    first; and the count of those codes (the outer joins keep one row per code)."""
     require_role(
         viewer,
         Role.CATALOG_MANAGER,
@@ -1141,24 +1158,50 @@ def offer_table(viewer: User, period: Period, *, product_id: Any = None) -> list
     live = sa.select(
         ServiceOffer.code.label("code"), sa.func.max(ServiceOffer.name).label("name")
     ).where(ServiceOffer.status.in_(["published", "retired"]))
-    if product_id not in (None, ""):
-        live = live.where(ServiceOffer.product_id == (_id(product_id) or -1))
+    product_id = _chosen_product(product_id)
+    if product_id is not None:
+        live = live.where(ServiceOffer.product_id == product_id)
     live = live.group_by(ServiceOffer.code).subquery()
-    rows = db.session.execute(
-        sa.select(
-            live.c.code,
-            live.c.name,
-            sa.func.coalesce(orders.c.orders, 0),
-            sa.func.coalesce(active.c.active, 0),
-        )
+    n_orders = sa.func.coalesce(orders.c.orders, 0)
+    n_active = sa.func.coalesce(active.c.active, 0)
+    rows = (
+        sa.select(live.c.code, live.c.name, n_orders, n_active)
         .outerjoin(orders, orders.c.code == live.c.code)
         .outerjoin(active, active.c.code == live.c.code)
-        .order_by(live.c.code)
-    ).all()
+        .order_by(n_active.desc(), n_orders.desc(), live.c.code)
+    )
+    return rows, sa.select(sa.func.count()).select_from(live)
+
+
+def _offer_rows(query: sa.Select) -> list[dict]:
     return [
         {"code": code, "name": name, "orders": int(n_orders), "active": int(n_active)}
-        for code, name, n_orders, n_active in rows
+        for code, name, n_orders, n_active in db.session.execute(query).all()
     ]
+
+
+def offer_table(viewer: User, period: Period, *, product_id: Any = None) -> list[dict]:
+    """Every live offer's figures, busiest first (catalog and product managers; CSV and API)."""
+    query, _ = _offer_table_query(viewer, period, product_id)
+    return _offer_rows(query)
+
+
+def offer_table_page(
+    viewer: User,
+    period: Period,
+    *,
+    product_id: Any = None,
+    page: int = 1,
+    per_page: int | None = None,
+) -> RowPage:
+    """One page of `offer_table` (OFFERS_PER_PAGE rows unless told); a page past the end shows
+    the last one."""
+    per_page = per_page or OFFERS_PER_PAGE
+    query, count = _offer_table_query(viewer, period, product_id)
+    total = db.session.scalar(count)
+    page = max(1, min(page, -(-total // per_page) or 1))
+    items = _offer_rows(query.limit(per_page).offset((page - 1) * per_page))
+    return RowPage(items=items, total=total, page=page, per_page=per_page)
 
 
 TYPE_LABELS = {
@@ -1169,7 +1212,7 @@ TYPE_LABELS = {
 }
 
 
-def dashboard_tables(data: dict, offers: list[dict] | None = None) -> dict[str, dict]:
+def dashboard_tables(data: dict) -> dict[str, dict]:
     """The dashboard's figures as tables (title, header, rows): the page shows them and each one
     downloads as CSV. None stays None ("no data"), never 0 or 100."""
     subscriptions_ = data["subscriptions"]
@@ -1247,18 +1290,26 @@ def dashboard_tables(data: dict, offers: list[dict] | None = None) -> dict[str, 
             ],
         },
     }
-    if offers is not None:
-        tables["offers"] = {
-            "title": "Orders and active subscriptions per offer",
-            "header": ["Offer code", "Name", "New orders in range", "Active subscriptions"],
-            "rows": [(row["code"], row["name"], row["orders"], row["active"]) for row in offers],
-        }
     return tables
 
 
-def filter_choices(viewer: User, product_id: Any = None) -> dict:
+def offers_table(offers: list[dict]) -> dict:
+    """`offer_table` rows as a dashboard table (title, header, rows)."""
+    return {
+        "title": "Orders and active subscriptions per offer",
+        "header": ["Offer code", "Name", "New orders in range", "Active subscriptions"],
+        "rows": [(row["code"], row["name"], row["orders"], row["active"]) for row in offers],
+    }
+
+
+OFFER_CHOICE_LIMIT = 200
+
+
+def filter_choices(viewer: User, product_id: Any = None, offer_code: Any = "") -> dict:
     """Products, and the offers (live codes, optionally of one product) for the dashboard's selects.
-    Consumers choose among the offers their groups subscribe to."""
+    Consumers choose among the offers their groups subscribe to. Thousands of offers are no
+    choice to scroll through: past OFFER_CHOICE_LIMIT, and with no product chosen, the list
+    holds only the chosen offer and `offers_narrowed` asks for a product first."""
     products = db.session.execute(
         sa.select(DigitalProduct.id, DigitalProduct.name).order_by(DigitalProduct.name)
     ).all()
@@ -1275,14 +1326,18 @@ def filter_choices(viewer: User, product_id: Any = None) -> dict:
                 )
             )
         )
+    offers = offers.group_by(ServiceOffer.code).order_by(ServiceOffer.code)
+    listed = db.session.execute(offers.limit(OFFER_CHOICE_LIMIT + 1)).all()
+    narrowed = not _id(product_id) and len(listed) > OFFER_CHOICE_LIMIT
+    if narrowed:
+        chosen = offer_code.strip().upper() if isinstance(offer_code, str) else ""
+        listed = (
+            db.session.execute(offers.where(ServiceOffer.code == chosen)).all() if chosen else []
+        )
     return {
         "products": [(pid, name) for pid, name in products],
-        "offers": [
-            (code, name)
-            for code, name in db.session.execute(
-                offers.group_by(ServiceOffer.code).order_by(ServiceOffer.code)
-            ).all()
-        ],
+        "offers": [(code, name) for code, name in listed],
+        "offers_narrowed": narrowed,
     }
 
 

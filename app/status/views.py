@@ -13,7 +13,7 @@ from .. import clock
 from ..accounts.models import Role
 from ..catalog import services as catalog
 from ..errors import ValidationFailed
-from ..web import apply_field_errors, csv_response, paginate
+from ..web import apply_field_errors, csv_response, page_number, paginate
 from . import charts, services
 from .forms import KIND_LABELS, DashboardForm, NoticeForm, NoticeUpdateForm, RangeForm
 
@@ -242,37 +242,45 @@ def subscription_usage_csv(subscription_id: int):
 # --- dashboards -------------------------------------------------------------------------------
 
 
+def _sees_offer_table() -> bool:
+    return current_user.has_role(Role.CATALOG_MANAGER, Role.PRODUCT_MANAGER)
+
+
 def _figures(period, product, offer):
     data = services.dashboard(current_user, period, product_id=product, offer_code=offer)
-    offers = (
-        services.offer_table(current_user, period, product_id=product)
-        if current_user.has_role(Role.CATALOG_MANAGER, Role.PRODUCT_MANAGER)
-        else None
-    )
-    return data, services.dashboard_tables(data, offers)
+    tables = services.dashboard_tables(data)
+    offers = None
+    if _sees_offer_table():
+        offers = services.offer_table_page(
+            current_user, period, product_id=product, page=page_number()
+        )
+        tables["offers"] = services.offers_table(offers.items)
+    return data, tables, offers
 
 
 def _dashboard_data(form):
     """The figures for the form's filters; bad filters become field errors over the defaults."""
     period, valid = _period(form)
     try:
-        data, tables = _figures(period, form.product.data or None, form.offer.data or "")
+        figures = _figures(period, form.product.data or None, form.offer.data or "")
     except ValidationFailed as error:  # a product or offer that is not in the list
         apply_field_errors(form, error)
         valid = False
-        data, tables = _figures(period, None, "")
-    return period, valid, data, tables
+        figures = _figures(period, None, "")
+    return period, valid, figures
 
 
 def _dashboard_form():
     form = DashboardForm(formdata=request.args)
-    choices = services.filter_choices(current_user, form.product.data)
+    choices = services.filter_choices(current_user, form.product.data, form.offer.data or "")
     form.product.choices = [("", "All products")] + [
         (str(pid), name) for pid, name in choices["products"]
     ]
     form.offer.choices = [("", "All offers")] + [
         (code, f"{name} ({code})") for code, name in choices["offers"]
     ]
+    if choices["offers_narrowed"]:
+        form.offer.description = "Choose a product and press Show to list its offers."
     return form
 
 
@@ -280,7 +288,7 @@ def _dashboard_form():
 @login_required
 def dashboard():
     form = _dashboard_form()
-    period, valid, data, tables = _dashboard_data(form)
+    period, valid, (data, tables, offers) = _dashboard_data(form)
     _show_range(form, period)
     filters = {
         key: value
@@ -322,6 +330,7 @@ def dashboard():
         form=form,
         data=data,
         tables=tables,
+        offers=offers,
         charts=chart_views,
         filters=filters,
         period=period,
@@ -340,10 +349,16 @@ def export(table: str):
         abort(404)
     form = _dashboard_form()
     period = services.parse_period(form["from"].data, form["to"].data)
-    _, tables = _figures(period, form.product.data or None, form.offer.data or "")
-    if table not in tables:
-        abort(404)
-    chosen = tables[table]
+    product, offer = form.product.data or None, form.offer.data or ""
+    if table == "offers":
+        if not _sees_offer_table():
+            abort(404)
+        chosen = services.offers_table(
+            services.offer_table(current_user, period, product_id=product)
+        )
+    else:
+        data = services.dashboard(current_user, period, product_id=product, offer_code=offer)
+        chosen = services.dashboard_tables(data)[table]
     parts = (
         "dashboard",
         table,

@@ -58,6 +58,7 @@ class Subscription(db.Model):
     __table_args__ = (
         sa.Index("ix_subscriptions_group_status", "group_id", "status"),
         sa.Index("ix_subscriptions_offer_status", "offer_code", "status"),
+        sa.Index("ix_subscriptions_offer_parent", "offer_id", "parent_id"),  # products in scope
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

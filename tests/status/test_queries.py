@@ -70,6 +70,8 @@ def test_status_pages_and_dashboards_run_a_bounded_number_of_queries(world, user
         (catalog_manager, "/status/dashboard" + wide, {}),
         (consumer, "/status/dashboard" + wide, {}),
         (manager, "/status/dashboard/summary.csv" + wide, {}),
+        (manager, "/status/dashboard/offers.csv" + wide, {}),
+        (manager, "/status/dashboard?page=2" + wide.replace("?", "&"), {}),
         (consumer, f"/status/subscriptions/{sub_id}" + wide, {}),
         (manager, f"/status/subscriptions/{sub_id}" + wide, {}),
         (consumer, "/status/notices", {}),

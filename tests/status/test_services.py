@@ -313,6 +313,11 @@ def test_availability_over_two_products_is_the_mean_of_theirs(world, users):
     assert status.availability([world["product"].id], day) == 90.0
     assert status.availability([world["product"].id, world["other_product"].id], day) == 95.0
     assert status.availability([], day) is None
+    # Over every product, the dashboard counts the products with a subscription in its scope.
+    assert status.dashboard(manager, day)["availability_pct"] == 90.0  # nobody has the wiki yet
+    fulfil(users["consumer"], world["agents"][1], world["wiki"], "wiki")
+    assert status.dashboard(manager, day)["availability_pct"] == 95.0
+    assert status.dashboard(users["other_consumer"], day)["availability_pct"] == 90.0
     assert (
         status.availability(
             [world["product"].id], status.Period(NOW + timedelta(days=1), NOW + timedelta(days=2))
@@ -401,17 +406,55 @@ def test_offer_table_for_managers(world, users):
         status.offer_table(users["consumer"], period)
 
 
+def test_offer_table_is_busiest_first_and_pages(world, users):
+    period = status.Period(NOW - timedelta(days=30), NOW)
+    manager = users["product_manager"]
+    assert [row["code"] for row in status.offer_table(manager, period)] == [
+        "VPN-ACCESS",  # 2 active subscriptions
+        "TEAM-WIKI",  # none
+    ]
+    first = status.offer_table_page(manager, period, page=1, per_page=1)
+    assert ([row["code"] for row in first.items], first.total, first.pages, first.has_next) == (
+        ["VPN-ACCESS"],
+        2,
+        2,
+        True,
+    )
+    past_the_end = status.offer_table_page(manager, period, page=99, per_page=1)
+    assert (past_the_end.page, [row["code"] for row in past_the_end.items]) == (2, ["TEAM-WIKI"])
+    with pytest.raises(ValidationFailed):
+        status.offer_table(manager, period, product_id="abc")
+    with pytest.raises(NotFound):
+        status.offer_table_page(manager, period, product_id=987654)
+
+
+def test_offer_choices_wait_for_a_product_when_there_are_too_many(world, users, monkeypatch):
+    manager = users["product_manager"]
+    every = status.filter_choices(manager)
+    assert (every["offers"], every["offers_narrowed"]) == (
+        [("TEAM-WIKI", "Team wiki"), ("VPN-ACCESS", "VPN access")],
+        False,
+    )
+    monkeypatch.setattr(status, "OFFER_CHOICE_LIMIT", 1)
+    assert status.filter_choices(manager)["offers"] == []
+    assert status.filter_choices(manager)["offers_narrowed"]
+    chosen = status.filter_choices(manager, offer_code="vpn-access ")
+    assert chosen["offers"] == [("VPN-ACCESS", "VPN access")]  # the chosen offer stays shown
+    of_product = status.filter_choices(manager, product_id=world["product"].id)
+    assert (of_product["offers"], of_product["offers_narrowed"]) == (
+        [("VPN-ACCESS", "VPN access")],
+        False,
+    )
+
+
 def test_dashboard_tables_keep_no_data_as_none(world, users):
     data = status.dashboard(users["product_manager"], status.Period(NOW - timedelta(days=3), NOW))
-    tables = status.dashboard_tables(
-        data,
-        status.offer_table(users["product_manager"], status.Period(NOW - timedelta(days=3), NOW)),
-    )
+    tables = status.dashboard_tables(data)
     summary = {row[0]: row[1] for row in tables["summary"]["rows"]}
     assert summary["Fulfillment within target"] is None  # nothing fulfilled in these 3 days
     assert summary["Satisfaction (1–5)"] is None
     assert summary["Monthly recurring revenue (EUR)"] == Decimal("15.00")
-    assert set(tables) == {"summary", "months", "usage", "velocity", "distribution", "offers"}
+    assert set(tables) == {"summary", "months", "usage", "velocity", "distribution"}
 
 
 # --- date ranges -----------------------------------------------------------------------------------
