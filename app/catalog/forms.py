@@ -464,7 +464,11 @@ class RetireForm(VersionedForm):
     end_date = StringField(
         "End date", widget=DateInput(), description="No new orders from this day. Empty: now."
     )
-    replacement_code = SelectField("Replacement offer", validate_choice=False)
+    replacement_code = StringField(
+        "Replacement offer",
+        description="Optional. The code of a published offer; start typing for suggestions.",
+        render_kw={"list": "replacement-suggestions", "maxlength": 40, "autocomplete": "off"},
+    )
 
 
 class PriceChangeForm(FlaskForm):
@@ -490,7 +494,12 @@ class AudienceForm(FlaskForm):
 
 
 class BundleAddForm(VersionedForm):
-    member_code = SelectField("Offer to add", validate_choice=False)
+    member_code = StringField(
+        "Offer to add",
+        validators=[DataRequired("Type the code of a published offer.")],
+        description="The code of a published offer; start typing for suggestions.",
+        render_kw={"list": "member-suggestions", "maxlength": 40, "autocomplete": "off"},
+    )
 
 
 class BundleMoveForm(VersionedForm):

@@ -1792,6 +1792,34 @@ def _subtree_ids(category_id: int) -> sa.Select:
     return sa.select(tree.c.id)
 
 
+SUGGESTION_LIMIT = 50
+
+
+def offer_suggestions(
+    actor: User, offer: ServiceOffer, *, for_bundle: bool = False, limit: int = SUGGESTION_LIMIT
+) -> list[tuple[str, str]]:
+    """(code, name) of published offers the editor suggests as `offer`'s replacement, or with
+    `for_bundle` as a member to add (no bundles, none already in it). The same product's and
+    category's come first, then by name; at most `limit`: the field takes any code typed, and
+    a catalog of thousands is no list to scroll through."""
+    require_role(actor, *CATALOG_ROLES, message="Only catalog managers edit offers.")
+    query = sa.select(ServiceOffer.code, ServiceOffer.name).where(
+        ServiceOffer.status == OfferStatus.PUBLISHED.value, ServiceOffer.code != offer.code
+    )
+    if for_bundle:
+        query = query.where(
+            ServiceOffer.kind != OfferKind.BUNDLE.value,
+            ServiceOffer.code.not_in([member.member_code for member in offer.members]),
+        )
+    distance = sa.case((ServiceOffer.product_id == offer.product_id, 0), else_=1) + sa.case(
+        (ServiceOffer.category_id == offer.category_id, 0), else_=1
+    )
+    rows = db.session.execute(
+        query.order_by(distance, ServiceOffer.name, ServiceOffer.code).limit(limit)
+    )
+    return [(code, name) for code, name in rows]
+
+
 def workspace_query(
     actor: User,
     *,

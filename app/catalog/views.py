@@ -338,12 +338,6 @@ def workspace_export():
 # --- the offer editor ------------------------------------------------------------------------
 
 
-def _published_offers() -> list[ServiceOffer]:
-    return list(
-        db.session.scalars(services.workspace_query(current_user, status=OfferStatus.PUBLISHED))
-    )
-
-
 def _section_marks(error_keys) -> set[str]:
     """Sections with an error, so their tabs can say so."""
     return {FIELD_SECTIONS.get(key.split(".")[0], "general") for key in error_keys if key}
@@ -401,7 +395,6 @@ def _render_editor(
         return render_template("catalog/editor.html", **context), status
 
     code = offer.code
-    published = _published_offers()
     linked = services.articles_of(code)
     audience, pilots = services.audience_of(code)
     settings = services.settings_for(code)
@@ -428,9 +421,6 @@ def _render_editor(
     retire_form = subforms.get("retire_form") or forms.RetireForm(
         formdata=None, prefix="ret", data={"version": str(offer.version)}
     )
-    retire_form.replacement_code.choices = [("", "— no replacement —")] + [
-        (other.code, f"{other.code} — {other.name}") for other in published if other.code != code
-    ]
     context.update(
         checklist=services.readiness(offer),
         transitions=[
@@ -454,25 +444,21 @@ def _render_editor(
         settings=settings,
         audience_form=audience_form,
         retire_form=retire_form,
+        replacement_suggestions=services.offer_suggestions(current_user, offer),
         confirm_form=ConfirmForm(formdata=None),
     )
     if offer.is_bundle:
         members = services.member_offers(offer)
-        in_bundle = {member.member_code for member, _ in members}
         bundle_form = subforms.get("bundle_form") or forms.BundleAddForm(
             formdata=None, prefix="bm", data={"version": str(offer.version)}
         )
-        bundle_form.member_code.choices = [("", "— choose a published offer —")] + [
-            (other.code, f"{other.code} — {other.name}")
-            for other in published
-            if not other.is_bundle and other.code != code and other.code not in in_bundle
-        ]
         context.update(
             members=members,
             member_prices=_prices_of([o for _, o in members if o is not None]),
             bundle_problems=services.bundle_problems(offer),
             member_total=services.bundle_member_total(offer),
             bundle_form=bundle_form,
+            member_suggestions=services.offer_suggestions(current_user, offer, for_bundle=True),
         )
     if offer.release is not None and offer.release.status != "deployed":
         context["release_warning"] = (
@@ -587,7 +573,6 @@ def offer_transition(offer_id: int):
 def retire_offer(offer_id: int):
     offer = services.get_offer(offer_id)
     form = forms.RetireForm(prefix="ret")
-    form.replacement_code.choices = []
     if form.validate_on_submit():
         try:
             services.transition_offer(
@@ -745,26 +730,25 @@ def featured(offer_id: int):
 def add_member(offer_id: int):
     offer = services.get_offer(offer_id)
     form = forms.BundleAddForm(prefix="bm")
-    if form.validate_on_submit():
-        codes = [member.member_code for member in offer.members]
-        try:
-            services.set_bundle_members(
-                current_user,
-                offer.id,
-                [*codes, form.member_code.data or ""],
-                expected_version=_int(form.version.data),
-            )
-        except (ValidationFailed, InvalidTransition) as error:
-            db.session.rollback()
-            for messages in error.fields.values():
-                form.member_code.errors = list(form.member_code.errors) + list(messages)
-            flash(error.message, "error")
-            return _render_editor(offer, bundle_form=form, status=422)
-        except Conflict as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            flash(f"{form.member_code.data} added to the bundle.", "success")
+    if not form.validate_on_submit():
+        return _render_editor(offer, bundle_form=form, status=422)
+    codes = [member.member_code for member in offer.members]
+    added = form.member_code.data.strip().upper()
+    try:
+        services.set_bundle_members(
+            current_user, offer.id, [*codes, added], expected_version=_int(form.version.data)
+        )
+    except (ValidationFailed, InvalidTransition) as error:
+        db.session.rollback()
+        for messages in error.fields.values():
+            form.member_code.errors = list(form.member_code.errors) + list(messages)
+        flash(error.message, "error")
+        return _render_editor(offer, bundle_form=form, status=422)
+    except Conflict as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(f"{added} added to the bundle.", "success")
     return redirect(_editor_url(offer_id, "bundle"))
 
 

@@ -871,6 +871,8 @@ def test_bundle_members_added_moved_removed(client_as, bundle):
         ("STARTER-KIT", "A bundle cannot contain itself."),
         ("DRAFT-ONE", "DRAFT-ONE is not a published offer."),
         ("NOPE", "NOPE is not a published offer."),
+        ("", "Type the code of a published offer."),
+        ("X" * 5000, "is not a published offer."),
     ],
 )
 def test_bundle_refuses_itself_and_unpublished_offers(client_as, bundle, make_offer, code, message):
@@ -885,6 +887,22 @@ def test_bundle_refuses_itself_and_unpublished_offers(client_as, bundle, make_of
     assert message in field_block(html(response), "bm-member_code")
     assert member_codes(bundle.id) == []
     assert db.session.get(ServiceOffer, bundle.id).version == opened
+
+
+def test_bundle_editor_suggests_published_offers_and_takes_a_typed_code(client_as, bundle):
+    http = client_as("catalog_manager")
+    editor = f"/catalog/manage/offers/{bundle.id}"
+    datalist = html(http.get(editor)).split('<datalist id="member-suggestions">')[1]
+    datalist = datalist.split("</datalist>")[0]
+    assert '<option value="LAPTOP">' in datalist and '<option value="VPN-ACCESS">' in datalist
+    assert "STARTER-KIT" not in datalist  # not itself, nor any bundle
+    response = http.post(
+        editor + "/members", data={"bm-member_code": " laptop ", "bm-version": bundle.version}
+    )
+    assert response.status_code == 302 and member_codes(bundle.id) == ["LAPTOP"]
+    assert "LAPTOP added to the bundle." in html(http.get(editor))
+    datalist = html(http.get(editor)).split('<datalist id="member-suggestions">')[1]
+    assert '"LAPTOP"' not in datalist.split("</datalist>")[0]  # already a member
 
 
 def test_bundle_with_a_retired_member_is_flagged(client_as, bundle, manager):

@@ -1320,3 +1320,30 @@ def test_permission_is_checked_before_anything_is_revealed(world, users):
             catalog.transition_offer(users[role], 987654, "planned")
         with pytest.raises(NotAllowed):
             catalog.set_featured(users[role], "NO-SUCH-CODE", True)
+
+
+def test_offer_suggestions_put_the_same_product_first_and_stop_at_the_limit(
+    make_offer, manager, users
+):
+    remote = catalog.save_product(users["product_manager"], name="Remote Access")
+    vpn = make_offer("VPN-ACCESS", product_id=remote.id)
+    make_offer("ZZ-TUNNEL", name="Zz tunnel", product_id=remote.id)
+    make_offer("AA-LAPTOP", name="Aa laptop")
+    make_offer("DRAFT-ONE", name="Aa draft", publish=False)
+    kit = make_offer("BIG-KIT", name="Big kit", kind="bundle", fulfillment_plan=[], publish=False)
+    catalog.set_bundle_members(manager, kit.id, ["AA-LAPTOP", "ZZ-TUNNEL"])
+    for status in ("planned", "ready", "published"):
+        catalog.transition_offer(manager, kit.id, status)
+    codes = [code for code, _ in catalog.offer_suggestions(manager, vpn)]
+    assert codes == ["ZZ-TUNNEL", "AA-LAPTOP", "BIG-KIT"]  # same product first; never itself
+    assert [code for code, _ in catalog.offer_suggestions(manager, vpn, limit=1)] == ["ZZ-TUNNEL"]
+    new_kit = make_offer("NEW-KIT", kind="bundle", fulfillment_plan=[], publish=False)
+    members = catalog.offer_suggestions(manager, new_kit, for_bundle=True)
+    assert [code for code, _ in members] == ["AA-LAPTOP", "VPN-ACCESS", "ZZ-TUNNEL"]  # no bundles
+    catalog.set_bundle_members(manager, new_kit.id, ["AA-LAPTOP"])
+    members = catalog.offer_suggestions(
+        manager, db.session.get(ServiceOffer, new_kit.id), for_bundle=True
+    )
+    assert [code for code, _ in members] == ["VPN-ACCESS", "ZZ-TUNNEL"]  # nor its members
+    with pytest.raises(NotAllowed):
+        catalog.offer_suggestions(users["consumer"], vpn)
