@@ -10,9 +10,11 @@ from flask import Flask, g, request
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
 from .config import INSTANCE_DIR, ROOT, load_config
 from .extensions import csrf, db, login_manager, migrate
+from .inputs import MAX_ID
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -26,12 +28,22 @@ def create_app(config: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
     register_extensions(app)
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     register_blueprints(app)
     register_errorhandlers(app)
     register_security_headers(app)
     register_template_helpers(app)
     register_commands(app)
     return app
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in routes: past what an id column holds is "not found", not a database error."""
+
+    def __init__(
+        self, url_map, fixed_digits: int = 0, min: int = 0, max: int = MAX_ID, signed=False
+    ):  # noqa: A002 - werkzeug's names
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def register_extensions(app: Flask) -> None:
@@ -131,10 +143,11 @@ def register_security_headers(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     from .markdown import render_markdown
     from .navigation import navigation_for
-    from .web import page_url
+    from .web import page_url, query_args
 
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.globals["page_url"] = page_url
+    app.jinja_env.globals["query_args"] = query_args
 
     @app.template_filter("datetime")
     def format_datetime(value, fmt: str = "%Y-%m-%d %H:%M UTC"):

@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 
 from .errors import ValidationFailed
 from .extensions import db
+from .inputs import whole_number
 
 
 def is_safe_next(target: str | None) -> bool:
@@ -49,10 +50,13 @@ def roles_required(*roles: str) -> Callable:
 
 
 def page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
+    return whole_number(request.args.get("page", "")) or 1
+
+
+def arg_id(name: str) -> int | None:
+    """A query argument naming a row by id; anything else (text, "²", past an id column's
+    range) is None, so a filter on it finds nothing instead of failing."""
+    return whole_number(request.args.get(name, ""))
 
 
 def paginate(query: sa.Select, per_page: int | None = None):
@@ -97,11 +101,19 @@ def _csv_safe(value):
     return "" if value is None else value
 
 
+def query_args(*taken: str) -> dict[str, str]:
+    """The query string, safe to pass to url_for beside the names in `taken`: url_for's own
+    options (_external, _scheme, …), `endpoint` and those names are never taken from a visitor."""
+    return {
+        key: value
+        for key, value in request.args.items()
+        if not key.startswith("_") and key != "endpoint" and key not in taken
+    }
+
+
 def page_url(page: int) -> str:
     """The current page's URL with another page number, keeping every filter."""
     from flask import url_for
 
-    # Leading underscores are url_for's own options (_external, _scheme): never take them from the query.
-    args = {key: value for key, value in request.args.items() if not key.startswith("_")}
-    args["page"] = page
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    view_args = request.view_args or {}
+    return url_for(request.endpoint, **view_args, **query_args(*view_args, "page"), page=page)

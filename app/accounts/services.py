@@ -15,7 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .. import clock
 from ..audit import services as audit
 from ..errors import NotAllowed, NotFound, RateLimited, Unauthorized, ValidationFailed
-from ..extensions import db
+from ..extensions import db, get_by_id
 from .models import ApiToken, ConsumerGroup, LoginAttempt, Role, User, UserRole
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -42,7 +42,7 @@ def hash_password(password: str) -> str:
 
 
 def get_user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
+    user = get_by_id(User, user_id)
     if user is None:
         raise NotFound("No such user.")
     return user
@@ -281,7 +281,7 @@ def authenticate(email: str, password: str, address: str) -> User:
 
 
 def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
+    user = get_by_id(User, user_id)
     return user if user is not None and user.active else None
 
 
@@ -293,7 +293,7 @@ def list_groups() -> list[ConsumerGroup]:
 
 
 def get_group(group_id: int) -> ConsumerGroup:
-    group = db.session.get(ConsumerGroup, group_id)
+    group = get_by_id(ConsumerGroup, group_id)
     if group is None:
         raise NotFound("No such group.")
     return group
@@ -425,7 +425,7 @@ def list_tokens(actor: User, owner_id: int | None = None) -> list[ApiToken]:
 
 
 def revoke_token(actor: User, token_id: int) -> ApiToken:
-    token = db.session.get(ApiToken, token_id)
+    token = get_by_id(ApiToken, token_id)
     if token is None or (token.user_id != actor.id and not actor.has_role(Role.ADMIN)):
         raise NotFound("No such token.")
     if token.revoked_at is None:

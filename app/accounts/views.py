@@ -3,7 +3,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import NotAllowed, RateLimited, Unauthorized, ValidationFailed
 from ..extensions import db
-from ..web import apply_field_errors, is_safe_next, paginate, roles_required
+from ..web import apply_field_errors, arg_id, is_safe_next, paginate, roles_required
 from . import services
 from .forms import (
     ConfirmForm,
@@ -123,7 +123,7 @@ def users():
         current_user,
         search=request.args.get("q", ""),
         role=request.args.get("role", ""),
-        group_id=request.args.get("group", type=int),
+        group_id=arg_id("group"),
     )
     return render_template(
         "admin/users.html",

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import Blueprint, g, request
 from marshmallow import Schema, ValidationError
 
 from ..accounts import services as accounts
 from ..accounts.models import User
-from ..errors import Unauthorized, ValidationFailed
+from ..errors import DomainError, Unauthorized, ValidationFailed
 from ..extensions import csrf
+from ..inputs import MAX_ID, unstorable_text, whole_number
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -88,9 +91,58 @@ def api_user() -> User:
     return user
 
 
+def json_body() -> Any:
+    """The parsed JSON body, or None when it is not JSON. A body nested too deeply to parse,
+    or text no database can store (lone UTF-16 surrogates), is a 422 naming where."""
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:
+        raise ValidationFailed(
+            "The JSON body is nested too deeply.", fields={"body": ["Send a flatter document."]}
+        ) from None
+    bad = unstorable_text(payload)
+    if bad is not None:
+        raise ValidationFailed(
+            "The request holds text that cannot be stored.",
+            fields={bad: ["Remove the invalid character (a lone UTF-16 surrogate)."]},
+        )
+    return payload
+
+
+KEY_HEADER = "Idempotency-Key"
+
+
+@contextmanager
+def key_errors_named_as_header() -> Iterator[None]:
+    """The idempotency key travels in a header, so its errors are reported under the header's
+    name."""
+    try:
+        yield
+    except DomainError as error:
+        if "idempotency_key" in error.fields:
+            error.fields[KEY_HEADER] = error.fields.pop("idempotency_key")
+        raise
+
+
+def int_arg(
+    name: str, default: int | None = None, *, minimum: int = 1, maximum: int = MAX_ID
+) -> int | None:
+    """A whole-number query argument from `minimum` to `maximum`; absent or empty: `default`."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    value = whole_number(raw, minimum=minimum, maximum=maximum)
+    if value is None:
+        bounds = f"{minimum}–{maximum}"
+        raise ValidationFailed(
+            f"'{name}' must be a whole number from {bounds}.", fields={name: [f"Use {bounds}."]}
+        )
+    return value
+
+
 def load(schema: Schema, *, partial: bool = False) -> dict:
     """Parse the JSON body with a schema; any problem is a 422 naming the fields."""
-    payload = request.get_json(silent=True)
+    payload = json_body()
     if not isinstance(payload, dict):
         raise ValidationFailed(
             "The request body must be a JSON object.", fields={"body": ["Send a JSON object."]}

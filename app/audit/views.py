@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, render_template, request
 from flask_login import current_user
@@ -28,7 +28,8 @@ def _filtered_query():
         action=request.args.get("action") or None,
         actor_email=request.args.get("actor") or None,
         since=_date_arg("since"),
-        until=until + timedelta(days=1) if until else None,
+        # the end day is included; after 9999-12-31 there is no day to stop before
+        until=until + timedelta(days=1) if until and until.date() < date.max else None,
     )
 
 

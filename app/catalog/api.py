@@ -18,9 +18,10 @@ from sqlalchemy.orm import selectinload
 
 from ..accounts.models import User
 from ..accounts.services import require_role
-from ..api.core import api_user, endpoint, load
+from ..api.core import api_user, endpoint, int_arg, json_body, load
 from ..errors import Conflict, DomainError, ValidationFailed
 from ..extensions import db
+from ..inputs import whole_number
 from . import exchange
 from . import services as catalog
 from .models import OfferStatus, ServiceOffer
@@ -95,13 +96,13 @@ def _expected_version(*, required: bool) -> int | None:
         return None
     if header == "*":
         return None
-    value = header.removeprefix("W/").strip().strip('"')
-    if not value.isdigit():
+    version = whole_number(header.removeprefix("W/").strip().strip('"'))
+    if version is None:
         raise PreconditionFailed(
             f"If-Match {header} is not an ETag of this offer.",
             fields={"If-Match": ['Use the ETag from GET, e.g. "3".']},
         )
-    return int(value)
+    return version
 
 
 @contextmanager
@@ -122,16 +123,6 @@ def _flag(name: str) -> bool:
     if value in ("1", "true", "yes"):
         return True
     raise ValidationFailed(f"'{name}' is true or false.", fields={name: ["Use true or false."]})
-
-
-def _int_arg(name: str, default: int | None, *, maximum: int | None = None) -> int | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) < 1 or (maximum is not None and int(raw) > maximum):
-        bounds = f"1–{maximum}" if maximum else "1 or more"
-        raise ValidationFailed(f"'{name}' must be {bounds}.", fields={name: [f"Use {bounds}."]})
-    return int(raw)
 
 
 def _views(offers: list[ServiceOffer], user: User) -> list[OfferView]:
@@ -223,7 +214,7 @@ def _category_dump(category) -> dict:
 def catalog_offers():
     user = api_user()
     status = request.args.get("status", "").strip()
-    category_id = _int_arg("category_id", None)
+    category_id = int_arg("category_id", None)
     if status and status not in LIST_STATUSES:
         raise ValidationFailed(
             "Unknown status.", fields={"status": [f"Use one of: {', '.join(LIST_STATUSES)}."]}
@@ -238,8 +229,8 @@ def catalog_offers():
             query = query.where(ServiceOffer.category_id == category_id)
     page = db.paginate(
         query.options(selectinload(ServiceOffer.members)),
-        page=_int_arg("page", 1),
-        per_page=_int_arg("per_page", current_app.config["ITEMS_PER_PAGE"], maximum=100),
+        page=int_arg("page", 1),
+        per_page=int_arg("per_page", current_app.config["ITEMS_PER_PAGE"], maximum=100),
         error_out=False,
     )
     manager = catalog.can_manage_catalog(user)
@@ -494,7 +485,7 @@ def catalog_import():
     _require_manager(user)
     dry_run = _flag("dry_run")
     if request.is_json:
-        data, lines = request.get_json(silent=True), None
+        data, lines = json_body(), None
         if data is None:
             raise ValidationFailed(
                 "The body is not valid JSON.", fields={"body": ["Send a JSON object."]}

@@ -38,6 +38,7 @@ from ..accounts.services import find_user_by_email, require_role
 from ..audit.services import _jsonable
 from ..errors import DomainError, InvalidTransition, NotAllowed, ValidationFailed
 from ..extensions import db
+from ..inputs import unstorable_text
 from ..support.models import KnowledgeArticle
 from . import services as catalog
 from . import validation as check
@@ -351,7 +352,11 @@ def parse_yaml(text: str) -> tuple[Any, dict[str, int]]:
             )
         lines: dict[str, int] = {}
         _node_lines(node, "", lines)
-        return loader.construct_document(node), lines
+        document = loader.construct_document(node)
+    except RecursionError:
+        raise ValidationFailed(
+            "The file is nested too deeply.", fields={"file": ["Use fewer nested levels."]}
+        ) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "the file"
@@ -364,8 +369,20 @@ def parse_yaml(text: str) -> tuple[Any, dict[str, int]]:
         raise ValidationFailed(
             "The file is not valid YAML.", fields={"file": [str(error)[:300]]}
         ) from error
+    except ValueError as error:  # a value YAML types but cannot build, as the date 2024-02-30
+        raise ValidationFailed(
+            f"The file has a value that cannot be read: {error}.",
+            fields={"file": [str(error)[:300]]},
+        ) from error
     finally:
         loader.dispose()
+    bad = unstorable_text(document)
+    if bad is not None:
+        raise ValidationFailed(
+            "The file holds text that cannot be stored.",
+            fields={bad: ["Remove the invalid character (a lone UTF-16 surrogate)."]},
+        )
+    return document, lines
 
 
 MAX_NODES = 200_000
@@ -580,6 +597,15 @@ class _Importer:
     def _categories(self, items: list[dict], parent_id: int | None, path: str) -> None:
         for index, item in enumerate(items):
             here = f"{path}[{index}]"
+            if item["slug"] and item["slug"] in self.slugs:
+                self.fail(
+                    here,
+                    ValidationFailed(
+                        f"The slug “{item['slug']}” is declared twice in the file.",
+                        fields={"slug": ["Give each category its own slug."]},
+                    ),
+                )
+                continue
             try:
                 category = self._category(item, parent_id)
             except DomainError as error:

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from ..inputs import IdField
 from .validation import moment as check_moment
 
 OFFER_STATUSES = ("draft", "planned", "ready", "published", "retired")
@@ -131,9 +132,9 @@ class OfferWriteSchema(Schema):
     kind = fields.Str(
         metadata={"enum": ["new_instance", "modification", "termination", "support", "bundle"]}
     )
-    category_id = fields.Int(strict=True, allow_none=True)
-    release_id = fields.Int(strict=True, allow_none=True)
-    product_id = fields.Int(strict=True, allow_none=True)
+    category_id = IdField(allow_none=True)
+    release_id = IdField(allow_none=True)
+    product_id = IdField(allow_none=True)
     valid_from = Moment(allow_none=True)
     valid_to = Moment(allow_none=True)
     cost = Money(allow_none=True, metadata={"example": "3.00"})
@@ -170,11 +171,11 @@ class PriceChangeWriteSchema(Schema):
 
 class AudienceWriteSchema(Schema):
     group_ids = fields.List(
-        fields.Int(strict=True),
+        IdField(),
         required=True,
         metadata={"description": "Audience groups; an empty list means everyone."},
     )
-    pilot_group_ids = fields.List(fields.Int(strict=True), load_default=list)
+    pilot_group_ids = fields.List(IdField(), load_default=list)
     canary = fields.Bool(load_default=False)
 
 
@@ -186,14 +187,14 @@ class MembersWriteSchema(Schema):
 
 class CategoryWriteSchema(Schema):
     name = fields.Str(required=True)
-    parent_id = fields.Int(strict=True, allow_none=True, load_default=None)
+    parent_id = IdField(allow_none=True, load_default=None)
     description = fields.Str(load_default="")
 
 
 class ProductWriteSchema(Schema):
     name = fields.Str(required=True)
     description = fields.Str(load_default="")
-    owner_id = fields.Int(strict=True, allow_none=True, load_default=None)
+    owner_id = IdField(allow_none=True, load_default=None)
 
 
 class ReleaseWriteSchema(Schema):

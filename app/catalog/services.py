@@ -18,7 +18,7 @@ from ..accounts.models import ConsumerGroup, Role, User, UserRole, group_members
 from ..accounts.services import require_role
 from ..audit import services as audit
 from ..errors import Conflict, InvalidTransition, NotFound, ValidationFailed
-from ..extensions import db
+from ..extensions import db, get_by_id
 from ..notifications.services import notify
 from ..support.models import ArticleStatus, KnowledgeArticle
 from . import validation as check
@@ -80,7 +80,7 @@ def list_products() -> list[DigitalProduct]:
 
 
 def get_product(product_id: int) -> DigitalProduct:
-    product = db.session.get(DigitalProduct, product_id)
+    product = get_by_id(DigitalProduct, product_id)
     if product is None:
         raise NotFound("No such digital product.")
     return product
@@ -115,7 +115,7 @@ def save_product(
     if clash is not None and clash.id != product_id:
         check.add(errors, "name", "Another product already has this name.")
     if owner_id is not None:
-        owner = db.session.get(User, owner_id)
+        owner = get_by_id(User, owner_id)
         if owner is None or not owner.has_role(Role.PRODUCT_MANAGER):
             check.add(errors, "owner_id", "The owner must be a product manager.")
     if errors:
@@ -158,7 +158,7 @@ def save_product(
 
 
 def get_release(release_id: int) -> ProductRelease:
-    release = db.session.get(ProductRelease, release_id)
+    release = get_by_id(ProductRelease, release_id)
     if release is None:
         raise NotFound("No such release.")
     return release
@@ -253,7 +253,7 @@ def _slugify(name: str) -> str:
 
 
 def get_category(category_id: int) -> Category:
-    category = db.session.get(Category, category_id)
+    category = get_by_id(Category, category_id)
     if category is None:
         raise NotFound("No such category.")
     return category
@@ -292,7 +292,7 @@ def _unique_slug(name: str, category_id: int | None) -> str:
 def _check_parent(errors: check.Errors, category_id: int | None, parent_id: int | None) -> None:
     if parent_id is None:
         return
-    parent = db.session.get(Category, parent_id)
+    parent = get_by_id(Category, parent_id)
     if parent is None or parent.archived_at is not None:
         check.add(errors, "parent_id", "Choose an existing, active parent category.")
         return
@@ -450,7 +450,7 @@ def archive_category(actor: User, category_id: int) -> Category:
 
 
 def get_offer(offer_id: int) -> ServiceOffer:
-    offer = db.session.get(ServiceOffer, offer_id)
+    offer = get_by_id(ServiceOffer, offer_id)
     if offer is None:
         raise NotFound("No such offer.")
     return offer
@@ -589,7 +589,7 @@ def in_consumer_audience(user: User, offer: ServiceOffer) -> bool:
 def offer_for_viewer(user: User, offer_id: int) -> ServiceOffer:
     """An offer page: managers see every revision; others see live revisions in their audience,
     including retired ones (which point to their replacement) but not future or hidden ones."""
-    offer = db.session.get(ServiceOffer, offer_id)
+    offer = get_by_id(ServiceOffer, offer_id)
     if offer is None or not is_visible(user, offer):
         raise NotFound("No such offer.")
     if not can_manage_catalog(user) and offer.display_status() == "scheduled":
@@ -1499,7 +1499,7 @@ def save_article(
     title = check.text(errors, "title", title, required=True, max_length=200)
     body = check.text(errors, "body", body, required=True, max_length=100_000)
     status = check.choice(errors, "status", str(status), [s.value for s in ArticleStatus], "status")
-    if product_id is not None and db.session.get(DigitalProduct, product_id) is None:
+    if product_id is not None and get_by_id(DigitalProduct, product_id) is None:
         check.add(errors, "product_id", "Choose from the list.")
     if errors:
         raise ValidationFailed("The article could not be saved.", fields=errors)
@@ -1517,7 +1517,7 @@ def save_article(
         db.session.flush()
         audit.record(actor, "article", article.id, "created", summary=title)
     else:
-        article = db.session.get(KnowledgeArticle, article_id)
+        article = get_by_id(KnowledgeArticle, article_id)
         if article is None:
             raise NotFound("No such article.")
         before = {"title": article.title, "body": article.body, "status": article.status}

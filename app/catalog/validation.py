@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..inputs import whole_number
 from .models import BillingPeriod, OfferKind
 
 CURRENCIES = (
@@ -40,7 +41,6 @@ STEP_MODES = ("manual", "automatic")
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_MONEY = Decimal("9999999999.99")
-MAX_ID = 2**31 - 1  # the largest id an INTEGER key column holds
 FALSE_WORDS = ("", "0", "false", "no", "off", "n")
 
 Errors = dict[str, list[str]]
@@ -170,19 +170,10 @@ def reference_id(errors: Errors, field: str, value: Any) -> int | None:
     """The id of a row chosen from a list: a positive whole number (or its digits as text)."""
     if value in (None, "", 0):
         return None
-    if isinstance(value, bool) or not isinstance(value, int | str):
+    number = whole_number(value)
+    if number is None:
         add(errors, field, "Choose from the list.")
-        return None
-    text_value = str(value).strip()
-    if (
-        not text_value.isascii()
-        or not text_value.isdigit()
-        or len(text_value) > 10
-        or not 0 < int(text_value) <= MAX_ID
-    ):
-        add(errors, field, "Choose from the list.")
-        return None
-    return int(text_value)
+    return number
 
 
 def choice(

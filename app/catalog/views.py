@@ -19,7 +19,8 @@ from ..accounts.forms import ConfirmForm
 from ..accounts.models import Role
 from ..errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from ..extensions import db
-from ..web import apply_field_errors, csv_response, paginate, roles_required
+from ..inputs import whole_number
+from ..web import apply_field_errors, arg_id, csv_response, paginate, roles_required
 from . import forms, services
 from .models import EDITABLE_STATUSES, BillingPeriod, OfferKind, OfferStatus, ServiceOffer
 
@@ -143,10 +144,8 @@ def _prices_of(offers) -> dict[str, Decimal | None]:
 
 
 def _int(value, default: int = 0) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
+    number = whole_number(value, minimum=0)
+    return default if number is None else number
 
 
 # --- consumer catalog ------------------------------------------------------------------------
@@ -266,8 +265,8 @@ def _workspace_query():
     return services.workspace_query(
         current_user,
         status=status if status in WORKSPACE_STATUSES else "",
-        category_id=request.args.get("category", type=int),
-        group_id=request.args.get("group", type=int),
+        category_id=arg_id("category"),
+        group_id=-1 if request.args.get("group") == "-1" else arg_id("group"),  # -1: everyone
         search=request.args.get("q", "")[:200],
     )
 
@@ -615,8 +614,8 @@ def diff(offer_id: int):
     revisions = services.revisions_of(offer.code)
     by_id = {revision.id: revision for revision in revisions}
     default_first = revisions[-2].id if len(revisions) > 1 else offer.id
-    first = by_id.get(request.args.get("a", type=int) or default_first)
-    second = by_id.get(request.args.get("b", type=int) or offer.id)
+    first = by_id.get(arg_id("a") or default_first)
+    second = by_id.get(arg_id("b") or offer.id)
     if first is None or second is None:
         raise NotFound("Compare two revisions of this offer.")
     return render_template(

@@ -13,7 +13,7 @@ from flask import current_app
 from .. import clock
 from ..accounts.models import User
 from ..errors import NotFound
-from ..extensions import db
+from ..extensions import db, get_by_id
 from .models import Notification, OutboxEmail
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def inbox_query(user: User, *, unread_only: bool = False) -> sa.Select:
 
 
 def mark_read(user: User, notification_id: int) -> Notification:
-    notification = db.session.get(Notification, notification_id)
+    notification = get_by_id(Notification, notification_id)
     if notification is None or notification.user_id != user.id:
         raise NotFound("No such notification.")
     if notification.read_at is None:

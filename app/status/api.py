@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from ..accounts.models import Role
-from ..api.core import api_user, endpoint, load
+from ..api.core import api_user, endpoint, json_body, load
 from ..errors import ValidationFailed
 from . import services
 from .schemas import (
@@ -27,7 +27,7 @@ RANGE = {
 
 def _usage_payload() -> tuple[list, bool]:
     """One row object, or {"records": [...], "atomic": bool}."""
-    payload = request.get_json(silent=True)
+    payload = json_body()
     if not isinstance(payload, dict):
         raise ValidationFailed(
             "The request body must be a JSON object.",

@@ -21,6 +21,7 @@ from ..catalog import validation as check
 from ..catalog.models import DigitalProduct, ServiceOffer
 from ..errors import NotAllowed, NotFound, ValidationFailed
 from ..extensions import db
+from ..inputs import whole_number
 from ..models_base import UTCDateTime
 from ..notifications.services import notify
 from ..paging import RowPage
@@ -101,15 +102,7 @@ def _is_bare_date(value: Any) -> bool:
 
 def _id(value: Any) -> int | None:
     """A positive database id from a form, query string or JSON value; None when it is not one."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        number = int(value.strip())
-    else:
-        return None
-    return number if 0 < number < 2**31 else None
+    return whole_number(value)
 
 
 def month_period(year: int, month: int) -> Period:
@@ -1057,7 +1050,8 @@ def scope_for(viewer: User, *, product_id: Any = None, offer_code: str = "") -> 
     """Product managers see any product or offer; catalog managers any offer; consumers only
     their groups' subscriptions (whatever filter they pass)."""
     query = sa.select(Subscription.id).where(Subscription.parent_id.is_(None))
-    if viewer.has_role(Role.PRODUCT_MANAGER, Role.CATALOG_MANAGER, Role.SUPPORT_AGENT):
+    staff = viewer.has_role(Role.PRODUCT_MANAGER, Role.CATALOG_MANAGER, Role.SUPPORT_AGENT)
+    if staff:
         pass
     elif viewer.has_role(Role.CONSUMER):
         query = query.where(Subscription.group_id.in_(sorted(viewer.group_ids) or [-1]))
@@ -1067,7 +1061,10 @@ def scope_for(viewer: User, *, product_id: Any = None, offer_code: str = "") -> 
     if product_id is not None:
         query = query.where(
             Subscription.offer_id.in_(
-                sa.select(ServiceOffer.id).where(ServiceOffer.product_id == product_id)
+                # never correlated: _products_in_scope nests this under a join on offers
+                sa.select(ServiceOffer.id)
+                .where(ServiceOffer.product_id == product_id)
+                .correlate(None)
             )
         )
     if offer_code:
@@ -1080,14 +1077,16 @@ def scope_for(viewer: User, *, product_id: Any = None, offer_code: str = "") -> 
         subscriptions=query,
         orders=sa.select(Order.id).where(Order.subscription_id.in_(query)),
         requests=sa.select(SupportRequest.id).where(SupportRequest.subscription_id.in_(query)),
+        # staff see a product's availability even before anyone subscribes; a consumer only
+        # that of products its groups use
         product_ids=sa.select(sa.literal(product_id))
-        if product_id is not None
+        if product_id is not None and staff
         else _products_in_scope(query),
     )
 
 
 def _products_in_scope(subscriptions_: sa.Select) -> sa.Select:
-    """The products with a subscription among `subscriptions_` (no product filter in it). From
+    """The products with a subscription among `subscriptions_`. From
     the products' side, EXISTS stops at each product's first such subscription, where a
     DISTINCT over the join would read all of them."""
     return sa.select(DigitalProduct.id).where(

@@ -3,13 +3,10 @@ the HTML pages, and dump a schema. Errors are problem+json through the shared ha
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from flask import current_app, jsonify, request, url_for
 
-from ..api.core import api_user, endpoint, load
-from ..errors import DomainError, ValidationFailed
+from ..api.core import KEY_HEADER, api_user, endpoint, int_arg, key_errors_named_as_header, load
+from ..errors import ValidationFailed
 from ..extensions import db
 from . import services
 from .models import Order, Subscription, SubscriptionStatus, TaskStatus
@@ -27,28 +24,9 @@ from .schemas import (
 )
 
 TAG = "subscriptions"
-KEY_HEADER = "Idempotency-Key"
 
 
 # --- helpers: query arguments, bodies --------------------------------------------------------
-
-
-def _int_arg(
-    name: str, default: int | None = None, *, minimum: int = 1, maximum: int | None = None
-) -> int | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationFailed(
-            f"'{name}' must be a whole number.", fields={name: ["Enter a whole number."]}
-        ) from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f"{minimum}–{maximum}" if maximum is not None else f"at least {minimum}"
-        raise ValidationFailed(f"'{name}' must be {bounds}.", fields={name: [f"Use {bounds}."]})
-    return value
 
 
 def _choice_arg(name: str, allowed: list[str]) -> str:
@@ -61,8 +39,8 @@ def _choice_arg(name: str, allowed: list[str]) -> str:
 
 
 def _paginate(query):
-    per_page = _int_arg("per_page", current_app.config["ITEMS_PER_PAGE"], maximum=100)
-    page = _int_arg("page", 1)
+    per_page = int_arg("per_page", current_app.config["ITEMS_PER_PAGE"], maximum=100)
+    page = int_arg("page", 1)
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
@@ -134,17 +112,6 @@ def _ordered(order: Order, created: bool):
     return response
 
 
-@contextmanager
-def _key_errors_named_as_header() -> Iterator[None]:
-    """The idempotency key travels in a header, so its errors are reported under the header's name."""
-    try:
-        yield
-    except DomainError as error:
-        if "idempotency_key" in error.fields:
-            error.fields[KEY_HEADER] = error.fields.pop("idempotency_key")
-        raise
-
-
 def _key() -> str | None:
     return request.headers.get(KEY_HEADER)
 
@@ -171,7 +138,7 @@ def list_subscriptions():
         user,
         status=_choice_arg("status", [status.value for status in SubscriptionStatus]),
         offer_code=request.args.get("offer", "").strip()[:40],
-        group_id=_int_arg("group"),
+        group_id=int_arg("group"),
     )
     pagination = _paginate(query)
     ids = [subscription.id for subscription in pagination.items]
@@ -191,7 +158,7 @@ def list_subscriptions():
 )
 def create_subscription():
     data = load(SubscribeSchema())
-    with _key_errors_named_as_header():
+    with key_errors_named_as_header():
         order, created = services.subscribe(
             api_user(),
             data["offer_id"],
@@ -232,7 +199,7 @@ def get_subscription(subscription_id: int):
 )
 def create_modification(subscription_id: int):
     data = load(ModifySchema())
-    with _key_errors_named_as_header():
+    with key_errors_named_as_header():
         order, created = services.modify(
             api_user(),
             subscription_id,
@@ -255,7 +222,7 @@ def create_modification(subscription_id: int):
 )
 def create_termination(subscription_id: int):
     data = load(TerminateSchema()) if request.get_data(cache=True).strip() else {"at": None}
-    with _key_errors_named_as_header():
+    with key_errors_named_as_header():
         order, created = services.terminate(
             api_user(), subscription_id, at=data["at"], idempotency_key=_key()
         )
@@ -294,7 +261,7 @@ def get_contract(contract_id: int):
 def list_fulfillment_tasks():
     query = services.queue_query(
         api_user(),
-        group_id=_int_arg("group"),
+        group_id=int_arg("group"),
         status=_choice_arg("status", [status.value for status in TaskStatus]),
     )
     pagination = _paginate(query)

@@ -2,6 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
+from ..inputs import ExactBoolean, IdField
+
 TASK_TARGETS = ("in_progress", "done", "failed", "queued")
 
 
@@ -9,16 +11,16 @@ TASK_TARGETS = ("in_progress", "done", "failed", "queued")
 
 
 class SubscribeSchema(Schema):
-    offer_id = fields.Int(required=True, strict=True)
+    offer_id = IdField(required=True)
     options = fields.Dict(keys=fields.Str(), load_default=None, allow_none=True)
-    accept_terms = fields.Boolean(required=True)
-    group_id = fields.Int(strict=True, load_default=None, allow_none=True)
+    accept_terms = ExactBoolean(required=True)
+    group_id = IdField(load_default=None, allow_none=True)
 
 
 class ModifySchema(Schema):
     options = fields.Dict(keys=fields.Str(), load_default=None, allow_none=True)
-    target_offer_id = fields.Int(strict=True, load_default=None, allow_none=True)
-    accept_terms = fields.Boolean(required=True)
+    target_offer_id = IdField(load_default=None, allow_none=True)
+    accept_terms = ExactBoolean(required=True)
 
 
 class TerminateSchema(Schema):

@@ -20,7 +20,8 @@ from ..catalog import services as catalog
 from ..catalog import validation as check
 from ..catalog.models import OfferStatus, ServiceOffer
 from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
-from ..extensions import db
+from ..extensions import db, get_by_id
+from ..inputs import whole_number
 from ..notifications.services import notify
 from .models import (
     ContractStatus,
@@ -89,7 +90,7 @@ def visible_subscriptions_query(
 
 
 def subscription_for(user: User, subscription_id: int) -> Subscription:
-    subscription = db.session.get(Subscription, subscription_id)
+    subscription = get_by_id(Subscription, subscription_id)
     if subscription is None or not (
         sees_all_subscriptions(user) or subscription.group_id in user.group_ids
     ):
@@ -98,7 +99,7 @@ def subscription_for(user: User, subscription_id: int) -> Subscription:
 
 
 def contract_for(user: User, contract_id: int) -> ServiceContract:
-    contract = db.session.get(ServiceContract, contract_id)
+    contract = get_by_id(ServiceContract, contract_id)
     if contract is None:
         raise NotFound("No such contract.")
     subscription_for(user, contract.subscription_id)
@@ -650,7 +651,7 @@ def _finish_subscription_if_done(actor: User | None, order: Order, subscription_
         for task in order.tasks
         if task.subscription_id == subscription_id
     ):
-        child = db.session.get(Subscription, subscription_id)
+        child = get_by_id(Subscription, subscription_id)
         if child.status == S.FULFILLING:
             _move(actor, child, S.ACTIVE)
 
@@ -908,12 +909,10 @@ def _require_consumer_of(actor: User, subscription: Subscription) -> None:
 
 
 def _int(value: Any, field: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationFailed(
-            "Choose from the list.", fields={field: ["Choose from the list."]}
-        ) from None
+    number = whole_number(value)
+    if number is None:
+        raise ValidationFailed("Choose from the list.", fields={field: ["Choose from the list."]})
+    return number
 
 
 # --- fulfillment queue ----------------------------------------------------------------------
@@ -957,7 +956,7 @@ def queue_query(actor: User, *, group_id: int | None = None, status: str = "") -
 
 
 def get_task(actor: User, task_id: int) -> FulfillmentTask:
-    task = db.session.get(FulfillmentTask, task_id)
+    task = get_by_id(FulfillmentTask, task_id)
     if task is None or not can_work(actor, task):
         raise NotFound("No such task in your queues.")
     return task

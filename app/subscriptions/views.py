@@ -15,7 +15,15 @@ from ..catalog import services as catalog
 from ..catalog.models import BillingPeriod, ServiceOffer
 from ..errors import Conflict, InvalidTransition, ValidationFailed
 from ..extensions import db
-from ..web import apply_field_errors, csv_response, is_safe_next, paginate, roles_required
+from ..web import (
+    apply_field_errors,
+    arg_id,
+    csv_response,
+    is_safe_next,
+    paginate,
+    query_args,
+    roles_required,
+)
 from . import services
 from .forms import (
     ConfirmForm,
@@ -170,7 +178,7 @@ def compare():
 
 
 def _requested_offer() -> ServiceOffer:
-    offer_id = request.args.get("offer", type=int)
+    offer_id = arg_id("offer")
     if offer_id is None:
         abort(404, "Choose an offer in the catalog to order it.")
     return catalog.offer_for_viewer(current_user, offer_id)
@@ -439,7 +447,7 @@ def _filtered_subscriptions():
         current_user,
         status=status if status in statuses else "",
         offer_code=request.args.get("offer", "").strip()[:40],
-        group_id=request.args.get("group", type=int),
+        group_id=arg_id("group"),
     ).options(selectinload(Subscription.owner))
 
 
@@ -545,7 +553,7 @@ def _render_queue(
 ):
     query = services.queue_query(
         current_user,
-        group_id=request.args.get("group", type=int),
+        group_id=arg_id("group"),
         status=request.args.get("status", "")
         if request.args.get("status", "") in [s.value for s in TaskStatus]
         else "",
@@ -568,7 +576,7 @@ def _render_queue(
             },
             groups=list(current_user.groups),
             statuses=[s.value for s in TaskStatus],
-            back=url_for(".queue", **request.args),
+            back=url_for(".queue", **query_args()),
         ),
         status,
     )

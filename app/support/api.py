@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, request, url_for
 
-from ..api.core import api_user, endpoint, load
+from ..api.core import KEY_HEADER, api_user, endpoint, int_arg, key_errors_named_as_header, load
 from ..errors import ValidationFailed
 from ..extensions import db
 from . import services
@@ -25,23 +25,6 @@ from .schemas import (
 TAG = "support"
 
 
-def _int_arg(
-    name: str, default: int | None, *, minimum: int = 1, maximum: int | None = None
-) -> int | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or len(raw) > 9:
-        raise ValidationFailed(
-            f"'{name}' must be a whole number.", fields={name: ["Enter a whole number."]}
-        )
-    value = int(raw)
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f"{minimum}–{maximum}" if maximum is not None else f"at least {minimum}"
-        raise ValidationFailed(f"'{name}' must be {bounds}.", fields={name: [f"Use {bounds}."]})
-    return value
-
-
 def _status_arg() -> str:
     value = request.args.get("status", "").strip()
     allowed = [status.value for status in RequestStatus]
@@ -53,8 +36,8 @@ def _status_arg() -> str:
 
 
 def _page(query) -> dict:
-    per_page = _int_arg("per_page", current_app.config["ITEMS_PER_PAGE"], maximum=100)
-    pagination = db.paginate(query, page=_int_arg("page", 1), per_page=per_page, error_out=False)
+    per_page = int_arg("per_page", current_app.config["ITEMS_PER_PAGE"], maximum=100)
+    pagination = db.paginate(query, page=int_arg("page", 1), per_page=per_page, error_out=False)
     return {
         "items": pagination.items,
         "page": pagination.page,
@@ -73,24 +56,30 @@ def _request_data(item) -> dict:
 @endpoint(
     "/support-requests",
     "POST",
-    summary="Ask for help or report an issue on one of your group's subscriptions",
+    summary="Ask for help or report an issue on one of your group's subscriptions (an optional "
+    "Idempotency-Key header makes a retry return 200 and the first request)",
     tag=TAG,
     body=SupportRequestCreateSchema,
     response=SupportRequestSchema,
     status=201,
 )
 def support_requests_create():
+    user = api_user()
     data = load(SupportRequestCreateSchema())
-    created = services.open_request(
-        api_user(),
-        data["subscription_id"],
-        request_type=data["request_type"],
-        priority=data["priority"],
-        subject=data["subject"],
-        description=data["description"],
-    )
+    key = request.headers.get(KEY_HEADER)
+    replayed = services.request_by_key(user, key) is not None
+    with key_errors_named_as_header():
+        created = services.open_request(
+            user,
+            data["subscription_id"],
+            request_type=data["request_type"],
+            priority=data["priority"],
+            subject=data["subject"],
+            description=data["description"],
+            idempotency_key=key,
+        )
     response = jsonify(_request_data(created))
-    response.status_code = 201
+    response.status_code = 200 if replayed else 201
     response.headers["Location"] = url_for("api.support_request_get", request_id=created.id)
     return response
 
@@ -110,7 +99,7 @@ def support_requests_create():
 def support_requests_list():
     user = api_user()
     status = _status_arg()
-    tier = _int_arg("tier", None, maximum=3)
+    tier = int_arg("tier", None, maximum=3)
     if services.is_agent(user):
         query = services.queue_query(user, tier=tier, status=status)
     else:
@@ -209,7 +198,7 @@ def knowledge_list():
     query = services.search_articles(
         user,
         q,
-        product_id=_int_arg("product", None),
+        product_id=int_arg("product", None),
         offer_code=request.args.get("offer", "")[:40],
         published_only=True,
     )

@@ -3,6 +3,8 @@ views place the services' field errors next to these fields (apply_field_errors)
 
 from __future__ import annotations
 
+import uuid
+
 from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
@@ -76,6 +78,12 @@ class RequestForm(FlaskForm):
         description="What happened, what you expected, and what you already tried.",
     )
     attachments = MultipleFileField("Attachments")
+    idempotency_key = HiddenField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_submitted():  # one key per form shown: sending it twice opens one request
+            self.idempotency_key.data = uuid.uuid4().hex
 
 
 PRIORITY_HINT_TEXT = {priority.value: hint for priority, hint in PRIORITY_HINTS.items()}

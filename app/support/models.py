@@ -84,6 +84,8 @@ class SupportRequest(db.Model):
         sa.CheckConstraint(
             "satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5", name="satisfaction_range"
         ),
+        # a double click or a retried POST finds the first request instead of opening another
+        sa.UniqueConstraint("requester_id", "idempotency_key", name="uq_request_idempotency"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -92,6 +94,7 @@ class SupportRequest(db.Model):
     )
     group_id: Mapped[int] = mapped_column(sa.ForeignKey("consumer_groups.id", ondelete="RESTRICT"))
     requester_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(100))
     request_type: Mapped[str] = mapped_column(sa.String(10))
     priority: Mapped[str] = mapped_column(sa.String(10))
     subject: Mapped[str] = mapped_column(sa.String(200))

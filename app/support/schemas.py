@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from ..inputs import IdField
+
 
 class SupportRequestCreateSchema(Schema):
-    subscription_id = fields.Int(required=True, strict=True)
+    subscription_id = IdField(required=True)
     request_type = fields.Str(required=True, metadata={"description": "question or issue"})
     priority = fields.Str(required=True, metadata={"description": "critical, high, medium or low"})
     subject = fields.Str(required=True)
@@ -25,10 +27,9 @@ class SupportTransitionSchema(Schema):
         metadata={"description": "new, in_progress, waiting_on_consumer, resolved or closed"},
     )
     reason = fields.Str(load_default="", metadata={"description": "a public message"})
-    version = fields.Int(
+    version = IdField(
         load_default=None,
         allow_none=True,
-        strict=True,
         metadata={"description": "the version you saw; a stale one is refused with 409"},
     )
 

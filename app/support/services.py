@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import clock
@@ -20,7 +21,8 @@ from ..audit import services as audit
 from ..catalog import validation as check
 from ..catalog.models import DigitalProduct, offer_articles
 from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
-from ..extensions import db
+from ..extensions import db, get_by_id
+from ..inputs import unstorable_text, whole_number
 from ..notifications.services import notify
 from ..subscriptions import services as subscriptions
 from ..subscriptions.models import Subscription, SubscriptionStatus
@@ -134,7 +136,7 @@ def readable_articles_clause(user: User):
 
 
 def article_for(user: User, article_id: int, *, count_view: bool = False) -> KnowledgeArticle:
-    article = db.session.get(KnowledgeArticle, article_id)
+    article = get_by_id(KnowledgeArticle, article_id)
     if article is None or not db.session.scalar(
         sa.select(sa.func.count(KnowledgeArticle.id)).where(
             KnowledgeArticle.id == article.id, readable_articles_clause(user)
@@ -297,7 +299,7 @@ def record_deflection(
 
 
 def request_for(user: User, request_id: int) -> SupportRequest:
-    request = db.session.get(SupportRequest, request_id)
+    request = get_by_id(SupportRequest, request_id)
     if request is None or not (
         is_agent(user) or user.has_role(Role.PRODUCT_MANAGER) or request.group_id in user.group_ids
     ):
@@ -395,7 +397,7 @@ def attachments_for(user: User, request: SupportRequest) -> list[Attachment]:
 
 
 def attachment_for(user: User, attachment_id: int) -> tuple[Attachment, Path]:
-    attachment = db.session.get(Attachment, attachment_id)
+    attachment = get_by_id(Attachment, attachment_id)
     if attachment is None:
         raise NotFound("No such attachment.")
     request_for(user, attachment.request_id)
@@ -536,9 +538,16 @@ def open_request(
     subject: Any,
     description: Any,
     files: list | None = None,
+    idempotency_key: Any = None,
 ) -> SupportRequest:
-    """A consumer asks for help or reports an issue on one of its group's subscriptions."""
+    """A consumer asks for help or reports an issue on one of its group's subscriptions. With an
+    idempotency key, sending the same request again (a double click, a retried POST) returns
+    the first one and opens nothing new."""
     require_role(actor, Role.CONSUMER, message="Only consumers open support requests.")
+    key = _request_key(idempotency_key)
+    already = request_by_key(actor, key)
+    if already is not None:
+        return _same_request(already, subscription_id, subject, description)
     try:
         subscription = subscriptions.subscription_for(actor, int(subscription_id))
     except (TypeError, ValueError):
@@ -573,6 +582,7 @@ def open_request(
         subscription_id=subscription.id,
         group_id=subscription.group_id,
         requester_id=actor.id,
+        idempotency_key=key,
         request_type=request_type,
         priority=priority,
         subject=subject,
@@ -588,7 +598,14 @@ def open_request(
     )
     _recompute_due(request)
     db.session.add(request)
-    db.session.flush()
+    try:
+        db.session.flush()  # the key's unique index answers here, before files are stored
+    except IntegrityError:
+        db.session.rollback()
+        already = request_by_key(actor, key)
+        if already is None:
+            raise
+        return _same_request(already, subscription_id, subject, description)
     _store_files(request, None, actor, uploads, internal=False)
     audit.record(actor, "support_request", request.id, "opened", summary=subject[:200])
     notify(
@@ -599,6 +616,48 @@ def open_request(
     )
     db.session.commit()
     return request
+
+
+def _request_key(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    key = str(value).strip()
+    if not key or len(key) > 100 or unstorable_text(key):
+        raise ValidationFailed(
+            "The idempotency key must be 1–100 characters.",
+            fields={"idempotency_key": ["Send 1–100 characters, new for each request."]},
+        )
+    return key
+
+
+def _same_request(
+    already: SupportRequest, subscription_id: Any, subject: Any, description: Any
+) -> SupportRequest:
+    """A request sent again with its key is the first one; other content with a used key
+    (a form reused after going back) is refused rather than silently dropped."""
+    sent = (
+        str(subscription_id).strip(),
+        str(subject or "").strip(),
+        str(description or "").strip(),
+    )
+    if sent != (str(already.subscription_id), already.subject, already.description):
+        raise Conflict(
+            f"This form was already sent as request {already.id}. Open a new form to ask "
+            "something else; your text is kept below.",
+            fields={"idempotency_key": [f"Already used for request {already.id}."]},
+        )
+    return already
+
+
+def request_by_key(actor: User, key: str | None) -> SupportRequest | None:
+    """The request `actor` already opened with this idempotency key, if any."""
+    if key is None:
+        return None
+    return db.session.scalar(
+        sa.select(SupportRequest).where(
+            SupportRequest.requester_id == actor.id, SupportRequest.idempotency_key == key
+        )
+    )
 
 
 def _tier_agents(tier: int) -> list[User]:
@@ -857,7 +916,7 @@ def assign(
             "This request is closed; it cannot be assigned.",
             fields={"assignee_id": ["The request is closed."]},
         )
-    assignee = db.session.get(User, int(assignee_id)) if str(assignee_id or "").isdigit() else None
+    assignee = get_by_id(User, assignee_id)
     if assignee is None or not assignee.has_role(Role.SUPPORT_AGENT) or not assignee.active:
         raise ValidationFailed(
             "Choose an active support agent.",
@@ -1084,9 +1143,7 @@ def raise_incident(
 
 
 def _product(errors: check.Errors, product_id: Any) -> DigitalProduct | None:
-    product = (
-        db.session.get(DigitalProduct, int(product_id)) if str(product_id or "").isdigit() else None
-    )
+    product = get_by_id(DigitalProduct, product_id)
     if product is None:
         check.add(errors, "product_id", "Choose a digital product.")
     return product
@@ -1120,7 +1177,7 @@ def transition_incident(
         raise NotAllowed(
             "Incidents are worked by operations staff (support agents of tier 2 and up)."
         )
-    incident = db.session.get(Incident, incident_id)
+    incident = get_by_id(Incident, incident_id)
     if incident is None:
         raise NotFound("No such incident.")
     to = to if isinstance(to, str) else str(to)
@@ -1281,7 +1338,7 @@ def link_backlog_item(actor: User, item_id: Any, request_id: int) -> BacklogItem
         message="Agents and product managers link backlog items.",
     )
     request = request_for(actor, request_id)
-    item = db.session.get(BacklogItem, int(item_id)) if str(item_id or "").isdigit() else None
+    item = get_by_id(BacklogItem, item_id)
     if item is None:
         raise ValidationFailed(
             "Choose an existing backlog item.",
@@ -1598,11 +1655,9 @@ def save_article_with_offers(
         check.add(errors, "offer_codes", f"Unknown offer: {', '.join(sorted(unknown))}.")
     product: int | None = None
     if product_id not in (None, ""):
-        if (
-            str(product_id).isdigit()
-            and db.session.get(DigitalProduct, int(product_id)) is not None
-        ):
-            product = int(product_id)
+        number = whole_number(product_id)
+        if number and db.session.get(DigitalProduct, number) is not None:
+            product = number
         else:
             check.add(errors, "product_id", "Choose a digital product from the list.")
     try:

@@ -23,6 +23,7 @@ from flask_login import current_user, login_required
 from ..accounts.models import Role
 from ..errors import Conflict, DomainError, InvalidTransition, NotFound, ValidationFailed
 from ..extensions import db
+from ..inputs import whole_number
 from ..web import apply_field_errors, csv_response, paginate, roles_required
 from . import services
 from .forms import (
@@ -89,8 +90,7 @@ def support_helpers() -> dict:
 
 
 def _int(value) -> int | None:
-    value = str(value or "").strip()
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    return whole_number(value)
 
 
 def _arg_choice(name: str, allowed) -> str:
@@ -269,13 +269,14 @@ def new_request():
                     subject=form.subject.data,
                     description=form.description.data,
                     files=request.files.getlist(form.attachments.name),
+                    idempotency_key=form.idempotency_key.data,
                 )
             except NotFound:
                 db.session.rollback()
                 form.subscription_id.errors = ["Choose one of your subscriptions."]
                 flash("The request could not be sent.", "error")
                 status = 422
-            except ValidationFailed as error:
+            except (ValidationFailed, Conflict) as error:
                 status = _failed(form, error)
             else:
                 flash(

@@ -605,3 +605,16 @@ def test_alias_bombs_and_deep_nesting_are_refused():
         parse_yaml("a: &a [*a]\n")
     with pytest.raises(ValidationFailed):
         parse_yaml("x: " + "[" * 60 + "]" * 60 + "\n")
+
+
+def test_a_slug_declared_twice_is_refused(catalog_setup):
+    text = """\
+categories:
+  - name: Devices
+    slug: devices
+  - name: Laptops
+    slug: devices
+"""
+    found = problems(text)
+    assert found == {"categories[1].slug": ["line 5: Give each category its own slug."]}
+    assert count(Category) == 0

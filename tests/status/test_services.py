@@ -315,8 +315,16 @@ def test_availability_over_two_products_is_the_mean_of_theirs(world, users):
     assert status.availability([], day) is None
     # Over every product, the dashboard counts the products with a subscription in its scope.
     assert status.dashboard(manager, day)["availability_pct"] == 90.0  # nobody has the wiki yet
+    wiki = world["other_product"].id
+    assert status.dashboard(manager, day, product_id=wiki)["availability_pct"] == 100.0
+    assert status.dashboard(users["consumer"], day, product_id=wiki)["availability_pct"] is None
     fulfil(users["consumer"], world["agents"][1], world["wiki"], "wiki")
     assert status.dashboard(manager, day)["availability_pct"] == 95.0
+    assert status.dashboard(users["consumer"], day, product_id=wiki)["availability_pct"] == 100.0
+    assert (
+        status.dashboard(users["consumer"], day, product_id=world["product"].id)["availability_pct"]
+        == 90.0
+    )
     assert status.dashboard(users["other_consumer"], day)["availability_pct"] == 90.0
     assert (
         status.availability(

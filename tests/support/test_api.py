@@ -304,3 +304,26 @@ def test_control_characters_are_dropped_not_a_server_error(active_subscription, 
     )
     assert reply.status_code == 201 and reply.json["body"] == "xy"
     assert client.get("/api/v1/knowledge?q=vpn%00&offer=%00").status_code == 200
+
+
+def test_a_retried_request_with_its_idempotency_key_returns_the_first(
+    active_subscription, users, call
+):
+    consumer = call(users["consumer"])
+    headers = {"Idempotency-Key": "retry-1"}
+    body = body_for(active_subscription)
+    first = consumer.post("/api/v1/support-requests", json=body, headers=headers)
+    again = consumer.post("/api/v1/support-requests", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.get_json()["id"] == again.get_json()["id"]
+    changed = consumer.post(
+        "/api/v1/support-requests", json={**body, "subject": "Other"}, headers=headers
+    )
+    assert changed.status_code == 409 and "Idempotency-Key" in changed.get_json()["errors"]
+    too_long = consumer.post(
+        "/api/v1/support-requests", json=body, headers={"Idempotency-Key": "k" * 101}
+    )
+    assert too_long.status_code == 422 and "Idempotency-Key" in too_long.get_json()["errors"]
+    without = consumer.post("/api/v1/support-requests", json=body)
+    assert without.status_code == 201 and without.get_json()["id"] != first.get_json()["id"]
+    assert db.session.scalar(sa.select(sa.func.count(SupportRequest.id))) == 2

@@ -1039,3 +1039,30 @@ def test_demo_seeds_have_requests_in_every_state_and_load_once(app):
         and "knowledge articles: 0 created" in second.output
     )
     assert db.session.scalar(sa.select(sa.func.count(SupportRequest.id))) == 8
+
+
+def test_sending_the_request_form_twice_opens_one_request(active_subscription, client_as):
+    consumer = client_as("consumer")
+    shown = page_text(consumer.get(f"/support/new?subscription={active_subscription.id}"))
+    key = shown.split('name="idempotency_key" type="hidden" value="')[1].split('"')[0]
+    form = {
+        "subscription_id": str(active_subscription.id),
+        "request_type": "question",
+        "priority": "low",
+        "subject": "Printer offline",
+        "description": "Since this morning.",
+        "action": "send",
+        "idempotency_key": key,
+    }
+    first = consumer.post("/support/new", data=form)
+    second = consumer.post("/support/new", data=form)  # the double click
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]
+    assert db.session.scalar(sa.select(sa.func.count(SupportRequest.id))) == 1
+    reused = consumer.post("/support/new", data={**form, "subject": "Something else"})
+    assert reused.status_code == 409
+    assert "This form was already sent as request" in page_text(reused)
+    assert "Something else" in page_text(reused)  # the text is kept
+    assert db.session.scalar(sa.select(sa.func.count(SupportRequest.id))) == 1
+    another = page_text(consumer.get("/support/new"))
+    assert key not in another  # a new form, a new key

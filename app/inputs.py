@@ -1,0 +1,70 @@
+"""Parsing values that arrive from outside (query strings, forms, JSON and YAML bodies) before
+they reach the database: what every domain needs, so it depends on none of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import fields
+from marshmallow.validate import Range
+
+MAX_ID = 2**31 - 1  # the largest id an INTEGER key column holds
+
+
+def whole_number(value: Any, *, minimum: int = 1, maximum: int = MAX_ID) -> int | None:
+    """`value` as a whole number from `minimum` to `maximum` (an int, or ASCII digits as text),
+    else None. Other Unicode digits ("²") are not numbers here, and the default bound is what
+    an id column holds: past it the database refuses the query rather than finding nothing."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and (digits := value.strip()).isascii() and digits.isdigit():
+        if len(digits) > len(str(maximum)):
+            return None
+        number = int(digits)
+    else:
+        return None
+    return number if minimum <= number <= maximum else None
+
+
+def unstorable_text(data: Any) -> str | None:
+    """The path of the first string in `data` (parsed JSON or YAML) that no database can store
+    as UTF-8, a lone UTF-16 surrogate such as "\\ud800"; None when there is none."""
+    pending: list[tuple[str, Any]] = [("", data)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                pending.append((path, key))  # a bad key is reported at its object
+                pending.append((f"{path}.{key}" if path else str(key), item))
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return path or "body"
+    return None
+
+
+class IdField(fields.Integer):
+    """A row (or version) number in a JSON body: a JSON integer an INTEGER column holds."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            strict=True,
+            validate=Range(min=1, max=MAX_ID, error="Use a whole number from {min} to {max}."),
+            **kwargs,
+        )
+
+
+class ExactBoolean(fields.Boolean):
+    """Only JSON true or false: agreeing to terms is never inferred from "yes", "1" or 1."""
+
+    default_error_messages = {"invalid": "Use JSON true or false."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):  # 1 == True for a set lookup, so check the type
+            raise self.make_error("invalid")
+        return value
