@@ -52,7 +52,15 @@ class ArticleForm(FlaskForm):
         description="Drafts are only seen by support agents, catalog and product managers.",
     )
     product_id = ServiceChecked("Digital product", choices=[])
-    offer_codes = MultiCheckboxField("Offers this article helps with", choices=[])
+    offer_codes = StringField(
+        "Offers this article helps with",
+        description="Offer codes, separated by commas; start typing for suggestions.",
+        render_kw={
+            "list": "article-offer-codes",
+            "autocomplete": "off",
+            "data-offer-suggest": "several",
+        },
+    )
 
 
 class RequestForm(FlaskForm):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -159,7 +160,7 @@ def articles_query(
     user: User, *, product_id: int | None = None, offer_code: str = "", search: str = ""
 ) -> sa.Select:
     query = sa.select(KnowledgeArticle).where(readable_articles_clause(user))
-    offer_code = clean_text(offer_code or "")
+    offer_code = clean_text(offer_code or "").strip().upper()
     if product_id:
         query = query.where(KnowledgeArticle.product_id == product_id)
     if offer_code:
@@ -343,7 +344,7 @@ def queue_query(
     if priority:
         query = query.where(SupportRequest.priority == priority)
     if offer_code:
-        query = query.where(Subscription.offer_code == clean_text(offer_code))
+        query = query.where(Subscription.offer_code == clean_text(offer_code).strip().upper())
     if product_id:
         from ..catalog.models import ServiceOffer
 
@@ -1530,10 +1531,20 @@ def products() -> list[DigitalProduct]:
     return list(db.session.scalars(sa.select(DigitalProduct).order_by(DigitalProduct.name)))
 
 
-def offer_choices(user: User | None = None) -> list[tuple[str, str]]:
+OFFER_MATCHES = 20
+
+
+def offer_choices(
+    user: User | None = None,
+    *,
+    codes: Iterable[str] | None = None,
+    matching: str = "",
+    limit: int | None = None,
+) -> list[tuple[str, str]]:
     """(code, name) of the offers a filter or a link may name. Staff (or no user): every code,
     named after its newest revision; others: offers they may see or consume, named after the
-    newest live revision, so no draft or hidden offer is given away."""
+    newest live revision, so no draft or hidden offer is given away. `codes` names only those;
+    `matching` keeps codes and names containing the text, codes starting with it first."""
     from ..catalog.models import LIVE_STATUSES, ServiceOffer
 
     candidates = sa.select(ServiceOffer.code, sa.func.max(ServiceOffer.revision).label("revision"))
@@ -1542,15 +1553,24 @@ def offer_choices(user: User | None = None) -> list[tuple[str, str]]:
             ServiceOffer.status.in_(LIVE_STATUSES),
             ServiceOffer.code.in_(_readable_offer_codes(user)),
         )
+    if codes is not None:
+        candidates = candidates.where(ServiceOffer.code.in_(sorted(set(codes))))
     newest = candidates.group_by(ServiceOffer.code).subquery()
-    rows = db.session.execute(
-        sa.select(ServiceOffer.code, ServiceOffer.name)
-        .join(
-            newest,
-            sa.and_(newest.c.code == ServiceOffer.code, newest.c.revision == ServiceOffer.revision),
+    query = sa.select(ServiceOffer.code, ServiceOffer.name).join(
+        newest,
+        sa.and_(newest.c.code == ServiceOffer.code, newest.c.revision == ServiceOffer.revision),
+    )
+    order = [ServiceOffer.name, ServiceOffer.code]
+    text = clean_text(matching or "").strip()[:100]
+    if text:
+        query = query.where(
+            sa.or_(
+                ServiceOffer.code.icontains(text, autoescape=True),
+                ServiceOffer.name.icontains(text, autoescape=True),
+            )
         )
-        .order_by(ServiceOffer.name, ServiceOffer.code)
-    ).all()
+        order.insert(0, sa.case((ServiceOffer.code.istartswith(text, autoescape=True), 0), else_=1))
+    rows = db.session.execute(query.order_by(*order).limit(limit)).all()
     return [(code, name) for code, name in rows]
 
 
@@ -1644,7 +1664,9 @@ def save_article_with_offers(
         message="Only catalog managers and support agents write articles.",
     )
     errors: check.Errors = {}
-    codes = {clean_text(str(code)) for code in (offer_codes or []) if str(code).strip()}
+    codes = {
+        clean_text(str(code)).strip().upper() for code in (offer_codes or []) if str(code).strip()
+    }
     unknown = (
         codes
         - set(db.session.scalars(sa.select(ServiceOffer.code).where(ServiceOffer.code.in_(codes))))

@@ -4,6 +4,7 @@ redirects; refused input re-renders the form with the user's text kept."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import (
@@ -124,20 +125,20 @@ def _can_write_articles() -> bool:
 @login_required
 def knowledge():
     q = request.args.get("q", "")[:200]
-    offer = request.args.get("offer", "")[:40]
+    offer = request.args.get("offer", "").strip().upper()[:40]
     product_id = _int(request.args.get("product"))
     query = services.search_articles(current_user, q, product_id=product_id, offer_code=offer)
     pagination = paginate(query)
     ids = [article.id for article in pagination.items]
-    offers = dict(services.offer_choices(current_user))
+    named = dict(services.offer_choices(current_user, codes=[offer])) if offer else {}
     return render_template(
         "support/knowledge.html",
         pagination=pagination,
         ratings=services.article_ratings(ids),
         products=services.products(),
-        offers=offers,
+        offer_suggestions=services.offer_choices(current_user, limit=services.OFFER_MATCHES),
         offer=offer,
-        offer_name=offers.get(offer, offer),
+        offer_name=named.get(offer, offer),
         can_write=_can_write_articles(),
     )
 
@@ -147,8 +148,8 @@ def knowledge():
 def article(article_id: int):
     item = services.article_for(current_user, article_id, count_view=True)
     yes, no = services.article_ratings([item.id])[item.id]
-    offers = dict(services.offer_choices(current_user))
-    codes = [code for code in services.article_offer_codes(item.id) if code in offers]
+    offers = dict(services.offer_choices(current_user, codes=services.article_offer_codes(item.id)))
+    codes = list(offers)
     product = next((p for p in services.products() if p.id == item.product_id), None)
     return render_template(
         "support/article.html",
@@ -182,16 +183,13 @@ def _article_form(article_id: int | None):
     form.product_id.choices = [("", "— none —")] + [
         (str(p.id), p.name) for p in services.products()
     ]
-    form.offer_codes.choices = [
-        (code, f"{name} ({code})") for code, name in services.offer_choices()
-    ]
     if request.method == "GET":
         if existing is not None:
             form.product_id.data = str(existing.product_id or "")
-            form.offer_codes.data = services.article_offer_codes(existing.id)
+            form.offer_codes.data = ", ".join(services.article_offer_codes(existing.id))
         else:
             form.status.data = "draft"
-            form.offer_codes.data = [request.args["offer"]] if request.args.get("offer") else []
+            form.offer_codes.data = request.args.get("offer", "")[:40]
     status = 200
     if form.validate_on_submit():
         try:
@@ -202,7 +200,7 @@ def _article_form(article_id: int | None):
                 body=form.body.data,
                 status=form.status.data,
                 product_id=form.product_id.data,
-                offer_codes=form.offer_codes.data,
+                offer_codes=re.split(r"[\s,;]+", form.offer_codes.data or ""),
             )
         except ValidationFailed as error:
             status = _failed(form, error)
@@ -211,7 +209,22 @@ def _article_form(article_id: int | None):
             return redirect(url_for("support.article", article_id=saved.id))
     elif request.method == "POST":
         status = 400
-    return render_template("support/article_form.html", form=form, article=existing), status
+    return render_template(
+        "support/article_form.html",
+        form=form,
+        article=existing,
+        offer_suggestions=services.offer_choices(limit=services.OFFER_MATCHES),
+    ), status
+
+
+@bp.route("/offer-codes")
+@login_required
+def offer_codes():
+    """Offers whose code or name holds `q`, for the offer fields' suggestions (JSON)."""
+    matches = services.offer_choices(
+        current_user, matching=request.args.get("q", ""), limit=services.OFFER_MATCHES
+    )
+    return jsonify([{"code": code, "name": name} for code, name in matches])
 
 
 @bp.route("/knowledge/new", methods=["GET", "POST"])
@@ -620,7 +633,7 @@ def queue():
     filters = {
         "status": _arg_choice("status", [s.value for s in RequestStatus]),
         "priority": _arg_choice("priority", [p.value for p in Priority]),
-        "offer_code": request.args.get("offer", "")[:40],
+        "offer_code": request.args.get("offer", "").strip().upper()[:40],
         "product_id": _int(request.args.get("product")),
         "assignee": _arg_choice("assignee", ["me", "none"]),
         "breached": request.args.get("breached") == "1",
@@ -635,7 +648,7 @@ def queue():
         filters=filters,
         statuses=list(STATUS_LABELS.items()),
         priorities=[p.value for p in Priority],
-        offers=services.offer_choices(),
+        offer_suggestions=services.offer_choices(limit=services.OFFER_MATCHES),
         products=services.products(),
         take_form=TakeForm(formdata=None, prefix="take"),
     )

@@ -22,4 +22,34 @@ document.addEventListener("DOMContentLoaded", () => {
       setTimeout(() => { form.dataset.submitting = ""; }, 4000);
     });
   });
+  // Offer code fields: as the user types, fetch matching offers into the field's suggestions.
+  // "several" fields hold a comma-separated list: the last code typed is the one completed.
+  document.querySelectorAll("input[data-offer-suggest]").forEach((input) => {
+    const list = input.list;
+    if (!list || !list.dataset.url) return;
+    const several = input.dataset.offerSuggest === "several";
+    let timer = null;
+    let asked = "";
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const words = input.value.split(/[\s,;]+/);
+        const word = several ? words[words.length - 1] : input.value.trim();
+        if (!word || word === asked) return;
+        asked = word;
+        const response = await fetch(`${list.dataset.url}?q=${encodeURIComponent(word)}`, {
+          headers: { Accept: "application/json" },
+        });
+        if (!response.ok) return;
+        const before = several ? input.value.slice(0, input.value.length - word.length) : "";
+        const offers = await response.json();
+        list.replaceChildren(...offers.map(({ code, name }) => {
+          const option = document.createElement("option");
+          option.value = before + code;
+          option.textContent = name;
+          return option;
+        }));
+      }, 150);
+    });
+  });
 });

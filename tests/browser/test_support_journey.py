@@ -158,3 +158,21 @@ def test_consumer_asks_agents_escalate_resolve_and_consumer_rates(
     assert [r.id for r in db.session.scalars(db.select(BacklogItem)).one().source_requests] == [
         request_id
     ]
+
+
+def test_an_agent_types_offer_codes_with_suggestions_from_the_server(page, make_offer, agents):
+    for number in range(30):  # more offers than the page lists up front
+        make_offer(f"SVC-{number:02d}", name=f"Service {number:02d}")
+    make_offer("ZZ-TUNNEL", name="Zeta tunnel")
+    browser_login(page, agents[1].email, DEMO_PASSWORD)
+    page.goto("/support/knowledge/new")
+    field = page.get_by_label("Offers this article helps with")
+    expect(page.locator('#article-offer-codes option[value="ZZ-TUNNEL"]')).to_have_count(0)
+    field.press_sequentially("SVC-03, zeta")
+    expect(page.locator('#article-offer-codes option[value="SVC-03, ZZ-TUNNEL"]')).to_have_count(1)
+    field.fill("SVC-03, ZZ-TUNNEL")
+    page.get_by_label("Title").fill("Tunnel tips")
+    page.get_by_label("Article (Markdown)").fill("Reconnect.")
+    page.get_by_role("button", name="Save article").click()
+    expect(page.get_by_text("Article “Tunnel tips” saved")).to_be_visible()
+    expect(page.get_by_role("link", name="Zeta tunnel")).to_be_visible()

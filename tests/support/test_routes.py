@@ -61,7 +61,7 @@ def test_knowledge_list_searches_published_articles_and_filters_by_offer(
     html = page_text(consumer.get("/support/knowledge"))
     assert "How to use VPN-ACCESS" in html and "Printer jams" in html and "Secret draft" not in html
     assert "New article" not in html
-    html = page_text(consumer.get("/support/knowledge?offer=VPN-ACCESS"))
+    html = page_text(consumer.get("/support/knowledge?offer=+vpn-access"))
     assert "Knowledge for VPN access" in html and "Printer jams" not in html
     html = page_text(consumer.get("/support/knowledge?q=printer"))
     assert "Printer jams" in html and "How to use VPN-ACCESS" not in html
@@ -138,7 +138,7 @@ def test_writing_an_article_links_offers_and_keeps_text_on_errors(
             "body": body,
             "status": "published",
             "product_id": str(product.id),
-            "offer_codes": ["VPN-ACCESS"],
+            "offer_codes": "VPN-ACCESS",
         },
     )
     assert refused.status_code == 422
@@ -151,7 +151,7 @@ def test_writing_an_article_links_offers_and_keeps_text_on_errors(
             "body": body,
             "status": "published",
             "product_id": str(product.id),
-            "offer_codes": ["VPN-ACCESS"],
+            "offer_codes": "vpn-access, ",
         },
     )
     assert saved.status_code == 302
@@ -164,6 +164,7 @@ def test_writing_an_article_links_offers_and_keeps_text_on_errors(
     )
     edit = agent.get(f"/support/knowledge/{article.id}/edit")
     assert edit.status_code == 200 and "Reconnect after sleep" in page_text(edit)
+    assert 'name="offer_codes" type="text" value="VPN-ACCESS"' in page_text(edit)
     agent.post(
         f"/support/knowledge/{article.id}/edit",
         data={
@@ -171,7 +172,7 @@ def test_writing_an_article_links_offers_and_keeps_text_on_errors(
             "body": "new",
             "status": "draft",
             "product_id": "",
-            "offer_codes": [],
+            "offer_codes": "",
         },
     )
     db.session.expire_all()
@@ -1066,3 +1067,53 @@ def test_sending_the_request_form_twice_opens_one_request(active_subscription, c
     assert db.session.scalar(sa.select(sa.func.count(SupportRequest.id))) == 1
     another = page_text(consumer.get("/support/new"))
     assert key not in another  # a new form, a new key
+
+
+def test_an_article_names_several_offers_by_code_and_unknown_ones_are_field_errors(
+    make_offer, client_as
+):
+    make_offer("VPN-ACCESS")
+    make_offer("MAIL-BOX", name="Mailbox")
+    agent = client_as("support_agent")
+    form = {"title": "Both", "body": "Text", "status": "published", "product_id": ""}
+    refused = agent.post("/support/knowledge/new", data={**form, "offer_codes": "VPN-ACCESS NOPE"})
+    assert refused.status_code == 422
+    assert "Unknown offer: NOPE." in page_text(refused)
+    saved = agent.post(
+        "/support/knowledge/new", data={**form, "offer_codes": "mail-box;VPN-ACCESS, vpn-access"}
+    )
+    assert saved.status_code == 302
+    article = db.session.scalar(sa.select(KnowledgeArticle).where(KnowledgeArticle.title == "Both"))
+    assert support.article_offer_codes(article.id) == ["MAIL-BOX", "VPN-ACCESS"]
+
+
+def test_offer_code_suggestions_match_code_or_name_and_only_what_the_reader_may_see(
+    make_offer, users, client_as, client
+):
+    from app.accounts import services as accounts
+
+    engineering = accounts.find_group_by_name("Engineering")
+    make_offer("VPN-ACCESS")
+    make_offer("MAIL-VPN", name="Mail over VPN")
+    make_offer("GPU-SECRET", name="Secret VPN cluster", group_ids=(engineering.id,))
+    make_offer("VPN-DRAFT", name="Draft VPN", publish=False)
+    consumer = client_as("consumer").get("/support/offer-codes?q=vpn")
+    assert consumer.status_code == 200 and consumer.mimetype == "application/json"
+    assert [item["code"] for item in consumer.get_json()] == ["VPN-ACCESS", "MAIL-VPN"]
+    staff = client_as("support_agent").get("/support/offer-codes?q=vpn").get_json()
+    assert {item["code"] for item in staff[:2]} == {"VPN-ACCESS", "VPN-DRAFT"}  # codes first
+    assert {item["code"] for item in staff} == {"VPN-ACCESS", "VPN-DRAFT", "MAIL-VPN", "GPU-SECRET"}
+    for literal in ("%25", "_", "x" * 5000):  # LIKE wildcards match themselves only
+        assert client_as("consumer").get(f"/support/offer-codes?q={literal}").get_json() == []
+    everything = client_as("consumer").get("/support/offer-codes").get_json()
+    assert client_as("consumer").get("/support/offer-codes?q=%00").get_json() == everything
+    assert {item["code"] for item in everything} == {"VPN-ACCESS", "MAIL-VPN"}
+    assert client.get("/support/offer-codes?q=vpn").status_code == 302  # log in first
+
+
+def test_queue_filters_by_a_typed_offer_code(new_request, agents, as_user):
+    new_request()
+    agent = as_user(agents[1])
+    assert "Cannot connect" in page_text(agent.get("/support/queue?offer=+vpn-access"))
+    assert "Cannot connect" not in page_text(agent.get("/support/queue?offer=MAIL-BOX"))
+    assert 'value="VPN-ACCESS"' in page_text(agent.get("/support/queue?offer=vpn-access"))
