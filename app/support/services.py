@@ -1554,7 +1554,7 @@ def offer_choices(
             ServiceOffer.code.in_(_readable_offer_codes(user)),
         )
     if codes is not None:
-        candidates = candidates.where(ServiceOffer.code.in_(sorted(set(codes))))
+        candidates = candidates.where(ServiceOffer.code.in_(sorted({clean_text(c) for c in codes})))
     newest = candidates.group_by(ServiceOffer.code).subquery()
     query = sa.select(ServiceOffer.code, ServiceOffer.name).join(
         newest,

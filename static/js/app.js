@@ -22,6 +22,13 @@ document.addEventListener("DOMContentLoaded", () => {
       setTimeout(() => { form.dataset.submitting = ""; }, 4000);
     });
   });
+  // After a refused submit, say so in the title and put the cursor in the first field to fix
+  // (later, so that a tabbed page has first shown the panel holding it).
+  const invalid = document.querySelector('[aria-invalid="true"]');
+  if (invalid) {
+    document.title = `Error: ${document.title}`;
+    setTimeout(() => invalid.focus(), 0);
+  }
   // Offer code fields: as the user types, fetch matching offers into the field's suggestions.
   // "several" fields hold a comma-separated list: the last code typed is the one completed.
   document.querySelectorAll("input[data-offer-suggest]").forEach((input) => {

@@ -1,5 +1,7 @@
 """Each demo user logs in through a real browser and sees the navigation for its role."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -53,6 +55,12 @@ def test_admin_creates_a_user_by_keyboard_and_sees_field_errors(page, make_user)
     page.get_by_label("E-mail").fill("not-an-email")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Enter a valid e-mail address.")).to_be_visible()
+    # the refused page says so in its title and puts the cursor in the field to fix
+    expect(page).to_have_title(re.compile(r"^Error: "))
+    expect(page.get_by_label("E-mail")).to_be_focused()
+    expect(page.get_by_label("E-mail")).to_have_accessible_description(
+        re.compile("Enter a valid e-mail address.")
+    )
     page.get_by_label("E-mail").fill("new.person@example.test")
     page.get_by_label("Name").fill("New Person")
     page.get_by_label("Password").fill("longenough")

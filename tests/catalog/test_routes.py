@@ -1129,3 +1129,20 @@ def test_every_change_is_audited(client_as, catalog_setup):
         )
     ).all()
     assert [event.action for event in events] == ["created"]
+
+
+def test_editor_fields_state_their_errors_to_assistive_technology(client_as, catalog_setup):
+    refused = html(
+        client_as("catalog_manager").post(
+            "/catalog/manage/offers/new",
+            data=offer_form("VPN-ACCESS", **{"service_levels-response_hours-critical": "-5"}),
+        )
+    )
+    assert 'aria-invalid="None"' not in refused  # WTForms prints None; no value means "valid"
+    cell = refused[refused.index('id="service_levels-response_hours-critical"') - 300 :]
+    cell = cell[: cell.index("</div>")]
+    assert 'aria-invalid="true"' in cell
+    assert 'aria-describedby="service_levels-response_hours-critical-error-1"' in cell
+    assert 'id="service_levels-response_hours-critical-error-1"' in cell
+    untouched = refused[refused.index('id="service_levels-response_hours-high"') - 200 :]
+    assert "aria-invalid" not in untouched[: untouched.index("</div>")]
