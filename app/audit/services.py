@@ -60,6 +60,30 @@ def record(
     return event
 
 
+def record_many(
+    actor: User | None, object_type: str, action: str, summaries: dict[Any, str]
+) -> None:
+    """One event per object (id → summary), written in one statement: the ORM would insert
+    them one by one to learn their ids, which nobody needs here."""
+    if summaries:
+        now = clock.now()
+        db.session.execute(
+            sa.insert(AuditEvent),
+            [
+                {
+                    "occurred_at": now,
+                    "actor_id": actor.id if actor else None,
+                    "object_type": object_type,
+                    "object_id": str(object_id),
+                    "action": action,
+                    "changes": {},
+                    "summary": summary[:255],
+                }
+                for object_id, summary in summaries.items()
+            ],
+        )
+
+
 def audit_query(
     viewer: User,
     *,

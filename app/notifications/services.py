@@ -21,26 +21,28 @@ log = logging.getLogger(__name__)
 
 def notify(recipients: Iterable[User], subject: str, body: str = "", link: str = "") -> int:
     """Queue an inbox entry and an outbox e-mail for each distinct active recipient."""
+    return notify_each([(recipients, subject, body, link)])
+
+
+def notify_each(messages: Iterable[tuple[Iterable[User], str, str, str]]) -> int:
+    """`notify` for many messages (recipients, subject, body, link) in two statements, however
+    many messages and recipients: a batch job tells hundreds of people at once."""
     now = clock.now()
-    seen: set[int] = set()
-    for user in recipients:
-        if user is None or user.id in seen or not user.active:
-            continue
-        seen.add(user.id)
-        db.session.add(
-            Notification(
-                user_id=user.id, subject=subject[:200], body=body, link=link, created_at=now
+    inbox, outbox = [], []
+    for recipients, subject, body, link in messages:
+        seen: set[int] = set()
+        for user in recipients:
+            if user is None or user.id in seen or not user.active:
+                continue
+            seen.add(user.id)
+            inbox.append({"user_id": user.id, "subject": subject[:200], "body": body, "link": link})
+            outbox.append(
+                {"recipient": user.email, "subject": subject[:200], "body": _email_body(body, link)}
             )
-        )
-        db.session.add(
-            OutboxEmail(
-                recipient=user.email,
-                subject=subject[:200],
-                body=_email_body(body, link),
-                created_at=now,
-            )
-        )
-    return len(seen)
+    if inbox:
+        db.session.execute(sa.insert(Notification), [{**row, "created_at": now} for row in inbox])
+        db.session.execute(sa.insert(OutboxEmail), [{**row, "created_at": now} for row in outbox])
+    return len(inbox)
 
 
 def _email_body(body: str, link: str) -> str:

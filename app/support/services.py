@@ -24,7 +24,7 @@ from ..catalog.models import DigitalProduct, offer_articles
 from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from ..extensions import db, get_by_id
 from ..inputs import unstorable_text, whole_number
-from ..notifications.services import notify
+from ..notifications.services import notify, notify_each
 from ..subscriptions import services as subscriptions
 from ..subscriptions.models import Subscription, SubscriptionStatus
 from . import sla
@@ -1028,8 +1028,11 @@ def rate(actor: User, request_id: int, satisfaction: Any, comment: Any = "") -> 
 def sla_check(now: datetime | None = None) -> dict:
     """Record breaches (and tell the assignee, or the tier), and close requests resolved 7 days ago."""
     now = now or clock.now()
+    with_assignee = selectinload(SupportRequest.assignee)
     late_response = db.session.scalars(
-        sa.select(SupportRequest).where(
+        sa.select(SupportRequest)
+        .options(with_assignee)
+        .where(
             SupportRequest.status.in_([R.NEW, R.IN_PROGRESS]),
             SupportRequest.first_response_at.is_(None),
             SupportRequest.response_breached_at.is_(None),
@@ -1038,31 +1041,41 @@ def sla_check(now: datetime | None = None) -> dict:
         )
     ).all()
     late_resolution = db.session.scalars(
-        sa.select(SupportRequest).where(
+        sa.select(SupportRequest)
+        .options(with_assignee)
+        .where(
             SupportRequest.status.in_([R.NEW, R.IN_PROGRESS]),
             SupportRequest.resolution_breached_at.is_(None),
             SupportRequest.resolution_due < now,
             SupportRequest.paused_since.is_(None),
         )
     ).all()
-    for request in late_response:
-        request.response_breached_at = request.first_response_due
-        _tell_breach(request, "first response")
-    for request in late_resolution:
-        request.resolution_breached_at = request.resolution_due
-        _tell_breach(request, "resolution")
+    agents_of_tier: dict[int, list[User]] = {}  # read once per tier, not once per breach
+    _mark(late_response, response_breached_at=SupportRequest.first_response_due)
+    _mark(late_resolution, resolution_breached_at=SupportRequest.resolution_due)
+    breaches = [("first response", late_response), ("resolution", late_resolution)]
+    notify_each(
+        _breach_message(request, which, agents_of_tier)
+        for which, late in breaches
+        for request in late
+    )
+    for which, late in breaches:
+        audit.record_many(
+            None, "support_request", "sla_breached", dict.fromkeys((r.id for r in late), which)
+        )
     stale = db.session.scalars(
         sa.select(SupportRequest).where(
             SupportRequest.status == R.RESOLVED,
             SupportRequest.resolved_at <= now - AUTO_CLOSE_AFTER,
         )
     ).all()
-    for request in stale:
-        request.status, request.closed_at = R.CLOSED.value, now
-        request.version += 1
-        audit.record(
-            None, "support_request", request.id, "auto_closed", summary="resolved for 7 days"
-        )
+    _mark(stale, status=R.CLOSED.value, closed_at=now, version=SupportRequest.version + 1)
+    audit.record_many(
+        None,
+        "support_request",
+        "auto_closed",
+        dict.fromkeys((request.id for request in stale), "resolved for 7 days"),
+    )
     db.session.commit()
     return {
         "response_breaches": len(late_response),
@@ -1071,15 +1084,36 @@ def sla_check(now: datetime | None = None) -> dict:
     }
 
 
-def _tell_breach(request: SupportRequest, which: str) -> None:
-    recipients = [request.assignee] if request.assignee is not None else _tier_agents(request.tier)
-    notify(
+def _mark(requests: list[SupportRequest], **values: Any) -> None:
+    """One UPDATE for all of `requests` (row by row, SQLite would run one per request); the
+    objects are refreshed from the database when next read."""
+    if requests:
+        db.session.execute(
+            sa.update(SupportRequest)
+            .where(SupportRequest.id.in_([request.id for request in requests]))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        for request in requests:
+            db.session.expire(request, list(values))
+
+
+def _breach_message(
+    request: SupportRequest, which: str, agents_of_tier: dict[int, list[User]]
+) -> tuple[list[User], str, str, str]:
+    """To the assignee, or else to the request's tier."""
+    if request.assignee is not None:
+        recipients = [request.assignee]
+    else:
+        if request.tier not in agents_of_tier:
+            agents_of_tier[request.tier] = _tier_agents(request.tier)
+        recipients = agents_of_tier[request.tier]
+    return (
         recipients,
         f"SLA breached ({which}): request {request.id}",
         request.subject,
         f"/support/requests/{request.id}",
     )
-    audit.record(None, "support_request", request.id, "sla_breached", summary=which)
 
 
 # --- escalation to operations, feedback to development ----------------------------------------

@@ -34,22 +34,33 @@ def _login(app, email: str):
     return client
 
 
-def _prepare_users() -> tuple[str, str]:
-    consumer = db.session.scalars(sa.select(User).order_by(User.id)).first()
-    consumer.password_hash = accounts.hash_password(PASSWORD)
-    manager = accounts.find_user_by_email("pm@bench.test")
-    if manager is None:
-        manager = User(
-            email="pm@bench.test",
-            name="Bench PM",
+def _staff(email: str, role: str, tier: int | None = None) -> str:
+    user = accounts.find_user_by_email(email)
+    if user is None:
+        user = User(
+            email=email,
+            name=f"Bench {role}",
             password_hash=accounts.hash_password(PASSWORD),
             active=True,
+            support_tier=tier,
         )
-        db.session.add(manager)
+        db.session.add(user)
         db.session.flush()
-        db.session.add(UserRole(user_id=manager.id, role="product_manager"))
+        db.session.add(UserRole(user_id=user.id, role=role))
+    return email
+
+
+def _prepare_users() -> dict[str, str]:
+    consumer = db.session.scalars(sa.select(User).order_by(User.id)).first()
+    consumer.password_hash = accounts.hash_password(PASSWORD)
+    emails = {
+        "consumer": consumer.email,
+        "product_manager": _staff("pm@bench.test", "product_manager"),
+        "catalog_manager": _staff("cm@bench.test", "catalog_manager"),
+        "support_agent": _staff("agent@bench.test", "support_agent", tier=1),
+    }
     db.session.commit()
-    return consumer.email, manager.email
+    return emails
 
 
 @click.command()
@@ -95,8 +106,8 @@ def main(
             total = db.session.scalar(sa.select(sa.func.count(ServiceOffer.id)))
             with click.progressbar(length=total, label="Indexing") as bar:
                 search_index.rebuild(progress=bar.update)
-        consumer_email, manager_email = _prepare_users()
-        consumer = accounts.find_user_by_email(consumer_email)
+        emails = _prepare_users()
+        consumer = accounts.find_user_by_email(emails["consumer"])
         subscription_id = db.session.scalar(
             sa.select(Subscription.id)
             .where(Subscription.group_id.in_(consumer.group_ids))
@@ -106,6 +117,9 @@ def main(
             sa.select(ServiceOffer.product_id)
             .join(Subscription, Subscription.offer_id == ServiceOffer.id)
             .where(Subscription.id == subscription_id)
+        )
+        offer_id = db.session.scalar(
+            sa.select(ServiceOffer.id).where(ServiceOffer.status == "published").limit(1)
         )
         dialect = db.engine.dialect.name
         sizes = {
@@ -118,7 +132,14 @@ def main(
                 "support_requests",
             )
         }
-    as_consumer, as_manager = _login(app, consumer_email), _login(app, manager_email)
+    as_consumer, as_manager = (
+        _login(app, emails["consumer"]),
+        _login(app, emails["product_manager"]),
+    )
+    as_catalog, as_agent = (
+        _login(app, emails["catalog_manager"]),
+        _login(app, emails["support_agent"]),
+    )
     pages = [
         ("catalog", as_consumer, "/catalog/"),
         ("search", as_consumer, "/search?q=cloud+backup"),
@@ -127,6 +148,9 @@ def main(
         ("status page", as_consumer, f"/status/subscriptions/{subscription_id}"),
         ("dashboard (all)", as_manager, "/status/dashboard"),
         ("dashboard (product)", as_manager, f"/status/dashboard?product={product_id}"),
+        ("offer editor", as_catalog, f"/catalog/manage/offers/{offer_id}"),
+        ("support queue", as_agent, "/support/queue"),
+        ("knowledge base", as_consumer, "/support/knowledge"),
     ]
     click.echo(f"{dialect}: {sizes}")
     click.echo(f"{'page':<20}{'status':>7}{'queries':>9}{'p50 ms':>9}{'p95 ms':>9}")

@@ -94,3 +94,50 @@ def test_resolved_requests_close_after_seven_days(active_subscription, users, ag
     clock.freeze(at(24, 9) + timedelta(days=7, minutes=1))
     assert support.sla_check()["closed"] == 1
     assert request.status == "closed"
+
+
+def test_the_sla_check_runs_the_same_statements_for_2_or_12_breaches(
+    active_subscription, users, agents
+):
+    import sqlalchemy as sa
+
+    from app.audit.models import AuditEvent
+    from app.extensions import db
+    from app.notifications.models import Notification
+    from app.support.models import SupportRequest
+    from tests.conftest import count_queries
+
+    def breach(how_many: int, day: int) -> int:
+        clock.freeze(at(day, 9))
+        for number in range(how_many):
+            request = support.open_request(
+                users["consumer"],
+                active_subscription.id,
+                request_type="issue",
+                priority="high",
+                subject=f"Down {day}-{number}",
+                description="…",
+            )
+            if number % 2:  # half of them assigned: the assignee is told, not the tier
+                support.assign(agents[1], request.id, agents[1].id)
+        clock.freeze(at(day, 18))  # past both the 4 h response and 8 h resolution targets
+        with count_queries() as statements:
+            found = support.sla_check()
+        assert found["response_breaches"] == found["resolution_breaches"] == how_many
+        return len(statements)
+
+    assert breach(2, 24) == breach(12, 25)
+    breached = db.session.scalar(
+        sa.select(sa.func.count(SupportRequest.id)).where(
+            SupportRequest.response_breached_at.is_not(None),
+            SupportRequest.resolution_breached_at.is_not(None),
+        )
+    )
+    events = db.session.scalar(
+        sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "sla_breached")
+    )
+    told = db.session.scalar(
+        sa.select(sa.func.count(Notification.id)).where(Notification.subject.like("SLA breached%"))
+    )
+    assert (breached, events) == (14, 28)
+    assert told >= 28  # every breach told someone: its assignee or the tier's agents
