@@ -180,7 +180,7 @@ class ServiceOffer(db.Model):
         # The catalog lists by name and "new offers" by publication: with these the database
         # walks the index and stops at a page instead of sorting every visible offer.
         sa.Index("ix_service_offers_name", "name", "id"),
-        sa.Index("ix_service_offers_published_at", "published_at"),
+        sa.Index("ix_service_offers_published", "published_at", "id"),  # newest first
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
