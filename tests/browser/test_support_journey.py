@@ -176,3 +176,20 @@ def test_an_agent_types_offer_codes_with_suggestions_from_the_server(page, make_
     page.get_by_role("button", name="Save article").click()
     expect(page.get_by_text("Article “Tunnel tips” saved")).to_be_visible()
     expect(page.get_by_role("link", name="Zeta tunnel")).to_be_visible()
+
+
+def test_enter_in_the_subject_sends_the_request(page, active_subscription, users):
+    browser_login(page, users["consumer"].email, DEMO_PASSWORD)
+    page.goto(f"/support/new?subscription={active_subscription.id}")
+    page.get_by_label("Description").fill("The tunnel drops every hour.")
+    page.get_by_label("Subject").fill("Tunnel drops")
+    page.get_by_label("Subject").press("Enter")
+    expect(page.get_by_text(re.compile(r"Request \d+ sent\."))).to_be_visible()
+    assert (
+        db.session.scalar(
+            db.select(db.func.count(SupportRequest.id)).where(
+                SupportRequest.subject == "Tunnel drops"
+            )
+        )
+        == 1
+    )
