@@ -1540,6 +1540,24 @@ def save_article(
     return article
 
 
+def article_choices(
+    offer: ServiceOffer, *, matching: str = "", limit: int | None = None
+) -> list[KnowledgeArticle]:
+    """The articles the editor offers to link: every one already linked, then at most `limit`
+    others, those of the offer's product first, whose title holds `matching`. A catalog needs
+    an article per offer, so listing them all would grow with the catalog."""
+    linked = articles_of(offer.code)
+    others = sa.select(KnowledgeArticle).where(
+        KnowledgeArticle.id.not_in([article.id for article in linked])
+    )
+    text = str(matching or "").replace("\x00", "").strip()[:100]
+    if text:
+        others = others.where(KnowledgeArticle.title.icontains(text, autoescape=True))
+    same_product = sa.case((KnowledgeArticle.product_id == offer.product_id, 0), else_=1)
+    others = others.order_by(same_product, KnowledgeArticle.title, KnowledgeArticle.id)
+    return linked + list(db.session.scalars(others.limit(limit or SUGGESTION_LIMIT)))
+
+
 def list_articles() -> list[KnowledgeArticle]:
     return list(db.session.scalars(sa.select(KnowledgeArticle).order_by(KnowledgeArticle.title)))
 

@@ -404,7 +404,7 @@ def _render_editor(
     )
     links_form.article_ids.choices = [
         (article.id, article.title + ("" if article.status == "published" else " (draft)"))
-        for article in services.list_articles()
+        for article in services.article_choices(offer, matching=request.args.get("articles", ""))
     ]
     audience_form = subforms.get("audience_form") or forms.AudienceForm(
         formdata=None,
@@ -654,7 +654,10 @@ def add_price(offer_id: int):
 def link_articles(offer_id: int):
     offer = services.get_offer(offer_id)
     form = forms.ArticleLinksForm(prefix="kb")
-    form.article_ids.choices = [(article.id, article.title) for article in services.list_articles()]
+    # Any existing article may be checked (the page shows a searched few); the service
+    # refuses ids that name none, and text or out-of-range numbers fail here.
+    submitted = [whole_number(value) for value in request.form.getlist(form.article_ids.name)]
+    form.article_ids.choices = [(number, "") for number in submitted if number is not None]
     if form.validate_on_submit():
         try:
             services.link_articles(current_user, offer.code, form.article_ids.data or [])

@@ -1146,3 +1146,36 @@ def test_editor_fields_state_their_errors_to_assistive_technology(client_as, cat
     assert 'id="service_levels-response_hours-critical-error-1"' in cell
     untouched = refused[refused.index('id="service_levels-response_hours-high"') - 200 :]
     assert "aria-invalid" not in untouched[: untouched.index("</div>")]
+
+
+def test_knowledge_tab_lists_linked_articles_and_finds_others_by_title(
+    client_as, make_offer, manager, monkeypatch
+):
+    offer = make_offer("VPN-ACCESS", publish=False)  # linked to "How to use VPN-ACCESS"
+    for number in range(3):
+        catalog.save_article(manager, title=f"Printer tip {number}", body="…")
+    catalog.save_article(manager, title="Reset a token", body="…")
+    monkeypatch.setattr(catalog, "SUGGESTION_LIMIT", 2)
+    http = client_as("catalog_manager")
+    editor = f"/catalog/manage/offers/{offer.id}"
+
+    def listed(query: str = "") -> list[str]:
+        page = html(http.get(editor + query))
+        links = page[page.index("<legend>Linked articles") :]
+        return re.findall(r"<label[^>]*>([^<]+)</label>", links[: links.index("</fieldset>")])
+
+    assert listed() == ["How to use VPN-ACCESS", "Printer tip 0", "Printer tip 1"]
+    assert listed("?articles=token") == ["How to use VPN-ACCESS", "Reset a token"]
+    assert "No other article title holds “nothing”." in html(http.get(editor + "?articles=nothing"))
+    token = next(a for a in catalog.list_articles() if a.title == "Reset a token")
+    linked = catalog.articles_of("VPN-ACCESS")[0]
+    url = editor + "/articles"
+    http.post(url, data={"kb-article_ids": [linked.id, token.id]})
+    assert {a.title for a in catalog.articles_of("VPN-ACCESS")} == {
+        "How to use VPN-ACCESS",
+        "Reset a token",
+    }
+    for junk in ("abc", "99999999999999999999", "987654"):
+        refused = http.post(url, data={"kb-article_ids": [linked.id, junk]})
+        assert refused.status_code in (302, 422)
+        assert len(catalog.articles_of("VPN-ACCESS")) == 2  # nothing changed
