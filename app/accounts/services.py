@@ -211,10 +211,13 @@ def list_users(
 ) -> sa.Select:
     require_role(actor, Role.ADMIN)
     query = sa.select(User).order_by(User.name, User.id)
-    if search:
-        pattern = f"%{search.strip().lower()}%"
+    search = str(search or "").replace("\x00", "").strip()[:200]
+    if search:  # literal text: % and _ match themselves
         query = query.where(
-            sa.or_(sa.func.lower(User.email).like(pattern), sa.func.lower(User.name).like(pattern))
+            sa.or_(
+                User.email.icontains(search, autoescape=True),
+                User.name.icontains(search, autoescape=True),
+            )
         )
     if role:
         query = query.where(User.roles.any(UserRole.role == role))
@@ -344,6 +347,17 @@ def save_group(
     if commit:
         db.session.commit()
     return group
+
+
+MEMBER_CHOICES = 50
+
+
+def member_choices(actor: User, group: ConsumerGroup, *, matching: str = "") -> list[User]:
+    """The people the group page offers: its members, then at most MEMBER_CHOICES others whose
+    name or e-mail holds `matching` (a directory of thousands is no list of checkboxes)."""
+    members = sorted(group.members, key=lambda user: (user.name, user.id))
+    others = list_users(actor, search=matching).where(User.id.not_in([user.id for user in members]))
+    return members + list(db.session.scalars(others.limit(MEMBER_CHOICES)))
 
 
 def set_group_members(actor: User, group_id: int, user_ids: Iterable[int]) -> ConsumerGroup:

@@ -2,7 +2,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import NotAllowed, RateLimited, Unauthorized, ValidationFailed
-from ..extensions import db
+from ..inputs import whole_number
 from ..web import apply_field_errors, arg_id, is_safe_next, paginate, roles_required
 from . import services
 from .forms import (
@@ -248,7 +248,10 @@ def edit_group(group_id: int | None = None):
     members_form = GroupMembersForm(prefix="m")
     if group is not None:
         members_form.members.choices = [
-            (user.id, f"{user.name} <{user.email}>") for user in _all_users()
+            (user.id, f"{user.name} <{user.email}>")
+            for user in services.member_choices(
+                current_user, group, matching=request.args.get("people", "")
+            )
         ]
         if request.method == "GET":
             members_form.members.data = [user.id for user in group.members]
@@ -270,15 +273,14 @@ def edit_group(group_id: int | None = None):
     )
 
 
-def _all_users():
-    return db.session.scalars(services.list_users(current_user)).all()
-
-
 @admin.route("/groups/<int:group_id>/members", methods=["POST"])
 @roles_required(Role.ADMIN)
 def group_members(group_id: int):
     form = GroupMembersForm(prefix="m")
-    form.members.choices = [(user.id, user.email) for user in _all_users()]
+    # Anyone may be checked (the page shows a searched few); the service refuses ids that name
+    # nobody, and text or out-of-range numbers fail here.
+    submitted = [whole_number(value) for value in request.form.getlist(form.members.name)]
+    form.members.choices = [(number, "") for number in submitted if number is not None]
     if form.validate_on_submit():
         services.set_group_members(current_user, group_id, form.members.data)
         flash("Members saved.", "success")

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -205,3 +207,35 @@ def test_user_list_filters_and_paginates(client_as, make_user, app):
     assert b"Page 1 of 2" in first
     assert b"bulk24@example.test" not in first
     assert b"bulk24@example.test" in client.get("/admin/users?q=bulk&page=2").data
+
+
+def test_group_page_lists_members_and_finds_others(client_as, users, make_user, monkeypatch):
+    monkeypatch.setattr(accounts, "MEMBER_CHOICES", 2)
+    zoe, _, _ = (
+        make_user("consumer", name=name) for name in ("Zoe Zed", "Yann Young", "Walter 100% Sure")
+    )
+    legal = accounts.save_group(users["admin"], name="Legal")
+    accounts.set_group_members(users["admin"], legal.id, [users["consumer"].id])
+    client = client_as("admin")
+    page_url = f"/admin/groups/{legal.id}"
+
+    def listed(query: str = "") -> list[str]:
+        page = client.get(page_url + query).get_data(as_text=True)
+        members = page[page.index("<legend>Members") :]
+        return re.findall(r"<label[^>]*>([^<]+) &lt;", members[: members.index("</fieldset>")])
+
+    member = users["consumer"].name
+    assert listed()[0] == member and len(listed()) == 3  # the member, then 2 others
+    assert listed("?people=zed") == [member, "Zoe Zed"]
+    assert listed("?people=100%25") == [member, "Walter 100% Sure"]  # % is literal
+    assert "No one else matches “nobody”." in client.get(page_url + "?people=nobody").get_data(
+        as_text=True
+    )
+    url = f"/admin/groups/{legal.id}/members"
+    client.post(url, data={"m-members": [str(users["consumer"].id), str(zoe.id)]})
+    db.session.expire_all()
+    assert {m.name for m in accounts.get_group(legal.id).members} == {member, "Zoe Zed"}
+    for junk in ("abc", "99999999999999999999", "987654"):
+        client.post(url, data={"m-members": [str(zoe.id), junk]})
+        db.session.expire_all()
+        assert len(accounts.get_group(legal.id).members) == 2  # nothing changed
