@@ -3,6 +3,7 @@ they reach the database: what every domain needs, so it depends on none of them.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import fields
@@ -26,6 +27,15 @@ def whole_number(value: Any, *, minimum: int = 1, maximum: int = MAX_ID) -> int 
     else:
         return None
     return number if minimum <= number <= maximum else None
+
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def search_text(value: Any, max_length: int = 100) -> str:
+    """Typed search words, ready for a LIKE: control characters (NUL above all, which
+    PostgreSQL refuses) removed, trimmed, at most `max_length` characters."""
+    return CONTROL_CHARACTERS.sub("", str(value or "")).strip()[:max_length]
 
 
 def unstorable_text(data: Any) -> str | None:

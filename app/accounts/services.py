@@ -16,6 +16,7 @@ from .. import clock
 from ..audit import services as audit
 from ..errors import NotAllowed, NotFound, RateLimited, Unauthorized, ValidationFailed
 from ..extensions import db, get_by_id
+from ..inputs import search_text
 from .models import ApiToken, ConsumerGroup, LoginAttempt, Role, User, UserRole
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -211,7 +212,7 @@ def list_users(
 ) -> sa.Select:
     require_role(actor, Role.ADMIN)
     query = sa.select(User).order_by(User.name, User.id)
-    search = str(search or "").replace("\x00", "").strip()[:200]
+    search = search_text(search, 200)
     if search:  # literal text: % and _ match themselves
         query = query.where(
             sa.or_(

@@ -19,6 +19,7 @@ from ..accounts.services import require_role
 from ..audit import services as audit
 from ..errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from ..extensions import db, get_by_id
+from ..inputs import search_text
 from ..notifications.services import notify
 from ..support.models import ArticleStatus, KnowledgeArticle
 from . import validation as check
@@ -1550,7 +1551,7 @@ def article_choices(
     others = sa.select(KnowledgeArticle).where(
         KnowledgeArticle.id.not_in([article.id for article in linked])
     )
-    text = str(matching or "").replace("\x00", "").strip()[:100]
+    text = search_text(matching)
     if text:
         others = others.where(KnowledgeArticle.title.icontains(text, autoescape=True))
     same_product = sa.case((KnowledgeArticle.product_id == offer.product_id, 0), else_=1)

@@ -23,7 +23,7 @@ from ..catalog import validation as check
 from ..catalog.models import DigitalProduct, offer_articles
 from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from ..extensions import db, get_by_id
-from ..inputs import unstorable_text, whole_number
+from ..inputs import CONTROL_CHARACTERS, search_text, unstorable_text, whole_number
 from ..notifications.services import notify, notify_each
 from ..subscriptions import services as subscriptions
 from ..subscriptions.models import Subscription, SubscriptionStatus
@@ -86,12 +86,9 @@ INCIDENT_TRANSITIONS: dict[str, set[str]] = {
 PAUSED_STATUSES = (R.WAITING_ON_CONSUMER, R.RESOLVED)
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def clean_text(value: Any) -> Any:
     """Control characters (NUL above all, which PostgreSQL refuses) removed from typed text."""
-    return _CONTROL.sub("", value) if isinstance(value, str) else value
+    return CONTROL_CHARACTERS.sub("", value) if isinstance(value, str) else value
 
 
 def _text(errors: check.Errors, field: str, value: Any, **options: Any) -> str:
@@ -1595,7 +1592,7 @@ def offer_choices(
         sa.and_(newest.c.code == ServiceOffer.code, newest.c.revision == ServiceOffer.revision),
     )
     order = [ServiceOffer.name, ServiceOffer.code]
-    text = clean_text(matching or "").strip()[:100]
+    text = search_text(matching)
     if text:
         query = query.where(
             sa.or_(
