@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from ..accounts.models import Role
 from ..api.core import api_user, endpoint, json_body, load
 from ..errors import ValidationFailed
 from . import services
@@ -82,7 +81,7 @@ def status_kpis():
     period = services.parse_period(request.args.get("from"), request.args.get("to"))
     product, offer = request.args.get("product") or None, request.args.get("offer") or ""
     data = services.dashboard(user, period, product_id=product, offer_code=offer)
-    if user.has_role(Role.CATALOG_MANAGER, Role.PRODUCT_MANAGER):
+    if services.sees_offer_figures(user):
         data["offers"] = services.offer_table(user, period, product_id=product)
     return jsonify(KpiSchema().dump(data))
 

@@ -15,7 +15,6 @@ from sqlalchemy.orm import selectinload
 
 from .. import clock
 from ..accounts.models import Role, User, group_members
-from ..accounts.services import require_role
 from ..audit import services as audit
 from ..catalog import validation as check
 from ..catalog.models import DigitalProduct, ServiceOffer
@@ -1120,17 +1119,18 @@ def dashboard(
 OFFERS_PER_PAGE = 25
 
 
+def sees_offer_figures(viewer: User) -> bool:
+    """Catalog and product managers see the dashboard's figures per offer."""
+    return viewer.has_role(Role.CATALOG_MANAGER, Role.PRODUCT_MANAGER)
+
+
 def _offer_table_query(
     viewer: User, period: Period, product_id: Any
 ) -> tuple[sa.Select, sa.Select]:
     """Per live offer code: new orders in the period and active subscriptions now, busiest
     first; and the count of those codes (the outer joins keep one row per code)."""
-    require_role(
-        viewer,
-        Role.CATALOG_MANAGER,
-        Role.PRODUCT_MANAGER,
-        message="Only managers see figures per offer.",
-    )
+    if not sees_offer_figures(viewer):
+        raise NotAllowed("Only managers see figures per offer.")
     orders = (
         sa.select(Subscription.offer_code.label("code"), sa.func.count(Order.id).label("orders"))
         .join(Order, Order.subscription_id == Subscription.id)

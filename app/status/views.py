@@ -242,15 +242,11 @@ def subscription_usage_csv(subscription_id: int):
 # --- dashboards -------------------------------------------------------------------------------
 
 
-def _sees_offer_table() -> bool:
-    return current_user.has_role(Role.CATALOG_MANAGER, Role.PRODUCT_MANAGER)
-
-
 def _figures(period, product, offer):
     data = services.dashboard(current_user, period, product_id=product, offer_code=offer)
     tables = services.dashboard_tables(data)
     offers = None
-    if _sees_offer_table():
+    if services.sees_offer_figures(current_user):
         offers = services.offer_table_page(
             current_user, period, product_id=product, page=page_number()
         )
@@ -351,7 +347,7 @@ def export(table: str):
     period = services.parse_period(form["from"].data, form["to"].data)
     product, offer = form.product.data or None, form.offer.data or ""
     if table == "offers":
-        if not _sees_offer_table():
+        if not services.sees_offer_figures(current_user):
             abort(404)
         chosen = services.offers_table(
             services.offer_table(current_user, period, product_id=product)
