@@ -69,6 +69,14 @@ def paginate(query: sa.Select, per_page: int | None = None):
     )
 
 
+def accept_any_id(field) -> None:
+    """Let a checkbox list take any id posted, not only those the page listed (it lists a
+    searched few); the service refuses ids that name no row, and text or out-of-range numbers
+    fail the form here."""
+    posted = [whole_number(value) for value in request.form.getlist(field.name)]
+    field.choices = [(number, "") for number in posted if number is not None]
+
+
 def apply_field_errors(form, error: ValidationFailed) -> None:
     """Show a service's field errors next to the form's fields; the rest as a flash."""
     unplaced = []

@@ -2,8 +2,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import NotAllowed, RateLimited, Unauthorized, ValidationFailed
-from ..inputs import whole_number
-from ..web import apply_field_errors, arg_id, is_safe_next, paginate, roles_required
+from ..web import accept_any_id, apply_field_errors, arg_id, is_safe_next, paginate, roles_required
 from . import services
 from .forms import (
     ConfirmForm,
@@ -277,10 +276,7 @@ def edit_group(group_id: int | None = None):
 @roles_required(Role.ADMIN)
 def group_members(group_id: int):
     form = GroupMembersForm(prefix="m")
-    # Anyone may be checked (the page shows a searched few); the service refuses ids that name
-    # nobody, and text or out-of-range numbers fail here.
-    submitted = [whole_number(value) for value in request.form.getlist(form.members.name)]
-    form.members.choices = [(number, "") for number in submitted if number is not None]
+    accept_any_id(form.members)
     if form.validate_on_submit():
         services.set_group_members(current_user, group_id, form.members.data)
         flash("Members saved.", "success")

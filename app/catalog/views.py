@@ -20,7 +20,7 @@ from ..accounts.models import Role
 from ..errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from ..extensions import db
 from ..inputs import whole_number
-from ..web import apply_field_errors, arg_id, csv_response, paginate, roles_required
+from ..web import accept_any_id, apply_field_errors, arg_id, csv_response, paginate, roles_required
 from . import forms, services
 from .models import EDITABLE_STATUSES, BillingPeriod, OfferKind, OfferStatus, ServiceOffer
 
@@ -654,10 +654,7 @@ def add_price(offer_id: int):
 def link_articles(offer_id: int):
     offer = services.get_offer(offer_id)
     form = forms.ArticleLinksForm(prefix="kb")
-    # Any existing article may be checked (the page shows a searched few); the service
-    # refuses ids that name none, and text or out-of-range numbers fail here.
-    submitted = [whole_number(value) for value in request.form.getlist(form.article_ids.name)]
-    form.article_ids.choices = [(number, "") for number in submitted if number is not None]
+    accept_any_id(form.article_ids)
     if form.validate_on_submit():
         try:
             services.link_articles(current_user, offer.code, form.article_ids.data or [])
