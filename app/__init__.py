@@ -10,15 +10,32 @@ from flask import Flask, g, request
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from . import unit_of_work
 from .config import INSTANCE_DIR, ROOT, load_config
 from .extensions import csrf, db, login_manager, migrate
 from .inputs import MAX_ID
 
 
+class Offerdesk(Flask):
+    """A request is one unit of work: the view's changes are committed once, after it returns
+    a success, inside Flask's error handling, so a failed commit (a stale version, a constraint)
+    is answered like any other error. A view that answers 4xx or 5xx (a form shown again with
+    its errors, a refusal) commits nothing; the session rolls back when the request ends."""
+
+    def dispatch_request(self):
+        response = self.make_response(super().dispatch_request())
+        if response.status_code < 400:
+            unit_of_work.commit()
+        else:
+            db.session.rollback()
+        return response
+
+
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(
+    app = Offerdesk(
         __name__,
         instance_path=str(INSTANCE_DIR),
         template_folder=str(ROOT / "templates"),
@@ -27,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_config(config))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
+    register_proxy(app)
     register_extensions(app)
     app.url_map.converters["int"] = IdConverter  # before any route is added
     register_blueprints(app)
@@ -44,6 +62,14 @@ class IdConverter(IntegerConverter):
         self, url_map, fixed_digits: int = 0, min: int = 0, max: int = MAX_ID, signed=False
     ):  # noqa: A002 - werkzeug's names
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def register_proxy(app: Flask) -> None:
+    """Behind `TRUSTED_PROXIES` reverse proxies, the client's address, scheme and host come from
+    their X-Forwarded-* headers (only that many hops are believed); otherwise they are ignored."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
 
 def register_extensions(app: Flask) -> None:
@@ -133,7 +159,7 @@ def register_security_headers(app: Flask) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if request.is_secure:
+        if request.is_secure or app.config["ENV_NAME"] == "production":
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if current_user and current_user.is_authenticated and "Cache-Control" not in headers:
             headers["Cache-Control"] = "no-store"

@@ -40,6 +40,9 @@ class Config:
     MAIL_USE_TLS = _bool("MAIL_USE_TLS")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "offerdesk@localhost")
 
+    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: none,
+    # the headers are ignored). Behind one nginx: 1.
+    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
     LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 10)
     LOGIN_FAILURE_WINDOW_MINUTES = _int("LOGIN_FAILURE_WINDOW_MINUTES", 15)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, flash, jsonify, redirect, render_template, request
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
@@ -83,6 +84,17 @@ def register_error_handlers(app: Flask) -> None:
             return render_error_page(error.status, error.message)
         flash(error.message, "error")
         return redirect(request.referrer or "/")
+
+    @app.errorhandler(StaleDataError)
+    def handle_stale_write(error: StaleDataError):
+        """Two writers read the same version and the other one committed first."""
+        log.info("Stale write on %s %s: %s", request.method, request.path, error)
+        return handle_domain_error(
+            Conflict(
+                "Someone else changed this while you were working on it, so nothing of yours "
+                "was saved. Reload to see their change, then try again."
+            )
+        )
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
