@@ -258,6 +258,25 @@ def _recent_failures(column, value: str) -> int:
     )
 
 
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash to check unknown e-mails against, so that they cost the same time as known ones
+    and timing does not tell which addresses have accounts."""
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = hash_password(secrets.token_urlsafe(16))
+    return _DUMMY_HASHES[method]
+
+
+def _record_failure(email: str, address: str) -> None:
+    now = clock.now()
+    window = timedelta(minutes=current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"])
+    db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.attempted_at < now - window))
+    db.session.add(LoginAttempt(email=email, address=address, attempted_at=now))
+
+
 def authenticate(email: str, password: str, address: str) -> User:
     """Check credentials, refusing all attempts once an account or address has failed too often."""
     email = normalise_email(email)[:254]
@@ -270,12 +289,11 @@ def authenticate(email: str, password: str, address: str) -> User:
         minutes = current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"]
         raise RateLimited(f"Too many failed log-in attempts. Try again in {minutes} minutes.")
     user = find_user_by_email(email)
-    if (
-        user is None
-        or not check_password_hash(user.password_hash, password or "")
-        or not user.active
-    ):
-        db.session.add(LoginAttempt(email=email, address=address, attempted_at=clock.now()))
+    password_matches = check_password_hash(
+        user.password_hash if user is not None else _dummy_hash(), password or ""
+    )
+    if user is None or not password_matches or not user.active:
+        _record_failure(email, address)
         db.session.commit()
         raise Unauthorized("Invalid e-mail or password, or the account is deactivated.")
     db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email == email))
