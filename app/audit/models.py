@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
-from ..accounts.models import User
 from ..extensions import db
 from ..models_base import UTCDateTime
+
+if TYPE_CHECKING:
+    from ..accounts.models import User
 
 
 class AuditEvent(db.Model):
@@ -24,4 +27,4 @@ class AuditEvent(db.Model):
     changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     summary: Mapped[str] = mapped_column(sa.String(255), default="")
 
-    actor: Mapped[User | None] = relationship(lazy="joined")
+    actor: Mapped[User | None] = relationship("User", lazy="joined")

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from .. import clock
-from ..accounts.models import User
 from ..errors import NotAllowed
 from ..extensions import db
 from .models import AuditEvent
+
+if TYPE_CHECKING:
+    from ..accounts.models import User
 
 
 def _jsonable(value: Any) -> Any:
@@ -104,9 +106,7 @@ def audit_query(
     if action:
         query = query.where(AuditEvent.action == action)
     if actor_email:
-        query = query.join(User, AuditEvent.actor_id == User.id).where(
-            User.email == actor_email.strip().lower()
-        )
+        query = query.where(AuditEvent.actor.has(email=actor_email.strip().lower()))
     if since:
         query = query.where(AuditEvent.occurred_at >= since)
     if until:

@@ -3,8 +3,8 @@ from datetime import UTC, date, datetime, timedelta
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 
-from ..accounts.models import Role
 from ..extensions import db
+from ..roles import Role
 from ..web import csv_response, paginate, roles_required
 from . import services
 

@@ -1,0 +1,15 @@
+"""The roles a user may hold: below every domain, so any of them may name one."""
+
+import enum
+
+
+class Role(enum.StrEnum):
+    CONSUMER = "consumer"
+    CATALOG_MANAGER = "catalog_manager"
+    SUPPORT_AGENT = "support_agent"
+    PRODUCT_MANAGER = "product_manager"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
