@@ -27,10 +27,7 @@ class Offerdesk(Flask):
 
     def dispatch_request(self):
         response = self.make_response(super().dispatch_request())
-        if response.status_code < 400:
-            unit_of_work.commit()
-        else:
-            db.session.rollback()
+        unit_of_work.finish(succeeded=response.status_code < 400)
         return response
 
 

@@ -18,10 +18,28 @@ from .extensions import db
 
 _COMMIT = "offerdesk_on_commit"
 _ROLLBACK = "offerdesk_on_rollback"
+_WROTE = "offerdesk_wrote"
 
 
 def commit() -> None:
     db.session.commit()
+
+
+def has_changes() -> bool:
+    """Whether this transaction wrote anything, flushed or not. A read-only request neither
+    commits nor rolls back, so what it loaded is not expired under the page's feet."""
+    session = db.session
+    return bool(session.info.get(_WROTE) or session.new or session.dirty or session.deleted)
+
+
+def finish(succeeded: bool) -> None:
+    """End a unit of work: commit what it wrote if it succeeded, else undo it."""
+    if not has_changes():
+        return
+    if succeeded:
+        commit()
+    else:
+        db.session.rollback()
 
 
 def on_commit(action: Callable[[], None]) -> None:
@@ -33,9 +51,21 @@ def on_rollback(action: Callable[[], None]) -> None:
 
 
 def _run(session: Session, key: str, *, drop: str) -> None:
+    session.info.pop(_WROTE, None)
     session.info.pop(drop, None)
     for action in session.info.pop(key, []):
         action()
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, flush_context) -> None:
+    session.info[_WROTE] = True
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def _on_execute(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
 
 
 @sa.event.listens_for(Session, "after_commit")

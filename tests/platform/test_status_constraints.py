@@ -64,6 +64,8 @@ def test_the_database_refuses_an_unknown_status(app, table_name):
             with pytest.raises(sa.exc.IntegrityError) as refused:
                 connection.execute(table.insert().values(_row_with_status(table, "no-such-status")))
             message = str(refused.value.orig)
-            assert f"ck_{table_name}_status" in message or "CHECK constraint failed: status" in message
+            assert (
+                f"ck_{table_name}_status" in message or "CHECK constraint failed: status" in message
+            )
         finally:
             transaction.rollback()

@@ -86,3 +86,18 @@ def test_a_view_that_answers_an_error_commits_nothing(app):
     response = application.test_client().post("/edge/shown-again")
     assert response.status_code == 422
     assert _labels() == []
+
+
+def test_a_bulk_statement_counts_as_a_change_and_is_committed(app):
+    application = create_app(settings_for_tests())
+
+    @application.post("/edge/bulk")
+    def bulk():
+        db.session.execute(
+            sa.insert(AuditEvent).values(object_type="t", object_id="1", action="bulk")
+        )
+        return "done"
+
+    assert application.test_client().post("/edge/bulk").status_code == 200
+    assert _labels() == ["bulk"]
+
