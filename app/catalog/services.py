@@ -19,7 +19,7 @@ from ..accounts.services import require_role
 from ..audit import services as audit
 from ..errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from ..extensions import db, get_by_id
-from ..knowledge.services import (  # noqa: F401 - link_articles, save_article: the test fixtures' names
+from ..knowledge.services import (  # noqa: F401 - the tests' fixtures call catalog.link_articles/save_article
     articles_of,
     link_articles,
     save_article,
