@@ -108,6 +108,8 @@ def register_blueprints(app: Flask) -> None:
     from .audit.views import bp as audit_bp
     from .catalog import api as catalog_api  # noqa: F401 - registers its endpoints
     from .catalog.views import bp as catalog_bp
+    from .knowledge import api as knowledge_api  # noqa: F401 - registers its endpoints
+    from .knowledge.views import bp as knowledge_bp
     from .main.views import bp as main_bp
     from .notifications.views import bp as notifications_bp
     from .search.views import bp as search_bp
@@ -128,6 +130,7 @@ def register_blueprints(app: Flask) -> None:
         search_bp,
         subscriptions_bp,
         support_bp,
+        knowledge_bp,
         status_bp,
         api_bp,
     )

@@ -11,16 +11,15 @@ from .catalog.models import (  # noqa: F401
     ProductRelease,
     ServiceOffer,
 )
+from .knowledge.models import ArticleFeedback, KnowledgeArticle, offer_articles  # noqa: F401
 from .notifications.models import Notification, OutboxEmail  # noqa: F401
 from .status.models import NoticeUpdate, ServiceNotice, UsageMetric, UsageRecord  # noqa: F401
 from .subscriptions.models import FulfillmentTask, Order, ServiceContract, Subscription  # noqa: F401
 from .support.models import (  # noqa: F401
-    ArticleFeedback,
     Attachment,
     BacklogItem,
     Deflection,
     Incident,
-    KnowledgeArticle,
     RequestMessage,
     SupportRequest,
 )

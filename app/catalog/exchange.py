@@ -39,7 +39,8 @@ from ..audit.services import _jsonable
 from ..errors import DomainError, InvalidTransition, NotAllowed, ValidationFailed
 from ..extensions import db
 from ..inputs import unstorable_text
-from ..support.models import KnowledgeArticle
+from ..knowledge import services as knowledge
+from ..knowledge.models import KnowledgeArticle, offer_articles
 from . import services as catalog
 from . import validation as check
 from .models import (
@@ -51,7 +52,6 @@ from .models import (
     PriceChange,
     ReleaseStatus,
     ServiceOffer,
-    offer_articles,
     offer_audience,
 )
 from .schemas import CatalogFileSchema, Relative, iso
@@ -792,7 +792,7 @@ class _Importer:
                     self.articles.unchanged += 1
                     self.article_ids[title] = existing.id
                     continue
-                article = catalog.save_article(
+                article = knowledge.save_article(
                     self.actor,
                     title=title,
                     body=item["body"],
@@ -1047,10 +1047,10 @@ class _Importer:
         Links to the articles this file defines follow the file; links to other articles (the
         support team's, say) are kept."""
         ids, groups = self._settings_refs(item)
-        current = {article.id for article in catalog.articles_of(code)}
+        current = {article.id for article in knowledge.articles_of(code)}
         wanted = (current - set(self.article_ids.values())) | set(ids)
         if wanted != current:
-            catalog.link_articles(self.actor, code, sorted(wanted), commit=False)
+            knowledge.link_articles(self.actor, code, sorted(wanted), commit=False)
         audience, pilots = catalog.audience_of(code)
         settings = db.session.get(OfferSettings, code)
         canary = bool(settings and settings.canary)

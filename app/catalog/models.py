@@ -132,15 +132,6 @@ offer_audience = sa.Table(
     sa.Column("is_pilot", sa.Boolean, nullable=False, default=False),
 )
 
-offer_articles = sa.Table(
-    "offer_articles",
-    db.metadata,
-    sa.Column("offer_code", sa.String(40), primary_key=True),
-    sa.Column(
-        "article_id", sa.ForeignKey("knowledge_articles.id", ondelete="CASCADE"), primary_key=True
-    ),
-)
-
 
 class OfferSettings(db.Model):
     """What belongs to an offer across all its revisions: audience mode and featured flag."""

@@ -19,9 +19,12 @@ from ..accounts.services import require_role
 from ..audit import services as audit
 from ..errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from ..extensions import db, get_by_id
-from ..inputs import search_text
+from ..knowledge.services import (  # noqa: F401 - the tests' fixtures call catalog.link_articles/save_article
+    articles_of,
+    link_articles,
+    save_article,
+)
 from ..notifications.services import notify
-from ..support.models import ArticleStatus, KnowledgeArticle
 from . import validation as check
 from .models import (
     EDITABLE_STATUSES,
@@ -36,7 +39,6 @@ from .models import (
     ProductRelease,
     ReleaseStatus,
     ServiceOffer,
-    offer_articles,
     offer_audience,
 )
 
@@ -513,18 +515,6 @@ def audience_of(code: str) -> tuple[list[ConsumerGroup], list[ConsumerGroup]]:
     ).all()
     settings = db.session.get(OfferSettings, code)
     return split_audience(rows, bool(settings and settings.canary))
-
-
-def articles_of(code: str, *, published_only: bool = False) -> list[KnowledgeArticle]:
-    query = (
-        sa.select(KnowledgeArticle)
-        .join(offer_articles, offer_articles.c.article_id == KnowledgeArticle.id)
-        .where(offer_articles.c.offer_code == code)
-        .order_by(KnowledgeArticle.title)
-    )
-    if published_only:
-        query = query.where(KnowledgeArticle.status == ArticleStatus.PUBLISHED.value)
-    return list(db.session.scalars(query))
 
 
 def _window_clause(now: datetime):
@@ -1427,140 +1417,6 @@ def set_featured(actor: User | None, code: str, featured: bool, *, commit: bool 
     settings.featured = featured
     if commit:
         db.session.commit()
-
-
-def write_article_for_offer(actor: User, code: str, *, title: str, body: str) -> KnowledgeArticle:
-    """A new published article, linked to the offer next to its other articles, in one
-    transaction (nothing is saved when either part is refused)."""
-    article = save_article(actor, title=title, body=body, commit=False)
-    linked = [existing.id for existing in articles_of(code)]
-    link_articles(actor, code, [*linked, article.id])
-    return article
-
-
-def link_articles(
-    actor: User | None, code: str, article_ids: Iterable[int], *, commit: bool = True
-) -> None:
-    if actor is not None:
-        require_role(
-            actor,
-            *CATALOG_ROLES,
-            Role.SUPPORT_AGENT,
-            message="Only catalog managers and support agents link articles.",
-        )
-    if not revisions_of(code):
-        raise NotFound("No such offer.")
-    ids = set(article_ids)
-    found = (
-        set(db.session.scalars(sa.select(KnowledgeArticle.id).where(KnowledgeArticle.id.in_(ids))))
-        if ids
-        else set()
-    )
-    if ids - found:
-        raise ValidationFailed(
-            "Unknown article.", fields={"article_ids": ["Choose existing articles."]}
-        )
-    before = sorted(a.id for a in articles_of(code))
-    db.session.execute(sa.delete(offer_articles).where(offer_articles.c.offer_code == code))
-    if ids:
-        db.session.execute(
-            sa.insert(offer_articles),
-            [{"offer_code": code, "article_id": aid} for aid in sorted(ids)],
-        )
-    audit.record(
-        actor,
-        "offer_articles",
-        code,
-        "articles_changed",
-        changes=audit.diff({"articles": before}, {"articles": sorted(ids)}),
-    )
-    if commit:
-        db.session.commit()
-
-
-def save_article(
-    actor: User | None,
-    *,
-    title: str,
-    body: str,
-    status: str = ArticleStatus.PUBLISHED,
-    product_id: int | None = None,
-    article_id: int | None = None,
-    commit: bool = True,
-) -> KnowledgeArticle:
-    """Plain titled Markdown articles (the support domain grows them)."""
-    if actor is not None:
-        require_role(
-            actor,
-            *CATALOG_ROLES,
-            Role.SUPPORT_AGENT,
-            message="Only catalog managers and support agents write articles.",
-        )
-    errors: check.Errors = {}
-    title = check.text(errors, "title", title, required=True, max_length=200)
-    body = check.text(errors, "body", body, required=True, max_length=100_000)
-    status = check.choice(errors, "status", str(status), [s.value for s in ArticleStatus], "status")
-    if product_id is not None and get_by_id(DigitalProduct, product_id) is None:
-        check.add(errors, "product_id", "Choose from the list.")
-    if errors:
-        raise ValidationFailed("The article could not be saved.", fields=errors)
-    if article_id is None:
-        article = KnowledgeArticle(
-            title=title,
-            body=body,
-            status=status,
-            product_id=product_id,
-            author_id=actor.id if actor else None,
-            created_at=clock.now(),
-            updated_at=clock.now(),
-        )
-        db.session.add(article)
-        db.session.flush()
-        audit.record(actor, "article", article.id, "created", summary=title)
-    else:
-        article = get_by_id(KnowledgeArticle, article_id)
-        if article is None:
-            raise NotFound("No such article.")
-        before = {"title": article.title, "body": article.body, "status": article.status}
-        article.title, article.body, article.status, article.product_id = (
-            title,
-            body,
-            status,
-            product_id,
-        )
-        article.updated_at = clock.now()
-        audit.record(
-            actor,
-            "article",
-            article.id,
-            "updated",
-            changes=audit.diff(before, {"title": title, "body": body, "status": status}),
-        )
-    if commit:
-        db.session.commit()
-    return article
-
-
-def article_choices(
-    offer: ServiceOffer, *, matching: str = "", limit: int | None = None
-) -> list[KnowledgeArticle]:
-    """The articles the editor offers to link: every one already linked, then at most `limit`
-    others, those of the offer's product first, whose title holds `matching`. A catalog needs
-    an article per offer, so listing them all would grow with the catalog."""
-    linked = articles_of(offer.code)
-    others = sa.select(KnowledgeArticle).where(
-        KnowledgeArticle.id.not_in([article.id for article in linked])
-    )
-    text = search_text(matching)
-    if text:
-        others = others.where(KnowledgeArticle.title.icontains(text, autoescape=True))
-    same_product = sa.case((KnowledgeArticle.product_id == offer.product_id, 0), else_=1)
-    others = others.order_by(same_product, KnowledgeArticle.title, KnowledgeArticle.id)
-    return linked + list(db.session.scalars(others.limit(limit or SUGGESTION_LIMIT)))
-
-
-def list_articles() -> list[KnowledgeArticle]:
-    return list(db.session.scalars(sa.select(KnowledgeArticle).order_by(KnowledgeArticle.title)))
 
 
 # --- prices ------------------------------------------------------------------------------

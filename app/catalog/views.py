@@ -20,6 +20,7 @@ from ..accounts.models import Role
 from ..errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from ..extensions import db
 from ..inputs import whole_number
+from ..knowledge import services as knowledge
 from ..web import accept_any_id, apply_field_errors, arg_id, csv_response, paginate, roles_required
 from . import forms, services
 from .models import EDITABLE_STATUSES, BillingPeriod, OfferKind, OfferStatus, ServiceOffer
@@ -235,7 +236,7 @@ def offer(offer_id: int):
         display=display,
         price=price,
         upcoming=upcoming[-1] if upcoming else None,
-        articles=services.articles_of(shown.code, published_only=True),
+        articles=knowledge.articles_of(shown.code, published_only=True),
         members=members,
         member_prices=_prices_of([o for _, o, _ in members if o is not None]),
         replacement=services.replacement_for(current_user, shown)
@@ -394,7 +395,7 @@ def _render_editor(
         return render_template("catalog/editor.html", **context), status
 
     code = offer.code
-    linked = services.articles_of(code)
+    linked = knowledge.articles_of(code)
     audience, pilots = services.audience_of(code)
     settings = services.settings_for(code)
     group_choices = [(group.id, group.name) for group in groups]
@@ -404,7 +405,7 @@ def _render_editor(
     )
     links_form.article_ids.choices = [
         (article.id, article.title + ("" if article.status == "published" else " (draft)"))
-        for article in services.article_choices(offer, matching=request.args.get("articles", ""))
+        for article in knowledge.article_choices(offer, matching=request.args.get("articles", ""))
     ]
     audience_form = subforms.get("audience_form") or forms.AudienceForm(
         formdata=None,
@@ -657,7 +658,7 @@ def link_articles(offer_id: int):
     accept_any_id(form.article_ids)
     if form.validate_on_submit():
         try:
-            services.link_articles(current_user, offer.code, form.article_ids.data or [])
+            knowledge.link_articles(current_user, offer.code, form.article_ids.data or [])
         except ValidationFailed as error:
             return _refused(offer, error, links_form=form)
         flash("Knowledge articles saved.", "success")
@@ -673,7 +674,7 @@ def new_article(offer_id: int):
     form = forms.NewArticleForm(prefix="art")
     if form.validate_on_submit():
         try:
-            article = services.write_article_for_offer(
+            article = knowledge.write_article_for_offer(
                 current_user, offer.code, title=form.title.data or "", body=form.body.data or ""
             )
         except ValidationFailed as error:

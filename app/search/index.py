@@ -55,11 +55,10 @@ from ..catalog.models import (
     OfferSettings,
     PriceChange,
     ServiceOffer,
-    offer_articles,
     offer_audience,
 )
 from ..extensions import db
-from ..support.models import ArticleStatus, KnowledgeArticle
+from ..knowledge.models import ArticleStatus, KnowledgeArticle, offer_articles
 
 log = logging.getLogger(__name__)
 

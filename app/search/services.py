@@ -56,13 +56,12 @@ from ..catalog.models import (
     OfferKind,
     PriceChange,
     ServiceOffer,
-    offer_articles,
 )
 from ..catalog.services import can_manage_catalog, visible_offers_query
 from ..errors import ValidationFailed
 from ..extensions import db
+from ..knowledge.models import ArticleStatus, KnowledgeArticle, offer_articles
 from ..paging import Paged
-from ..support.models import ArticleStatus, KnowledgeArticle
 from . import index as search_index
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user, login_required
-from werkzeug.routing import BuildError
 
 from ..errors import ValidationFailed
 from ..web import page_number
@@ -36,14 +35,8 @@ def facet_url(name: str, value: str, selected: bool) -> str:
     return search_url(**{name: None if selected else value})
 
 
-def article_url(article_id: int) -> str | None:
-    """The article's page, once the support domain provides one."""
-    for endpoint in ("support.article", "support.show_article"):
-        try:
-            return url_for(endpoint, article_id=article_id)
-        except BuildError:
-            continue
-    return None
+def article_url(article_id: int) -> str:
+    return url_for("knowledge.article", article_id=article_id)
 
 
 @bp.route("", strict_slashes=False)

@@ -11,8 +11,6 @@ from ..extensions import db
 from . import services
 from .models import RequestStatus
 from .schemas import (
-    KnowledgeHitSchema,
-    KnowledgePageSchema,
     SupportMessageCreateSchema,
     SupportMessageSchema,
     SupportRequestCreateSchema,
@@ -175,40 +173,3 @@ def support_request_transitions_create(request_id: int):
         api_user(), request_id, data["to"], expected_version=data["version"], reason=data["reason"]
     )
     return jsonify(_request_data(changed))
-
-
-@endpoint(
-    "/knowledge",
-    summary="Published knowledge articles matching a search",
-    tag=TAG,
-    response=KnowledgePageSchema,
-    query={
-        "q": "words to search for",
-        "offer": "an offer code",
-        "product": "a digital product id",
-        "page": "page number, from 1",
-        "per_page": "1–100",
-    },
-)
-def knowledge_list():
-    user = api_user()
-    q = request.args.get("q", "")
-    if len(q) > 200:
-        raise ValidationFailed("Keep the search to 200 characters.", fields={"q": ["Too long."]})
-    query = services.search_articles(
-        user,
-        q,
-        product_id=int_arg("product", None),
-        offer_code=request.args.get("offer", "")[:40],
-        published_only=True,
-    )
-    page = _page(query)
-    ratings = services.article_ratings([item.id for item in page["items"]])
-    items = []
-    for item in page["items"]:
-        data = KnowledgeHitSchema().dump(item)
-        data["helpful"], data["not_helpful"] = ratings[item.id]
-        data["url"] = url_for("support.article", article_id=item.id)
-        items.append(data)
-    page["items"] = items
-    return jsonify(page)

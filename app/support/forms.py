@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .models import ArticleStatus, IncidentStatus, Priority, RequestType
+from .models import IncidentStatus, Priority, RequestType
 from .services import PRIORITY_HINTS
 
 
@@ -35,32 +35,6 @@ class ServiceChecked(SelectField):
 
     def pre_validate(self, form) -> None:
         return None
-
-
-class ArticleForm(FlaskForm):
-    title = StringField("Title")
-    body = TextAreaField(
-        "Article (Markdown)",
-        description="Headings, lists, links and code blocks are kept; scripts and styles are removed.",
-    )
-    status = ServiceChecked(
-        "State",
-        choices=[
-            (ArticleStatus.DRAFT.value, "Draft"),
-            (ArticleStatus.PUBLISHED.value, "Published"),
-        ],
-        description="Drafts are only seen by support agents, catalog and product managers.",
-    )
-    product_id = ServiceChecked("Digital product", choices=[])
-    offer_codes = StringField(
-        "Offers this article helps with",
-        description="Offer codes, separated by commas; start typing for suggestions.",
-        render_kw={
-            "list": "article-offer-codes",
-            "autocomplete": "off",
-            "data-offer-suggest": "several",
-        },
-    )
 
 
 class RequestForm(FlaskForm):
@@ -101,10 +75,6 @@ class DeflectionForm(FlaskForm):
     subscription_id = HiddenField()
     article_id = HiddenField()
     q = HiddenField()
-
-
-class FeedbackForm(FlaskForm):
-    helpful = HiddenField()  # the pressed button ("yes" or "no") carries the value
 
 
 class ReplyForm(FlaskForm):

@@ -21,10 +21,11 @@ from ..catalog import services as catalog
 from ..catalog.models import DigitalProduct
 from ..errors import DomainError
 from ..extensions import db
+from ..knowledge.models import ArticleFeedback, KnowledgeArticle
 from ..subscriptions import services as subscriptions
 from ..subscriptions.models import Subscription, SubscriptionStatus
 from . import services
-from .models import ArticleFeedback, BacklogItem, Deflection, KnowledgeArticle, SupportRequest
+from .models import BacklogItem, Deflection, SupportRequest
 
 SEED_FILE = "support.yaml"
 

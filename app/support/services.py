@@ -1,11 +1,10 @@
-"""Provide Service Support: knowledge, requests with SLA clocks, the tiered queue,
+"""Provide Service Support: deflections, requests with SLA clocks, the tiered queue,
 escalation to operations (incidents) and feedback to development (backlog items)."""
 
 from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,23 +19,25 @@ from ..accounts.models import Role, User, UserRole
 from ..accounts.services import require_role
 from ..audit import services as audit
 from ..catalog import validation as check
-from ..catalog.models import DigitalProduct, offer_articles
+from ..catalog.models import DigitalProduct
 from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from ..extensions import db, get_by_id
-from ..inputs import CONTROL_CHARACTERS, search_text, unstorable_text, whole_number
+from ..inputs import CONTROL_CHARACTERS, unstorable_text
+from ..knowledge import services as knowledge
+from ..knowledge.services import (  # noqa: F401 - support/seeding.py calls them as services.*
+    rate_article,
+    save_article_with_offers,
+)
 from ..notifications.services import notify, notify_each
 from ..subscriptions import services as subscriptions
 from ..subscriptions.models import Subscription, SubscriptionStatus
 from . import sla
 from .models import (
-    ArticleFeedback,
-    ArticleStatus,
     Attachment,
     BacklogItem,
     Deflection,
     Incident,
     IncidentStatus,
-    KnowledgeArticle,
     Priority,
     RequestMessage,
     RequestStatus,
@@ -99,174 +100,7 @@ def is_agent(user: User) -> bool:
     return user.has_role(Role.SUPPORT_AGENT)
 
 
-# --- knowledge --------------------------------------------------------------------------------
-
-
-def is_knowledge_staff(user: User) -> bool:
-    return user.has_role(Role.SUPPORT_AGENT, Role.CATALOG_MANAGER, Role.PRODUCT_MANAGER)
-
-
-def _readable_offer_codes(user: User) -> sa.Select:
-    """Offer codes whose knowledge a reader may see: offers visible to them now, and offers their
-    groups subscribe to (knowledge of what they consume stays readable)."""
-    from ..catalog import services as catalog
-    from ..catalog.models import ServiceOffer
-
-    visible = catalog.visible_offers_query(user).with_only_columns(ServiceOffer.code)
-    subscribed = sa.select(Subscription.offer_code).where(
-        Subscription.group_id.in_(sorted(user.group_ids) or [-1])
-    )
-    return sa.union(visible, subscribed)
-
-
-def readable_articles_clause(user: User):
-    """SQL: an article this user may read. Staff read every one, drafts included; others read
-    published articles tied to no offer or to an offer they may see or consume, so an article
-    never gives away a hidden, canary or scheduled offer."""
-    if is_knowledge_staff(user):
-        return sa.true()
-    linked = sa.exists().where(offer_articles.c.article_id == KnowledgeArticle.id)
-    readable = sa.exists().where(
-        offer_articles.c.article_id == KnowledgeArticle.id,
-        offer_articles.c.offer_code.in_(_readable_offer_codes(user)),
-    )
-    return sa.and_(KnowledgeArticle.status == ArticleStatus.PUBLISHED, sa.or_(~linked, readable))
-
-
-def article_for(user: User, article_id: int, *, count_view: bool = False) -> KnowledgeArticle:
-    article = get_by_id(KnowledgeArticle, article_id)
-    if article is None or not db.session.scalar(
-        sa.select(sa.func.count(KnowledgeArticle.id)).where(
-            KnowledgeArticle.id == article.id, readable_articles_clause(user)
-        )
-    ):
-        raise NotFound("No such article.")
-    if count_view:
-        db.session.execute(
-            sa.update(KnowledgeArticle)
-            .where(KnowledgeArticle.id == article.id)
-            .values(views=KnowledgeArticle.views + 1)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
-        db.session.refresh(article)
-    return article
-
-
-def articles_query(
-    user: User, *, product_id: int | None = None, offer_code: str = "", search: str = ""
-) -> sa.Select:
-    query = sa.select(KnowledgeArticle).where(readable_articles_clause(user))
-    offer_code = clean_text(offer_code or "").strip().upper()
-    if product_id:
-        query = query.where(KnowledgeArticle.product_id == product_id)
-    if offer_code:
-        query = query.where(
-            KnowledgeArticle.id.in_(
-                sa.select(offer_articles.c.article_id).where(
-                    offer_articles.c.offer_code == offer_code
-                )
-            )
-        )
-    if search and search.strip():
-        pattern = _like_pattern(search)
-        query = query.where(
-            sa.or_(
-                sa.func.lower(KnowledgeArticle.title).like(pattern, escape="\\"),
-                sa.func.lower(KnowledgeArticle.body).like(pattern, escape="\\"),
-            )
-        )
-    return query.order_by(KnowledgeArticle.title, KnowledgeArticle.id)
-
-
-def _like_pattern(text: str) -> str:
-    """%text% for LIKE, with the user's own % and _ taken literally."""
-    cleaned = (
-        clean_text(text)
-        .strip()
-        .lower()[:200]
-        .replace("\\", "\\\\")
-        .replace("%", "\\%")
-        .replace("_", "\\_")
-    )
-    return f"%{cleaned}%"
-
-
-def rate_article(user: User, article_id: int, helpful: bool) -> KnowledgeArticle:
-    article = article_for(user, article_id)
-    vote = db.session.scalar(
-        sa.select(ArticleFeedback).where(
-            ArticleFeedback.article_id == article.id, ArticleFeedback.user_id == user.id
-        )
-    )
-    if vote is None:
-        db.session.add(
-            ArticleFeedback(
-                article_id=article.id,
-                user_id=user.id,
-                helpful=bool(helpful),
-                created_at=clock.now(),
-            )
-        )
-    else:
-        vote.helpful = bool(helpful)
-    db.session.commit()
-    return article
-
-
-def article_ratings(article_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """(helpful, not helpful) votes per article, in one query."""
-    if not article_ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(
-            ArticleFeedback.article_id,
-            sa.func.sum(sa.case((ArticleFeedback.helpful.is_(True), 1), else_=0)),
-            sa.func.sum(sa.case((ArticleFeedback.helpful.is_(False), 1), else_=0)),
-        )
-        .where(ArticleFeedback.article_id.in_(article_ids))
-        .group_by(ArticleFeedback.article_id)
-    ).all()
-    ratings = dict.fromkeys(article_ids, (0, 0))
-    ratings.update({article_id: (int(yes or 0), int(no or 0)) for article_id, yes, no in rows})
-    return ratings
-
-
-WORD_RE = re.compile(r"[\w-]{4,}", re.UNICODE)
-
-
-def suggest_articles(
-    user: User, subscription_id: int, text: str, limit: int = 5
-) -> list[KnowledgeArticle]:
-    """Published articles that may answer a request being typed: the offer's own articles first,
-    then any whose title or body shares the request's words, most shared words first."""
-    subscription = subscriptions.subscription_for(user, subscription_id)
-    words = sorted({word.lower() for word in WORD_RE.findall(text or "")})[:12]
-    linked = sa.select(offer_articles.c.article_id).where(
-        offer_articles.c.offer_code == subscription.offer_code
-    )
-    score = sa.literal(0)
-    for word in words:
-        pattern = _like_pattern(word)
-        score = (
-            score
-            + sa.case(
-                (sa.func.lower(KnowledgeArticle.title).like(pattern, escape="\\"), 2), else_=0
-            )
-            + sa.case((sa.func.lower(KnowledgeArticle.body).like(pattern, escape="\\"), 1), else_=0)
-        )
-    score = score + sa.case((KnowledgeArticle.id.in_(linked), 1), else_=0)
-    query = (
-        sa.select(KnowledgeArticle)
-        .where(
-            KnowledgeArticle.status == ArticleStatus.PUBLISHED,
-            readable_articles_clause(user),
-            score > (1 if words else 0),
-        )
-        .order_by(score.desc(), KnowledgeArticle.title)
-        .limit(limit)
-    )
-    return list(db.session.scalars(query))
+# --- deflection ------------------------------------------------------------------------------
 
 
 def record_deflection(
@@ -278,7 +112,7 @@ def record_deflection(
     if subscription.group_id not in user.group_ids:
         raise NotFound("No such subscription.")
     if article_id is not None:
-        article_for(user, article_id)
+        knowledge.article_for(user, article_id)
     deflection = Deflection(
         subscription_id=subscription.id,
         user_id=user.id,
@@ -1527,18 +1361,6 @@ def request_actions(user: User, request: SupportRequest) -> dict:
     }
 
 
-def article_excerpt(body: str, length: int = 160) -> str:
-    """The article's first words as plain text (Markdown and tags removed)."""
-    import html
-
-    import nh3
-
-    from ..markdown import render_markdown
-
-    text = " ".join(html.unescape(nh3.clean(str(render_markdown(body)), tags=set())).split())
-    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
-
-
 def size_text(size: int) -> str:
     return _size_text(size)
 
@@ -1560,49 +1382,6 @@ def assignable_agents(request: SupportRequest) -> list[User]:
 
 def products() -> list[DigitalProduct]:
     return list(db.session.scalars(sa.select(DigitalProduct).order_by(DigitalProduct.name)))
-
-
-OFFER_MATCHES = 20
-
-
-def offer_choices(
-    user: User | None = None,
-    *,
-    codes: Iterable[str] | None = None,
-    matching: str = "",
-    limit: int | None = None,
-) -> list[tuple[str, str]]:
-    """(code, name) of the offers a filter or a link may name. Staff (or no user): every code,
-    named after its newest revision; others: offers they may see or consume, named after the
-    newest live revision, so no draft or hidden offer is given away. `codes` names only those;
-    `matching` keeps codes and names containing the text, codes starting with it first."""
-    from ..catalog.models import LIVE_STATUSES, ServiceOffer
-
-    candidates = sa.select(ServiceOffer.code, sa.func.max(ServiceOffer.revision).label("revision"))
-    if user is not None and not is_knowledge_staff(user):
-        candidates = candidates.where(
-            ServiceOffer.status.in_(LIVE_STATUSES),
-            ServiceOffer.code.in_(_readable_offer_codes(user)),
-        )
-    if codes is not None:
-        candidates = candidates.where(ServiceOffer.code.in_(sorted({clean_text(c) for c in codes})))
-    newest = candidates.group_by(ServiceOffer.code).subquery()
-    query = sa.select(ServiceOffer.code, ServiceOffer.name).join(
-        newest,
-        sa.and_(newest.c.code == ServiceOffer.code, newest.c.revision == ServiceOffer.revision),
-    )
-    order = [ServiceOffer.name, ServiceOffer.code]
-    text = search_text(matching)
-    if text:
-        query = query.where(
-            sa.or_(
-                ServiceOffer.code.icontains(text, autoescape=True),
-                ServiceOffer.name.icontains(text, autoescape=True),
-            )
-        )
-        order.insert(0, sa.case((ServiceOffer.code.istartswith(text, autoescape=True), 0), else_=1))
-    rows = db.session.execute(query.order_by(*order).limit(limit)).all()
-    return [(code, name) for code, name in rows]
 
 
 def default_product_id(subscription: Subscription | None) -> int | None:
@@ -1636,120 +1415,3 @@ def backlog_export_rows(actor: User, *, product_id: int | None = None) -> list[l
         ]
         for item in items
     ]
-
-
-# --- knowledge: writing, linking, reading in bulk --------------------------------------------
-
-
-def article_offer_codes(article_id: int) -> list[str]:
-    return sorted(
-        db.session.scalars(
-            sa.select(offer_articles.c.offer_code).where(offer_articles.c.article_id == article_id)
-        )
-    )
-
-
-def offers_of_articles(article_ids: list[int]) -> dict[int, list[str]]:
-    linked: dict[int, list[str]] = {article_id: [] for article_id in article_ids}
-    if article_ids:
-        rows = db.session.execute(
-            sa.select(offer_articles.c.article_id, offer_articles.c.offer_code)
-            .where(offer_articles.c.article_id.in_(article_ids))
-            .order_by(offer_articles.c.offer_code)
-        )
-        for article_id, code in rows:
-            linked[article_id].append(code)
-    return linked
-
-
-def deflection_counts(article_ids: list[int]) -> dict[int, int]:
-    counts = dict.fromkeys(article_ids, 0)
-    if article_ids:
-        rows = db.session.execute(
-            sa.select(Deflection.article_id, sa.func.count(Deflection.id))
-            .where(Deflection.article_id.in_(article_ids))
-            .group_by(Deflection.article_id)
-        )
-        counts.update({article_id: int(count) for article_id, count in rows})
-    return counts
-
-
-def save_article_with_offers(
-    actor: User,
-    *,
-    title: Any,
-    body: Any,
-    status: Any,
-    product_id: Any = None,
-    offer_codes: Any = (),
-    article_id: int | None = None,
-) -> KnowledgeArticle:
-    """Write an article (catalog.save_article) and tie it to offers and a product, in one transaction."""
-    from ..catalog import services as catalog
-    from ..catalog.models import ServiceOffer
-
-    require_role(
-        actor,
-        Role.CATALOG_MANAGER,
-        Role.SUPPORT_AGENT,
-        message="Only catalog managers and support agents write articles.",
-    )
-    errors: check.Errors = {}
-    codes = {
-        clean_text(str(code)).strip().upper() for code in (offer_codes or []) if str(code).strip()
-    }
-    unknown = (
-        codes
-        - set(db.session.scalars(sa.select(ServiceOffer.code).where(ServiceOffer.code.in_(codes))))
-        if codes
-        else set()
-    )
-    if unknown:
-        check.add(errors, "offer_codes", f"Unknown offer: {', '.join(sorted(unknown))}.")
-    product: int | None = None
-    if product_id not in (None, ""):
-        number = whole_number(product_id)
-        if number and db.session.get(DigitalProduct, number) is not None:
-            product = number
-        else:
-            check.add(errors, "product_id", "Choose a digital product from the list.")
-    try:
-        article = catalog.save_article(
-            actor,
-            title=clean_text(title),
-            body=clean_text(body),
-            status=clean_text(status) if isinstance(status, str) else "",
-            product_id=product,
-            article_id=article_id,
-            commit=False,
-        )
-    except ValidationFailed as error:
-        for field, messages in error.fields.items():
-            for message in messages:
-                check.add(errors, field, message)
-        article = None
-    if errors or article is None:
-        db.session.rollback()
-        raise ValidationFailed("The article could not be saved.", fields=errors)
-    before = set(article_offer_codes(article.id))
-    for code in sorted(codes ^ before):
-        ids = {linked.id for linked in catalog.articles_of(code)}
-        ids = ids | {article.id} if code in codes else ids - {article.id}
-        catalog.link_articles(actor, code, ids, commit=False)
-    db.session.commit()
-    return article
-
-
-def search_articles(
-    user: User,
-    text: str = "",
-    *,
-    product_id: int | None = None,
-    offer_code: str = "",
-    published_only: bool = False,
-) -> sa.Select:
-    """Articles matching the text, as this user may see them (published only for readers)."""
-    query = articles_query(user, product_id=product_id, offer_code=offer_code, search=text or "")
-    if published_only:
-        query = query.where(KnowledgeArticle.status == ArticleStatus.PUBLISHED)
-    return query

@@ -1,10 +1,9 @@
-"""Support pages: knowledge base, asking for help, my requests, the request thread, the tiered
-queue, incidents and the backlog. Each route parses input, calls one service and renders or
-redirects; refused input re-renders the form with the user's text kept."""
+"""Support pages: asking for help (with suggested articles), my requests, the request thread,
+the tiered queue, incidents and the backlog. Each route parses input, calls one service and
+renders or redirects; refused input re-renders the form with the user's text kept."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from flask import (
@@ -25,17 +24,16 @@ from ..accounts.models import Role
 from ..errors import Conflict, DomainError, InvalidTransition, NotFound, ValidationFailed
 from ..extensions import db
 from ..inputs import whole_number
+from ..knowledge import services as knowledge
 from ..web import apply_field_errors, csv_response, paginate, roles_required
 from . import services
 from .forms import (
     PRIORITY_HINT_TEXT,
-    ArticleForm,
     AssignForm,
     BacklogForm,
     BacklogLinkForm,
     DeflectionForm,
     EscalateForm,
-    FeedbackForm,
     IncidentForm,
     IncidentTransitionForm,
     RateForm,
@@ -114,129 +112,17 @@ def _failed(form, error: DomainError) -> int:
     return error.status
 
 
-# --- knowledge ------------------------------------------------------------------------------
-
-
-def _can_write_articles() -> bool:
-    return current_user.has_role(Role.CATALOG_MANAGER, Role.SUPPORT_AGENT)
-
-
-@bp.route("/knowledge")
-@login_required
-def knowledge():
-    q = request.args.get("q", "")[:200]
-    offer = request.args.get("offer", "").strip().upper()[:40]
-    product_id = _int(request.args.get("product"))
-    query = services.search_articles(current_user, q, product_id=product_id, offer_code=offer)
-    pagination = paginate(query)
-    ids = [article.id for article in pagination.items]
-    named = dict(services.offer_choices(current_user, codes=[offer])) if offer else {}
-    return render_template(
-        "support/knowledge.html",
-        pagination=pagination,
-        ratings=services.article_ratings(ids),
-        products=services.products(),
-        offer_suggestions=services.offer_choices(current_user, limit=services.OFFER_MATCHES),
-        offer=offer,
-        offer_name=named.get(offer, offer),
-        can_write=_can_write_articles(),
-    )
-
-
-@bp.route("/knowledge/<int:article_id>")
-@login_required
-def article(article_id: int):
-    item = services.article_for(current_user, article_id, count_view=True)
-    yes, no = services.article_ratings([item.id])[item.id]
-    offers = dict(services.offer_choices(current_user, codes=services.article_offer_codes(item.id)))
-    codes = list(offers)
-    product = next((p for p in services.products() if p.id == item.product_id), None)
-    return render_template(
-        "support/article.html",
-        article=item,
-        helpful=yes,
-        not_helpful=no,
-        linked_offers=[(code, offers.get(code, code)) for code in codes],
-        product=product,
-        feedback_form=FeedbackForm(),
-        can_write=_can_write_articles(),
-        deflections=services.deflection_counts([item.id])[item.id]
-        if _can_write_articles()
-        else None,
-    )
-
-
-@bp.route("/knowledge/<int:article_id>/feedback", methods=["POST"])
-@login_required
-def article_feedback(article_id: int):
-    form = FeedbackForm()
-    if not form.validate_on_submit() or form.helpful.data not in ("yes", "no"):
-        abort(400, "Answer yes or no.")
-    services.rate_article(current_user, article_id, form.helpful.data == "yes")
-    flash("Thank you for your feedback.", "success")
-    return redirect(url_for("support.article", article_id=article_id))
-
-
-def _article_form(article_id: int | None):
-    existing = services.article_for(current_user, article_id) if article_id else None
-    form = ArticleForm(obj=existing if request.method == "GET" else None)
-    form.product_id.choices = [("", "— none —")] + [
-        (str(p.id), p.name) for p in services.products()
-    ]
-    if request.method == "GET":
-        if existing is not None:
-            form.product_id.data = str(existing.product_id or "")
-            form.offer_codes.data = ", ".join(services.article_offer_codes(existing.id))
-        else:
-            form.status.data = "draft"
-            form.offer_codes.data = request.args.get("offer", "")[:40]
-    status = 200
-    if form.validate_on_submit():
-        try:
-            saved = services.save_article_with_offers(
-                current_user,
-                article_id=article_id,
-                title=form.title.data,
-                body=form.body.data,
-                status=form.status.data,
-                product_id=form.product_id.data,
-                offer_codes=re.split(r"[\s,;]+", form.offer_codes.data or ""),
-            )
-        except ValidationFailed as error:
-            status = _failed(form, error)
-        else:
-            flash(f"Article “{saved.title}” saved ({saved.status}).", "success")
-            return redirect(url_for("support.article", article_id=saved.id))
-    elif request.method == "POST":
-        status = 400
-    return render_template(
-        "support/article_form.html",
-        form=form,
-        article=existing,
-        offer_suggestions=services.offer_choices(limit=services.OFFER_MATCHES),
-    ), status
+# --- offer suggestions -------------------------------------------------------------------
 
 
 @bp.route("/offer-codes")
 @login_required
 def offer_codes():
     """Offers whose code or name holds `q`, for the offer fields' suggestions (JSON)."""
-    matches = services.offer_choices(
-        current_user, matching=request.args.get("q", ""), limit=services.OFFER_MATCHES
+    matches = knowledge.offer_choices(
+        current_user, matching=request.args.get("q", ""), limit=knowledge.OFFER_MATCHES
     )
     return jsonify([{"code": code, "name": name} for code, name in matches])
-
-
-@bp.route("/knowledge/new", methods=["GET", "POST"])
-@roles_required(Role.CATALOG_MANAGER, Role.SUPPORT_AGENT)
-def new_article():
-    return _article_form(None)
-
-
-@bp.route("/knowledge/<int:article_id>/edit", methods=["GET", "POST"])
-@roles_required(Role.CATALOG_MANAGER, Role.SUPPORT_AGENT)
-def edit_article(article_id: int):
-    return _article_form(article_id)
 
 
 # --- asking for help ------------------------------------------------------------------------
@@ -267,7 +153,7 @@ def new_request():
             else:
                 text = f"{form.subject.data or ''} {form.description.data or ''}"
                 try:
-                    suggestions = services.suggest_articles(current_user, subscription_id, text)
+                    suggestions = knowledge.suggest_articles(current_user, subscription_id, text)
                 except NotFound:
                     form.subscription_id.errors = ["Choose one of your subscriptions."]
                 if not suggestions and not form.subscription_id.errors:
@@ -300,14 +186,14 @@ def new_request():
     elif request.method == "POST":
         status = 400
     elif subscription_id is not None:
-        suggestions = services.suggest_articles(current_user, subscription_id, "")
+        suggestions = knowledge.suggest_articles(current_user, subscription_id, "")
     return render_template(
         "support/new_request.html",
         form=form,
         suggestions=suggestions,
         hints=PRIORITY_HINT_TEXT,
         deflection_form=DeflectionForm(formdata=None),
-        excerpts={item.id: services.article_excerpt(item.body) for item in suggestions},
+        excerpts={item.id: knowledge.article_excerpt(item.body) for item in suggestions},
         max_bytes=_max_bytes(),
         max_size=services.size_text(_max_bytes()),
         allowed=sorted(services.ALLOWED_ATTACHMENTS),
@@ -322,7 +208,7 @@ def suggestions():
     subscription_id = _int(request.args.get("subscription"))
     if subscription_id is None:
         return jsonify(articles=[])
-    found = services.suggest_articles(
+    found = knowledge.suggest_articles(
         current_user, subscription_id, request.args.get("q", "")[:2000]
     )
     return jsonify(
@@ -330,8 +216,8 @@ def suggestions():
             {
                 "id": item.id,
                 "title": item.title,
-                "url": url_for("support.article", article_id=item.id),
-                "excerpt": services.article_excerpt(item.body),
+                "url": url_for("knowledge.article", article_id=item.id),
+                "excerpt": knowledge.article_excerpt(item.body),
             }
             for item in found
         ]
@@ -648,7 +534,7 @@ def queue():
         filters=filters,
         statuses=list(STATUS_LABELS.items()),
         priorities=[p.value for p in Priority],
-        offer_suggestions=services.offer_choices(limit=services.OFFER_MATCHES),
+        offer_suggestions=knowledge.offer_choices(limit=knowledge.OFFER_MATCHES),
         products=services.products(),
         take_form=TakeForm(formdata=None, prefix="take"),
     )

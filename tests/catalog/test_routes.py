@@ -15,7 +15,9 @@ from app.audit.models import AuditEvent
 from app.catalog import services as catalog
 from app.catalog.models import Category, DigitalProduct, PriceChange, ProductRelease, ServiceOffer
 from app.extensions import db
-from app.support.models import KnowledgeArticle
+from app.knowledge import services as knowledge
+from app.knowledge.models import KnowledgeArticle
+from app.knowledge.services import links as knowledge_links
 from tests.catalog.conftest import complete_offer_data
 
 PRIORITY_HOURS = {"critical": (1, 4), "high": (4, 8), "medium": (8, 24), "low": (24, 72)}
@@ -1155,7 +1157,7 @@ def test_knowledge_tab_lists_linked_articles_and_finds_others_by_title(
     for number in range(3):
         catalog.save_article(manager, title=f"Printer tip {number}", body="…")
     catalog.save_article(manager, title="Reset a token", body="…")
-    monkeypatch.setattr(catalog, "SUGGESTION_LIMIT", 2)
+    monkeypatch.setattr(knowledge_links, "ARTICLE_CHOICES", 2)
     http = client_as("catalog_manager")
     editor = f"/catalog/manage/offers/{offer.id}"
 
@@ -1167,7 +1169,7 @@ def test_knowledge_tab_lists_linked_articles_and_finds_others_by_title(
     assert listed() == ["How to use VPN-ACCESS", "Printer tip 0", "Printer tip 1"]
     assert listed("?articles=token") == ["How to use VPN-ACCESS", "Reset a token"]
     assert "No other article title holds “nothing”." in html(http.get(editor + "?articles=nothing"))
-    token = next(a for a in catalog.list_articles() if a.title == "Reset a token")
+    token = next(a for a in knowledge.list_articles() if a.title == "Reset a token")
     linked = catalog.articles_of("VPN-ACCESS")[0]
     url = editor + "/articles"
     http.post(url, data={"kb-article_ids": [linked.id, token.id]})

@@ -26,8 +26,8 @@ from app.catalog.models import (
 )
 from app.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from app.extensions import db
+from app.knowledge import services as knowledge
 from app.notifications.models import Notification, OutboxEmail
-from app.support.models import KnowledgeArticle
 
 from .conftest import complete_offer_data
 
@@ -743,36 +743,6 @@ def test_bad_price_changes_are_refused(make_offer, users, manager, price, effect
     assert (count(Notification), count(AuditEvent)) == (notifications, audit_count)
 
 
-def test_articles_link_to_existing_offers_only(make_offer, manager):
-    make_offer("VPN")
-    item = catalog.save_article(manager, title="Other", body="Text.")
-    with pytest.raises(NotFound):
-        catalog.link_articles(manager, "NOPE", [item.id])
-    with pytest.raises(ValidationFailed) as failure:
-        catalog.link_articles(manager, "VPN", [item.id, 987654])
-    assert list(failure.value.fields) == ["article_ids"]
-    db.session.commit()
-    assert [a.title for a in catalog.articles_of("VPN")] == ["How to use VPN"]
-    assert catalog.articles_of("NOPE") == []
-
-
-def test_an_article_written_for_an_offer_joins_its_articles_or_nothing_is_saved(
-    make_offer, manager
-):
-    make_offer("VPN")
-    article = catalog.write_article_for_offer(
-        manager, "VPN", title="Split tunnelling", body="When to turn it on."
-    )
-    assert [a.title for a in catalog.articles_of("VPN")] == ["How to use VPN", article.title]
-    articles = count(KnowledgeArticle)
-    with pytest.raises(ValidationFailed) as failure:
-        catalog.write_article_for_offer(manager, "VPN", title="", body="No title.")
-    assert "title" in failure.value.fields
-    db.session.rollback()
-    assert count(KnowledgeArticle) == articles
-    assert len(catalog.articles_of("VPN")) == 2
-
-
 def test_a_price_change_of_an_unknown_offer_is_not_found(manager, catalog_setup):
     with pytest.raises(NotFound):
         catalog.add_price_change(manager, "NOPE", price="1", effective_from=NOW)
@@ -1169,7 +1139,7 @@ def test_each_state_change_writes_one_event(make_offer, users, groups, manager):
         ),
         (lambda: catalog.save_article(manager, title="Mail", body="Read"), "article", "created"),
         (
-            lambda: catalog.link_articles(manager, "MAIL", [catalog.list_articles()[0].id]),
+            lambda: catalog.link_articles(manager, "MAIL", [knowledge.list_articles()[0].id]),
             "offer_articles",
             "articles_changed",
         ),

@@ -9,6 +9,7 @@ from app import clock
 from app.catalog import services as catalog
 from app.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from app.extensions import db
+from app.knowledge import services as knowledge
 from app.notifications.models import Notification
 from app.subscriptions import services as subs
 from app.subscriptions.models import Subscription
@@ -16,7 +17,6 @@ from app.support import services as support
 from app.support.models import (
     Attachment,
     Deflection,
-    KnowledgeArticle,
     RequestMessage,
     SupportRequest,
 )
@@ -770,115 +770,18 @@ def test_rating_only_by_the_group_once_resolved(open_request, users, agents):
 # --- knowledge, suggestions and deflection ----------------------------------------------------------
 
 
-def test_suggestions_put_the_offers_articles_first_and_match_words(active_subscription, users):
-    manager = users["catalog_manager"]
-    tunnel = catalog.save_article(
-        manager, title="VPN tunnel drops after sleep", body="Reconnect the tunnel."
-    )
-    catalog.save_article(manager, title="Printer jams", body="Open the tray.")
-    catalog.save_article(manager, title="Tunnel secrets", body="Draft text", status="draft")
-    linked = catalog.articles_of("VPN-ACCESS")[0]
-    found = support.suggest_articles(users["consumer"], active_subscription.id, "")
-    assert [a.id for a in found] == [linked.id]
-    titles = [
-        a.title
-        for a in support.suggest_articles(
-            users["consumer"], active_subscription.id, "my tunnel drops"
-        )
-    ]
-    assert (
-        titles[0] == tunnel.title
-        and "Printer jams" not in titles
-        and "Tunnel secrets" not in titles
-    )
-    with pytest.raises(NotFound):
-        support.suggest_articles(users["other_consumer"], active_subscription.id, "tunnel")
-
-
 def test_deflection_is_counted_and_opens_no_request(active_subscription, users, agents):
     article = catalog.articles_of("VPN-ACCESS")[0]
     deflection = support.record_deflection(
         users["consumer"], active_subscription.id, article.id, "how do I connect"
     )
-    assert deflection.id and support.deflection_counts([article.id]) == {article.id: 1}
+    assert deflection.id and knowledge.deflection_counts([article.id]) == {article.id: 1}
     assert db.session.scalar(sa.select(sa.func.count(SupportRequest.id))) == 0
     with pytest.raises(NotFound):
         support.record_deflection(users["other_consumer"], active_subscription.id, article.id)
     with pytest.raises(NotAllowed):
         support.record_deflection(agents[1], active_subscription.id, article.id)
     assert db.session.scalar(sa.select(sa.func.count(Deflection.id))) == 1
-
-
-def test_articles_drafts_views_and_votes(users):
-    manager, consumer = users["catalog_manager"], users["consumer"]
-    draft = catalog.save_article(manager, title="Coming soon", body="…", status="draft")
-    published = catalog.save_article(manager, title="Reset your password", body="Use the portal.")
-    with pytest.raises(NotFound):
-        support.article_for(consumer, draft.id)
-    assert support.article_for(users["support_agent"], draft.id).id == draft.id
-    support.article_for(consumer, published.id, count_view=True)
-    support.article_for(users["other_consumer"], published.id, count_view=True)
-    assert db.session.get(KnowledgeArticle, published.id).views == 2
-    support.rate_article(consumer, published.id, True)
-    support.rate_article(consumer, published.id, False)  # one vote per reader: the last counts
-    support.rate_article(users["other_consumer"], published.id, False)
-    assert support.article_ratings([published.id]) == {published.id: (0, 2)}
-    titles = [a.title for a in db.session.scalars(support.search_articles(consumer, "PASSWORD"))]
-    assert titles == ["Reset your password"]
-    assert list(db.session.scalars(support.search_articles(consumer, "100%_"))) == []
-    assert [a.title for a in db.session.scalars(support.search_articles(manager, ""))] == [
-        "Coming soon",
-        "Reset your password",
-    ]
-
-
-def test_article_is_written_with_its_offers_and_product(make_offer, users, product):
-    make_offer("MAIL-BOX")
-    make_offer("VPN-ACCESS")
-    agent = users["support_agent"]
-    article = support.save_article_with_offers(
-        agent,
-        title="Mail on phones",
-        body="## Steps\n\n1. Open settings",
-        status="published",
-        product_id=str(product.id),
-        offer_codes=["MAIL-BOX", "VPN-ACCESS"],
-    )
-    assert support.article_offer_codes(article.id) == ["MAIL-BOX", "VPN-ACCESS"]
-    assert article.product_id == product.id
-    assert len(catalog.articles_of("VPN-ACCESS")) == 2  # the offer's own article stays linked
-    support.save_article_with_offers(
-        agent,
-        article_id=article.id,
-        title="Mail on phones",
-        body="Updated",
-        status="draft",
-        product_id="",
-        offer_codes=["MAIL-BOX"],
-    )
-    assert support.article_offer_codes(article.id) == ["MAIL-BOX"]
-    assert len(catalog.articles_of("VPN-ACCESS")) == 1
-    [offers] = support.offers_of_articles([article.id]).values()
-    assert offers == ["MAIL-BOX"]
-
-
-def test_bad_article_input_saves_nothing(make_offer, users):
-    make_offer("MAIL-BOX")
-    count = db.session.scalar(sa.select(sa.func.count(KnowledgeArticle.id)))
-    with pytest.raises(ValidationFailed) as error:
-        support.save_article_with_offers(
-            users["catalog_manager"],
-            title="",
-            body="",
-            status="live",
-            product_id="999",
-            offer_codes=["NOPE"],
-        )
-    assert set(error.value.fields) == {"title", "body", "status", "product_id", "offer_codes"}
-    assert db.session.scalar(sa.select(sa.func.count(KnowledgeArticle.id))) == count
-    for role in ("consumer", "product_manager"):
-        with pytest.raises(NotAllowed):
-            support.save_article_with_offers(users[role], title="X", body="Y", status="draft")
 
 
 def test_my_requests_are_the_groups_only(open_request, users, make_user):
@@ -902,39 +805,3 @@ def test_messages_keep_their_order_and_authors(open_request, users, agents):
     bodies = [(m.author.id, m.body) for m in support.messages_for(users["consumer"], request)]
     assert bodies == [(agents[1].id, "one"), (users["consumer"].id, "two"), (agents[1].id, "three")]
     assert db.session.scalar(sa.select(sa.func.count(RequestMessage.id))) == 3
-
-
-def test_articles_never_give_away_hidden_or_draft_offers(make_offer, users):
-    from app.accounts import services as accounts
-
-    engineering = accounts.find_group_by_name("Engineering")
-    make_offer("GPU-SECRET", name="Secret GPU cluster", group_ids=(engineering.id,))
-    make_offer("NEXT-GEN", name="Unannounced service", publish=False)
-    finance, engineer, agent = users["consumer"], users["other_consumer"], users["support_agent"]
-    secret = catalog.articles_of("GPU-SECRET")[0]
-    draft_offer_article = catalog.articles_of("NEXT-GEN")[0]
-    general = catalog.save_article(
-        users["catalog_manager"], title="General help", body="For everyone."
-    )
-
-    def titles(user):
-        return {a.title for a in db.session.scalars(support.search_articles(user, ""))}
-
-    assert titles(finance) == {"General help"}
-    assert titles(engineer) == {"General help", secret.title}
-    assert {secret.title, draft_offer_article.title, general.title} <= titles(agent)
-    with pytest.raises(NotFound):
-        support.article_for(finance, secret.id)
-    with pytest.raises(NotFound):
-        support.article_for(engineer, draft_offer_article.id)
-    names = dict(support.offer_choices(finance))
-    assert "GPU-SECRET" not in names and "NEXT-GEN" not in names
-    assert names == {}
-    assert dict(support.offer_choices(engineer)) == {"GPU-SECRET": "Secret GPU cluster"}
-    assert {"GPU-SECRET", "NEXT-GEN"} <= set(dict(support.offer_choices(agent)))
-
-
-def test_knowledge_of_a_subscribed_offer_stays_readable(active_subscription, users):
-    article = catalog.articles_of("VPN-ACCESS")[0]
-    assert support.article_for(users["consumer"], article.id).id == article.id
-    assert dict(support.offer_choices(users["consumer"])) == {"VPN-ACCESS": "VPN access"}

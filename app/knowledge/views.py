@@ -1,0 +1,109 @@
+"""Knowledge base pages, under /support/knowledge: the list, an article, its vote, and writing
+one. Each route parses input, calls the services and renders or redirects; refused input
+re-renders the form with the writer's text kept."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..accounts.models import Role
+from ..errors import ValidationFailed
+from ..extensions import db
+from ..inputs import whole_number
+from ..web import apply_field_errors, paginate, roles_required
+from . import pages, services
+from .forms import ArticleForm, FeedbackForm
+
+bp = Blueprint("knowledge", __name__, url_prefix="/support/knowledge")
+
+
+@bp.route("")
+@login_required
+def index():
+    q = request.args.get("q", "")[:200]
+    offer = request.args.get("offer", "").strip().upper()[:40]
+    product_id = whole_number(request.args.get("product"))
+    query = services.search_articles(current_user, q, product_id=product_id, offer_code=offer)
+    pagination = paginate(query)
+    return render_template(
+        "knowledge/index.html",
+        pagination=pagination,
+        **pages.knowledge_page(current_user, pagination.items, offer=offer),
+    )
+
+
+@bp.route("/<int:article_id>")
+@login_required
+def article(article_id: int):
+    return render_template(
+        "knowledge/article.html",
+        feedback_form=FeedbackForm(),
+        **pages.article_page(current_user, article_id),
+    )
+
+
+@bp.route("/<int:article_id>/feedback", methods=["POST"])
+@login_required
+def article_feedback(article_id: int):
+    form = FeedbackForm()
+    if not form.validate_on_submit() or form.helpful.data not in ("yes", "no"):
+        abort(400, "Answer yes or no.")
+    services.rate_article(current_user, article_id, form.helpful.data == "yes")
+    flash("Thank you for your feedback.", "success")
+    return redirect(url_for("knowledge.article", article_id=article_id))
+
+
+def _article_form(article_id: int | None):
+    editor = pages.article_editor(current_user, article_id)
+    existing = editor["article"]
+    form = ArticleForm(obj=existing if request.method == "GET" else None)
+    form.product_id.choices = editor["product_choices"]
+    if request.method == "GET":
+        if existing is not None:
+            form.product_id.data = str(existing.product_id or "")
+            form.offer_codes.data = ", ".join(editor["offer_codes"])
+        else:
+            form.status.data = "draft"
+            form.offer_codes.data = request.args.get("offer", "")[:40]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            saved = services.save_article_with_offers(
+                current_user,
+                article_id=article_id,
+                title=form.title.data,
+                body=form.body.data,
+                status=form.status.data,
+                product_id=form.product_id.data,
+                offer_codes=re.split(r"[\s,;]+", form.offer_codes.data or ""),
+            )
+        except ValidationFailed as error:
+            db.session.rollback()
+            apply_field_errors(form, error)
+            status = error.status
+        else:
+            flash(f"Article “{saved.title}” saved ({saved.status}).", "success")
+            return redirect(url_for("knowledge.article", article_id=saved.id))
+    elif request.method == "POST":
+        status = 400
+    return render_template(
+        "knowledge/article_form.html",
+        form=form,
+        article=existing,
+        offer_suggestions=editor["offer_suggestions"],
+    ), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(Role.CATALOG_MANAGER, Role.SUPPORT_AGENT)
+def new_article():
+    return _article_form(None)
+
+
+@bp.route("/<int:article_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.CATALOG_MANAGER, Role.SUPPORT_AGENT)
+def edit_article(article_id: int):
+    return _article_form(article_id)
