@@ -24,6 +24,7 @@ from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, Validati
 from ..extensions import db, get_by_id
 from ..inputs import CONTROL_CHARACTERS, unstorable_text
 from ..knowledge import services as knowledge
+from ..knowledge.models import KnowledgeArticle
 from ..knowledge.services import (  # noqa: F401 - support/seeding.py calls them as services.*
     rate_article,
     save_article_with_offers,
@@ -101,6 +102,14 @@ def is_agent(user: User) -> bool:
 
 
 # --- deflection ------------------------------------------------------------------------------
+
+
+def suggest_articles(
+    user: User, subscription_id: int, text: str, limit: int = 5
+) -> list[KnowledgeArticle]:
+    """Articles that may answer a request the user is typing about one of their subscriptions."""
+    subscription = subscriptions.subscription_for(user, subscription_id)
+    return knowledge.suggest_articles(user, subscription.offer_code, text, limit)
 
 
 def record_deflection(

@@ -153,7 +153,7 @@ def new_request():
             else:
                 text = f"{form.subject.data or ''} {form.description.data or ''}"
                 try:
-                    suggestions = knowledge.suggest_articles(current_user, subscription_id, text)
+                    suggestions = services.suggest_articles(current_user, subscription_id, text)
                 except NotFound:
                     form.subscription_id.errors = ["Choose one of your subscriptions."]
                 if not suggestions and not form.subscription_id.errors:
@@ -186,7 +186,7 @@ def new_request():
     elif request.method == "POST":
         status = 400
     elif subscription_id is not None:
-        suggestions = knowledge.suggest_articles(current_user, subscription_id, "")
+        suggestions = services.suggest_articles(current_user, subscription_id, "")
     return render_template(
         "support/new_request.html",
         form=form,
@@ -208,7 +208,7 @@ def suggestions():
     subscription_id = _int(request.args.get("subscription"))
     if subscription_id is None:
         return jsonify(articles=[])
-    found = knowledge.suggest_articles(
+    found = services.suggest_articles(
         current_user, subscription_id, request.args.get("q", "")[:2000]
     )
     return jsonify(

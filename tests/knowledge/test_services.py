@@ -9,6 +9,7 @@ from app.errors import NotAllowed, NotFound, ValidationFailed
 from app.extensions import db
 from app.knowledge import services as knowledge
 from app.knowledge.models import KnowledgeArticle
+from app.support import services as support
 
 
 @pytest.fixture
@@ -63,21 +64,23 @@ def test_suggestions_put_the_offers_articles_first_and_match_words(active_subscr
     knowledge.save_article(manager, title="Printer jams", body="Open the tray.")
     knowledge.save_article(manager, title="Tunnel secrets", body="Draft text", status="draft")
     linked = knowledge.articles_of("VPN-ACCESS")[0]
-    found = knowledge.suggest_articles(users["consumer"], active_subscription.id, "")
+    found = knowledge.suggest_articles(users["consumer"], "VPN-ACCESS", "")
     assert [a.id for a in found] == [linked.id]
     titles = [
         a.title
-        for a in knowledge.suggest_articles(
-            users["consumer"], active_subscription.id, "my tunnel drops"
-        )
+        for a in knowledge.suggest_articles(users["consumer"], "VPN-ACCESS", "my tunnel drops")
     ]
     assert (
         titles[0] == tunnel.title
         and "Printer jams" not in titles
         and "Tunnel secrets" not in titles
     )
+    assert [
+        a.title
+        for a in support.suggest_articles(users["consumer"], active_subscription.id, "tunnel")
+    ][:1] == [tunnel.title]
     with pytest.raises(NotFound):
-        knowledge.suggest_articles(users["other_consumer"], active_subscription.id, "tunnel")
+        support.suggest_articles(users["other_consumer"], active_subscription.id, "tunnel")
 
 
 def test_articles_drafts_views_and_votes(users):

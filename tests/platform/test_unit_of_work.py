@@ -100,4 +100,3 @@ def test_a_bulk_statement_counts_as_a_change_and_is_committed(app):
 
     assert application.test_client().post("/edge/bulk").status_code == 200
     assert _labels() == ["bulk"]
-

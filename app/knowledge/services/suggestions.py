@@ -15,18 +15,13 @@ WORD_RE = re.compile(r"[\w-]{4,}", re.UNICODE)
 
 
 def suggest_articles(
-    user: User, subscription_id: int, text: str, limit: int = 5
+    user: User, offer_code: str, text: str, limit: int = 5
 ) -> list[KnowledgeArticle]:
-    """Published articles that may answer a request being typed: the offer's own articles first,
-    then any whose title or body shares the request's words, most shared words first."""
-    # imported here: subscriptions' services import the catalog's, which use this domain
-    from ...subscriptions import services as subscriptions
-
-    subscription = subscriptions.subscription_for(user, subscription_id)
+    """Published articles the reader may see that may answer a request about an offer being
+    typed: the offer's own articles first, then any whose title or body shares the request's
+    words, most shared words first."""
     words = sorted({word.lower() for word in WORD_RE.findall(text or "")})[:12]
-    linked = sa.select(offer_articles.c.article_id).where(
-        offer_articles.c.offer_code == subscription.offer_code
-    )
+    linked = sa.select(offer_articles.c.article_id).where(offer_articles.c.offer_code == offer_code)
     score = sa.literal(0)
     for word in words:
         pattern = like_pattern(word)
