@@ -31,9 +31,7 @@ class JobRun(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("name", "period_start", name="uq_job_run_period"),
         sa.Index("ix_job_runs_name_started", "name", "started_at"),
-        sa.CheckConstraint(
-            "status IN ('running', 'done', 'failed')", name="job_run_status_values"
-        ),
+        sa.CheckConstraint("status IN ('running', 'done', 'failed')", name="job_run_status_values"),
         sa.CheckConstraint(
             "trigger IN ('schedule', 'manual', 'task')", name="job_run_trigger_values"
         ),
