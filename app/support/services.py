@@ -1069,6 +1069,17 @@ def sla_check(now: datetime | None = None) -> dict:
         audit.record_many(
             None, "support_request", "sla_breached", dict.fromkeys((r.id for r in late), which)
         )
+    closed = _close_stale(now)
+    db.session.commit()
+    return {
+        "response_breaches": len(late_response),
+        "resolution_breaches": len(late_resolution),
+        "closed": closed,
+    }
+
+
+def _close_stale(now: datetime) -> int:
+    """Close requests resolved for AUTO_CLOSE_AFTER (guarded: each is closed once)."""
     stale = db.session.scalars(
         sa.select(SupportRequest).where(
             SupportRequest.status == R.RESOLVED,
@@ -1088,12 +1099,7 @@ def sla_check(now: datetime | None = None) -> dict:
         "auto_closed",
         dict.fromkeys((request.id for request in stale), "resolved for 7 days"),
     )
-    db.session.commit()
-    return {
-        "response_breaches": len(late_response),
-        "resolution_breaches": len(late_resolution),
-        "closed": len(stale),
-    }
+    return len(stale)
 
 
 def _mark(
