@@ -125,13 +125,18 @@ def claim_outbox(limit: int = 100) -> list[OutboxEmail]:
     )
     if db.session.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
-    claimed = db.session.scalars(
-        sa.update(OutboxEmail)
-        .where(OutboxEmail.id.in_(candidates.scalar_subquery()), _sendable(now))
-        .values(claimed_at=now)
-        .returning(OutboxEmail.id)
-        .execution_options(synchronize_session=False)
-    ).all()
+    # Two statements: as a subquery of the UPDATE, PostgreSQL's LIMIT ... FOR UPDATE was seen
+    # claiming more than `limit` rows.
+    ids = db.session.scalars(candidates).all()
+    claimed = []
+    if ids:
+        claimed = db.session.scalars(
+            sa.update(OutboxEmail)
+            .where(OutboxEmail.id.in_(ids), _sendable(now))
+            .values(claimed_at=now)
+            .returning(OutboxEmail.id)
+            .execution_options(synchronize_session=False)
+        ).all()
     db.session.commit()
     if not claimed:
         return []
