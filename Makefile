@@ -23,17 +23,21 @@ setup: $(VENV)/.installed
 	$(BIN)/flask seed
 	$(BIN)/flask search reindex
 
+# The web server and one job worker together (Procfile, run by honcho); Ctrl-C stops both.
 run: setup
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	BIN=$(BIN) WEB="$(BIN)/flask run --host $(HOST) --port $(PORT)" $(BIN)/honcho start
 
 serve: setup
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	BIN=$(BIN) WEB="$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app" \
+		$(BIN)/honcho start
 
-# Debian's Chromium (for the browser tests) and PostgreSQL (for the second run), when missing.
+# Debian's Chromium (for the browser tests), PostgreSQL (for the second run) and redis-server
+# (for the job worker tests), when missing.
 system-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
-		echo "Installing Debian packages: chromium postgresql"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postgresql >/dev/null; \
+	@if [ ! -x /usr/bin/chromium ] || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| [ ! -x /usr/bin/redis-server ]; then \
+		echo "Installing Debian packages: chromium postgresql redis-server"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postgresql redis-server >/dev/null; \
 	fi
 
 lint: $(VENV)/.installed

@@ -119,11 +119,13 @@ def register_blueprints(app: Flask) -> None:
     from .subscriptions.views import bp as subscriptions_bp
     from .support import api as support_api  # noqa: F401 - registers its endpoints
     from .support.views import bp as support_bp
+    from .worker.views import bp as jobs_bp
 
     blueprints = (
         main_bp,
         accounts_bp,
         admin,
+        jobs_bp,
         audit_bp,
         notifications_bp,
         catalog_bp,

@@ -34,6 +34,9 @@ def register(app: Flask) -> None:
     from .support.cli import support as support_cli
 
     app.cli.add_command(support_cli)
+    from .worker.cli import jobs as jobs_cli
+
+    app.cli.add_command(jobs_cli)
 
 
 @click.command("seed")

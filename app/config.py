@@ -54,6 +54,9 @@ class Config:
     REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")
     WTF_CSRF_TIME_LIMIT = None
     ITEMS_PER_PAGE = _int("ITEMS_PER_PAGE", 20)
+    # Huey's storage: sqlite:///<file> (a path relative to the project) or redis://host:port/db.
+    JOBS_URL = os.environ.get("JOBS_URL", "sqlite:///instance/jobs.db")
+    JOBS_INTERVALS = os.environ.get("JOBS_INTERVALS", "")  # "catalog.expired=15,...": minutes
 
 
 class ProductionConfig(Config):

@@ -23,3 +23,4 @@ from .support.models import (  # noqa: F401
     RequestMessage,
     SupportRequest,
 )
+from .worker.models import JobMark, JobRun  # noqa: F401

@@ -19,6 +19,7 @@ NAVIGATION: list[tuple[str, str, tuple[str, ...]]] = [
     ("API tokens", "admin.tokens", ("admin",)),
     ("Audit trail", "audit.index", ("admin",)),
     ("Outbox", "notifications.outbox", ("admin",)),
+    ("Jobs", "jobs.index", ("admin",)),
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from collections.abc import Iterable
+from datetime import timedelta
 from email.message import EmailMessage
 
 import sqlalchemy as sa
@@ -98,17 +99,62 @@ def mail_enabled() -> bool:
     return bool(current_app.config.get("MAIL_SERVER"))
 
 
+CLAIM_LEASE = timedelta(minutes=10)  # a sender that died holding e-mails frees them after this
+MAX_ATTEMPTS = 5
+
+
+def _sendable(now):
+    return sa.and_(
+        OutboxEmail.sent_at.is_(None),
+        OutboxEmail.attempts < MAX_ATTEMPTS,
+        sa.or_(OutboxEmail.claimed_at.is_(None), OutboxEmail.claimed_at < now - CLAIM_LEASE),
+    )
+
+
+def claim_outbox(limit: int = 100) -> list[OutboxEmail]:
+    """Take up to `limit` pending e-mails for this sender, oldest first, and commit the claim,
+    so that two senders (two workers, or a worker and `flask outbox send`) never take the same
+    one: a guarded UPDATE, with FOR UPDATE SKIP LOCKED on PostgreSQL so that they do not wait
+    for each other either."""
+    now = clock.now()
+    candidates = (
+        sa.select(OutboxEmail.id)
+        .where(_sendable(now))
+        .order_by(OutboxEmail.created_at, OutboxEmail.id)
+        .limit(limit)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    # Two statements: as a subquery of the UPDATE, PostgreSQL's LIMIT ... FOR UPDATE was seen
+    # claiming more than `limit` rows.
+    ids = db.session.scalars(candidates).all()
+    claimed = []
+    if ids:
+        claimed = db.session.scalars(
+            sa.update(OutboxEmail)
+            .where(OutboxEmail.id.in_(ids), _sendable(now))
+            .values(claimed_at=now)
+            .returning(OutboxEmail.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+    db.session.commit()
+    if not claimed:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(OutboxEmail)
+            .where(OutboxEmail.id.in_(claimed))
+            .order_by(OutboxEmail.created_at, OutboxEmail.id)
+        )
+    )
+
+
 def send_outbox(limit: int = 100) -> tuple[int, int]:
     """Send pending e-mails over SMTP when MAIL_SERVER is set. Returns (sent, failed)."""
     if not mail_enabled():
         return 0, 0
     config = current_app.config
-    pending = list(
-        db.session.scalars(
-            outbox_query(pending_only=True).where(OutboxEmail.attempts < 5).limit(limit)
-        )
-    )
-    sent = failed = 0
+    pending = claim_outbox(limit)
     if not pending:
         return 0, 0
     try:
@@ -116,30 +162,40 @@ def send_outbox(limit: int = 100) -> tuple[int, int]:
     except OSError as error:
         log.warning("Mail server unreachable: %s", error)
         for email in pending:
-            email.attempts += 1
-            email.last_error = str(error)[:500]
+            _attempted(email, error=str(error))
         db.session.commit()
         return 0, len(pending)
+    sent = failed = 0
     with smtp:
         if config.get("MAIL_USE_TLS"):
             smtp.starttls()
         if config.get("MAIL_USERNAME"):
             smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
         for email in pending:
-            message = EmailMessage()
-            message["From"] = config["MAIL_DEFAULT_SENDER"]
-            message["To"] = email.recipient
-            message["Subject"] = email.subject
-            message.set_content(email.body or email.subject)
-            email.attempts += 1
             try:
-                smtp.send_message(message)
+                smtp.send_message(_message(email, config["MAIL_DEFAULT_SENDER"]))
             except smtplib.SMTPException as error:
-                email.last_error = str(error)[:500]
+                _attempted(email, error=str(error))
                 failed += 1
             else:
-                email.sent_at = clock.now()
-                email.last_error = ""
+                _attempted(email, sent_at=clock.now())
                 sent += 1
-    db.session.commit()
+            db.session.commit()  # e-mail by e-mail: a sender that dies resends at most one
     return sent, failed
+
+
+def _message(email: OutboxEmail, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = email.recipient
+    message["Subject"] = email.subject
+    message.set_content(email.body or email.subject)
+    return message
+
+
+def _attempted(email: OutboxEmail, *, error: str = "", sent_at=None) -> None:
+    email.attempts += 1
+    email.claimed_at = None
+    email.last_error = error[:500]
+    if sent_at is not None:
+        email.sent_at = sent_at

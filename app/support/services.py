@@ -891,8 +891,17 @@ def sla_check(now: datetime | None = None) -> dict:
         )
     ).all()
     agents_of_tier: dict[int, list[User]] = {}  # read once per tier, not once per breach
-    _mark(late_response, response_breached_at=SupportRequest.first_response_due)
-    _mark(late_resolution, resolution_breached_at=SupportRequest.resolution_due)
+    # Guarded "not marked yet": of two checks racing, only the one that marks a breach tells.
+    late_response = _mark(
+        late_response,
+        SupportRequest.response_breached_at.is_(None),
+        response_breached_at=SupportRequest.first_response_due,
+    )
+    late_resolution = _mark(
+        late_resolution,
+        SupportRequest.resolution_breached_at.is_(None),
+        resolution_breached_at=SupportRequest.resolution_due,
+    )
     breaches = [("first response", late_response), ("resolution", late_resolution)]
     notify_each(
         _breach_message(request, which, agents_of_tier)
@@ -903,39 +912,58 @@ def sla_check(now: datetime | None = None) -> dict:
         audit.record_many(
             None, "support_request", "sla_breached", dict.fromkeys((r.id for r in late), which)
         )
+    closed = _close_stale(now)
+    db.session.commit()
+    return {
+        "response_breaches": len(late_response),
+        "resolution_breaches": len(late_resolution),
+        "closed": closed,
+    }
+
+
+def _close_stale(now: datetime) -> int:
+    """Close requests resolved for AUTO_CLOSE_AFTER (guarded: each is closed once)."""
     stale = db.session.scalars(
         sa.select(SupportRequest).where(
             SupportRequest.status == R.RESOLVED,
             SupportRequest.resolved_at <= now - AUTO_CLOSE_AFTER,
         )
     ).all()
-    _mark(stale, status=R.CLOSED.value, closed_at=now, version=SupportRequest.version + 1)
+    stale = _mark(
+        stale,
+        SupportRequest.status == R.RESOLVED,
+        status=R.CLOSED.value,
+        closed_at=now,
+        version=SupportRequest.version + 1,
+    )
     audit.record_many(
         None,
         "support_request",
         "auto_closed",
         dict.fromkeys((request.id for request in stale), "resolved for 7 days"),
     )
-    db.session.commit()
-    return {
-        "response_breaches": len(late_response),
-        "resolution_breaches": len(late_resolution),
-        "closed": len(stale),
-    }
+    return len(stale)
 
 
-def _mark(requests: list[SupportRequest], **values: Any) -> None:
-    """One UPDATE for all of `requests` (row by row, SQLite would run one per request); the
-    objects are refreshed from the database when next read."""
-    if requests:
-        db.session.execute(
+def _mark(
+    requests: list[SupportRequest], guard: sa.ColumnElement[bool], **values: Any
+) -> list[SupportRequest]:
+    """One UPDATE for all of `requests` still matching `guard` (row by row, SQLite would run one
+    per request); returns those it changed. The objects are refreshed when next read."""
+    if not requests:
+        return []
+    changed = set(
+        db.session.scalars(
             sa.update(SupportRequest)
-            .where(SupportRequest.id.in_([request.id for request in requests]))
+            .where(SupportRequest.id.in_([request.id for request in requests]), guard)
             .values(**values)
+            .returning(SupportRequest.id)
             .execution_options(synchronize_session=False)
         )
-        for request in requests:
-            db.session.expire(request, list(values))
+    )
+    for request in requests:
+        db.session.expire(request, list(values))
+    return [request for request in requests if request.id in changed]
 
 
 def _breach_message(
