@@ -2,7 +2,7 @@
 and a claim on outbox e-mails so two senders never send one twice
 
 Revision ID: f3a1c7d9e2b4
-Revises: 6e2a9c4d1b57
+Revises: 9a1c3e5f7b20
 Create Date: 2026-12-01 19:30:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f3a1c7d9e2b4'
-down_revision = '6e2a9c4d1b57'
+down_revision = '9a1c3e5f7b20'
 branch_labels = None
 depends_on = None
 
