@@ -14,8 +14,10 @@ from app.catalog import services as catalog
 from app.errors import NotAllowed, NotFound, ValidationFailed
 from app.extensions import db
 from app.notifications.services import inbox_query
+from app.status import presenters
 from app.status import services as status
 from app.status.models import ServiceNotice, UsageMetric, UsageRecord
+from app.status.services import dashboards
 from app.subscriptions import services as subs
 from app.support import services as support
 from tests.catalog.conftest import complete_offer_data
@@ -443,7 +445,7 @@ def test_offer_choices_wait_for_a_product_when_there_are_too_many(world, users, 
         [("TEAM-WIKI", "Team wiki"), ("VPN-ACCESS", "VPN access")],
         False,
     )
-    monkeypatch.setattr(status, "OFFER_CHOICE_LIMIT", 1)
+    monkeypatch.setattr(dashboards, "OFFER_CHOICE_LIMIT", 1)
     assert status.filter_choices(manager)["offers"] == []
     assert status.filter_choices(manager)["offers_narrowed"]
     chosen = status.filter_choices(manager, offer_code="vpn-access ")
@@ -457,7 +459,7 @@ def test_offer_choices_wait_for_a_product_when_there_are_too_many(world, users, 
 
 def test_dashboard_tables_keep_no_data_as_none(world, users):
     data = status.dashboard(users["product_manager"], status.Period(NOW - timedelta(days=3), NOW))
-    tables = status.dashboard_tables(data)
+    tables = presenters.dashboard_tables(data)
     summary = {row[0]: row[1] for row in tables["summary"]["rows"]}
     assert summary["Fulfillment within target"] is None  # nothing fulfilled in these 3 days
     assert summary["Satisfaction (1–5)"] is None
