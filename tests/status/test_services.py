@@ -354,6 +354,40 @@ def test_revenue_is_kept_apart_per_currency(world, users, agents, make_offer):
     assert figures["currency"] == "USD" and figures["mrr"] == Decimal("30.00")
 
 
+def test_revenue_is_decimal_money_per_billing_period(world, users, agents, make_offer):
+    """A yearly price counts a twelfth of itself, a one-time price nothing; sums stay Decimal, so
+    a twelfth of 3.30 is 0.275 and rounds to 0.28 (through float it was 0.27499… and 0.27)."""
+    product_id = world["other_product"].id
+    for code, currency, period, price, cost in (
+        ("CHF-YEARLY", "CHF", "yearly", "1000.10", "100.00"),
+        ("CHF-MONTHLY", "CHF", "monthly", "0.10", "0.00"),
+        ("CHF-ONCE", "CHF", "one_time", "500.00", "50.00"),
+        ("SEK-YEARLY", "SEK", "yearly", "3.30", "0.00"),
+    ):
+        offer = make_offer(
+            code,
+            currency=currency,
+            billing_period=period,
+            price=price,
+            cost=cost,
+            product_id=product_id,
+        )
+        fulfil(users["consumer"], agents[1], offer, code.lower())
+    figures = status.revenue(
+        sa.select(sa.literal_column("id")).select_from(sa.table("subscriptions"))
+    )
+    by_currency = {
+        item["currency"]: (item["mrr"], item["margin"]) for item in figures["by_currency"]
+    }
+    # 1000.10 / 12 + 0.10 = 83.4416…; its cost 100.00 / 12 = 8.3333…
+    assert by_currency["CHF"] == (Decimal("83.44"), Decimal("75.11"))
+    assert by_currency["SEK"] == (Decimal("0.28"), Decimal("0.28"))
+    assert all(
+        isinstance(value, Decimal) for figures_ in by_currency.values() for value in figures_
+    )
+    assert (figures["currency"], figures["mrr"]) == ("CHF", Decimal("83.44"))
+
+
 # --- who sees what ---------------------------------------------------------------------------------
 
 
