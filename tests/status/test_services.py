@@ -729,7 +729,7 @@ def test_status_seeds_load_once_and_show_a_quota_warning(world, users, make_user
     import yaml
 
     from app.config import ROOT
-    from app.status.seeding import load_status_seeds
+    from app.demo.status import load_status_seeds
     from app.subscriptions.models import Subscription
 
     seeds = yaml.safe_load((ROOT / "seeds" / "status.yaml").read_text(encoding="utf-8"))
