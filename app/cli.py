@@ -43,7 +43,7 @@ def register(app: Flask) -> None:
 @click.option("--dir", "directory", default=None, help="Folder of seed files (default: seeds/).")
 def seed_command(directory: str | None) -> None:
     """Load the demo users, groups and catalog; running it again changes nothing."""
-    from .seeding import load_seeds
+    from .demo.seeds import load_seeds
 
     try:
         report = load_seeds(directory)

@@ -7,7 +7,6 @@ from flask import jsonify, request
 
 from ..api.core import api_user, endpoint, json_body, load
 from ..errors import ValidationFailed
-from . import services
 from .schemas import (
     KpiSchema,
     NoticeChangeSchema,
@@ -17,6 +16,11 @@ from .schemas import (
     UsageBatchSchema,
     UsageResultSchema,
 )
+from .services.dashboards import kpi_report
+from .services.notices import list_notices, post_notice, update_notice
+from .services.periods import parse_period
+from .services.service_status import subscription_status
+from .services.usage import record_usage
 
 RANGE = {
     "from": "First day (YYYY-MM-DD or ISO time); default 30 days before `to`.",
@@ -52,7 +56,7 @@ def _usage_payload() -> tuple[list, bool]:
 )
 def status_record_usage():
     rows, atomic = _usage_payload()
-    result = services.record_usage(api_user(), rows, atomic=atomic)
+    result = record_usage(api_user(), rows, atomic=atomic)
     return jsonify(UsageResultSchema().dump(result)), (207 if result["rejected"] else 200)
 
 
@@ -64,8 +68,8 @@ def status_record_usage():
     query=RANGE,
 )
 def status_subscription(subscription_id: int):
-    period = services.parse_period(request.args.get("from"), request.args.get("to"))
-    result = services.subscription_status(api_user(), subscription_id, period)
+    period = parse_period(request.args.get("from"), request.args.get("to"))
+    result = subscription_status(api_user(), subscription_id, period)
     return jsonify(SubscriptionStatusSchema().dump(result))
 
 
@@ -78,11 +82,9 @@ def status_subscription(subscription_id: int):
 )
 def status_kpis():
     user = api_user()
-    period = services.parse_period(request.args.get("from"), request.args.get("to"))
+    period = parse_period(request.args.get("from"), request.args.get("to"))
     product, offer = request.args.get("product") or None, request.args.get("offer") or ""
-    data = services.dashboard(user, period, product_id=product, offer_code=offer)
-    if services.sees_offer_figures(user):
-        data["offers"] = services.offer_table(user, period, product_id=product)
+    data = kpi_report(user, period, product_id=product, offer_code=offer)
     return jsonify(KpiSchema().dump(data))
 
 
@@ -95,7 +97,7 @@ def status_kpis():
 )
 def status_notices():
     show_all = request.args.get("all", "").lower() in ("1", "true", "yes")
-    notices = services.list_notices(api_user(), current_only=not show_all)
+    notices = list_notices(api_user(), current_only=not show_all)
     return jsonify(NoticeSchema(many=True).dump(notices))
 
 
@@ -110,7 +112,7 @@ def status_notices():
 )
 def status_post_notice():
     data = load(NoticeInputSchema())
-    notice = services.post_notice(api_user(), **data)
+    notice = post_notice(api_user(), **data)
     return jsonify(NoticeSchema().dump(notice)), 201
 
 
@@ -124,5 +126,5 @@ def status_post_notice():
 )
 def status_update_notice(notice_id: int):
     data = load(NoticeChangeSchema())
-    notice = services.update_notice(api_user(), notice_id, **data)
+    notice = update_notice(api_user(), notice_id, **data)
     return jsonify(NoticeSchema().dump(notice))

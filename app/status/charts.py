@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
@@ -201,37 +200,3 @@ def bar_chart(
         )
     parts.append("</svg>")
     return Markup("".join(parts))
-
-
-# --- shaping stored figures into chart series ----------------------------------------------------
-
-
-def days_between(start: date, end: date) -> list[date]:
-    """Every day in [start, end), at most 3 years' worth."""
-    days, cursor = [], start
-    while cursor < end and len(days) < 1100:
-        days.append(cursor)
-        cursor += timedelta(days=1)
-    return days
-
-
-def daily_usage(
-    points: Sequence[tuple[str, float]], start: date, end: date
-) -> list[tuple[str, float]]:
-    """Daily totals over the range, with days that have no record as 0."""
-    by_day = dict(points)
-    return [
-        (day.isoformat(), float(by_day.get(day.isoformat(), 0.0)))
-        for day in days_between(start, end)
-    ]
-
-
-def month_to_date(points: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
-    """Running total within each calendar month (what a monthly quota is measured against)."""
-    result, running, month = [], 0.0, ""
-    for day, value in points:
-        if day[:7] != month:
-            month, running = day[:7], 0.0
-        running += value
-        result.append((day, round(running, 4)))
-    return result

@@ -6,6 +6,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
+from ..models_base import UTCDateTime
+
+
+def at(value) -> sa.BindParameter:
+    """A moment as a bound parameter of the UTC timestamp type, to compare with timestamp columns."""
+    return sa.literal(value, UTCDateTime())
+
 
 class seconds_between(FunctionElement):  # noqa: N801 - reads like the SQL function it is
     """seconds_between(start, end): end − start in seconds, as a float."""

@@ -27,10 +27,10 @@ from app.catalog.models import (
     PriceChange,
     ServiceOffer,
 )
+from app.demo.seeds import load_groups, load_users, seed_folder
 from app.errors import NotAllowed, ValidationFailed
 from app.extensions import db
 from app.notifications.models import Notification
-from app.seeding import load_groups, load_users, seed_folder
 from tests.catalog.conftest import complete_offer_data
 from tests.conftest import _truncate_all
 

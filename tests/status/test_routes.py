@@ -12,6 +12,7 @@ from app import clock
 from app.extensions import db
 from app.status import services as status
 from app.status.models import ServiceNotice
+from app.status.services import dashboards
 from tests.conftest import login
 from tests.status import test_services as shared
 from tests.status.test_services import NOW, inbox_subjects, usage_rows
@@ -351,7 +352,7 @@ def offer_table_of(html: str) -> str:
 
 
 def test_dashboard_pages_the_offer_table_and_exports_every_offer(world, client_as, monkeypatch):
-    monkeypatch.setattr(status, "OFFERS_PER_PAGE", 1)
+    monkeypatch.setattr(dashboards, "OFFERS_PER_PAGE", 1)
     manager = client_as("product_manager")
     first = manager.get("/status/dashboard").get_data(as_text=True)
     assert "VPN-ACCESS" in offer_table_of(first) and "TEAM-WIKI" not in offer_table_of(first)
@@ -369,7 +370,7 @@ def test_dashboard_pages_the_offer_table_and_exports_every_offer(world, client_a
 
 
 def test_offer_filter_asks_for_a_product_when_offers_are_too_many(world, client_as, monkeypatch):
-    monkeypatch.setattr(status, "OFFER_CHOICE_LIMIT", 1)
+    monkeypatch.setattr(dashboards, "OFFER_CHOICE_LIMIT", 1)
     manager = client_as("product_manager")
     html = manager.get("/status/dashboard").get_data(as_text=True)
     offer_select = html.split('id="offer"')[1].split("</select>")[0]

@@ -14,8 +14,10 @@ from app.catalog import services as catalog
 from app.errors import NotAllowed, NotFound, ValidationFailed
 from app.extensions import db
 from app.notifications.services import inbox_query
+from app.status import presenters
 from app.status import services as status
 from app.status.models import ServiceNotice, UsageMetric, UsageRecord
+from app.status.services import dashboards
 from app.subscriptions import services as subs
 from app.support import services as support
 from tests.catalog.conftest import complete_offer_data
@@ -352,6 +354,40 @@ def test_revenue_is_kept_apart_per_currency(world, users, agents, make_offer):
     assert figures["currency"] == "USD" and figures["mrr"] == Decimal("30.00")
 
 
+def test_revenue_is_decimal_money_per_billing_period(world, users, agents, make_offer):
+    """A yearly price counts a twelfth of itself, a one-time price nothing; sums stay Decimal, so
+    a twelfth of 3.30 is 0.275 and rounds to 0.28 (through float it was 0.27499… and 0.27)."""
+    product_id = world["other_product"].id
+    for code, currency, period, price, cost in (
+        ("CHF-YEARLY", "CHF", "yearly", "1000.10", "100.00"),
+        ("CHF-MONTHLY", "CHF", "monthly", "0.10", "0.00"),
+        ("CHF-ONCE", "CHF", "one_time", "500.00", "50.00"),
+        ("SEK-YEARLY", "SEK", "yearly", "3.30", "0.00"),
+    ):
+        offer = make_offer(
+            code,
+            currency=currency,
+            billing_period=period,
+            price=price,
+            cost=cost,
+            product_id=product_id,
+        )
+        fulfil(users["consumer"], agents[1], offer, code.lower())
+    figures = status.revenue(
+        sa.select(sa.literal_column("id")).select_from(sa.table("subscriptions"))
+    )
+    by_currency = {
+        item["currency"]: (item["mrr"], item["margin"]) for item in figures["by_currency"]
+    }
+    # 1000.10 / 12 + 0.10 = 83.4416…; its cost 100.00 / 12 = 8.3333…
+    assert by_currency["CHF"] == (Decimal("83.44"), Decimal("75.11"))
+    assert by_currency["SEK"] == (Decimal("0.28"), Decimal("0.28"))
+    assert all(
+        isinstance(value, Decimal) for figures_ in by_currency.values() for value in figures_
+    )
+    assert (figures["currency"], figures["mrr"]) == ("CHF", Decimal("83.44"))
+
+
 # --- who sees what ---------------------------------------------------------------------------------
 
 
@@ -443,7 +479,7 @@ def test_offer_choices_wait_for_a_product_when_there_are_too_many(world, users, 
         [("TEAM-WIKI", "Team wiki"), ("VPN-ACCESS", "VPN access")],
         False,
     )
-    monkeypatch.setattr(status, "OFFER_CHOICE_LIMIT", 1)
+    monkeypatch.setattr(dashboards, "OFFER_CHOICE_LIMIT", 1)
     assert status.filter_choices(manager)["offers"] == []
     assert status.filter_choices(manager)["offers_narrowed"]
     chosen = status.filter_choices(manager, offer_code="vpn-access ")
@@ -457,7 +493,7 @@ def test_offer_choices_wait_for_a_product_when_there_are_too_many(world, users, 
 
 def test_dashboard_tables_keep_no_data_as_none(world, users):
     data = status.dashboard(users["product_manager"], status.Period(NOW - timedelta(days=3), NOW))
-    tables = status.dashboard_tables(data)
+    tables = presenters.dashboard_tables(data)
     summary = {row[0]: row[1] for row in tables["summary"]["rows"]}
     assert summary["Fulfillment within target"] is None  # nothing fulfilled in these 3 days
     assert summary["Satisfaction (1–5)"] is None
@@ -693,7 +729,7 @@ def test_status_seeds_load_once_and_show_a_quota_warning(world, users, make_user
     import yaml
 
     from app.config import ROOT
-    from app.status.seeding import load_status_seeds
+    from app.demo.status import load_status_seeds
     from app.subscriptions.models import Subscription
 
     seeds = yaml.safe_load((ROOT / "seeds" / "status.yaml").read_text(encoding="utf-8"))

@@ -4,7 +4,6 @@ over the last days, and service notices. Idempotent: what exists is left as it i
 from __future__ import annotations
 
 import calendar
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -13,16 +12,15 @@ import sqlalchemy as sa
 import yaml
 
 from .. import clock
-from ..accounts import services as accounts
-from ..accounts.models import User
 from ..catalog import services as catalog
 from ..catalog.models import DigitalProduct
 from ..errors import DomainError
 from ..extensions import db
+from ..status import services as status
+from ..status.models import ServiceNotice, UsageMetric, UsageRecord
 from ..subscriptions import services as subscriptions
 from ..subscriptions.models import Subscription, SubscriptionStatus
-from . import services as status
-from .models import ServiceNotice, UsageMetric, UsageRecord
+from .common import clock_at, complete_manual_steps, find_user
 
 
 def load_status_seeds(folder: Path | str) -> list[str]:
@@ -55,20 +53,16 @@ def _load_metrics(items: list[dict]) -> str:
     return f"usage metrics: {created} created"
 
 
-def _user(email: str | None) -> User | None:
-    return accounts.find_user_by_email(email) if email else None
-
-
 def _load_subscriptions(config: dict) -> str:
     """Order and fulfil the listed offers for consumers who have no subscription yet."""
-    agent = _user(config.get("agent"))
+    agent = find_user(config.get("agent"))
     ordered_at = clock.now().replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(
         days=int(config.get("ordered_days_ago") or 0)
     )
     created, skipped = 0, []
     consumers_done: dict[str, bool] = {}
     for item in config.get("orders") or []:
-        consumer = _user(item.get("consumer"))
+        consumer = find_user(item.get("consumer"))
         if consumer is None or not consumer.group_ids:
             skipped.append(f"{item.get('offer')} (no consumer {item.get('consumer')})")
             continue
@@ -91,7 +85,7 @@ def _load_subscriptions(config: dict) -> str:
             key: value for key, value in (item.get("options") or {}).items() if key in defined
         }
         try:
-            with _clock_at(ordered_at):  # the demo history starts when the subscriptions did
+            with clock_at(ordered_at):  # the demo history starts when the subscriptions did
                 order, _ = subscriptions.subscribe(
                     consumer,
                     offer.id,
@@ -99,7 +93,7 @@ def _load_subscriptions(config: dict) -> str:
                     accept_terms=True,
                     idempotency_key=f"seed-status-{item['offer']}",
                 )
-            _complete_manual_steps(order, agent, ordered_at)
+            complete_manual_steps(order, agent, ordered_at, hours=3)
             created += 1
         except DomainError as error:
             db.session.rollback()
@@ -108,61 +102,17 @@ def _load_subscriptions(config: dict) -> str:
     return line + (f"; skipped {', '.join(skipped)}" if skipped else "")
 
 
-@contextmanager
-def _clock_at(moment: datetime):
-    """Run the services at a moment in the past (demo history); the clock is restored after."""
-    previous = clock._frozen  # noqa: SLF001 - a frozen test clock must survive the seed
-    clock.freeze(moment)
-    try:
-        yield
-    finally:
-        clock.freeze(previous)
-
-
-def _complete_manual_steps(order, agent: User | None, ordered_at: datetime) -> None:
-    """Steps queue one after another: the agent starts each manual step an hour after it comes
-    up and finishes it two hours later."""
-    if agent is None:
-        return
-    moment = ordered_at
-    for _ in range(len(order.tasks)):
-        db.session.refresh(order)
-        pending = [
-            task for task in order.tasks if task.mode == "manual" and task.status == "queued"
-        ]
-        if not pending:
-            return
-        with _clock_at(moment + timedelta(hours=1)):
-            subscriptions.transition_task(agent, pending[0].id, "start")
-        with _clock_at(moment + timedelta(hours=3)):
-            subscriptions.transition_task(agent, pending[0].id, "complete")
-        moment += timedelta(hours=3)
-
-
 def _load_usage(config: dict) -> str:
     """Daily usage for the demo consumers' active subscriptions that have none yet."""
     days = int(config.get("days") or 60)
     emails = config.get("consumers") or []
     group_ids = sorted(
-        {group_id for email in emails if (user := _user(email)) for group_id in user.group_ids}
+        {group_id for email in emails if (user := find_user(email)) for group_id in user.group_ids}
     )
     if not group_ids:
         return "demo usage: no demo consumers"
     known = set(db.session.scalars(sa.select(UsageMetric.key)))
-    has_usage = sa.select(UsageRecord.subscription_id).distinct()
-    targets = db.session.scalars(
-        sa.select(Subscription)
-        .where(
-            Subscription.group_id.in_(group_ids),
-            Subscription.parent_id.is_(None),
-            Subscription.status.in_(
-                [SubscriptionStatus.ACTIVE.value, SubscriptionStatus.MODIFYING.value]
-            ),
-            Subscription.id.notin_(has_usage),
-        )
-        .order_by(Subscription.id)
-        .limit(int(config.get("max_subscriptions") or 12))
-    ).all()
+    targets = _without_usage(group_ids, int(config.get("max_subscriptions") or 12))
     profiles = config.get("profiles") or {}
     weekend = float(config.get("weekend_factor", 0.4))
     today = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
@@ -178,28 +128,58 @@ def _load_usage(config: dict) -> str:
                 first, since.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
             )
         for metric, (base, growth) in profile.items():
-            if metric not in known:
-                continue
-            day = first
-            while day < today:
-                index = (day - first).days
-                quantity = (float(base) + float(growth) * index) * (
-                    weekend if day.weekday() >= 5 else 1.0
-                )
-                db.session.add(
-                    UsageRecord(
-                        subscription_id=subscription.id,
-                        metric=metric,
-                        quantity=Decimal(str(round(quantity, 2))),
-                        period_start=day,
-                        period_end=day + timedelta(days=1),
-                        recorded_at=clock.now(),
-                    )
-                )
-                rows += 1
-                day += timedelta(days=1)
+            if metric in known:
+                rows += _add_daily_usage(subscription, metric, first, today, base, growth, weekend)
     db.session.commit()
     return f"demo usage: {rows} rows for {len(targets)} subscriptions"
+
+
+def _without_usage(group_ids: list[int], limit: int) -> list[Subscription]:
+    """The groups' running top-level subscriptions that have no usage yet, oldest first."""
+    has_usage = sa.select(UsageRecord.subscription_id).distinct()
+    return db.session.scalars(
+        sa.select(Subscription)
+        .where(
+            Subscription.group_id.in_(group_ids),
+            Subscription.parent_id.is_(None),
+            Subscription.status.in_(
+                [SubscriptionStatus.ACTIVE.value, SubscriptionStatus.MODIFYING.value]
+            ),
+            Subscription.id.notin_(has_usage),
+        )
+        .order_by(Subscription.id)
+        .limit(limit)
+    ).all()
+
+
+def _add_daily_usage(
+    subscription: Subscription,
+    metric: str,
+    first: datetime,
+    today: datetime,
+    base,
+    growth,
+    weekend: float,
+) -> int:
+    """One usage row a day from `first` to yesterday, growing by `growth` a day from `base`,
+    scaled by `weekend` on Saturdays and Sundays; the number of rows added."""
+    rows, day = 0, first
+    while day < today:
+        index = (day - first).days
+        quantity = (float(base) + float(growth) * index) * (weekend if day.weekday() >= 5 else 1.0)
+        db.session.add(
+            UsageRecord(
+                subscription_id=subscription.id,
+                metric=metric,
+                quantity=Decimal(str(round(quantity, 2))),
+                period_start=day,
+                period_end=day + timedelta(days=1),
+                recorded_at=clock.now(),
+            )
+        )
+        rows += 1
+        day += timedelta(days=1)
+    return rows
 
 
 def _moment(when: dict, now: datetime) -> datetime:
@@ -217,7 +197,7 @@ def _moment(when: dict, now: datetime) -> datetime:
 
 
 def _load_notices(config: dict) -> str:
-    author = _user(config.get("author"))
+    author = find_user(config.get("author"))
     if author is None:
         return "service notices: no author"
     now = clock.now()

@@ -7,15 +7,13 @@ product or user that is missing is skipped with a note in the report."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 import yaml
 
 from .. import clock
-from ..accounts import services as accounts
 from ..accounts.models import User
 from ..catalog import services as catalog
 from ..catalog.models import DigitalProduct
@@ -24,8 +22,9 @@ from ..extensions import db
 from ..knowledge.models import ArticleFeedback, KnowledgeArticle
 from ..subscriptions import services as subscriptions
 from ..subscriptions.models import Subscription, SubscriptionStatus
-from . import services
-from .models import BacklogItem, Deflection, SupportRequest
+from ..support import services
+from ..support.models import BacklogItem, Deflection, SupportRequest
+from .common import clock_at, complete_manual_steps, find_user
 
 SEED_FILE = "support.yaml"
 
@@ -43,21 +42,6 @@ def load_support_seeds(folder: Path | str) -> list[str]:
         _load_requests(data.get("requests") or []),
     ]
     return [line for line in lines if line]
-
-
-@contextmanager
-def _clock_at(moment: datetime):
-    """Run the services at a moment in the past; a frozen test clock is restored after."""
-    previous = clock._frozen  # noqa: SLF001 - a frozen test clock must survive the seed
-    clock.freeze(moment)
-    try:
-        yield
-    finally:
-        clock.freeze(previous)
-
-
-def _user(email: str | None) -> User | None:
-    return accounts.find_user_by_email(email) if email else None
 
 
 def _product_id(name: str | None) -> int | None:
@@ -82,7 +66,7 @@ def _load_articles(items: list[dict]) -> str:
     for item in items:
         if _article_id(item["title"]) is not None:
             continue
-        author = _user(item.get("author"))
+        author = find_user(item.get("author"))
         known_codes = [
             code for code in item.get("offers") or [] if catalog.live_revision(code) is not None
         ]
@@ -118,7 +102,7 @@ def _any_writer() -> User | None:
 def _load_votes(items: list[dict]) -> str:
     counted = 0
     for item in items:
-        user, article_id = _user(item.get("user")), _article_id(item.get("article", ""))
+        user, article_id = find_user(item.get("user")), _article_id(item.get("article", ""))
         if user is None or article_id is None:
             continue
         voted = db.session.scalar(
@@ -150,13 +134,13 @@ def _open_subscription(user: User, code: str) -> Subscription | None:
 
 
 def _load_subscriptions(config: dict) -> str:
-    agent = _user(config.get("agent"))
+    agent = find_user(config.get("agent"))
     ordered_at = clock.now().replace(minute=0, second=0, microsecond=0) - timedelta(
         days=int(config.get("ordered_days_ago") or 0)
     )
     created, skipped = 0, []
     for item in config.get("items") or []:
-        consumer = _user(item.get("consumer"))
+        consumer = find_user(item.get("consumer"))
         if consumer is None:
             skipped.append(f"{item.get('offer')} (no user {item.get('consumer')})")
             continue
@@ -171,7 +155,7 @@ def _load_subscriptions(config: dict) -> str:
             key: value for key, value in (item.get("options") or {}).items() if key in defined
         }
         try:
-            with _clock_at(ordered_at):
+            with clock_at(ordered_at):
                 order, _ = subscriptions.subscribe(
                     consumer,
                     offer.id,
@@ -179,7 +163,7 @@ def _load_subscriptions(config: dict) -> str:
                     accept_terms=True,
                     idempotency_key=f"seed-support-{item['offer']}",
                 )
-            _fulfil(order, agent, ordered_at)
+            complete_manual_steps(order, agent, ordered_at, hours=2)
             created += 1
         except DomainError as error:
             db.session.rollback()
@@ -187,28 +171,10 @@ def _load_subscriptions(config: dict) -> str:
     return _with_note(f"support demo subscriptions: {created} created", skipped)
 
 
-def _fulfil(order, agent: User | None, moment: datetime) -> None:
-    """The agent starts and completes each manual step as it comes up."""
-    if agent is None:
-        return
-    for _ in range(len(order.tasks)):
-        db.session.refresh(order)
-        pending = [
-            task for task in order.tasks if task.mode == "manual" and task.status == "queued"
-        ]
-        if not pending:
-            return
-        with _clock_at(moment + timedelta(hours=1)):
-            subscriptions.transition_task(agent, pending[0].id, "start")
-        with _clock_at(moment + timedelta(hours=2)):
-            subscriptions.transition_task(agent, pending[0].id, "complete")
-        moment += timedelta(hours=2)
-
-
 def _load_deflections(items: list[dict]) -> str:
     created, skipped = 0, []
     for item in items:
-        consumer, article_id = _user(item.get("consumer")), _article_id(item.get("article", ""))
+        consumer, article_id = find_user(item.get("consumer")), _article_id(item.get("article", ""))
         subscription = _open_subscription(consumer, item.get("offer", "")) if consumer else None
         if consumer is None or article_id is None or subscription is None:
             skipped.append(
@@ -233,7 +199,7 @@ def _load_requests(items: list[dict]) -> str:
     created, skipped = 0, []
     now = clock.now()
     for item in items:
-        consumer = _user(item.get("consumer"))
+        consumer = find_user(item.get("consumer"))
         if consumer is None:
             skipped.append(f"“{item['subject']}” (no user {item.get('consumer')})")
             continue
@@ -253,7 +219,7 @@ def _load_requests(items: list[dict]) -> str:
             continue
         opened = now - timedelta(hours=float(item.get("hours_ago") or 0))
         try:
-            with _clock_at(opened):
+            with clock_at(opened):
                 request = services.open_request(
                     consumer,
                     subscription.id,
@@ -264,8 +230,8 @@ def _load_requests(items: list[dict]) -> str:
                 )
             for step in item.get("steps") or []:
                 moment = min(opened + timedelta(hours=float(step.get("at") or 0)), now)
-                actor = _user(step.get("by")) or consumer
-                with _clock_at(moment):
+                actor = find_user(step.get("by")) or consumer
+                with clock_at(moment):
                     _run_step(actor, request.id, step)
             created += 1
         except DomainError as error:
@@ -279,7 +245,7 @@ def _run_step(actor: User, request_id: int, step: dict) -> None:
     if action == "take":
         services.assign(actor, request_id, actor.id)
     elif action == "assign":
-        assignee = _user(step.get("to"))
+        assignee = find_user(step.get("to"))
         services.assign(actor, request_id, assignee.id if assignee else None)
     elif action in ("reply", "note"):
         services.add_message(actor, request_id, step.get("body", ""), internal=action == "note")

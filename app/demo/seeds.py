@@ -11,9 +11,11 @@ from pathlib import Path
 
 import yaml
 
-from .accounts import services as accounts
-from .config import ROOT
-from .extensions import db
+from ..accounts import services as accounts
+from ..config import ROOT
+from ..extensions import db
+from .status import load_status_seeds
+from .support import load_support_seeds
 
 CATALOG_FILE = "catalog.yaml"
 
@@ -66,7 +68,7 @@ def load_catalog(
     folder: Path, *, progress: Callable[[str], None] | None = None, commit: bool = True
 ) -> list[str]:
     """Import seeds/catalog.yaml as the system (no acting user); the report's summary lines."""
-    from .catalog.exchange import import_catalog, parse_yaml
+    from ..catalog.exchange import import_catalog, parse_yaml
 
     path = folder / CATALOG_FILE
     if not path.exists():
@@ -93,11 +95,6 @@ def load_seeds(
     report = [load_groups(folder), load_users(folder)]
     report += load_catalog(folder, progress=progress, commit=False)
     db.session.commit()
-    # Usage metrics, demo usage and service notices (commits itself).
-    from .status.seeding import load_status_seeds
-
-    report += load_status_seeds(folder)
-    from .support.seeding import load_support_seeds  # articles, demo requests (commits itself)
-
-    report += load_support_seeds(folder)
+    report += load_status_seeds(folder)  # metrics, demo usage, notices (commits itself)
+    report += load_support_seeds(folder)  # articles, demo requests (commits itself)
     return report

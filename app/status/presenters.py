@@ -1,0 +1,300 @@
+"""What the status pages and their CSV exports show, shaped from the services' figures: tables
+(title, header, rows), chart series and charts, rows for templates, and number formatting.
+Presenters call services; services never call presenters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from markupsafe import Markup
+
+from ..accounts.models import User
+from . import charts
+from .services.dashboards import dashboard, offer_table, offer_table_page, sees_offer_figures
+from .services.periods import Period
+from .services.usage import metrics
+
+TABLES = ("summary", "months", "usage", "velocity", "distribution", "offers")
+TYPE_LABELS = {
+    "new": "Orders",
+    "modify": "Modifications",
+    "terminate": "Terminations",
+    "support": "Support requests",
+}
+
+
+def no_data(value, suffix: str = "") -> str:
+    """A figure, or “no data” when there is none (never a made-up 0 or 100)."""
+    if value is None:
+        return "no data"
+    if isinstance(value, float):
+        value = f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:,.0f}"
+    return f"{value}{suffix}"
+
+
+def last_day(period: Period):
+    """The last moment inside the period (its end is excluded): the range's last day."""
+    return period.end - timedelta(microseconds=1)
+
+
+# --- dashboard tables ---------------------------------------------------------------------------
+
+
+def dashboard_tables(data: dict) -> dict[str, dict]:
+    """The dashboard's figures as tables (title, header, rows): the page shows them and each one
+    downloads as CSV. None stays None ("no data"), never 0 or 100."""
+    flow = data["flow"]
+    return {
+        "summary": {
+            "title": "Key figures",
+            "header": ["Figure", "Value", "Unit"],
+            "rows": _summary_rows(data),
+        },
+        "months": {
+            "title": "Subscriptions per month",
+            "header": ["Month", "New", "Terminated", "Active at month end"],
+            "rows": [
+                (row["month"], row["new"], row["terminated"], row["active"])
+                for row in data["subscriptions"]["per_month"]
+            ],
+        },
+        "usage": {
+            "title": "Usage totals",
+            "header": ["Metric", "Label", "Total", "Unit"],
+            "rows": _usage_rows(data["usage"]),
+        },
+        "velocity": {
+            "title": "Velocity per week",
+            "header": ["Week starting", "Items done"],
+            "rows": [(row["week"], row["done"]) for row in flow["velocity_per_week"]],
+        },
+        "distribution": {
+            "title": "Distribution and load by request type",
+            "header": ["Type", "Share of items done (%)", "Open now"],
+            "rows": _distribution_rows(flow),
+        },
+    }
+
+
+def _summary_rows(data: dict) -> list[tuple]:
+    support, fulfillment, flow = data["support"], data["fulfillment"], data["flow"]
+    summary = [
+        ("Active subscriptions now", data["subscriptions"]["active_now"], ""),
+        ("Fulfilled orders", fulfillment["orders"], ""),
+        ("Average fulfillment lead time", fulfillment["average_lead_hours"], "hours"),
+        ("Fulfillment within target", fulfillment["within_target_pct"], "%"),
+        ("First response within target", support["response_within_target_pct"], "%"),
+        ("Resolution within target", support["resolution_within_target_pct"], "%"),
+        ("Availability", data["availability_pct"], "%"),
+        ("Support requests", support["requests"], ""),
+        ("Average first response", support["average_response_hours"], "hours"),
+        ("Average resolution", support["average_resolution_hours"], "hours"),
+        ("Satisfaction (1–5)", support["satisfaction"], f"{support['rated']} ratings"),
+        ("Deflection rate", data["deflection_pct"], "%"),
+        ("Flow time, median", flow["flow_time_median_hours"], "hours"),
+        ("Flow time, 85th percentile", flow["flow_time_p85_hours"], "hours"),
+        ("Load now (open items)", flow["load_now"], ""),
+        ("Flow efficiency", flow["efficiency_pct"], "%"),
+        ("Items done in range", flow["done"], ""),
+    ]
+    if data.get("revenue") is not None:
+        money = []
+        for item in data["revenue"].get("by_currency") or [data["revenue"]]:
+            money += [
+                (f"Monthly recurring revenue ({item['currency']})", item["mrr"], item["currency"]),
+                (f"Monthly margin ({item['currency']})", item["margin"], item["currency"]),
+            ]
+        summary[1:1] = money
+    return summary
+
+
+def _usage_rows(usage: dict[str, float]) -> list[tuple]:
+    known = metrics() if usage else {}
+    return [
+        (
+            metric,
+            known[metric].label if metric in known else metric,
+            total,
+            known[metric].unit if metric in known else "",
+        )
+        for metric, total in sorted(usage.items())
+    ]
+
+
+def _distribution_rows(flow: dict) -> list[tuple]:
+    kinds = sorted(
+        set(flow["distribution_pct"]) | set(flow["load_by_type"]),
+        key=lambda kind: list(TYPE_LABELS).index(kind) if kind in TYPE_LABELS else 99,
+    )
+    return [
+        (
+            TYPE_LABELS.get(kind, kind),
+            flow["distribution_pct"].get(kind),
+            flow["load_by_type"].get(kind, 0),
+        )
+        for kind in kinds
+    ]
+
+
+def offers_table(offers: list[dict]) -> dict:
+    """`offer_table` rows as a dashboard table (title, header, rows)."""
+    return {
+        "title": "Orders and active subscriptions per offer",
+        "header": ["Offer code", "Name", "New orders in range", "Active subscriptions"],
+        "rows": [(row["code"], row["name"], row["orders"], row["active"]) for row in offers],
+    }
+
+
+def dashboard_figures(
+    viewer: User, period: Period, *, product_id: Any, offer_code: str, page: int
+) -> tuple[dict, dict, Any]:
+    """The dashboard page's figures, its tables, and (managers) one page of offers."""
+    data = dashboard(viewer, period, product_id=product_id, offer_code=offer_code)
+    tables = dashboard_tables(data)
+    offers = None
+    if sees_offer_figures(viewer):
+        offers = offer_table_page(viewer, period, product_id=product_id, page=page)
+        tables["offers"] = offers_table(offers.items)
+    return data, tables, offers
+
+
+def export_table(
+    viewer: User, table: str, period: Period, *, product_id: Any, offer_code: str
+) -> dict | None:
+    """One of TABLES, whole, for a CSV download; None when the viewer may not see it."""
+    if table == "offers":
+        if not sees_offer_figures(viewer):
+            return None
+        return offers_table(offer_table(viewer, period, product_id=product_id))
+    data = dashboard(viewer, period, product_id=product_id, offer_code=offer_code)
+    return dashboard_tables(data)[table]
+
+
+def dashboard_charts(data: dict) -> dict[str, Markup]:
+    """The dashboard's charts: active subscriptions, new and terminated per month, velocity."""
+    per_month = data["subscriptions"]["per_month"]
+    velocity = data["flow"]["velocity_per_week"]
+    first, last = (per_month[0]["month"], per_month[-1]["month"]) if per_month else ("", "")
+    return {
+        "active": charts.line_chart(
+            "chart-active",
+            "Active subscriptions at each month's end",
+            f"Active subscriptions at the end of each month from {first} to {last}.",
+            [("Active", [(row["month"], row["active"]) for row in per_month])],
+        ),
+        "months": charts.bar_chart(
+            "chart-months",
+            "New and terminated subscriptions per month",
+            "Subscriptions created and terminated in each month of the range.",
+            [row["month"] for row in per_month],
+            [
+                ("New", [row["new"] for row in per_month]),
+                ("Terminated", [row["terminated"] for row in per_month]),
+            ],
+        ),
+        "velocity": charts.bar_chart(
+            "chart-velocity",
+            "Velocity: items done per week",
+            "Orders, modifications, terminations and support requests completed in each week.",
+            [row["week"] for row in velocity],
+            [("Done", [row["done"] for row in velocity])],
+        )
+        if velocity
+        else charts.no_data("Nothing was completed in this range."),
+    }
+
+
+# --- a subscription's usage ----------------------------------------------------------------------
+
+
+def days_between(start: date, end: date) -> list[date]:
+    """Every day in [start, end), at most 3 years' worth."""
+    days, cursor = [], start
+    while cursor < end and len(days) < 1100:
+        days.append(cursor)
+        cursor += timedelta(days=1)
+    return days
+
+
+def daily_usage(
+    points: Sequence[tuple[str, float]], start: date, end: date
+) -> list[tuple[str, float]]:
+    """Daily totals over the range, with days that have no record as 0."""
+    by_day = dict(points)
+    return [
+        (day.isoformat(), float(by_day.get(day.isoformat(), 0.0)))
+        for day in days_between(start, end)
+    ]
+
+
+def month_to_date(points: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Running total within each calendar month (what a monthly quota is measured against)."""
+    result, running, month = [], 0.0, ""
+    for day, value in points:
+        if day[:7] != month:
+            month, running = day[:7], 0.0
+        running += value
+        result.append((day, round(running, 4)))
+    return result
+
+
+def usage_views(status: dict, period: Period) -> list[dict]:
+    """Per metric of a subscription's status: the chart and the table rows behind it."""
+    start, end = period.start.date(), last_day(period).date()
+    views = []
+    for metric in sorted(set(status["usage"]) | set(status["quotas"])):
+        daily = daily_usage(status["usage"].get(metric, []), start, end + timedelta(days=1))
+        cumulative = month_to_date(daily)
+        quota = status["quotas"].get(metric)
+        known = status["metrics"].get(metric)
+        name = known.label if known else metric
+        unit = known.unit if known else ""
+        views.append(
+            {
+                "metric": metric,
+                "name": name,
+                "unit": unit,
+                "quota": quota,
+                "chart": _usage_chart(metric, name, unit, quota, daily, cumulative, start, end),
+                "total": sum(value for _, value in daily),
+                "rows": [
+                    (day, value, running)
+                    for (day, value), (_, running) in zip(daily, cumulative, strict=True)
+                    if value
+                ],
+            }
+        )
+    return views
+
+
+def _usage_chart(metric, name, unit, quota, daily, cumulative, start, end) -> Markup:
+    """Month-to-date use against the quota when there is one, else the use per day."""
+    chart_id = f"usage-{metric.replace('_', '-')}"
+    if quota is not None:
+        return charts.line_chart(
+            chart_id,
+            f"{name}: month-to-date use against the quota",
+            f"Running total of {name} ({unit}) within each month from {start} to {end}, "
+            f"against a monthly quota of {quota:g}.",
+            [("Month to date", cumulative)],
+            reference=quota,
+            reference_label=f"Quota {quota:g}",
+        )
+    return charts.bar_chart(
+        chart_id,
+        f"{name} per day",
+        f"Daily {name} ({unit}) from {start} to {end}.",
+        [day for day, _ in daily],
+        [(name, [value for _, value in daily])],
+    )
+
+
+def usage_csv_rows(status: dict) -> list[tuple]:
+    """A subscription's daily usage as (metric, day, quantity) rows."""
+    return [
+        (metric, day, value)
+        for metric, points in sorted(status["usage"].items())
+        for day, value in points
+    ]

@@ -1,0 +1,192 @@
+"""Dashboards: every KPI of a viewer's scope over a period, the figures per offer for managers,
+the choices of the dashboard's filters, and the viewer's groups' subscriptions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from ...accounts.models import Role, User
+from ...catalog.models import DigitalProduct, ServiceOffer
+from ...errors import NotAllowed
+from ...extensions import db
+from ...inputs import whole_number
+from ...paging import RowPage
+from ...subscriptions import services as subscriptions
+from ...subscriptions.models import Order, OrderType, Subscription
+from ..sqltime import at
+from .flow import flow_metrics
+from .kpis import (
+    RUNNING,
+    availability,
+    deflection_rate,
+    fulfillment_kpis,
+    subscription_counts,
+    support_kpis,
+)
+from .periods import Period
+from .revenue import revenue
+from .scopes import chosen_product, scope_for
+from .usage import usage_totals
+
+OFFERS_PER_PAGE = 25
+OFFER_CHOICE_LIMIT = 200
+LIVE_OFFER_STATUSES = ("published", "retired")
+
+
+def dashboard(
+    viewer: User, period: Period, *, product_id: Any = None, offer_code: str = ""
+) -> dict:
+    scope = scope_for(viewer, product_id=product_id, offer_code=offer_code)
+    support = support_kpis(scope.requests, period)
+    return {
+        "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
+        "subscriptions": subscription_counts(scope.subscriptions, period),
+        "revenue": revenue(scope.subscriptions)
+        if viewer.has_role(Role.PRODUCT_MANAGER, Role.CATALOG_MANAGER)
+        else None,
+        "usage": usage_totals(scope.subscriptions, period),
+        "fulfillment": fulfillment_kpis(scope.orders, period),
+        "support": support,
+        "deflection_pct": deflection_rate(scope.subscriptions, period, support["requests"]),
+        "availability_pct": availability(scope.product_ids, period),
+        "flow": flow_metrics(scope.orders, scope.requests, period),
+    }
+
+
+def kpi_report(
+    viewer: User, period: Period, *, product_id: Any = None, offer_code: str = ""
+) -> dict:
+    """The dashboard's figures and, for those who see them, every live offer's (the KPI API)."""
+    data = dashboard(viewer, period, product_id=product_id, offer_code=offer_code)
+    if sees_offer_figures(viewer):
+        data["offers"] = offer_table(viewer, period, product_id=product_id)
+    return data
+
+
+def sees_offer_figures(viewer: User) -> bool:
+    """Catalog and product managers see the dashboard's figures per offer."""
+    return viewer.has_role(Role.CATALOG_MANAGER, Role.PRODUCT_MANAGER)
+
+
+def _offer_table_query(
+    viewer: User, period: Period, product_id: Any
+) -> tuple[sa.Select, sa.Select]:
+    """Per live offer code: new orders in the period and active subscriptions now, busiest
+    first; and the count of those codes (the outer joins keep one row per code)."""
+    if not sees_offer_figures(viewer):
+        raise NotAllowed("Only managers see figures per offer.")
+    orders = (
+        sa.select(Subscription.offer_code.label("code"), sa.func.count(Order.id).label("orders"))
+        .join(Order, Order.subscription_id == Subscription.id)
+        .where(
+            Order.created_at >= at(period.start),
+            Order.created_at < at(period.end),
+            Order.order_type == OrderType.NEW.value,
+        )
+        .group_by(Subscription.offer_code)
+        .subquery()
+    )
+    active = (
+        sa.select(
+            Subscription.offer_code.label("code"), sa.func.count(Subscription.id).label("active")
+        )
+        .where(Subscription.status.in_(RUNNING))
+        .group_by(Subscription.offer_code)
+        .subquery()
+    )
+    live = sa.select(
+        ServiceOffer.code.label("code"), sa.func.max(ServiceOffer.name).label("name")
+    ).where(ServiceOffer.status.in_(LIVE_OFFER_STATUSES))
+    product_id = chosen_product(product_id)
+    if product_id is not None:
+        live = live.where(ServiceOffer.product_id == product_id)
+    live = live.group_by(ServiceOffer.code).subquery()
+    n_orders = sa.func.coalesce(orders.c.orders, 0)
+    n_active = sa.func.coalesce(active.c.active, 0)
+    rows = (
+        sa.select(live.c.code, live.c.name, n_orders, n_active)
+        .outerjoin(orders, orders.c.code == live.c.code)
+        .outerjoin(active, active.c.code == live.c.code)
+        .order_by(n_active.desc(), n_orders.desc(), live.c.code)
+    )
+    return rows, sa.select(sa.func.count()).select_from(live)
+
+
+def _offer_rows(query: sa.Select) -> list[dict]:
+    return [
+        {"code": code, "name": name, "orders": int(n_orders), "active": int(n_active)}
+        for code, name, n_orders, n_active in db.session.execute(query).all()
+    ]
+
+
+def offer_table(viewer: User, period: Period, *, product_id: Any = None) -> list[dict]:
+    """Every live offer's figures, busiest first (catalog and product managers; CSV and API)."""
+    query, _ = _offer_table_query(viewer, period, product_id)
+    return _offer_rows(query)
+
+
+def offer_table_page(
+    viewer: User,
+    period: Period,
+    *,
+    product_id: Any = None,
+    page: int = 1,
+    per_page: int | None = None,
+) -> RowPage:
+    """One page of `offer_table` (OFFERS_PER_PAGE rows unless told); a page past the end shows
+    the last one."""
+    per_page = per_page or OFFERS_PER_PAGE
+    query, count = _offer_table_query(viewer, period, product_id)
+    total = db.session.scalar(count)
+    page = max(1, min(page, -(-total // per_page) or 1))
+    items = _offer_rows(query.limit(per_page).offset((page - 1) * per_page))
+    return RowPage(items=items, total=total, page=page, per_page=per_page)
+
+
+def filter_choices(viewer: User, product_id: Any = None, offer_code: Any = "") -> dict:
+    """Products, and the offers (live codes, optionally of one product) for the dashboard's selects.
+    Consumers choose among the offers their groups subscribe to. Thousands of offers are no
+    choice to scroll through: past OFFER_CHOICE_LIMIT, and with no product chosen, the list
+    holds only the chosen offer and `offers_narrowed` asks for a product first."""
+    products = db.session.execute(
+        sa.select(DigitalProduct.id, DigitalProduct.name).order_by(DigitalProduct.name)
+    ).all()
+    offers = sa.select(ServiceOffer.code, sa.func.max(ServiceOffer.name)).where(
+        ServiceOffer.status.in_(LIVE_OFFER_STATUSES)
+    )
+    if whole_number(product_id):
+        offers = offers.where(ServiceOffer.product_id == whole_number(product_id))
+    if not viewer.has_role(Role.PRODUCT_MANAGER, Role.CATALOG_MANAGER, Role.SUPPORT_AGENT):
+        offers = offers.where(
+            ServiceOffer.code.in_(
+                sa.select(Subscription.offer_code).where(
+                    Subscription.group_id.in_(sorted(viewer.group_ids) or [-1])
+                )
+            )
+        )
+    offers = offers.group_by(ServiceOffer.code).order_by(ServiceOffer.code)
+    listed = db.session.execute(offers.limit(OFFER_CHOICE_LIMIT + 1)).all()
+    narrowed = not whole_number(product_id) and len(listed) > OFFER_CHOICE_LIMIT
+    if narrowed:
+        chosen = offer_code.strip().upper() if isinstance(offer_code, str) else ""
+        listed = (
+            db.session.execute(offers.where(ServiceOffer.code == chosen)).all() if chosen else []
+        )
+    return {
+        "products": [(pid, name) for pid, name in products],
+        "offers": [(code, name) for code, name in listed],
+        "offers_narrowed": narrowed,
+    }
+
+
+def group_subscriptions(viewer: User, limit: int = 50) -> list[Subscription]:
+    """The viewer's groups' top-level subscriptions, newest first (links to their status pages)."""
+    return list(
+        db.session.scalars(
+            subscriptions.visible_subscriptions_query(viewer)
+            .where(Subscription.group_id.in_(sorted(viewer.group_ids) or [-1]))
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,92 @@
+"""Scopes: which subscriptions, orders, requests and products a viewer's figures cover, as SQL
+sub-selects, narrowed by the dashboard's product and offer filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from ...accounts.models import Role, User
+from ...catalog.models import DigitalProduct, ServiceOffer
+from ...errors import NotAllowed, NotFound, ValidationFailed
+from ...extensions import db
+from ...inputs import whole_number
+from ...subscriptions.models import Order, Subscription
+from ...support.models import SupportRequest
+
+
+@dataclass
+class Scope:
+    """Which subscriptions a figure covers, as SQL sub-selects."""
+
+    subscriptions: sa.Select
+    orders: sa.Select
+    requests: sa.Select
+    product_ids: sa.Select
+
+
+def chosen_product(product_id: Any) -> int | None:
+    """The product a dashboard filter names, or None for all products."""
+    if product_id in (None, ""):
+        return None
+    chosen = whole_number(product_id)
+    if chosen is None:
+        raise ValidationFailed(
+            "Choose a product.", fields={"product": ["Choose a product from the list."]}
+        )
+    if db.session.get(DigitalProduct, chosen) is None:
+        raise NotFound("No such product.")
+    return chosen
+
+
+def scope_for(viewer: User, *, product_id: Any = None, offer_code: str = "") -> Scope:
+    """Product managers see any product or offer; catalog managers any offer; consumers only
+    their groups' subscriptions (whatever filter they pass)."""
+    query = sa.select(Subscription.id).where(Subscription.parent_id.is_(None))
+    staff = viewer.has_role(Role.PRODUCT_MANAGER, Role.CATALOG_MANAGER, Role.SUPPORT_AGENT)
+    if staff:
+        pass
+    elif viewer.has_role(Role.CONSUMER):
+        query = query.where(Subscription.group_id.in_(sorted(viewer.group_ids) or [-1]))
+    else:
+        raise NotAllowed("Your role has no dashboard.")
+    product_id = chosen_product(product_id)
+    if product_id is not None:
+        query = query.where(
+            Subscription.offer_id.in_(
+                # never correlated: _products_in_scope nests this under a join on offers
+                sa.select(ServiceOffer.id)
+                .where(ServiceOffer.product_id == product_id)
+                .correlate(None)
+            )
+        )
+    if offer_code:
+        if not isinstance(offer_code, str) or len(offer_code) > 40:
+            raise ValidationFailed(
+                "Choose an offer.", fields={"offer": ["Choose an offer from the list."]}
+            )
+        query = query.where(Subscription.offer_code == offer_code.strip().upper())
+    return Scope(
+        subscriptions=query,
+        orders=sa.select(Order.id).where(Order.subscription_id.in_(query)),
+        requests=sa.select(SupportRequest.id).where(SupportRequest.subscription_id.in_(query)),
+        # staff see a product's availability even before anyone subscribes; a consumer only
+        # that of products its groups use
+        product_ids=sa.select(sa.literal(product_id))
+        if product_id is not None and staff
+        else _products_in_scope(query),
+    )
+
+
+def _products_in_scope(subscriptions_: sa.Select) -> sa.Select:
+    """The products with a subscription among `subscriptions_`. From
+    the products' side, EXISTS stops at each product's first such subscription, where a
+    DISTINCT over the join would read all of them."""
+    return sa.select(DigitalProduct.id).where(
+        sa.select(Subscription.id)
+        .join(ServiceOffer, Subscription.offer_id == ServiceOffer.id)
+        .where(ServiceOffer.product_id == DigitalProduct.id, subscriptions_.whereclause)
+        .exists()
+    )
