@@ -24,7 +24,6 @@ from ..web import (
     query_args,
     roles_required,
 )
-from . import services
 from .forms import (
     ConfirmForm,
     TaskActionForm,
@@ -35,6 +34,7 @@ from .forms import (
     order_form_for,
 )
 from .models import Subscription, SubscriptionStatus, TaskStatus
+from .services import contracts, fulfillment, orders, selection, subscriptions
 
 bp = Blueprint("subscriptions", __name__)
 
@@ -77,12 +77,6 @@ def helpers():
         "catalog_href": "/catalog/",
         "offer_href": lambda offer_id: f"/catalog/offers/{offer_id}",
     }
-
-
-def plan_hours(offer: ServiceOffer) -> float:
-    return round(
-        sum(float(step.get("expected_hours") or 0) for step in offer.fulfillment_plan or []), 2
-    )
 
 
 def _place_errors(form, error: ValidationFailed) -> None:
@@ -143,7 +137,7 @@ def compare():
         {
             "offer": offer,
             "price": catalog.current_price(offer)[0],
-            "plan_hours": plan_hours(offer),
+            "plan_hours": fulfillment.plan_hours(offer),
             "target_hours": (offer.service_levels or {}).get("fulfillment_target_hours"),
             "status": offer.display_status(),
             "keep": ",".join(str(other.id) for other in offers if other.id != offer.id),
@@ -201,7 +195,7 @@ def _render_not_orderable(offer: ServiceOffer, reason: str, status: int):
 def new():
     offer = _requested_offer()
     try:
-        services.orderable_offer(current_user, offer.id)
+        selection.orderable_offer(current_user, offer.id)
     except InvalidTransition as error:
         return _render_not_orderable(offer, error.message, 409 if request.method == "POST" else 200)
     groups = list(current_user.groups)
@@ -209,7 +203,7 @@ def new():
     status = 200
     if form.validate_on_submit():
         try:
-            order, created = services.subscribe(
+            order, created = orders.subscribe(
                 current_user,
                 offer.id,
                 options=form.options_data(),
@@ -248,10 +242,10 @@ def new():
             "subscriptions/new.html",
             offer=offer,
             form=form,
-            quote=services.quote(offer),
+            quote=selection.quote(offer),
             members=members,
             show_groups=len(groups) > 1,
-            plan_hours=plan_hours(offer),
+            plan_hours=fulfillment.plan_hours(offer),
         ),
         status,
     )
@@ -263,20 +257,20 @@ def new():
 @bp.route("/subscriptions/<int:subscription_id>")
 @login_required
 def detail(subscription_id: int):
-    subscription = services.subscription_for(current_user, subscription_id)
-    orders = services.orders_of(subscription)
-    current = services.current_order(subscription)
-    shown = current or (orders[-1] if orders else None)
+    subscription = subscriptions.subscription_for(current_user, subscription_id)
+    history = subscriptions.orders_of(subscription)
+    current = subscriptions.current_order(subscription)
+    shown = current or (history[-1] if history else None)
     return render_template(
         "subscriptions/detail.html",
         subscription=subscription,
-        contracts=services.contracts_of(subscription),
-        current_contract=services.current_contract(subscription),
-        orders=orders,
+        contracts=contracts.contracts_of(subscription),
+        current_contract=contracts.current_contract(subscription),
+        orders=history,
         shown_order=shown,
-        progress=services.progress(shown),
-        actions=services.next_actions(current_user, subscription),
-        replacement=services.offers_retired_for(subscription, current_user),
+        progress=fulfillment.progress(shown),
+        actions=subscriptions.next_actions(current_user, subscription),
+        replacement=subscriptions.offers_retired_for(subscription, current_user),
         members=subscription.children,
         confirm_form=ConfirmForm(),
     )
@@ -301,12 +295,12 @@ def _change_targets(subscription: Subscription) -> list[ServiceOffer]:
 @bp.route("/subscriptions/<int:subscription_id>/modify", methods=["GET", "POST"])
 @roles_required(Role.CONSUMER)
 def modify(subscription_id: int):
-    subscription = services.subscription_for(current_user, subscription_id)
-    actions = services.next_actions(current_user, subscription)
+    subscription = subscriptions.subscription_for(current_user, subscription_id)
+    actions = subscriptions.next_actions(current_user, subscription)
     if not {"modify", "move_to_replacement"} & set(actions):
         flash(f"This subscription cannot be changed now (it is {subscription.status}).", "info")
         return redirect(url_for(".detail", subscription_id=subscription.id))
-    replacement = services.offers_retired_for(subscription, current_user)
+    replacement = subscriptions.offers_retired_for(subscription, current_user)
     wanted = (
         request.form.get("target_offer_id")
         if request.method == "POST"
@@ -317,7 +311,7 @@ def modify(subscription_id: int):
     target = subscription.offer
     if wanted not in (None, "", str(subscription.offer_id)):
         try:
-            target = services.orderable_offer(current_user, wanted)
+            target = selection.orderable_offer(current_user, wanted)
         except (InvalidTransition, ValidationFailed) as error:
             flash(error.message, "error")
             if request.method == "POST":  # never apply a change meant for another offer
@@ -326,7 +320,7 @@ def modify(subscription_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            order, created = services.modify(
+            order, created = orders.modify(
                 current_user,
                 subscription.id,
                 options=form.options_data(),
@@ -358,7 +352,7 @@ def modify(subscription_id: int):
             subscription=subscription,
             target=target,
             form=form,
-            quote=services.quote(target),
+            quote=selection.quote(target),
             targets=_change_targets(subscription),
             replacement=replacement,
         ),
@@ -369,12 +363,12 @@ def modify(subscription_id: int):
 @bp.route("/subscriptions/<int:subscription_id>/terminate", methods=["GET", "POST"])
 @roles_required(Role.CONSUMER)
 def terminate(subscription_id: int):
-    subscription = services.subscription_for(current_user, subscription_id)
+    subscription = subscriptions.subscription_for(current_user, subscription_id)
     form = TerminateForm()
     status = 200
     if form.validate_on_submit():
         try:
-            order, created = services.terminate(
+            order, created = orders.terminate(
                 current_user,
                 subscription.id,
                 at=(form.at.data or "").strip() if form.end_at.data else None,
@@ -406,7 +400,7 @@ def terminate(subscription_id: int):
             "subscriptions/terminate.html",
             subscription=subscription,
             form=form,
-            actions=services.next_actions(current_user, subscription),
+            actions=subscriptions.next_actions(current_user, subscription),
         ),
         status,
     )
@@ -417,7 +411,7 @@ def terminate(subscription_id: int):
 def cancel_termination(subscription_id: int):
     if ConfirmForm().validate_on_submit():
         try:
-            services.cancel_scheduled_termination(current_user, subscription_id)
+            orders.cancel_scheduled_termination(current_user, subscription_id)
         except (InvalidTransition, Conflict) as error:
             flash(error.message, "error")
         else:
@@ -428,7 +422,7 @@ def cancel_termination(subscription_id: int):
 @bp.route("/contracts/<int:contract_id>")
 @login_required
 def contract(contract_id: int):
-    agreement = services.contract_for(current_user, contract_id)
+    agreement = contracts.contract_for(current_user, contract_id)
     return render_template(
         "subscriptions/contract.html",
         contract=agreement,
@@ -443,7 +437,7 @@ def contract(contract_id: int):
 def _filtered_subscriptions():
     status = request.args.get("status", "").strip()
     statuses = [s.value for s in SubscriptionStatus]
-    return services.visible_subscriptions_query(
+    return subscriptions.visible_subscriptions_query(
         current_user,
         status=status if status in statuses else "",
         offer_code=request.args.get("offer", "").strip()[:40],
@@ -451,18 +445,18 @@ def _filtered_subscriptions():
     ).options(selectinload(Subscription.owner))
 
 
-def _rows(subscriptions: list[Subscription]) -> list[dict]:
-    ids = [subscription.id for subscription in subscriptions]
-    contracts, orders = services.current_contracts(ids), services.current_orders(ids)
+def _rows(listed: list[Subscription]) -> list[dict]:
+    ids = [subscription.id for subscription in listed]
+    agreed, running = contracts.current_contracts(ids), subscriptions.current_orders(ids)
     return [
         {
             "subscription": subscription,
-            "contract": contracts.get(subscription.id),
-            "order": orders.get(subscription.id),
-            "progress": services.progress(orders.get(subscription.id)),
-            "actions": services.next_actions(current_user, subscription),
+            "contract": agreed.get(subscription.id),
+            "order": running.get(subscription.id),
+            "progress": fulfillment.progress(running.get(subscription.id)),
+            "actions": subscriptions.next_actions(current_user, subscription),
         }
-        for subscription in subscriptions
+        for subscription in listed
     ]
 
 
@@ -471,7 +465,7 @@ def _rows(subscriptions: list[Subscription]) -> list[dict]:
 def mine():
     pagination = paginate(_filtered_subscriptions())
     visible_ids = (
-        services.visible_subscriptions_query(current_user)
+        subscriptions.visible_subscriptions_query(current_user)
         .with_only_columns(Subscription.id)
         .order_by(None)
     )
@@ -484,7 +478,7 @@ def mine():
     ).all()
     groups = (
         accounts.list_groups()
-        if services.sees_all_subscriptions(current_user)
+        if subscriptions.sees_all_subscriptions(current_user)
         else list(current_user.groups)
     )
     return render_template(
@@ -551,7 +545,7 @@ def _iso(value) -> str:
 def _render_queue(
     failed_form: TaskFailForm | None = None, failed_task_id: int | None = None, status: int = 200
 ):
-    query = services.queue_query(
+    query = fulfillment.queue_query(
         current_user,
         group_id=arg_id("group"),
         status=request.args.get("status", "")
@@ -571,7 +565,7 @@ def _render_queue(
             pagination=pagination,
             fail_forms=fail_forms,
             allowed={
-                task.id: services.TASK_TRANSITIONS.get(task.status, set())
+                task.id: fulfillment.TASK_TRANSITIONS.get(task.status, set())
                 for task in pagination.items
             },
             groups=list(current_user.groups),
@@ -585,7 +579,7 @@ def _render_queue(
 @bp.route("/fulfillment")
 @roles_required(Role.SUPPORT_AGENT)
 def queue():
-    started = services.process_due()
+    started = orders.process_due()
     if started:
         flash(f"{started} scheduled termination{'s' if started != 1 else ''} started.", "info")
     return _render_queue()
@@ -613,7 +607,7 @@ def task_action(task_id: int):
         flash("Choose start, complete, release or retry.", "error")
         return _back_to_queue()
     try:
-        task = services.transition_task(current_user, task_id, action)
+        task = fulfillment.transition_task(current_user, task_id, action)
     except (InvalidTransition, Conflict, ValidationFailed) as error:
         flash(error.message, "error")
     else:
@@ -627,7 +621,7 @@ def task_fail(task_id: int):
     form = TaskFailForm(prefix=f"task{task_id}")
     if form.validate_on_submit():
         try:
-            task = services.transition_task(
+            task = fulfillment.transition_task(
                 current_user, task_id, "fail", reason=form.reason.data or ""
             )
         except ValidationFailed as error:
