@@ -24,6 +24,7 @@ from ..web import (
     query_args,
     roles_required,
 )
+from . import pages
 from .forms import (
     ConfirmForm,
     TaskActionForm,
@@ -276,88 +277,60 @@ def detail(subscription_id: int):
     )
 
 
-def _change_targets(subscription: Subscription) -> list[ServiceOffer]:
-    """Offers a subscription may move to: visible, orderable, not bundles."""
-    if subscription.offer.is_bundle:
-        return []
-    return [
-        offer
-        for offer in db.session.scalars(
-            catalog.visible_offers_query(current_user)
-            .where(ServiceOffer.id != subscription.offer_id)
-            .order_by(ServiceOffer.name, ServiceOffer.id)
-            .limit(300)
-        )
-        if offer.is_orderable() and not offer.is_bundle
-    ]
-
-
 @bp.route("/subscriptions/<int:subscription_id>/modify", methods=["GET", "POST"])
 @roles_required(Role.CONSUMER)
 def modify(subscription_id: int):
-    subscription = subscriptions.subscription_for(current_user, subscription_id)
-    actions = subscriptions.next_actions(current_user, subscription)
-    if not {"modify", "move_to_replacement"} & set(actions):
+    posted = request.method == "POST"
+    page = pages.modify_page(
+        current_user,
+        subscription_id,
+        wanted=request.form.get("target_offer_id") if posted else request.args.get("target"),
+        posted=posted,
+        matching=request.args.get("find", ""),
+    )
+    subscription = page["subscription"]
+    if not page["changeable"]:
         flash(f"This subscription cannot be changed now (it is {subscription.status}).", "info")
         return redirect(url_for(".detail", subscription_id=subscription.id))
-    replacement = subscriptions.offers_retired_for(subscription, current_user)
-    wanted = (
-        request.form.get("target_offer_id")
-        if request.method == "POST"
-        else request.args.get("target")
-    )
-    if wanted in (None, "") and replacement is not None and request.method == "GET":
-        wanted = str(replacement.id)
-    target = subscription.offer
-    if wanted not in (None, "", str(subscription.offer_id)):
-        try:
-            target = selection.orderable_offer(current_user, wanted)
-        except (InvalidTransition, ValidationFailed) as error:
-            flash(error.message, "error")
-            if request.method == "POST":  # never apply a change meant for another offer
-                return redirect(url_for(".modify", subscription_id=subscription.id))
-    form = modify_form_for(target, subscription.options)
+    if page["refusal"]:
+        flash(page["refusal"], "error")
+        if posted:  # never apply a change meant for another offer
+            return redirect(url_for(".modify", subscription_id=subscription.id))
+    form = modify_form_for(page["target"], subscription.options)
     status = 200
     if form.validate_on_submit():
-        try:
-            order, created = orders.modify(
-                current_user,
-                subscription.id,
-                options=form.options_data(),
-                target_offer_id=target.id if target.id != subscription.offer_id else None,
-                accept_terms=form.accept_terms.data is True,
-                idempotency_key=form.idempotency_key.data,
-            )
-        except ValidationFailed as error:
-            _place_errors(form, error)
-            status = 422
-        except (InvalidTransition, Conflict) as error:
-            flash(error.message, "error")
-            return redirect(url_for(".detail", subscription_id=subscription.id))
-        else:
-            if created:
-                flash(
-                    "Change ordered. The amended contract takes effect when it is fulfilled.",
-                    "success",
-                )
-            else:
-                flash("You had already ordered this change; here it is.", "info")
-            return redirect(url_for(".detail", subscription_id=order.subscription_id))
-    elif request.method == "POST":
+        response = _order_change(form, subscription, page["target"])
+        if response is not None:
+            return response
+        status = 422
+    elif posted:
         flash("The form expired; please submit it again.", "error")
         status = 400
-    return (
-        render_template(
-            "subscriptions/modify.html",
-            subscription=subscription,
-            target=target,
-            form=form,
-            quote=selection.quote(target),
-            targets=_change_targets(subscription),
-            replacement=replacement,
-        ),
-        status,
-    )
+    return render_template("subscriptions/modify.html", form=form, **page), status
+
+
+def _order_change(form, subscription: Subscription, target: ServiceOffer):
+    """Order the change and redirect; None when the form has errors to show."""
+    try:
+        order, created = orders.modify(
+            current_user,
+            subscription.id,
+            options=form.options_data(),
+            target_offer_id=target.id if target.id != subscription.offer_id else None,
+            accept_terms=form.accept_terms.data is True,
+            idempotency_key=form.idempotency_key.data,
+        )
+    except ValidationFailed as error:
+        _place_errors(form, error)
+        return None
+    except (InvalidTransition, Conflict) as error:
+        flash(error.message, "error")
+        return redirect(url_for(".detail", subscription_id=subscription.id))
+    if created:
+        flash("Change ordered. The amended contract takes effect when it is fulfilled.", "success")
+    else:
+        flash("You had already ordered this change; here it is.", "info")
+    return redirect(url_for(".detail", subscription_id=order.subscription_id))
 
 
 @bp.route("/subscriptions/<int:subscription_id>/terminate", methods=["GET", "POST"])

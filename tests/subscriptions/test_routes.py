@@ -3,6 +3,7 @@ terminations, my subscriptions, and the fulfillment queue."""
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -10,9 +11,11 @@ import sqlalchemy as sa
 from app import clock
 from app.accounts import services as accounts
 from app.catalog import services as catalog
+from app.catalog.models import ServiceOffer
 from app.extensions import db
 from app.subscriptions import services as subs
 from app.subscriptions.models import FulfillmentTask, Order, ServiceContract, Subscription
+from app.subscriptions.services import selection
 from tests.catalog.conftest import complete_offer_data
 
 GOOD_OPTIONS = {"option_profile": "developer", "option_devices": "2", "option_note": "Laptop ✓"}
@@ -581,6 +584,64 @@ def test_change_page_of_a_fulfilling_subscription_redirects(consumer, order_vpn)
     response = consumer.get(f"/subscriptions/{order.subscription_id}/modify")
     assert response.status_code == 302
     assert "cannot be changed now" in html(consumer.get(response.headers["Location"]))
+
+
+def add_visible_offers(count: int, *, kind: str, name: str) -> None:
+    """`count` published offers everyone sees, named `name` 000, 001, … (rows, not the services:
+    only their number matters here)."""
+    db.session.add_all(
+        ServiceOffer(
+            code=f"{kind[:6].replace('_', '').upper()}-{number:04d}",
+            name=f"{name} {number:04d}",
+            kind=kind,
+            status="published",
+            price=Decimal("1.00"),
+            published_at=clock.now(),
+        )
+        for number in range(count)
+    )
+    db.session.commit()
+
+
+def test_change_targets_are_filtered_in_sql_before_any_bound(
+    consumer, order_vpn, agent, make_offer, queries
+):
+    """More than 300 visible offers, the first 300 by name bundles (which are no change target):
+    an allowed target sorting after them is still offered, in as many statements as before."""
+    order, _ = order_vpn()
+    subscription = activate(order, agent)
+    zeta = make_offer("ZETA-VPN", name="Zeta VPN")
+    path = f"/subscriptions/{subscription.id}/modify"
+    consumer.get(path)
+    with queries() as few:
+        consumer.get(path)
+    add_visible_offers(310, kind="bundle", name="Bundle")
+    with queries() as many:
+        page = html(consumer.get(path))
+    assert f'<option value="{zeta.id}">Zeta VPN (ZETA-VPN)</option>' in page
+    assert "Bundle 0000" not in page
+    assert len(many) == len(few), (len(few), len(many))
+
+
+def test_change_targets_past_the_bound_are_found_by_name(consumer, order_vpn, agent, make_offer):
+    order, _ = order_vpn()
+    subscription = activate(order, agent)
+    zeta = make_offer("ZETA-VPN", name="Zeta VPN")
+    add_visible_offers(selection.CHANGE_TARGET_LIMIT, kind="new_instance", name="Alpha")
+    path = f"/subscriptions/{subscription.id}/modify"
+    page = html(consumer.get(path))
+    listed = page.split('<select id="target"')[1].split("</select>")[0]
+    assert listed.count("<option ") == selection.CHANGE_TARGET_LIMIT + 1  # and "Keep"
+    assert "Zeta VPN (ZETA-VPN)" not in page and 'name="find"' in page
+    found = html(consumer.get(f"{path}?find=zeta"))
+    assert f'<option value="{zeta.id}">Zeta VPN (ZETA-VPN)</option>' in found
+    assert "Alpha 0000" not in found
+    chosen = html(consumer.get(f"{path}?target={zeta.id}"))  # chosen, it stays in the list
+    assert f'<option value="{zeta.id}" selected>Zeta VPN (ZETA-VPN)</option>' in chosen
+    assert consumer.get(f"{path}?find=%00").status_code == 200
+    for literal in ("100%25", "_", "💥" * 200):  # % and _ match themselves only
+        response = consumer.get(f"{path}?find={literal}")
+        assert response.status_code == 200 and "holds" in html(response)
 
 
 def test_terminate_now(consumer, order_vpn, agent):

@@ -1,17 +1,23 @@
-"""Selecting what to order: whether an offer may be ordered now, its quote, and the options
-chosen against the offer's definitions."""
+"""Selecting what to order: whether an offer may be ordered now, its quote, the options chosen
+against the offer's definitions, and the offers a subscription may change to."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
+
 from ...accounts.models import User
 from ...catalog import services as catalog
 from ...catalog import validation as check
-from ...catalog.models import ServiceOffer
+from ...catalog.models import OfferKind, ServiceOffer
 from ...errors import InvalidTransition, NotFound, ValidationFailed
+from ...extensions import db
+from ...inputs import search_text
+from ..models import Subscription
 
+CHANGE_TARGET_LIMIT = 300  # a choice list, not a catalog: past it the consumer searches
 TRUE_WORDS = ("true", "on", "yes", "1", "y")
 FALSE_WORDS = ("false", "off", "no", "0", "n")
 
@@ -57,6 +63,32 @@ def quote(offer: ServiceOffer, options: dict | None = None) -> dict:
         "options": options or {},
         "members": [member.member_code for member in offer.members] if offer.is_bundle else [],
     }
+
+
+def change_targets(
+    user: User, subscription: Subscription, *, matching: str = "", limit: int = CHANGE_TARGET_LIMIT
+) -> tuple[list[ServiceOffer], bool]:
+    """The offers a subscription may move to, by name: visible to the user (so live and inside
+    their validity, which is what orderable means), not bundles, not the offer it has, and, when
+    `matching` is given, with it in their name or code. Filtered in SQL, then at most `limit`;
+    the flag says whether more were left out."""
+    if subscription.offer.is_bundle:
+        return [], False
+    query = catalog.visible_offers_query(user).where(
+        ServiceOffer.id != subscription.offer_id, ServiceOffer.kind != OfferKind.BUNDLE.value
+    )
+    text = search_text(matching)
+    if text:
+        query = query.where(
+            sa.or_(
+                ServiceOffer.name.icontains(text, autoescape=True),
+                ServiceOffer.code.icontains(text, autoescape=True),
+            )
+        )
+    offers = list(
+        db.session.scalars(query.order_by(ServiceOffer.name, ServiceOffer.id).limit(limit + 1))
+    )
+    return offers[:limit], len(offers) > limit
 
 
 def clean_options(offer: ServiceOffer, raw: Any) -> dict:
