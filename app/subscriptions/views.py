@@ -35,11 +35,10 @@ from .forms import (
     order_form_for,
 )
 from .models import Subscription, SubscriptionStatus, TaskStatus
-from .services import contracts, fulfillment, orders, selection, subscriptions
+from .services import comparison, contracts, fulfillment, orders, selection, subscriptions
 
 bp = Blueprint("subscriptions", __name__)
 
-MAX_COMPARED = 3
 STATUS_TONES = {
     "active": "ok",
     "done": "ok",
@@ -96,76 +95,15 @@ def _place_errors(form, error: ValidationFailed) -> None:
 # --- compare ---------------------------------------------------------------------------------
 
 
-def _is_offer_number(token: str) -> bool:
-    return token.isascii() and token.isdigit() and len(token) <= 12
-
-
 @bp.route("/compare")
 @login_required
 def compare():
-    # ?ids=1,2,3, or ?ids=1&ids=2 as checkboxes on offer cards send them
-    raw = ",".join(request.args.getlist("ids"))[:2000]
-    tokens = [token.strip() for token in raw.split(",") if token.strip()]
-    messages: list[str] = []
-    if len(tokens) > 20:
-        messages.append("That is too many offers to compare; showing the first ones.")
-        tokens = tokens[:20]
-    not_numbers = [token for token in tokens if not _is_offer_number(token)]
-    if not_numbers:
-        messages.append(f"These are not offer numbers: {', '.join(t[:20] for t in not_numbers)}.")
-    ids = list(dict.fromkeys(int(token) for token in tokens if token not in not_numbers))
+    requested = request.args.getlist("ids")
     added = request.args.get("add", "").strip()
     if added:
-        if _is_offer_number(added) and int(added) not in ids:
-            ids.append(int(added))
-        return redirect(url_for(".compare", ids=",".join(str(i) for i in ids)))
-    found = {
-        offer.id: offer
-        for offer in db.session.scalars(
-            catalog.visible_offers_query(current_user).where(ServiceOffer.id.in_(ids or [-1]))
-        )
-    }
-    missing = [str(offer_id) for offer_id in ids if offer_id not in found]
-    if missing:
-        messages.append(f"Not available to you, so left out: offer {', '.join(missing)}.")
-    offers = [found[offer_id] for offer_id in ids if offer_id in found]
-    if len(offers) > MAX_COMPARED:
-        messages.append(
-            f"You can compare up to three offers at a time; showing the first three of {len(offers)}."
-        )
-        offers = offers[:MAX_COMPARED]
-    compared = [
-        {
-            "offer": offer,
-            "price": catalog.current_price(offer)[0],
-            "plan_hours": fulfillment.plan_hours(offer),
-            "target_hours": (offer.service_levels or {}).get("fulfillment_target_hours"),
-            "status": offer.display_status(),
-            "keep": ",".join(str(other.id) for other in offers if other.id != offer.id),
-        }
-        for offer in offers
-    ]
-    chosen = {offer.id for offer in offers}
-    candidates = (
-        [
-            offer
-            for offer in db.session.scalars(
-                catalog.visible_offers_query(current_user)
-                .order_by(ServiceOffer.name, ServiceOffer.id)
-                .limit(300)
-            )
-            if offer.id not in chosen
-        ]
-        if len(offers) < MAX_COMPARED
-        else []
-    )
+        return redirect(url_for(".compare", ids=comparison.ids_with(requested, added)))
     return render_template(
-        "subscriptions/compare.html",
-        compared=compared,
-        messages=messages,
-        candidates=candidates,
-        ids=",".join(str(offer.id) for offer in offers),
-        can_order=current_user.has_role(Role.CONSUMER),
+        "subscriptions/compare.html", **comparison.compare(current_user, requested)
     )
 
 

@@ -15,7 +15,7 @@ from app.catalog.models import ServiceOffer
 from app.extensions import db
 from app.subscriptions import services as subs
 from app.subscriptions.models import FulfillmentTask, Order, ServiceContract, Subscription
-from app.subscriptions.services import selection
+from app.subscriptions.services import comparison, selection
 from tests.catalog.conftest import complete_offer_data
 
 GOOD_OPTIONS = {"option_profile": "developer", "option_devices": "2", "option_note": "Laptop ✓"}
@@ -41,6 +41,23 @@ def hidden_key(page: str) -> str:
 
 def count(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def add_visible_offers(how_many: int, *, kind: str, name: str) -> None:
+    """Published offers everyone sees, named `name` 0000, 0001, …: rows, not the services, as
+    only their number matters here."""
+    db.session.add_all(
+        ServiceOffer(
+            code=f"{kind[:6].replace('_', '').upper()}-{number:04d}",
+            name=f"{name} {number:04d}",
+            kind=kind,
+            status="published",
+            price=Decimal("1.00"),
+            published_at=clock.now(),
+        )
+        for number in range(how_many)
+    )
+    db.session.commit()
 
 
 @pytest.fixture
@@ -123,6 +140,16 @@ def test_compare_add_form_adds_an_offer(consumer, make_offer):
     )
     for bad in ("²", "abc", "9" * 40):
         assert consumer.get(f"/compare?ids={vpn.id}&add={bad}").status_code == 302
+
+
+def test_compare_add_list_leaves_out_the_chosen_offers_before_its_bound(consumer, make_offer):
+    """The chosen offers sort first, yet the list of others to add is still full."""
+    chosen = [make_offer("AAA-ONE", name="AAA one").id, make_offer("AAA-TWO", name="AAA two").id]
+    add_visible_offers(comparison.CANDIDATE_LIMIT, kind="new_instance", name="Offer")
+    page = html(consumer.get("/compare?ids=" + ",".join(map(str, chosen))))
+    listed = page.split('<select id="add"')[1].split("</select>")[0]
+    assert listed.count("<option ") == comparison.CANDIDATE_LIMIT
+    assert "AAA one" not in listed and "AAA two" not in listed
 
 
 def test_compare_more_than_three_keeps_three_with_a_message(consumer, make_offer):
@@ -584,23 +611,6 @@ def test_change_page_of_a_fulfilling_subscription_redirects(consumer, order_vpn)
     response = consumer.get(f"/subscriptions/{order.subscription_id}/modify")
     assert response.status_code == 302
     assert "cannot be changed now" in html(consumer.get(response.headers["Location"]))
-
-
-def add_visible_offers(count: int, *, kind: str, name: str) -> None:
-    """`count` published offers everyone sees, named `name` 000, 001, … (rows, not the services:
-    only their number matters here)."""
-    db.session.add_all(
-        ServiceOffer(
-            code=f"{kind[:6].replace('_', '').upper()}-{number:04d}",
-            name=f"{name} {number:04d}",
-            kind=kind,
-            status="published",
-            price=Decimal("1.00"),
-            published_at=clock.now(),
-        )
-        for number in range(count)
-    )
-    db.session.commit()
 
 
 def test_change_targets_are_filtered_in_sql_before_any_bound(

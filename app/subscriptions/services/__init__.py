@@ -1,6 +1,8 @@
 """Consume stream rules, one module per concept:
 
-- selection: whether an offer may be ordered now, its quote, the options chosen
+- selection: whether an offer may be ordered now, its quote, the options chosen, the offers a
+  subscription may change to
+- comparison: offers side by side before selecting one
 - contracts: the agreed snapshot and its versions
 - orders: subscribe, modify, terminate (now or at a date), idempotently
 - fulfillment: the plan as tasks, advancing an order, the agents' queue
