@@ -1,26 +1,22 @@
 """HTML pages of the Consume stream: compare, agree and subscribe, the subscription and contract
 pages, changes and terminations, my subscriptions, and the fulfillment queue. Each route parses
-its input, calls the services (the same ones as the API), and renders or redirects."""
+its input, calls one service (the same as the API) or one page builder of pages.py, and renders
+or redirects."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy.orm import selectinload
 
-from ..accounts import services as accounts
 from ..accounts.models import Role
-from ..catalog import services as catalog
 from ..catalog.models import BillingPeriod, ServiceOffer
 from ..errors import Conflict, InvalidTransition, ValidationFailed
-from ..extensions import db
 from ..web import (
     apply_field_errors,
     arg_id,
     csv_response,
     is_safe_next,
-    paginate,
+    page_number,
     query_args,
     roles_required,
 )
@@ -34,8 +30,8 @@ from .forms import (
     new_idempotency_key,
     order_form_for,
 )
-from .models import Subscription, SubscriptionStatus, TaskStatus
-from .services import comparison, contracts, fulfillment, orders, selection, subscriptions
+from .models import Subscription
+from .services import comparison, contracts, fulfillment, orders
 
 bp = Blueprint("subscriptions", __name__)
 
@@ -110,20 +106,13 @@ def compare():
 # --- agree and subscribe ---------------------------------------------------------------------
 
 
-def _requested_offer() -> ServiceOffer:
-    offer_id = arg_id("offer")
-    if offer_id is None:
-        abort(404, "Choose an offer in the catalog to order it.")
-    return catalog.offer_for_viewer(current_user, offer_id)
-
-
-def _render_not_orderable(offer: ServiceOffer, reason: str, status: int):
+def _render_not_orderable(page: dict, status: int):
     return (
         render_template(
             "subscriptions/not_orderable.html",
-            offer=offer,
-            reason=reason,
-            replacement=catalog.replacement_for(current_user, offer),
+            offer=page["offer"],
+            reason=page["refusal"],
+            replacement=page["replacement"],
         ),
         status,
     )
@@ -132,62 +121,54 @@ def _render_not_orderable(offer: ServiceOffer, reason: str, status: int):
 @bp.route("/subscriptions/new", methods=["GET", "POST"])
 @roles_required(Role.CONSUMER)
 def new():
-    offer = _requested_offer()
-    try:
-        selection.orderable_offer(current_user, offer.id)
-    except InvalidTransition as error:
-        return _render_not_orderable(offer, error.message, 409 if request.method == "POST" else 200)
-    groups = list(current_user.groups)
-    form = order_form_for(offer, groups)
+    offer_id = arg_id("offer")
+    if offer_id is None:
+        abort(404, "Choose an offer in the catalog to order it.")
+    page = pages.order_page(current_user, offer_id)
+    if page["refusal"]:
+        return _render_not_orderable(page, 409 if request.method == "POST" else 200)
+    form = order_form_for(page["offer"], page["groups"])
     status = 200
     if form.validate_on_submit():
-        try:
-            order, created = orders.subscribe(
-                current_user,
-                offer.id,
-                options=form.options_data(),
-                accept_terms=form.accept_terms.data is True,
-                idempotency_key=form.idempotency_key.data,
-                group_id=form.group_id.data if len(groups) > 1 else None,
-            )
-        except ValidationFailed as error:
-            _place_errors(form, error)
-            status = 422
-        except InvalidTransition as error:
-            return _render_not_orderable(offer, error.message, 409)
-        except Conflict as error:
-            flash(error.message, "error")
-            form.idempotency_key.data = new_idempotency_key()
-            status = 409
-        else:
-            if created:
-                flash(
-                    f"Ordered {offer.name}. You agreed to its terms; your contract is on this page.",
-                    "success",
-                )
-            else:
-                flash("You had already placed this order; here it is.", "info")
-            return redirect(url_for(".detail", subscription_id=order.subscription_id))
+        response, status = _place_order(form, page)
+        if response is not None:
+            return response, status
     elif request.method == "POST":
         flash("The form expired; please submit it again.", "error")
         status = 400
-    members = (
-        [member for _, member in catalog.member_offers(offer) if member is not None]
-        if offer.is_bundle
-        else []
-    )
-    return (
-        render_template(
-            "subscriptions/new.html",
-            offer=offer,
-            form=form,
-            quote=selection.quote(offer),
-            members=members,
-            show_groups=len(groups) > 1,
-            plan_hours=fulfillment.plan_hours(offer),
-        ),
-        status,
-    )
+    return render_template("subscriptions/new.html", form=form, **page), status
+
+
+def _place_order(form, page: dict):
+    """(response, status): the subscription's page once ordered, the refusal page, or no
+    response when the form has errors to show."""
+    offer = page["offer"]
+    try:
+        order, created = orders.subscribe(
+            current_user,
+            offer.id,
+            options=form.options_data(),
+            accept_terms=form.accept_terms.data is True,
+            idempotency_key=form.idempotency_key.data,
+            group_id=form.group_id.data if page["show_groups"] else None,
+        )
+    except ValidationFailed as error:
+        _place_errors(form, error)
+        return None, 422
+    except InvalidTransition as error:
+        return _render_not_orderable(pages.refusal_page(current_user, offer, error.message), 409)
+    except Conflict as error:
+        flash(error.message, "error")
+        form.idempotency_key.data = new_idempotency_key()
+        return None, 409
+    if created:
+        flash(
+            f"Ordered {offer.name}. You agreed to its terms; your contract is on this page.",
+            "success",
+        )
+    else:
+        flash("You had already placed this order; here it is.", "info")
+    return redirect(url_for(".detail", subscription_id=order.subscription_id)), 302
 
 
 # --- one subscription ------------------------------------------------------------------------
@@ -196,22 +177,10 @@ def new():
 @bp.route("/subscriptions/<int:subscription_id>")
 @login_required
 def detail(subscription_id: int):
-    subscription = subscriptions.subscription_for(current_user, subscription_id)
-    history = subscriptions.orders_of(subscription)
-    current = subscriptions.current_order(subscription)
-    shown = current or (history[-1] if history else None)
     return render_template(
         "subscriptions/detail.html",
-        subscription=subscription,
-        contracts=contracts.contracts_of(subscription),
-        current_contract=contracts.current_contract(subscription),
-        orders=history,
-        shown_order=shown,
-        progress=fulfillment.progress(shown),
-        actions=subscriptions.next_actions(current_user, subscription),
-        replacement=subscriptions.offers_retired_for(subscription, current_user),
-        members=subscription.children,
         confirm_form=ConfirmForm(),
+        **pages.subscription_page(current_user, subscription_id),
     )
 
 
@@ -274,7 +243,8 @@ def _order_change(form, subscription: Subscription, target: ServiceOffer):
 @bp.route("/subscriptions/<int:subscription_id>/terminate", methods=["GET", "POST"])
 @roles_required(Role.CONSUMER)
 def terminate(subscription_id: int):
-    subscription = subscriptions.subscription_for(current_user, subscription_id)
+    page = pages.terminate_page(current_user, subscription_id)
+    subscription = page["subscription"]
     form = TerminateForm()
     status = 200
     if form.validate_on_submit():
@@ -306,15 +276,7 @@ def terminate(subscription_id: int):
         status = 422 if form.errors.keys() - {"csrf_token"} else 400
         if "csrf_token" in form.errors:
             flash("The form expired; please submit it again.", "error")
-    return (
-        render_template(
-            "subscriptions/terminate.html",
-            subscription=subscription,
-            form=form,
-            actions=subscriptions.next_actions(current_user, subscription),
-        ),
-        status,
-    )
+    return render_template("subscriptions/terminate.html", form=form, **page), status
 
 
 @bp.route("/subscriptions/<int:subscription_id>/cancel-termination", methods=["POST"])
@@ -345,69 +307,29 @@ def contract(contract_id: int):
 # --- my subscriptions ------------------------------------------------------------------------
 
 
-def _filtered_subscriptions():
-    status = request.args.get("status", "").strip()
-    statuses = [s.value for s in SubscriptionStatus]
-    return subscriptions.visible_subscriptions_query(
-        current_user,
-        status=status if status in statuses else "",
-        offer_code=request.args.get("offer", "").strip()[:40],
-        group_id=arg_id("group"),
-    ).options(selectinload(Subscription.owner))
-
-
-def _rows(listed: list[Subscription]) -> list[dict]:
-    ids = [subscription.id for subscription in listed]
-    agreed, running = contracts.current_contracts(ids), subscriptions.current_orders(ids)
-    return [
-        {
-            "subscription": subscription,
-            "contract": agreed.get(subscription.id),
-            "order": running.get(subscription.id),
-            "progress": fulfillment.progress(running.get(subscription.id)),
-            "actions": subscriptions.next_actions(current_user, subscription),
-        }
-        for subscription in listed
-    ]
+def _filters() -> dict:
+    return {
+        "status": request.args.get("status", "").strip(),
+        "offer_code": request.args.get("offer", "").strip(),
+        "group_id": arg_id("group"),
+    }
 
 
 @bp.route("/subscriptions")
 @login_required
 def mine():
-    pagination = paginate(_filtered_subscriptions())
-    visible_ids = (
-        subscriptions.visible_subscriptions_query(current_user)
-        .with_only_columns(Subscription.id)
-        .order_by(None)
-    )
-    offers = db.session.execute(
-        sa.select(Subscription.offer_code, sa.func.max(ServiceOffer.name))
-        .join(ServiceOffer, ServiceOffer.id == Subscription.offer_id)
-        .where(Subscription.id.in_(visible_ids))
-        .group_by(Subscription.offer_code)
-        .order_by(Subscription.offer_code)
-    ).all()
-    groups = (
-        accounts.list_groups()
-        if subscriptions.sees_all_subscriptions(current_user)
-        else list(current_user.groups)
-    )
     return render_template(
         "subscriptions/mine.html",
-        pagination=pagination,
-        rows=_rows(list(pagination.items)),
-        statuses=[s.value for s in SubscriptionStatus],
-        offers=offers,
-        groups=groups,
         filtered=any(request.args.get(name) for name in ("status", "offer", "group")),
         confirm_form=ConfirmForm(),
+        **pages.my_subscriptions_page(current_user, **_filters(), page=page_number()),
     )
 
 
 @bp.route("/subscriptions/export.csv")
 @login_required
 def export():
-    rows = _rows(list(db.session.scalars(_filtered_subscriptions().limit(10_000))))
+    rows = pages.export_rows(current_user, **_filters())
     return csv_response(
         "subscriptions.csv",
         [
@@ -456,32 +378,24 @@ def _iso(value) -> str:
 def _render_queue(
     failed_form: TaskFailForm | None = None, failed_task_id: int | None = None, status: int = 200
 ):
-    query = fulfillment.queue_query(
+    page = pages.queue_page(
         current_user,
         group_id=arg_id("group"),
-        status=request.args.get("status", "")
-        if request.args.get("status", "") in [s.value for s in TaskStatus]
-        else "",
+        status=request.args.get("status", ""),
+        page=page_number(),
     )
-    pagination = paginate(query)
     fail_forms = {
         task.id: failed_form
         if task.id == failed_task_id
         else TaskFailForm(prefix=f"task{task.id}", formdata=None)
-        for task in pagination.items
+        for task in page["pagination"].items
     }
     return (
         render_template(
             "subscriptions/queue.html",
-            pagination=pagination,
             fail_forms=fail_forms,
-            allowed={
-                task.id: fulfillment.TASK_TRANSITIONS.get(task.status, set())
-                for task in pagination.items
-            },
-            groups=list(current_user.groups),
-            statuses=[s.value for s in TaskStatus],
             back=url_for(".queue", **query_args()),
+            **page,
         ),
         status,
     )

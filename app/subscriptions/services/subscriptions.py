@@ -37,6 +37,23 @@ def visible_subscriptions_query(
     return query.order_by(Subscription.created_at.desc(), Subscription.id.desc())
 
 
+def subscribed_offers(user: User) -> list[tuple[str, str]]:
+    """(code, name) of every offer among the subscriptions the user sees, by code (a filter)."""
+    visible_ids = (
+        visible_subscriptions_query(user).with_only_columns(Subscription.id).order_by(None)
+    )
+    return [
+        (code, name)
+        for code, name in db.session.execute(
+            sa.select(Subscription.offer_code, sa.func.max(ServiceOffer.name))
+            .join(ServiceOffer, ServiceOffer.id == Subscription.offer_id)
+            .where(Subscription.id.in_(visible_ids))
+            .group_by(Subscription.offer_code)
+            .order_by(Subscription.offer_code)
+        )
+    ]
+
+
 def subscription_for(user: User, subscription_id: int) -> Subscription:
     subscription = get_by_id(Subscription, subscription_id)
     if subscription is None or not (
