@@ -404,9 +404,6 @@ def _render_queue(
 @bp.route("/fulfillment")
 @roles_required(Role.SUPPORT_AGENT)
 def queue():
-    started = orders.process_due()
-    if started:
-        flash(f"{started} scheduled termination{'s' if started != 1 else ''} started.", "info")
     return _render_queue()
 
 

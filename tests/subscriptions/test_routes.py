@@ -945,14 +945,22 @@ def test_other_groups_task_is_404_for_an_agent(app, order_vpn, make_user):
     assert db.session.get(FulfillmentTask, task.id).status == "queued"
 
 
-def test_queue_page_starts_due_terminations(agent_client, order_vpn, agent, users):
+def test_queue_page_leaves_due_terminations_to_the_processing_job(
+    agent_client, order_vpn, agent, users
+):
+    """A GET changes nothing: a due termination waits for `flask subscriptions process` (or the
+    periodic job that runs process_due), and then its step is in the queue."""
     order, _ = order_vpn()
     subscription = activate(order, agent)
     when = clock.now() + timedelta(days=2)
     subs.terminate(users["consumer"], subscription.id, at=when.isoformat(), idempotency_key="t")
     clock.freeze(when + timedelta(minutes=1))
     page = html(agent_client.get("/fulfillment"))
-    assert "1 scheduled termination started." in page and "Decommission" in page
+    assert "scheduled termination" not in page and "Decommission" not in page
+    assert db.session.get(Subscription, subscription.id).status == "active"
+    assert subs.process_due() == 1
+    page = html(agent_client.get("/fulfillment"))
+    assert "Decommission" in page
     assert db.session.get(Subscription, subscription.id).status == "terminating"
 
 
