@@ -8,7 +8,6 @@ from flask import current_app, jsonify, request, url_for
 from ..api.core import KEY_HEADER, api_user, endpoint, int_arg, key_errors_named_as_header, load
 from ..errors import ValidationFailed
 from ..extensions import db
-from . import services
 from .models import Order, Subscription, SubscriptionStatus, TaskStatus
 from .schemas import (
     FulfillmentTaskPageSchema,
@@ -22,6 +21,7 @@ from .schemas import (
     TaskTransitionSchema,
     TerminateSchema,
 )
+from .services import contracts, fulfillment, orders, subscriptions
 
 TAG = "subscriptions"
 
@@ -57,7 +57,7 @@ def _page_body(pagination, items: list) -> dict:
 def _order_body(order: Order | None) -> dict | None:
     if order is None:
         return None
-    progress = services.progress(order)
+    progress = fulfillment.progress(order)
     current = progress["current"]
     return {
         "id": order.id,
@@ -95,7 +95,7 @@ def _subscription_body(subscription: Subscription, contract, order: Order | None
         "terminates_on": subscription.terminates_on,
         "contract_id": contract.id if contract is not None else None,
         "current_order": _order_body(order),
-        "next_actions": services.next_actions(api_user(), subscription),
+        "next_actions": subscriptions.next_actions(api_user(), subscription),
     }
 
 
@@ -103,7 +103,9 @@ def _ordered(order: Order, created: bool):
     """201 with the order when this request made it; 200 with the same body when replayed."""
     subscription = db.session.get(Subscription, order.subscription_id)
     body = _subscription_body(
-        subscription, services.current_contract(subscription), services.current_order(subscription)
+        subscription,
+        contracts.current_contract(subscription),
+        subscriptions.current_order(subscription),
     )
     body["order"] = _order_body(order)
     response = jsonify(OrderedSubscriptionSchema().dump(body))
@@ -134,7 +136,7 @@ def _key() -> str | None:
 )
 def list_subscriptions():
     user = api_user()
-    query = services.visible_subscriptions_query(
+    query = subscriptions.visible_subscriptions_query(
         user,
         status=_choice_arg("status", [status.value for status in SubscriptionStatus]),
         offer_code=request.args.get("offer", "").strip()[:40],
@@ -142,8 +144,8 @@ def list_subscriptions():
     )
     pagination = _paginate(query)
     ids = [subscription.id for subscription in pagination.items]
-    contracts, orders = services.current_contracts(ids), services.current_orders(ids)
-    items = [_subscription_body(s, contracts.get(s.id), orders.get(s.id)) for s in pagination.items]
+    agreed, running = contracts.current_contracts(ids), subscriptions.current_orders(ids)
+    items = [_subscription_body(s, agreed.get(s.id), running.get(s.id)) for s in pagination.items]
     return jsonify(SubscriptionPageSchema().dump(_page_body(pagination, items)))
 
 
@@ -159,7 +161,7 @@ def list_subscriptions():
 def create_subscription():
     data = load(SubscribeSchema())
     with key_errors_named_as_header():
-        order, created = services.subscribe(
+        order, created = orders.subscribe(
             api_user(),
             data["offer_id"],
             options=data["options"],
@@ -178,12 +180,14 @@ def create_subscription():
 )
 def get_subscription(subscription_id: int):
     user = api_user()
-    subscription = services.subscription_for(user, subscription_id)
+    subscription = subscriptions.subscription_for(user, subscription_id)
     body = _subscription_body(
-        subscription, services.current_contract(subscription), services.current_order(subscription)
+        subscription,
+        contracts.current_contract(subscription),
+        subscriptions.current_order(subscription),
     )
-    body["contracts"] = services.contracts_of(subscription)
-    body["orders"] = [_order_body(order) for order in services.orders_of(subscription)]
+    body["contracts"] = contracts.contracts_of(subscription)
+    body["orders"] = [_order_body(order) for order in subscriptions.orders_of(subscription)]
     body["members"] = [_subscription_body(child, None, None) for child in subscription.children]
     return jsonify(SubscriptionDetailSchema().dump(body))
 
@@ -200,7 +204,7 @@ def get_subscription(subscription_id: int):
 def create_modification(subscription_id: int):
     data = load(ModifySchema())
     with key_errors_named_as_header():
-        order, created = services.modify(
+        order, created = orders.modify(
             api_user(),
             subscription_id,
             options=data["options"],
@@ -223,7 +227,7 @@ def create_modification(subscription_id: int):
 def create_termination(subscription_id: int):
     data = load(TerminateSchema()) if request.get_data(cache=True).strip() else {"at": None}
     with key_errors_named_as_header():
-        order, created = services.terminate(
+        order, created = orders.terminate(
             api_user(), subscription_id, at=data["at"], idempotency_key=_key()
         )
     return _ordered(order, created)
@@ -239,7 +243,7 @@ def create_termination(subscription_id: int):
     response=ServiceContractSchema,
 )
 def get_contract(contract_id: int):
-    contract = services.contract_for(api_user(), contract_id)
+    contract = contracts.contract_for(api_user(), contract_id)
     return jsonify(ServiceContractSchema().dump(contract))
 
 
@@ -259,7 +263,7 @@ def get_contract(contract_id: int):
     },
 )
 def list_fulfillment_tasks():
-    query = services.queue_query(
+    query = fulfillment.queue_query(
         api_user(),
         group_id=int_arg("group"),
         status=_choice_arg("status", [status.value for status in TaskStatus]),
@@ -278,5 +282,5 @@ def list_fulfillment_tasks():
 )
 def transition_fulfillment_task(task_id: int):
     data = load(TaskTransitionSchema())
-    task = services.transition_task(api_user(), task_id, data["to"], reason=data["reason"])
+    task = fulfillment.transition_task(api_user(), task_id, data["to"], reason=data["reason"])
     return jsonify(FulfillmentTaskSchema().dump(task))

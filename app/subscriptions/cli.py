@@ -2,7 +2,7 @@
 
 import click
 
-from . import services
+from .services import orders
 
 
 @click.group()
@@ -13,5 +13,5 @@ def subscriptions() -> None:
 @subscriptions.command("process")
 def process() -> None:
     """Start the terminations whose date has come (run it from cron, e.g. every 5 minutes)."""
-    started = services.process_due()
+    started = orders.process_due()
     click.echo(f"Started {started} scheduled termination{'' if started == 1 else 's'}.")

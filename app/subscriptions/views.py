@@ -1,30 +1,26 @@
 """HTML pages of the Consume stream: compare, agree and subscribe, the subscription and contract
 pages, changes and terminations, my subscriptions, and the fulfillment queue. Each route parses
-its input, calls the services (the same ones as the API), and renders or redirects."""
+its input, calls one service (the same as the API) or one page builder of pages.py, and renders
+or redirects."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy.orm import selectinload
 
-from ..accounts import services as accounts
 from ..accounts.models import Role
-from ..catalog import services as catalog
 from ..catalog.models import BillingPeriod, ServiceOffer
 from ..errors import Conflict, InvalidTransition, ValidationFailed
-from ..extensions import db
 from ..web import (
     apply_field_errors,
     arg_id,
     csv_response,
     is_safe_next,
-    paginate,
+    page_number,
     query_args,
     roles_required,
 )
-from . import services
+from . import pages
 from .forms import (
     ConfirmForm,
     TaskActionForm,
@@ -34,11 +30,11 @@ from .forms import (
     new_idempotency_key,
     order_form_for,
 )
-from .models import Subscription, SubscriptionStatus, TaskStatus
+from .models import Subscription
+from .services import comparison, contracts, fulfillment, orders
 
 bp = Blueprint("subscriptions", __name__)
 
-MAX_COMPARED = 3
 STATUS_TONES = {
     "active": "ok",
     "done": "ok",
@@ -79,12 +75,6 @@ def helpers():
     }
 
 
-def plan_hours(offer: ServiceOffer) -> float:
-    return round(
-        sum(float(step.get("expected_hours") or 0) for step in offer.fulfillment_plan or []), 2
-    )
-
-
 def _place_errors(form, error: ValidationFailed) -> None:
     """Field errors next to their fields (options.<key> → the option's field); errors about hidden
     inputs (the idempotency key, the target offer) go to the flash."""
@@ -101,96 +91,28 @@ def _place_errors(form, error: ValidationFailed) -> None:
 # --- compare ---------------------------------------------------------------------------------
 
 
-def _is_offer_number(token: str) -> bool:
-    return token.isascii() and token.isdigit() and len(token) <= 12
-
-
 @bp.route("/compare")
 @login_required
 def compare():
-    # ?ids=1,2,3, or ?ids=1&ids=2 as checkboxes on offer cards send them
-    raw = ",".join(request.args.getlist("ids"))[:2000]
-    tokens = [token.strip() for token in raw.split(",") if token.strip()]
-    messages: list[str] = []
-    if len(tokens) > 20:
-        messages.append("That is too many offers to compare; showing the first ones.")
-        tokens = tokens[:20]
-    not_numbers = [token for token in tokens if not _is_offer_number(token)]
-    if not_numbers:
-        messages.append(f"These are not offer numbers: {', '.join(t[:20] for t in not_numbers)}.")
-    ids = list(dict.fromkeys(int(token) for token in tokens if token not in not_numbers))
+    requested = request.args.getlist("ids")
     added = request.args.get("add", "").strip()
     if added:
-        if _is_offer_number(added) and int(added) not in ids:
-            ids.append(int(added))
-        return redirect(url_for(".compare", ids=",".join(str(i) for i in ids)))
-    found = {
-        offer.id: offer
-        for offer in db.session.scalars(
-            catalog.visible_offers_query(current_user).where(ServiceOffer.id.in_(ids or [-1]))
-        )
-    }
-    missing = [str(offer_id) for offer_id in ids if offer_id not in found]
-    if missing:
-        messages.append(f"Not available to you, so left out: offer {', '.join(missing)}.")
-    offers = [found[offer_id] for offer_id in ids if offer_id in found]
-    if len(offers) > MAX_COMPARED:
-        messages.append(
-            f"You can compare up to three offers at a time; showing the first three of {len(offers)}."
-        )
-        offers = offers[:MAX_COMPARED]
-    compared = [
-        {
-            "offer": offer,
-            "price": catalog.current_price(offer)[0],
-            "plan_hours": plan_hours(offer),
-            "target_hours": (offer.service_levels or {}).get("fulfillment_target_hours"),
-            "status": offer.display_status(),
-            "keep": ",".join(str(other.id) for other in offers if other.id != offer.id),
-        }
-        for offer in offers
-    ]
-    chosen = {offer.id for offer in offers}
-    candidates = (
-        [
-            offer
-            for offer in db.session.scalars(
-                catalog.visible_offers_query(current_user)
-                .order_by(ServiceOffer.name, ServiceOffer.id)
-                .limit(300)
-            )
-            if offer.id not in chosen
-        ]
-        if len(offers) < MAX_COMPARED
-        else []
-    )
+        return redirect(url_for(".compare", ids=comparison.ids_with(requested, added)))
     return render_template(
-        "subscriptions/compare.html",
-        compared=compared,
-        messages=messages,
-        candidates=candidates,
-        ids=",".join(str(offer.id) for offer in offers),
-        can_order=current_user.has_role(Role.CONSUMER),
+        "subscriptions/compare.html", **comparison.compare(current_user, requested)
     )
 
 
 # --- agree and subscribe ---------------------------------------------------------------------
 
 
-def _requested_offer() -> ServiceOffer:
-    offer_id = arg_id("offer")
-    if offer_id is None:
-        abort(404, "Choose an offer in the catalog to order it.")
-    return catalog.offer_for_viewer(current_user, offer_id)
-
-
-def _render_not_orderable(offer: ServiceOffer, reason: str, status: int):
+def _render_not_orderable(page: dict, status: int):
     return (
         render_template(
             "subscriptions/not_orderable.html",
-            offer=offer,
-            reason=reason,
-            replacement=catalog.replacement_for(current_user, offer),
+            offer=page["offer"],
+            reason=page["refusal"],
+            replacement=page["replacement"],
         ),
         status,
     )
@@ -199,62 +121,54 @@ def _render_not_orderable(offer: ServiceOffer, reason: str, status: int):
 @bp.route("/subscriptions/new", methods=["GET", "POST"])
 @roles_required(Role.CONSUMER)
 def new():
-    offer = _requested_offer()
-    try:
-        services.orderable_offer(current_user, offer.id)
-    except InvalidTransition as error:
-        return _render_not_orderable(offer, error.message, 409 if request.method == "POST" else 200)
-    groups = list(current_user.groups)
-    form = order_form_for(offer, groups)
+    offer_id = arg_id("offer")
+    if offer_id is None:
+        abort(404, "Choose an offer in the catalog to order it.")
+    page = pages.order_page(current_user, offer_id)
+    if page["refusal"]:
+        return _render_not_orderable(page, 409 if request.method == "POST" else 200)
+    form = order_form_for(page["offer"], page["groups"])
     status = 200
     if form.validate_on_submit():
-        try:
-            order, created = services.subscribe(
-                current_user,
-                offer.id,
-                options=form.options_data(),
-                accept_terms=form.accept_terms.data is True,
-                idempotency_key=form.idempotency_key.data,
-                group_id=form.group_id.data if len(groups) > 1 else None,
-            )
-        except ValidationFailed as error:
-            _place_errors(form, error)
-            status = 422
-        except InvalidTransition as error:
-            return _render_not_orderable(offer, error.message, 409)
-        except Conflict as error:
-            flash(error.message, "error")
-            form.idempotency_key.data = new_idempotency_key()
-            status = 409
-        else:
-            if created:
-                flash(
-                    f"Ordered {offer.name}. You agreed to its terms; your contract is on this page.",
-                    "success",
-                )
-            else:
-                flash("You had already placed this order; here it is.", "info")
-            return redirect(url_for(".detail", subscription_id=order.subscription_id))
+        response, status = _place_order(form, page)
+        if response is not None:
+            return response, status
     elif request.method == "POST":
         flash("The form expired; please submit it again.", "error")
         status = 400
-    members = (
-        [member for _, member in catalog.member_offers(offer) if member is not None]
-        if offer.is_bundle
-        else []
-    )
-    return (
-        render_template(
-            "subscriptions/new.html",
-            offer=offer,
-            form=form,
-            quote=services.quote(offer),
-            members=members,
-            show_groups=len(groups) > 1,
-            plan_hours=plan_hours(offer),
-        ),
-        status,
-    )
+    return render_template("subscriptions/new.html", form=form, **page), status
+
+
+def _place_order(form, page: dict):
+    """(response, status): the subscription's page once ordered, the refusal page, or no
+    response when the form has errors to show."""
+    offer = page["offer"]
+    try:
+        order, created = orders.subscribe(
+            current_user,
+            offer.id,
+            options=form.options_data(),
+            accept_terms=form.accept_terms.data is True,
+            idempotency_key=form.idempotency_key.data,
+            group_id=form.group_id.data if page["show_groups"] else None,
+        )
+    except ValidationFailed as error:
+        _place_errors(form, error)
+        return None, 422
+    except InvalidTransition as error:
+        return _render_not_orderable(pages.refusal_page(current_user, offer, error.message), 409)
+    except Conflict as error:
+        flash(error.message, "error")
+        form.idempotency_key.data = new_idempotency_key()
+        return None, 409
+    if created:
+        flash(
+            f"Ordered {offer.name}. You agreed to its terms; your contract is on this page.",
+            "success",
+        )
+    else:
+        flash("You had already placed this order; here it is.", "info")
+    return redirect(url_for(".detail", subscription_id=order.subscription_id)), 302
 
 
 # --- one subscription ------------------------------------------------------------------------
@@ -263,118 +177,79 @@ def new():
 @bp.route("/subscriptions/<int:subscription_id>")
 @login_required
 def detail(subscription_id: int):
-    subscription = services.subscription_for(current_user, subscription_id)
-    orders = services.orders_of(subscription)
-    current = services.current_order(subscription)
-    shown = current or (orders[-1] if orders else None)
     return render_template(
         "subscriptions/detail.html",
-        subscription=subscription,
-        contracts=services.contracts_of(subscription),
-        current_contract=services.current_contract(subscription),
-        orders=orders,
-        shown_order=shown,
-        progress=services.progress(shown),
-        actions=services.next_actions(current_user, subscription),
-        replacement=services.offers_retired_for(subscription, current_user),
-        members=subscription.children,
         confirm_form=ConfirmForm(),
+        **pages.subscription_page(current_user, subscription_id),
     )
-
-
-def _change_targets(subscription: Subscription) -> list[ServiceOffer]:
-    """Offers a subscription may move to: visible, orderable, not bundles."""
-    if subscription.offer.is_bundle:
-        return []
-    return [
-        offer
-        for offer in db.session.scalars(
-            catalog.visible_offers_query(current_user)
-            .where(ServiceOffer.id != subscription.offer_id)
-            .order_by(ServiceOffer.name, ServiceOffer.id)
-            .limit(300)
-        )
-        if offer.is_orderable() and not offer.is_bundle
-    ]
 
 
 @bp.route("/subscriptions/<int:subscription_id>/modify", methods=["GET", "POST"])
 @roles_required(Role.CONSUMER)
 def modify(subscription_id: int):
-    subscription = services.subscription_for(current_user, subscription_id)
-    actions = services.next_actions(current_user, subscription)
-    if not {"modify", "move_to_replacement"} & set(actions):
+    posted = request.method == "POST"
+    page = pages.modify_page(
+        current_user,
+        subscription_id,
+        wanted=request.form.get("target_offer_id") if posted else request.args.get("target"),
+        posted=posted,
+        matching=request.args.get("find", ""),
+    )
+    subscription = page["subscription"]
+    if not page["changeable"]:
         flash(f"This subscription cannot be changed now (it is {subscription.status}).", "info")
         return redirect(url_for(".detail", subscription_id=subscription.id))
-    replacement = services.offers_retired_for(subscription, current_user)
-    wanted = (
-        request.form.get("target_offer_id")
-        if request.method == "POST"
-        else request.args.get("target")
-    )
-    if wanted in (None, "") and replacement is not None and request.method == "GET":
-        wanted = str(replacement.id)
-    target = subscription.offer
-    if wanted not in (None, "", str(subscription.offer_id)):
-        try:
-            target = services.orderable_offer(current_user, wanted)
-        except (InvalidTransition, ValidationFailed) as error:
-            flash(error.message, "error")
-            if request.method == "POST":  # never apply a change meant for another offer
-                return redirect(url_for(".modify", subscription_id=subscription.id))
-    form = modify_form_for(target, subscription.options)
+    if page["refusal"]:
+        flash(page["refusal"], "error")
+        if posted:  # never apply a change meant for another offer
+            return redirect(url_for(".modify", subscription_id=subscription.id))
+    form = modify_form_for(page["target"], subscription.options)
     status = 200
     if form.validate_on_submit():
-        try:
-            order, created = services.modify(
-                current_user,
-                subscription.id,
-                options=form.options_data(),
-                target_offer_id=target.id if target.id != subscription.offer_id else None,
-                accept_terms=form.accept_terms.data is True,
-                idempotency_key=form.idempotency_key.data,
-            )
-        except ValidationFailed as error:
-            _place_errors(form, error)
-            status = 422
-        except (InvalidTransition, Conflict) as error:
-            flash(error.message, "error")
-            return redirect(url_for(".detail", subscription_id=subscription.id))
-        else:
-            if created:
-                flash(
-                    "Change ordered. The amended contract takes effect when it is fulfilled.",
-                    "success",
-                )
-            else:
-                flash("You had already ordered this change; here it is.", "info")
-            return redirect(url_for(".detail", subscription_id=order.subscription_id))
-    elif request.method == "POST":
+        response = _order_change(form, subscription, page["target"])
+        if response is not None:
+            return response
+        status = 422
+    elif posted:
         flash("The form expired; please submit it again.", "error")
         status = 400
-    return (
-        render_template(
-            "subscriptions/modify.html",
-            subscription=subscription,
-            target=target,
-            form=form,
-            quote=services.quote(target),
-            targets=_change_targets(subscription),
-            replacement=replacement,
-        ),
-        status,
-    )
+    return render_template("subscriptions/modify.html", form=form, **page), status
+
+
+def _order_change(form, subscription: Subscription, target: ServiceOffer):
+    """Order the change and redirect; None when the form has errors to show."""
+    try:
+        order, created = orders.modify(
+            current_user,
+            subscription.id,
+            options=form.options_data(),
+            target_offer_id=target.id if target.id != subscription.offer_id else None,
+            accept_terms=form.accept_terms.data is True,
+            idempotency_key=form.idempotency_key.data,
+        )
+    except ValidationFailed as error:
+        _place_errors(form, error)
+        return None
+    except (InvalidTransition, Conflict) as error:
+        flash(error.message, "error")
+        return redirect(url_for(".detail", subscription_id=subscription.id))
+    if created:
+        flash("Change ordered. The amended contract takes effect when it is fulfilled.", "success")
+    else:
+        flash("You had already ordered this change; here it is.", "info")
+    return redirect(url_for(".detail", subscription_id=order.subscription_id))
 
 
 @bp.route("/subscriptions/<int:subscription_id>/terminate", methods=["GET", "POST"])
 @roles_required(Role.CONSUMER)
 def terminate(subscription_id: int):
-    subscription = services.subscription_for(current_user, subscription_id)
+    page = pages.terminate_page(current_user, subscription_id)
+    subscription = page["subscription"]
     form = TerminateForm()
     status = 200
     if form.validate_on_submit():
         try:
-            order, created = services.terminate(
+            order, created = orders.terminate(
                 current_user,
                 subscription.id,
                 at=(form.at.data or "").strip() if form.end_at.data else None,
@@ -401,15 +276,7 @@ def terminate(subscription_id: int):
         status = 422 if form.errors.keys() - {"csrf_token"} else 400
         if "csrf_token" in form.errors:
             flash("The form expired; please submit it again.", "error")
-    return (
-        render_template(
-            "subscriptions/terminate.html",
-            subscription=subscription,
-            form=form,
-            actions=services.next_actions(current_user, subscription),
-        ),
-        status,
-    )
+    return render_template("subscriptions/terminate.html", form=form, **page), status
 
 
 @bp.route("/subscriptions/<int:subscription_id>/cancel-termination", methods=["POST"])
@@ -417,7 +284,7 @@ def terminate(subscription_id: int):
 def cancel_termination(subscription_id: int):
     if ConfirmForm().validate_on_submit():
         try:
-            services.cancel_scheduled_termination(current_user, subscription_id)
+            orders.cancel_scheduled_termination(current_user, subscription_id)
         except (InvalidTransition, Conflict) as error:
             flash(error.message, "error")
         else:
@@ -428,7 +295,7 @@ def cancel_termination(subscription_id: int):
 @bp.route("/contracts/<int:contract_id>")
 @login_required
 def contract(contract_id: int):
-    agreement = services.contract_for(current_user, contract_id)
+    agreement = contracts.contract_for(current_user, contract_id)
     return render_template(
         "subscriptions/contract.html",
         contract=agreement,
@@ -440,69 +307,29 @@ def contract(contract_id: int):
 # --- my subscriptions ------------------------------------------------------------------------
 
 
-def _filtered_subscriptions():
-    status = request.args.get("status", "").strip()
-    statuses = [s.value for s in SubscriptionStatus]
-    return services.visible_subscriptions_query(
-        current_user,
-        status=status if status in statuses else "",
-        offer_code=request.args.get("offer", "").strip()[:40],
-        group_id=arg_id("group"),
-    ).options(selectinload(Subscription.owner))
-
-
-def _rows(subscriptions: list[Subscription]) -> list[dict]:
-    ids = [subscription.id for subscription in subscriptions]
-    contracts, orders = services.current_contracts(ids), services.current_orders(ids)
-    return [
-        {
-            "subscription": subscription,
-            "contract": contracts.get(subscription.id),
-            "order": orders.get(subscription.id),
-            "progress": services.progress(orders.get(subscription.id)),
-            "actions": services.next_actions(current_user, subscription),
-        }
-        for subscription in subscriptions
-    ]
+def _filters() -> dict:
+    return {
+        "status": request.args.get("status", "").strip(),
+        "offer_code": request.args.get("offer", "").strip(),
+        "group_id": arg_id("group"),
+    }
 
 
 @bp.route("/subscriptions")
 @login_required
 def mine():
-    pagination = paginate(_filtered_subscriptions())
-    visible_ids = (
-        services.visible_subscriptions_query(current_user)
-        .with_only_columns(Subscription.id)
-        .order_by(None)
-    )
-    offers = db.session.execute(
-        sa.select(Subscription.offer_code, sa.func.max(ServiceOffer.name))
-        .join(ServiceOffer, ServiceOffer.id == Subscription.offer_id)
-        .where(Subscription.id.in_(visible_ids))
-        .group_by(Subscription.offer_code)
-        .order_by(Subscription.offer_code)
-    ).all()
-    groups = (
-        accounts.list_groups()
-        if services.sees_all_subscriptions(current_user)
-        else list(current_user.groups)
-    )
     return render_template(
         "subscriptions/mine.html",
-        pagination=pagination,
-        rows=_rows(list(pagination.items)),
-        statuses=[s.value for s in SubscriptionStatus],
-        offers=offers,
-        groups=groups,
         filtered=any(request.args.get(name) for name in ("status", "offer", "group")),
         confirm_form=ConfirmForm(),
+        **pages.my_subscriptions_page(current_user, **_filters(), page=page_number()),
     )
 
 
 @bp.route("/subscriptions/export.csv")
 @login_required
 def export():
-    rows = _rows(list(db.session.scalars(_filtered_subscriptions().limit(10_000))))
+    rows = pages.export_rows(current_user, **_filters())
     return csv_response(
         "subscriptions.csv",
         [
@@ -551,32 +378,24 @@ def _iso(value) -> str:
 def _render_queue(
     failed_form: TaskFailForm | None = None, failed_task_id: int | None = None, status: int = 200
 ):
-    query = services.queue_query(
+    page = pages.queue_page(
         current_user,
         group_id=arg_id("group"),
-        status=request.args.get("status", "")
-        if request.args.get("status", "") in [s.value for s in TaskStatus]
-        else "",
+        status=request.args.get("status", ""),
+        page=page_number(),
     )
-    pagination = paginate(query)
     fail_forms = {
         task.id: failed_form
         if task.id == failed_task_id
         else TaskFailForm(prefix=f"task{task.id}", formdata=None)
-        for task in pagination.items
+        for task in page["pagination"].items
     }
     return (
         render_template(
             "subscriptions/queue.html",
-            pagination=pagination,
             fail_forms=fail_forms,
-            allowed={
-                task.id: services.TASK_TRANSITIONS.get(task.status, set())
-                for task in pagination.items
-            },
-            groups=list(current_user.groups),
-            statuses=[s.value for s in TaskStatus],
             back=url_for(".queue", **query_args()),
+            **page,
         ),
         status,
     )
@@ -585,9 +404,6 @@ def _render_queue(
 @bp.route("/fulfillment")
 @roles_required(Role.SUPPORT_AGENT)
 def queue():
-    started = services.process_due()
-    if started:
-        flash(f"{started} scheduled termination{'s' if started != 1 else ''} started.", "info")
     return _render_queue()
 
 
@@ -613,7 +429,7 @@ def task_action(task_id: int):
         flash("Choose start, complete, release or retry.", "error")
         return _back_to_queue()
     try:
-        task = services.transition_task(current_user, task_id, action)
+        task = fulfillment.transition_task(current_user, task_id, action)
     except (InvalidTransition, Conflict, ValidationFailed) as error:
         flash(error.message, "error")
     else:
@@ -627,7 +443,7 @@ def task_fail(task_id: int):
     form = TaskFailForm(prefix=f"task{task_id}")
     if form.validate_on_submit():
         try:
-            task = services.transition_task(
+            task = fulfillment.transition_task(
                 current_user, task_id, "fail", reason=form.reason.data or ""
             )
         except ValidationFailed as error:

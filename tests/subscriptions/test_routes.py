@@ -3,6 +3,7 @@ terminations, my subscriptions, and the fulfillment queue."""
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -10,9 +11,11 @@ import sqlalchemy as sa
 from app import clock
 from app.accounts import services as accounts
 from app.catalog import services as catalog
+from app.catalog.models import ServiceOffer
 from app.extensions import db
 from app.subscriptions import services as subs
 from app.subscriptions.models import FulfillmentTask, Order, ServiceContract, Subscription
+from app.subscriptions.services import comparison, selection
 from tests.catalog.conftest import complete_offer_data
 
 GOOD_OPTIONS = {"option_profile": "developer", "option_devices": "2", "option_note": "Laptop ✓"}
@@ -38,6 +41,23 @@ def hidden_key(page: str) -> str:
 
 def count(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def add_visible_offers(how_many: int, *, kind: str, name: str) -> None:
+    """Published offers everyone sees, named `name` 0000, 0001, …: rows, not the services, as
+    only their number matters here."""
+    db.session.add_all(
+        ServiceOffer(
+            code=f"{kind[:6].replace('_', '').upper()}-{number:04d}",
+            name=f"{name} {number:04d}",
+            kind=kind,
+            status="published",
+            price=Decimal("1.00"),
+            published_at=clock.now(),
+        )
+        for number in range(how_many)
+    )
+    db.session.commit()
 
 
 @pytest.fixture
@@ -120,6 +140,16 @@ def test_compare_add_form_adds_an_offer(consumer, make_offer):
     )
     for bad in ("²", "abc", "9" * 40):
         assert consumer.get(f"/compare?ids={vpn.id}&add={bad}").status_code == 302
+
+
+def test_compare_add_list_leaves_out_the_chosen_offers_before_its_bound(consumer, make_offer):
+    """The chosen offers sort first, yet the list of others to add is still full."""
+    chosen = [make_offer("AAA-ONE", name="AAA one").id, make_offer("AAA-TWO", name="AAA two").id]
+    add_visible_offers(comparison.CANDIDATE_LIMIT, kind="new_instance", name="Offer")
+    page = html(consumer.get("/compare?ids=" + ",".join(map(str, chosen))))
+    listed = page.split('<select id="add"')[1].split("</select>")[0]
+    assert listed.count("<option ") == comparison.CANDIDATE_LIMIT
+    assert "AAA one" not in listed and "AAA two" not in listed
 
 
 def test_compare_more_than_three_keeps_three_with_a_message(consumer, make_offer):
@@ -583,6 +613,47 @@ def test_change_page_of_a_fulfilling_subscription_redirects(consumer, order_vpn)
     assert "cannot be changed now" in html(consumer.get(response.headers["Location"]))
 
 
+def test_change_targets_are_filtered_in_sql_before_any_bound(
+    consumer, order_vpn, agent, make_offer, queries
+):
+    """More than 300 visible offers, the first 300 by name bundles (which are no change target):
+    an allowed target sorting after them is still offered, in as many statements as before."""
+    order, _ = order_vpn()
+    subscription = activate(order, agent)
+    zeta = make_offer("ZETA-VPN", name="Zeta VPN")
+    path = f"/subscriptions/{subscription.id}/modify"
+    consumer.get(path)
+    with queries() as few:
+        consumer.get(path)
+    add_visible_offers(310, kind="bundle", name="Bundle")
+    with queries() as many:
+        page = html(consumer.get(path))
+    assert f'<option value="{zeta.id}">Zeta VPN (ZETA-VPN)</option>' in page
+    assert "Bundle 0000" not in page
+    assert len(many) == len(few), (len(few), len(many))
+
+
+def test_change_targets_past_the_bound_are_found_by_name(consumer, order_vpn, agent, make_offer):
+    order, _ = order_vpn()
+    subscription = activate(order, agent)
+    zeta = make_offer("ZETA-VPN", name="Zeta VPN")
+    add_visible_offers(selection.CHANGE_TARGET_LIMIT, kind="new_instance", name="Alpha")
+    path = f"/subscriptions/{subscription.id}/modify"
+    page = html(consumer.get(path))
+    listed = page.split('<select id="target"')[1].split("</select>")[0]
+    assert listed.count("<option ") == selection.CHANGE_TARGET_LIMIT + 1  # and "Keep"
+    assert "Zeta VPN (ZETA-VPN)" not in page and 'name="find"' in page
+    found = html(consumer.get(f"{path}?find=zeta"))
+    assert f'<option value="{zeta.id}">Zeta VPN (ZETA-VPN)</option>' in found
+    assert "Alpha 0000" not in found
+    chosen = html(consumer.get(f"{path}?target={zeta.id}"))  # chosen, it stays in the list
+    assert f'<option value="{zeta.id}" selected>Zeta VPN (ZETA-VPN)</option>' in chosen
+    assert consumer.get(f"{path}?find=%00").status_code == 200
+    for literal in ("100%25", "_", "💥" * 200):  # % and _ match themselves only
+        response = consumer.get(f"{path}?find={literal}")
+        assert response.status_code == 200 and "holds" in html(response)
+
+
 def test_terminate_now(consumer, order_vpn, agent):
     order, _ = order_vpn()
     subscription = activate(order, agent)
@@ -874,14 +945,22 @@ def test_other_groups_task_is_404_for_an_agent(app, order_vpn, make_user):
     assert db.session.get(FulfillmentTask, task.id).status == "queued"
 
 
-def test_queue_page_starts_due_terminations(agent_client, order_vpn, agent, users):
+def test_queue_page_leaves_due_terminations_to_the_processing_job(
+    agent_client, order_vpn, agent, users
+):
+    """A GET changes nothing: a due termination waits for `flask subscriptions process` (or the
+    periodic job that runs process_due), and then its step is in the queue."""
     order, _ = order_vpn()
     subscription = activate(order, agent)
     when = clock.now() + timedelta(days=2)
     subs.terminate(users["consumer"], subscription.id, at=when.isoformat(), idempotency_key="t")
     clock.freeze(when + timedelta(minutes=1))
     page = html(agent_client.get("/fulfillment"))
-    assert "1 scheduled termination started." in page and "Decommission" in page
+    assert "scheduled termination" not in page and "Decommission" not in page
+    assert db.session.get(Subscription, subscription.id).status == "active"
+    assert subs.process_due() == 1
+    page = html(agent_client.get("/fulfillment"))
+    assert "Decommission" in page
     assert db.session.get(Subscription, subscription.id).status == "terminating"
 
 

@@ -191,6 +191,8 @@ def test_terminate_at_a_date_waits_until_then(order_vpn, agent, users):
 
 def test_a_stale_subscription_cannot_change_state(order_vpn, agent, users):
     """The guarded update refuses a change based on a state someone else already moved."""
+    from app.subscriptions.services import lifecycle
+
     order, _ = order_vpn()
     subscription = _activate(order, agent)
     with db.engine.begin() as other_request:
@@ -201,7 +203,7 @@ def test_a_stale_subscription_cannot_change_state(order_vpn, agent, users):
         )
     assert subscription.status == "active"  # this request's copy is stale
     with pytest.raises(Conflict):
-        subs._move(users["consumer"], subscription, "modifying")
+        lifecycle.move(users["consumer"], subscription, "modifying")
     assert db.session.get(Subscription, subscription.id).status == "terminating"
 
 

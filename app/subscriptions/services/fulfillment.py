@@ -1,0 +1,367 @@
+"""Fulfillment: an order's plan as tasks in sequence, advancing through them (automatic steps at
+once, manual ones from the agents' queue), and completing the order when every step is done."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from ... import clock
+from ...accounts.models import ConsumerGroup, Role, User, group_members
+from ...accounts.services import require_role
+from ...audit import services as audit
+from ...catalog import services as catalog
+from ...catalog.models import ServiceOffer
+from ...errors import InvalidTransition, NotFound, ValidationFailed
+from ...extensions import db, get_by_id
+from ...notifications.services import notify
+from ..models import (
+    ContractStatus,
+    FulfillmentTask,
+    Order,
+    OrderStatus,
+    OrderType,
+    Subscription,
+    SubscriptionStatus,
+    TaskStatus,
+)
+from .contracts import contracts_of, current_contract, write_contract
+from .lifecycle import RUNNING_STATUS, move
+
+S = SubscriptionStatus
+
+# The one table for fulfillment tasks.
+TASK_TRANSITIONS: dict[str, set[str]] = {
+    TaskStatus.WAITING: {TaskStatus.QUEUED},
+    TaskStatus.QUEUED: {TaskStatus.IN_PROGRESS, TaskStatus.DONE, TaskStatus.FAILED},
+    TaskStatus.IN_PROGRESS: {TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.QUEUED},
+    TaskStatus.FAILED: {TaskStatus.QUEUED},
+    TaskStatus.DONE: set(),
+}
+
+# What an agent asks for, in the words of the pages and the API.
+TASK_ACTIONS = {
+    "start": TaskStatus.IN_PROGRESS,
+    "started": TaskStatus.IN_PROGRESS,
+    "complete": TaskStatus.DONE,
+    "completed": TaskStatus.DONE,
+    "fail": TaskStatus.FAILED,
+    "retry": TaskStatus.QUEUED,
+    "release": TaskStatus.QUEUED,
+}
+
+
+# --- the plan --------------------------------------------------------------------------------
+
+
+def plan_hours(offer: ServiceOffer) -> float:
+    """The expected hours of work in the offer's fulfillment plan."""
+    return round(
+        sum(float(step.get("expected_hours") or 0) for step in offer.fulfillment_plan or []), 2
+    )
+
+
+def plan_tasks(order: Order, subscription: Subscription, offer: ServiceOffer) -> None:
+    """One task per plan step, in sequence. A bundle orders its members in order: each member gets its
+    own subscription and its tasks wait for the previous member's."""
+    groups = {group.name: group.id for group in db.session.scalars(sa.select(ConsumerGroup))}
+    sequence = 0
+    targets: list[tuple[Subscription, ServiceOffer]] = []
+    if offer.is_bundle and order.order_type == OrderType.NEW:
+        for _member, member_offer in catalog.member_offers(offer):
+            if member_offer is None:
+                continue
+            child = Subscription(
+                offer_id=member_offer.id,
+                offer_code=member_offer.code,
+                group_id=subscription.group_id,
+                owner_id=subscription.owner_id,
+                parent_id=subscription.id,
+                status=S.FULFILLING.value,
+                options={},
+                created_at=clock.now(),
+            )
+            db.session.add(child)
+            db.session.flush()
+            targets.append((child, member_offer))
+    else:
+        targets.append((subscription, offer))
+    for target, target_offer in targets:
+        for step in _steps_for(order.order_type, target_offer):
+            sequence += 1
+            db.session.add(
+                FulfillmentTask(
+                    order=order,
+                    subscription_id=target.id,
+                    sequence=sequence,
+                    name=step["name"],
+                    mode=step["mode"],
+                    group_id=groups.get(step.get("group") or ""),
+                    expected_hours=float(step.get("expected_hours") or 1),
+                    status=TaskStatus.WAITING.value,
+                    created_at=clock.now(),
+                )
+            )
+    db.session.flush()
+
+
+def _steps_for(order_type: str, offer: ServiceOffer) -> list[dict]:
+    """A new instance runs the offer's whole plan. A change or an end runs one step, done by the
+    plan's first manual group if it has one, else automatically."""
+    plan = offer.fulfillment_plan or []
+    if order_type == OrderType.NEW:
+        return plan or [{"name": "Provision", "mode": "automatic", "expected_hours": 0.1}]
+    manual = next((step for step in plan if step.get("mode") == "manual"), None)
+    name = "Apply change" if order_type == OrderType.MODIFY else "Decommission"
+    if manual is not None:
+        return [
+            {
+                "name": name,
+                "mode": "manual",
+                "group": manual.get("group"),
+                "expected_hours": manual.get("expected_hours", 1),
+            }
+        ]
+    return [{"name": name, "mode": "automatic", "expected_hours": 0.1}]
+
+
+# --- advancing an order ----------------------------------------------------------------------
+
+
+def advance(actor: User | None, order: Order) -> None:
+    """Queue the next step; automatic steps complete at once; when every step is done, finish."""
+    for task in order.tasks:
+        if task.status == TaskStatus.DONE:
+            continue
+        if task.status == TaskStatus.WAITING:
+            task.status = TaskStatus.QUEUED.value
+            task.queued_at = clock.now()
+            if task.mode == "manual":
+                _notify_group(task)
+        if task.mode == "automatic" and task.status == TaskStatus.QUEUED:
+            task.started_at = task.completed_at = clock.now()
+            task.status = TaskStatus.DONE.value
+            audit.record(
+                None, "fulfillment_task", task.id, "completed", summary=f"{task.name} (automatic)"
+            )
+            _finish_subscription_if_done(actor, order, task.subscription_id)
+            continue
+        return  # a manual step (or a failed one) holds the order here
+    _complete_order(actor, order)
+
+
+def _notify_group(task: FulfillmentTask) -> None:
+    if task.group_id is None:
+        return
+    agents = db.session.scalars(
+        sa.select(User)
+        .join(group_members, group_members.c.user_id == User.id)
+        .where(group_members.c.group_id == task.group_id)
+    ).all()
+    notify(
+        [agent for agent in agents if agent.has_role(Role.SUPPORT_AGENT)],
+        f"New fulfillment task: {task.name}",
+        f"Order {task.order_id} needs “{task.name}”.",
+        "/fulfillment",
+    )
+
+
+def _finish_subscription_if_done(actor: User | None, order: Order, subscription_id: int) -> None:
+    """A bundle member becomes active once its own steps are done."""
+    if order.order_type != OrderType.NEW or subscription_id == order.subscription_id:
+        return
+    if all(
+        task.status == TaskStatus.DONE
+        for task in order.tasks
+        if task.subscription_id == subscription_id
+    ):
+        child = get_by_id(Subscription, subscription_id)
+        if child.status == S.FULFILLING:
+            move(actor, child, S.ACTIVE)
+
+
+def _complete_order(actor: User | None, order: Order) -> None:
+    subscription = order.subscription
+    order.status = OrderStatus.COMPLETED.value
+    order.completed_at = clock.now()
+    owner = subscription.owner
+    if order.order_type == OrderType.NEW:
+        move(actor, subscription, S.ACTIVE)
+        notify(
+            [owner],
+            f"Active: {subscription.offer.name}",
+            "Your subscription is active.",
+            f"/subscriptions/{subscription.id}",
+        )
+    elif order.order_type == OrderType.MODIFY:
+        target = order.target_offer or subscription.offer
+        previous = current_contract(subscription)
+        if previous is not None:
+            previous.status = ContractStatus.SUPERSEDED.value
+        write_contract(
+            subscription,
+            target,
+            order.agreement,
+            order.requested_by or owner,
+            version=(previous.version + 1) if previous else 1,
+        )
+        subscription.offer_id, subscription.offer_code, subscription.options = (
+            target.id,
+            target.code,
+            order.options,
+        )
+        move(actor, subscription, S.ACTIVE)
+        notify(
+            [owner],
+            f"Changed: {target.name}",
+            "Your change is in place; the amended contract is on the subscription page.",
+            f"/subscriptions/{subscription.id}",
+        )
+    else:
+        for contract in contracts_of(subscription):
+            if contract.status == ContractStatus.ACTIVE:
+                contract.status = ContractStatus.ENDED.value
+                contract.ended_at = clock.now()
+        for child in subscription.children:
+            if child.status != S.TERMINATED:
+                child.status, child.terminated_at = S.TERMINATED.value, clock.now()
+        move(actor, subscription, S.TERMINATED)
+        notify(
+            [owner],
+            f"Ended: {subscription.offer.name}",
+            "Your subscription is terminated.",
+            f"/subscriptions/{subscription.id}",
+        )
+    audit.record(actor, "order", order.id, "completed", summary=order.order_type)
+
+
+def progress(order: Order | None) -> dict:
+    """Steps done of total, and the current step, for progress bars."""
+    if order is None or not order.tasks:
+        return {
+            "done": 0,
+            "total": 0,
+            "percent": 100 if order and order.status == OrderStatus.COMPLETED else 0,
+            "current": None,
+        }
+    done = sum(1 for task in order.tasks if task.status == TaskStatus.DONE)
+    current = next((task for task in order.tasks if task.status != TaskStatus.DONE), None)
+    return {
+        "done": done,
+        "total": len(order.tasks),
+        "percent": round(100 * done / len(order.tasks)),
+        "current": current,
+    }
+
+
+# --- the fulfillment queue -------------------------------------------------------------------
+
+
+def can_work(user: User, task: FulfillmentTask) -> bool:
+    return user.has_role(Role.SUPPORT_AGENT) and (
+        task.group_id is None or task.group_id in user.group_ids
+    )
+
+
+def queue_query(actor: User, *, group_id: int | None = None, status: str = "") -> sa.Select:
+    """Manual tasks for the agent's groups: queued and in progress by default, oldest first."""
+    require_role(
+        actor, Role.SUPPORT_AGENT, message="Only support agents work the fulfillment queue."
+    )
+    groups = sorted(actor.group_ids)
+    if group_id:
+        if group_id not in actor.group_ids:
+            raise NotFound("You are not in that group.")
+        groups = [group_id]
+    statuses = (
+        [status]
+        if status
+        else [TaskStatus.QUEUED.value, TaskStatus.IN_PROGRESS.value, TaskStatus.FAILED.value]
+    )
+    return (
+        sa.select(FulfillmentTask)
+        .where(
+            FulfillmentTask.mode == "manual",
+            FulfillmentTask.group_id.in_(groups or [-1]),
+            FulfillmentTask.status.in_(statuses),
+        )
+        .options(
+            selectinload(FulfillmentTask.order).selectinload(Order.subscription),
+            selectinload(FulfillmentTask.assignee),
+            selectinload(FulfillmentTask.group),
+        )
+        .order_by(FulfillmentTask.queued_at, FulfillmentTask.id)
+    )
+
+
+def get_task(actor: User, task_id: int) -> FulfillmentTask:
+    task = get_by_id(FulfillmentTask, task_id)
+    if task is None or not can_work(actor, task):
+        raise NotFound("No such task in your queues.")
+    return task
+
+
+def transition_task(actor: User, task_id: int, to: str, *, reason: str = "") -> FulfillmentTask:
+    """start, complete, fail (with a reason), release, or retry a manual fulfillment task."""
+    require_role(actor, Role.SUPPORT_AGENT, message="Only support agents work fulfillment tasks.")
+    task = get_task(actor, task_id)
+    target = str(TASK_ACTIONS.get(to, to))
+    if target not in TASK_TRANSITIONS.get(task.status, set()):
+        allowed = ", ".join(sorted(TASK_TRANSITIONS.get(task.status, set()))) or "none"
+        raise InvalidTransition(
+            f"A {task.status.replace('_', ' ')} task cannot become {target.replace('_', ' ')}. Allowed: {allowed}.",
+            fields={"to": [f"Allowed: {allowed}."]},
+        )
+    reason = (reason or "").strip()
+    if target == TaskStatus.FAILED and not reason:
+        raise ValidationFailed("Say why the task failed.", fields={"reason": ["Give a reason."]})
+    if len(reason) > 2000:
+        raise ValidationFailed(
+            "Keep the reason to 2,000 characters.", fields={"reason": ["Too long."]}
+        )
+    before = task.status
+    _set_task_status(actor, task, target, reason)
+    audit.record(
+        actor,
+        "fulfillment_task",
+        task.id,
+        "transition",
+        changes={"status": {"before": before, "after": target}},
+        summary=reason[:255],
+    )
+    if target == TaskStatus.DONE:
+        _finish_subscription_if_done(actor, task.order, task.subscription_id)
+        advance(actor, task.order)
+    db.session.commit()
+    return task
+
+
+def _set_task_status(actor: User, task: FulfillmentTask, target: str, reason: str) -> None:
+    """The task's new status and what goes with it: who works it, and the order's and the
+    subscription's state when it fails or is retried."""
+    before = task.status
+    order = task.order
+    subscription = order.subscription
+    task.status = target
+    if target == TaskStatus.IN_PROGRESS:
+        task.assignee_id, task.started_at = actor.id, clock.now()
+    elif target == TaskStatus.DONE:
+        task.completed_at = clock.now()
+        task.assignee_id = task.assignee_id or actor.id
+        task.started_at = task.started_at or clock.now()
+    elif target == TaskStatus.FAILED:
+        task.failure_reason = reason
+        order.status, order.failure_reason = OrderStatus.FAILED.value, reason
+        move(actor, subscription, S.FAILED, reason=f"{task.name}: {reason}")
+        notify(
+            [subscription.owner],
+            f"Problem with {subscription.offer.name}",
+            f"“{task.name}” failed: {reason}",
+            f"/subscriptions/{subscription.id}",
+        )
+    elif before == TaskStatus.FAILED:  # retry
+        task.failure_reason, task.assignee_id, task.started_at = "", None, None
+        order.status, order.failure_reason = OrderStatus.IN_PROGRESS.value, ""
+        move(actor, subscription, RUNNING_STATUS[OrderType(order.order_type)])
+    else:  # released back to the queue
+        task.assignee_id, task.started_at = None, None

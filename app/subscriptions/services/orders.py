@@ -1,0 +1,378 @@
+"""Orders of the Consume stream: subscribe (agree and order), modify, terminate (now or at a date,
+and cancel that date). Each is idempotent: a retried request gets its first order back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from ... import clock
+from ...accounts.models import ConsumerGroup, Role, User
+from ...accounts.services import require_role
+from ...audit import services as audit
+from ...catalog import validation as check
+from ...catalog.models import ServiceOffer
+from ...errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
+from ...extensions import db
+from ...inputs import whole_number
+from ..models import Order, OrderStatus, OrderType, Subscription, SubscriptionStatus
+from .contracts import agreement, write_contract
+from .fulfillment import advance, plan_tasks
+from .lifecycle import guarded_touch, move
+from .selection import clean_options, orderable_offer
+from .subscriptions import subscription_for
+
+S = SubscriptionStatus
+
+
+# --- idempotency -----------------------------------------------------------------------------
+
+
+def _fingerprint(**parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _existing_order(user: User, key: str, fingerprint: str) -> Order | None:
+    order = db.session.scalar(
+        sa.select(Order).where(Order.requested_by_id == user.id, Order.idempotency_key == key)
+    )
+    if order is not None and order.request_fingerprint != fingerprint:
+        raise Conflict(
+            "This idempotency key was already used for a different request.",
+            fields={"idempotency_key": ["Use a new key for a new request."]},
+        )
+    return order
+
+
+def _clean_key(key: Any) -> str:
+    key = str(key or "").strip()
+    if not key or len(key) > 100:
+        raise ValidationFailed(
+            "An idempotency key (1–100 characters) is required.",
+            fields={"idempotency_key": ["Send a unique key for this request."]},
+        )
+    return key
+
+
+def _insert_order_once(
+    user: User, key: str, fingerprint: str, build: Callable[[], Order]
+) -> tuple[Order, bool]:
+    """Run `build()` (which adds an order and its rows) in one transaction; a concurrent or repeated
+    request with the same key gets the first order back instead of a second one."""
+    existing = _existing_order(user, key, fingerprint)
+    if existing is not None:
+        return existing, False
+    try:
+        order = build()
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = _existing_order(user, key, fingerprint)
+        if existing is None:
+            raise
+        return existing, False
+    return order, True
+
+
+# --- subscribe --------------------------------------------------------------------------------
+
+
+def _group_for(user: User, group_id: Any) -> ConsumerGroup:
+    groups = {group.id: group for group in user.groups}
+    if not groups:
+        raise ValidationFailed(
+            "You are in no consumer group, so you cannot subscribe.",
+            fields={"group_id": ["Ask an administrator to add you to a group."]},
+        )
+    if group_id in (None, ""):
+        return next(iter(sorted(groups.values(), key=lambda g: g.name)))
+    try:
+        group = groups.get(int(group_id))
+    except (TypeError, ValueError):
+        group = None
+    if group is None:
+        raise ValidationFailed(
+            "Choose one of your groups.", fields={"group_id": ["Choose one of your groups."]}
+        )
+    return group
+
+
+def subscribe(
+    actor: User,
+    offer_id: Any,
+    *,
+    options: Any,
+    accept_terms: bool,
+    idempotency_key: Any,
+    group_id: Any = None,
+) -> tuple[Order, bool]:
+    """Agree to an offer's terms and order it. Returns (order, created); a retried request with the
+    same idempotency key returns the first order with created False."""
+    require_role(actor, Role.CONSUMER, message="Only consumers subscribe to offers.")
+    key = _clean_key(idempotency_key)
+    offer = orderable_offer(actor, offer_id)
+    if accept_terms is not True:
+        raise ValidationFailed(
+            "Accept the terms and conditions to order.",
+            fields={"accept_terms": ["You must accept the terms to order."]},
+        )
+    cleaned = clean_options(offer, options)
+    group = _group_for(actor, group_id)
+    fingerprint = _fingerprint(kind="new", offer=offer.id, options=cleaned, group=group.id)
+    return _insert_order_once(
+        actor,
+        key,
+        fingerprint,
+        lambda: _new_subscription(actor, offer, group, cleaned, key=key, fingerprint=fingerprint),
+    )
+
+
+def _new_subscription(
+    actor: User,
+    offer: ServiceOffer,
+    group: ConsumerGroup,
+    cleaned: dict,
+    *,
+    key: str,
+    fingerprint: str,
+) -> Order:
+    """The subscription, its new-instance order, its contract and its tasks, started."""
+    subscription = Subscription(
+        offer_id=offer.id,
+        offer_code=offer.code,
+        group_id=group.id,
+        owner_id=actor.id,
+        status=S.REQUESTED.value,
+        options=cleaned,
+        created_at=clock.now(),
+    )
+    db.session.add(subscription)
+    db.session.flush()
+    agreed = agreement(offer, cleaned, actor)
+    order = Order(
+        subscription_id=subscription.id,
+        order_type=OrderType.NEW.value,
+        options=cleaned,
+        agreement=agreed,
+        idempotency_key=key,
+        request_fingerprint=fingerprint,
+        requested_by_id=actor.id,
+        created_at=clock.now(),
+    )
+    db.session.add(order)
+    db.session.flush()  # the idempotency key's unique index answers here, before more work
+    write_contract(subscription, offer, agreed, actor, version=1)
+    plan_tasks(order, subscription, offer)
+    audit.record(
+        actor,
+        "subscription",
+        subscription.id,
+        "ordered",
+        summary=f"{offer.code} for {group.name}",
+        changes={"status": {"before": None, "after": S.REQUESTED.value}},
+    )
+    move(actor, subscription, S.FULFILLING)
+    advance(actor, order)
+    return order
+
+
+# --- modify ----------------------------------------------------------------------------------
+
+
+def modify(
+    actor: User,
+    subscription_id: int,
+    *,
+    options: Any = None,
+    target_offer_id: Any = None,
+    accept_terms: bool,
+    idempotency_key: Any,
+) -> tuple[Order, bool]:
+    """Change options, or move to another offer: a modification order and, when done, an amended contract."""
+    key = _clean_key(idempotency_key)
+    subscription = subscription_for(actor, subscription_id)
+    _require_consumer_of(actor, subscription)
+    target = _change_target(actor, subscription, target_offer_id)
+    _refuse_if_end_scheduled(subscription)
+    if accept_terms is not True:
+        raise ValidationFailed(
+            "Accept the terms and conditions to change the subscription.",
+            fields={"accept_terms": ["You must accept the terms."]},
+        )
+    cleaned = clean_options(target, options if options is not None else subscription.options)
+    fingerprint = _fingerprint(
+        kind="modify", subscription=subscription.id, target=target.id, options=cleaned
+    )
+    replayed = _existing_order(actor, key, fingerprint)  # a retried request gets its order back
+    if replayed is not None:
+        return replayed, False
+    if target.id == subscription.offer_id and cleaned == subscription.options:
+        raise ValidationFailed(
+            "Nothing to change: choose other options or another offer.",
+            fields={"options": ["These are the current options."]},
+        )
+
+    def build() -> Order:
+        move(actor, subscription, S.MODIFYING)
+        order = Order(
+            subscription_id=subscription.id,
+            order_type=OrderType.MODIFY.value,
+            target_offer_id=target.id,
+            options=cleaned,
+            agreement=agreement(target, cleaned, actor),
+            idempotency_key=key,
+            request_fingerprint=fingerprint,
+            requested_by_id=actor.id,
+            created_at=clock.now(),
+        )
+        db.session.add(order)
+        db.session.flush()
+        plan_tasks(order, subscription, target)
+        advance(actor, order)
+        return order
+
+    return _insert_order_once(actor, key, fingerprint, build)
+
+
+def _change_target(actor: User, subscription: Subscription, target_offer_id: Any) -> ServiceOffer:
+    """The offer after the change: the current one, or another the actor may order now."""
+    if (
+        target_offer_id in (None, "")
+        or int(_int(target_offer_id, "target_offer_id")) == subscription.offer_id
+    ):
+        return subscription.offer
+    target = orderable_offer(actor, target_offer_id)
+    if target.is_bundle or subscription.offer.is_bundle:
+        raise ValidationFailed(
+            "Bundles cannot be swapped; end the bundle and order anew.",
+            fields={"target_offer_id": ["Not for bundles."]},
+        )
+    return target
+
+
+# --- terminate -------------------------------------------------------------------------------
+
+
+def terminate(
+    actor: User, subscription_id: int, *, at: Any = None, idempotency_key: Any
+) -> tuple[Order, bool]:
+    """End now, or at a chosen date (the order waits, scheduled, until then)."""
+    key = _clean_key(idempotency_key)
+    subscription = subscription_for(actor, subscription_id)
+    _require_consumer_of(actor, subscription)
+    errors: check.Errors = {}
+    when = check.moment(errors, "at", at)
+    if when is not None and when < clock.now().replace(second=0, microsecond=0):
+        check.add(errors, "at", "The end date cannot be in the past.")
+    if errors:
+        raise ValidationFailed("The subscription could not be ended.", fields=errors)
+    fingerprint = _fingerprint(kind="terminate", subscription=subscription.id, at=when)
+    replayed = _existing_order(actor, key, fingerprint)  # a retried request gets its order back
+    if replayed is not None:
+        return replayed, False
+    if subscription.status != S.ACTIVE:
+        raise Conflict(
+            f"A {subscription.status} subscription cannot be ended now.",
+            fields={"status": [f"It is {subscription.status}."]},
+        )
+    _refuse_if_end_scheduled(subscription)
+    scheduled = when is not None and when > clock.now()
+
+    def build() -> Order:
+        order = Order(
+            subscription_id=subscription.id,
+            order_type=OrderType.TERMINATE.value,
+            options=subscription.options,
+            agreement={},
+            idempotency_key=key,
+            request_fingerprint=fingerprint,
+            requested_by_id=actor.id,
+            created_at=clock.now(),
+            scheduled_for=when if scheduled else None,
+            status=(OrderStatus.SCHEDULED if scheduled else OrderStatus.IN_PROGRESS).value,
+        )
+        db.session.add(order)
+        db.session.flush()
+        if scheduled:
+            guarded_touch(subscription, terminates_on=when)
+            audit.record(
+                actor,
+                "subscription",
+                subscription.id,
+                "termination_scheduled",
+                summary=f"{when:%Y-%m-%d}",
+            )
+        else:
+            _start_termination(actor, order)
+        return order
+
+    return _insert_order_once(actor, key, fingerprint, build)
+
+
+def _refuse_if_end_scheduled(subscription: Subscription) -> None:
+    if subscription.terminates_on is not None:
+        raise Conflict(
+            f"This subscription ends on {subscription.terminates_on:%Y-%m-%d}: cancel that end date first.",
+            fields={"at": ["An end date is already scheduled."]},
+        )
+
+
+def _start_termination(actor: User | None, order: Order) -> None:
+    subscription = order.subscription
+    move(actor, subscription, S.TERMINATING)
+    order.status = OrderStatus.IN_PROGRESS.value
+    plan_tasks(order, subscription, subscription.offer)
+    advance(actor, order)
+
+
+def process_due(now: datetime | None = None) -> int:
+    """Start terminations whose date has come. Run by `flask subscriptions process` and by the
+    periodic job; never by a page view."""
+    now = now or clock.now()
+    due = db.session.scalars(
+        sa.select(Order).where(Order.status == OrderStatus.SCHEDULED, Order.scheduled_for <= now)
+    ).all()
+    started = 0
+    for order in due:
+        try:
+            _start_termination(None, order)
+            db.session.commit()
+            started += 1
+        except (Conflict, InvalidTransition):
+            db.session.rollback()
+    return started
+
+
+def cancel_scheduled_termination(actor: User, subscription_id: int) -> Subscription:
+    subscription = subscription_for(actor, subscription_id)
+    _require_consumer_of(actor, subscription)
+    order = db.session.scalar(
+        sa.select(Order).where(
+            Order.subscription_id == subscription.id, Order.status == OrderStatus.SCHEDULED
+        )
+    )
+    if order is None:
+        raise InvalidTransition("No end date is scheduled.", fields={"at": ["Nothing scheduled."]})
+    db.session.delete(order)
+    guarded_touch(subscription, terminates_on=None)
+    audit.record(actor, "subscription", subscription.id, "termination_cancelled")
+    db.session.commit()
+    return subscription
+
+
+def _require_consumer_of(actor: User, subscription: Subscription) -> None:
+    if subscription.group_id not in actor.group_ids or not actor.has_role(Role.CONSUMER):
+        raise NotAllowed("Only consumers of this subscription's group can change it.")
+
+
+def _int(value: Any, field: str) -> int:
+    number = whole_number(value)
+    if number is None:
+        raise ValidationFailed("Choose from the list.", fields={field: ["Choose from the list."]})
+    return number

@@ -1,0 +1,148 @@
+"""Selecting what to order: whether an offer may be ordered now, its quote, the options chosen
+against the offer's definitions, and the offers a subscription may change to."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from ...accounts.models import User
+from ...catalog import services as catalog
+from ...catalog import validation as check
+from ...catalog.models import OfferKind, ServiceOffer
+from ...errors import InvalidTransition, NotFound, ValidationFailed
+from ...extensions import db
+from ...inputs import search_text
+from ..models import Subscription
+
+CHANGE_TARGET_LIMIT = 300  # a choice list, not a catalog: past it the consumer searches
+TRUE_WORDS = ("true", "on", "yes", "1", "y")
+FALSE_WORDS = ("false", "off", "no", "0", "n")
+
+
+def orderable_offer(user: User, offer_id: Any) -> ServiceOffer:
+    """The offer if this user may order it now; otherwise a clear reason (and the replacement)."""
+    try:
+        offer_id = int(offer_id)
+    except (TypeError, ValueError):
+        raise ValidationFailed(
+            "Choose an offer.", fields={"offer_id": ["Choose an offer."]}
+        ) from None
+    offer = catalog.offer_for_viewer(user, offer_id)  # 404 for those outside the audience
+    status = offer.display_status()
+    if not catalog.in_consumer_audience(user, offer):
+        raise NotFound("No such offer.")
+    if not offer.is_orderable():
+        reason = {
+            "scheduled": f"{offer.name} can be ordered from {offer.valid_from:%Y-%m-%d}."
+            if offer.valid_from
+            else "",
+            "retired": f"{offer.name} is retired and takes no new orders.",
+            "expired": f"{offer.name} is no longer offered.",
+        }.get(status, f"{offer.name} is not orderable ({status}).")
+        replacement = catalog.replacement_for(user, offer)
+        if replacement is not None:
+            reason += (
+                f" Order its replacement, {replacement.name} (offer {replacement.id}), instead."
+            )
+        raise InvalidTransition(reason.strip(), fields={"offer_id": [reason.strip()]})
+    return offer
+
+
+def quote(offer: ServiceOffer, options: dict | None = None) -> dict:
+    price, cost = catalog.current_price(offer)
+    return {
+        "offer_id": offer.id,
+        "offer_code": offer.code,
+        "name": offer.name,
+        "price": price or Decimal("0.00"),
+        "currency": offer.currency,
+        "billing_period": offer.billing_period,
+        "options": options or {},
+        "members": [member.member_code for member in offer.members] if offer.is_bundle else [],
+    }
+
+
+def change_targets(
+    user: User, subscription: Subscription, *, matching: str = "", limit: int = CHANGE_TARGET_LIMIT
+) -> tuple[list[ServiceOffer], bool]:
+    """The offers a subscription may move to, by name: visible to the user (so live and inside
+    their validity, which is what orderable means), not bundles, not the offer it has, and, when
+    `matching` is given, with it in their name or code. Filtered in SQL, then at most `limit`;
+    the flag says whether more were left out."""
+    if subscription.offer.is_bundle:
+        return [], False
+    query = catalog.visible_offers_query(user).where(
+        ServiceOffer.id != subscription.offer_id, ServiceOffer.kind != OfferKind.BUNDLE.value
+    )
+    text = search_text(matching)
+    if text:
+        query = query.where(
+            sa.or_(
+                ServiceOffer.name.icontains(text, autoescape=True),
+                ServiceOffer.code.icontains(text, autoescape=True),
+            )
+        )
+    offers = list(
+        db.session.scalars(query.order_by(ServiceOffer.name, ServiceOffer.id).limit(limit + 1))
+    )
+    return offers[:limit], len(offers) > limit
+
+
+def clean_options(offer: ServiceOffer, raw: Any) -> dict:
+    """Check chosen options against the offer's definitions; errors keyed options.<key>."""
+    raw = {} if raw is None else raw
+    errors: check.Errors = {}
+    if not isinstance(raw, dict):
+        raise ValidationFailed(
+            "Options must be an object.", fields={"options": ["Send the options as an object."]}
+        )
+    definitions = {option["key"]: option for option in offer.options or []}
+    unknown = sorted(set(raw) - set(definitions))
+    if unknown:
+        check.add(errors, "options", f"Unknown option: {', '.join(unknown)}.")
+    cleaned: dict = {}
+    for key, option in definitions.items():
+        field = f"options.{key}"
+        value = raw.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if (
+                option.get("required")
+                and option.get("default") in (None, "")
+                and option["type"] != "boolean"
+            ):
+                check.add(errors, field, f"{option['label']} is required.")
+                continue
+            value = option.get("default")
+            if value is None:
+                continue
+        cleaned[key] = _clean_option_value(errors, field, option, value)
+    if errors:
+        raise ValidationFailed("Some options are not valid.", fields=errors)
+    return {key: value for key, value in cleaned.items() if value is not None}
+
+
+def _clean_option_value(errors: check.Errors, field: str, option: dict, value: Any) -> Any:
+    kind = option["type"]
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in TRUE_WORDS + FALSE_WORDS:
+            return value.lower() in TRUE_WORDS
+        check.add(errors, field, "Choose yes or no.")
+        return None
+    if kind == "number":
+        return check.number(
+            errors, field, value, minimum=option.get("min"), maximum=option.get("max")
+        )
+    if kind == "choice":
+        if value not in option.get("choices", []):
+            check.add(errors, field, f"Choose one of: {', '.join(option.get('choices', []))}.")
+            return None
+        return value
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        check.add(errors, field, "Enter text.")
+        return None
+    return check.text(errors, field, str(value), max_length=int(option.get("max_length") or 2000))
