@@ -9,7 +9,7 @@ import click
 from flask import Flask
 
 from .accounts import services as accounts
-from .accounts.models import Role
+from .accounts.models import SYSTEM, Role
 from .errors import DomainError
 from .extensions import db
 
@@ -105,10 +105,10 @@ def create_user(
             "support_tier": tier,
         }
         if existing:
-            accounts.update_user(None, existing.id, email=email, password=password, **fields)
+            accounts.update_user(SYSTEM, existing.id, email=email, password=password, **fields)
             click.echo(f"Updated {accounts.normalise_email(email)}")
         else:
-            accounts.create_user(None, email=email, password=password, **fields)
+            accounts.create_user(SYSTEM, email=email, password=password, **fields)
             click.echo(f"Created {accounts.normalise_email(email)}")
     except DomainError as error:
         db.session.rollback()
@@ -116,7 +116,9 @@ def create_user(
 
 
 def _group_id(name: str) -> int:
-    group = accounts.find_group_by_name(name) or accounts.save_group(None, name=name, commit=False)
+    group = accounts.find_group_by_name(name) or accounts.save_group(
+        SYSTEM, name=name, commit=False
+    )
     return group.id
 
 
@@ -129,7 +131,7 @@ def create_token(email: str, label: str) -> None:
     if user is None:
         raise click.ClickException(f"No user with e-mail {email}.")
     try:
-        _, plaintext = accounts.create_token(None, user.id, label)
+        _, plaintext = accounts.create_token(SYSTEM, user.id, label)
     except DomainError as error:
         db.session.rollback()
         _fail(error)

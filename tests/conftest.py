@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 
 from app import clock, create_app
 from app.accounts import services as accounts
+from app.accounts.models import SYSTEM
 from app.extensions import db
 
 DEMO_PASSWORD = "correct-horse-battery"
@@ -125,14 +126,14 @@ def make_user(app):
     ):
         number = next(counter)
         group_ids = [
-            (accounts.find_group_by_name(group) or accounts.save_group(None, name=group)).id
+            (accounts.find_group_by_name(group) or accounts.save_group(SYSTEM, name=group)).id
             for group in groups
         ]
         roles = roles or ("consumer",)
         if "support_agent" in roles and tier is None:
             tier = 1
         return accounts.create_user(
-            None,
+            SYSTEM,
             email=email or f"{'-'.join(roles)}{number}@example.test",
             name=name or f"{roles[0].replace('_', ' ').title()} {number}",
             password=password,
@@ -179,7 +180,7 @@ def client_as(app, users):
 
 
 def token_for(user, label: str = "test") -> str:
-    _, plaintext = accounts.create_token(None, user.id, label)
+    _, plaintext = accounts.create_token(SYSTEM, user.id, label)
     return plaintext
 
 

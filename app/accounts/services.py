@@ -120,9 +120,8 @@ def create_user(
     support_tier: int | None = None,
     commit: bool = True,
 ) -> User:
-    """Create a user. `actor` None means the command line (an operator)."""
-    if actor is not None:
-        require_role(actor, Role.ADMIN)
+    """Create a user, as an admin or as the system (SYSTEM: the command line, the seed)."""
+    require_role(actor, Role.ADMIN)
     email = normalise_email(email)
     roles = sorted({str(role) for role in roles})
     errors = _validate_user_fields(email, name, password, roles, support_tier, user_id=None)
@@ -157,14 +156,13 @@ def update_user(
     password: str | None = None,
     commit: bool = True,
 ) -> User:
-    if actor is not None:
-        require_role(actor, Role.ADMIN)
+    require_role(actor, Role.ADMIN)
     user = get_user(user_id)
     email = normalise_email(email)
     roles = sorted({str(role) for role in roles})
     password = password or None
     errors = _validate_user_fields(email, name, password, roles, support_tier, user_id=user.id)
-    if actor is not None and actor.id == user.id and Role.ADMIN.value not in roles:
+    if actor.id == user.id and Role.ADMIN.value not in roles:
         errors["roles"] = ["You cannot remove your own admin role."]
     if errors:
         raise ValidationFailed("The user could not be saved.", fields=errors)
@@ -333,8 +331,7 @@ def save_group(
     group_id: int | None = None,
     commit: bool = True,
 ) -> ConsumerGroup:
-    if actor is not None:
-        require_role(actor, Role.ADMIN)
+    require_role(actor, Role.ADMIN)
     name = (name or "").strip()
     errors = {}
     if not name:
@@ -424,7 +421,7 @@ def create_token(
 ) -> tuple[ApiToken, str]:
     """Issue a token; the plaintext is returned once and only its hash is kept."""
     owner = get_user(owner_id)
-    if actor is not None and actor.id != owner.id:
+    if actor is None or actor.id != owner.id:
         require_role(actor, Role.ADMIN, message="You may only create tokens for yourself.")
     label = (label or "").strip() or "API token"
     if len(label) > 120:

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from ..accounts import services as accounts
+from ..accounts.models import SYSTEM
 from ..config import ROOT
 from ..extensions import db
 from .status import load_status_seeds
@@ -36,7 +37,7 @@ def load_groups(folder: Path) -> str:
     for item in read_yaml(folder, "groups.yaml"):
         if accounts.find_group_by_name(item["name"]) is None:
             accounts.save_group(
-                None, name=item["name"], description=item.get("description", ""), commit=False
+                SYSTEM, name=item["name"], description=item.get("description", ""), commit=False
             )
             created += 1
     db.session.flush()
@@ -50,7 +51,7 @@ def load_users(folder: Path) -> str:
             continue
         group_ids = [accounts.find_group_by_name(name).id for name in item.get("groups", [])]
         accounts.create_user(
-            None,
+            SYSTEM,
             email=item["email"],
             name=item["name"],
             password=item["password"],

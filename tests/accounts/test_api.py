@@ -1,6 +1,7 @@
 import pytest
 
 from app.accounts import services as accounts
+from app.accounts.models import SYSTEM
 from tests.conftest import token_for
 
 
@@ -22,7 +23,7 @@ def test_me_without_a_good_token_is_401_problem(client, header):
 
 
 def test_me_with_revoked_token_is_401(api, users):
-    token, plaintext = accounts.create_token(None, users["consumer"].id, "feed")
+    token, plaintext = accounts.create_token(SYSTEM, users["consumer"].id, "feed")
     accounts.revoke_token(users["consumer"], token.id)
     response = api(plaintext).get("/api/v1/me")
     assert response.status_code == 401

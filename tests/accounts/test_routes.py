@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.accounts import services as accounts
-from app.accounts.models import User
+from app.accounts.models import SYSTEM, User
 from app.extensions import db
 from tests.conftest import DEMO_PASSWORD, login
 
@@ -170,7 +170,7 @@ def test_user_creates_and_revokes_own_token(client_as, users):
 
 
 def test_consumer_cannot_revoke_someone_elses_token(client_as, users):
-    token, _ = accounts.create_token(None, users["admin"].id, "ops")
+    token, _ = accounts.create_token(SYSTEM, users["admin"].id, "ops")
     response = client_as("consumer").post(f"/tokens/{token.id}/revoke")
     assert response.status_code == 404
     db.session.expire_all()

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from app import clock
 from app.accounts import services as accounts
-from app.accounts.models import User
+from app.accounts.models import SYSTEM, User
 from app.audit.models import AuditEvent
 from app.errors import NotAllowed, NotFound, RateLimited, Unauthorized, ValidationFailed
 from app.extensions import db
@@ -110,7 +110,7 @@ def test_authenticate_accepts_right_password_only(users):
 
 def test_deactivated_user_cannot_log_in_or_use_tokens(users):
     user = users["consumer"]
-    _, token = accounts.create_token(None, user.id, "feed")
+    _, token = accounts.create_token(SYSTEM, user.id, "feed")
     accounts.set_user_active(users["admin"], user.id, False)
     with pytest.raises(Unauthorized):
         accounts.authenticate(user.email, DEMO_PASSWORD, "10.0.0.1")
@@ -150,7 +150,7 @@ def test_lockout_ends_after_the_window(users, app):
 
 
 def test_token_is_shown_once_and_stored_hashed(users):
-    token, plaintext = accounts.create_token(None, users["consumer"].id, "feed")
+    token, plaintext = accounts.create_token(SYSTEM, users["consumer"].id, "feed")
     assert plaintext.startswith("odk_")
     assert plaintext not in token.token_hash
     assert accounts.authenticate_token(plaintext) == users["consumer"]
@@ -158,14 +158,14 @@ def test_token_is_shown_once_and_stored_hashed(users):
 
 
 def test_revoked_token_is_refused(users):
-    token, plaintext = accounts.create_token(None, users["consumer"].id, "feed")
+    token, plaintext = accounts.create_token(SYSTEM, users["consumer"].id, "feed")
     accounts.revoke_token(users["consumer"], token.id)
     with pytest.raises(Unauthorized):
         accounts.authenticate_token(plaintext)
 
 
 def test_a_user_cannot_revoke_or_mint_another_users_tokens(users):
-    token, _ = accounts.create_token(None, users["consumer"].id, "feed")
+    token, _ = accounts.create_token(SYSTEM, users["consumer"].id, "feed")
     with pytest.raises(NotFound):
         accounts.revoke_token(users["other_consumer"], token.id)
     with pytest.raises(NotAllowed):
@@ -194,3 +194,32 @@ def test_unicode_and_huge_input(users):
     with pytest.raises(ValidationFailed) as caught:
         accounts.create_user(admin, email="big@x.test", name="x" * 10_000, password="longenough")
     assert "name" in caught.value.fields
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: accounts.create_user(
+            None, email="nobody@example.test", name="Nobody", password="long-enough-1"
+        ),
+        lambda: accounts.save_group(None, name="Nobody's group"),
+    ],
+    ids=["create_user", "save_group"],
+)
+def test_no_actor_means_no_permission(app, call):
+    with pytest.raises(NotAllowed):
+        call()
+
+
+def test_no_actor_cannot_create_a_token(users):
+    with pytest.raises(NotAllowed):
+        accounts.create_token(None, users["consumer"].id, "sneaky")
+
+
+def test_the_system_actor_acts_as_an_operator(app):
+    user = accounts.create_user(
+        SYSTEM, email="ops@example.test", name="Ops", password="long-enough-1", roles=["admin"]
+    )
+    assert user.has_role("admin")
+    _, token = accounts.create_token(SYSTEM, user.id, "deploy")
+    assert token.startswith("odk_")

@@ -7,6 +7,7 @@ import pytest
 
 from app import clock
 from app.accounts import services as accounts
+from app.accounts.models import SYSTEM
 from app.catalog import services as catalog
 
 
@@ -76,7 +77,7 @@ def complete_offer_data(code: str = "VPN-ACCESS", **overrides) -> dict:
 
 @pytest.fixture
 def catalog_setup(users):
-    accounts.save_group(None, name="Support Desk")
+    accounts.save_group(SYSTEM, name="Support Desk")
     return users
 
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from app import clock
 from app.accounts import services as accounts
+from app.accounts.models import SYSTEM
 from app.catalog import services as catalog
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
@@ -241,7 +242,7 @@ def test_leaving_canary_keeps_only_the_audience_groups(make_offer, users, groups
 
 
 def test_widening_a_canary_to_named_groups(make_offer, users, groups, manager, make_user):
-    sales = accounts.save_group(None, name="Sales")
+    sales = accounts.save_group(SYSTEM, name="Sales")
     seller, nobody = make_user("consumer", groups=("Sales",)), make_user("consumer")
     offer = make_offer(
         "BETA", group_ids=[groups["Engineering"], sales.id], pilot_ids=[groups["Finance"]]
