@@ -8,7 +8,9 @@ from werkzeug.routing import BuildError
 
 from ..errors import ValidationFailed
 from ..web import page_number
-from . import services
+from .facets import FACET_LABELS
+from .query import SORTS
+from .services import search_offers
 
 bp = Blueprint("search", __name__, url_prefix="/search")
 
@@ -52,7 +54,7 @@ def results():
     args = request.args
     errors: dict[str, list[str]] = {}
     try:
-        result = services.search_offers(
+        result = search_offers(
             current_user,
             args.get("q", ""),
             category=args.get("category"),
@@ -71,8 +73,8 @@ def results():
         result=result,
         errors=errors,
         q=args.get("q", ""),
-        sorts=services.SORTS,
-        facet_labels=services.FACET_LABELS,
+        sorts=SORTS,
+        facet_labels=FACET_LABELS,
         search_url=search_url,
         facet_url=facet_url,
         article_url=article_url,
