@@ -9,7 +9,8 @@ import re
 from markupsafe import Markup, escape
 from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_text, highlight
 
-from .index import ANALYZER, plain_text
+from .index.documents import plain_text
+from .index.schema import ANALYZER
 from .query import CONTROL, Word
 
 MARK_START, MARK_END = "\x02", "\x03"

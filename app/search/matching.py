@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from whoosh import query as wq
 
-from .index import ANALYZER, QUERY_FIELDS, SCHEMA
+from .index.schema import ANALYZER, QUERY_FIELDS, SCHEMA
 from .query import Word
 from .suggestions import near_words
 

@@ -12,7 +12,7 @@ from typing import Any
 from ..catalog.models import BillingPeriod, OfferKind
 from ..errors import ValidationFailed
 from .facets import PRICE_RANGE_BY_VALUE
-from .index import ANALYZER
+from .index.schema import ANALYZER
 
 SORTS: dict[str, str] = {
     "relevance": "Relevance",

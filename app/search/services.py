@@ -43,7 +43,7 @@ from ..accounts.models import User
 from .facets import category_labels, facets_from_facts, facts_of, missed_filters
 from .fallback import search_database
 from .highlight import offer_snippets
-from .index import IndexUnavailable, open_index
+from .index.store import IndexUnavailable, open_index
 from .matching import Expansion, expand, matching_docs, split_documents, terms_by_field
 from .query import Criteria, Word, parse_criteria
 from .results import (

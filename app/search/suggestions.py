@@ -6,7 +6,7 @@ search service checks that), so "did you mean" never gives away a hidden offer."
 
 from __future__ import annotations
 
-from .index import SCHEMA, SPELLING_FIELDS
+from .index.schema import SCHEMA, SPELLING_FIELDS
 from .query import Word, words_of
 
 NEAR_LIMIT = 8
