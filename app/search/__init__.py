@@ -1,10 +1,11 @@
-"""Search: the Whoosh index of live offers and published knowledge articles (index.py), the
-search service the page and the API share (services.py), the /search page (views.py) and
-`flask search reindex` (cli.py).
+"""Search: the Whoosh index of live offers and published knowledge articles (index/), the
+search service the page and the API share (services.py, over query.py, matching.py,
+suggestions.py, visibility.py, facets.py, results.py, highlight.py and the SQL fallback in
+fallback.py), the /search page (views.py) and `flask search reindex` (cli.py).
 
 Importing the package installs the session listeners that keep the index current after every
 commit (the app imports it when it registers the search blueprint)."""
 
-from .index import install_listeners
+from .index.listeners import install_listeners
 
 install_listeners()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import index
+from .index import store, writer
 
 
 @click.group("search")
@@ -15,26 +15,26 @@ def search() -> None:
 @search.command("reindex")
 def reindex() -> None:
     """Rebuild the whole search index from the database."""
-    total = index.count_documents()
+    total = writer.count_documents()
     try:
         with click.progressbar(
             length=max(total, 1), label="Indexing offers and articles", show_pos=True
         ) as bar:
-            counts = index.rebuild(progress=bar.update)
+            counts = writer.rebuild(progress=bar.update)
             if not total:
                 bar.update(1)
-    except index.IndexUnavailable as error:
+    except store.IndexUnavailable as error:
         raise click.ClickException(f"Could not rebuild the search index: {error}.") from error
     click.echo(
         f"Indexed {counts['offers']} offers and {counts['articles']} articles "
-        f"in {index.index_dir()}."
+        f"in {store.index_dir()}."
     )
 
 
 @search.command("status")
 def status() -> None:
     """Say whether the index is usable, and how many documents it holds."""
-    state = index.status()
+    state = store.status()
     if state["available"]:
         click.echo(
             f"Search index {state['path']}: {state['documents']} documents, "

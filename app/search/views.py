@@ -7,7 +7,9 @@ from flask_login import current_user, login_required
 
 from ..errors import ValidationFailed
 from ..web import page_number
-from . import services
+from .facets import FACET_LABELS
+from .query import SORTS
+from .services import search_offers
 
 bp = Blueprint("search", __name__, url_prefix="/search")
 
@@ -45,7 +47,7 @@ def results():
     args = request.args
     errors: dict[str, list[str]] = {}
     try:
-        result = services.search_offers(
+        result = search_offers(
             current_user,
             args.get("q", ""),
             category=args.get("category"),
@@ -64,8 +66,8 @@ def results():
         result=result,
         errors=errors,
         q=args.get("q", ""),
-        sorts=services.SORTS,
-        facet_labels=services.FACET_LABELS,
+        sorts=SORTS,
+        facet_labels=FACET_LABELS,
         search_url=search_url,
         facet_url=facet_url,
         article_url=article_url,

@@ -1,0 +1,188 @@
+"""Facets: the price ranges, what a candidate row shows to filters and facets (its Facts), which
+filters it fails, and the facet values with their counts.
+
+Facets are disjunctive: each facet's counts apply every *other* filter, so a user can switch
+from one category to another without clearing the first one. Price ranges include their lower
+bound and exclude their upper one; min_price and max_price include both."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, NamedTuple
+
+import sqlalchemy as sa
+
+from ..catalog.models import BillingPeriod, Category, OfferKind
+from ..extensions import db
+
+if TYPE_CHECKING:
+    from .query import Criteria
+
+
+@dataclass(frozen=True)
+class PriceRange:
+    value: str
+    label: str
+    low: Decimal | None  # included
+    high: Decimal | None  # excluded
+
+    def __contains__(self, price: Decimal | None) -> bool:
+        if price is None:
+            return False
+        return (self.low is None or price >= self.low) and (self.high is None or price < self.high)
+
+
+PRICE_RANGES: tuple[PriceRange, ...] = (
+    PriceRange("under_10", "Under 10", None, Decimal(10)),
+    PriceRange("10_50", "10 to 50", Decimal(10), Decimal(50)),
+    PriceRange("50_200", "50 to 200", Decimal(50), Decimal(200)),
+    PriceRange("200_plus", "200 and more", Decimal(200), None),
+)
+PRICE_RANGE_BY_VALUE = {price_range.value: price_range for price_range in PRICE_RANGES}
+FACETS = ("category", "billing", "kind", "price")
+FACET_LABELS = {"category": "Category", "billing": "Billing", "kind": "Kind", "price": "Price"}
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str  # what goes in the query string (category slug, billing period, kind, range)
+    label: str
+    count: int
+    selected: bool
+
+    def to_dict(self) -> dict:
+        return {
+            "value": self.value,
+            "label": self.label,
+            "count": self.count,
+            "selected": self.selected,
+        }
+
+
+def category_labels() -> dict[int, tuple[str, str]]:
+    """Every category's (slug, name) by id, for facet labels."""
+    return {
+        category_id: (slug, name)
+        for category_id, slug, name in db.session.execute(
+            sa.select(Category.id, Category.slug, Category.name)
+        )
+    }
+
+
+class Facts(NamedTuple):
+    """What filters and facets look at in a candidate row; many rows share the same facts."""
+
+    category_id: int | None
+    billing: str
+    kind: str
+    bucket: str | None  # the price range
+    in_amount: bool  # inside min_price..max_price
+
+
+def facts_of(row, criteria: Criteria) -> Facts:
+    price = row.price
+    bucket = None
+    if price is not None:
+        bucket = next(
+            (price_range.value for price_range in PRICE_RANGES if price in price_range), None
+        )
+    in_amount = (
+        criteria.min_price is None or (price is not None and price >= criteria.min_price)
+    ) and (criteria.max_price is None or (price is not None and price <= criteria.max_price))
+    return Facts(row.category_id, row.billing_period, row.kind, bucket, in_amount)
+
+
+def missed_filters(
+    facts: Facts, criteria: Criteria, categories: dict[int, tuple[str, str]]
+) -> frozenset[str]:
+    """The filters these facts fail: "category", "billing", "kind", "price" (the range) and
+    "amount" (min/max price, which every facet applies)."""
+    missed = set()
+    if criteria.category:
+        slug = categories.get(facts.category_id, (None,))[0]
+        if slug is None or criteria.category not in (slug, str(facts.category_id)):
+            missed.add("category")
+    if criteria.billing and facts.billing != criteria.billing:
+        missed.add("billing")
+    if criteria.kind and facts.kind != criteria.kind:
+        missed.add("kind")
+    if not facts.in_amount:
+        missed.add("amount")
+    if criteria.price_range and facts.bucket != criteria.price_range:
+        missed.add("price")
+    return frozenset(missed)
+
+
+def facets_from_facts(
+    tally: Counter, misses: dict[Facts, frozenset[str]], criteria: Criteria, categories
+) -> dict[str, list[FacetValue]]:
+    """Each facet counts the rows that pass every filter but its own. `tally` counts the rows
+    by their facts, so this loops over distinct facts, not rows."""
+    category_counts: Counter = Counter()
+    billing: Counter = Counter()
+    kinds: Counter = Counter()
+    prices: Counter = Counter()
+    for facts, count in tally.items():
+        missed = misses[facts]
+        if len(missed) > 1:
+            continue
+        if facts.category_id in categories and missed <= {"category"}:
+            category_counts[facts.category_id] += count
+        if missed <= {"billing"}:
+            billing[facts.billing] += count
+        if missed <= {"kind"}:
+            kinds[facts.kind] += count
+        if missed <= {"price"} and facts.bucket is not None:
+            prices[facts.bucket] += count
+    return facet_values(
+        criteria,
+        [
+            (*categories[category_id], category_id, count)
+            for category_id, count in category_counts.items()
+        ],
+        billing,
+        kinds,
+        prices,
+    )
+
+
+def facet_values(
+    criteria: Criteria,
+    categories: list[tuple[str, str, int, int]],
+    billing: dict[str, int],
+    kinds: dict[str, int],
+    prices: dict[str, int],
+) -> dict[str, list[FacetValue]]:
+    """Facet values in display order; zero counts are left out unless selected."""
+
+    def keep(count: int, selected: bool) -> bool:
+        return count > 0 or selected
+
+    category_values = [
+        FacetValue(slug, name, count, criteria.category in (slug, str(category_id)))
+        for slug, name, category_id, count in sorted(
+            categories, key=lambda item: (-item[3], item[1].lower())
+        )
+    ]
+    if criteria.category and not any(value.selected for value in category_values):
+        category_values.append(FacetValue(criteria.category, criteria.category, 0, True))
+    return {
+        "category": category_values,
+        "billing": [
+            FacetValue(b.value, b.label, billing.get(b.value, 0), criteria.billing == b.value)
+            for b in BillingPeriod
+            if keep(billing.get(b.value, 0), criteria.billing == b.value)
+        ],
+        "kind": [
+            FacetValue(k.value, k.label, kinds.get(k.value, 0), criteria.kind == k.value)
+            for k in OfferKind
+            if keep(kinds.get(k.value, 0), criteria.kind == k.value)
+        ],
+        "price": [
+            FacetValue(p.value, p.label, prices.get(p.value, 0), criteria.price_range == p.value)
+            for p in PRICE_RANGES
+            if keep(prices.get(p.value, 0), criteria.price_range == p.value)
+        ],
+    }
