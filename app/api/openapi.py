@@ -51,52 +51,57 @@ def build_spec() -> dict:
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     paths: dict[str, dict] = {}
     for item in ENDPOINTS:
-        operation: dict = {
-            "summary": item.summary,
-            "tags": [item.tag],
-            "operationId": item.view.__name__,
-            "responses": {
-                "401": _problem_response("Missing, unknown or revoked token"),
-                "default": _problem_response("Error"),
-            },
-        }
-        if not item.public:
-            operation["security"] = [{"bearer": []}]
-        parameters = [
-            {
-                "name": name,
-                "in": "path",
-                "required": True,
-                "schema": {"type": "integer" if kind == "int" else "string"},
-            }
-            for kind, name in re.findall(r"<(?:([a-z]+):)?([a-zA-Z_]+)>", item.rule)
-        ]
-        parameters += [
-            {
-                "name": name,
-                "in": "query",
-                "required": False,
-                "schema": {"type": "string"},
-                "description": text,
-            }
-            for name, text in item.query.items()
-        ]
-        if parameters:
-            operation["parameters"] = parameters
-        if item.body is not None:
-            operation["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": item.body}},
-            }
-            operation["responses"]["422"] = _problem_response("Invalid fields")
-        success: dict = {"description": "Success"}
-        if item.response is not None:
-            success["content"] = {"application/json": {"schema": item.response}}
-        operation["responses"][str(item.status)] = success
-        paths.setdefault(openapi_path(item.rule), {})[item.method.lower()] = operation
+        paths.setdefault(openapi_path(item.rule), {})[item.method.lower()] = _operation(item)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()
+
+
+def _operation(item) -> dict:
+    """One endpoint's OpenAPI operation: its parameters, body and responses."""
+    operation: dict = {
+        "summary": item.summary,
+        "tags": [item.tag],
+        "operationId": item.view.__name__,
+        "responses": {
+            "401": _problem_response("Missing, unknown or revoked token"),
+            "default": _problem_response("Error"),
+        },
+    }
+    if not item.public:
+        operation["security"] = [{"bearer": []}]
+    parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer" if kind == "int" else "string"},
+        }
+        for kind, name in re.findall(r"<(?:([a-z]+):)?([a-zA-Z_]+)>", item.rule)
+    ]
+    parameters += [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": text,
+        }
+        for name, text in item.query.items()
+    ]
+    if parameters:
+        operation["parameters"] = parameters
+    if item.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": item.body}},
+        }
+        operation["responses"]["422"] = _problem_response("Invalid fields")
+    success: dict = {"description": "Success"}
+    if item.response is not None:
+        success["content"] = {"application/json": {"schema": item.response}}
+    operation["responses"][str(item.status)] = success
+    return operation
 
 
 @endpoint("/openapi.json", summary="This OpenAPI document", tag="meta", public=True)
