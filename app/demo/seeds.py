@@ -1,7 +1,7 @@
 """Load seeds/ (YAML data files) idempotently: groups, users, then the demo catalog.
 
 Groups and users that exist are left as they are. The catalog (seeds/catalog.yaml, in the
-catalog-as-code format of app/catalog/exchange.py) is imported by offer code, so a second
+catalog-as-code format of app/catalog/exchange/) is imported by offer code, so a second
 run reports every offer "unchanged" and writes nothing."""
 
 from __future__ import annotations

@@ -1,0 +1,577 @@
+"""Apply: the writes of an import, in order, through the catalog services so every rule holds.
+
+Categories (parents before children), digital products and their releases, knowledge
+articles, then offers by code (single offers before bundles, which hold published single
+offers): a new code is created, a published offer gets a new revision when its fields or
+members change, a draft is edited in place; each is walked through the lifecycle to its
+declared status. Retirements come last, an offer that replaces others after them. A problem
+is recorded under the item's path and the walk goes on, so one run reports every problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from ... import clock
+from ...accounts.models import User
+from ...errors import DomainError, NotAllowed, ValidationFailed
+from ...extensions import db
+from ...knowledge import services as knowledge
+from .. import services as catalog
+from .. import validation as check
+from ..models import (
+    Category,
+    DigitalProduct,
+    OfferKind,
+    OfferSettings,
+    OfferStatus,
+    ReleaseStatus,
+    ServiceOffer,
+)
+from ..schemas import Relative
+from . import references as refs
+from .parsing import add_problem
+from .report import KINDS, Counts
+
+LIFECYCLE = (
+    OfferStatus.DRAFT.value,
+    OfferStatus.PLANNED.value,
+    OfferStatus.READY.value,
+    OfferStatus.PUBLISHED.value,
+)
+RELEASE_ORDER = (
+    ReleaseStatus.PLANNED.value,
+    ReleaseStatus.ACCEPTED.value,
+    ReleaseStatus.DEPLOYED.value,
+    ReleaseStatus.RETIRED.value,
+)
+
+
+@dataclass
+class ImportRun:
+    """One import: the checked document, what it has resolved so far, and its problems."""
+
+    actor: User | None
+    doc: dict
+    lines: dict[str, int] | None
+    progress: Callable[[str], None] | None = None
+    now: datetime = field(default_factory=clock.now)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    # created / updated / unchanged per kind of item other than offers.
+    tally: dict[str, Counts] = field(default_factory=lambda: {kind: Counts() for kind in KINDS})
+    slugs: dict[str, int] = field(default_factory=dict)
+    article_ids: dict[str, int] = field(default_factory=dict)
+    failed: set[str] = field(default_factory=set)
+    # (create | update, "product …" / "release …"): what the report lists besides offers.
+    notes: list[tuple[str, str]] = field(default_factory=list)
+
+    def fail(self, path: str, error: DomainError | str) -> None:
+        add_problem(self.errors, path, error)
+
+    def moment(self, value):
+        return refs.moment(value, self.now)
+
+    def offer_fields(self, item: dict, existing: ServiceOffer | None) -> dict:
+        return refs.offer_fields(item, existing, slugs=self.slugs, now=self.now)
+
+
+def apply_document(run: ImportRun, codes: list[str]) -> None:
+    """Every write of the document, in order; `codes` are the offers' codes, normalised."""
+    offers = run.doc["offers"]
+    _categories(run, run.doc["categories"], None, "categories")
+    _products(run)
+    _articles(run)
+    seen: dict[str, int] = {}
+    for index, code in enumerate(codes):
+        if code in seen:
+            run.fail(
+                f"offers[{index}].code",
+                f"{code} is declared twice (offers[{seen[code]}] and offers[{index}]).",
+            )
+        seen.setdefault(code, index)
+    order = sorted(
+        range(len(offers)), key=lambda i: _is_bundle(offers[i])
+    )  # single offers first: bundles hold published single offers
+    for index in order:
+        if codes[index] in seen and seen[codes[index]] == index:
+            _offer(run, index, offers[index], codes[index])
+        if run.progress is not None:
+            run.progress(codes[index])
+    for index in _retirement_order(run, offers, codes):
+        _retire(run, index, offers[index], codes[index])
+    db.session.flush()
+
+
+# --- categories, products, articles ------------------------------------------------------
+
+
+def _categories(run: ImportRun, items: list[dict], parent_id: int | None, path: str) -> None:
+    for index, item in enumerate(items):
+        here = f"{path}[{index}]"
+        if item["slug"] and item["slug"] in run.slugs:
+            run.fail(
+                here,
+                ValidationFailed(
+                    f"The slug “{item['slug']}” is declared twice in the file.",
+                    fields={"slug": ["Give each category its own slug."]},
+                ),
+            )
+            continue
+        try:
+            category = _category(run, item, parent_id)
+        except DomainError as error:
+            run.fail(here, error)
+            continue
+        run.slugs[item["slug"] or category.slug] = category.id
+        _categories(run, item["children"], category.id, f"{here}.children")
+
+
+def _category(run: ImportRun, item: dict, parent_id: int | None) -> Category:
+    counts = run.tally["categories"]
+    existing = refs.existing_category(item, parent_id)
+    if existing is None:
+        category = catalog.save_category(
+            run.actor,
+            name=item["name"],
+            parent_id=parent_id,
+            description=item["description"],
+            commit=False,
+        )
+        _keep_slug(category, item["slug"])
+        counts.created += 1
+        return category
+    if existing.archived_at is not None:
+        raise ValidationFailed(
+            f"The category “{existing.name}” is archived.",
+            fields={"slug": [f"“{existing.name}” is archived; use another slug."]},
+        )
+    if (existing.name, existing.parent_id, existing.description) == (
+        item["name"].strip(),
+        parent_id,
+        item["description"].strip(),
+    ) and existing.slug == (item["slug"] or existing.slug):
+        counts.unchanged += 1
+        return existing
+    category = catalog.save_category(
+        run.actor,
+        name=item["name"],
+        parent_id=parent_id,
+        description=item["description"],
+        category_id=existing.id,
+        commit=False,
+    )
+    _keep_slug(category, item["slug"])
+    counts.updated += 1
+    return category
+
+
+def _keep_slug(category: Category, slug: str | None) -> None:
+    """The file's slug wins over the one derived from the name, when it is free."""
+    if not slug or slug == category.slug:
+        return
+    clash = db.session.scalar(sa.select(Category).where(Category.slug == slug))
+    if clash is None:
+        category.slug = slug
+        db.session.flush()
+
+
+def _products(run: ImportRun) -> None:
+    for index, item in enumerate(run.doc["products"]):
+        path = f"products[{index}]"
+        try:
+            product = _product(run, item)
+        except DomainError as error:
+            run.fail(path, error)
+            continue
+        for number, release in enumerate(item["releases"]):
+            try:
+                _release(run, product, release)
+            except DomainError as error:
+                run.fail(f"{path}.releases[{number}]", error)
+
+
+def _product(run: ImportRun, item: dict) -> DigitalProduct:
+    counts = run.tally["products"]
+    owner_id = refs.owner_id(item)
+    existing = refs.product_named(item["name"])
+    if existing is not None and (existing.description, existing.owner_id) == (
+        item["description"].strip(),
+        owner_id if owner_id is not None else existing.owner_id,
+    ):
+        counts.unchanged += 1
+        return existing
+    try:
+        product = catalog.save_product(
+            run.actor,
+            name=item["name"],
+            description=item["description"],
+            owner_id=owner_id,
+            product_id=existing.id if existing else None,
+            from_catalog_file=True,
+            commit=False,
+        )
+    except NotAllowed as error:
+        raise NotAllowed(
+            f"The digital product “{existing.name}” has another description or owner here; "
+            f"only product managers change it. {error.message}"
+        ) from error
+    if existing is None:
+        counts.created += 1
+        run.notes.append(("create", f"product {product.name}"))
+    else:
+        counts.updated += 1
+        run.notes.append(("update", f"product {product.name}"))
+    return product
+
+
+def _release(run: ImportRun, product: DigitalProduct, item: dict) -> None:
+    counts = run.tally["releases"]
+    version = item["version"].strip()
+    release = refs.release_named(product, version)
+    label = f"{product.name} {version}"
+    if release is None:
+        catalog.create_release(
+            run.actor,
+            product.id,
+            version=version,
+            planned_date=run.moment(item["planned_date"]),
+            notes=item["notes"],
+            status=item["status"],
+            from_catalog_file=True,
+            commit=False,
+        )
+        db.session.expire(product, ["releases"])
+        counts.created += 1
+        run.notes.append(("create", f"release {label} ({item['status']})"))
+        return
+    if release.status == item["status"]:
+        counts.unchanged += 1
+        return
+    before, target = release.status, item["status"]
+    while release.status != target:
+        here, there = RELEASE_ORDER.index(release.status), RELEASE_ORDER.index(target)
+        step = RELEASE_ORDER[here + 1] if there > here else RELEASE_ORDER[here - 1]
+        if target in catalog.RELEASE_TRANSITIONS.get(release.status, set()):
+            step = target
+        try:
+            catalog.transition_release(run.actor, release.id, step, commit=False)
+        except NotAllowed as error:
+            raise NotAllowed(
+                f"The release {label} is {before} here and {target} in the file; "
+                f"{error.message[0].lower()}{error.message[1:]}"
+            ) from error
+    counts.updated += 1
+    run.notes.append(("update", f"release {label}: {before} → {target}"))
+
+
+def _articles(run: ImportRun) -> None:
+    products = refs.product_ids()
+    for index, item in enumerate(run.doc["articles"]):
+        try:
+            _article(run, item, products)
+        except DomainError as error:
+            run.fail(f"articles[{index}]", error)
+
+
+def _article(run: ImportRun, item: dict, products: dict[str, int]) -> None:
+    counts = run.tally["articles"]
+    title = item["title"].strip()
+    product_id = refs.article_product_id(item, products)
+    existing = refs.article_titled(title)
+    if existing is not None and (existing.body, existing.status, existing.product_id) == (
+        item["body"].strip(),
+        item["status"],
+        product_id,
+    ):
+        counts.unchanged += 1
+        run.article_ids[title] = existing.id
+        return
+    article = knowledge.save_article(
+        run.actor,
+        title=title,
+        body=item["body"],
+        status=item["status"],
+        product_id=product_id,
+        article_id=existing.id if existing else None,
+        commit=False,
+    )
+    run.article_ids[title] = article.id
+    if existing is None:
+        counts.created += 1
+    else:
+        counts.updated += 1
+
+
+# --- offers ------------------------------------------------------------------------------
+
+
+def _offer(run: ImportRun, index: int, item: dict, code: str) -> None:
+    path = f"offers[{index}]"
+    try:
+        _precheck(run, item, code)
+        _apply_offer(run, item, code)
+    except DomainError as error:
+        run.failed.add(code)
+        run.fail(path, error)
+
+
+def _precheck(run: ImportRun, item: dict, code: str) -> None:
+    """Every field and reference problem of the item at once, before anything changes."""
+    errors: dict[str, list[str]] = {}
+    existing = catalog.draft_revision(code) or catalog.live_revision(code)
+    if existing is None:
+        check.offer_code(errors, item["code"])
+    try:
+        data = run.offer_fields(item, existing)
+    except ValidationFailed as error:
+        errors.update(error.fields)
+        data = None
+    try:
+        refs.settings_refs(item, run.article_ids)
+    except ValidationFailed as error:
+        errors.update(error.fields)
+    if data is not None:
+        try:
+            catalog.clean_offer_fields(data, partial_of=existing)
+        except ValidationFailed as error:
+            for name, messages in error.fields.items():
+                errors.setdefault(name, messages)
+    if errors:
+        raise ValidationFailed("The offer has invalid fields.", fields=errors)
+
+
+def _apply_offer(run: ImportRun, item: dict, code: str) -> None:
+    target = item["status"]
+    reach = OfferStatus.PUBLISHED.value if target == OfferStatus.RETIRED.value else target
+    members = refs.member_codes(item)
+    live, draft = catalog.live_revision(code), catalog.draft_revision(code)
+    if live is None and draft is None:
+        offer = catalog.create_offer(
+            run.actor, {"code": code, **run.offer_fields(item, None)}, commit=False
+        )
+        _code_settings(run, item, code)
+        if members:
+            catalog.set_bundle_members(run.actor, offer.id, members, commit=False)
+        _walk(run, offer, reach)
+    elif live is not None and live.status == OfferStatus.RETIRED.value:
+        _keep_retired(run, item, code, live, members)
+    elif live is not None:
+        _revise_published(run, item, code, (live, draft), members)
+    else:  # only a revision being edited (never published)
+        changed = _changed_fields(run, item, draft)
+        members_changed = members != [m.member_code for m in draft.members]
+        _code_settings(run, item, code)
+        if changed or members_changed:
+            _edit(run, draft, item, members if members_changed else None)
+        _walk(run, draft, reach)
+
+
+def _keep_retired(
+    run: ImportRun, item: dict, code: str, live: ServiceOffer, members: list[str]
+) -> None:
+    """A retired code stays retired and unchanged; only what belongs to the code follows."""
+    target = item["status"]
+    _code_settings(run, item, code)
+    if target != OfferStatus.RETIRED.value:
+        raise ValidationFailed(
+            f"{code} is retired.",
+            fields={"status": [f"{code} is retired; it cannot become {target} again."]},
+        )
+    changed = _changed_fields(run, item, live)
+    if members != [m.member_code for m in live.members]:
+        changed.append("members")
+    if refs.replacement_code(item) != live.replacement_code:
+        changed.append("replacement")
+    if changed:
+        raise ValidationFailed(
+            f"{code} is retired and cannot be changed.",
+            fields={name: [f"{code} is retired: {name} cannot change."] for name in changed},
+        )
+
+
+def _revise_published(
+    run: ImportRun,
+    item: dict,
+    code: str,
+    revisions: tuple[ServiceOffer, ServiceOffer | None],
+    members: list[str],
+) -> None:
+    """Changed fields or members of a published offer make a revision, published over it."""
+    live, draft = revisions
+    target = item["status"]
+    if target not in (OfferStatus.PUBLISHED.value, OfferStatus.RETIRED.value):
+        raise ValidationFailed(
+            f"{code} is published.",
+            fields={
+                "status": [
+                    f"{code} is published: declare it published (changed fields make "
+                    "a new revision) or retired."
+                ]
+            },
+        )
+    changed = _changed_fields(run, item, live)
+    members_changed = members != [m.member_code for m in live.members]
+    _code_settings(run, item, code)
+    if not changed and not members_changed:
+        return
+    revision = draft or catalog.create_revision(run.actor, live.id, commit=False)
+    _edit(run, revision, item, members if members_changed else None)
+    _walk(run, revision, OfferStatus.PUBLISHED.value)
+
+
+def _changed_fields(run: ImportRun, item: dict, offer: ServiceOffer) -> list[str]:
+    cleaned = catalog.clean_offer_fields(run.offer_fields(item, offer), partial_of=offer)
+    return [name for name in catalog.OFFER_FIELDS if cleaned[name] != getattr(offer, name)]
+
+
+def _edit(run: ImportRun, offer: ServiceOffer, item: dict, members: list[str] | None) -> None:
+    if members is not None and offer.is_bundle and item["kind"] != OfferKind.BUNDLE.value:
+        catalog.set_bundle_members(run.actor, offer.id, [], commit=False)
+    catalog.update_offer(
+        run.actor,
+        offer.id,
+        run.offer_fields(item, offer),
+        expected_version=None,
+        commit=False,
+    )
+    if members is not None and (offer.is_bundle or members):
+        catalog.set_bundle_members(run.actor, offer.id, members, commit=False)
+
+
+def _walk(run: ImportRun, offer: ServiceOffer, target: str) -> None:
+    """Move an offer one lifecycle step at a time to the target (forward or back)."""
+    while offer.status != target:
+        here, there = LIFECYCLE.index(offer.status), LIFECYCLE.index(target)
+        step = LIFECYCLE[here + 1] if there > here else LIFECYCLE[here - 1]
+        catalog.transition_offer(run.actor, offer.id, step, commit=False)
+
+
+# --- what belongs to the code across revisions -------------------------------------------
+
+
+def _code_settings(run: ImportRun, item: dict, code: str) -> None:
+    """What belongs to the code across revisions: articles, audience, featured, prices.
+
+    Links to the articles this file defines follow the file; links to other articles (the
+    support team's, say) are kept."""
+    ids, groups = refs.settings_refs(item, run.article_ids)
+    current = {article.id for article in knowledge.articles_of(code)}
+    wanted = (current - set(run.article_ids.values())) | set(ids)
+    if wanted != current:
+        knowledge.link_articles(run.actor, code, sorted(wanted), commit=False)
+    audience, pilots = catalog.audience_of(code)
+    settings = db.session.get(OfferSettings, code)
+    canary = bool(settings and settings.canary)
+    # What set_audience keeps of the file's audience (pilots count only in canary).
+    wanted_pilots = set(item["pilot_groups"]) if item["canary"] else set()
+    wanted_audience = set(item["audience"]) | wanted_pilots if item["audience"] else set()
+    if (
+        sorted(g.name for g in audience),
+        sorted(g.name for g in pilots),
+        canary,
+    ) != (sorted(wanted_audience), sorted(wanted_pilots), item["canary"]):
+        catalog.set_audience(
+            run.actor,
+            code,
+            group_ids=[groups[name] for name in item["audience"]],
+            pilot_group_ids=[groups[name] for name in item["pilot_groups"]],
+            canary=item["canary"],
+            commit=False,
+        )
+    if bool(settings and settings.featured) != item["featured"]:
+        catalog.set_featured(run.actor, code, item["featured"], commit=False)
+    _price_history(run, item, code)
+
+
+def _price_history(run: ImportRun, item: dict, code: str) -> None:
+    existing = catalog.price_history(code)
+    for number, change in enumerate(item["price_history"]):
+        moment = change["effective_from"]
+        if isinstance(moment, Relative):
+            # Resolved once: an entry with the same price, cost and reason is this one.
+            if any(
+                _same_amount(old.price, change["price"])
+                and _same_amount(old.cost, change["cost"])
+                and old.reason == change["reason"].strip()
+                for old in existing
+            ):
+                continue
+            moment = moment.resolve(run.now)
+        if any(old.effective_from == moment for old in existing):
+            continue
+        try:
+            catalog.add_price_change(
+                run.actor,
+                code,
+                price=change["price"],
+                cost=change["cost"],
+                effective_from=moment,
+                reason=change["reason"],
+                commit=False,
+            )
+        except ValidationFailed as error:
+            raise ValidationFailed(
+                error.message,
+                fields={f"price_history.{number}.{k}": v for k, v in error.fields.items()},
+            ) from error
+
+
+# --- retirements -------------------------------------------------------------------------
+
+
+def _retirement_order(run: ImportRun, offers: list[dict], codes: list[str]) -> list[int]:
+    """Offers to retire; an offer that replaces others retires after them (a replacement
+    must still be published when an offer is retired in its favour)."""
+    pending = [
+        i
+        for i, item in enumerate(offers)
+        if item["status"] == OfferStatus.RETIRED.value and codes[i] not in run.failed
+    ]
+
+    def replacement(i: int) -> str:
+        return (offers[i]["replacement"] or "").strip().upper()
+
+    ordered: list[int] = []
+    while pending:
+        free = [i for i in pending if not any(replacement(j) == codes[i] for j in pending)]
+        if not free:  # a cycle of replacements: let the services name the problem
+            return ordered + pending
+        ordered += free
+        pending = [i for i in pending if i not in free]
+    return ordered
+
+
+def _retire(run: ImportRun, index: int, item: dict, code: str) -> None:
+    path = f"offers[{index}]"
+    offer = catalog.live_revision(code)
+    if offer is None or offer.status != OfferStatus.PUBLISHED.value:
+        return  # already retired (checked above), or it failed earlier
+    end = run.moment(item["valid_to"])
+    try:
+        catalog.transition_offer(
+            run.actor,
+            offer.id,
+            OfferStatus.RETIRED.value,
+            end_date=end if end is not None and end > clock.now() else None,
+            replacement_code=item["replacement"],
+            commit=False,
+        )
+    except DomainError as error:
+        run.fail(path, error)
+
+
+def _is_bundle(item: dict) -> bool:
+    return item["kind"] == OfferKind.BUNDLE.value or bool(item["members"])
+
+
+def _same_amount(stored, declared) -> bool:
+    if stored is None or declared is None:
+        return stored is None and declared is None
+    try:
+        return f"{stored:.2f}" == f"{float(declared):.2f}"
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,71 @@
+"""The import as one transaction: check the document, apply it, compare the offers before and
+after, then commit, or roll back on any problem (and always on a dry run)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from ...accounts.models import User
+from ...errors import DomainError, ValidationFailed
+from ...extensions import db
+from . import report as reporting
+from .apply import ImportRun, apply_document
+from .export import export_offers, require_manager
+from .parsing import load_document, with_lines
+from .references import offer_code
+
+
+def import_catalog(
+    actor: User | None,
+    data: Any,
+    *,
+    dry_run: bool = False,
+    lines: dict[str, int] | None = None,
+    progress: Callable[[str], None] | None = None,
+    commit: bool = True,
+) -> dict:
+    """Bring the catalog to the document's state in one transaction; see the package docstring.
+
+    Returns a report: per offer {code, action: create|update|unchanged, changes}, counts, and
+    printable lines. Any problem raises ValidationFailed keyed by item path, nothing saved."""
+    require_manager(actor)
+    doc = load_document(data, lines)
+    run = ImportRun(actor, doc, lines, progress)
+    try:
+        report = _run(run)
+    except DomainError as error:
+        db.session.rollback()
+        raise ValidationFailed(
+            error.message, fields=with_lines(error.fields or {"file": [error.message]}, lines)
+        ) from error
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        raise ValidationFailed(
+            "The catalog could not be saved; nothing was imported.",
+            fields={"file": [str(getattr(error, "orig", error)).splitlines()[0][:300]]},
+        ) from error
+    if run.errors:
+        db.session.rollback()
+        errors = with_lines(run.errors, lines)
+        raise ValidationFailed(
+            f"The catalog file has {len(errors)} problem(s); nothing was imported.",
+            fields=errors,
+        )
+    if dry_run:
+        db.session.rollback()
+    elif commit:
+        db.session.commit()
+    report["dry_run"] = dry_run
+    report["lines"] = reporting.report_lines(report)
+    return report
+
+
+def _run(run: ImportRun) -> dict:
+    codes = [offer_code(item["code"]) for item in run.doc["offers"]]
+    before = export_offers(sorted(set(codes)))
+    apply_document(run, codes)
+    after = export_offers(sorted(set(codes)))
+    return reporting.build(codes, before, after, run.notes, run.tally)
