@@ -21,7 +21,6 @@ from flask_login import current_user, login_required
 
 from ..accounts.models import Role
 from ..errors import Conflict, DomainError, InvalidTransition, NotFound, ValidationFailed
-from ..extensions import db
 from ..inputs import whole_number
 from ..knowledge import services as knowledge
 from ..web import apply_field_errors, csv_response, roles_required
@@ -79,8 +78,8 @@ def _arg_choice(name: str, allowed) -> str:
 
 
 def _failed(form, error: DomainError) -> int:
-    """Put a refused service call's messages on the form; the caller re-renders it (text kept)."""
-    db.session.rollback()
+    """Put a refused service call's messages on the form; the caller re-renders it (text kept)
+    with the refusal's status, so the request boundary rolls back whatever the call began."""
     if isinstance(error, ValidationFailed):
         apply_field_errors(form, error)
     else:
@@ -137,13 +136,13 @@ def _find_articles(form) -> tuple[list, int]:
     subscription_id = _int(form.subscription_id.data)
     if subscription_id is None:
         form.subscription_id.errors = ["Choose a subscription to find its articles."]
-        return [], 200
+        return [], 422
     text = f"{form.subject.data or ''} {form.description.data or ''}"
     try:
         suggestions = deflection.suggest_articles(current_user, subscription_id, text)
     except NotFound:
         form.subscription_id.errors = ["Choose one of your subscriptions."]
-        return [], 200
+        return [], 422
     if not suggestions:
         flash("No article matches yet: send your request and we will help.", "info")
     return suggestions, 200
@@ -163,7 +162,6 @@ def _send_request(form):
             idempotency_key=form.idempotency_key.data,
         )
     except NotFound:
-        db.session.rollback()
         form.subscription_id.errors = ["Choose one of your subscriptions."]
         flash("The request could not be sent.", "error")
         return None, 422

@@ -4,6 +4,7 @@ transaction commits, so it is deleted again if that transaction rolls back."""
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 
-from ... import clock
+from ... import clock, unit_of_work
 from ...accounts.models import User
 from ...catalog import validation as check
 from ...errors import NotFound, ValidationFailed
@@ -89,7 +90,9 @@ def store_files(
     folder.mkdir(parents=True, exist_ok=True)
     for name, content_type, data in files:
         stored = secrets.token_hex(16)
-        (folder / stored).write_bytes(data)
+        path = folder / stored
+        path.write_bytes(data)
+        unit_of_work.on_rollback(functools.partial(path.unlink, missing_ok=True))
         db.session.add(
             Attachment(
                 request_id=request.id,
