@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from ..api.core import api_user, endpoint, json_body, load
-from ..errors import ValidationFailed
+from ..errors import NotAllowed, ValidationFailed
 from . import services
 from .schemas import (
     KpiSchema,
@@ -17,6 +17,7 @@ from .schemas import (
     UsageBatchSchema,
     UsageResultSchema,
 )
+from .services import may_post_notices
 
 RANGE = {
     "from": "First day (YYYY-MM-DD or ISO time); default 30 days before `to`.",
@@ -109,6 +110,7 @@ def status_notices():
     status=201,
 )
 def status_post_notice():
+    _notice_author()
     data = load(NoticeInputSchema())
     notice = services.post_notice(api_user(), **data)
     return jsonify(NoticeSchema().dump(notice)), 201
@@ -123,6 +125,16 @@ def status_post_notice():
     response=NoticeSchema,
 )
 def status_update_notice(notice_id: int):
+    _notice_author()
     data = load(NoticeChangeSchema())
     notice = services.update_notice(api_user(), notice_id, **data)
     return jsonify(NoticeSchema().dump(notice))
+
+
+def _notice_author() -> None:
+    """Asked before the body is read, so that someone who may not post notices is refused (403)
+    without learning the fields."""
+    if not may_post_notices(api_user()):
+        raise NotAllowed(
+            "Service notices are posted by product managers and support agents of tier 2 and up."
+        )

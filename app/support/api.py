@@ -65,6 +65,7 @@ def _request_data(item) -> dict:
 )
 def support_requests_create():
     user = api_user()
+    opening.require_requester(user)  # before the body: a refused caller learns nothing of it
     data = load(SupportRequestCreateSchema())
     key = request.headers.get(KEY_HEADER)
     replayed = requests.request_by_key(user, key) is not None
@@ -154,8 +155,10 @@ def support_request_get(request_id: int):
     status=201,
 )
 def support_request_messages_create(request_id: int):
+    user = api_user()
+    messages.request_to_write_on(user, request_id)  # before the body, as for the other writes
     data = load(SupportMessageCreateSchema())
-    message = messages.add_message(api_user(), request_id, data["body"], internal=data["internal"])
+    message = messages.add_message(user, request_id, data["body"], internal=data["internal"])
     response = jsonify(SupportMessageSchema().dump(message))
     response.status_code = 201
     return response
@@ -170,8 +173,10 @@ def support_request_messages_create(request_id: int):
     response=SupportRequestSchema,
 )
 def support_request_transitions_create(request_id: int):
+    user = api_user()
+    transitions.request_to_move(user, request_id)  # before the body, as for the other writes
     data = load(SupportTransitionSchema())
     changed = transitions.transition_request(
-        api_user(), request_id, data["to"], expected_version=data["version"], reason=data["reason"]
+        user, request_id, data["to"], expected_version=data["version"], reason=data["reason"]
     )
     return jsonify(_request_data(changed))

@@ -39,14 +39,23 @@ def messages_for(user: User, request: SupportRequest) -> list[RequestMessage]:
     )
 
 
+def request_to_write_on(actor: User, request_id: int) -> SupportRequest:
+    """The request, if `actor` may write on its thread: an agent, or the requester's group
+    (to anyone else it does not exist). The API asks this before it reads the body."""
+    request = request_for(actor, request_id)
+    if not is_agent(actor) and not (
+        request.group_id in actor.group_ids and actor.has_role(Role.CONSUMER)
+    ):
+        raise NotFound("No such support request.")
+    return request
+
+
 def add_message(
     actor: User, request_id: int, body: Any, *, internal: bool = False, files: list | None = None
 ) -> RequestMessage:
     """A reply (or an agent's internal note). A consumer's reply while we wait on them restarts the clock."""
-    request = request_for(actor, request_id)
+    request = request_to_write_on(actor, request_id)
     agent = is_agent(actor)
-    if not agent and not (request.group_id in actor.group_ids and actor.has_role(Role.CONSUMER)):
-        raise NotFound("No such support request.")
     if internal and not agent:
         raise NotAllowed("Only agents write internal notes.")
     if request.status == R.CLOSED:

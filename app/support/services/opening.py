@@ -35,6 +35,11 @@ PRIORITY_HINTS = {
 }
 
 
+def require_requester(actor: User) -> None:
+    """Only consumers open support requests (the API asks this before it reads the body)."""
+    require_role(actor, Role.CONSUMER, message="Only consumers open support requests.")
+
+
 def open_request(
     actor: User,
     subscription_id: Any,
@@ -49,7 +54,7 @@ def open_request(
     """A consumer asks for help or reports an issue on one of its group's subscriptions. With an
     idempotency key, sending the same request again (a double click, a retried POST) returns
     the first one and opens nothing new."""
-    require_role(actor, Role.CONSUMER, message="Only consumers open support requests.")
+    require_requester(actor)
     key = _request_key(idempotency_key)
     already = request_by_key(actor, key)
     if already is not None:

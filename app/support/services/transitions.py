@@ -34,10 +34,20 @@ REQUEST_TRANSITIONS: dict[tuple[str, str], str] = {
 }
 
 
+def request_to_move(actor: User, request_id: int) -> SupportRequest:
+    """The request, if `actor` may change its status at all: an agent or the requester's group
+    (which moves each may make, the table says). Asked before anything sent is read."""
+    request = request_for(actor, request_id)
+    consumer = request.group_id in actor.group_ids and actor.has_role(Role.CONSUMER)
+    if not (is_agent(actor) or consumer):
+        raise NotAllowed("Only support agents and the requester's group change its status.")
+    return request
+
+
 def transition_request(
     actor: User, request_id: int, to: str, *, expected_version: Any = None, reason: Any = ""
 ) -> SupportRequest:
-    request = request_for(actor, request_id)
+    request = request_to_move(actor, request_id)
     to = to if isinstance(to, str) else str(to)
     errors: check.Errors = {}
     reason = typed_text(errors, "reason", reason, max_length=20_000)
