@@ -17,7 +17,7 @@ from .schemas import (
     UsageResultSchema,
 )
 from .services.dashboards import kpi_report
-from .services.notices import list_notices, post_notice, update_notice
+from .services.notices import list_notices, post_notice, require_notice_author, update_notice
 from .services.periods import parse_period
 from .services.service_status import subscription_status
 from .services.usage import record_usage
@@ -111,6 +111,7 @@ def status_notices():
     status=201,
 )
 def status_post_notice():
+    require_notice_author(api_user())  # before the body: a refused caller learns no fields
     data = load(NoticeInputSchema())
     notice = post_notice(api_user(), **data)
     return jsonify(NoticeSchema().dump(notice)), 201
@@ -125,6 +126,7 @@ def status_post_notice():
     response=NoticeSchema,
 )
 def status_update_notice(notice_id: int):
+    require_notice_author(api_user())  # before the body: a refused caller learns no fields
     data = load(NoticeChangeSchema())
     notice = update_notice(api_user(), notice_id, **data)
     return jsonify(NoticeSchema().dump(notice))

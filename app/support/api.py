@@ -8,7 +8,6 @@ from flask import current_app, jsonify, request, url_for
 from ..api.core import KEY_HEADER, api_user, endpoint, int_arg, key_errors_named_as_header, load
 from ..errors import ValidationFailed
 from ..extensions import db
-from . import services
 from .models import RequestStatus
 from .schemas import (
     SupportMessageCreateSchema,
@@ -19,6 +18,9 @@ from .schemas import (
     SupportRequestSchema,
     SupportTransitionSchema,
 )
+from .services import messages, opening, queue, requests, sla, transitions
+from .services.agents import is_agent
+from .services.request_view import request_view
 
 TAG = "support"
 
@@ -47,7 +49,7 @@ def _page(query) -> dict:
 
 def _request_data(item) -> dict:
     data = SupportRequestSchema().dump(item)
-    data["sla"] = services.sla_state(item)
+    data["sla"] = sla.sla_state(item)
     return data
 
 
@@ -63,11 +65,12 @@ def _request_data(item) -> dict:
 )
 def support_requests_create():
     user = api_user()
+    opening.require_requester(user)  # before the body: a refused caller learns nothing of it
     data = load(SupportRequestCreateSchema())
     key = request.headers.get(KEY_HEADER)
-    replayed = services.request_by_key(user, key) is not None
+    replayed = requests.request_by_key(user, key) is not None
     with key_errors_named_as_header():
-        created = services.open_request(
+        created = opening.open_request(
             user,
             data["subscription_id"],
             request_type=data["request_type"],
@@ -98,10 +101,10 @@ def support_requests_list():
     user = api_user()
     status = _status_arg()
     tier = int_arg("tier", None, maximum=3)
-    if services.is_agent(user):
-        query = services.queue_query(user, tier=tier, status=status)
+    if is_agent(user):
+        query = queue.queue_query(user, tier=tier, status=status)
     else:
-        query = services.my_requests_query(user, status=status)
+        query = requests.my_requests_query(user, status=status)
     page = _page(query)
     page["items"] = [_request_data(item) for item in page["items"]]
     return jsonify(page)
@@ -114,7 +117,7 @@ def support_requests_list():
     response=SupportRequestDetailSchema,
 )
 def support_request_get(request_id: int):
-    view = services.request_view(api_user(), request_id)
+    view = request_view(api_user(), request_id)
     data = _request_data(view["request"])
     data["messages"] = SupportMessageSchema(many=True).dump(view["messages"])
     data["attachments"] = [
@@ -152,8 +155,10 @@ def support_request_get(request_id: int):
     status=201,
 )
 def support_request_messages_create(request_id: int):
+    user = api_user()
+    messages.request_to_write_on(user, request_id)  # before the body, as for the other writes
     data = load(SupportMessageCreateSchema())
-    message = services.add_message(api_user(), request_id, data["body"], internal=data["internal"])
+    message = messages.add_message(user, request_id, data["body"], internal=data["internal"])
     response = jsonify(SupportMessageSchema().dump(message))
     response.status_code = 201
     return response
@@ -168,8 +173,10 @@ def support_request_messages_create(request_id: int):
     response=SupportRequestSchema,
 )
 def support_request_transitions_create(request_id: int):
+    user = api_user()
+    transitions.request_to_move(user, request_id)  # before the body, as for the other writes
     data = load(SupportTransitionSchema())
-    changed = services.transition_request(
-        api_user(), request_id, data["to"], expected_version=data["version"], reason=data["reason"]
+    changed = transitions.transition_request(
+        user, request_id, data["to"], expected_version=data["version"], reason=data["reason"]
     )
     return jsonify(_request_data(changed))

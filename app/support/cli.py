@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import services
+from .services.sla import sla_check as check_slas
 
 
 @click.group("support")
@@ -15,7 +15,7 @@ def support() -> None:
 @support.command("sla-check")
 def sla_check() -> None:
     """Record SLA breaches (telling the assignee or the tier) and close requests resolved 7 days ago."""
-    result = services.sla_check()
+    result = check_slas()
     click.echo(
         f"Response breaches: {result['response_breaches']}, resolution breaches: "
         f"{result['resolution_breaches']}, closed after 7 days resolved: {result['closed']}."

@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .models import IncidentStatus, Priority, RequestType
-from .services import PRIORITY_HINTS
+from .services.opening import PRIORITY_HINTS
 
 
 class MultiCheckboxField(SelectMultipleField):

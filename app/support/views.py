@@ -9,7 +9,6 @@ from pathlib import Path
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -22,45 +21,26 @@ from flask_login import current_user, login_required
 
 from ..accounts.models import Role
 from ..errors import Conflict, DomainError, InvalidTransition, NotFound, ValidationFailed
-from ..extensions import db
 from ..inputs import whole_number
 from ..knowledge import services as knowledge
-from ..web import apply_field_errors, csv_response, paginate, roles_required
-from . import services
-from .forms import (
-    PRIORITY_HINT_TEXT,
-    AssignForm,
-    BacklogForm,
-    BacklogLinkForm,
-    DeflectionForm,
-    EscalateForm,
-    IncidentForm,
-    IncidentTransitionForm,
-    RateForm,
-    ReplyForm,
-    RequestForm,
-    TakeForm,
-    TransitionForm,
-)
+from ..web import apply_field_errors, csv_response, roles_required
+from . import pages
+from .forms import DeflectionForm, IncidentTransitionForm
 from .models import IncidentStatus, Priority, RequestStatus
+from .pages import FORM_PREFIXES, STATUS_LABELS
+from .services import (
+    backlog,
+    deflection,
+    incidents,
+    messages,
+    opening,
+    queue,
+    satisfaction,
+    transitions,
+)
+from .services.attachments import attachment_for
 
 bp = Blueprint("support", __name__, url_prefix="/support")
-
-STATUS_LABELS = {
-    "new": "new",
-    "in_progress": "in progress",
-    "waiting_on_consumer": "waiting on consumer",
-    "resolved": "resolved",
-    "closed": "closed",
-}
-# (who acts, to) → button label on the request page
-TRANSITION_LABELS = {
-    ("agent", "in_progress"): "Start work",
-    ("agent", "waiting_on_consumer"): "Ask for more information",
-    ("agent", "resolved"): "Resolve",
-    ("consumer", "closed"): "Accept resolution",
-    ("consumer", "in_progress"): "Reopen",
-}
 
 
 def sla_text(seconds: int | None) -> str:
@@ -97,13 +77,9 @@ def _arg_choice(name: str, allowed) -> str:
     return value if value in allowed else ""
 
 
-def _max_bytes() -> int:
-    return int(current_app.config.get("MAX_ATTACHMENT_BYTES", 5 * 1024 * 1024))
-
-
 def _failed(form, error: DomainError) -> int:
-    """Put a refused service call's messages on the form; the caller re-renders it (text kept)."""
-    db.session.rollback()
+    """Put a refused service call's messages on the form; the caller re-renders it (text kept)
+    with the refusal's status, so the request boundary rolls back whatever the call began."""
     if isinstance(error, ValidationFailed):
         apply_field_errors(form, error)
     else:
@@ -128,56 +104,19 @@ def offer_codes():
 # --- asking for help ------------------------------------------------------------------------
 
 
-def _subscription_label(subscription) -> str:
-    return f"{subscription.offer.name} — {subscription.group.name} (#{subscription.id}, {subscription.status})"
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(Role.CONSUMER)
 def new_request():
-    form = RequestForm()
-    choices = services.requestable_subscriptions(current_user)
-    form.subscription_id.choices = [("", "— choose a subscription —")] + [
-        (str(s.id), _subscription_label(s)) for s in choices
-    ]
-    if request.method == "GET":
-        wanted = request.args.get("subscription", "")
-        form.subscription_id.data = wanted if any(str(s.id) == wanted for s in choices) else ""
+    wanted = request.args.get("subscription", "") if request.method == "GET" else None
+    form, has_subscriptions = pages.request_form(current_user, wanted=wanted)
     suggestions: list = []
     status = 200
-    subscription_id = _int(form.subscription_id.data)
     if form.validate_on_submit():
         if request.form.get("action") == "find":
-            if subscription_id is None:
-                form.subscription_id.errors = ["Choose a subscription to find its articles."]
-            else:
-                text = f"{form.subject.data or ''} {form.description.data or ''}"
-                try:
-                    suggestions = services.suggest_articles(current_user, subscription_id, text)
-                except NotFound:
-                    form.subscription_id.errors = ["Choose one of your subscriptions."]
-                if not suggestions and not form.subscription_id.errors:
-                    flash("No article matches yet: send your request and we will help.", "info")
+            suggestions, status = _find_articles(form)
         else:
-            try:
-                created = services.open_request(
-                    current_user,
-                    form.subscription_id.data,
-                    request_type=form.request_type.data,
-                    priority=form.priority.data,
-                    subject=form.subject.data,
-                    description=form.description.data,
-                    files=request.files.getlist(form.attachments.name),
-                    idempotency_key=form.idempotency_key.data,
-                )
-            except NotFound:
-                db.session.rollback()
-                form.subscription_id.errors = ["Choose one of your subscriptions."]
-                flash("The request could not be sent.", "error")
-                status = 422
-            except (ValidationFailed, Conflict) as error:
-                status = _failed(form, error)
-            else:
+            created, status = _send_request(form)
+            if created is not None:
                 flash(
                     f"Request {created.id} sent. We will answer here and by notification.",
                     "success",
@@ -185,20 +124,50 @@ def new_request():
                 return redirect(url_for("support.request_detail", request_id=created.id))
     elif request.method == "POST":
         status = 400
-    elif subscription_id is not None:
-        suggestions = services.suggest_articles(current_user, subscription_id, "")
+    elif (subscription_id := _int(form.subscription_id.data)) is not None:
+        suggestions = deflection.suggest_articles(current_user, subscription_id, "")
     return render_template(
-        "support/new_request.html",
-        form=form,
-        suggestions=suggestions,
-        hints=PRIORITY_HINT_TEXT,
-        deflection_form=DeflectionForm(formdata=None),
-        excerpts={item.id: knowledge.article_excerpt(item.body) for item in suggestions},
-        max_bytes=_max_bytes(),
-        max_size=services.size_text(_max_bytes()),
-        allowed=sorted(services.ALLOWED_ATTACHMENTS),
-        has_subscriptions=bool(choices),
+        "support/new_request.html", form=form, **pages.ask_page(suggestions, has_subscriptions)
     ), status
+
+
+def _find_articles(form) -> tuple[list, int]:
+    """The articles that may answer what is typed so far (the form without JavaScript)."""
+    subscription_id = _int(form.subscription_id.data)
+    if subscription_id is None:
+        form.subscription_id.errors = ["Choose a subscription to find its articles."]
+        return [], 422
+    text = f"{form.subject.data or ''} {form.description.data or ''}"
+    try:
+        suggestions = deflection.suggest_articles(current_user, subscription_id, text)
+    except NotFound:
+        form.subscription_id.errors = ["Choose one of your subscriptions."]
+        return [], 422
+    if not suggestions:
+        flash("No article matches yet: send your request and we will help.", "info")
+    return suggestions, 200
+
+
+def _send_request(form):
+    """(the opened request, 302) or (None, the status of the refusal shown on the form)."""
+    try:
+        created = opening.open_request(
+            current_user,
+            form.subscription_id.data,
+            request_type=form.request_type.data,
+            priority=form.priority.data,
+            subject=form.subject.data,
+            description=form.description.data,
+            files=request.files.getlist(form.attachments.name),
+            idempotency_key=form.idempotency_key.data,
+        )
+    except NotFound:
+        form.subscription_id.errors = ["Choose one of your subscriptions."]
+        flash("The request could not be sent.", "error")
+        return None, 422
+    except (ValidationFailed, Conflict) as error:
+        return None, _failed(form, error)
+    return created, 302
 
 
 @bp.route("/suggestions")
@@ -208,20 +177,8 @@ def suggestions():
     subscription_id = _int(request.args.get("subscription"))
     if subscription_id is None:
         return jsonify(articles=[])
-    found = services.suggest_articles(
-        current_user, subscription_id, request.args.get("q", "")[:2000]
-    )
-    return jsonify(
-        articles=[
-            {
-                "id": item.id,
-                "title": item.title,
-                "url": url_for("knowledge.article", article_id=item.id),
-                "excerpt": knowledge.article_excerpt(item.body),
-            }
-            for item in found
-        ]
-    )
+    found = pages.suggestion_list(current_user, subscription_id, request.args.get("q", "")[:2000])
+    return jsonify(articles=found)
 
 
 @bp.route("/deflect", methods=["POST"])
@@ -231,7 +188,7 @@ def deflect():
     subscription_id = _int(form.subscription_id.data)
     if not form.validate_on_submit() or subscription_id is None:
         abort(400, "Choose the subscription and the article that answered your question.")
-    services.record_deflection(
+    deflection.record_deflection(
         current_user, subscription_id, _int(form.article_id.data), form.q.data or ""
     )
     flash("Thank you! Glad the article answered your question; no request was opened.", "success")
@@ -245,29 +202,9 @@ def deflect():
 @login_required
 def my_requests():
     status = _arg_choice("status", [s.value for s in RequestStatus])
-    pagination = paginate(services.my_requests_query(current_user, status=status))
     return render_template(
-        "support/my_requests.html",
-        pagination=pagination,
-        subscriptions=services.subscriptions_of(pagination.items),
-        sla={item.id: services.sla_state(item) for item in pagination.items},
-        statuses=list(STATUS_LABELS.items()),
-        status=status,
-        can_ask=current_user.has_role(Role.CONSUMER),
+        "support/my_requests.html", **pages.my_requests_page(current_user, status)
     )
-
-
-FORM_PREFIXES = {
-    "reply": (ReplyForm, "reply"),
-    "status": (TransitionForm, "status"),
-    "take": (TakeForm, "take"),
-    "assign": (AssignForm, "assign"),
-    "escalate": (EscalateForm, "esc"),
-    "incident": (IncidentForm, "inc"),
-    "backlog": (BacklogForm, "bl"),
-    "link": (BacklogLinkForm, "bll"),
-    "rate": (RateForm, "rate"),
-}
 
 
 def _bound(name: str):
@@ -275,76 +212,9 @@ def _bound(name: str):
     return cls(prefix=prefix)
 
 
-def _set_hidden(field, value) -> None:
-    field.data = value
-    field.raw_data = [str(value)]
-
-
 def _render_request(request_id: int, failing: tuple[str, object] | None = None, status: int = 200):
-    view = services.request_view(current_user, request_id)
-    item = view["request"]
-    forms = {}
-    for name, (cls, prefix) in FORM_PREFIXES.items():
-        if failing is not None and failing[0] == name:
-            forms[name] = failing[1]
-        else:
-            forms[name] = cls(formdata=None, prefix=prefix)
-    for form in forms.values():
-        if hasattr(form, "version"):
-            _set_hidden(form.version, item.version)  # the page now shows this version
-    actions = view["actions"]
-    staff = actions["agent"] or actions["backlog"]
-    product_choices = (
-        [("", "— choose —")] + [(str(p.id), p.name) for p in services.products()] if staff else []
-    )
-    default_product = services.default_product_id(view["subscription"])
-    forms["assign"].assignee_id.choices = (
-        [("", "— choose an agent —")]
-        + [
-            (str(agent.id), f"{agent.name} (tier {agent.support_tier})")
-            for agent in services.assignable_agents(item)
-        ]
-        if actions["assign"]
-        else []
-    )
-    forms["incident"].product_id.choices = product_choices
-    forms["backlog"].product_id.choices = product_choices
-    if failing is None or failing[0] != "incident":
-        forms["incident"].product_id.data = str(default_product or "")
-        forms["incident"].title.data = item.subject
-    if failing is None or failing[0] != "backlog":
-        forms["backlog"].product_id.data = str(default_product or "")
-        forms["backlog"].title.data = item.subject
-    linked_ids = {backlog.id for backlog in view["backlog_items"]}
-    forms["link"].item_id.choices = (
-        [("", "— choose an item —")]
-        + [
-            (str(backlog.id), f"#{backlog.id} {backlog.kind}: {backlog.title}")
-            for backlog in services.open_backlog_items(default_product)
-            if backlog.id not in linked_ids
-        ]
-        if actions["backlog"]
-        else []
-    )
-    role = "agent" if view["actions"]["agent"] else "consumer"
-    buttons = [
-        (to, TRANSITION_LABELS.get((role, to), STATUS_LABELS.get(to, to)))
-        for to in view["actions"]["transitions"]
-        if not (role == "consumer" and item.status == RequestStatus.WAITING_ON_CONSUMER)
-    ]
-    context = {
-        key: value for key, value in view.items() if key != "request"
-    }  # `request` stays Flask's
-    return render_template(
-        "support/request.html",
-        req=item,
-        forms=forms,
-        buttons=buttons,
-        max_bytes=_max_bytes(),
-        max_size=services.size_text(_max_bytes()),
-        allowed=sorted(services.ALLOWED_ATTACHMENTS),
-        **context,
-    ), status
+    page = pages.request_page(current_user, request_id, failing)
+    return render_template("support/request.html", **page), status
 
 
 @bp.route("/requests/<int:request_id>")
@@ -373,7 +243,7 @@ def reply(request_id: int):
     internal = request.form.get("reply-kind") == "note"
 
     def call(form):
-        services.add_message(
+        messages.add_message(
             current_user,
             request_id,
             form.body.data,
@@ -390,7 +260,7 @@ def transition(request_id: int):
     to = request.form.get("status-to", "")
 
     def call(form):
-        services.transition_request(
+        transitions.transition_request(
             current_user,
             request_id,
             form.to.data or "",
@@ -405,9 +275,7 @@ def transition(request_id: int):
 @roles_required(Role.SUPPORT_AGENT)
 def take(request_id: int):
     def call(form):
-        services.assign(
-            current_user, request_id, current_user.id, expected_version=form.version.data
-        )
+        queue.assign(current_user, request_id, current_user.id, expected_version=form.version.data)
 
     return _post(request_id, "take", call, "You took this request.")
 
@@ -416,7 +284,7 @@ def take(request_id: int):
 @roles_required(Role.SUPPORT_AGENT)
 def assign(request_id: int):
     def call(form):
-        services.assign(
+        queue.assign(
             current_user, request_id, form.assignee_id.data, expected_version=form.version.data
         )
 
@@ -427,7 +295,7 @@ def assign(request_id: int):
 @roles_required(Role.SUPPORT_AGENT)
 def escalate(request_id: int):
     def call(form):
-        done = services.escalate(
+        done = queue.escalate(
             current_user, request_id, form.reason.data, expected_version=form.version.data
         )
         flash(f"Escalated to tier {done.tier}.", "info")
@@ -439,7 +307,7 @@ def escalate(request_id: int):
 @roles_required(Role.SUPPORT_AGENT)
 def raise_incident(request_id: int):
     def call(form):
-        services.raise_incident(
+        incidents.raise_incident(
             current_user,
             request_id,
             product_id=form.product_id.data,
@@ -455,7 +323,7 @@ def raise_incident(request_id: int):
 @roles_required(Role.SUPPORT_AGENT, Role.PRODUCT_MANAGER)
 def raise_backlog_item(request_id: int):
     def call(form):
-        services.raise_backlog_item(
+        backlog.raise_backlog_item(
             current_user,
             request_id,
             product_id=form.product_id.data,
@@ -471,7 +339,7 @@ def raise_backlog_item(request_id: int):
 @roles_required(Role.SUPPORT_AGENT, Role.PRODUCT_MANAGER)
 def link_backlog_item(request_id: int):
     def call(form):
-        services.link_backlog_item(current_user, form.item_id.data, request_id)
+        backlog.link_backlog_item(current_user, form.item_id.data, request_id)
 
     return _post(request_id, "link", call, "Request added to the backlog item.")
 
@@ -480,7 +348,7 @@ def link_backlog_item(request_id: int):
 @login_required
 def rate(request_id: int):
     def call(form):
-        services.rate(
+        satisfaction.rate(
             current_user, request_id, form.satisfaction.data, form.satisfaction_comment.data
         )
 
@@ -490,7 +358,7 @@ def rate(request_id: int):
 @bp.route("/attachments/<int:attachment_id>")
 @login_required
 def attachment(attachment_id: int):
-    item, path = services.attachment_for(current_user, attachment_id)
+    item, path = attachment_for(current_user, attachment_id)
     if not Path(path).is_file():
         abort(404, "The file is missing.")
     response = send_file(
@@ -510,10 +378,9 @@ def attachment(attachment_id: int):
 # --- the agents' queue, incidents, backlog ------------------------------------------------------
 
 
-@bp.route("/queue")
+@bp.route("/queue", endpoint="queue")
 @roles_required(Role.SUPPORT_AGENT)
-def queue():
-    services.sla_check()  # records breaches and closes requests resolved a week ago
+def queue_page():
     tier = _int(request.args.get("tier"))
     tier = tier if tier in (1, 2, 3) else (current_user.support_tier or 1)
     filters = {
@@ -524,52 +391,18 @@ def queue():
         "assignee": _arg_choice("assignee", ["me", "none"]),
         "breached": request.args.get("breached") == "1",
     }
-    pagination = paginate(services.queue_query(current_user, tier=tier, **filters))
-    return render_template(
-        "support/queue.html",
-        pagination=pagination,
-        subscriptions=services.subscriptions_of(pagination.items),
-        sla={item.id: services.sla_state(item) for item in pagination.items},
-        tier=tier,
-        filters=filters,
-        statuses=list(STATUS_LABELS.items()),
-        priorities=[p.value for p in Priority],
-        offer_suggestions=knowledge.offer_choices(limit=knowledge.OFFER_MATCHES),
-        products=services.products(),
-        take_form=TakeForm(formdata=None, prefix="take"),
-    )
+    return render_template("support/queue.html", **pages.queue_page(current_user, tier, filters))
 
 
 def _render_incidents(failing: tuple[int, IncidentTransitionForm] | None = None, code: int = 200):
     status = _arg_choice("status", [s.value for s in IncidentStatus])
-    pagination = paginate(services.incidents_query(current_user, status=status))
-    ids = [incident.id for incident in pagination.items]
-    forms = {}
-    for incident in pagination.items:
-        if failing is not None and failing[0] == incident.id:
-            form = failing[1]
-        else:
-            form = IncidentTransitionForm(formdata=None, prefix=f"i{incident.id}")
-        form.to.choices = [
-            (to, to) for to in sorted(services.INCIDENT_TRANSITIONS.get(incident.status, set()))
-        ]
-        _set_hidden(form.version, incident.version)
-        forms[incident.id] = form
-    return render_template(
-        "support/incidents.html",
-        pagination=pagination,
-        linked=services.requests_of_incidents(ids),
-        products={p.id: p.name for p in services.products()},
-        forms=forms,
-        can_work=services.can_work_incidents(current_user),
-        statuses=[s.value for s in IncidentStatus],
-        status=status,
-    ), code
+    page = pages.incidents_page(current_user, status, failing)
+    return render_template("support/incidents.html", **page), code
 
 
-@bp.route("/incidents")
+@bp.route("/incidents", endpoint="incidents")
 @login_required
-def incidents():
+def incidents_page():
     return _render_incidents()
 
 
@@ -580,7 +413,7 @@ def incident_transition(incident_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        incident = services.transition_incident(
+        incident = incidents.transition_incident(
             current_user,
             incident_id,
             form.to.data,
@@ -594,26 +427,16 @@ def incident_transition(incident_id: int):
     return redirect(url_for("support.incidents"))
 
 
-@bp.route("/backlog")
+@bp.route("/backlog", endpoint="backlog")
 @roles_required(Role.PRODUCT_MANAGER, Role.SUPPORT_AGENT)
-def backlog():
-    product_id = _int(request.args.get("product"))
-    items = list(db.session.scalars(services.backlog_query(current_user, product_id=product_id)))
-    by_product: dict[int, list] = {}
-    for item in items:
-        by_product.setdefault(item.product_id, []).append(item)
-    return render_template(
-        "support/backlog.html",
-        counts=services.backlog_counts(current_user),
-        by_product=by_product,
-        products={p.id: p.name for p in services.products()},
-        product_id=product_id,
-    )
+def backlog_page():
+    page = pages.backlog_page(current_user, _int(request.args.get("product")))
+    return render_template("support/backlog.html", **page)
 
 
 @bp.route("/backlog.csv")
 @roles_required(Role.PRODUCT_MANAGER, Role.SUPPORT_AGENT)
 def backlog_csv():
-    rows = services.backlog_export_rows(current_user, product_id=_int(request.args.get("product")))
+    rows = backlog.backlog_export_rows(current_user, product_id=_int(request.args.get("product")))
     header = ["product", "kind", "title", "status", "created", "source requests", "request count"]
     return csv_response("backlog.csv", header, rows)

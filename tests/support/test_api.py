@@ -327,3 +327,96 @@ def test_a_retried_request_with_its_idempotency_key_returns_the_first(
     without = consumer.post("/api/v1/support-requests", json=body)
     assert without.status_code == 201 and without.get_json()["id"] != first.get_json()["id"]
     assert db.session.scalar(sa.select(sa.func.count(SupportRequest.id))) == 2
+
+
+# --- the role is checked before the body -------------------------------------------------------
+# An empty body from someone who may not make the call answers as a valid one would (403 or
+# 404), never a 422 that lists the fields; from someone who may, it is a 422.
+
+
+def _empty_body_call(api, users, who, path):
+    token = token_for(users[who]) if who else None
+    response = api(token).post(path, json={})
+    assert response.mimetype == "application/problem+json"
+    return response
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("consumer", 422),
+        ("other_consumer", 422),
+        ("support_agent", 403),
+        ("product_manager", 403),
+        ("catalog_manager", 403),
+        ("admin", 403),
+        ("", 401),
+    ],
+)
+def test_opening_with_an_empty_body_checks_the_role_first(users, api, who, status):
+    response = _empty_body_call(api, users, who, "/api/v1/support-requests")
+    assert response.status_code == status
+    assert ("errors" in response.json and "subject" in response.json["errors"]) == (status == 422)
+    assert db.session.scalar(sa.select(sa.func.count(SupportRequest.id))) == 0
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("consumer", 422),
+        ("other_consumer", 404),
+        ("support_agent", 422),
+        ("product_manager", 404),
+        ("catalog_manager", 404),
+        ("admin", 404),
+        ("", 401),
+    ],
+)
+def test_replying_with_an_empty_body_checks_the_role_first(new_request, users, api, who, status):
+    request = new_request()
+    path = f"/api/v1/support-requests/{request.id}/messages"
+    response = _empty_body_call(api, users, who, path)
+    assert response.status_code == status
+    assert ("errors" in response.json and "body" in response.json["errors"]) == (status == 422)
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("consumer", 422),
+        ("other_consumer", 404),
+        ("support_agent", 422),
+        ("product_manager", 403),
+        ("catalog_manager", 404),
+        ("admin", 404),
+        ("", 401),
+    ],
+)
+def test_moving_with_an_empty_body_checks_the_role_first(new_request, users, api, who, status):
+    request = new_request()
+    path = f"/api/v1/support-requests/{request.id}/transitions"
+    response = _empty_body_call(api, users, who, path)
+    assert response.status_code == status
+    assert ("errors" in response.json and "to" in response.json["errors"]) == (status == 422)
+    assert db.session.get(SupportRequest, request.id).status == "new"
+
+
+def test_an_empty_body_on_a_missing_request_is_not_found(users, api):
+    for path in ("/messages", "/transitions"):
+        response = _empty_body_call(
+            api, users, "support_agent", f"/api/v1/support-requests/999999{path}"
+        )
+        assert response.status_code == 404
+
+
+def test_the_knowledge_api_takes_no_body():
+    """Every knowledge route under /api/v1 only reads; if one starts writing, it needs a role ×
+    empty-body test like the support routes above."""
+    from app.api.core import ENDPOINTS
+
+    knowledge_writes = [
+        (e.method, e.rule)
+        for e in ENDPOINTS
+        if e.rule.startswith("/knowledge") and e.method != "GET"
+    ]
+    assert knowledge_writes == []

@@ -2,6 +2,7 @@
 
 import io
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +13,7 @@ from app.extensions import db
 from app.knowledge import services as knowledge
 from app.subscriptions import services as subs
 from app.support import services as support
-from app.support.models import Deflection, SupportRequest
+from app.support.models import Attachment, Deflection, SupportRequest
 from tests.conftest import count_queries, login
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -100,6 +101,81 @@ def test_sending_a_request_with_an_attachment(active_subscription, client_as, ag
     request = db.session.scalar(sa.select(SupportRequest))
     assert response.headers["Location"].endswith(f"/support/requests/{request.id}")
     assert [a.filename for a in support.attachments_for(agents[1], request)] == ["screen.png"]
+
+
+@pytest.fixture
+def attachments_refused_by_the_database(app):
+    """A trigger that refuses every attachment row, so the commit fails after the files were
+    written to disk."""
+    if db.engine.dialect.name == "postgresql":
+        statements = [
+            "CREATE FUNCTION refuse_attachment() RETURNS trigger AS $$ BEGIN "
+            "RAISE EXCEPTION 'attachments refused'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse_attachments BEFORE INSERT ON attachments "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_attachment()",
+        ]
+        cleanup = [
+            "DROP TRIGGER IF EXISTS refuse_attachments ON attachments",
+            "DROP FUNCTION IF EXISTS refuse_attachment()",
+        ]
+    else:
+        statements = [
+            "CREATE TRIGGER refuse_attachments BEFORE INSERT ON attachments "
+            "BEGIN SELECT RAISE(ABORT, 'attachments refused'); END"
+        ]
+        cleanup = ["DROP TRIGGER IF EXISTS refuse_attachments"]
+    for statement in statements:
+        db.session.execute(sa.text(statement))
+    db.session.commit()
+    yield
+    db.session.rollback()
+    for statement in cleanup:
+        db.session.execute(sa.text(statement))
+    db.session.commit()
+
+
+def test_a_request_whose_commit_fails_leaves_no_file_behind(
+    app, active_subscription, client_as, attachments_refused_by_the_database
+):
+    folder = Path(app.config["UPLOAD_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    before = set(folder.iterdir())
+    response = client_as("consumer").post(
+        "/support/new",
+        content_type="multipart/form-data",
+        data={
+            "subscription_id": str(active_subscription.id),
+            "request_type": "issue",
+            "priority": "high",
+            "subject": "Tunnel drops",
+            "description": "Every 10 minutes.",
+            "action": "send",
+            "attachments": [(io.BytesIO(PNG), "screen.png"), (io.BytesIO(b"boot log"), "a.log")],
+        },
+    )
+    assert response.status_code == 500
+    assert db.session.scalar(sa.select(sa.func.count(SupportRequest.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(Attachment.id))) == 0
+    assert set(folder.iterdir()) == before
+
+
+def test_finding_articles_without_a_subscription_shows_the_form_again_with_422(
+    active_subscription, client_as
+):
+    response = client_as("consumer").post(
+        "/support/new",
+        data={
+            "subscription_id": "",
+            "request_type": "question",
+            "priority": "low",
+            "subject": "tunnel drops",
+            "description": "after sleep",
+            "action": "find",
+        },
+    )
+    assert response.status_code == 422
+    html = page_text(response)
+    assert "Choose a subscription to find its articles." in html and 'value="tunnel drops"' in html
 
 
 def test_refused_attachment_keeps_the_text_and_says_why_next_to_the_field(
@@ -663,7 +739,9 @@ def test_queue_matrix(client_as, users, role, status):
     assert client_as(role).get("/support/queue").status_code == status
 
 
-def test_queue_shows_time_left_filters_and_records_breaches_on_load(new_request, agents, as_user):
+def test_queue_shows_time_left_and_filters_breaches_the_sla_job_recorded(
+    new_request, agents, as_user
+):
     clock.freeze(TUESDAY_9)
     critical = new_request(priority="critical", subject="All down")
     new_request(priority="low", subject="Small question")
@@ -673,6 +751,10 @@ def test_queue_shows_time_left_filters_and_records_breaches_on_load(new_request,
     assert "response: 1 h 00 min left" in html
     assert "Small question" not in page_text(agent.get("/support/queue?priority=critical"))
     clock.freeze(TUESDAY_9.replace(hour=10, minute=30))
+    agent.get("/support/queue")
+    db.session.expire_all()
+    assert db.session.get(SupportRequest, critical.id).response_breached_at is None  # a GET
+    assert support.sla_check() == {"response_breaches": 1, "resolution_breaches": 0, "closed": 0}
     html = page_text(agent.get("/support/queue?breached=1"))
     assert "All down" in html and "Small question" not in html and "response breached" in html
     db.session.expire_all()

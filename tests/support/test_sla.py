@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from app import clock
 from app.support import services as support
-from app.support.sla import add_working_time, working_seconds_between
+from app.support.services.sla import add_working_time, working_seconds_between
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:

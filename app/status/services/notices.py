@@ -39,7 +39,7 @@ def may_post_notices(actor: User) -> bool:
     return actor.has_role(Role.SUPPORT_AGENT) and (actor.support_tier or 1) >= 2
 
 
-def _require_notice_author(actor: User) -> None:
+def require_notice_author(actor: User) -> None:
     if not may_post_notices(actor):
         raise NotAllowed(
             "Service notices are posted by product managers and support agents of tier 2 and up."
@@ -74,7 +74,7 @@ def post_notice(
     starts_at: Any,
     ends_at: Any = None,
 ) -> ServiceNotice:
-    _require_notice_author(actor)
+    require_notice_author(actor)
     errors: check.Errors = {}
     product = (
         db.session.get(DigitalProduct, whole_number(product_id))
@@ -147,7 +147,7 @@ def update_notice(
 ) -> ServiceNotice:
     """Post an update (and optionally a new expected end), or resolve the notice: its end becomes
     the actual end (now, unless given). Resolving a notice that has not started cancels it."""
-    _require_notice_author(actor)
+    require_notice_author(actor)
     notice = db.session.get(ServiceNotice, whole_number(notice_id) or -1)
     if notice is None:
         raise NotFound("No such notice.")

@@ -1,0 +1,125 @@
+"""Attachments on support requests: what is accepted (type sniffed, size bounded), storing the
+files, and reading them back as the user may see them. A file is written to UPLOAD_DIR before the
+transaction commits, so it is deleted again if that transaction rolls back."""
+
+from __future__ import annotations
+
+import functools
+import re
+import secrets
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ... import clock, unit_of_work
+from ...accounts.models import User
+from ...catalog import validation as check
+from ...errors import NotFound, ValidationFailed
+from ...extensions import db, get_by_id
+from ..models import Attachment, RequestMessage, SupportRequest
+from .agents import is_agent
+from .requests import request_for
+
+ALLOWED_ATTACHMENTS = {
+    ".png": ("image/png", b"\x89PNG"),
+    ".jpg": ("image/jpeg", b"\xff\xd8"),
+    ".jpeg": ("image/jpeg", b"\xff\xd8"),
+    ".gif": ("image/gif", b"GIF8"),
+    ".pdf": ("application/pdf", b"%PDF"),
+    ".txt": ("text/plain", None),
+    ".log": ("text/plain", None),
+    ".csv": ("text/csv", None),
+}
+MAX_ATTACHMENTS = 10
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+def size_text(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):g} MB"
+    if size >= 1024:
+        return f"{size / 1024:g} KB"
+    return f"{size} bytes"
+
+
+def clean_files(
+    files: list | None, errors: check.Errors | None = None
+) -> list[tuple[str, str, bytes]]:
+    """(filename, content type, bytes) for each upload; problems are added to `errors` (or raised
+    at once when no errors dict is given), naming the file and the reason."""
+    cleaned: list[tuple[str, str, bytes]] = []
+    own = errors is None
+    errors = {} if errors is None else errors
+    limit = int(current_app.config.get("MAX_ATTACHMENT_BYTES", 5 * 1024 * 1024))
+    uploads = [upload for upload in files or [] if (getattr(upload, "filename", "") or "").strip()]
+    if len(uploads) > MAX_ATTACHMENTS:
+        check.add(errors, "attachments", f"Attach at most {MAX_ATTACHMENTS} files at once.")
+        uploads = []
+    for upload in uploads:
+        raw_name = str(upload.filename).replace("\\", "/").rsplit("/", 1)[-1]
+        name = _UNSAFE_NAME.sub("", raw_name).strip()[:255] or "attachment"
+        data = upload.read(limit + 1)
+        suffix = Path(name).suffix.lower()
+        allowed = ALLOWED_ATTACHMENTS.get(suffix)
+        if len(data) > limit:
+            check.add(errors, "attachments", f"{name} is larger than {size_text(limit)}.")
+        elif not data:
+            check.add(errors, "attachments", f"{name} is empty.")
+        elif allowed is None:
+            check.add(
+                errors,
+                "attachments",
+                f"{name}: only {', '.join(sorted(ALLOWED_ATTACHMENTS))} files are accepted.",
+            )
+        elif allowed[1] is not None and not data.startswith(allowed[1]):
+            check.add(errors, "attachments", f"{name} does not look like a {suffix} file.")
+        elif allowed[1] is None and b"\x00" in data[:4096]:
+            check.add(errors, "attachments", f"{name} is not a text file.")
+        else:
+            cleaned.append((name, allowed[0], data))
+    if own and errors:
+        raise ValidationFailed("An attachment was refused; your text is kept.", fields=errors)
+    return cleaned
+
+
+def store_files(
+    request: SupportRequest, message: RequestMessage | None, actor: User, files, internal: bool
+) -> None:
+    folder = Path(current_app.config["UPLOAD_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content_type, data in files:
+        stored = secrets.token_hex(16)
+        path = folder / stored
+        path.write_bytes(data)
+        unit_of_work.on_rollback(functools.partial(path.unlink, missing_ok=True))
+        db.session.add(
+            Attachment(
+                request_id=request.id,
+                message_id=message.id if message else None,
+                filename=name,
+                stored_name=stored,
+                content_type=content_type,
+                size=len(data),
+                internal=internal,
+                uploaded_by_id=actor.id,
+                created_at=clock.now(),
+            )
+        )
+
+
+def attachments_for(user: User, request: SupportRequest) -> list[Attachment]:
+    query = sa.select(Attachment).where(Attachment.request_id == request.id)
+    if not is_agent(user):
+        query = query.where(Attachment.internal.is_(False))
+    return list(db.session.scalars(query.order_by(Attachment.id)))
+
+
+def attachment_for(user: User, attachment_id: int) -> tuple[Attachment, Path]:
+    attachment = get_by_id(Attachment, attachment_id)
+    if attachment is None:
+        raise NotFound("No such attachment.")
+    request_for(user, attachment.request_id)
+    if attachment.internal and not is_agent(user):
+        raise NotFound("No such attachment.")
+    return attachment, Path(current_app.config["UPLOAD_DIR"]) / attachment.stored_name

@@ -1,0 +1,214 @@
+"""Escalation to operations: incidents raised from support requests by tier 2 and up, worked
+through their statuses, with the linked requests' assignees told of each move."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from ... import clock
+from ...accounts.models import Role, User
+from ...audit import services as audit
+from ...catalog import validation as check
+from ...errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from ...extensions import db, get_by_id
+from ...notifications.services import notify
+from ..models import Incident, IncidentStatus, RequestMessage, RequestStatus, SupportRequest
+from .agents import is_agent
+from .products import chosen_product
+from .requests import request_for
+from .text import typed_text
+
+R = RequestStatus
+INCIDENT_TRANSITIONS: dict[str, set[str]] = {
+    IncidentStatus.OPEN: {IncidentStatus.INVESTIGATING, IncidentStatus.RESOLVED},
+    IncidentStatus.INVESTIGATING: {IncidentStatus.MITIGATED, IncidentStatus.RESOLVED},
+    IncidentStatus.MITIGATED: {IncidentStatus.INVESTIGATING, IncidentStatus.RESOLVED},
+    IncidentStatus.RESOLVED: {IncidentStatus.CLOSED, IncidentStatus.INVESTIGATING},
+    IncidentStatus.CLOSED: set(),
+}
+INCIDENT_STEPS = (
+    IncidentStatus.OPEN,
+    IncidentStatus.INVESTIGATING,
+    IncidentStatus.MITIGATED,
+    IncidentStatus.RESOLVED,
+    IncidentStatus.CLOSED,
+)
+
+
+def can_see_incidents(user: User) -> bool:
+    return user.has_role(Role.PRODUCT_MANAGER) or (is_agent(user) and (user.support_tier or 1) >= 2)
+
+
+def can_work_incidents(user: User) -> bool:
+    return is_agent(user) and (user.support_tier or 1) >= 2
+
+
+def raise_incident(
+    actor: User,
+    request_id: int,
+    *,
+    product_id: Any,
+    severity: Any,
+    title: Any,
+    description: Any = "",
+) -> Incident:
+    if not (is_agent(actor) and (actor.support_tier or 1) >= 2):
+        raise NotAllowed(
+            "Incidents are raised by operations staff (support agents of tier 2 and up)."
+        )
+    request = request_for(actor, request_id)
+    errors: check.Errors = {}
+    product = chosen_product(errors, product_id)
+    level = check.number(errors, "severity", severity, minimum=1, maximum=4, required=True)
+    if level is not None and level != int(level):
+        check.add(errors, "severity", "Choose a whole number from 1 to 4.")
+    title = typed_text(errors, "title", title, required=True, max_length=200)
+    description = typed_text(errors, "description", description, max_length=20_000)
+    if request.status == R.CLOSED:
+        check.add(errors, "title", "This request is closed; reopen it or open a new one first.")
+    current = db.session.get(Incident, request.incident_id) if request.incident_id else None
+    if current is not None and current.status != IncidentStatus.CLOSED:
+        check.add(
+            errors,
+            "title",
+            f"This request is already linked to incident {current.id} ({current.status}).",
+        )
+    if errors:
+        raise ValidationFailed("The incident could not be raised.", fields=errors)
+    incident = Incident(
+        product_id=product.id,
+        severity=int(level),
+        title=title,
+        description=description,
+        status=IncidentStatus.OPEN.value,
+        created_by_id=actor.id,
+        created_at=clock.now(),
+    )
+    db.session.add(incident)
+    db.session.flush()
+    request.incident_id = incident.id
+    db.session.add(
+        RequestMessage(
+            request_id=request.id,
+            author_id=actor.id,
+            internal=True,
+            created_at=clock.now(),
+            body=f"Raised incident {incident.id} (severity {incident.severity}): {title}",
+        )
+    )
+    audit.record(actor, "incident", incident.id, "raised", summary=f"from request {request.id}")
+    db.session.commit()
+    return incident
+
+
+def incidents_query(actor: User, *, status: str = "") -> sa.Select:
+    if not can_see_incidents(actor):
+        raise NotAllowed(
+            "Only operations staff (support agents of tier 2 and up) and product managers see incidents."
+        )
+    query = sa.select(Incident).options(
+        selectinload(Incident.created_by), selectinload(Incident.assignee)
+    )
+    if status:
+        query = query.where(Incident.status == status)
+    return query.order_by(Incident.severity, Incident.created_at.desc())
+
+
+def transition_incident(
+    actor: User, incident_id: int, to: str, *, note: Any = "", expected_version: Any = None
+) -> Incident:
+    if not can_work_incidents(actor):
+        raise NotAllowed(
+            "Incidents are worked by operations staff (support agents of tier 2 and up)."
+        )
+    incident = get_by_id(Incident, incident_id)
+    if incident is None:
+        raise NotFound("No such incident.")
+    to = to if isinstance(to, str) else str(to)
+    note = note.strip() if isinstance(note, str) else ""
+    if expected_version not in (None, "") and str(expected_version) != str(incident.version):
+        raise Conflict(
+            f"Someone else updated incident {incident.id} meanwhile (now {incident.status}). Reload and try again.",
+            fields={"version": [f"Stale: now version {incident.version}."]},
+        )
+    if to not in INCIDENT_TRANSITIONS.get(incident.status, set()):
+        allowed = ", ".join(sorted(INCIDENT_TRANSITIONS.get(incident.status, set()))) or "none"
+        raise InvalidTransition(
+            f"A {incident.status} incident cannot become {to}. Allowed next: {allowed}.",
+            fields={"to": [f"Allowed: {allowed}."]},
+        )
+    before = incident.status
+    _bump(incident)
+    incident.status = to
+    if to == IncidentStatus.RESOLVED:
+        incident.resolved_at = clock.now()
+    audit.record(
+        actor,
+        "incident",
+        incident.id,
+        "transition",
+        changes={"status": {"before": before, "after": to}},
+        summary=note[:255],
+    )
+    linked = db.session.scalars(
+        sa.select(SupportRequest).where(SupportRequest.incident_id == incident.id)
+    ).all()
+    for request in linked:
+        if request.assignee is not None:
+            notify(
+                [request.assignee],
+                f"Incident {incident.id} is {to}",
+                incident.title,
+                f"/support/requests/{request.id}",
+            )
+    db.session.commit()
+    return incident
+
+
+def _bump(incident: Incident) -> None:
+    """Guarded version bump: a concurrent update of the same version makes this one fail."""
+    result = db.session.execute(
+        sa.update(Incident)
+        .where(Incident.id == incident.id, Incident.version == incident.version)
+        .values(version=Incident.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise Conflict(
+            "Someone else updated this incident at the same moment; reload and try again.",
+            fields={"version": ["The incident changed."]},
+        )
+    incident.version += 1
+
+
+def requests_of_incidents(incident_ids: list[int]) -> dict[int, list[SupportRequest]]:
+    """The requests linked to each incident (the other direction of the link), in one query."""
+    linked: dict[int, list[SupportRequest]] = {incident_id: [] for incident_id in incident_ids}
+    if incident_ids:
+        for request in db.session.scalars(
+            sa.select(SupportRequest)
+            .where(SupportRequest.incident_id.in_(incident_ids))
+            .order_by(SupportRequest.id)
+        ):
+            linked[request.incident_id].append(request)
+    return linked
+
+
+def incident_progress(incident: Incident) -> list[dict]:
+    """The incident's states in order, each marked done, current or to come (what a consumer sees)."""
+    position = INCIDENT_STEPS.index(IncidentStatus(incident.status))
+    return [
+        {
+            "status": step.value,
+            "state": "done" if index < position else "current" if index == position else "todo",
+        }
+        for index, step in enumerate(INCIDENT_STEPS)
+    ]
+
+
+def incident_for_request(request: SupportRequest) -> Incident | None:
+    return db.session.get(Incident, request.incident_id) if request.incident_id else None

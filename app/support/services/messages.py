@@ -1,0 +1,109 @@
+"""The thread of a support request: replies, agents' internal notes and their attachments. A
+consumer's reply while the request waits on them restarts the clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from ... import clock
+from ...accounts.models import Role, User
+from ...audit import services as audit
+from ...catalog import validation as check
+from ...errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from ...extensions import db
+from ...notifications.services import notify
+from ..models import RequestMessage, RequestStatus, SupportRequest
+from . import sla
+from .agents import is_agent
+from .attachments import clean_files, store_files
+from .requests import bump, request_for
+from .text import typed_text
+
+R = RequestStatus
+
+
+def messages_for(user: User, request: SupportRequest) -> list[RequestMessage]:
+    """The thread as this user may see it: internal notes only for agents."""
+    query = sa.select(RequestMessage).where(RequestMessage.request_id == request.id)
+    if not is_agent(user):
+        query = query.where(RequestMessage.internal.is_(False))
+    return list(
+        db.session.scalars(
+            query.options(selectinload(RequestMessage.author)).order_by(
+                RequestMessage.created_at, RequestMessage.id
+            )
+        )
+    )
+
+
+def request_to_write_on(actor: User, request_id: int) -> SupportRequest:
+    """The request, if `actor` may write on its thread: an agent, or the requester's group
+    (to anyone else it does not exist). The API asks this before it reads the body."""
+    request = request_for(actor, request_id)
+    if not is_agent(actor) and not (
+        request.group_id in actor.group_ids and actor.has_role(Role.CONSUMER)
+    ):
+        raise NotFound("No such support request.")
+    return request
+
+
+def add_message(
+    actor: User, request_id: int, body: Any, *, internal: bool = False, files: list | None = None
+) -> RequestMessage:
+    """A reply (or an agent's internal note). A consumer's reply while we wait on them restarts the clock."""
+    request = request_to_write_on(actor, request_id)
+    agent = is_agent(actor)
+    if internal and not agent:
+        raise NotAllowed("Only agents write internal notes.")
+    if request.status == R.CLOSED:
+        raise InvalidTransition(
+            "This request is closed; open a new one.", fields={"body": ["The request is closed."]}
+        )
+    errors: check.Errors = {}
+    body = typed_text(errors, "body", body, required=True, max_length=20_000)
+    uploads = clean_files(files, errors)
+    if errors:
+        message = (
+            "An attachment was refused; your text is kept."
+            if set(errors) == {"attachments"}
+            else "The message could not be sent."
+        )
+        raise ValidationFailed(message, fields=errors)
+    message = RequestMessage(
+        request_id=request.id,
+        author_id=actor.id,
+        body=body,
+        internal=bool(internal),
+        created_at=clock.now(),
+    )
+    db.session.add(message)
+    db.session.flush()
+    store_files(request, message, actor, uploads, internal=bool(internal))
+    link = f"/support/requests/{request.id}"
+    if agent and not internal:
+        sla.mark_first_response(request, actor)
+        notify([request.requester], f"Reply on request {request.id}", body[:300], link)
+    elif not agent:
+        if request.status == R.WAITING_ON_CONSUMER:
+            bump(request)
+            request.status = R.IN_PROGRESS.value
+            sla.resume(request)
+            audit.record(
+                actor,
+                "support_request",
+                request.id,
+                "transition",
+                changes={
+                    "status": {"before": R.WAITING_ON_CONSUMER.value, "after": R.IN_PROGRESS.value}
+                },
+            )
+        if request.assignee is not None:
+            notify(
+                [request.assignee], f"Consumer replied on request {request.id}", body[:300], link
+            )
+    audit.record(actor, "support_request", request.id, "note" if internal else "reply")
+    db.session.commit()
+    return message

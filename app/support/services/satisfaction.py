@@ -1,0 +1,42 @@
+"""The consumer's rating of the support received, once the request is resolved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...accounts.models import Role, User
+from ...audit import services as audit
+from ...catalog import validation as check
+from ...errors import NotAllowed, ValidationFailed
+from ...extensions import db
+from ..models import RequestStatus, SupportRequest
+from .requests import request_for
+from .text import typed_text
+
+R = RequestStatus
+
+
+def rate(actor: User, request_id: int, satisfaction: Any, comment: Any = "") -> SupportRequest:
+    request = request_for(actor, request_id)
+    if not (request.group_id in actor.group_ids and actor.has_role(Role.CONSUMER)):
+        raise NotAllowed("Only the requester's group rates the support received.")
+    errors: check.Errors = {}
+    if request.status not in (R.RESOLVED, R.CLOSED):
+        check.add(errors, "satisfaction", "Rate the support once the request is resolved.")
+    score = check.number(errors, "satisfaction", satisfaction, minimum=1, maximum=5, required=True)
+    if score is not None and score != int(score):
+        check.add(errors, "satisfaction", "Choose a whole number from 1 to 5.")
+    comment = typed_text(errors, "satisfaction_comment", comment, max_length=2000)
+    if errors:
+        raise ValidationFailed("The rating could not be saved.", fields=errors)
+    before = request.satisfaction
+    request.satisfaction, request.satisfaction_comment = int(score), comment
+    audit.record(
+        actor,
+        "support_request",
+        request.id,
+        "rated",
+        changes={"satisfaction": {"before": before, "after": int(score)}},
+    )
+    db.session.commit()
+    return request

@@ -1,0 +1,173 @@
+"""Moving a support request through its statuses: the one table of moves and who may make
+each, the SLA clock paused and resumed on the way, and who is told."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ... import clock
+from ...accounts.models import Role, User
+from ...audit import services as audit
+from ...catalog import validation as check
+from ...errors import InvalidTransition, NotAllowed, ValidationFailed
+from ...extensions import db
+from ...notifications.services import notify
+from ..models import RequestMessage, RequestStatus, SupportRequest
+from . import sla
+from .agents import is_agent, tier_agents
+from .requests import bump, check_version, request_for
+from .text import typed_text
+
+R = RequestStatus
+# The one table for support requests: (from, to) → who may make the move.
+REQUEST_TRANSITIONS: dict[tuple[str, str], str] = {
+    (R.NEW, R.IN_PROGRESS): "agent",
+    (R.NEW, R.WAITING_ON_CONSUMER): "agent",
+    (R.NEW, R.RESOLVED): "agent",
+    (R.IN_PROGRESS, R.WAITING_ON_CONSUMER): "agent",
+    (R.IN_PROGRESS, R.RESOLVED): "agent",
+    (R.WAITING_ON_CONSUMER, R.IN_PROGRESS): "either",
+    (R.WAITING_ON_CONSUMER, R.RESOLVED): "agent",
+    (R.RESOLVED, R.CLOSED): "consumer",  # accepts the resolution
+    (R.RESOLVED, R.IN_PROGRESS): "consumer",  # reopens
+}
+
+
+def request_to_move(actor: User, request_id: int) -> SupportRequest:
+    """The request, if `actor` may change its status at all: an agent or the requester's group
+    (which moves each may make, the table says). Asked before anything sent is read."""
+    request = request_for(actor, request_id)
+    consumer = request.group_id in actor.group_ids and actor.has_role(Role.CONSUMER)
+    if not (is_agent(actor) or consumer):
+        raise NotAllowed("Only support agents and the requester's group change its status.")
+    return request
+
+
+def transition_request(
+    actor: User, request_id: int, to: str, *, expected_version: Any = None, reason: Any = ""
+) -> SupportRequest:
+    request = request_to_move(actor, request_id)
+    to = to if isinstance(to, str) else str(to)
+    errors: check.Errors = {}
+    reason = typed_text(errors, "reason", reason, max_length=20_000)
+    if errors:
+        raise ValidationFailed("The status could not be changed.", fields=errors)
+    check_version(request, expected_version)
+    agent = _check_move(actor, request, to)
+    before = request.status
+    bump(request)
+    request.status = to
+    now = clock.now()
+    _move_clocks(actor, request, before, to, agent, now)
+    if reason:
+        db.session.add(
+            RequestMessage(
+                request_id=request.id,
+                author_id=actor.id,
+                body=reason,
+                internal=False,
+                created_at=now,
+            )
+        )
+        if agent:
+            sla.mark_first_response(request, actor)  # a written public answer is a response
+    audit.record(
+        actor,
+        "support_request",
+        request.id,
+        "transition",
+        changes={"status": {"before": before, "after": to}},
+    )
+    _notify_transition(actor, request, before, to, reason)
+    db.session.commit()
+    return request
+
+
+def may_make(who: str, *, agent: bool, consumer: bool) -> bool:
+    """Whether someone (an agent, the requester's group) may make a move the table gives `who`."""
+    return (
+        (who == "agent" and agent)
+        or (who == "consumer" and consumer)
+        or (who == "either" and (agent or consumer))
+    )
+
+
+def _check_move(actor: User, request: SupportRequest, to: str) -> bool:
+    """Refuse a move the table does not list, or one this actor may not make; True when the
+    actor moves it as an agent."""
+    who = REQUEST_TRANSITIONS.get((request.status, to))
+    if who is None:
+        allowed = [t for (f, t) in REQUEST_TRANSITIONS if f == request.status]
+        known = to in {status.value for status in RequestStatus}
+        target = to.replace("_", " ") if known else f"“{to[:40]}” (not a status)"
+        why = (
+            " It is closed: open a new request instead."
+            if request.status == R.CLOSED
+            else " It already is."
+            if to == request.status
+            else ""
+        )
+        raise InvalidTransition(
+            f"A {request.status.replace('_', ' ')} request cannot become {target}.{why} "
+            f"Allowed next: {', '.join(allowed) or 'none'}.",
+            fields={"to": [f"Allowed next: {', '.join(allowed) or 'none'}."]},
+        )
+    agent = is_agent(actor)
+    consumer = request.group_id in actor.group_ids and actor.has_role(Role.CONSUMER)
+    if not may_make(who, agent=agent, consumer=consumer):
+        raise NotAllowed(
+            {
+                "agent": "Only a support agent can do that.",
+                "consumer": "Only the requester's group can do that.",
+            }.get(who, "Not allowed.")
+        )
+    return agent
+
+
+def _move_clocks(
+    actor: User, request: SupportRequest, before: str, to: str, agent: bool, now: datetime
+) -> None:
+    """What the move does to the SLA clock, the resolution time and the assignee."""
+    if to == R.IN_PROGRESS:
+        sla.resume(request)
+        if before == R.RESOLVED:
+            request.resolved_at = None
+        if agent and request.assignee_id is None and before == R.NEW:
+            request.assignee_id = actor.id
+    elif to == R.WAITING_ON_CONSUMER:
+        sla.mark_first_response(request, actor)
+        sla.pause(request)
+    elif to == R.RESOLVED:
+        sla.mark_first_response(request, actor)
+        request.resolved_at = now
+        if (
+            request.resolution_due is not None
+            and now > request.resolution_due
+            and request.resolution_breached_at is None
+        ):
+            request.resolution_breached_at = request.resolution_due
+        sla.pause(request)
+    elif to == R.CLOSED:
+        request.closed_at = now
+
+
+def _notify_transition(
+    actor: User, request: SupportRequest, before: str, to: str, reason: str = ""
+) -> None:
+    """Public text only: the consumer hears of status changes, the assignee (or the tier) of the consumer's moves."""
+    link = f"/support/requests/{request.id}"
+    if is_agent(actor):
+        texts = {
+            R.WAITING_ON_CONSUMER: "We need more information from you.",
+            R.RESOLVED: "Resolved: please accept the resolution or reopen the request.",
+            R.IN_PROGRESS: "We are working on your request.",
+        }
+        body = "\n\n".join(part for part in (texts.get(to, ""), reason[:300]) if part)
+        notify([request.requester], f"Request {request.id}: {to.replace('_', ' ')}", body, link)
+    else:
+        word = "reopened" if before == R.RESOLVED and to == R.IN_PROGRESS else to.replace("_", " ")
+        recipients = (
+            [request.assignee] if request.assignee is not None else tier_agents(request.tier)
+        )
+        notify(recipients, f"Request {request.id} {word}", request.subject, link)
