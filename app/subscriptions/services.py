@@ -13,11 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import clock
+from .. import validation as check
 from ..accounts.models import ConsumerGroup, Role, User, group_members
 from ..accounts.services import require_role
 from ..audit import services as audit
 from ..catalog import services as catalog
-from ..catalog import validation as check
 from ..catalog.models import OfferStatus, ServiceOffer
 from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from ..extensions import db, get_by_id
@@ -34,6 +34,7 @@ from .models import (
     SubscriptionStatus,
     TaskStatus,
 )
+from .queries import subscribers_of  # noqa: F401 - re-exported for callers of services
 
 S = SubscriptionStatus
 
@@ -178,24 +179,6 @@ def current_orders(subscription_ids: list[int]) -> dict[int, Order]:
         ):
             orders[order.subscription_id] = order
     return orders
-
-
-def subscribers_of(code: str) -> list[User]:
-    """Owners and group members of open subscriptions of an offer (for catalog notifications)."""
-    group_ids = sa.select(Subscription.group_id).where(
-        Subscription.offer_code == code, Subscription.status.in_(OPEN_STATUSES)
-    )
-    owner_ids = sa.select(Subscription.owner_id).where(
-        Subscription.offer_code == code, Subscription.status.in_(OPEN_STATUSES)
-    )
-    member_ids = sa.select(group_members.c.user_id).where(group_members.c.group_id.in_(group_ids))
-    return list(
-        db.session.scalars(
-            sa.select(User).where(
-                User.active.is_(True), sa.or_(User.id.in_(owner_ids), User.id.in_(member_ids))
-            )
-        )
-    )
 
 
 # --- the order form --------------------------------------------------------------------------

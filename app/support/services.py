@@ -15,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import clock
+from .. import validation as check
 from ..accounts.models import Role, User, UserRole
 from ..accounts.services import require_role
 from ..audit import services as audit
-from ..catalog import validation as check
 from ..catalog.models import DigitalProduct
 from ..errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from ..extensions import db, get_by_id
