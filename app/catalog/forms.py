@@ -26,8 +26,8 @@ from wtforms.widgets import DateInput, NumberInput
 
 from ..accounts.forms import MultiCheckboxField
 from ..errors import DomainError
+from ..validation import CHANNELS, CURRENCIES, PRIORITIES
 from .models import BillingPeriod, OfferKind
-from .validation import CHANNELS, CURRENCIES, PRIORITIES
 
 TRUE_WORDS = {"yes", "true", "on", "1", "y"}
 OPTION_TYPE_LABELS = {

@@ -14,7 +14,7 @@ from decimal import Decimal
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..inputs import IdField
-from .validation import moment as check_moment
+from ..validation import moment as check_moment
 
 OFFER_STATUSES = ("draft", "planned", "ready", "published", "retired")
 RELATIVE_RE = re.compile(r"^\s*([+-])\s*(\d{1,5})\s*([dw])\s*$")

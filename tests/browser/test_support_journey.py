@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from app.catalog import services as catalog
 from app.extensions import db
+from app.knowledge import services as knowledge
 from app.support.models import BacklogItem, Incident, SupportRequest
 from tests.conftest import DEMO_PASSWORD, browser_login
 from tests.support import conftest as support_fixtures
@@ -34,7 +35,7 @@ def test_consumer_asks_agents_escalate_resolve_and_consumer_rates(
     consumer = users["consumer"]
     manager = users["catalog_manager"]
     product = catalog.save_product(users["product_manager"], name="Remote Access Gateway")
-    catalog.save_article(
+    knowledge.save_article(
         manager,
         title="VPN tunnel drops after sleep",
         body="Click **Reconnect** after the laptop wakes.",

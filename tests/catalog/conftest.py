@@ -9,6 +9,7 @@ from app import clock
 from app.accounts import services as accounts
 from app.accounts.models import SYSTEM
 from app.catalog import services as catalog
+from app.knowledge import services as knowledge
 
 
 def complete_offer_data(code: str = "VPN-ACCESS", **overrides) -> dict:
@@ -101,8 +102,8 @@ def make_offer(catalog_setup):
             raise ValueError("Pilot groups without canary=True would be ignored.")
         manager = catalog_setup["catalog_manager"]
         offer = catalog.create_offer(manager, complete_offer_data(code, **overrides))
-        article = catalog.save_article(manager, title=f"How to use {code}", body="Read me.")
-        catalog.link_articles(manager, code, [article.id])
+        article = knowledge.save_article(manager, title=f"How to use {code}", body="Read me.")
+        knowledge.link_articles(manager, code, [article.id])
         if group_ids or pilot_ids:
             catalog.set_audience(
                 manager, code, group_ids=group_ids, pilot_group_ids=pilot_ids, canary=canary

@@ -30,6 +30,7 @@ from app.catalog.models import (
 from app.demo.seeds import load_groups, load_users, seed_folder
 from app.errors import NotAllowed, ValidationFailed
 from app.extensions import db
+from app.knowledge import services as knowledge
 from app.notifications.models import Notification
 from tests.catalog.conftest import complete_offer_data
 from tests.conftest import _truncate_all
@@ -151,7 +152,7 @@ def test_seed_gives_the_demo_catalog_and_a_second_seed_changes_nothing(app):
         "bundle",
     }
     assert offers["VPN-ACCESS"].release.status == "deployed"
-    assert all(catalog.articles_of(code, published_only=True) for code in offers)
+    assert all(knowledge.articles_of(code, published_only=True) for code in offers)
     assert catalog.current_price(offers["VPN-ACCESS"])[0] == offers["VPN-ACCESS"].price
     assert len(catalog.price_history("VPN-ACCESS")) == 3
 
@@ -284,21 +285,21 @@ def test_links_to_articles_the_file_does_not_define_are_kept(make_offer, users):
     make_offer("VPN-ACCESS")
     document = export_catalog()
     document["offers"][0]["summary"] = "Changed"
-    support = catalog.save_article(users["support_agent"], title="VPN error 809", body="Fix it.")
-    catalog.link_articles(
+    support = knowledge.save_article(users["support_agent"], title="VPN error 809", body="Fix it.")
+    knowledge.link_articles(
         users["support_agent"],
         "VPN-ACCESS",
-        [support.id, *[a.id for a in catalog.articles_of("VPN-ACCESS")]],
+        [support.id, *[a.id for a in knowledge.articles_of("VPN-ACCESS")]],
     )
     import_catalog(None, document)
-    assert [a.title for a in catalog.articles_of("VPN-ACCESS")] == [
+    assert [a.title for a in knowledge.articles_of("VPN-ACCESS")] == [
         "How to use VPN-ACCESS",
         "VPN error 809",
     ]
     document = export_catalog()  # now the file defines both: it decides
     document["offers"][0]["articles"] = ["VPN error 809"]
     import_catalog(None, document)
-    assert [a.title for a in catalog.articles_of("VPN-ACCESS")] == ["VPN error 809"]
+    assert [a.title for a in knowledge.articles_of("VPN-ACCESS")] == ["VPN error 809"]
 
 
 def test_relative_price_change_is_added_once(make_offer):
@@ -345,7 +346,7 @@ def tied_catalog() -> None:
         product_manager, gateway.id, version="5.0", planned_date="2031-01-15"
     )
     network = catalog.save_category(manager, name="Network")
-    article = catalog.save_article(manager, title="Using the VPN", body="Install the client.")
+    article = knowledge.save_article(manager, title="Using the VPN", body="Install the client.")
     finance = find_group_by_name("Finance").id
     for code, release, status in (
         ("VPN-ACCESS", current, "published"),
@@ -361,7 +362,7 @@ def tied_catalog() -> None:
                 planned_release_date="2031-01-20",
             ),
         )
-        catalog.link_articles(manager, code, [article.id])
+        knowledge.link_articles(manager, code, [article.id])
         if code == "VPN-ACCESS":
             catalog.set_audience(
                 manager, code, group_ids=[], pilot_group_ids=[finance], canary=True

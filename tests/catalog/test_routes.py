@@ -715,14 +715,14 @@ def test_knowledge_article_written_and_linked_completes_the_checklist(client_as,
     assert "This field is required." in field_block(html(empty), "art-title")
     assert db.session.scalar(sa.select(sa.func.count(KnowledgeArticle.id))) == 0
     http.post(url, data={"art-title": "Getting started", "art-body": "Step **one**."})
-    (article,) = catalog.articles_of("NEW-ONE")
+    (article,) = knowledge.articles_of("NEW-ONE")
     assert article.title == "Getting started"
     assert next(i for i in catalog.readiness(offer) if i["key"] == "knowledge")["ok"]
     # Unlinking through the checkboxes.
     http.post(f"/catalog/manage/offers/{offer.id}/articles", data={})
-    assert catalog.articles_of("NEW-ONE") == []
+    assert knowledge.articles_of("NEW-ONE") == []
     http.post(f"/catalog/manage/offers/{offer.id}/articles", data={"kb-article_ids": [article.id]})
-    assert [a.id for a in catalog.articles_of("NEW-ONE")] == [article.id]
+    assert [a.id for a in knowledge.articles_of("NEW-ONE")] == [article.id]
 
 
 def test_audience_canary_and_widening(client_as, make_offer):
@@ -918,8 +918,8 @@ def test_bundle_with_a_retired_member_is_flagged(client_as, bundle, manager):
 
 def test_consumer_sees_bundle_contents(client_as, bundle, manager):
     catalog.set_bundle_members(manager, bundle.id, ["VPN-ACCESS", "LAPTOP"])
-    article = catalog.save_article(manager, title="Kit guide", body="Read.")
-    catalog.link_articles(manager, "STARTER-KIT", [article.id])
+    article = knowledge.save_article(manager, title="Kit guide", body="Read.")
+    knowledge.link_articles(manager, "STARTER-KIT", [article.id])
     for status in ("planned", "ready", "published"):
         catalog.transition_offer(manager, bundle.id, status)
     page = html(client_as("consumer").get(f"/catalog/offers/{bundle.id}"))
@@ -1106,6 +1106,16 @@ def test_product_manager_manages_products_and_releases(client_as, users):
     assert db.session.get(DigitalProduct, product.id).name == "VPN gateways"
 
 
+def test_a_product_form_shown_again_with_errors_answers_422_and_saves_nothing(client_as, users):
+    product = catalog.save_product(users["product_manager"], name="VPN gateway")
+    http = client_as("product_manager")
+    refused = http.post(f"/catalog/products/{product.id}", data={"name": "x" * 501})
+    assert refused.status_code == 422
+    assert "Field cannot be longer than 500 characters." in html(refused)
+    db.session.expire_all()
+    assert db.session.get(DigitalProduct, product.id).name == "VPN gateway"
+
+
 def test_catalog_manager_reads_products_but_does_not_change_them(client_as, users):
     product = catalog.save_product(users["product_manager"], name="VPN gateway")
     catalog.create_release(users["product_manager"], product.id, version="1.0")
@@ -1155,8 +1165,8 @@ def test_knowledge_tab_lists_linked_articles_and_finds_others_by_title(
 ):
     offer = make_offer("VPN-ACCESS", publish=False)  # linked to "How to use VPN-ACCESS"
     for number in range(3):
-        catalog.save_article(manager, title=f"Printer tip {number}", body="…")
-    catalog.save_article(manager, title="Reset a token", body="…")
+        knowledge.save_article(manager, title=f"Printer tip {number}", body="…")
+    knowledge.save_article(manager, title="Reset a token", body="…")
     monkeypatch.setattr(knowledge_links, "ARTICLE_CHOICES", 2)
     http = client_as("catalog_manager")
     editor = f"/catalog/manage/offers/{offer.id}"
@@ -1170,14 +1180,14 @@ def test_knowledge_tab_lists_linked_articles_and_finds_others_by_title(
     assert listed("?articles=token") == ["How to use VPN-ACCESS", "Reset a token"]
     assert "No other article title holds “nothing”." in html(http.get(editor + "?articles=nothing"))
     token = next(a for a in knowledge.list_articles() if a.title == "Reset a token")
-    linked = catalog.articles_of("VPN-ACCESS")[0]
+    linked = knowledge.articles_of("VPN-ACCESS")[0]
     url = editor + "/articles"
     http.post(url, data={"kb-article_ids": [linked.id, token.id]})
-    assert {a.title for a in catalog.articles_of("VPN-ACCESS")} == {
+    assert {a.title for a in knowledge.articles_of("VPN-ACCESS")} == {
         "How to use VPN-ACCESS",
         "Reset a token",
     }
     for junk in ("abc", "99999999999999999999", "987654"):
         refused = http.post(url, data={"kb-article_ids": [linked.id, junk]})
         assert refused.status_code in (302, 422)
-        assert len(catalog.articles_of("VPN-ACCESS")) == 2  # nothing changed
+        assert len(knowledge.articles_of("VPN-ACCESS")) == 2  # nothing changed

@@ -96,8 +96,8 @@ def advance(manager, offer: ServiceOffer, *statuses: str) -> ServiceOffer:
 
 
 def article(manager, code: str, *, status: str = "published") -> None:
-    item = catalog.save_article(manager, title=f"About {code}", body="Text.", status=status)
-    catalog.link_articles(manager, code, [item.id])
+    item = knowledge.save_article(manager, title=f"About {code}", body="Text.", status=status)
+    knowledge.link_articles(manager, code, [item.id])
 
 
 @pytest.fixture
@@ -1137,9 +1137,9 @@ def test_each_state_change_writes_one_event(make_offer, users, groups, manager):
             "offer",
             "updated",
         ),
-        (lambda: catalog.save_article(manager, title="Mail", body="Read"), "article", "created"),
+        (lambda: knowledge.save_article(manager, title="Mail", body="Read"), "article", "created"),
         (
-            lambda: catalog.link_articles(manager, "MAIL", [knowledge.list_articles()[0].id]),
+            lambda: knowledge.link_articles(manager, "MAIL", [knowledge.list_articles()[0].id]),
             "offer_articles",
             "articles_changed",
         ),
@@ -1209,7 +1209,7 @@ def world(make_offer, users, manager):
         "published": make_offer("PUB"),
         "other": make_offer("PUB-2"),
         "bundle": make_offer("KIT", publish=False, kind="bundle"),
-        "article": catalog.save_article(manager, title="Hello", body="World"),
+        "article": knowledge.save_article(manager, title="Hello", body="World"),
     }
     catalog.set_bundle_members(manager, world["bundle"].id, ["PUB", "PUB-2"])
     return world
@@ -1238,8 +1238,8 @@ SERVICES = {
     "create_revision": ((CM,), lambda a, w: catalog.create_revision(a, w["published"].id)),
     "set_audience": ((CM,), lambda a, w: catalog.set_audience(a, "PUB", group_ids=[])),
     "set_featured": ((CM,), lambda a, w: catalog.set_featured(a, "PUB", True)),
-    "link_articles": ((CM, SA), lambda a, w: catalog.link_articles(a, "PUB", [w["article"].id])),
-    "save_article": ((CM, SA), lambda a, w: catalog.save_article(a, title="T", body="B")),
+    "link_articles": ((CM, SA), lambda a, w: knowledge.link_articles(a, "PUB", [w["article"].id])),
+    "save_article": ((CM, SA), lambda a, w: knowledge.save_article(a, title="T", body="B")),
     "add_price_change": (
         (CM,),
         lambda a, w: catalog.add_price_change(a, "PUB", price="1", effective_from=NOW),

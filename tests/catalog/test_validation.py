@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from app import validation as check
 from app.audit.models import AuditEvent
 from app.catalog import services as catalog
-from app.catalog import validation as check
 from app.catalog.models import BundleMember, OfferSettings, ServiceOffer
 from app.errors import ValidationFailed
 from app.extensions import db

@@ -7,6 +7,7 @@ from app.accounts import services as accounts
 from app.catalog import services as catalog
 from app.catalog.models import ServiceOffer
 from app.extensions import db
+from app.knowledge import services as knowledge
 from app.search import index
 from tests.search.conftest import indexed, indexed_keys, names, search
 
@@ -98,11 +99,11 @@ def test_audience_changes_made_with_bulk_statements_reach_the_index(make_offer, 
 def test_articles_follow_publication_and_links(make_offer, users):
     manager = users["catalog_manager"]
     make_offer("VPN-ACCESS")
-    article = catalog.save_article(
+    article = knowledge.save_article(
         manager, title="Rotating tokens", body="How to rotate.", status="draft"
     )
     assert indexed(f"article:{article.id}") is None
-    article = catalog.save_article(
+    article = knowledge.save_article(
         manager,
         article_id=article.id,
         title="Rotating tokens",
@@ -110,9 +111,9 @@ def test_articles_follow_publication_and_links(make_offer, users):
         status="published",
     )
     assert [a.title for a in search(users["consumer"], "rotating").articles] == ["Rotating tokens"]
-    catalog.link_articles(manager, "VPN-ACCESS", [article.id])
+    knowledge.link_articles(manager, "VPN-ACCESS", [article.id])
     assert indexed(f"article:{article.id}")["offer_codes"] == "VPN-ACCESS"
-    catalog.save_article(
+    knowledge.save_article(
         manager, article_id=article.id, title="Rotating tokens", body="x", status="draft"
     )
     assert indexed(f"article:{article.id}") is None

@@ -7,6 +7,7 @@ import pytest
 
 from app.catalog import services as catalog
 from app.errors import ValidationFailed
+from app.knowledge import services as knowledge
 from app.search import services as search_services
 from app.search.services import SearchResult, search_offers
 from tests.search.conftest import add_published_offers, names, search
@@ -286,8 +287,8 @@ def test_blank_parameters_mean_no_filter(shop, users):
 
 def test_published_articles_are_found_in_their_own_list(shop, users):
     manager = users["catalog_manager"]
-    catalog.save_article(manager, title="Resetting a VPN token", body="Open the portal and ask.")
-    catalog.save_article(
+    knowledge.save_article(manager, title="Resetting a VPN token", body="Open the portal and ask.")
+    knowledge.save_article(
         manager, title="Draft token notes", body="Not yet.", status="draft", commit=True
     )
     result = search(users["consumer"], "token")

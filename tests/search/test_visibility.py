@@ -8,6 +8,7 @@ import pytest
 from app import clock
 from app.accounts import services as accounts
 from app.catalog import services as catalog
+from app.knowledge import services as knowledge
 from tests.search.conftest import names, search
 
 
@@ -107,7 +108,7 @@ def test_misspellings_never_reveal_hidden_offers(make_offer, users):
 
 def test_articles_are_published_ones_only(make_offer, users):
     manager = users["catalog_manager"]
-    catalog.save_article(manager, title="Quota rules", body="Quotas explained.", status="draft")
+    knowledge.save_article(manager, title="Quota rules", body="Quotas explained.", status="draft")
     assert search(users["consumer"], "quota").articles == []
     assert search(users["catalog_manager"], "quota").articles == []
 

@@ -27,6 +27,7 @@ def publish_offers(
     from app.accounts.models import User
     from app.catalog import services as catalog
     from app.extensions import db
+    from app.knowledge import services as knowledge
     from tests.catalog.conftest import complete_offer_data
 
     app = _app(database_url, index_dir, lock_timeout)
@@ -36,8 +37,8 @@ def publish_offers(
             offer = catalog.create_offer(
                 manager, complete_offer_data(code, name=f"Concurrent {code.lower()}")
             )
-            article = catalog.save_article(manager, title=f"Guide {code}", body="Read me.")
-            catalog.link_articles(manager, code, [article.id])
+            article = knowledge.save_article(manager, title=f"Guide {code}", body="Read me.")
+            knowledge.link_articles(manager, code, [article.id])
             for status in ("planned", "ready", "published"):
                 offer = catalog.transition_offer(manager, offer.id, status)
         db.session.remove()

@@ -13,6 +13,7 @@ from app.accounts import services as accounts
 from app.catalog import services as catalog
 from app.catalog.models import ServiceOffer
 from app.extensions import db
+from app.knowledge import services as knowledge
 from app.subscriptions import services as subs
 from app.subscriptions.models import FulfillmentTask, Order, ServiceContract, Subscription
 from app.subscriptions.services import comparison, selection
@@ -392,8 +393,8 @@ def test_bundle_lists_members_in_sequence(consumer, make_offer, users):
         manager, complete_offer_data("STARTER-KIT", name="Starter kit", kind="bundle", options=[])
     )
     catalog.set_bundle_members(manager, bundle.id, ["LAPTOP", "VPN-ACCESS"])
-    article = catalog.save_article(manager, title="Starter kit", body="x")
-    catalog.link_articles(manager, "STARTER-KIT", [article.id])
+    article = knowledge.save_article(manager, title="Starter kit", body="x")
+    knowledge.link_articles(manager, "STARTER-KIT", [article.id])
     for status in ("planned", "ready", "published"):
         catalog.transition_offer(manager, bundle.id, status)
     page = html(consumer.get(f"/subscriptions/new?offer={bundle.id}"))

@@ -8,6 +8,7 @@ from app import clock
 from app.catalog import services as catalog
 from app.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from app.extensions import db
+from app.knowledge import services as knowledge
 from app.notifications.models import Notification
 from app.subscriptions import services as subs
 from app.subscriptions.models import FulfillmentTask, Order, ServiceContract, Subscription
@@ -298,8 +299,8 @@ def test_bundle_orders_members_in_sequence(make_offer, users, agent):
         manager, complete_offer_data("STARTER-KIT", kind="bundle", options=[])
     )
     catalog.set_bundle_members(manager, bundle.id, ["LAPTOP", "VPN-ACCESS"])
-    article = catalog.save_article(manager, title="Starter kit", body="x")
-    catalog.link_articles(manager, "STARTER-KIT", [article.id])
+    article = knowledge.save_article(manager, title="Starter kit", body="x")
+    knowledge.link_articles(manager, "STARTER-KIT", [article.id])
     for status in ("planned", "ready", "published"):
         catalog.transition_offer(manager, bundle.id, status)
     order, _ = subs.subscribe(

@@ -3,8 +3,8 @@
 import pytest
 import sqlalchemy as sa
 
-from app.catalog import services as catalog
 from app.extensions import db
+from app.knowledge import services as knowledge
 from app.support import services as support
 from app.support.models import SupportRequest
 from tests.conftest import token_for
@@ -264,8 +264,8 @@ def test_transitions_via_the_api_with_versions(new_request, users, agents, call)
 )
 def test_knowledge_search_returns_published_articles(active_subscription, users, call, who, status):
     manager = users["catalog_manager"]
-    catalog.save_article(manager, title="Tunnel drops after sleep", body="Turn off sleep.")
-    catalog.save_article(manager, title="Tunnel draft", body="…", status="draft")
+    knowledge.save_article(manager, title="Tunnel drops after sleep", body="Turn off sleep.")
+    knowledge.save_article(manager, title="Tunnel draft", body="…", status="draft")
     response = call(users[who]).get("/api/v1/knowledge?q=tunnel")
     assert response.status_code == status
     assert [item["title"] for item in response.json["items"]] == ["Tunnel drops after sleep"]

@@ -273,7 +273,7 @@ def test_another_groups_subscription_id_is_refused_with_the_text_kept(
 
 
 def test_find_articles_without_javascript_then_deflect(active_subscription, users, client_as):
-    article = catalog.save_article(
+    article = knowledge.save_article(
         users["catalog_manager"], title="Tunnel drops after sleep", body="Turn off sleep."
     )
     consumer = client_as("consumer")
@@ -318,7 +318,7 @@ def test_find_articles_without_javascript_then_deflect(active_subscription, user
 
 
 def test_suggestions_json_for_live_typing(active_subscription, users, client_as):
-    catalog.save_article(
+    knowledge.save_article(
         users["catalog_manager"], title="Tunnel drops after sleep", body="Turn off sleep."
     )
     response = client_as("consumer").get(

@@ -771,7 +771,7 @@ def test_rating_only_by_the_group_once_resolved(open_request, users, agents):
 
 
 def test_deflection_is_counted_and_opens_no_request(active_subscription, users, agents):
-    article = catalog.articles_of("VPN-ACCESS")[0]
+    article = knowledge.articles_of("VPN-ACCESS")[0]
     deflection = support.record_deflection(
         users["consumer"], active_subscription.id, article.id, "how do I connect"
     )

@@ -17,12 +17,12 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from ... import clock
+from ... import validation as check
 from ...accounts.models import User
 from ...errors import DomainError, NotAllowed, ValidationFailed
 from ...extensions import db
 from ...knowledge import services as knowledge
 from .. import services as catalog
-from .. import validation as check
 from ..models import (
     Category,
     DigitalProduct,

@@ -7,10 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ... import validation as check
 from ...accounts.models import User
 from ...accounts.services import require_role
 from ...audit import services as audit
-from ...catalog import validation as check
 from ...catalog.models import LIVE_STATUSES, DigitalProduct, ServiceOffer
 from ...errors import NotFound, ValidationFailed
 from ...extensions import db

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from ... import clock
+from ... import validation as check
 from ...accounts.models import Role, User, group_members
 from ...audit import services as audit
-from ...catalog import validation as check
 from ...catalog.models import DigitalProduct, ServiceOffer
 from ...errors import NotAllowed, NotFound, ValidationFailed
 from ...extensions import db

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ... import clock
-from ...catalog import validation as check
+from ... import validation as check
 from ...errors import ValidationFailed
 
 FIRST_YEAR, LAST_YEAR = 1970, 2999

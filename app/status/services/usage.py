@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ... import clock
+from ... import validation as check
 from ...accounts.models import Role, User
 from ...audit import services as audit
-from ...catalog import validation as check
 from ...errors import ValidationFailed
 from ...extensions import db
 from ...inputs import whole_number

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ... import clock
+from ... import validation as check
 from ...accounts.models import ConsumerGroup, Role, User
 from ...accounts.services import require_role
 from ...audit import services as audit
-from ...catalog import validation as check
 from ...catalog.models import ServiceOffer
 from ...errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from ...extensions import db

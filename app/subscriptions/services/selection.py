@@ -8,9 +8,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ... import validation as check
 from ...accounts.models import User
 from ...catalog import services as catalog
-from ...catalog import validation as check
 from ...catalog.models import OfferKind, ServiceOffer
 from ...errors import InvalidTransition, NotFound, ValidationFailed
 from ...extensions import db

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ... import clock, unit_of_work
+from ... import validation as check
 from ...accounts.models import User
-from ...catalog import validation as check
 from ...errors import NotFound, ValidationFailed
 from ...extensions import db, get_by_id
 from ..models import Attachment, RequestMessage, SupportRequest

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from ... import clock
+from ... import validation as check
 from ...accounts.models import Role, User
 from ...accounts.services import require_role
 from ...audit import services as audit
-from ...catalog import validation as check
 from ...catalog.models import DigitalProduct
 from ...errors import ValidationFailed
 from ...extensions import db, get_by_id

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from ... import clock
+from ... import validation as check
 from ...accounts.models import Role, User
 from ...audit import services as audit
-from ...catalog import validation as check
 from ...errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from ...extensions import db
 from ...notifications.services import notify

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from ... import clock
+from ... import validation as check
 from ...accounts.models import Role, User
 from ...accounts.services import require_role
 from ...audit import services as audit
-from ...catalog import validation as check
 from ...errors import Conflict, NotFound, ValidationFailed
 from ...extensions import db
 from ...inputs import unstorable_text

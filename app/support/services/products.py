@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ...catalog import validation as check
+from ... import validation as check
 from ...catalog.models import DigitalProduct
 from ...extensions import db, get_by_id
 from ...subscriptions.models import Subscription

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ... import validation as check
 from ...accounts.models import Role, User
 from ...audit import services as audit
-from ...catalog import validation as check
 from ...errors import NotAllowed, ValidationFailed
 from ...extensions import db
 from ..models import RequestStatus, SupportRequest

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...catalog import validation as check
+from ... import validation as check
 from ...inputs import CONTROL_CHARACTERS
 
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from ... import clock
+from ... import validation as check
 from ...accounts.models import Role, User
 from ...audit import services as audit
-from ...catalog import validation as check
 from ...errors import InvalidTransition, NotAllowed, ValidationFailed
 from ...extensions import db
 from ...notifications.services import notify

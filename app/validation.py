@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..inputs import whole_number
-from .models import BillingPeriod, OfferKind
+from .catalog.models import BillingPeriod, OfferKind
+from .inputs import whole_number
 
 CURRENCIES = (
     "EUR",
@@ -215,6 +215,32 @@ def currency(errors: Errors, value: Any) -> str:
     return code
 
 
+def _hours_per_priority(errors: Errors, target: str, targets: Any) -> dict:
+    """A response or resolution target: hours per known priority."""
+    if not isinstance(targets, dict):
+        add(errors, f"service_levels.{target}", "Give a number of hours per priority.")
+        return {}
+    unknown = set(targets) - set(PRIORITIES)
+    if unknown:
+        add(
+            errors,
+            f"service_levels.{target}",
+            f"Unknown priority: {', '.join(sorted(unknown))}.",
+        )
+    return {
+        priority: number(
+            errors,
+            f"service_levels.{target}.{priority}",
+            targets[priority],
+            minimum=0,
+            maximum=8760,
+            exclusive_minimum=True,
+        )
+        for priority in PRIORITIES
+        if targets.get(priority) not in (None, "")
+    }
+
+
 def service_levels(errors: Errors, value: Any) -> dict:
     if value in (None, ""):
         return {}
@@ -249,29 +275,7 @@ def service_levels(errors: Errors, value: Any) -> dict:
             "support hours value",
         )
     for target in ("response_hours", "resolution_hours"):
-        targets = value.get(target) or {}
-        if not isinstance(targets, dict):
-            add(errors, f"service_levels.{target}", "Give a number of hours per priority.")
-            continue
-        unknown = set(targets) - set(PRIORITIES)
-        if unknown:
-            add(
-                errors,
-                f"service_levels.{target}",
-                f"Unknown priority: {', '.join(sorted(unknown))}.",
-            )
-        hours = {
-            priority: number(
-                errors,
-                f"service_levels.{target}.{priority}",
-                targets[priority],
-                minimum=0,
-                maximum=8760,
-                exclusive_minimum=True,
-            )
-            for priority in PRIORITIES
-            if targets.get(priority) not in (None, "")
-        }
+        hours = _hours_per_priority(errors, target, value.get(target) or {})
         if hours:
             cleaned[target] = hours
     for priority in PRIORITIES:

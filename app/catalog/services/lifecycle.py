@@ -1,0 +1,353 @@
+"""The offer lifecycle: its transition table, the guards (readiness first), the
+effects of publication and retirement."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ... import clock
+from ... import validation as check
+from ...accounts.models import Role, User
+from ...accounts.services import require_role
+from ...audit import services as audit
+from ...errors import InvalidTransition, ValidationFailed
+from ...extensions import db
+from ...knowledge.models import ArticleStatus, KnowledgeArticle, offer_articles
+from ...notifications.services import notify
+from ..models import OfferStatus, ReleaseStatus, ServiceOffer
+from .access import CATALOG_ROLES
+from .bundles import bundle_problems, bundles_containing
+from .followers import offer_followers, users_with_roles
+from .pricing import price_of_revision
+from .revisions import bump, check_version, get_offer, live_revision, live_revision_excluding
+
+
+def _has_published_article(code: str) -> bool:
+    """Whether a published knowledge article is linked to the offer (read from the knowledge
+    models: the knowledge rules sit above the catalog)."""
+    exists = db.session.scalar(
+        sa.select(
+            sa.exists().where(
+                offer_articles.c.offer_code == code,
+                offer_articles.c.article_id == KnowledgeArticle.id,
+                KnowledgeArticle.status == ArticleStatus.PUBLISHED.value,
+            )
+        )
+    )
+    return bool(exists)
+
+
+def _terms_items(offer: ServiceOffer) -> list[tuple[str, str, bool, str]]:
+    """Readiness of what the offer promises: price, terms, service levels and its plan (or,
+    for a bundle, its members)."""
+    levels = offer.service_levels or {}
+    items = [
+        ("price", "Price set", offer.price is not None, "Set a price (0 for free offers)."),
+        (
+            "terms",
+            "Terms and conditions",
+            bool((offer.terms or "").strip()),
+            "Write the terms and conditions.",
+        ),
+        (
+            "service_levels",
+            "Service levels",
+            all(
+                levels.get(key)
+                for key in (
+                    "availability_pct",
+                    "fulfillment_target_hours",
+                    "response_hours",
+                    "resolution_hours",
+                )
+            ),
+            "Set availability, fulfillment target, and response and resolution targets.",
+        ),
+    ]
+    if offer.is_bundle:
+        items.append(
+            (
+                "members",
+                "Bundle members",
+                len(offer.members) >= 2,
+                "Add at least two published offers to the bundle.",
+            )
+        )
+    else:
+        items.append(
+            (
+                "fulfillment_plan",
+                "Fulfillment plan",
+                bool(offer.fulfillment_plan),
+                "Add at least one fulfillment step.",
+            )
+        )
+    return items
+
+
+def readiness(offer: ServiceOffer) -> list[dict]:
+    """The checklist that gates `ready`: each item with whether it passes and what is missing."""
+    plan = offer.support_plan or {}
+    items = _terms_items(offer)
+    items += [
+        (
+            "support_plan",
+            "Support plan",
+            bool(plan.get("tier1_group") and plan.get("channels")),
+            "Name the tier-1 group and at least one support channel.",
+        ),
+        (
+            "knowledge",
+            "Knowledge article",
+            _has_published_article(offer.code),
+            "Link at least one published knowledge article.",
+        ),
+    ]
+    if offer.release_id is not None:
+        deployed = offer.release is not None and offer.release.status == ReleaseStatus.DEPLOYED
+        items.append(
+            (
+                "release",
+                "Release deployed",
+                deployed,
+                f"Release {offer.release.label if offer.release else ''} must be deployed first.",
+            )
+        )
+    return [
+        {"key": key, "label": label, "ok": ok, "hint": "" if ok else hint}
+        for key, label, ok, hint in items
+    ]
+
+
+def _require_ready(offer: ServiceOffer) -> None:
+    missing = [item for item in readiness(offer) if not item["ok"]]
+    if missing:
+        raise InvalidTransition(
+            "Not ready: " + " ".join(item["hint"] for item in missing),
+            fields={item["key"]: [item["hint"]] for item in missing},
+        )
+
+
+def _require_code_not_retired(offer: ServiceOffer) -> None:
+    live = live_revision(offer.code)
+    if live is not None and live.id != offer.id and live.status == OfferStatus.RETIRED:
+        raise InvalidTransition(
+            f"{offer.code} is retired: revision {offer.revision} cannot be published over it.",
+            fields={"to": [f"{offer.code} is retired."]},
+        )
+
+
+def _require_no_gap_after_live(offer: ServiceOffer) -> None:
+    """A revision replaces the live one the moment it is published; starting later would leave
+    the offer unorderable until then, so it must be valid from now."""
+    live = live_revision(offer.code)
+    starts = clock.as_utc(offer.valid_from)
+    if live is None or live.id == offer.id or starts is None or starts <= clock.now():
+        return
+    message = (
+        f"Revision {offer.revision} would replace the live revision now but is valid only from "
+        f"{starts:%Y-%m-%d}: subscribers could not order in between. Publish it on that date, "
+        "or set its validity to start today (use a price change for a dated new price)."
+    )
+    raise InvalidTransition(message, fields={"valid_from": [message]})
+
+
+def _require_orderable_members(offer: ServiceOffer) -> None:
+    if not offer.is_bundle:
+        return
+    problems = bundle_problems(offer)
+    if problems:
+        raise InvalidTransition(
+            "The bundle cannot be published: " + " ".join(problems), fields={"members": problems}
+        )
+
+
+# (from, to) → guards run before the change. The one table for the offer lifecycle.
+OFFER_TRANSITIONS: dict[tuple[str, str], tuple] = {
+    (OfferStatus.DRAFT, OfferStatus.PLANNED): (),
+    (OfferStatus.PLANNED, OfferStatus.DRAFT): (),
+    (OfferStatus.PLANNED, OfferStatus.READY): (_require_ready,),
+    (OfferStatus.READY, OfferStatus.PLANNED): (),
+    (OfferStatus.READY, OfferStatus.PUBLISHED): (
+        _require_ready,
+        _require_code_not_retired,
+        _require_no_gap_after_live,
+        _require_orderable_members,
+    ),
+    (OfferStatus.PUBLISHED, OfferStatus.RETIRED): (),
+}
+
+
+OFFER_STATUS_VALUES = frozenset(status.value for status in OfferStatus)
+
+
+# The statuses a transition can lead to, in lifecycle order.
+TRANSITION_TARGETS = tuple(
+    status.value for status in OfferStatus if any(to == status for _, to in OFFER_TRANSITIONS)
+)
+
+
+def allowed_transitions(offer: ServiceOffer) -> list[str]:
+    return [to for (frm, to) in OFFER_TRANSITIONS if frm == offer.status]
+
+
+def transition_offer(
+    actor: User | None,
+    offer_id: int,
+    to: str,
+    *,
+    expected_version: int | None = None,
+    end_date: Any = None,
+    replacement_code: str | None = None,
+    commit: bool = True,
+) -> ServiceOffer:
+    if actor is not None:  # None: the seed and the command line
+        require_role(
+            actor,
+            *CATALOG_ROLES,
+            message="Only catalog managers move offers through their lifecycle.",
+        )
+    if not isinstance(to, str) or to not in OFFER_STATUS_VALUES:
+        raise ValidationFailed(
+            f"“{to}” is not an offer status.",
+            fields={"to": [f"Unknown status; choose one of: {', '.join(TRANSITION_TARGETS)}."]},
+        )
+    offer = get_offer(offer_id)
+    check_version(offer, expected_version)
+    key = (offer.status, to)
+    if key not in OFFER_TRANSITIONS:
+        allowed = ", ".join(allowed_transitions(offer)) or "none"
+        raise InvalidTransition(
+            f"A {offer.status} offer cannot become {to}. Allowed next: {allowed}.",
+            fields={"to": [f"Allowed next: {allowed}."]},
+        )
+    for guard in OFFER_TRANSITIONS[key]:
+        guard(offer)
+    # Check the retirement's end date and replacement before anything changes.
+    retirement = (
+        _check_retirement(offer, end_date, replacement_code) if to == OfferStatus.RETIRED else None
+    )
+    before = offer.status
+    effects = {
+        OfferStatus.PLANNED: _on_planned,
+        OfferStatus.PUBLISHED: _on_published,
+        OfferStatus.RETIRED: lambda a, o: _on_retired(a, o, *retirement),
+    }
+    offer.status = to
+    changes = {"status": {"before": before, "after": to}, **bump(offer)}
+    effect = effects.get(to)
+    if effect is not None and not (to == OfferStatus.PLANNED and before == OfferStatus.READY):
+        changes.update(effect(actor, offer) or {})
+    audit.record(
+        actor,
+        "offer",
+        offer.id,
+        "transition",
+        changes=changes,
+        summary=f"{offer.code} r{offer.revision}: {before} → {to}",
+    )
+    if commit:
+        db.session.commit()
+    return offer
+
+
+def _on_planned(actor: User, offer: ServiceOffer) -> dict:
+    if offer.planned_release_date is not None:
+        staff = users_with_roles(Role.CATALOG_MANAGER, Role.SUPPORT_AGENT)
+        notify(
+            staff,
+            f"Upcoming release: {offer.name}",
+            f"{offer.name} ({offer.code}) is planned for {offer.planned_release_date:%Y-%m-%d}.",
+            f"/catalog/manage/offers/{offer.id}",
+        )
+    return {}
+
+
+def _on_published(actor: User, offer: ServiceOffer) -> dict:
+    # Supersede the live revision before this one's new status is flushed, or the
+    # one-live-revision index refuses the change.
+    with db.session.no_autoflush:
+        previous = live_revision_excluding(offer)
+    offer.published_at = clock.now()
+    if previous is not None:
+        offer.status = OfferStatus.READY.value
+        previous.status = OfferStatus.SUPERSEDED.value
+        db.session.flush()
+        offer.status = OfferStatus.PUBLISHED.value
+        audit.record(
+            actor, "offer", previous.id, "superseded", summary=f"by revision {offer.revision}"
+        )
+        price_of_revision(actor, offer, previous)
+        db.session.flush()
+        subject = f"Changed: {offer.name}"
+        body = f"{offer.name} has a new revision ({offer.revision}). Subscriptions keep the terms they agreed to."
+    else:
+        subject = f"New offer: {offer.name}"
+        body = offer.summary or f"{offer.name} is now in the catalog."
+    if offer.valid_from is not None and offer.valid_from > clock.now():
+        body += f" Orderable from {offer.valid_from:%Y-%m-%d}."
+    notify(offer_followers(offer.code), subject, body, f"/catalog/offers/{offer.id}")
+    return {"superseded_revision": {"before": None, "after": previous.revision}} if previous else {}
+
+
+def _check_retirement(
+    offer: ServiceOffer, end_date: Any, replacement_code: str | None
+) -> tuple[datetime, str | None, ServiceOffer | None]:
+    """(end, replacement code, replacement offer) of a retirement, or ValidationFailed."""
+    errors: check.Errors = {}
+    now = clock.now()
+    end = check.moment(errors, "end_date", end_date) or now
+    if end < now.replace(second=0, microsecond=0):
+        check.add(errors, "end_date", "The end date cannot be in the past.")
+    if offer.valid_to is not None and end > offer.valid_to:
+        end = offer.valid_to
+    if offer.valid_from is not None and end <= offer.valid_from:
+        check.add(
+            errors,
+            "end_date",
+            f"This offer starts on {offer.valid_from:%Y-%m-%d %H:%M} UTC: retire it after that.",
+        )
+    replacement = None
+    if replacement_code:
+        replacement_code = str(replacement_code).strip().upper()
+        replacement = live_revision(replacement_code)
+        if replacement_code == offer.code:
+            check.add(errors, "replacement_code", "An offer cannot replace itself.")
+        elif replacement is None or replacement.status != OfferStatus.PUBLISHED:
+            check.add(errors, "replacement_code", f"{replacement_code} is not a published offer.")
+    if errors:
+        raise ValidationFailed("The offer could not be retired.", fields=errors)
+    return end, replacement_code or None, replacement
+
+
+def _on_retired(
+    actor: User,
+    offer: ServiceOffer,
+    end: datetime,
+    replacement_code: str | None,
+    replacement: ServiceOffer | None,
+) -> dict:
+    before = {"valid_to": offer.valid_to, "replacement_code": offer.replacement_code}
+    offer.valid_to = end
+    offer.replacement_code = replacement_code
+    offer.retired_at = clock.now()
+    text = f"{offer.name} is retired: no new orders after {end:%Y-%m-%d %H:%M} UTC."
+    if replacement is not None:
+        text += f" Its replacement is {replacement.name}."
+    notify(
+        offer_followers(offer.code), f"Retiring: {offer.name}", text, f"/catalog/offers/{offer.id}"
+    )
+    flagged = bundles_containing(offer.code)
+    if flagged:
+        notify(
+            users_with_roles(Role.CATALOG_MANAGER),
+            f"Bundle member retired: {offer.code}",
+            f"{offer.name} is retired; check the bundles that contain it: {', '.join(b.code for b in flagged)}.",
+            f"/catalog/manage/offers/{flagged[0].id}",
+        )
+    return audit.diff(
+        before, {"valid_to": offer.valid_to, "replacement_code": offer.replacement_code}
+    )

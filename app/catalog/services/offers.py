@@ -1,0 +1,304 @@
+"""The offer editor: cleaning fields, creating and updating offers, revisions and their
+diff, featuring."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from ... import clock
+from ... import validation as check
+from ...accounts.models import ConsumerGroup, User
+from ...accounts.services import require_role
+from ...audit import services as audit
+from ...errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from ...extensions import db
+from ..models import (
+    EDITABLE_STATUSES,
+    BundleMember,
+    Category,
+    DigitalProduct,
+    OfferKind,
+    OfferStatus,
+    ProductRelease,
+    ServiceOffer,
+)
+from .access import CATALOG_ROLES
+from .bundles import check_bundle_validity
+from .revisions import bump, check_version, draft_revision, get_offer, revisions_of, settings_for
+
+OFFER_FIELDS = (
+    "name",
+    "summary",
+    "description",
+    "kind",
+    "category_id",
+    "release_id",
+    "product_id",
+    "valid_from",
+    "valid_to",
+    "cost",
+    "price",
+    "currency",
+    "billing_period",
+    "terms",
+    "service_levels",
+    "options",
+    "fulfillment_plan",
+    "support_plan",
+    "planned_release_date",
+)
+
+
+def _group_names() -> set[str]:
+    return set(db.session.scalars(sa.select(ConsumerGroup.name)))
+
+
+def clean_offer_fields(data: dict, *, partial_of: ServiceOffer | None = None) -> dict:
+    """Validate offer fields. With `partial_of`, missing fields keep that offer's values."""
+    source = (
+        {field: getattr(partial_of, field) for field in OFFER_FIELDS}
+        if partial_of is not None
+        else {}
+    )
+    source.update({key: value for key, value in data.items() if key in OFFER_FIELDS})
+    errors: check.Errors = {}
+    groups = _group_names()
+    cleaned = {
+        "name": check.text(errors, "name", source.get("name"), required=True, max_length=160),
+        "summary": check.text(errors, "summary", source.get("summary"), max_length=300),
+        "description": check.text(
+            errors, "description", source.get("description"), max_length=50_000
+        ),
+        "kind": check.kind(errors, source.get("kind")),
+        "valid_from": check.moment(errors, "valid_from", source.get("valid_from")),
+        "valid_to": check.moment(errors, "valid_to", source.get("valid_to")),
+        "cost": check.money(errors, "cost", source.get("cost")) or Decimal("0.00"),
+        "price": check.money(errors, "price", source.get("price")),
+        "currency": check.currency(errors, source.get("currency")),
+        "billing_period": check.billing(errors, source.get("billing_period")),
+        "terms": check.text(errors, "terms", source.get("terms"), max_length=50_000),
+        "service_levels": check.service_levels(errors, source.get("service_levels")),
+        "options": check.options(errors, source.get("options")),
+        "fulfillment_plan": check.fulfillment_plan(errors, source.get("fulfillment_plan"), groups),
+        "support_plan": check.support_plan(errors, source.get("support_plan"), groups),
+        "planned_release_date": check.moment(
+            errors, "planned_release_date", source.get("planned_release_date")
+        ),
+    }
+    if (
+        cleaned["valid_from"]
+        and cleaned["valid_to"]
+        and cleaned["valid_to"] <= cleaned["valid_from"]
+    ):
+        check.add(errors, "valid_to", "The end of validity must come after its start.")
+    for field, model in (
+        ("category_id", Category),
+        ("release_id", ProductRelease),
+        ("product_id", DigitalProduct),
+    ):
+        cleaned[field] = check.reference_id(errors, field, source.get(field))
+        if field in errors or cleaned[field] is None:
+            continue
+        if db.session.get(model, cleaned[field]) is None:
+            check.add(errors, field, "Choose from the list.")
+    release = (
+        db.session.get(ProductRelease, cleaned["release_id"]) if cleaned.get("release_id") else None
+    )
+    if release is not None:
+        cleaned["product_id"] = release.product_id
+    if errors:
+        raise ValidationFailed("The offer has invalid fields.", fields=errors)
+    return cleaned
+
+
+def create_offer(actor: User | None, data: dict, *, commit: bool = True) -> ServiceOffer:
+    if actor is not None:
+        require_role(actor, *CATALOG_ROLES, message="Only catalog managers create offers.")
+    errors: check.Errors = {}
+    code = check.offer_code(errors, data.get("code"))
+    if code and db.session.scalar(
+        sa.select(sa.func.count(ServiceOffer.id)).where(ServiceOffer.code == code)
+    ):
+        check.add(errors, "code", f"The code {code} is already used.")
+    try:
+        cleaned = clean_offer_fields(data)
+    except ValidationFailed as failure:
+        errors = {**failure.fields, **errors}
+    if errors:
+        raise ValidationFailed("The offer could not be saved.", fields=errors)
+    offer = ServiceOffer(
+        code=code,
+        revision=1,
+        status=OfferStatus.DRAFT.value,
+        created_by_id=actor.id if actor else None,
+        created_at=clock.now(),
+        updated_at=clock.now(),
+        version=1,
+        **cleaned,
+    )
+    db.session.add(offer)
+    settings_for(code)
+    db.session.flush()
+    audit.record(
+        actor,
+        "offer",
+        offer.id,
+        "created",
+        changes={**audit.diff({}, _snapshot(offer)), "version": {"before": None, "after": 1}},
+        summary=f"{code}: {offer.name}",
+    )
+    if commit:
+        db.session.commit()
+    return offer
+
+
+def _snapshot(offer: ServiceOffer) -> dict:
+    return {field: getattr(offer, field) for field in OFFER_FIELDS}
+
+
+def update_offer(
+    actor: User | None,
+    offer_id: int,
+    data: dict,
+    *,
+    expected_version: int | None,
+    commit: bool = True,
+) -> ServiceOffer:
+    """Edit a draft, planned or ready revision. A stale `expected_version` is refused with what changed."""
+    if actor is not None:
+        require_role(actor, *CATALOG_ROLES, message="Only catalog managers edit offers.")
+    offer = get_offer(offer_id)
+    check_version(offer, expected_version)
+    if offer.status not in EDITABLE_STATUSES:
+        raise InvalidTransition(
+            f"A {offer.status} offer is not edited in place: create a new revision to change it.",
+            fields={"status": ["Create a revision to change a published offer."]},
+        )
+    cleaned = clean_offer_fields(data, partial_of=offer)
+    if offer.is_bundle and cleaned["kind"] != OfferKind.BUNDLE.value and offer.members:
+        raise ValidationFailed(
+            "Remove the bundle's members before changing its kind.",
+            fields={"kind": ["The bundle still has members."]},
+        )
+    before = _snapshot(offer)
+    if cleaned["kind"] == OfferKind.BUNDLE.value and offer.members:
+        check_bundle_validity(offer, (cleaned["valid_from"], cleaned["valid_to"]))
+    for field, value in cleaned.items():
+        setattr(offer, field, value)
+    changes = audit.diff(before, _snapshot(offer))
+    if not changes:
+        return offer
+    changes.update(bump(offer))
+    audit.record(
+        actor,
+        "offer",
+        offer.id,
+        "updated",
+        changes=changes,
+        summary=f"{offer.code} r{offer.revision}",
+    )
+    if commit:
+        db.session.commit()
+    return offer
+
+
+def create_revision(actor: User | None, offer_id: int, *, commit: bool = True) -> ServiceOffer:
+    """Start changing a live offer: a copy of it as a new draft revision."""
+    if actor is not None:
+        require_role(actor, *CATALOG_ROLES, message="Only catalog managers change offers.")
+    live = get_offer(offer_id)
+    if live.status != OfferStatus.PUBLISHED:
+        raise InvalidTransition(
+            f"Only a published offer gets a new revision; this one is {live.status}.",
+            fields={"status": ["Not published."]},
+        )
+    existing = draft_revision(live.code)
+    if existing is not None:
+        raise Conflict(
+            f"Revision {existing.revision} of {live.code} is already being edited.",
+            fields={"revision": [f"Open revision {existing.revision}."]},
+        )
+    latest = db.session.scalar(
+        sa.select(sa.func.max(ServiceOffer.revision)).where(ServiceOffer.code == live.code)
+    )
+    revision = ServiceOffer(
+        code=live.code,
+        revision=latest + 1,
+        status=OfferStatus.DRAFT.value,
+        created_by_id=actor.id if actor else None,
+        created_at=clock.now(),
+        updated_at=clock.now(),
+        version=1,
+        **{field: copy.deepcopy(getattr(live, field)) for field in OFFER_FIELDS},
+    )
+    revision.replacement_code = None
+    revision.members = [
+        BundleMember(member_code=m.member_code, position=m.position) for m in live.members
+    ]
+    db.session.add(revision)
+    db.session.flush()
+    audit.record(
+        actor,
+        "offer",
+        revision.id,
+        "revision_created",
+        changes={"version": {"before": None, "after": 1}},
+        summary=f"{live.code} r{revision.revision} from r{live.revision}",
+    )
+    if commit:
+        db.session.commit()
+    return revision
+
+
+def diff_revisions(first: ServiceOffer, second: ServiceOffer) -> list[dict]:
+    """Field-by-field differences between two revisions of one offer."""
+    if first.code != second.code:
+        raise ValidationFailed(
+            "Compare revisions of the same offer.", fields={"revision": ["Different offers."]}
+        )
+    rows = []
+    for field in OFFER_FIELDS + ("members",):
+        if field == "members":
+            a, b = [m.member_code for m in first.members], [m.member_code for m in second.members]
+        else:
+            a, b = getattr(first, field), getattr(second, field)
+        if a != b:
+            rows.append({"field": field, "before": a, "after": b})
+    return rows
+
+
+def set_featured(actor: User | None, code: str, featured: bool, *, commit: bool = True) -> None:
+    if actor is not None:
+        require_role(actor, *CATALOG_ROLES, message="Only catalog managers feature offers.")
+    if not revisions_of(code):
+        raise NotFound("No such offer.")
+    settings = settings_for(code)
+    audit.record(
+        actor,
+        "offer_settings",
+        code,
+        "featured",
+        changes=audit.diff({"featured": settings.featured}, {"featured": featured}),
+    )
+    settings.featured = featured
+    if commit:
+        db.session.commit()
+
+
+def compared_revisions(
+    offer_id: int, first_id: int | None, second_id: int | None
+) -> tuple[ServiceOffer, list[ServiceOffer], ServiceOffer, ServiceOffer]:
+    """(offer, its revisions, first, second) for the compare page: by default the revision
+    before this one against this one; both must be revisions of this offer."""
+    offer = get_offer(offer_id)
+    revisions = revisions_of(offer.code)
+    by_id = {revision.id: revision for revision in revisions}
+    default_first = revisions[-2].id if len(revisions) > 1 else offer.id
+    first = by_id.get(first_id or default_first)
+    second = by_id.get(second_id or offer.id)
+    if first is None or second is None:
+        raise NotFound("Compare two revisions of this offer.")
+    return offer, revisions, first, second

@@ -1,0 +1,172 @@
+"""Prices: the price in force, price history and dated price changes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from ... import clock
+from ... import validation as check
+from ...accounts.models import User
+from ...accounts.services import require_role
+from ...audit import services as audit
+from ...errors import NotFound, ValidationFailed
+from ...extensions import db
+from ...notifications.services import notify
+from ..models import OfferStatus, PriceChange, ServiceOffer
+from .access import CATALOG_ROLES
+from .followers import offer_followers
+from .revisions import live_revision, revisions_of
+
+
+def effective_prices(codes: Iterable[str], at: datetime | None = None) -> dict[str, PriceChange]:
+    """The latest price change in force at `at` for each code, in one query."""
+    codes = sorted(set(codes))
+    if not codes:
+        return {}
+    at = at or clock.now()
+    changes = db.session.scalars(
+        sa.select(PriceChange)
+        .where(PriceChange.offer_code.in_(codes), PriceChange.effective_from <= at)
+        .order_by(PriceChange.offer_code, PriceChange.effective_from.desc())
+    )
+    current: dict[str, PriceChange] = {}
+    for change in changes:
+        current.setdefault(change.offer_code, change)
+    return current
+
+
+def current_price(
+    offer: ServiceOffer, at: datetime | None = None
+) -> tuple[Decimal | None, Decimal]:
+    """(price, cost) in force now: the latest effective price change, else the offer's own."""
+    change = effective_prices([offer.code], at).get(offer.code)
+    if change is None:
+        return offer.price, offer.cost
+    return change.price, change.cost if change.cost is not None else offer.cost
+
+
+def price_history(code: str) -> list[PriceChange]:
+    return list(
+        db.session.scalars(
+            sa.select(PriceChange)
+            .where(PriceChange.offer_code == code)
+            .order_by(PriceChange.effective_from.desc())
+        )
+    )
+
+
+def price_of_revision(actor: User | None, offer: ServiceOffer, previous: ServiceOffer) -> None:
+    """A revision that changes the price or cost makes it the price from its publication;
+    otherwise the price history (which belongs to the code) would keep an older price."""
+    if (offer.price, offer.cost) == (previous.price, previous.cost) or offer.price is None:
+        return
+    moment = offer.published_at
+    if db.session.scalar(
+        sa.select(PriceChange.id).where(
+            PriceChange.offer_code == offer.code, PriceChange.effective_from == moment
+        )
+    ):
+        return
+    change = PriceChange(
+        offer_code=offer.code,
+        price=offer.price,
+        cost=offer.cost,
+        effective_from=moment,
+        reason=f"Revision {offer.revision}",
+        created_at=moment,
+        created_by_id=actor.id if actor else None,
+    )
+    db.session.add(change)
+    db.session.flush()
+    audit.record(
+        actor,
+        "price_change",
+        change.id,
+        "created",
+        changes=audit.diff(
+            {}, {"price": offer.price, "cost": offer.cost, "effective_from": moment}
+        ),
+        summary=offer.code,
+    )
+
+
+def add_price_change(
+    actor: User | None,
+    code: str,
+    *,
+    price: Any,
+    cost: Any = None,
+    effective_from: Any,
+    reason: str = "",
+    commit: bool = True,
+) -> PriceChange:
+    if actor is not None:
+        require_role(actor, *CATALOG_ROLES, message="Only catalog managers change prices.")
+    if not revisions_of(code):
+        raise NotFound("No such offer.")
+    errors: check.Errors = {}
+    amount = check.money(errors, "price", price, required=True)
+    cost_amount = check.money(errors, "cost", cost)
+    effective = check.moment(errors, "effective_from", effective_from)
+    if effective is None and "effective_from" not in errors:
+        check.add(errors, "effective_from", "Enter the date the price takes effect.")
+    reason = check.text(errors, "reason", reason, max_length=300)
+    if effective is not None and db.session.scalar(
+        sa.select(PriceChange).where(
+            PriceChange.offer_code == code, PriceChange.effective_from == effective
+        )
+    ):
+        check.add(errors, "effective_from", "A price change already takes effect at that moment.")
+    if errors:
+        raise ValidationFailed("The price change could not be saved.", fields=errors)
+    change = PriceChange(
+        offer_code=code,
+        price=amount,
+        cost=cost_amount,
+        effective_from=effective,
+        reason=reason,
+        created_at=clock.now(),
+        created_by_id=actor.id if actor else None,
+    )
+    db.session.add(change)
+    db.session.flush()
+    audit.record(
+        actor,
+        "price_change",
+        change.id,
+        "created",
+        changes=audit.diff({}, {"price": amount, "cost": cost_amount, "effective_from": effective}),
+        summary=code,
+    )
+    live = live_revision(code)
+    if live is not None and live.status == OfferStatus.PUBLISHED and effective is not None:
+        notify(
+            offer_followers(code),
+            f"Price change: {live.name}",
+            f"From {effective:%Y-%m-%d} the price of {live.name} is {amount} {live.currency}.",
+            f"/catalog/offers/{live.id}",
+        )
+    if commit:
+        db.session.commit()
+    return change
+
+
+def prices_in_force(offers: Iterable[ServiceOffer]) -> dict[str, Decimal | None]:
+    """The price in force now for each offer's code, in one query."""
+    offers = list(offers)
+    changes = effective_prices(offer.code for offer in offers)
+    return {
+        offer.code: changes[offer.code].price if offer.code in changes else offer.price
+        for offer in offers
+    }
+
+
+def next_price_change(code: str) -> PriceChange | None:
+    """The soonest price change still to take effect, if any."""
+    upcoming = [change for change in price_history(code) if change.effective_from > clock.now()]
+    return upcoming[-1] if upcoming else None

@@ -1,0 +1,107 @@
+"""Who may see which offer now: the audience and validity clauses, and the offer page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from ... import clock
+from ...accounts.models import User
+from ...errors import NotFound
+from ...extensions import db, get_by_id
+from ..models import LIVE_STATUSES, OfferSettings, OfferStatus, ServiceOffer, offer_audience
+from .access import can_manage_catalog
+from .revisions import get_offer, live_revision
+
+
+def _window_clause(now: datetime):
+    return sa.and_(
+        ServiceOffer.status.in_(LIVE_STATUSES),
+        sa.or_(ServiceOffer.valid_from.is_(None), ServiceOffer.valid_from <= now),
+        sa.or_(ServiceOffer.valid_to.is_(None), ServiceOffer.valid_to > now),
+    )
+
+
+def audience_clause(user: User, *, as_consumer: bool = False):
+    """SQL: the offer's audience includes this user (everyone, or one of the user's groups;
+    pilot groups only while the offer is in canary)."""
+    if can_manage_catalog(user) and not as_consumer:
+        return sa.true()
+    group_ids = sorted(user.group_ids)
+    has_audience = sa.exists().where(offer_audience.c.offer_code == ServiceOffer.code)
+    # Correlated explicitly: nested inside `member`, auto-correlation would not reach the
+    # outer service_offers and the test would ask whether ANY offer is in canary.
+    in_canary = (
+        sa.exists()
+        .where(OfferSettings.offer_code == ServiceOffer.code, OfferSettings.canary.is_(True))
+        .correlate_except(OfferSettings)
+    )
+    member = sa.exists().where(
+        offer_audience.c.offer_code == ServiceOffer.code,
+        offer_audience.c.group_id.in_(group_ids),
+        sa.or_(offer_audience.c.is_pilot.is_(True), ~in_canary),
+    )
+    return (
+        sa.or_(sa.and_(~has_audience, ~in_canary), member)
+        if group_ids
+        else sa.and_(~has_audience, ~in_canary)
+    )
+
+
+def visible_offers_query(user: User, now: datetime | None = None) -> sa.Select:
+    """Offers this user may see and order now: live, inside validity, in the audience."""
+    now = now or clock.now()
+    return sa.select(ServiceOffer).where(_window_clause(now), audience_clause(user))
+
+
+def is_visible(user: User, offer: ServiceOffer, now: datetime | None = None) -> bool:
+    return db.session.scalar(
+        sa.select(sa.func.count(ServiceOffer.id)).where(
+            ServiceOffer.id == offer.id, audience_clause(user)
+        )
+    ) == 1 and (can_manage_catalog(user) or offer.is_live)
+
+
+def in_consumer_audience(user: User, offer: ServiceOffer) -> bool:
+    """Whether the offer's audience includes the user's groups, whatever the user's roles."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(ServiceOffer.id)).where(
+                ServiceOffer.id == offer.id, audience_clause(user, as_consumer=True)
+            )
+        )
+        == 1
+    )
+
+
+def offer_for_viewer(user: User, offer_id: int) -> ServiceOffer:
+    """An offer page: managers see every revision; others see live revisions in their audience,
+    including retired ones (which point to their replacement) but not future or hidden ones."""
+    offer = get_by_id(ServiceOffer, offer_id)
+    if offer is None or not is_visible(user, offer):
+        raise NotFound("No such offer.")
+    if not can_manage_catalog(user) and offer.display_status() == "scheduled":
+        raise NotFound("No such offer.")
+    return offer
+
+
+def replacement_for(user: User, offer: ServiceOffer) -> ServiceOffer | None:
+    if not offer.replacement_code:
+        return None
+    replacement = live_revision(offer.replacement_code)
+    if replacement is None or not replacement.is_orderable() or not is_visible(user, replacement):
+        return None
+    return replacement
+
+
+def newer_revision_for(user: User, offer_id: int) -> ServiceOffer | None:
+    """An old link to a superseded revision leads to the live one, when the viewer may see it."""
+    try:
+        old = get_offer(offer_id)
+        if old.status != OfferStatus.SUPERSEDED.value:
+            return None
+        live = live_revision(old.code)
+        return offer_for_viewer(user, live.id) if live else None
+    except NotFound:
+        return None
