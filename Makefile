@@ -43,6 +43,7 @@ system-deps:
 lint: $(VENV)/.installed
 	$(BIN)/ruff check app tests
 	$(BIN)/ruff format --check app tests
+	$(BIN)/lint-imports
 
 format: $(VENV)/.installed
 	$(BIN)/ruff format app tests
