@@ -67,9 +67,9 @@ def integrations_get(integration_id: int):
 @endpoint(
     "/integrations/<int:integration_id>",
     "PATCH",
-    summary="Change an integration; a secret given replaces the stored one",
+    summary="Change some fields of an integration; a secret given replaces the stored one",
     tag=TAG,
-    body=IntegrationInputSchema(partial=True),
+    body=IntegrationInputSchema,
     response=IntegrationSchema,
 )
 def integrations_update(integration_id: int):
