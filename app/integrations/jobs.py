@@ -13,3 +13,6 @@ def deliver(delivery_id: int) -> None:
     delay = deliveries.attempt(delivery_id)
     if delay is not None:
         unit_of_work.on_commit(lambda: deliver.schedule(args=(delivery_id,), delay=delay))
+
+
+deliveries.register_job(deliver)

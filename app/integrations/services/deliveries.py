@@ -11,11 +11,12 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import current_app
 
-from ... import clock
+from ... import clock, unit_of_work
 from ...extensions import db
 from ..models import (
     DELIVERY_STATES,
@@ -39,6 +40,22 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 
 _opener = urllib.request.build_opener(_NoRedirects)
+_send_job: Callable[[int], object] | None = None
+
+
+def register_job(job: Callable[[int], object]) -> None:
+    """The background job that sends a delivery; app.integrations.jobs registers itself, so
+    the rules do not import the job engine."""
+    global _send_job
+    _send_job = job
+
+
+def send_after_commit(delivery_id: int) -> None:
+    """Enqueue the sending once the current transaction commits (never if it rolls back)."""
+    if _send_job is None:
+        raise RuntimeError("No delivery job registered: import app.integrations.jobs.")
+    job = _send_job
+    unit_of_work.on_commit(lambda: job(delivery_id))
 
 
 def event_document(delivery: WebhookDelivery) -> dict:

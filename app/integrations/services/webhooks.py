@@ -8,7 +8,6 @@ import json
 
 import sqlalchemy as sa
 
-from ... import unit_of_work
 from ...accounts.models import User
 from ...audit import services as audit
 from ...errors import Conflict, NotFound, ValidationFailed
@@ -20,6 +19,7 @@ from ..models import (
     Webhook,
     WebhookDelivery,
 )
+from . import deliveries
 from .integrations import find_by_name, require_admin
 
 EVENTS = (
@@ -35,12 +35,6 @@ EVENTS = (
     "sla.breached",
 )
 DELIVERIES_LISTED = 100
-
-
-def _enqueue(delivery_id: int) -> None:
-    from ..jobs import deliver  # the job module imports the services
-
-    unit_of_work.on_commit(lambda: deliver(delivery_id))
 
 
 def _events_problem(events) -> str | None:
@@ -130,7 +124,7 @@ def redeliver(actor: User, webhook_id: int, delivery_id: int) -> WebhookDelivery
     delivery.attempts, delivery.delivered_at = 0, None
     db.session.flush()
     audit.record(actor, "webhook_delivery", delivery.id, "redelivered", summary=delivery.event)
-    _enqueue(delivery.id)
+    deliveries.send_after_commit(delivery.id)
     return delivery
 
 
@@ -145,11 +139,11 @@ def publish(event: str, payload: dict) -> list[WebhookDelivery]:
         for webhook in db.session.scalars(sa.select(Webhook).order_by(Webhook.id))
         if event in webhook.events
     ]
-    deliveries = [
+    recorded = [
         WebhookDelivery(webhook=webhook, event=event, payload=document) for webhook in subscribed
     ]
-    db.session.add_all(deliveries)
+    db.session.add_all(recorded)
     db.session.flush()
-    for delivery in deliveries:
-        _enqueue(delivery.id)
-    return deliveries
+    for delivery in recorded:
+        deliveries.send_after_commit(delivery.id)
+    return recorded
