@@ -123,6 +123,8 @@ def retry_delay(attempt: int) -> float:
 def attempt(delivery_id: int) -> float | None:
     """Send a pending delivery once and log it. Returns the seconds to wait before the next
     attempt, or None when it is over (delivered, failed, gone, or not pending)."""
+    # Locked while it is sent (PostgreSQL): a second worker given the same delivery waits, then
+    # finds it no longer pending once it was delivered.
     delivery = db.session.get(WebhookDelivery, delivery_id, with_for_update=True)
     if delivery is None or delivery.status != DeliveryStatus.PENDING:
         return None
