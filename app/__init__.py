@@ -108,6 +108,8 @@ def register_blueprints(app: Flask) -> None:
     from .audit.views import bp as audit_bp
     from .catalog import api as catalog_api  # noqa: F401 - registers its endpoints
     from .catalog.views import bp as catalog_bp
+    from .integrations import api as integrations_api  # noqa: F401 - registers its endpoints
+    from .integrations.views import bp as integrations_bp
     from .knowledge import api as knowledge_api  # noqa: F401 - registers its endpoints
     from .knowledge.views import bp as knowledge_bp
     from .main.views import bp as main_bp
@@ -134,6 +136,7 @@ def register_blueprints(app: Flask) -> None:
         support_bp,
         knowledge_bp,
         status_bp,
+        integrations_bp,
         api_bp,
     )
     for blueprint in blueprints:

@@ -57,6 +57,12 @@ class Config:
     # Huey's storage: sqlite:///<file> (a path relative to the project) or redis://host:port/db.
     JOBS_URL = os.environ.get("JOBS_URL", "sqlite:///instance/jobs.db")
     JOBS_INTERVALS = os.environ.get("JOBS_INTERVALS", "")  # "catalog.expired=15,...": minutes
+    # Integrations: the Fernet key of their secrets (derived from SECRET_KEY when unset outside
+    # production), the hosts their URLs may name (comma list; empty: any host), and the first
+    # retry delay of a delivery in seconds (doubled at each further attempt).
+    OFFERDESK_ENCRYPTION_KEY = os.environ.get("OFFERDESK_ENCRYPTION_KEY", "")
+    INTEGRATION_ALLOWED_HOSTS = os.environ.get("INTEGRATION_ALLOWED_HOSTS", "")
+    INTEGRATION_RETRY_DELAY = float(os.environ.get("INTEGRATION_RETRY_DELAY", "30"))
 
 
 class ProductionConfig(Config):
@@ -72,6 +78,10 @@ def load_config(overrides: dict | None = None) -> dict:
     if settings["ENV_NAME"] == "production" and settings["SECRET_KEY"] == DEV_SECRET_KEY:
         raise RuntimeError(
             "Refusing to start in production with the development SECRET_KEY: set SECRET_KEY."
+        )
+    if settings["ENV_NAME"] == "production" and not settings["OFFERDESK_ENCRYPTION_KEY"]:
+        raise RuntimeError(
+            "Refusing to start in production without OFFERDESK_ENCRYPTION_KEY (a Fernet key)."
         )
     if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgres://"):
         settings["SQLALCHEMY_DATABASE_URI"] = settings["SQLALCHEMY_DATABASE_URI"].replace(

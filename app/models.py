@@ -11,6 +11,7 @@ from .catalog.models import (  # noqa: F401
     ProductRelease,
     ServiceOffer,
 )
+from .integrations.models import DeliveryAttempt, Integration, Webhook, WebhookDelivery  # noqa: F401
 from .knowledge.models import ArticleFeedback, KnowledgeArticle, offer_articles  # noqa: F401
 from .notifications.models import Notification, OutboxEmail  # noqa: F401
 from .status.models import NoticeUpdate, ServiceNotice, UsageMetric, UsageRecord  # noqa: F401

@@ -20,6 +20,7 @@ NAVIGATION: list[tuple[str, str, tuple[str, ...]]] = [
     ("Audit trail", "audit.index", ("admin",)),
     ("Outbox", "notifications.outbox", ("admin",)),
     ("Jobs", "jobs.index", ("admin",)),
+    ("Integrations", "integrations.index", ("admin",)),
 ]
 
 

@@ -60,7 +60,8 @@ def test_without_trusted_proxies_the_forwarded_header_is_not_believed(no_proxy_s
 
 
 def test_production_sends_hsts(app):
-    production = create_app(settings_for_tests(ENV_NAME="production"))
+    key = "0" * 43 + "="  # production refuses to start without an encryption key
+    production = create_app(settings_for_tests(ENV_NAME="production", OFFERDESK_ENCRYPTION_KEY=key))
     response = production.test_client().get("/login")
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
     assert "Strict-Transport-Security" not in app.test_client().get("/login").headers

@@ -1,0 +1,26 @@
+"""Forms of the admin pages; the rules are checked by the services."""
+
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, PasswordField, SelectField, StringField, URLField
+from wtforms.validators import Optional
+
+from ..accounts.forms import MultiCheckboxField
+from .models import IntegrationKind, MessageFormat
+from .services.webhooks import EVENTS
+
+
+class IntegrationForm(FlaskForm):
+    name = StringField("Name")
+    kind = SelectField("Kind", choices=[(kind.value, kind.value) for kind in IntegrationKind])
+    url = URLField("URL")
+    secret = PasswordField("Secret")
+    timeout_seconds = IntegerField("Timeout (seconds)", default=10, validators=[Optional()])
+    max_attempts = IntegerField("Max attempts", default=5, validators=[Optional()])
+    format = SelectField(
+        "Message format", choices=[(item.value, item.value) for item in MessageFormat]
+    )
+
+
+class WebhookForm(FlaskForm):
+    integration = SelectField("Integration", choices=[])
+    events = MultiCheckboxField("Events", choices=[(event, event) for event in EVENTS])

@@ -1,0 +1,1 @@
+"""Rules of the integrations domain, one module per concept."""

@@ -1,0 +1,160 @@
+"""Deliveries: sending one webhook delivery, signed, and logging each attempt.
+
+An attempt that fails (no 2xx answer, a connection error, a timeout) is retried after the
+INTEGRATION_RETRY_DELAY, doubled at each further attempt, up to the integration's max attempts;
+then the delivery is failed, with its last error. Delivery is at-least-once: a receiver
+de-duplicates by the Offerdesk-Delivery header."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from flask import current_app
+
+from ... import clock, unit_of_work
+from ...extensions import db
+from ..models import (
+    DELIVERY_STATES,
+    DeliveryAttempt,
+    DeliveryStatus,
+    MessageFormat,
+    WebhookDelivery,
+)
+from . import secrets, signing
+from .integrations import host_allowed
+
+EXCERPT = 500
+USER_AGENT = "Offerdesk-Webhooks/1"
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect could lead past the allow-list: it is an answer like any other."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+_send_job: Callable[[int], object] | None = None
+
+
+def register_job(job: Callable[[int], object]) -> None:
+    """The background job that sends a delivery; app.integrations.jobs registers itself, so
+    the rules do not import the job engine."""
+    global _send_job
+    _send_job = job
+
+
+def send_after_commit(delivery_id: int) -> None:
+    """Enqueue the sending once the current transaction commits (never if it rolls back)."""
+    if _send_job is None:
+        raise RuntimeError("No delivery job registered: import app.integrations.jobs.")
+    job = _send_job
+    unit_of_work.on_commit(lambda: job(delivery_id))
+
+
+def event_document(delivery: WebhookDelivery) -> dict:
+    return {
+        "event": delivery.event,
+        "delivery_id": delivery.id,
+        "occurred_at": delivery.created_at.isoformat(),
+        "data": delivery.payload,
+    }
+
+
+def _title(event: str) -> str:
+    return event.replace("_", " ").replace(".", " ").capitalize()
+
+
+def _lines(payload: dict) -> list[str]:
+    return [
+        f"{key.replace('_', ' ')}: {value}"
+        for key, value in payload.items()
+        if isinstance(value, str | int | float) and not isinstance(value, bool)
+    ]
+
+
+def body_for(delivery: WebhookDelivery, message_format: str) -> bytes:
+    """The event document, or for Slack and Teams a readable message in their incoming-webhook
+    JSON."""
+    title = f"Offerdesk: {_title(delivery.event)}"
+    lines = _lines(delivery.payload)
+    if message_format == MessageFormat.SLACK:
+        document: dict = {"text": "\n".join([f"*{title}*", *lines])}
+    elif message_format == MessageFormat.TEAMS:
+        document = {
+            "@type": "MessageCard",
+            "@context": "https://schema.org/extensions",
+            "summary": title,
+            "title": title,
+            "text": "<br>".join(lines) or title,
+        }
+    else:
+        document = event_document(delivery)
+    return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+
+
+def _post(url: str, body: bytes, headers: dict, timeout: int) -> tuple[int | None, str, str]:
+    """(status code or None, response excerpt, error)."""
+    if not host_allowed(urlsplit(url).hostname or ""):
+        return None, "", "The host is no longer in INTEGRATION_ALLOWED_HOSTS."
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    try:
+        with _opener.open(request, timeout=timeout) as response:
+            return response.status, response.read(EXCERPT).decode(errors="replace"), ""
+    except urllib.error.HTTPError as answer:
+        excerpt = answer.read(EXCERPT).decode(errors="replace")
+        return answer.code, excerpt, f"HTTP {answer.code}"
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        return None, "", f"{type(reason).__name__}: {reason}"[:EXCERPT]
+
+
+def retry_delay(attempt: int) -> float:
+    """Seconds before the attempt after `attempt` (1, 2, ...): the base delay, doubled."""
+    return current_app.config["INTEGRATION_RETRY_DELAY"] * 2 ** (attempt - 1)
+
+
+def attempt(delivery_id: int) -> float | None:
+    """Send a pending delivery once and log it. Returns the seconds to wait before the next
+    attempt, or None when it is over (delivered, failed, gone, or not pending)."""
+    # Locked while it is sent (PostgreSQL): a second worker given the same delivery waits, then
+    # finds it no longer pending once it was delivered.
+    delivery = db.session.get(WebhookDelivery, delivery_id, with_for_update=True)
+    if delivery is None or delivery.status != DeliveryStatus.PENDING:
+        return None
+    integration = delivery.webhook.integration
+    body = body_for(delivery, integration.format)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        **signing.signed_headers(secrets.decrypt(integration.secret_encrypted), body, delivery.id),
+    }
+    started = time.monotonic()
+    status_code, excerpt, error = _post(integration.url, body, headers, integration.timeout_seconds)
+    delivery.attempts += 1
+    db.session.add(
+        DeliveryAttempt(
+            delivery_id=delivery.id,
+            attempt=delivery.attempts,
+            attempted_at=clock.now(),
+            status_code=status_code,
+            duration_ms=round((time.monotonic() - started) * 1000),
+            response_excerpt=excerpt,
+            error=error,
+        )
+    )
+    if status_code is not None and 200 <= status_code < 300:
+        DELIVERY_STATES.move(delivery, DeliveryStatus.DELIVERED)
+        delivery.delivered_at, delivery.last_error = clock.now(), ""
+        return None
+    delivery.last_error = error or f"HTTP {status_code}"
+    if delivery.attempts >= integration.max_attempts:
+        DELIVERY_STATES.move(delivery, DeliveryStatus.FAILED)
+        return None
+    return retry_delay(delivery.attempts)
