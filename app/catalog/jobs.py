@@ -16,7 +16,8 @@ from ..audit import services as audit
 from ..extensions import db
 from ..notifications.services import notify
 from ..worker.services import once
-from . import services
+from .services.bundles import bundles_containing
+from .services.followers import audience_users
 from .models import LIVE_STATUSES, ServiceOffer
 
 # A moment older than this is history (a worker that was down for days, or a database that
@@ -50,7 +51,7 @@ def announce_orderable_offers(now: datetime | None = None) -> str:
         if not offer.is_orderable(now) or not once(f"offer-orderable:{offer.id}"):
             continue
         notify(
-            services.audience_users(offer.code),
+            audience_users(offer.code),
             f"Now orderable: {offer.name}",
             f"{offer.name} ({offer.code}) can be ordered from today.",
             f"/catalog/offers/{offer.id}",
@@ -71,7 +72,7 @@ def expire_offers(now: datetime | None = None) -> str:
             continue
         if managers is None:
             managers = _catalog_managers()
-        bundles = services.bundles_containing(offer.code)
+        bundles = bundles_containing(offer.code)
         text = f"{offer.name} ({offer.code}) reached the end of its validity: no new orders."
         if bundles:
             text += f" Check the bundles that contain it: {', '.join(b.code for b in bundles)}."
