@@ -8,6 +8,7 @@ import pytest
 from app import clock
 from app.accounts import services as accounts
 from app.catalog import services as catalog
+from tests.conftest import module_world
 
 
 def complete_offer_data(code: str = "VPN-ACCESS", **overrides) -> dict:
@@ -74,7 +75,7 @@ def complete_offer_data(code: str = "VPN-ACCESS", **overrides) -> dict:
     return data
 
 
-@pytest.fixture
+@module_world
 def catalog_setup(users):
     accounts.save_group(None, name="Support Desk")
     return users

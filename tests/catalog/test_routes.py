@@ -17,6 +17,7 @@ from app.catalog.models import Category, DigitalProduct, PriceChange, ProductRel
 from app.extensions import db
 from app.support.models import KnowledgeArticle
 from tests.catalog.conftest import complete_offer_data
+from tests.conftest import module_world
 
 PRIORITY_HOURS = {"critical": (1, 4), "high": (4, 8), "medium": (8, 24), "low": (24, 72)}
 
@@ -825,7 +826,7 @@ def test_featured_toggle(client_as, make_offer):
 # --- bundles -------------------------------------------------------------------------------
 
 
-@pytest.fixture
+@module_world
 def bundle(make_offer, manager):
     make_offer("VPN-ACCESS", price="7.50")
     make_offer("LAPTOP", name="Laptop", price="30.00")

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.subscriptions import services as subs
 from app.subscriptions.models import FulfillmentTask, Order, ServiceContract, Subscription
 from tests.catalog.conftest import complete_offer_data
+from tests.conftest import module_world
 
 GOOD_OPTIONS = {"option_profile": "developer", "option_devices": "2", "option_note": "Laptop ✓"}
 
@@ -40,7 +41,7 @@ def count(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
-@pytest.fixture
+@module_world
 def vpn(make_offer):
     return make_offer("VPN-ACCESS")
 

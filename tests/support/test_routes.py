@@ -12,7 +12,7 @@ from app.extensions import db
 from app.subscriptions import services as subs
 from app.support import services as support
 from app.support.models import Deflection, KnowledgeArticle, SupportRequest
-from tests.conftest import count_queries, login
+from tests.conftest import count_queries, login, module_world
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 TUESDAY_9 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -39,7 +39,7 @@ def new_request(active_subscription, users):
     return factory
 
 
-@pytest.fixture
+@module_world
 def product(users):
     return catalog.save_product(users["product_manager"], name="Remote Access Platform")
 
