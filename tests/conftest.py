@@ -242,7 +242,7 @@ def make_user(app, isolation):
         roles = roles or ("consumer",)
         if "support_agent" in roles and tier is None:
             tier = 1
-        return accounts.create_user(
+        user = accounts.create_user(
             None,
             email=email or f"{'-'.join(roles)}{number}@example.test",
             name=name or f"{roles[0].replace('_', ' ').title()} {number}",
@@ -251,6 +251,8 @@ def make_user(app, isolation):
             group_ids=group_ids,
             support_tier=tier,
         )
+        db.session.commit()  # a no-op for services that commit, the commit for those that flush
+        return user
 
     return factory
 

@@ -122,8 +122,9 @@ class Isolation:
 
     def before_request(self) -> None:
         """A request is another unit of work: what the test's session has done is committed
-        first, so a later rollback of the test's session cannot undo the request's commit."""
-        transaction = db.session().get_transaction() if self.mode == "savepoint" else None
+        first, as a caller that goes on would (services that only flush leave it pending), and so
+        that a later rollback of the test's session cannot undo the request's commit."""
+        transaction = db.session().get_transaction()
         if transaction is None:
             return
         if transaction.is_active:

@@ -8,6 +8,7 @@ import pytest
 from app import clock
 from app.accounts import services as accounts
 from app.catalog import services as catalog
+from app.extensions import db
 from tests.conftest import module_world
 
 
@@ -110,6 +111,7 @@ def make_offer(catalog_setup):
         if publish:
             for status in ("planned", "ready", "published"):
                 offer = catalog.transition_offer(manager, offer.id, status)
+        db.session.commit()  # a no-op for services that commit, the commit for those that flush
         return offer
 
     return factory
