@@ -7,6 +7,9 @@ export FLASK_APP := wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 WORKERS ?= 4
+# pytest-xdist processes for the suite: the development VM and CI have 2 cores
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -n $(TEST_WORKERS)
 
 .PHONY: run serve test test-sqlite test-postgres setup system-deps lint format bench clean
 
@@ -51,11 +54,11 @@ format: $(VENV)/.installed
 
 test-sqlite: $(VENV)/.installed system-deps
 	@echo "=== Test suite on SQLite ==="
-	$(BIN)/python -m pytest -p no:cacheprovider
+	$(PYTEST)
 
 test-postgres: $(VENV)/.installed system-deps
 	@echo "=== Test suite on PostgreSQL ==="
-	bash tests/with_postgres.sh $(BIN)/python -m pytest -p no:cacheprovider
+	bash tests/with_postgres.sh $(PYTEST)
 
 test: lint test-sqlite test-postgres
 

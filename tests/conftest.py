@@ -1,8 +1,18 @@
 """Test harness: a real database (SQLite, or PostgreSQL via TEST_DATABASE_URL), the app,
-users per role, logged-in clients, a live server and a real Chromium driven by Playwright."""
+users per role, logged-in clients, a live server and a real Chromium driven by Playwright.
+
+Isolation: each test runs inside a SAVEPOINT that is rolled back, unless it is marked
+`@pytest.mark.committed` (browser tests are, implicitly): then it commits for real and every
+table is emptied afterwards. What needs which, and the guards, are in tests/isolation.py.
+Fixtures decorated with `module_world` build their data once per module.
+
+Under pytest-xdist each worker has its own SQLite file and search index folder (a temporary
+folder per process), or its own PostgreSQL database cloned from a template migrated once."""
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import os
 import socket
 import tempfile
@@ -18,11 +28,21 @@ from werkzeug.serving import make_server
 from app import clock, create_app
 from app.accounts import services as accounts
 from app.accounts.models import SYSTEM
+from app.config import ROOT
 from app.extensions import db
+from tests.isolation import Isolation, NeedsCommitted, refuse_processes
 
 DEMO_PASSWORD = "correct-horse-battery"
 _TMP = Path(tempfile.mkdtemp(prefix="offerdesk-tests-"))
-DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.db'}"
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+SERVER_URL = os.environ.get("TEST_DATABASE_URL")
+DATABASE_URL = (
+    sa.make_url(SERVER_URL)
+    .set(database=f"{sa.make_url(SERVER_URL).database}_{WORKER}")
+    .render_as_string(hide_password=False)
+    if SERVER_URL
+    else f"sqlite:///{_TMP / 'test.db'}"
+)
 
 
 def pytest_report_header(config):
@@ -47,21 +67,60 @@ def settings_for_tests(**extra) -> dict:
     return settings
 
 
-def _reset_schema(app) -> None:
-    """Start from an empty database and build it with the migrations, as production does."""
+def _migrate(app) -> None:
+    """Build the schema with the migrations, as production does."""
     from flask_migrate import upgrade
 
     with app.app_context():
-        engine = db.engine
-        if engine.dialect.name == "postgresql":
-            with engine.begin() as connection:
-                connection.execute(sa.text("DROP SCHEMA public CASCADE"))
-                connection.execute(sa.text("CREATE SCHEMA public"))
-        else:
-            db.drop_all()
-            with engine.begin() as connection:
-                connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
         upgrade()
+        db.engine.dispose()
+
+
+def _reset_schema(app) -> None:
+    """Start from an empty database: on SQLite this process's file, migrated; on PostgreSQL a
+    database of this worker's own, cloned from a template migrated once per server."""
+    if SERVER_URL:
+        _clone_postgres_template()
+        return
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as connection:
+            connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+    _migrate(app)
+
+
+def _clone_postgres_template() -> None:
+    from alembic.script import ScriptDirectory
+
+    server = sa.make_url(SERVER_URL)
+    template = f"{server.database}_template"
+    heads = set(ScriptDirectory(str(ROOT / "migrations")).get_heads())
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    lock_file = Path(tempfile.gettempdir()) / (
+        f"offerdesk-tests-{server.host}-{server.port}-{server.database}.lock"
+    )
+    with open(lock_file, "w") as lock, admin.connect() as connection:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one worker migrates; clones wait for the template
+        if _migrated_to(server.set(database=template)) != heads:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{template}"'))
+            connection.execute(sa.text(f'CREATE DATABASE "{template}"'))
+            url = server.set(database=template).render_as_string(hide_password=False)
+            _migrate(create_app(settings_for_tests(SQLALCHEMY_DATABASE_URI=url)))
+        mine = sa.make_url(DATABASE_URL).database
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{mine}"'))
+        connection.execute(sa.text(f'CREATE DATABASE "{mine}" TEMPLATE "{template}"'))
+    admin.dispose()
+
+
+def _migrated_to(url) -> set[str] | None:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            return set(connection.scalars(sa.text("SELECT version_num FROM alembic_version")))
+    except sa.exc.DBAPIError:
+        return None
+    finally:
+        engine.dispose()
 
 
 class IsolatedClient(FlaskClient):
@@ -70,10 +129,15 @@ class IsolatedClient(FlaskClient):
     reads what the request committed."""
 
     def open(self, *args, **kwargs):
+        if _ISOLATION is not None:
+            _ISOLATION.before_request()
         with self.application.app_context():
             response = super().open(*args, **kwargs)
         db.session.expire_all()
         return response
+
+
+_ISOLATION: Isolation | None = None
 
 
 @pytest.fixture(scope="session")
@@ -84,38 +148,85 @@ def app():
     return application
 
 
+@pytest.fixture(scope="session")
+def isolation(app):
+    global _ISOLATION
+    _ISOLATION = Isolation(app)
+    yield _ISOLATION
+    _ISOLATION.finish()
+    _ISOLATION = None
+
+
+def needs_commits(node) -> bool:
+    return any(node.get_closest_marker(name) for name in ("committed", "browser"))
+
+
 def _truncate_all() -> None:
     """Empty every table (children first). DELETE is much faster than TRUNCATE on small
-    PostgreSQL tables, and works the same on SQLite."""
+    PostgreSQL tables, and works the same on SQLite. In SAVEPOINT mode, inside the test's."""
+    bind = db.engine
+    if isinstance(bind, sa.Connection):
+        with bind.begin_nested():
+            _delete_rows(bind)
+    else:
+        with bind.begin() as connection:
+            _delete_rows(connection)
+
+
+def _delete_rows(connection) -> None:
     tables = list(reversed(db.metadata.sorted_tables))
-    with db.engine.begin() as connection:
-        for table in tables:
-            # A tree (categories.parent_id, ON DELETE RESTRICT) refuses to lose a parent
-            # before its children, whatever order rows are deleted in: cut the links first.
-            for key in table.foreign_keys:
-                if key.column.table is table and key.parent.nullable:
-                    connection.execute(
-                        table.update()
-                        .where(key.parent.is_not(None))
-                        .values({key.parent.name: None})
-                    )
-            connection.execute(table.delete())
+    for table in tables:
+        # A tree (categories.parent_id, ON DELETE RESTRICT) refuses to lose a parent
+        # before its children, whatever order rows are deleted in: cut the links first.
+        for key in table.foreign_keys:
+            if key.column.table is table and key.parent.nullable:
+                connection.execute(
+                    table.update().where(key.parent.is_not(None)).values({key.parent.name: None})
+                )
+        connection.execute(table.delete())
 
 
 @pytest.fixture(autouse=True)
-def clean_db(app):
-    """Each test runs in a fresh app context on empty tables."""
+def clean_db(app, isolation, request, monkeypatch):
+    """Each test runs in a fresh app context on empty tables (but for its module worlds)."""
+    committed = needs_commits(request.node)
+    isolation.start_test(
+        str(request.node.path),
+        request.fixturenames,
+        committed=committed,
+        caching="search_index" not in request.fixturenames,  # the index is rebuilt per test
+    )
+    if not committed:
+        refuse_processes(monkeypatch)
     with app.app_context():
-        yield
-        db.session.remove()
-        _truncate_all()
+        try:
+            yield
+        finally:
+            db.session.remove()
+            if committed:
+                _truncate_all()
+            isolation.end_test()
     clock.freeze(None)
 
 
-@pytest.fixture
-def make_user(app):
-    counter = iter(range(1, 100_000))
+def module_world(function):
+    """A function-scoped fixture whose data is built once per module, in SAVEPOINT mode: the
+    first test that needs it builds it under a SAVEPOINT that the tests' rollbacks keep, the
+    next ones get the same rows (ORM objects loaded again in their own session) along with the
+    clock and user numbering as they were after the build. Rebuilt for each test in COMMITTED
+    mode, and when a test needs a different set of worlds (or a different frozen clock). Only for
+    fixtures that build the same data whatever the test, from other module worlds."""
 
+    @pytest.fixture
+    @functools.wraps(function)
+    def fixture(*args, **kwargs):
+        return _ISOLATION.world(function.__name__, lambda: function(*args, **kwargs))
+
+    return fixture
+
+
+@pytest.fixture
+def make_user(app, isolation):
     def factory(
         *roles: str,
         groups: tuple[str, ...] = (),
@@ -124,7 +235,7 @@ def make_user(app):
         name: str | None = None,
         password: str = DEMO_PASSWORD,
     ):
-        number = next(counter)
+        number = isolation.next_number("user")
         group_ids = [
             (accounts.find_group_by_name(group) or accounts.save_group(SYSTEM, name=group)).id
             for group in groups
@@ -132,7 +243,7 @@ def make_user(app):
         roles = roles or ("consumer",)
         if "support_agent" in roles and tier is None:
             tier = 1
-        return accounts.create_user(
+        user = accounts.create_user(
             SYSTEM,
             email=email or f"{'-'.join(roles)}{number}@example.test",
             name=name or f"{roles[0].replace('_', ' ').title()} {number}",
@@ -141,11 +252,13 @@ def make_user(app):
             group_ids=group_ids,
             support_tier=tier,
         )
+        db.session.commit()  # a no-op for services that commit, the commit for those that flush
+        return user
 
     return factory
 
 
-@pytest.fixture
+@module_world
 def users(make_user):
     """One user per role; consumers in two groups."""
     return {
@@ -158,9 +271,20 @@ def users(make_user):
     }
 
 
-def login(client, user, password: str = DEMO_PASSWORD):
-    response = client.post("/login", data={"email": user.email, "password": password})
-    assert response.status_code == 302, response.data[:500]
+def login(client, user, password: str | None = None):
+    """Log the client in as `user` by writing the session a successful log-in leaves (Flask-Login's
+    keys). Given a password, through the log-in form instead: for tests of log-in itself."""
+    if password is not None:
+        response = client.post("/login", data={"email": user.email, "password": password})
+        assert response.status_code == 302, response.data[:500]
+        return client
+    assert user.active, f"{user.email} is deactivated: log-in would refuse it"
+    app = client.application
+    with app.test_request_context(environ_base=client.environ_base):
+        identifier = app.login_manager._session_identifier_generator()
+    with client.session_transaction() as session:
+        session.clear()
+        session.update({"_user_id": user.get_id(), "_fresh": True, "_id": identifier})
     return client
 
 
@@ -204,18 +328,21 @@ def api(app):
 
 @contextmanager
 def count_queries():
-    """with count_queries() as queries: ...; len(queries) is the SQL statements run."""
+    """with count_queries() as queries: ...; len(queries) is the SQL statements run (read it
+    after the block: the harness's own SAVEPOINT statements are left out there)."""
     statements: list[str] = []
 
     def before_execute(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
-    engine = db.engine
+    engine = _ISOLATION.engine if _ISOLATION is not None else db.engine
     sa.event.listen(engine, "before_cursor_execute", before_execute)
     try:
         yield statements
     finally:
         sa.event.remove(engine, "before_cursor_execute", before_execute)
+        if _ISOLATION is not None:
+            statements[:] = [s for s in statements if not _ISOLATION.harness_statement(s)]
 
 
 @pytest.fixture
@@ -232,9 +359,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.fixture
+def live_server(_live_server, isolation):
+    """The app served over HTTP on loopback, in a thread, for the browser: it sees only what is
+    committed, so only tests in COMMITTED mode may use it."""
+    if isolation.mode != "committed":
+        raise NeedsCommitted("the live server needs @pytest.mark.committed (or browser)")
+    return _live_server
+
+
 @pytest.fixture(scope="session")
-def live_server(app):
-    """The app served over HTTP on loopback, in a thread, for the browser."""
+def _live_server(app):
     server_app = create_app(settings_for_tests(WTF_CSRF_ENABLED=True))
     port = _free_port()
     server = make_server("127.0.0.1", port, server_app, threaded=True)

@@ -16,9 +16,9 @@ from ..audit import services as audit
 from ..extensions import db
 from ..notifications.services import notify
 from ..worker.services import once
+from .models import LIVE_STATUSES, ServiceOffer
 from .services.bundles import bundles_containing
 from .services.followers import audience_users
-from .models import LIVE_STATUSES, ServiceOffer
 
 # A moment older than this is history (a worker that was down for days, or a database that
 # predates this job): nobody is told about it any more.

@@ -11,6 +11,9 @@ from app.accounts.models import LoginAttempt
 from app.extensions import db
 from tests.conftest import DEMO_PASSWORD, settings_for_tests
 
+# Each test builds an app of its own (its own engine and connections), so it commits for real.
+pytestmark = pytest.mark.committed
+
 
 def _proxied_app(hops: int):
     application = create_app(settings_for_tests(TRUSTED_PROXIES=hops))

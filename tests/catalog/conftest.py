@@ -9,7 +9,9 @@ from app import clock
 from app.accounts import services as accounts
 from app.accounts.models import SYSTEM
 from app.catalog import services as catalog
+from app.extensions import db
 from app.knowledge import services as knowledge
+from tests.conftest import module_world
 
 
 def complete_offer_data(code: str = "VPN-ACCESS", **overrides) -> dict:
@@ -76,7 +78,7 @@ def complete_offer_data(code: str = "VPN-ACCESS", **overrides) -> dict:
     return data
 
 
-@pytest.fixture
+@module_world
 def catalog_setup(users):
     accounts.save_group(SYSTEM, name="Support Desk")
     return users
@@ -111,6 +113,7 @@ def make_offer(catalog_setup):
         if publish:
             for status in ("planned", "ready", "published"):
                 offer = catalog.transition_offer(manager, offer.id, status)
+        db.session.commit()  # a no-op for services that commit, the commit for those that flush
         return offer
 
     return factory

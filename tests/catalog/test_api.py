@@ -16,7 +16,7 @@ from app.catalog import services as catalog
 from app.catalog.models import BundleMember, Category, PriceChange, ServiceOffer
 from app.extensions import db
 from tests.catalog.conftest import complete_offer_data
-from tests.conftest import count_queries, token_for
+from tests.conftest import count_queries, module_world, token_for
 
 API = "/api/v1"
 
@@ -29,7 +29,7 @@ def group_id(name: str) -> int:
     return accounts.find_group_by_name(name).id
 
 
-@pytest.fixture
+@module_world
 def world(make_offer, users, make_user):
     """A published Finance-only offer, a published offer for everyone, a draft, a bundle
     draft, a category, a digital product with a release, and a token per role."""

@@ -19,6 +19,7 @@ from app.knowledge import services as knowledge
 from app.knowledge.models import KnowledgeArticle
 from app.knowledge.services import links as knowledge_links
 from tests.catalog.conftest import complete_offer_data
+from tests.conftest import module_world
 
 PRIORITY_HOURS = {"critical": (1, 4), "high": (4, 8), "medium": (8, 24), "low": (24, 72)}
 
@@ -827,7 +828,7 @@ def test_featured_toggle(client_as, make_offer):
 # --- bundles -------------------------------------------------------------------------------
 
 
-@pytest.fixture
+@module_world
 def bundle(make_offer, manager):
     make_offer("VPN-ACCESS", price="7.50")
     make_offer("LAPTOP", name="Laptop", price="30.00")

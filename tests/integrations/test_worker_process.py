@@ -4,6 +4,7 @@ real and the truncating cleanup empties the tables afterwards."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from app import jobs
@@ -11,6 +12,9 @@ from app.extensions import db
 from app.integrations.models import DeliveryAttempt, WebhookDelivery
 from app.integrations.services import webhooks
 from tests.jobs.conftest import job_env, start_worker, wait_for  # noqa: F401
+
+# Worker processes read and write the database themselves: these tests commit for real.
+pytestmark = pytest.mark.committed
 
 
 def fresh(query):

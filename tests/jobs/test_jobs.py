@@ -3,6 +3,7 @@ is idempotent, holds its lock, is one unit of work; background tasks retry with 
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from app import clock, jobs
@@ -193,6 +194,7 @@ def test_an_sla_breach_is_recorded_and_notified_once(app, immediate, active_subs
     ]
 
 
+@pytest.mark.committed  # two sessions race on their own connections
 def test_of_two_racing_sla_checks_only_the_one_that_marks_the_breach_tells(
     app, active_subscription, users
 ):

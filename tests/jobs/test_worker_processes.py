@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from app import clock, jobs
@@ -22,6 +23,9 @@ from app.subscriptions import services as subs
 from app.subscriptions.models import Subscription
 from app.worker.models import JobRun
 from tests.jobs.conftest import wait_for
+
+# Worker processes read and write the database themselves: these tests commit for real.
+pytestmark = pytest.mark.committed
 
 
 def fresh(query):

@@ -12,6 +12,7 @@ from app.markdown import render_markdown
 from tests.conftest import DEMO_PASSWORD, settings_for_tests
 
 
+@pytest.mark.committed  # a second connection
 def test_models_and_migrations_agree(app):
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -59,6 +60,7 @@ def test_session_cookie_flags(client, users):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+@pytest.mark.committed  # a second app on the test database
 def test_csrf_is_enforced_on_forms(users):
     csrf_app = create_app(settings_for_tests(WTF_CSRF_ENABLED=True))
     client = csrf_app.test_client()

@@ -8,6 +8,9 @@ import sqlalchemy as sa
 
 from app.extensions import db
 
+# These tests open connections of their own, so they commit for real.
+pytestmark = pytest.mark.committed
+
 STATUS_TABLES = (
     "product_releases",
     "service_offers",

@@ -12,6 +12,9 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from tests.conftest import settings_for_tests
 
+# Each test builds an app of its own (its own engine and connections), so it commits for real.
+pytestmark = pytest.mark.committed
+
 
 @pytest.fixture
 def edge_app(app):

@@ -4,6 +4,7 @@ time queues its keys for the one that holds it."""
 
 import multiprocessing
 
+import pytest
 import sqlalchemy as sa
 
 from app.catalog.models import ServiceOffer
@@ -11,6 +12,8 @@ from app.extensions import db
 from app.search import index
 from tests.search import workers
 from tests.search.conftest import add_published_offers, indexed_keys, names, search
+
+pytestmark = pytest.mark.committed  # the workers are other processes
 
 PROCESSES = 4
 

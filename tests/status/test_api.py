@@ -8,14 +8,14 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.status import services as status
 from app.status.models import ServiceNotice, UsageRecord
-from tests.conftest import token_for
+from tests.conftest import module_world, token_for
 from tests.status import test_services as shared
 from tests.status.test_services import NOW, inbox_subjects, usage_rows
 
 world = shared.world  # the shared scenario fixture
 
 
-@pytest.fixture
+@module_world
 def tokens(world, users):
     named = {role: token_for(user) for role, user in users.items()}
     named["feeder"] = token_for(world["feeder"])

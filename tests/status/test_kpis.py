@@ -13,18 +13,19 @@ from app.status import services as status
 from app.status.models import UsageMetric
 from app.subscriptions import services as subs
 from app.support import services as support
+from tests.conftest import module_world
 
 
 def at(day: int, hour: int = 0, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
 
 
-@pytest.fixture
+@module_world
 def product(users):
     return catalog.save_product(users["product_manager"], name="Remote Access")
 
 
-@pytest.fixture
+@module_world
 def vpn(make_offer, product):
     return make_offer("VPN-ACCESS", product_id=product.id)
 

@@ -21,6 +21,7 @@ from app.status.services import dashboards
 from app.subscriptions import services as subs
 from app.support import services as support
 from tests.catalog.conftest import complete_offer_data
+from tests.conftest import module_world
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 QUOTA_OPTION = {
@@ -63,7 +64,7 @@ def inbox_subjects(user) -> list[str]:
     return [notification.subject for notification in db.session.scalars(inbox_query(user))]
 
 
-@pytest.fixture
+@module_world
 def world(users, make_offer, agents, make_user):
     """A product with an offer that carries a data quota; Finance and Engineering each subscribe;
     a second product with its own offer; usage metrics; the clock at NOW."""

@@ -7,9 +7,10 @@ from tests.catalog.conftest import (  # noqa: F401
     complete_offer_data,  # noqa: F401
     make_offer,
 )
+from tests.conftest import module_world
 
 
-@pytest.fixture
+@module_world
 def agent(users, catalog_setup):
     """A tier-1 agent in the Support Desk group, which does the VPN offer's manual step."""
     desk = accounts.find_group_by_name("Support Desk")

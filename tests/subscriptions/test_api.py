@@ -11,7 +11,7 @@ from app.catalog import services as catalog
 from app.extensions import db
 from app.subscriptions import services as subs
 from app.subscriptions.models import FulfillmentTask, Order, Subscription
-from tests.conftest import token_for
+from tests.conftest import module_world, token_for
 
 ORDER = {"offer_id": None, "options": {"profile": "developer", "devices": 2}, "accept_terms": True}
 
@@ -24,7 +24,7 @@ def manual_task(order_id: int) -> FulfillmentTask:
     ).first()
 
 
-@pytest.fixture
+@module_world
 def vpn(make_offer):
     return make_offer("VPN-ACCESS")
 

@@ -18,6 +18,7 @@ from app.subscriptions import services as subs
 from app.subscriptions.models import FulfillmentTask, Order, ServiceContract, Subscription
 from app.subscriptions.services import comparison, selection
 from tests.catalog.conftest import complete_offer_data
+from tests.conftest import module_world
 
 GOOD_OPTIONS = {"option_profile": "developer", "option_devices": "2", "option_note": "Laptop ✓"}
 
@@ -61,7 +62,7 @@ def add_visible_offers(how_many: int, *, kind: str, name: str) -> None:
     db.session.commit()
 
 
-@pytest.fixture
+@module_world
 def vpn(make_offer):
     return make_offer("VPN-ACCESS")
 

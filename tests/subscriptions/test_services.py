@@ -190,6 +190,7 @@ def test_terminate_at_a_date_waits_until_then(order_vpn, agent, users):
     assert db.session.get(Subscription, subscription.id).status == "terminating"
 
 
+@pytest.mark.committed  # a second connection
 def test_a_stale_subscription_cannot_change_state(order_vpn, agent, users):
     """The guarded update refuses a change based on a state someone else already moved."""
     from app.subscriptions.services import lifecycle
@@ -208,6 +209,7 @@ def test_a_stale_subscription_cannot_change_state(order_vpn, agent, users):
     assert db.session.get(Subscription, subscription.id).status == "terminating"
 
 
+@pytest.mark.committed  # threads
 def test_modification_and_termination_racing_one_wins(app, order_vpn, agent, users):
     import threading
 
@@ -347,6 +349,7 @@ def test_contract_counts_one_per_order(order_vpn):
     assert db.session.scalar(sa.select(sa.func.count(FulfillmentTask.id))) == 2
 
 
+@pytest.mark.committed  # threads
 def test_twenty_concurrent_identical_orders_make_one(app, make_offer, users):
     """Twenty submissions with one idempotency key at the same moment create exactly one order."""
     import threading

@@ -1,13 +1,12 @@
 import io
 
-import pytest
-
 from app.accounts import services as accounts
 from app.subscriptions import services as subs
 from tests.catalog.conftest import catalog_setup, complete_offer_data, make_offer  # noqa: F401
+from tests.conftest import module_world
 
 
-@pytest.fixture
+@module_world
 def agents(users, make_user, catalog_setup):
     """Agents at tiers 1, 2 and 3; tier 1 is in the Support Desk group."""
     desk = accounts.find_group_by_name("Support Desk")
@@ -16,7 +15,7 @@ def agents(users, make_user, catalog_setup):
     return {1: tier1, 2: make_user("support_agent", tier=2), 3: make_user("support_agent", tier=3)}
 
 
-@pytest.fixture
+@module_world
 def active_subscription(make_offer, users, agents):
     offer = make_offer()
     order, _ = subs.subscribe(

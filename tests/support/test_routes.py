@@ -14,7 +14,7 @@ from app.knowledge import services as knowledge
 from app.subscriptions import services as subs
 from app.support import services as support
 from app.support.models import Attachment, Deflection, SupportRequest
-from tests.conftest import count_queries, login
+from tests.conftest import count_queries, login, module_world
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 TUESDAY_9 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -41,7 +41,7 @@ def new_request(active_subscription, users):
     return factory
 
 
-@pytest.fixture
+@module_world
 def product(users):
     return catalog.save_product(users["product_manager"], name="Remote Access Platform")
 

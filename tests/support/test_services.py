@@ -20,12 +20,13 @@ from app.support.models import (
     RequestMessage,
     SupportRequest,
 )
+from tests.conftest import module_world
 from tests.support.conftest import upload
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
-@pytest.fixture
+@module_world
 def product(users):
     return catalog.save_product(users["product_manager"], name="Remote Access Platform")
 
