@@ -69,6 +69,7 @@ class IsolatedClient(FlaskClient):
     reads what the request committed."""
 
     def open(self, *args, **kwargs):
+        db.session.commit()  # the test's own unit of work ends before the request's begins
         with self.application.app_context():
             response = super().open(*args, **kwargs)
         db.session.expire_all()
