@@ -112,6 +112,7 @@ def require_consumer(actor: User) -> None:
 
 def changeable_subscription(actor: User, subscription_id: int) -> Subscription:
     """The subscription, if the actor is a consumer of its group and so may change or end it."""
+    require_role(actor, Role.CONSUMER, message="Only consumers change their subscriptions.")
     subscription = subscription_for(actor, subscription_id)
     _require_consumer_of(actor, subscription)
     return subscription
@@ -209,8 +210,8 @@ def modify(
     idempotency_key: Any,
 ) -> tuple[Order, bool]:
     """Change options, or move to another offer: a modification order and, when done, an amended contract."""
-    key = _clean_key(idempotency_key)
     subscription = changeable_subscription(actor, subscription_id)
+    key = _clean_key(idempotency_key)
     target = _change_target(actor, subscription, target_offer_id)
     _refuse_if_end_scheduled(subscription)
     if accept_terms is not True:
@@ -276,8 +277,8 @@ def terminate(
     actor: User, subscription_id: int, *, at: Any = None, idempotency_key: Any
 ) -> tuple[Order, bool]:
     """End now, or at a chosen date (the order waits, scheduled, until then)."""
-    key = _clean_key(idempotency_key)
     subscription = changeable_subscription(actor, subscription_id)
+    key = _clean_key(idempotency_key)
     errors: check.Errors = {}
     when = check.moment(errors, "at", at)
     if when is not None and when < clock.now().replace(second=0, microsecond=0):
