@@ -9,6 +9,12 @@ from tests.catalog.conftest import (  # noqa: F401
 )
 
 
+def pytest_configure(config):
+    # Tests that race real connections need real commits; the harness honours this marker
+    # (tests/isolation.py) where it isolates tests in SAVEPOINTs.
+    config.addinivalue_line("markers", "committed: the test commits for real")
+
+
 @pytest.fixture
 def agent(users, catalog_setup):
     """A tier-1 agent in the Support Desk group, which does the VPN offer's manual step."""

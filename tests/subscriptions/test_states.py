@@ -289,3 +289,20 @@ def test_no_actor_and_no_person_start_due_terminations(order_vpn, agent, users):
     assert db.session.get(Subscription, order.subscription_id).status == "active"
     assert subs.process_due(SYSTEM) == 1
     assert db.session.get(Subscription, order.subscription_id).status == "terminating"
+
+
+@pytest.mark.parametrize(
+    "table_name", ["subscriptions", "orders", "fulfillment_tasks", "service_contracts"]
+)
+def test_the_database_refuses_a_status_no_machine_declares(app, table_name):
+    """Raw SQL past the ORM's listener: the CHECK refuses it (a status short enough for the
+    column, so it is the CHECK that answers on PostgreSQL too)."""
+    from tests.platform.test_status_constraints import _row_with_status
+
+    table = db.metadata.tables[table_name]
+    with db.engine.connect() as connection, connection.begin() as transaction:
+        with pytest.raises(sa.exc.IntegrityError) as refused:
+            connection.execute(table.insert().values(_row_with_status(table, "paused")))
+        message = str(refused.value.orig)
+        assert f"ck_{table_name}_status" in message or "CHECK constraint failed" in message
+        transaction.rollback()

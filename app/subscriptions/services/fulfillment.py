@@ -331,6 +331,7 @@ def transition_task(
     `version` is the task's version the agent saw: refused (409, who changed what) if it has
     changed since, and so is the loser of two agents racing on one task."""
     task = worked_task(actor, task_id)
+    check_version(task, version, noun="task", object_type="fulfillment_task")
     target = str(TASK_ACTIONS.get(to, to))
     if not TASK.allows(task.status, target):
         allowed = ", ".join(sorted(TASK.targets(task.status))) or "none"
@@ -345,7 +346,6 @@ def transition_task(
         raise ValidationFailed(
             "Keep the reason to 2,000 characters.", fields={"reason": ["Too long."]}
         )
-    check_version(task, version, noun="task", object_type="fulfillment_task")
     before = task.status
     changes = {"status": {"before": before, "after": target}, **version_change(task)}
     _set_task_fields(actor, task, target, reason)
