@@ -131,6 +131,8 @@ class IsolatedClient(FlaskClient):
     def open(self, *args, **kwargs):
         if _ISOLATION is not None:
             _ISOLATION.before_request()
+        else:
+            db.session.commit()  # the test's own unit of work ends before the request's begins
         with self.application.app_context():
             response = super().open(*args, **kwargs)
         db.session.expire_all()

@@ -11,7 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 
-from .. import clock
+from .. import clock, unit_of_work
 from ..catalog import services as catalog
 from ..catalog.models import DigitalProduct
 from ..errors import DomainError
@@ -95,6 +95,7 @@ def _load_subscriptions(config: dict) -> str:
                 )
             complete_manual_steps(order, agent, ordered_at, hours=3)
             created += 1
+            unit_of_work.commit()  # one seeded subscription, one unit of work
         except DomainError as error:
             db.session.rollback()
             skipped.append(f"{item['offer']} ({error.message})")

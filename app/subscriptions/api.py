@@ -159,6 +159,7 @@ def list_subscriptions():
     status=201,
 )
 def create_subscription():
+    orders.require_consumer(api_user())
     data = load(SubscribeSchema())
     with key_errors_named_as_header():
         order, created = orders.subscribe(
@@ -202,6 +203,7 @@ def get_subscription(subscription_id: int):
     status=201,
 )
 def create_modification(subscription_id: int):
+    orders.changeable_subscription(api_user(), subscription_id)
     data = load(ModifySchema())
     with key_errors_named_as_header():
         order, created = orders.modify(
@@ -225,6 +227,7 @@ def create_modification(subscription_id: int):
     status=201,
 )
 def create_termination(subscription_id: int):
+    orders.changeable_subscription(api_user(), subscription_id)
     data = load(TerminateSchema()) if request.get_data(cache=True).strip() else {"at": None}
     with key_errors_named_as_header():
         order, created = orders.terminate(
@@ -275,12 +278,15 @@ def list_fulfillment_tasks():
 @endpoint(
     "/fulfillment-tasks/<int:task_id>/transitions",
     "POST",
-    summary="Start (in_progress), complete (done), fail (failed, with a reason), release or retry (queued) a task",
+    summary="Start (in_progress), complete (done), fail (failed, with a reason), release or retry (queued) a task; send the `version` you read and a stale one is refused with 409",
     tag="fulfillment",
     body=TaskTransitionSchema,
     response=FulfillmentTaskSchema,
 )
 def transition_fulfillment_task(task_id: int):
+    fulfillment.worked_task(api_user(), task_id)
     data = load(TaskTransitionSchema())
-    task = fulfillment.transition_task(api_user(), task_id, data["to"], reason=data["reason"])
+    task = fulfillment.transition_task(
+        api_user(), task_id, data["to"], reason=data["reason"], version=data["version"]
+    )
     return jsonify(FulfillmentTaskSchema().dump(task))

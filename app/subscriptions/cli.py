@@ -1,7 +1,11 @@
-"""`flask subscriptions ...`: operator commands of the Consume stream."""
+"""`flask subscriptions ...`: operator commands of the Consume stream. Each command is one unit
+of work, committed here at its edge."""
 
 import click
 
+from .. import unit_of_work
+from ..accounts.models import SYSTEM
+from ..errors import DomainError
 from .services import orders
 
 
@@ -13,5 +17,9 @@ def subscriptions() -> None:
 @subscriptions.command("process")
 def process() -> None:
     """Start the terminations whose date has come (run it from cron, e.g. every 5 minutes)."""
-    started = orders.process_due()
+    try:
+        started = orders.process_due(SYSTEM)
+    except DomainError as error:  # a lost race: nothing was started, the next run retries
+        raise click.ClickException(error.message) from None
+    unit_of_work.commit()
     click.echo(f"Started {started} scheduled termination{'' if started == 1 else 's'}.")

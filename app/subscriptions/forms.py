@@ -170,7 +170,9 @@ class TaskActionForm(FlaskForm):
     """start / complete / release / retry a fulfillment task: the pressed button's value is `to`."""
 
     to = HiddenField()
+    version = HiddenField()  # the task's version the agent saw
 
 
 class TaskFailForm(FlaskForm):
     reason = TextAreaField("Reason", validators=[Length(max=2000)])
+    version = HiddenField()

@@ -1,12 +1,14 @@
-"""Periodic jobs of the Consume stream."""
+"""Periodic jobs of the Consume stream. Each runs inside app.jobs' unit of work (run_job), which
+commits once when it returns and rolls back when it raises."""
 
 from __future__ import annotations
 
+from ..accounts.models import SYSTEM
 from . import services
 
 
 def start_due_terminations() -> str:
     """What `flask subscriptions process` does: start the terminations whose date has come.
-    Each start is a guarded status change, so running it twice starts nothing twice."""
-    started = services.process_due()
+    Each start is a versioned status change, so running it twice starts nothing twice."""
+    started = services.process_due(SYSTEM)
     return f"Started {started} scheduled termination{'' if started == 1 else 's'}."

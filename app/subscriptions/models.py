@@ -14,16 +14,28 @@ from ..accounts.models import ConsumerGroup, User
 from ..catalog.models import MONEY, ServiceOffer
 from ..extensions import db
 from ..models_base import UTCDateTime
+from .states import (
+    CONTRACT,
+    ORDER,
+    SUBSCRIPTION,
+    TASK,
+    ContractStatus,
+    OrderStatus,
+    SubscriptionStatus,
+    TaskStatus,
+)
 
-
-class SubscriptionStatus(enum.StrEnum):
-    REQUESTED = "requested"
-    FULFILLING = "fulfilling"
-    ACTIVE = "active"
-    MODIFYING = "modifying"
-    TERMINATING = "terminating"
-    TERMINATED = "terminated"
-    FAILED = "failed"
+__all__ = [
+    "ContractStatus",
+    "FulfillmentTask",
+    "Order",
+    "OrderStatus",
+    "OrderType",
+    "ServiceContract",
+    "Subscription",
+    "SubscriptionStatus",
+    "TaskStatus",
+]
 
 
 class OrderType(enum.StrEnum):
@@ -32,33 +44,13 @@ class OrderType(enum.StrEnum):
     TERMINATE = "terminate"
 
 
-class OrderStatus(enum.StrEnum):
-    SCHEDULED = "scheduled"  # a termination waiting for its date
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    FAILED = "failed"
-
-
-class TaskStatus(enum.StrEnum):
-    WAITING = "waiting"  # an earlier step is not done yet
-    QUEUED = "queued"
-    IN_PROGRESS = "in_progress"
-    DONE = "done"
-    FAILED = "failed"
-
-
-class ContractStatus(enum.StrEnum):
-    ACTIVE = "active"
-    SUPERSEDED = "superseded"  # amended by a later version
-    ENDED = "ended"
-
-
 class Subscription(db.Model):
     __tablename__ = "subscriptions"
     __table_args__ = (
         sa.Index("ix_subscriptions_group_status", "group_id", "status"),
         sa.Index("ix_subscriptions_offer_status", "offer_code", "status"),
         sa.Index("ix_subscriptions_offer_parent", "offer_id", "parent_id"),  # products in scope
+        SUBSCRIPTION.check_constraint(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,7 +70,7 @@ class Subscription(db.Model):
     active_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     terminates_on: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(default=1)
+    version: Mapped[int] = mapped_column()  # the optimistic lock (app/versioning.py)
 
     offer: Mapped[ServiceOffer] = relationship(lazy="joined")
     group: Mapped[ConsumerGroup] = relationship(lazy="joined")
@@ -88,6 +80,11 @@ class Subscription(db.Model):
         back_populates="parent", order_by="Subscription.id"
     )
 
+    __mapper_args__ = {"version_id_col": version}
+
+
+SUBSCRIPTION.watch(Subscription.status)
+
 
 class ServiceContract(db.Model):
     """What was agreed, frozen: later changes to the offer never alter it."""
@@ -95,13 +92,14 @@ class ServiceContract(db.Model):
     __tablename__ = "service_contracts"
     __table_args__ = (
         sa.UniqueConstraint("subscription_id", "version", name="uq_contract_version"),
+        CONTRACT.check_constraint(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscription_id: Mapped[int] = mapped_column(
         sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
     )
-    version: Mapped[int] = mapped_column(default=1)
+    version: Mapped[int] = mapped_column(default=1)  # the amendment number, not a lock
     status: Mapped[str] = mapped_column(sa.String(16), default=ContractStatus.ACTIVE.value)
     offer_id: Mapped[int] = mapped_column(sa.ForeignKey("service_offers.id", ondelete="RESTRICT"))
     offer_code: Mapped[str] = mapped_column(sa.String(40))
@@ -119,12 +117,16 @@ class ServiceContract(db.Model):
     agreed_by: Mapped[User | None] = relationship()
 
 
+CONTRACT.watch(ServiceContract.status)
+
+
 class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (
         sa.UniqueConstraint("requested_by_id", "idempotency_key", name="uq_order_idempotency"),
         sa.Index("ix_orders_status_created", "status", "created_at"),
         sa.Index("ix_orders_completed_at", "completed_at"),  # flow metrics by period
+        ORDER.check_constraint(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -149,6 +151,7 @@ class Order(db.Model):
     scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failure_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    version: Mapped[int] = mapped_column(server_default="1")  # the optimistic lock
 
     subscription: Mapped[Subscription] = relationship()
     target_offer: Mapped[ServiceOffer | None] = relationship()
@@ -157,12 +160,18 @@ class Order(db.Model):
         back_populates="order", order_by="FulfillmentTask.sequence", cascade="all, delete-orphan"
     )
 
+    __mapper_args__ = {"version_id_col": version}
+
+
+ORDER.watch(Order.status)
+
 
 class FulfillmentTask(db.Model):
     __tablename__ = "fulfillment_tasks"
     __table_args__ = (
         sa.UniqueConstraint("order_id", "sequence", name="uq_task_sequence"),
         sa.Index("ix_fulfillment_tasks_group_status", "group_id", "status"),
+        TASK.check_constraint(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -186,8 +195,14 @@ class FulfillmentTask(db.Model):
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(server_default="1")  # the optimistic lock
 
     order: Mapped[Order] = relationship(back_populates="tasks")
     subscription: Mapped[Subscription] = relationship()
     group: Mapped[ConsumerGroup | None] = relationship()
     assignee: Mapped[User | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+TASK.watch(FulfillmentTask.status)

@@ -17,6 +17,7 @@ from ..extensions import db
 from ..inputs import search_text
 from .models import Subscription, SubscriptionStatus, TaskStatus
 from .services import contracts, fulfillment, selection, subscriptions
+from .states import TASK
 
 CHANGE_ACTIONS = {"modify", "move_to_replacement"}
 SUBSCRIPTION_STATUSES = [status.value for status in SubscriptionStatus]
@@ -211,10 +212,7 @@ def queue_page(
     pagination = _paginate(query, page, per_page)
     return {
         "pagination": pagination,
-        "allowed": {
-            task.id: fulfillment.TASK_TRANSITIONS.get(task.status, set())
-            for task in pagination.items
-        },
+        "allowed": {task.id: TASK.targets(task.status) for task in pagination.items},
         "groups": list(user.groups),
         "statuses": TASK_STATUSES,
     }

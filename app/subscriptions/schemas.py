@@ -35,6 +35,12 @@ class TerminateSchema(Schema):
 class TaskTransitionSchema(Schema):
     to = fields.Str(required=True, validate=validate.OneOf(TASK_TARGETS))
     reason = fields.Str(load_default="", validate=validate.Length(max=2000))
+    version = fields.Int(
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The task's version you read; refused with 409 if it changed."},
+    )
 
 
 # --- responses -------------------------------------------------------------------------------
@@ -68,6 +74,7 @@ class FulfillmentTaskSchema(Schema):
     queued_at = fields.DateTime(allow_none=True)
     started_at = fields.DateTime(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)
+    version = fields.Int()
 
 
 class QueuedFulfillmentTaskSchema(FulfillmentTaskSchema):

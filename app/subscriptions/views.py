@@ -376,8 +376,12 @@ def _iso(value) -> str:
 
 
 def _render_queue(
-    failed_form: TaskFailForm | None = None, failed_task_id: int | None = None, status: int = 200
+    failed_form: TaskFailForm | None = None,
+    failed_task_id: int | None = None,
+    status: int = 200,
+    task_errors: dict[int, list[str]] | None = None,
 ):
+    """The queue page; `task_errors` are messages shown at a task's actions (a stale one)."""
     page = pages.queue_page(
         current_user,
         group_id=arg_id("group"),
@@ -387,18 +391,24 @@ def _render_queue(
     fail_forms = {
         task.id: failed_form
         if task.id == failed_task_id
-        else TaskFailForm(prefix=f"task{task.id}", formdata=None)
+        else TaskFailForm(prefix=f"task{task.id}", formdata=None, data={"version": task.version})
         for task in page["pagination"].items
     }
     return (
         render_template(
             "subscriptions/queue.html",
             fail_forms=fail_forms,
+            task_errors=task_errors or {},
             back=url_for(".queue", **query_args()),
             **page,
         ),
         status,
     )
+
+
+def _stale_task(task_id: int, error: Conflict):
+    """The queue again, answering 409, with who changed what at the task the agent acted on."""
+    return _render_queue(status=409, task_errors={task_id: [error.message]})
 
 
 @bp.route("/fulfillment")
@@ -429,8 +439,12 @@ def task_action(task_id: int):
         flash("Choose start, complete, release or retry.", "error")
         return _back_to_queue()
     try:
-        task = fulfillment.transition_task(current_user, task_id, action)
-    except (InvalidTransition, Conflict, ValidationFailed) as error:
+        task = fulfillment.transition_task(
+            current_user, task_id, action, version=form.version.data or None
+        )
+    except Conflict as error:
+        return _stale_task(task_id, error)
+    except (InvalidTransition, ValidationFailed) as error:
         flash(error.message, "error")
     else:
         flash(f"Task “{task.name}” (order {task.order_id}) {labels[action]}.", "success")
@@ -444,12 +458,18 @@ def task_fail(task_id: int):
     if form.validate_on_submit():
         try:
             task = fulfillment.transition_task(
-                current_user, task_id, "fail", reason=form.reason.data or ""
+                current_user,
+                task_id,
+                "fail",
+                reason=form.reason.data or "",
+                version=form.version.data or None,
             )
         except ValidationFailed as error:
             apply_field_errors(form, error)
             return _render_queue(form, task_id, 422)
-        except (InvalidTransition, Conflict) as error:
+        except Conflict as error:
+            return _stale_task(task_id, error)
+        except InvalidTransition as error:
             flash(error.message, "error")
         else:
             flash(

@@ -159,6 +159,7 @@ def test_terminations_start_when_their_date_has_come(app, immediate, order_vpn, 
     subs.terminate(
         users["consumer"], order.subscription_id, at=when.isoformat(), idempotency_key="t"
     )
+    db.session.commit()  # the consumer's requests ended; the job is another unit of work
     run("subscriptions.terminations")
     assert db.session.get(Subscription, order.subscription_id).status == "active"
     clock.freeze(when + timedelta(minutes=1))

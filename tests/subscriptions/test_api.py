@@ -524,6 +524,95 @@ def test_completing_the_last_task_activates(as_role, ordered):
     assert body["status"] == "active" and body["next_actions"] == ["modify", "terminate"]
 
 
+# --- the role before the body ------------------------------------------------------------------
+# A caller whose role may not use an endpoint is told so (403), whatever the body: an empty or
+# wrong body is only reported (422) to those who may send one. Statuses written out per endpoint.
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        ("consumer", 422),
+        ("support_agent", 403),
+        ("catalog_manager", 403),
+        ("product_manager", 403),
+        ("admin", 403),
+        ("", 401),
+    ],
+)
+def test_ordering_checks_the_role_before_the_body(as_role, role, status):
+    response = as_role(role).post("/api/v1/subscriptions", json={})
+    assert_problem(response, status)
+    assert db.session.scalar(sa.select(sa.func.count(Order.id))) == 0
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        ("consumer", 422),
+        ("other_consumer", 404),
+        ("support_agent", 403),
+        ("catalog_manager", 403),
+        ("product_manager", 403),
+        ("admin", 403),
+        ("", 401),
+    ],
+)
+def test_modifying_checks_the_role_before_the_body(as_role, active, role, status):
+    response = as_role(role).post(f"/api/v1/subscriptions/{active.id}/modifications", json={})
+    assert_problem(response, status)
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        ("consumer", 422),
+        ("other_consumer", 404),
+        ("support_agent", 403),
+        ("catalog_manager", 403),
+        ("product_manager", 403),
+        ("admin", 403),
+        ("", 401),
+    ],
+)
+def test_ending_checks_the_role_before_the_body(as_role, active, role, status):
+    response = as_role(role).post(
+        f"/api/v1/subscriptions/{active.id}/termination",
+        json={"at": 5},
+        headers={"Idempotency-Key": "t"},
+    )
+    assert_problem(response, status)
+    assert db.session.get(Subscription, active.id).status == "active"
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        ("support_agent", 422),
+        ("consumer", 403),
+        ("other_consumer", 403),
+        ("catalog_manager", 403),
+        ("product_manager", 403),
+        ("admin", 403),
+        ("", 401),
+    ],
+)
+def test_working_a_task_checks_the_role_before_the_body(as_role, ordered, role, status):
+    task = manual_task(ordered.id)
+    response = as_role(role).post(f"/api/v1/fulfillment-tasks/{task.id}/transitions", json={})
+    assert_problem(response, status)
+    assert db.session.get(FulfillmentTask, task.id).status == "queued"
+
+
+def test_an_agent_outside_the_tasks_group_is_told_404_whatever_the_body(api, ordered, make_user):
+    outsider = make_user("support_agent", groups=("Engineering",))
+    task = manual_task(ordered.id)
+    response = api(token_for(outsider)).post(
+        f"/api/v1/fulfillment-tasks/{task.id}/transitions", json={}
+    )
+    assert_problem(response, 404)
+
+
 # --- documentation ---------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from app import clock
 from app.accounts import services as accounts
+from app.accounts.models import SYSTEM
 from app.catalog import services as catalog
 from app.catalog.models import ServiceOffer
 from app.extensions import db
@@ -960,7 +961,7 @@ def test_queue_page_leaves_due_terminations_to_the_processing_job(
     page = html(agent_client.get("/fulfillment"))
     assert "scheduled termination" not in page and "Decommission" not in page
     assert db.session.get(Subscription, subscription.id).status == "active"
-    assert subs.process_due() == 1
+    assert subs.process_due(SYSTEM) == 1
     page = html(agent_client.get("/fulfillment"))
     assert "Decommission" in page
     assert db.session.get(Subscription, subscription.id).status == "terminating"

@@ -4,7 +4,8 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app import clock
+from app import clock, unit_of_work
+from app.accounts.models import SYSTEM
 from app.catalog import services as catalog
 from app.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from app.extensions import db
@@ -184,9 +185,9 @@ def test_terminate_at_a_date_waits_until_then(order_vpn, agent, users):
         end.status == "scheduled"
         and db.session.get(Subscription, subscription.id).status == "active"
     )
-    assert subs.process_due() == 0
+    assert subs.process_due(SYSTEM) == 0
     clock.freeze(when + timedelta(minutes=1))
-    assert subs.process_due() == 1
+    assert subs.process_due(SYSTEM) == 1
     assert db.session.get(Subscription, subscription.id).status == "terminating"
 
 
@@ -197,6 +198,7 @@ def test_a_stale_subscription_cannot_change_state(order_vpn, agent, users):
 
     order, _ = order_vpn()
     subscription = _activate(order, agent)
+    unit_of_work.commit()
     with db.engine.begin() as other_request:
         other_request.execute(
             sa.update(Subscription)
@@ -216,6 +218,7 @@ def test_modification_and_termination_racing_one_wins(app, order_vpn, agent, use
     order, _ = order_vpn()
     subscription_id = _activate(order, agent).id
     consumer_id = users["consumer"].id
+    unit_of_work.commit()
     barrier = threading.Barrier(2)
     outcomes = []
 
@@ -234,6 +237,7 @@ def test_modification_and_termination_racing_one_wins(app, order_vpn, agent, use
                     )
                 else:
                     subs.terminate(consumer, subscription_id, idempotency_key="t")
+                unit_of_work.commit()
                 outcomes.append((action, "ok"))
             except (Conflict, InvalidTransition):
                 outcomes.append((action, "refused"))
@@ -372,6 +376,7 @@ def test_twenty_concurrent_identical_orders_make_one(app, make_offer, users):
                     idempotency_key="same-key",
                 )
                 order_ids.append(order.id)
+                unit_of_work.commit()
             except Exception as error:  # noqa: BLE001 - any failure is what the test reports
                 errors.append(repr(error))
             finally:

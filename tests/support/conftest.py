@@ -1,5 +1,6 @@
 import io
 
+from app import unit_of_work
 from app.accounts import services as accounts
 from app.subscriptions import services as subs
 from tests.catalog.conftest import catalog_setup, complete_offer_data, make_offer  # noqa: F401
@@ -23,6 +24,7 @@ def active_subscription(make_offer, users, agents):
     )
     task = next(task for task in order.tasks if task.mode == "manual")
     subs.transition_task(agents[1], task.id, "complete")
+    unit_of_work.commit()  # the fixture's unit of work, before the test's requests
     return order.subscription
 
 

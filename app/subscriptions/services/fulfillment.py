@@ -3,11 +3,13 @@ once, manual ones from the agents' queue), and completing the order when every s
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from ... import clock
-from ...accounts.models import ConsumerGroup, Role, User, group_members
+from ...accounts.models import SYSTEM, ConsumerGroup, Role, User, group_members
 from ...accounts.services import require_role
 from ...audit import services as audit
 from ...catalog import services as catalog
@@ -15,6 +17,7 @@ from ...catalog.models import ServiceOffer
 from ...errors import InvalidTransition, NotFound, ValidationFailed
 from ...extensions import db, get_by_id
 from ...notifications.services import notify
+from ...versioning import check_version, flush_versioned, version_change
 from ..models import (
     ContractStatus,
     FulfillmentTask,
@@ -25,19 +28,11 @@ from ..models import (
     SubscriptionStatus,
     TaskStatus,
 )
+from ..states import CONTRACT, ORDER, TASK
 from .contracts import contracts_of, current_contract, write_contract
 from .lifecycle import RUNNING_STATUS, move
 
 S = SubscriptionStatus
-
-# The one table for fulfillment tasks.
-TASK_TRANSITIONS: dict[str, set[str]] = {
-    TaskStatus.WAITING: {TaskStatus.QUEUED},
-    TaskStatus.QUEUED: {TaskStatus.IN_PROGRESS, TaskStatus.DONE, TaskStatus.FAILED},
-    TaskStatus.IN_PROGRESS: {TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.QUEUED},
-    TaskStatus.FAILED: {TaskStatus.QUEUED},
-    TaskStatus.DONE: set(),
-}
 
 # What an agent asks for, in the words of the pages and the API.
 TASK_ACTIONS = {
@@ -61,31 +56,15 @@ def plan_hours(offer: ServiceOffer) -> float:
     )
 
 
-def plan_tasks(order: Order, subscription: Subscription, offer: ServiceOffer) -> None:
+def plan_tasks(actor: User, order: Order, subscription: Subscription, offer: ServiceOffer) -> None:
     """One task per plan step, in sequence. A bundle orders its members in order: each member gets its
     own subscription and its tasks wait for the previous member's."""
     groups = {group.name: group.id for group in db.session.scalars(sa.select(ConsumerGroup))}
     sequence = 0
-    targets: list[tuple[Subscription, ServiceOffer]] = []
     if offer.is_bundle and order.order_type == OrderType.NEW:
-        for _member, member_offer in catalog.member_offers(offer):
-            if member_offer is None:
-                continue
-            child = Subscription(
-                offer_id=member_offer.id,
-                offer_code=member_offer.code,
-                group_id=subscription.group_id,
-                owner_id=subscription.owner_id,
-                parent_id=subscription.id,
-                status=S.FULFILLING.value,
-                options={},
-                created_at=clock.now(),
-            )
-            db.session.add(child)
-            db.session.flush()
-            targets.append((child, member_offer))
+        targets = _member_subscriptions(actor, subscription, offer)
     else:
-        targets.append((subscription, offer))
+        targets = [(subscription, offer)]
     for target, target_offer in targets:
         for step in _steps_for(order.order_type, target_offer):
             sequence += 1
@@ -103,6 +82,32 @@ def plan_tasks(order: Order, subscription: Subscription, offer: ServiceOffer) ->
                 )
             )
     db.session.flush()
+
+
+def _member_subscriptions(
+    actor: User, bundle: Subscription, offer: ServiceOffer
+) -> list[tuple[Subscription, ServiceOffer]]:
+    """A subscription of each member offer, in the bundle's sequence, fulfilled by the bundle's
+    order: requested like any subscription, then fulfilling at once."""
+    members = []
+    for _member, member_offer in catalog.member_offers(offer):
+        if member_offer is None:
+            continue
+        child = Subscription(
+            offer_id=member_offer.id,
+            offer_code=member_offer.code,
+            group_id=bundle.group_id,
+            owner_id=bundle.owner_id,
+            parent_id=bundle.id,
+            status=S.REQUESTED.value,
+            options={},
+            created_at=clock.now(),
+        )
+        db.session.add(child)
+        db.session.flush()
+        move(actor, child, S.FULFILLING)
+        members.append((child, member_offer))
+    return members
 
 
 def _steps_for(order_type: str, offer: ServiceOffer) -> list[dict]:
@@ -128,21 +133,31 @@ def _steps_for(order_type: str, offer: ServiceOffer) -> list[dict]:
 # --- advancing an order ----------------------------------------------------------------------
 
 
-def advance(actor: User | None, order: Order) -> None:
+def advance(actor: User, order: Order) -> None:
     """Queue the next step; automatic steps complete at once; when every step is done, finish."""
     for task in order.tasks:
         if task.status == TaskStatus.DONE:
             continue
         if task.status == TaskStatus.WAITING:
-            task.status = TaskStatus.QUEUED.value
+            TASK.move(task, TaskStatus.QUEUED)
             task.queued_at = clock.now()
             if task.mode == "manual":
                 _notify_group(task)
         if task.mode == "automatic" and task.status == TaskStatus.QUEUED:
+            changes = {
+                "status": {"before": task.status, "after": TaskStatus.DONE.value},
+                **version_change(task),
+            }
             task.started_at = task.completed_at = clock.now()
-            task.status = TaskStatus.DONE.value
+            TASK.move(task, TaskStatus.DONE)
+            flush_versioned(task, noun="task", object_type="fulfillment_task")
             audit.record(
-                None, "fulfillment_task", task.id, "completed", summary=f"{task.name} (automatic)"
+                SYSTEM,
+                "fulfillment_task",
+                task.id,
+                "completed",
+                changes=changes,
+                summary=f"{task.name} (automatic)",
             )
             _finish_subscription_if_done(actor, order, task.subscription_id)
             continue
@@ -166,7 +181,7 @@ def _notify_group(task: FulfillmentTask) -> None:
     )
 
 
-def _finish_subscription_if_done(actor: User | None, order: Order, subscription_id: int) -> None:
+def _finish_subscription_if_done(actor: User, order: Order, subscription_id: int) -> None:
     """A bundle member becomes active once its own steps are done."""
     if order.order_type != OrderType.NEW or subscription_id == order.subscription_id:
         return
@@ -180,9 +195,10 @@ def _finish_subscription_if_done(actor: User | None, order: Order, subscription_
             move(actor, child, S.ACTIVE)
 
 
-def _complete_order(actor: User | None, order: Order) -> None:
+def _complete_order(actor: User, order: Order) -> None:
     subscription = order.subscription
-    order.status = OrderStatus.COMPLETED.value
+    changes = version_change(order)
+    ORDER.move(order, OrderStatus.COMPLETED)
     order.completed_at = clock.now()
     owner = subscription.owner
     if order.order_type == OrderType.NEW:
@@ -197,7 +213,7 @@ def _complete_order(actor: User | None, order: Order) -> None:
         target = order.target_offer or subscription.offer
         previous = current_contract(subscription)
         if previous is not None:
-            previous.status = ContractStatus.SUPERSEDED.value
+            CONTRACT.move(previous, ContractStatus.SUPERSEDED)
         write_contract(
             subscription,
             target,
@@ -220,11 +236,11 @@ def _complete_order(actor: User | None, order: Order) -> None:
     else:
         for contract in contracts_of(subscription):
             if contract.status == ContractStatus.ACTIVE:
-                contract.status = ContractStatus.ENDED.value
+                CONTRACT.move(contract, ContractStatus.ENDED)
                 contract.ended_at = clock.now()
         for child in subscription.children:
-            if child.status != S.TERMINATED:
-                child.status, child.terminated_at = S.TERMINATED.value, clock.now()
+            if child.status == S.TERMINATING:  # a bundle's members end with it
+                move(actor, child, S.TERMINATED)
         move(actor, subscription, S.TERMINATED)
         notify(
             [owner],
@@ -232,7 +248,7 @@ def _complete_order(actor: User | None, order: Order) -> None:
             "Your subscription is terminated.",
             f"/subscriptions/{subscription.id}",
         )
-    audit.record(actor, "order", order.id, "completed", summary=order.order_type)
+    audit.record(actor, "order", order.id, "completed", changes=changes, summary=order.order_type)
 
 
 def progress(order: Order | None) -> dict:
@@ -301,13 +317,24 @@ def get_task(actor: User, task_id: int) -> FulfillmentTask:
     return task
 
 
-def transition_task(actor: User, task_id: int, to: str, *, reason: str = "") -> FulfillmentTask:
-    """start, complete, fail (with a reason), release, or retry a manual fulfillment task."""
+def worked_task(actor: User, task_id: int) -> FulfillmentTask:
+    """The task, if the actor works fulfillment tasks and this one is in their queues: the
+    permission checked before anything the caller sent is looked at."""
     require_role(actor, Role.SUPPORT_AGENT, message="Only support agents work fulfillment tasks.")
-    task = get_task(actor, task_id)
+    return get_task(actor, task_id)
+
+
+def transition_task(
+    actor: User, task_id: int, to: str, *, reason: str = "", version: Any = None
+) -> FulfillmentTask:
+    """start, complete, fail (with a reason), release, or retry a manual fulfillment task.
+    `version` is the task's version the agent saw: refused (409, who changed what) if it has
+    changed since, and so is the loser of two agents racing on one task."""
+    task = worked_task(actor, task_id)
+    check_version(task, version, noun="task", object_type="fulfillment_task")
     target = str(TASK_ACTIONS.get(to, to))
-    if target not in TASK_TRANSITIONS.get(task.status, set()):
-        allowed = ", ".join(sorted(TASK_TRANSITIONS.get(task.status, set()))) or "none"
+    if not TASK.allows(task.status, target):
+        allowed = ", ".join(sorted(TASK.targets(task.status))) or "none"
         raise InvalidTransition(
             f"A {task.status.replace('_', ' ')} task cannot become {target.replace('_', ' ')}. Allowed: {allowed}.",
             fields={"to": [f"Allowed: {allowed}."]},
@@ -320,29 +347,19 @@ def transition_task(actor: User, task_id: int, to: str, *, reason: str = "") -> 
             "Keep the reason to 2,000 characters.", fields={"reason": ["Too long."]}
         )
     before = task.status
-    _set_task_status(actor, task, target, reason)
+    changes = {"status": {"before": before, "after": target}, **version_change(task)}
+    _set_task_fields(actor, task, target, reason)
+    flush_versioned(task, noun="task", object_type="fulfillment_task")
     audit.record(
-        actor,
-        "fulfillment_task",
-        task.id,
-        "transition",
-        changes={"status": {"before": before, "after": target}},
-        summary=reason[:255],
+        actor, "fulfillment_task", task.id, "transition", changes=changes, summary=reason[:255]
     )
-    if target == TaskStatus.DONE:
-        _finish_subscription_if_done(actor, task.order, task.subscription_id)
-        advance(actor, task.order)
-    db.session.commit()
+    _follow_task(actor, task, before, reason)
     return task
 
 
-def _set_task_status(actor: User, task: FulfillmentTask, target: str, reason: str) -> None:
-    """The task's new status and what goes with it: who works it, and the order's and the
-    subscription's state when it fails or is retried."""
-    before = task.status
-    order = task.order
-    subscription = order.subscription
-    task.status = target
+def _set_task_fields(actor: User, task: FulfillmentTask, target: str, reason: str) -> None:
+    """The task's new status and what goes with it: who works it, since when, why it failed."""
+    before = TASK.move(task, target)
     if target == TaskStatus.IN_PROGRESS:
         task.assignee_id, task.started_at = actor.id, clock.now()
     elif target == TaskStatus.DONE:
@@ -351,7 +368,23 @@ def _set_task_status(actor: User, task: FulfillmentTask, target: str, reason: st
         task.started_at = task.started_at or clock.now()
     elif target == TaskStatus.FAILED:
         task.failure_reason = reason
-        order.status, order.failure_reason = OrderStatus.FAILED.value, reason
+    elif before == TaskStatus.FAILED:  # retry
+        task.failure_reason, task.assignee_id, task.started_at = "", None, None
+    else:  # released back to the queue
+        task.assignee_id, task.started_at = None, None
+
+
+def _follow_task(actor: User, task: FulfillmentTask, before: str, reason: str) -> None:
+    """What the task's move does to its order and subscription: a done step advances the
+    order, a failed one fails it, a retried one runs it again."""
+    order = task.order
+    subscription = order.subscription
+    if task.status == TaskStatus.DONE:
+        _finish_subscription_if_done(actor, order, task.subscription_id)
+        advance(actor, order)
+    elif task.status == TaskStatus.FAILED:
+        ORDER.move(order, OrderStatus.FAILED)
+        order.failure_reason = reason
         move(actor, subscription, S.FAILED, reason=f"{task.name}: {reason}")
         notify(
             [subscription.owner],
@@ -360,8 +393,6 @@ def _set_task_status(actor: User, task: FulfillmentTask, target: str, reason: st
             f"/subscriptions/{subscription.id}",
         )
     elif before == TaskStatus.FAILED:  # retry
-        task.failure_reason, task.assignee_id, task.started_at = "", None, None
-        order.status, order.failure_reason = OrderStatus.IN_PROGRESS.value, ""
+        ORDER.move(order, OrderStatus.IN_PROGRESS)
+        order.failure_reason = ""
         move(actor, subscription, RUNNING_STATUS[OrderType(order.order_type)])
-    else:  # released back to the queue
-        task.assignee_id, task.started_at = None, None

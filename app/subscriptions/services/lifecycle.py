@@ -1,31 +1,19 @@
-"""The subscription lifecycle: the one transition table, and the guarded writes of a
-subscription's status and fields, so two racing requests cannot both win."""
+"""The subscription lifecycle: moves through its state machine (app/subscriptions/states.py),
+and versioned writes of a subscription's fields, so two racing requests cannot both win."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-
 from ... import clock
 from ...accounts.models import User
 from ...audit import services as audit
-from ...errors import Conflict, InvalidTransition
-from ...extensions import db
+from ...errors import Conflict
+from ...versioning import flush_versioned, version_change
 from ..models import OrderType, Subscription, SubscriptionStatus
+from ..states import SUBSCRIPTION
 
 S = SubscriptionStatus
-
-# The one table for the subscription lifecycle.
-SUBSCRIPTION_TRANSITIONS: dict[str, set[str]] = {
-    S.REQUESTED: {S.FULFILLING, S.FAILED},
-    S.FULFILLING: {S.ACTIVE, S.FAILED},
-    S.ACTIVE: {S.MODIFYING, S.TERMINATING},
-    S.MODIFYING: {S.ACTIVE, S.FAILED},
-    S.TERMINATING: {S.TERMINATED, S.FAILED},
-    S.FAILED: {S.FULFILLING, S.MODIFYING, S.TERMINATING},  # an agent retries the failed order
-    S.TERMINATED: set(),
-}
 
 # While an order of this type runs, the subscription is in this status.
 RUNNING_STATUS = {
@@ -35,66 +23,46 @@ RUNNING_STATUS = {
 }
 
 
-def move(actor: User | None, subscription: Subscription, to: str, *, reason: str = "") -> None:
-    """Change status with a guarded UPDATE so two racing requests cannot both win."""
-    before = subscription.status
-    if to not in SUBSCRIPTION_TRANSITIONS.get(before, set()):
-        raise InvalidTransition(
-            f"A {before} subscription cannot become {to}.",
-            fields={"status": [f"Subscription is {before}."]},
-        )
-    values: dict[str, Any] = {"status": to, "version": Subscription.version + 1}
+def move(actor: User, subscription: Subscription, to: str, *, reason: str = "") -> None:
+    """Move the subscription and flush: refused if the move is not declared, or if someone
+    changed the subscription since this request read it (its version)."""
+    changes = {
+        "status": {"before": subscription.status, "after": str(to)},
+        **version_change(subscription),
+    }
+    before = SUBSCRIPTION.move(subscription, to)
     if to == S.ACTIVE and subscription.active_since is None:
-        values["active_since"] = clock.now()
+        subscription.active_since = clock.now()
     if to == S.TERMINATED:
-        values["terminated_at"] = clock.now()
+        subscription.terminated_at = clock.now()
     if to == S.FAILED:
-        values["failure_reason"] = reason
+        subscription.failure_reason = reason
     elif before == S.FAILED:
-        values["failure_reason"] = ""
-    result = db.session.execute(
-        sa.update(Subscription)
-        .where(
-            Subscription.id == subscription.id,
-            Subscription.status == before,
-            Subscription.version == subscription.version,
-        )
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.rollback()
-        raise Conflict(
-            "Someone else changed this subscription at the same moment; reload and try again.",
-            fields={"version": ["The subscription changed."]},
-        )
-    db.session.refresh(subscription)
+        subscription.failure_reason = ""
+    flush_versioned(subscription, noun="subscription", object_type="subscription")
     audit.record(
-        actor,
-        "subscription",
-        subscription.id,
-        "transition",
-        changes={"status": {"before": before, "after": to}},
-        summary=reason[:255],
+        actor, "subscription", subscription.id, "transition", changes=changes, summary=reason[:255]
     )
 
 
-def guarded_touch(subscription: Subscription, **values: Any) -> None:
-    """Set fields of an active subscription, refused if anyone changed it since it was read."""
-    result = db.session.execute(
-        sa.update(Subscription)
-        .where(
-            Subscription.id == subscription.id,
-            Subscription.version == subscription.version,
-            Subscription.status == S.ACTIVE,
-        )
-        .values(version=Subscription.version + 1, **values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.rollback()
+def guarded_touch(
+    actor: User, subscription: Subscription, action: str, *, summary: str = "", **values: Any
+) -> None:
+    """Set fields of an active subscription and record it, refused if anyone changed it since
+    it was read."""
+    if subscription.status != S.ACTIVE:
         raise Conflict(
-            "Someone else changed this subscription at the same moment; reload and try again.",
-            fields={"version": ["The subscription changed."]},
+            f"A {subscription.status} subscription cannot be changed now.",
+            fields={"status": [f"It is {subscription.status}."]},
         )
-    db.session.refresh(subscription)
+    changes = {
+        **{
+            name: {"before": getattr(subscription, name), "after": value}
+            for name, value in values.items()
+        },
+        **version_change(subscription),
+    }
+    for name, value in values.items():
+        setattr(subscription, name, value)
+    flush_versioned(subscription, noun="subscription", object_type="subscription")
+    audit.record(actor, "subscription", subscription.id, action, changes=changes, summary=summary)

@@ -21,7 +21,9 @@ from ...catalog.models import ServiceOffer
 from ...errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from ...extensions import db
 from ...inputs import whole_number
+from ...versioning import flush_versioned
 from ..models import Order, OrderStatus, OrderType, Subscription, SubscriptionStatus
+from ..states import ORDER, SUBSCRIPTION
 from .contracts import agreement, write_contract
 from .fulfillment import advance, plan_tasks
 from .lifecycle import guarded_touch, move
@@ -63,14 +65,15 @@ def _clean_key(key: Any) -> str:
 def _insert_order_once(
     user: User, key: str, fingerprint: str, build: Callable[[], Order]
 ) -> tuple[Order, bool]:
-    """Run `build()` (which adds an order and its rows) in one transaction; a concurrent or repeated
-    request with the same key gets the first order back instead of a second one."""
+    """Run `build()` (which adds an order and its rows, and flushes); a concurrent or repeated
+    request with the same key gets the first order back instead of a second one. The unique
+    index on the key answers the concurrent one when the first commits; this unit of work then
+    holds nothing but the lost attempt, so it is rolled back before the first order is read."""
     existing = _existing_order(user, key, fingerprint)
     if existing is not None:
         return existing, False
     try:
         order = build()
-        db.session.commit()
     except IntegrityError:
         db.session.rollback()
         existing = _existing_order(user, key, fingerprint)
@@ -103,6 +106,18 @@ def _group_for(user: User, group_id: Any) -> ConsumerGroup:
     return group
 
 
+def require_consumer(actor: User) -> None:
+    require_role(actor, Role.CONSUMER, message="Only consumers subscribe to offers.")
+
+
+def changeable_subscription(actor: User, subscription_id: int) -> Subscription:
+    """The subscription, if the actor is a consumer of its group and so may change or end it."""
+    require_role(actor, Role.CONSUMER, message="Only consumers change their subscriptions.")
+    subscription = subscription_for(actor, subscription_id)
+    _require_consumer_of(actor, subscription)
+    return subscription
+
+
 def subscribe(
     actor: User,
     offer_id: Any,
@@ -114,7 +129,7 @@ def subscribe(
 ) -> tuple[Order, bool]:
     """Agree to an offer's terms and order it. Returns (order, created); a retried request with the
     same idempotency key returns the first order with created False."""
-    require_role(actor, Role.CONSUMER, message="Only consumers subscribe to offers.")
+    require_consumer(actor)
     key = _clean_key(idempotency_key)
     offer = orderable_offer(actor, offer_id)
     if accept_terms is not True:
@@ -168,7 +183,7 @@ def _new_subscription(
     db.session.add(order)
     db.session.flush()  # the idempotency key's unique index answers here, before more work
     write_contract(subscription, offer, agreed, actor, version=1)
-    plan_tasks(order, subscription, offer)
+    plan_tasks(actor, order, subscription, offer)
     audit.record(
         actor,
         "subscription",
@@ -195,9 +210,8 @@ def modify(
     idempotency_key: Any,
 ) -> tuple[Order, bool]:
     """Change options, or move to another offer: a modification order and, when done, an amended contract."""
+    subscription = changeable_subscription(actor, subscription_id)
     key = _clean_key(idempotency_key)
-    subscription = subscription_for(actor, subscription_id)
-    _require_consumer_of(actor, subscription)
     target = _change_target(actor, subscription, target_offer_id)
     _refuse_if_end_scheduled(subscription)
     if accept_terms is not True:
@@ -233,7 +247,7 @@ def modify(
         )
         db.session.add(order)
         db.session.flush()
-        plan_tasks(order, subscription, target)
+        plan_tasks(actor, order, subscription, target)
         advance(actor, order)
         return order
 
@@ -263,9 +277,8 @@ def terminate(
     actor: User, subscription_id: int, *, at: Any = None, idempotency_key: Any
 ) -> tuple[Order, bool]:
     """End now, or at a chosen date (the order waits, scheduled, until then)."""
+    subscription = changeable_subscription(actor, subscription_id)
     key = _clean_key(idempotency_key)
-    subscription = subscription_for(actor, subscription_id)
-    _require_consumer_of(actor, subscription)
     errors: check.Errors = {}
     when = check.moment(errors, "at", at)
     if when is not None and when < clock.now().replace(second=0, microsecond=0):
@@ -300,13 +313,12 @@ def terminate(
         db.session.add(order)
         db.session.flush()
         if scheduled:
-            guarded_touch(subscription, terminates_on=when)
-            audit.record(
+            guarded_touch(
                 actor,
-                "subscription",
-                subscription.id,
+                subscription,
                 "termination_scheduled",
                 summary=f"{when:%Y-%m-%d}",
+                terminates_on=when,
             )
         else:
             _start_termination(actor, order)
@@ -323,35 +335,41 @@ def _refuse_if_end_scheduled(subscription: Subscription) -> None:
         )
 
 
-def _start_termination(actor: User | None, order: Order) -> None:
+def _start_termination(actor: User, order: Order) -> None:
+    """The end starts: the subscription (and a bundle's members) terminating, the order's
+    step planned and advanced."""
     subscription = order.subscription
     move(actor, subscription, S.TERMINATING)
-    order.status = OrderStatus.IN_PROGRESS.value
-    plan_tasks(order, subscription, subscription.offer)
+    for member in subscription.children:
+        if SUBSCRIPTION.allows(member.status, S.TERMINATING):
+            move(actor, member, S.TERMINATING)
+    if order.status == OrderStatus.SCHEDULED:
+        ORDER.move(order, OrderStatus.IN_PROGRESS)
+    plan_tasks(actor, order, subscription, subscription.offer)
     advance(actor, order)
 
 
-def process_due(now: datetime | None = None) -> int:
+def process_due(actor: User, now: datetime | None = None) -> int:
     """Start terminations whose date has come. Run by `flask subscriptions process` and by the
-    periodic job; never by a page view."""
+    periodic job (as the system), never by a page view; all in the caller's unit of work, so a
+    run that loses a race to a consumer's cancellation starts nothing and the next run retries."""
+    require_role(actor, Role.ADMIN, message="Only the system starts due terminations.")
     now = now or clock.now()
     due = db.session.scalars(
-        sa.select(Order).where(Order.status == OrderStatus.SCHEDULED, Order.scheduled_for <= now)
+        sa.select(Order)
+        .where(Order.status == OrderStatus.SCHEDULED, Order.scheduled_for <= now)
+        .order_by(Order.id)
     ).all()
     started = 0
     for order in due:
-        try:
-            _start_termination(None, order)
-            db.session.commit()
+        if SUBSCRIPTION.allows(order.subscription.status, S.TERMINATING):
+            _start_termination(actor, order)
             started += 1
-        except (Conflict, InvalidTransition):
-            db.session.rollback()
     return started
 
 
 def cancel_scheduled_termination(actor: User, subscription_id: int) -> Subscription:
-    subscription = subscription_for(actor, subscription_id)
-    _require_consumer_of(actor, subscription)
+    subscription = changeable_subscription(actor, subscription_id)
     order = db.session.scalar(
         sa.select(Order).where(
             Order.subscription_id == subscription.id, Order.status == OrderStatus.SCHEDULED
@@ -359,10 +377,11 @@ def cancel_scheduled_termination(actor: User, subscription_id: int) -> Subscript
     )
     if order is None:
         raise InvalidTransition("No end date is scheduled.", fields={"at": ["Nothing scheduled."]})
+    # the subscription's row first, then the order's, in the order the processing job takes
+    # them, so the two never wait on each other
+    guarded_touch(actor, subscription, "termination_cancelled", terminates_on=None)
     db.session.delete(order)
-    guarded_touch(subscription, terminates_on=None)
-    audit.record(actor, "subscription", subscription.id, "termination_cancelled")
-    db.session.commit()
+    flush_versioned(order, noun="order", object_type="order")
     return subscription
 
 

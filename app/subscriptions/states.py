@@ -1,0 +1,107 @@
+"""The lifecycles of the Consume stream's aggregates, declared once: subscriptions, orders,
+fulfillment tasks and service contracts, their states and their moves. Each model's status
+column is watched by its machine (models.py, which re-exports the enums), so every status write
+anywhere is one of these moves, and its CHECK constraint holds the same states.
+
+The enums live here rather than in models.py so that models.py can build its CHECK constraints
+from the machines without an import circle."""
+
+from __future__ import annotations
+
+import enum
+
+from ..statemachine import StateMachine
+
+
+class SubscriptionStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    FULFILLING = "fulfilling"
+    ACTIVE = "active"
+    MODIFYING = "modifying"
+    TERMINATING = "terminating"
+    TERMINATED = "terminated"
+    FAILED = "failed"
+
+
+class OrderStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"  # a termination waiting for its date
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class TaskStatus(enum.StrEnum):
+    WAITING = "waiting"  # an earlier step is not done yet
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ContractStatus(enum.StrEnum):
+    ACTIVE = "active"
+    SUPERSEDED = "superseded"  # amended by a later version
+    ENDED = "ended"
+
+
+S, T, C = SubscriptionStatus, TaskStatus, ContractStatus
+
+SUBSCRIPTION = StateMachine(
+    "subscription",
+    SubscriptionStatus,
+    {
+        (S.REQUESTED, S.FULFILLING): "its new-instance order starts (a bundle member's too)",
+        (S.REQUESTED, S.FAILED): "its order failed before fulfillment began",
+        (S.FULFILLING, S.ACTIVE): "every step of its order is done",
+        (S.FULFILLING, S.FAILED): "a step failed",
+        (S.ACTIVE, S.MODIFYING): "a change is ordered",
+        (S.ACTIVE, S.TERMINATING): "its end starts (or its bundle's)",
+        (S.MODIFYING, S.ACTIVE): "the change is in place",
+        (S.MODIFYING, S.FAILED): "a step of the change failed",
+        (S.TERMINATING, S.TERMINATED): "it is decommissioned",
+        (S.TERMINATING, S.FAILED): "a step of the end failed",
+        # an agent retries the failed order: back to the status its order runs in
+        (S.FAILED, S.FULFILLING): "retry of a new-instance order",
+        (S.FAILED, S.MODIFYING): "retry of a change",
+        (S.FAILED, S.TERMINATING): "retry of an end (or its bundle ends)",
+    },
+    initial=(S.REQUESTED,),
+)
+
+ORDER = StateMachine(
+    "order",
+    OrderStatus,
+    {
+        (OrderStatus.SCHEDULED, OrderStatus.IN_PROGRESS): "its date has come",
+        (OrderStatus.IN_PROGRESS, OrderStatus.COMPLETED): "every step is done",
+        (OrderStatus.IN_PROGRESS, OrderStatus.FAILED): "a step failed",
+        (OrderStatus.FAILED, OrderStatus.IN_PROGRESS): "an agent retries the failed step",
+    },
+    initial=(OrderStatus.IN_PROGRESS, OrderStatus.SCHEDULED),
+)
+
+TASK = StateMachine(
+    "fulfillment task",
+    TaskStatus,
+    {
+        (T.WAITING, T.QUEUED): "the steps before it are done",
+        (T.QUEUED, T.IN_PROGRESS): "an agent starts it",
+        (T.QUEUED, T.DONE): "an agent completes it (or it runs automatically)",
+        (T.QUEUED, T.FAILED): "an agent fails it",
+        (T.IN_PROGRESS, T.DONE): "its agent completes it",
+        (T.IN_PROGRESS, T.FAILED): "its agent fails it",
+        (T.IN_PROGRESS, T.QUEUED): "its agent releases it to the queue",
+        (T.FAILED, T.QUEUED): "an agent retries it",
+    },
+    initial=(T.WAITING,),
+)
+
+CONTRACT = StateMachine(
+    "service contract",
+    ContractStatus,
+    {
+        (C.ACTIVE, C.SUPERSEDED): "a change amended it with a new version",
+        (C.ACTIVE, C.ENDED): "the subscription ended",
+    },
+    initial=(C.ACTIVE,),
+)
