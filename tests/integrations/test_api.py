@@ -94,7 +94,7 @@ def test_the_secret_is_never_in_an_api_answer_nor_the_audit_trail(admin):
         assert SECRET not in text and new_secret not in text
         assert stored.secret_encrypted not in text and "secret_encrypted" not in text
     events = db.session.scalars(
-        sa.select(AuditEvent).where(AuditEvent.object_type == "integration")
+        sa.select(AuditEvent).where(AuditEvent.object_type == "integration").order_by(AuditEvent.id)
     ).all()
     trail = json.dumps([[event.changes, event.summary] for event in events])
     assert SECRET not in trail and new_secret not in trail
