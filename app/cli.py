@@ -8,6 +8,7 @@ import sys
 import click
 from flask import Flask
 
+from . import unit_of_work
 from .accounts import services as accounts
 from .accounts.models import SYSTEM, Role
 from .errors import DomainError
@@ -110,15 +111,14 @@ def create_user(
         else:
             accounts.create_user(SYSTEM, email=email, password=password, **fields)
             click.echo(f"Created {accounts.normalise_email(email)}")
+        unit_of_work.commit()
     except DomainError as error:
         db.session.rollback()
         _fail(error)
 
 
 def _group_id(name: str) -> int:
-    group = accounts.find_group_by_name(name) or accounts.save_group(
-        SYSTEM, name=name, commit=False
-    )
+    group = accounts.find_group_by_name(name) or accounts.save_group(SYSTEM, name=name)
     return group.id
 
 
@@ -132,6 +132,7 @@ def create_token(email: str, label: str) -> None:
         raise click.ClickException(f"No user with e-mail {email}.")
     try:
         _, plaintext = accounts.create_token(SYSTEM, user.id, label)
+        unit_of_work.commit()
     except DomainError as error:
         db.session.rollback()
         _fail(error)

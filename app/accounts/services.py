@@ -118,7 +118,6 @@ def create_user(
     roles: Iterable[str] = (Role.CONSUMER,),
     group_ids: Iterable[int] = (),
     support_tier: int | None = None,
-    commit: bool = True,
 ) -> User:
     """Create a user, as an admin or as the system (SYSTEM: the command line, the seed)."""
     require_role(actor, Role.ADMIN)
@@ -139,8 +138,7 @@ def create_user(
     db.session.add(user)
     db.session.flush()
     audit.record(actor, "user", user.id, "created", changes=audit.diff({}, _user_snapshot(user)))
-    if commit:
-        db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -154,7 +152,6 @@ def update_user(
     group_ids: Iterable[int],
     support_tier: int | None,
     password: str | None = None,
-    commit: bool = True,
 ) -> User:
     require_role(actor, Role.ADMIN)
     user = get_user(user_id)
@@ -179,8 +176,7 @@ def update_user(
     if password:
         changes["password"] = {"before": "***", "after": "***"}
     audit.record(actor, "user", user.id, "updated", changes=changes)
-    if commit:
-        db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -201,7 +197,7 @@ def set_user_active(actor: User, user_id: int, active: bool) -> User:
             changes=audit.diff({"active": user.active}, {"active": active}),
         )
         user.active = active
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -238,7 +234,7 @@ def change_own_password(user: User, current_password: str, new_password: str) ->
         )
     user.password_hash = hash_password(new_password)
     audit.record(user, "user", user.id, "password_changed")
-    db.session.commit()
+    db.session.flush()
 
 
 # --- log-in ------------------------------------------------------------------
@@ -292,11 +288,11 @@ def authenticate(email: str, password: str, address: str) -> User:
     )
     if user is None or not password_matches or not user.active:
         _record_failure(email, address)
-        db.session.commit()
+        db.session.commit()  # the failure must outlive the 401's rollback
         raise Unauthorized("Invalid e-mail or password, or the account is deactivated.")
     db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email == email))
     audit.record(user, "user", user.id, "logged_in")
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -329,7 +325,6 @@ def save_group(
     name: str,
     description: str = "",
     group_id: int | None = None,
-    commit: bool = True,
 ) -> ConsumerGroup:
     require_role(actor, Role.ADMIN)
     name = (name or "").strip()
@@ -360,8 +355,7 @@ def save_group(
             "updated",
             changes=audit.diff(before, {"name": name, "description": group.description}),
         )
-    if commit:
-        db.session.commit()
+    db.session.flush()
     return group
 
 
@@ -392,7 +386,7 @@ def set_group_members(actor: User, group_id: int, user_ids: Iterable[int]) -> Co
         "members_changed",
         changes=audit.diff({"members": before}, {"members": sorted(u.email for u in members)}),
     )
-    db.session.commit()
+    db.session.flush()
     return group
 
 
@@ -406,7 +400,7 @@ def delete_group(actor: User, group_id: int) -> None:
         )
     audit.record(actor, "group", group.id, "deleted", changes=audit.diff({"name": group.name}, {}))
     db.session.delete(group)
-    db.session.commit()
+    db.session.flush()
 
 
 # --- API tokens --------------------------------------------------------------
@@ -416,9 +410,7 @@ def _digest(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
-def create_token(
-    actor: User | None, owner_id: int, label: str, *, commit: bool = True
-) -> tuple[ApiToken, str]:
+def create_token(actor: User | None, owner_id: int, label: str) -> tuple[ApiToken, str]:
     """Issue a token; the plaintext is returned once and only its hash is kept."""
     owner = get_user(owner_id)
     if actor is None or actor.id != owner.id:
@@ -440,8 +432,7 @@ def create_token(
     db.session.add(token)
     db.session.flush()
     audit.record(actor, "api_token", token.id, "created", summary=f"{label} for {owner.email}")
-    if commit:
-        db.session.commit()
+    db.session.flush()
     return token, plaintext
 
 
@@ -461,7 +452,7 @@ def revoke_token(actor: User, token_id: int) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = clock.now()
         audit.record(actor, "api_token", token.id, "revoked", summary=token.label)
-    db.session.commit()
+    db.session.flush()
     return token
 
 
@@ -477,5 +468,5 @@ def authenticate_token(plaintext: str) -> User:
     # Write last use at most once a minute so busy feeds do not write on every call.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         token.last_used_at = now
-        db.session.commit()
+        db.session.flush()
     return token.user

@@ -37,7 +37,7 @@ def load_groups(folder: Path) -> str:
     for item in read_yaml(folder, "groups.yaml"):
         if accounts.find_group_by_name(item["name"]) is None:
             accounts.save_group(
-                SYSTEM, name=item["name"], description=item.get("description", ""), commit=False
+                SYSTEM, name=item["name"], description=item.get("description", "")
             )
             created += 1
     db.session.flush()
@@ -58,7 +58,6 @@ def load_users(folder: Path) -> str:
             roles=item["roles"],
             group_ids=group_ids,
             support_tier=item.get("tier"),
-            commit=False,
         )
         created += 1
     db.session.flush()

@@ -74,7 +74,7 @@ def mark_read(user: User, notification_id: int) -> Notification:
         raise NotFound("No such notification.")
     if notification.read_at is None:
         notification.read_at = clock.now()
-    db.session.commit()
+    db.session.flush()
     return notification
 
 
@@ -84,7 +84,7 @@ def mark_all_read(user: User) -> int:
         .where(Notification.user_id == user.id, Notification.read_at.is_(None))
         .values(read_at=clock.now())
     )
-    db.session.commit()
+    db.session.flush()
     return result.rowcount
 
 

@@ -32,7 +32,7 @@ def test_audit_csv_export(client_as, users):
 def test_audit_events_join_the_changes_transaction(users):
     """A failed change leaves neither the change nor its audit event behind."""
     before = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
-    accounts.save_group(users["admin"], name="Temp", commit=False)
+    accounts.save_group(users["admin"], name="Temp")
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == before
     assert accounts.find_group_by_name("Temp") is None

@@ -120,7 +120,7 @@ def post_notice(
         f"{title} — {when}. {message}".strip(),
         "/status/notices",
     )
-    db.session.commit()
+    db.session.flush()
     return notice
 
 
@@ -189,7 +189,7 @@ def update_notice(
         message,
         "/status/notices",
     )
-    db.session.commit()
+    db.session.flush()
     return notice
 
 

@@ -74,7 +74,7 @@ def record_usage(actor: User, rows: Any, *, atomic: bool = False) -> dict:
     if cleaned:
         _store_usage(actor, list(cleaned.values()))
         audit.record(actor, "usage", "batch", "recorded", summary=f"{stored} rows")
-    db.session.commit()
+    db.session.flush()
     return {"stored": stored, "rejected": len(errors), "errors": errors}
 
 
