@@ -44,5 +44,4 @@ def record_deflection(
     db.session.add(deflection)
     db.session.flush()
     audit.record(user, "deflection", deflection.id, "deflected", summary=deflection.query[:200])
-    db.session.commit()
     return deflection
