@@ -18,7 +18,7 @@ from ...notifications.services import notify
 from ...versioning import version_change
 from ..models import Incident, IncidentStatus, RequestMessage, RequestStatus, SupportRequest
 from ..states import INCIDENTS
-from .agents import is_agent
+from .agents import is_agent, tier_of
 from .products import chosen_product
 from .requests import check_version, flush_versioned, request_for
 from .text import typed_text
@@ -34,11 +34,13 @@ INCIDENT_STEPS = (
 
 
 def can_see_incidents(user: User) -> bool:
-    return user.has_role(Role.PRODUCT_MANAGER) or (is_agent(user) and (user.support_tier or 1) >= 2)
+    return user is not None and (
+        user.has_role(Role.PRODUCT_MANAGER) or (is_agent(user) and tier_of(user) >= 2)
+    )
 
 
 def can_work_incidents(user: User) -> bool:
-    return is_agent(user) and (user.support_tier or 1) >= 2
+    return is_agent(user) and tier_of(user) >= 2
 
 
 def raise_incident(
@@ -50,7 +52,7 @@ def raise_incident(
     title: Any,
     description: Any = "",
 ) -> Incident:
-    if not (is_agent(actor) and (actor.support_tier or 1) >= 2):
+    if not can_work_incidents(actor):
         raise NotAllowed(
             "Incidents are raised by operations staff (support agents of tier 2 and up)."
         )

@@ -19,7 +19,7 @@ from ...versioning import version_change
 from ..models import RequestMessage, RequestStatus, SupportRequest
 from ..states import REQUESTS
 from . import sla
-from .agents import is_agent
+from .agents import is_agent, require_actor
 from .attachments import clean_files, store_files
 from .requests import flush_versioned, request_for
 from .text import typed_text
@@ -29,6 +29,7 @@ R = RequestStatus
 
 def messages_for(user: User, request: SupportRequest) -> list[RequestMessage]:
     """The thread as this user may see it: internal notes only for agents."""
+    require_actor(user)
     query = sa.select(RequestMessage).where(RequestMessage.request_id == request.id)
     if not is_agent(user):
         query = query.where(RequestMessage.internal.is_(False))

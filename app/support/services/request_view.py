@@ -9,7 +9,7 @@ from ...subscriptions.models import Subscription
 from ..models import IncidentStatus, RequestStatus, SupportRequest
 from ..states import REQUESTS
 from . import sla
-from .agents import is_agent
+from .agents import is_agent, tier_of
 from .attachments import attachments_for
 from .backlog import backlog_items_of
 from .incidents import can_work_incidents, incident_for_request, incident_progress
@@ -63,7 +63,7 @@ def request_actions(user: User, request: SupportRequest) -> dict:
         "take": agent
         and open_
         and request.assignee_id != user.id
-        and (user.support_tier or 1) >= request.tier,
+        and tier_of(user) >= request.tier,
         "assign": agent and open_,
         "escalate": agent and request.tier < 3 and status not in (R.RESOLVED, R.CLOSED),
         "incident": can_work_incidents(user) and open_,

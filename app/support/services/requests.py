@@ -17,10 +17,11 @@ from ...extensions import db, get_by_id
 from ...inputs import whole_number
 from ...subscriptions.models import Subscription, SubscriptionStatus
 from ..models import Incident, SupportRequest
-from .agents import is_agent
+from .agents import is_agent, require_actor
 
 
 def request_for(user: User, request_id: int) -> SupportRequest:
+    require_actor(user)
     request = get_by_id(SupportRequest, request_id)
     if request is None or not (
         is_agent(user) or user.has_role(Role.PRODUCT_MANAGER) or request.group_id in user.group_ids
@@ -30,6 +31,7 @@ def request_for(user: User, request_id: int) -> SupportRequest:
 
 
 def my_requests_query(user: User, *, status: str = "") -> sa.Select:
+    require_actor(user)
     query = sa.select(SupportRequest).where(
         SupportRequest.group_id.in_(sorted(user.group_ids) or [-1])
     )
@@ -53,6 +55,7 @@ def request_by_key(actor: User, key: str | None) -> SupportRequest | None:
 
 def requestable_subscriptions(user: User) -> list[Subscription]:
     """The subscriptions this consumer may ask for support on: its groups', not terminated."""
+    require_actor(user)
     if not user.has_role(Role.CONSUMER) or not user.group_ids:
         return []
     return list(
