@@ -41,6 +41,7 @@ def load_support_seeds(folder: Path | str) -> list[str]:
         _load_deflections(data.get("deflections") or []),
         _load_requests(data.get("requests") or []),
     ]
+    unit_of_work.commit()  # what the knowledge services above left for their caller to commit
     return [line for line in lines if line]
 
 
@@ -189,6 +190,7 @@ def _load_deflections(items: list[dict]) -> str:
         )
         if exists is None:
             services.record_deflection(consumer, subscription.id, article_id, item.get("query", ""))
+            unit_of_work.commit()
             created += 1
     return _with_note(f"deflections: {created} recorded", skipped) if items else ""
 
@@ -234,6 +236,7 @@ def _load_requests(items: list[dict]) -> str:
                 actor = find_user(step.get("by")) or consumer
                 with clock_at(moment):
                     _run_step(actor, request.id, step)
+            unit_of_work.commit()  # one seeded request and its history, one unit of work
             created += 1
         except DomainError as error:
             db.session.rollback()

@@ -1,14 +1,16 @@
-"""Periodic jobs of Provide Service Support."""
+"""Periodic jobs of Provide Service Support. Each runs inside app.jobs' unit of work (run_job),
+which commits once when it returns and rolls back when it raises."""
 
 from __future__ import annotations
 
+from ..accounts.models import SYSTEM
 from . import services
 
 
 def check_slas() -> str:
     """What `flask support sla-check` does: record breaches (each notified once) and close
     requests resolved for 7 days."""
-    result = services.sla_check()
+    result = services.sla_check(SYSTEM)
     return (
         f"Response breaches: {result['response_breaches']}, resolution breaches: "
         f"{result['resolution_breaches']}, closed: {result['closed']}."

@@ -12,6 +12,29 @@ from .. import clock
 from ..accounts.models import User
 from ..extensions import db
 from ..models_base import UTCDateTime
+from .states import (
+    BACKLOG_ITEMS,
+    INCIDENTS,
+    REQUESTS,
+    BacklogStatus,
+    IncidentStatus,
+    RequestStatus,
+)
+
+__all__ = [
+    "Attachment",
+    "BacklogItem",
+    "BacklogStatus",
+    "Deflection",
+    "Incident",
+    "IncidentStatus",
+    "Priority",
+    "RequestMessage",
+    "RequestStatus",
+    "RequestType",
+    "SupportRequest",
+    "backlog_item_requests",
+]
 
 
 class RequestType(enum.StrEnum):
@@ -26,14 +49,6 @@ class Priority(enum.StrEnum):
     LOW = "low"
 
 
-class RequestStatus(enum.StrEnum):
-    NEW = "new"
-    IN_PROGRESS = "in_progress"
-    WAITING_ON_CONSUMER = "waiting_on_consumer"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-
-
 class SupportRequest(db.Model):
     __tablename__ = "support_requests"
     __table_args__ = (
@@ -44,6 +59,7 @@ class SupportRequest(db.Model):
         ),
         # a double click or a retried POST finds the first request instead of opening another
         sa.UniqueConstraint("requester_id", "idempotency_key", name="uq_request_idempotency"),
+        REQUESTS.check_constraint(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -81,10 +97,15 @@ class SupportRequest(db.Model):
     resolution_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     satisfaction: Mapped[int | None] = mapped_column(sa.SmallInteger)
     satisfaction_comment: Mapped[str] = mapped_column(sa.Text, default="")
-    version: Mapped[int] = mapped_column(default=1)
+    version: Mapped[int] = mapped_column()  # the optimistic lock (app/versioning.py)
 
     requester: Mapped[User | None] = relationship(foreign_keys=[requester_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+REQUESTS.watch(SupportRequest.status)
 
 
 class RequestMessage(db.Model):
@@ -140,18 +161,11 @@ class Deflection(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
 
 
-class IncidentStatus(enum.StrEnum):
-    OPEN = "open"
-    INVESTIGATING = "investigating"
-    MITIGATED = "mitigated"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-
-
 class Incident(db.Model):
     """An underpinning problem escalated to operations."""
 
     __tablename__ = "incidents"
+    __table_args__ = (INCIDENTS.check_constraint(),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int | None] = mapped_column(
@@ -167,10 +181,15 @@ class Incident(db.Model):
     assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(default=1)
+    version: Mapped[int] = mapped_column()  # the optimistic lock (app/versioning.py)
 
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+INCIDENTS.watch(Incident.status)
 
 
 backlog_item_requests = sa.Table(
@@ -189,6 +208,7 @@ class BacklogItem(db.Model):
     """Feedback to development: a defect or feature for a digital product's team."""
 
     __tablename__ = "backlog_items"
+    __table_args__ = (BACKLOG_ITEMS.check_constraint(),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(
@@ -197,7 +217,7 @@ class BacklogItem(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(10))  # defect | feature
     title: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str] = mapped_column(sa.Text, default="")
-    status: Mapped[str] = mapped_column(sa.String(12), default="new")
+    status: Mapped[str] = mapped_column(sa.String(12), default=BacklogStatus.NEW.value)
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
@@ -206,3 +226,6 @@ class BacklogItem(db.Model):
     source_requests: Mapped[list[SupportRequest]] = relationship(
         secondary=backlog_item_requests, order_by="SupportRequest.id"
     )
+
+
+BACKLOG_ITEMS.watch(BacklogItem.status)

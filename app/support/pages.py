@@ -37,6 +37,7 @@ from .services import (
     sla,
 )
 from .services.attachments import ALLOWED_ATTACHMENTS, size_text
+from .states import INCIDENTS
 
 STATUS_LABELS = {
     "new": "new",
@@ -233,9 +234,7 @@ def incidents_page(
             form = failing[1]
         else:
             form = IncidentTransitionForm(formdata=None, prefix=f"i{incident.id}")
-        form.to.choices = [
-            (to, to) for to in sorted(incidents.INCIDENT_TRANSITIONS.get(incident.status, set()))
-        ]
+        form.to.choices = [(to, to) for to in sorted(INCIDENTS.targets(incident.status))]
         _set_hidden(form.version, incident.version)
         forms[incident.id] = form
     return {

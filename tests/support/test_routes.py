@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import clock
+from app.accounts.models import SYSTEM
 from app.catalog import services as catalog
 from app.extensions import db
 from app.knowledge import services as knowledge
@@ -491,7 +492,10 @@ def test_two_agents_at_once_the_second_is_refused_and_keeps_their_text(
     )
     assert stale.status_code == 409
     html = page_text(stale)
-    assert "Someone else updated this request" in html
+    assert (
+        f"{agents[1].name} changed status since you opened this request (your copy is version 1,"
+        " the saved one is version 2). Nothing of yours was saved" in html
+    )
     assert "SECOND: reinstall fixed it" in html  # kept in the form
     assert "FIRST: which client version?" in html  # and the first agent's text is in the thread
     assert 'name="status-version" type="hidden" value="2"' in html  # resubmitting now works
@@ -754,7 +758,11 @@ def test_queue_shows_time_left_and_filters_breaches_the_sla_job_recorded(
     agent.get("/support/queue")
     db.session.expire_all()
     assert db.session.get(SupportRequest, critical.id).response_breached_at is None  # a GET
-    assert support.sla_check() == {"response_breaches": 1, "resolution_breaches": 0, "closed": 0}
+    assert support.sla_check(SYSTEM) == {
+        "response_breaches": 1,
+        "resolution_breaches": 0,
+        "closed": 0,
+    }
     html = page_text(agent.get("/support/queue?breached=1"))
     assert "All down" in html and "Small question" not in html and "response breached" in html
     db.session.expire_all()

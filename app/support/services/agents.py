@@ -5,12 +5,26 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ...accounts.models import Role, User, UserRole
+from ...errors import NotAllowed
 from ...extensions import db
 from ..models import SupportRequest
 
+TOP_TIER = 3
 
-def is_agent(user: User) -> bool:
-    return user.has_role(Role.SUPPORT_AGENT)
+
+def require_actor(actor: User | None) -> None:
+    """Refuse a call made for nobody (or for a deactivated account): the system acts as SYSTEM."""
+    if actor is None or not actor.is_active:
+        raise NotAllowed("Log in to use support.")
+
+
+def is_agent(user: User | None) -> bool:
+    return user is not None and user.has_role(Role.SUPPORT_AGENT)
+
+
+def tier_of(agent: User) -> int:
+    """The tier an agent works at; the system (SYSTEM) works every tier."""
+    return TOP_TIER if agent.is_system else (agent.support_tier or 1)
 
 
 def tier_agents(tier: int) -> list[User]:

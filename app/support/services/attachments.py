@@ -18,7 +18,7 @@ from ...accounts.models import User
 from ...errors import NotFound, ValidationFailed
 from ...extensions import db, get_by_id
 from ..models import Attachment, RequestMessage, SupportRequest
-from .agents import is_agent
+from .agents import is_agent, require_actor
 from .requests import request_for
 
 ALLOWED_ATTACHMENTS = {
@@ -109,6 +109,7 @@ def store_files(
 
 
 def attachments_for(user: User, request: SupportRequest) -> list[Attachment]:
+    require_actor(user)
     query = sa.select(Attachment).where(Attachment.request_id == request.id)
     if not is_agent(user):
         query = query.where(Attachment.internal.is_(False))

@@ -17,7 +17,7 @@ from ...catalog.models import DigitalProduct
 from ...errors import ValidationFailed
 from ...extensions import db, get_by_id
 from ...notifications.services import notify
-from ..models import BacklogItem, SupportRequest, backlog_item_requests
+from ..models import BacklogItem, BacklogStatus, SupportRequest, backlog_item_requests
 from .products import chosen_product, products
 from .requests import request_for
 from .text import typed_text
@@ -51,7 +51,7 @@ def raise_backlog_item(
         kind=kind,
         title=title,
         description=description,
-        status="new",
+        status=BacklogStatus.NEW.value,
         created_by_id=actor.id,
         created_at=clock.now(),
     )
@@ -69,7 +69,6 @@ def raise_backlog_item(
     owner = product.owner
     if owner is not None:
         notify([owner], f"New {kind} for {product.name}", title, "/support/backlog")
-    db.session.commit()
     return item
 
 
@@ -143,7 +142,7 @@ def link_backlog_item(actor: User, item_id: Any, request_id: int) -> BacklogItem
         )
     item.source_requests.append(request)
     audit.record(actor, "backlog_item", item.id, "linked", summary=f"request {request.id}")
-    db.session.commit()
+    db.session.flush()
     return item
 
 
@@ -159,7 +158,7 @@ def backlog_items_of(request: SupportRequest) -> list[BacklogItem]:
 
 
 def open_backlog_items(product_id: int | None = None) -> list[BacklogItem]:
-    query = sa.select(BacklogItem).where(BacklogItem.status != "done")
+    query = sa.select(BacklogItem).where(BacklogItem.status != BacklogStatus.DONE)
     if product_id:
         query = query.where(BacklogItem.product_id == product_id)
     return list(db.session.scalars(query.order_by(BacklogItem.id.desc()).limit(100)))

@@ -13,6 +13,7 @@ from ...knowledge import services as knowledge
 from ...knowledge.models import KnowledgeArticle
 from ...subscriptions import services as subscriptions
 from ..models import Deflection
+from .agents import require_actor
 from .text import clean_text
 
 
@@ -20,6 +21,7 @@ def suggest_articles(
     user: User, subscription_id: int, text: str, limit: int = 5
 ) -> list[KnowledgeArticle]:
     """Articles that may answer a request the user is typing about one of their subscriptions."""
+    require_actor(user)
     subscription = subscriptions.subscription_for(user, subscription_id)
     return knowledge.suggest_articles(user, subscription.offer_code, text, limit)
 
@@ -44,5 +46,4 @@ def record_deflection(
     db.session.add(deflection)
     db.session.flush()
     audit.record(user, "deflection", deflection.id, "deflected", summary=deflection.query[:200])
-    db.session.commit()
     return deflection

@@ -12,23 +12,18 @@ from ... import clock
 from ... import validation as check
 from ...accounts.models import Role, User
 from ...audit import services as audit
-from ...errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from ...errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from ...extensions import db, get_by_id
 from ...notifications.services import notify
+from ...versioning import version_change
 from ..models import Incident, IncidentStatus, RequestMessage, RequestStatus, SupportRequest
-from .agents import is_agent
+from ..states import INCIDENTS
+from .agents import is_agent, tier_of
 from .products import chosen_product
-from .requests import request_for
+from .requests import check_version, flush_versioned, request_for
 from .text import typed_text
 
 R = RequestStatus
-INCIDENT_TRANSITIONS: dict[str, set[str]] = {
-    IncidentStatus.OPEN: {IncidentStatus.INVESTIGATING, IncidentStatus.RESOLVED},
-    IncidentStatus.INVESTIGATING: {IncidentStatus.MITIGATED, IncidentStatus.RESOLVED},
-    IncidentStatus.MITIGATED: {IncidentStatus.INVESTIGATING, IncidentStatus.RESOLVED},
-    IncidentStatus.RESOLVED: {IncidentStatus.CLOSED, IncidentStatus.INVESTIGATING},
-    IncidentStatus.CLOSED: set(),
-}
 INCIDENT_STEPS = (
     IncidentStatus.OPEN,
     IncidentStatus.INVESTIGATING,
@@ -39,11 +34,13 @@ INCIDENT_STEPS = (
 
 
 def can_see_incidents(user: User) -> bool:
-    return user.has_role(Role.PRODUCT_MANAGER) or (is_agent(user) and (user.support_tier or 1) >= 2)
+    return user is not None and (
+        user.has_role(Role.PRODUCT_MANAGER) or (is_agent(user) and tier_of(user) >= 2)
+    )
 
 
 def can_work_incidents(user: User) -> bool:
-    return is_agent(user) and (user.support_tier or 1) >= 2
+    return is_agent(user) and tier_of(user) >= 2
 
 
 def raise_incident(
@@ -55,7 +52,7 @@ def raise_incident(
     title: Any,
     description: Any = "",
 ) -> Incident:
-    if not (is_agent(actor) and (actor.support_tier or 1) >= 2):
+    if not can_work_incidents(actor):
         raise NotAllowed(
             "Incidents are raised by operations staff (support agents of tier 2 and up)."
         )
@@ -89,7 +86,10 @@ def raise_incident(
     )
     db.session.add(incident)
     db.session.flush()
+    linked = {"incident_id": {"before": request.incident_id, "after": incident.id}}
+    linked.update(version_change(request))
     request.incident_id = incident.id
+    flush_versioned(request)
     db.session.add(
         RequestMessage(
             request_id=request.id,
@@ -100,7 +100,7 @@ def raise_incident(
         )
     )
     audit.record(actor, "incident", incident.id, "raised", summary=f"from request {request.id}")
-    db.session.commit()
+    audit.record(actor, "support_request", request.id, "incident_raised", changes=linked)
     return incident
 
 
@@ -129,30 +129,19 @@ def transition_incident(
         raise NotFound("No such incident.")
     to = to if isinstance(to, str) else str(to)
     note = note.strip() if isinstance(note, str) else ""
-    if expected_version not in (None, "") and str(expected_version) != str(incident.version):
-        raise Conflict(
-            f"Someone else updated incident {incident.id} meanwhile (now {incident.status}). Reload and try again.",
-            fields={"version": [f"Stale: now version {incident.version}."]},
-        )
-    if to not in INCIDENT_TRANSITIONS.get(incident.status, set()):
-        allowed = ", ".join(sorted(INCIDENT_TRANSITIONS.get(incident.status, set()))) or "none"
+    check_version(incident, expected_version)
+    if not INCIDENTS.allows(incident.status, to):
+        allowed = ", ".join(sorted(INCIDENTS.targets(incident.status))) or "none"
         raise InvalidTransition(
             f"A {incident.status} incident cannot become {to}. Allowed next: {allowed}.",
             fields={"to": [f"Allowed: {allowed}."]},
         )
-    before = incident.status
-    _bump(incident)
-    incident.status = to
+    changes = {"status": {"before": incident.status, "after": to}, **version_change(incident)}
+    INCIDENTS.move(incident, to)
     if to == IncidentStatus.RESOLVED:
         incident.resolved_at = clock.now()
-    audit.record(
-        actor,
-        "incident",
-        incident.id,
-        "transition",
-        changes={"status": {"before": before, "after": to}},
-        summary=note[:255],
-    )
+    flush_versioned(incident)
+    audit.record(actor, "incident", incident.id, "transition", changes=changes, summary=note[:255])
     linked = db.session.scalars(
         sa.select(SupportRequest).where(SupportRequest.incident_id == incident.id)
     ).all()
@@ -164,25 +153,7 @@ def transition_incident(
                 incident.title,
                 f"/support/requests/{request.id}",
             )
-    db.session.commit()
     return incident
-
-
-def _bump(incident: Incident) -> None:
-    """Guarded version bump: a concurrent update of the same version makes this one fail."""
-    result = db.session.execute(
-        sa.update(Incident)
-        .where(Incident.id == incident.id, Incident.version == incident.version)
-        .values(version=Incident.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.rollback()
-        raise Conflict(
-            "Someone else updated this incident at the same moment; reload and try again.",
-            fields={"version": ["The incident changed."]},
-        )
-    incident.version += 1
 
 
 def requests_of_incidents(incident_ids: list[int]) -> dict[int, list[SupportRequest]]:

@@ -15,11 +15,13 @@ from ...audit import services as audit
 from ...errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from ...extensions import db
 from ...notifications.services import notify
+from ...versioning import version_change
 from ..models import RequestMessage, RequestStatus, SupportRequest
+from ..states import REQUESTS
 from . import sla
-from .agents import is_agent
+from .agents import is_agent, require_actor
 from .attachments import clean_files, store_files
-from .requests import bump, request_for
+from .requests import flush_versioned, request_for
 from .text import typed_text
 
 R = RequestStatus
@@ -27,6 +29,7 @@ R = RequestStatus
 
 def messages_for(user: User, request: SupportRequest) -> list[RequestMessage]:
     """The thread as this user may see it: internal notes only for agents."""
+    require_actor(user)
     query = sa.select(RequestMessage).where(RequestMessage.request_id == request.id)
     if not is_agent(user):
         query = query.where(RequestMessage.internal.is_(False))
@@ -72,6 +75,7 @@ def add_message(
             else "The message could not be sent."
         )
         raise ValidationFailed(message, fields=errors)
+    changes = _answer(actor, request, agent=agent, internal=bool(internal))
     message = RequestMessage(
         request_id=request.id,
         author_id=actor.id,
@@ -84,26 +88,40 @@ def add_message(
     store_files(request, message, actor, uploads, internal=bool(internal))
     link = f"/support/requests/{request.id}"
     if agent and not internal:
-        sla.mark_first_response(request, actor)
         notify([request.requester], f"Reply on request {request.id}", body[:300], link)
-    elif not agent:
-        if request.status == R.WAITING_ON_CONSUMER:
-            bump(request)
-            request.status = R.IN_PROGRESS.value
-            sla.resume(request)
-            audit.record(
-                actor,
-                "support_request",
-                request.id,
-                "transition",
-                changes={
-                    "status": {"before": R.WAITING_ON_CONSUMER.value, "after": R.IN_PROGRESS.value}
-                },
-            )
-        if request.assignee is not None:
-            notify(
-                [request.assignee], f"Consumer replied on request {request.id}", body[:300], link
-            )
-    audit.record(actor, "support_request", request.id, "note" if internal else "reply")
-    db.session.commit()
+    elif not agent and request.assignee is not None:
+        notify([request.assignee], f"Consumer replied on request {request.id}", body[:300], link)
+    audit.record(
+        actor, "support_request", request.id, "note" if internal else "reply", changes=changes
+    )
     return message
+
+
+def _answer(actor: User, request: SupportRequest, *, agent: bool, internal: bool) -> dict:
+    """What the message does to the request (an agent's first public answer is its response, a
+    consumer's answer ends the wait), written first: a stale request takes no message. Returns
+    the reply's audit changes."""
+    changes: dict = {}
+    if agent and not internal:
+        sla.mark_first_response(request, actor)
+        if request in db.session.dirty:
+            changes = {
+                "first_response_at": {"before": None, "after": request.first_response_at},
+                **version_change(request),
+            }
+    elif not agent and request.status == R.WAITING_ON_CONSUMER:
+        _resume_on_reply(actor, request)
+    if request in db.session.dirty:
+        flush_versioned(request)
+    return changes
+
+
+def _resume_on_reply(actor: User, request: SupportRequest) -> None:
+    """The consumer's answer while we wait on them moves the request back to work."""
+    changes = {
+        "status": {"before": R.WAITING_ON_CONSUMER.value, "after": R.IN_PROGRESS.value},
+        **version_change(request),
+    }
+    REQUESTS.move(request, R.IN_PROGRESS)
+    sla.resume(request)
+    audit.record(actor, "support_request", request.id, "transition", changes=changes)

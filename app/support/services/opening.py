@@ -81,7 +81,6 @@ def open_request(
         f"On {subscription.offer.name}.",
         f"/support/requests/{request.id}",
     )
-    db.session.commit()
     return request
 
 
@@ -155,7 +154,6 @@ def _new_request(
         response_target_hours=response,
         resolution_target_hours=resolution,
         business_hours_only=business,
-        version=1,
         paused_seconds=0,
     )
     sla.recompute_due(request)

@@ -18,9 +18,11 @@ from ...errors import InvalidTransition, ValidationFailed
 from ...extensions import db, get_by_id
 from ...notifications.services import notify
 from ...subscriptions.models import Subscription
+from ...versioning import version_change
 from ..models import RequestMessage, RequestStatus, SupportRequest
+from ..states import REQUESTS
 from .agents import tier_agents
-from .requests import bump, check_version, request_for
+from .requests import check_version, flush_versioned, request_for
 from .text import clean_text, typed_text
 
 R = RequestStatus
@@ -103,18 +105,16 @@ def assign(
             f"This request is at tier {request.tier}; choose an agent of that tier or above.",
             fields={"assignee_id": [f"Needs tier {request.tier} or above."]},
         )
-    before = request.assignee_id
-    bump(request)
+    changes = {
+        "assignee_id": {"before": request.assignee_id, "after": assignee.id},
+        **version_change(request),
+    }
     request.assignee_id = assignee.id
     if request.status == R.NEW:
-        request.status = R.IN_PROGRESS.value
-    audit.record(
-        actor,
-        "support_request",
-        request.id,
-        "assigned",
-        changes={"assignee_id": {"before": before, "after": assignee.id}},
-    )
+        changes["status"] = {"before": R.NEW.value, "after": R.IN_PROGRESS.value}
+        REQUESTS.move(request, R.IN_PROGRESS)
+    flush_versioned(request)
+    audit.record(actor, "support_request", request.id, "assigned", changes=changes)
     if assignee.id != actor.id:
         notify(
             [assignee],
@@ -122,7 +122,6 @@ def assign(
             request.subject,
             f"/support/requests/{request.id}",
         )
-    db.session.commit()
     return request
 
 
@@ -145,9 +144,13 @@ def escalate(
         check.add(errors, "status", "Reopen the request before escalating it.")
     if errors:
         raise ValidationFailed("The request could not be escalated.", fields=errors)
-    bump(request)
+    changes = {
+        "tier": {"before": request.tier, "after": request.tier + 1},
+        **version_change(request),
+    }
     request.tier += 1
     request.assignee_id = None
+    flush_versioned(request)
     db.session.add(
         RequestMessage(
             request_id=request.id,
@@ -162,7 +165,7 @@ def escalate(
         "support_request",
         request.id,
         "escalated",
-        changes={"tier": {"before": request.tier - 1, "after": request.tier}},
+        changes=changes,
     )
     notify(
         tier_agents(request.tier),
@@ -170,5 +173,4 @@ def escalate(
         reason[:300],
         f"/support/requests/{request.id}",
     )
-    db.session.commit()
     return request

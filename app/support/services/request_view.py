@@ -7,14 +7,15 @@ from ...accounts.models import Role, User
 from ...extensions import db
 from ...subscriptions.models import Subscription
 from ..models import IncidentStatus, RequestStatus, SupportRequest
+from ..states import REQUESTS
 from . import sla
-from .agents import is_agent
+from .agents import is_agent, tier_of
 from .attachments import attachments_for
 from .backlog import backlog_items_of
 from .incidents import can_work_incidents, incident_for_request, incident_progress
 from .messages import messages_for
 from .requests import request_for
-from .transitions import REQUEST_TRANSITIONS, may_make
+from .transitions import may_make
 
 R = RequestStatus
 
@@ -50,8 +51,8 @@ def request_actions(user: User, request: SupportRequest) -> dict:
     status = request.status
     moves = {
         to
-        for (frm, to), who in REQUEST_TRANSITIONS.items()
-        if frm == status and may_make(who, agent=agent, consumer=consumer)
+        for to in REQUESTS.targets(status)
+        if may_make(REQUESTS.data(status, to).who, agent=agent, consumer=consumer)
     }
     open_ = status != R.CLOSED
     return {
@@ -62,7 +63,7 @@ def request_actions(user: User, request: SupportRequest) -> dict:
         "take": agent
         and open_
         and request.assignee_id != user.id
-        and (user.support_tier or 1) >= request.tier,
+        and tier_of(user) >= request.tier,
         "assign": agent and open_,
         "escalate": agent and request.tier < 3 and status not in (R.RESOLVED, R.CLOSED),
         "incident": can_work_incidents(user) and open_,

@@ -1,7 +1,7 @@
 """The support request as an aggregate: which requests a user sees (one by id, their groups'
 list, one by idempotency key), the subscriptions a consumer may ask for support on, and the
-optimistic guard (a form sent from an older version is refused; two updates of one version
-cannot both win)."""
+optimistic lock of requests and incidents (app/versioning.py: a form sent from an older version
+is refused; of two updates of one version only the first is written)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from ... import versioning
 from ...accounts.models import Role, User
-from ...errors import Conflict, NotFound, ValidationFailed
+from ...errors import NotFound, ValidationFailed
 from ...extensions import db, get_by_id
+from ...inputs import whole_number
 from ...subscriptions.models import Subscription, SubscriptionStatus
-from ..models import SupportRequest
-from .agents import is_agent
+from ..models import Incident, SupportRequest
+from .agents import is_agent, require_actor
 
 
 def request_for(user: User, request_id: int) -> SupportRequest:
+    require_actor(user)
     request = get_by_id(SupportRequest, request_id)
     if request is None or not (
         is_agent(user) or user.has_role(Role.PRODUCT_MANAGER) or request.group_id in user.group_ids
@@ -28,6 +31,7 @@ def request_for(user: User, request_id: int) -> SupportRequest:
 
 
 def my_requests_query(user: User, *, status: str = "") -> sa.Select:
+    require_actor(user)
     query = sa.select(SupportRequest).where(
         SupportRequest.group_id.in_(sorted(user.group_ids) or [-1])
     )
@@ -51,6 +55,7 @@ def request_by_key(actor: User, key: str | None) -> SupportRequest | None:
 
 def requestable_subscriptions(user: User) -> list[Subscription]:
     """The subscriptions this consumer may ask for support on: its groups', not terminated."""
+    require_actor(user)
     if not user.has_role(Role.CONSUMER) or not user.group_ids:
         return []
     return list(
@@ -78,36 +83,26 @@ def subscriptions_of(requests: list[SupportRequest]) -> dict[int, Subscription]:
     }
 
 
-def check_version(request: SupportRequest, expected_version: Any) -> None:
+def check_version(row: SupportRequest | Incident, expected_version: Any) -> None:
+    """Refuse a change sent from an older version of a request or incident than the saved one
+    (409, who changed what since); a version that is not a whole number is a field error."""
     if expected_version in (None, ""):
         return
-    try:
-        expected = int(expected_version)
-    except (TypeError, ValueError):
+    if whole_number(expected_version) is None:
         raise ValidationFailed(
-            "The form's version is not valid; reload the request.",
-            fields={"version": ["Reload the request."]},
-        ) from None
-    if expected != request.version:
-        raise Conflict(
-            "Someone else updated this request while you were working on it (now version "
-            f"{request.version}). Reload to see their change; your text is kept below.",
-            fields={"version": [f"Stale: now version {request.version}."]},
+            "The form's version is not valid; reload the page.",
+            fields={"version": ["Reload the page."]},
         )
+    versioning.check_version(row, expected_version, **_names(row))
 
 
-def bump(request: SupportRequest) -> None:
-    """Guarded version bump: a concurrent update of the same version makes this one fail."""
-    result = db.session.execute(
-        sa.update(SupportRequest)
-        .where(SupportRequest.id == request.id, SupportRequest.version == request.version)
-        .values(version=SupportRequest.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.rollback()
-        raise Conflict(
-            "Someone else updated this request at the same moment; reload and try again.",
-            fields={"version": ["The request changed."]},
-        )
-    request.version += 1
+def flush_versioned(row: SupportRequest | Incident) -> None:
+    """Write the row's change now: if another writer saved the version this one read, refuse
+    (409, who changed what) before anything else of this change is written."""
+    versioning.flush_versioned(row, **_names(row))
+
+
+def _names(row: SupportRequest | Incident) -> dict:
+    if isinstance(row, Incident):
+        return {"noun": "incident", "object_type": "incident"}
+    return {"noun": "request", "object_type": "support_request"}

@@ -8,9 +8,9 @@ from ... import validation as check
 from ...accounts.models import Role, User
 from ...audit import services as audit
 from ...errors import NotAllowed, ValidationFailed
-from ...extensions import db
+from ...versioning import version_change
 from ..models import RequestStatus, SupportRequest
-from .requests import request_for
+from .requests import flush_versioned, request_for
 from .text import typed_text
 
 R = RequestStatus
@@ -29,14 +29,11 @@ def rate(actor: User, request_id: int, satisfaction: Any, comment: Any = "") -> 
     comment = typed_text(errors, "satisfaction_comment", comment, max_length=2000)
     if errors:
         raise ValidationFailed("The rating could not be saved.", fields=errors)
-    before = request.satisfaction
+    changes = {
+        "satisfaction": {"before": request.satisfaction, "after": int(score)},
+        **version_change(request),
+    }
     request.satisfaction, request.satisfaction_comment = int(score), comment
-    audit.record(
-        actor,
-        "support_request",
-        request.id,
-        "rated",
-        changes={"satisfaction": {"before": before, "after": int(score)}},
-    )
-    db.session.commit()
+    flush_versioned(request)
+    audit.record(actor, "support_request", request.id, "rated", changes=changes)
     return request

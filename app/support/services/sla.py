@@ -14,13 +14,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from ... import clock
-from ...accounts.models import User
+from ...accounts.models import Role, User
+from ...accounts.services import require_role
 from ...audit import services as audit
 from ...extensions import db
 from ...notifications.services import notify_each
 from ...subscriptions import services as subscriptions
 from ...subscriptions.models import Subscription
 from ..models import RequestStatus, SupportRequest
+from ..states import REQUESTS
 from . import agents
 from .agents import is_agent
 
@@ -156,8 +158,10 @@ def mark_first_response(request: SupportRequest, actor: User) -> None:
             request.response_breached_at = request.first_response_due
 
 
-def sla_check(now: datetime | None = None) -> dict:
-    """Record breaches (and tell the assignee, or the tier), and close requests resolved 7 days ago."""
+def sla_check(actor: User, now: datetime | None = None) -> dict:
+    """Record breaches (and tell the assignee, or the tier), and close requests resolved 7 days
+    ago. Run by the system (the periodic job, `flask support sla-check`) in its unit of work."""
+    require_role(actor, Role.ADMIN, message="Only the system runs the SLA check.")
     now = now or clock.now()
     with_assignee = selectinload(SupportRequest.assignee)
     late_response = db.session.scalars(
@@ -201,10 +205,9 @@ def sla_check(now: datetime | None = None) -> dict:
     )
     for which, late in breaches:
         audit.record_many(
-            None, "support_request", "sla_breached", dict.fromkeys((r.id for r in late), which)
+            actor, "support_request", "sla_breached", dict.fromkeys((r.id for r in late), which)
         )
-    closed = _close_stale(now)
-    db.session.commit()
+    closed = _close_stale(actor, now)
     return {
         "response_breaches": len(late_response),
         "resolution_breaches": len(late_resolution),
@@ -212,28 +215,30 @@ def sla_check(now: datetime | None = None) -> dict:
     }
 
 
-def _close_stale(now: datetime) -> int:
-    """Close requests resolved for AUTO_CLOSE_AFTER (guarded: each is closed once)."""
-    stale = db.session.scalars(
-        sa.select(SupportRequest).where(
-            SupportRequest.status == R.RESOLVED,
+def _close_stale(actor: User, now: datetime) -> int:
+    """Close requests resolved for AUTO_CLOSE_AFTER, in one UPDATE guarded by the machine (only
+    a request still resolved is closed, once). It bumps the version too, so an agent's form
+    from before the close is refused as stale."""
+    closed = db.session.scalars(
+        REQUESTS.guarded_update(
+            SupportRequest,
+            R.CLOSED,
             SupportRequest.resolved_at <= now - AUTO_CLOSE_AFTER,
         )
+        .values(closed_at=now, version=SupportRequest.version + 1)
+        .returning(SupportRequest.id)
     ).all()
-    stale = _mark(
-        stale,
-        SupportRequest.status == R.RESOLVED,
-        status=R.CLOSED.value,
-        closed_at=now,
-        version=SupportRequest.version + 1,
-    )
+    for request_id in closed:
+        request = db.session.identity_map.get(db.session.identity_key(SupportRequest, request_id))
+        if request is not None:
+            db.session.expire(request, ["status", "closed_at", "version"])
     audit.record_many(
-        None,
+        actor,
         "support_request",
         "auto_closed",
-        dict.fromkeys((request.id for request in stale), "resolved for 7 days"),
+        dict.fromkeys(closed, "resolved for 7 days"),
     )
-    return len(stale)
+    return len(closed)
 
 
 def _mark(

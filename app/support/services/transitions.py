@@ -1,5 +1,5 @@
-"""Moving a support request through its statuses: the one table of moves and who may make
-each, the SLA clock paused and resumed on the way, and who is told."""
+"""Moving a support request through its statuses: the moves and who may make each (the
+REQUESTS machine), the SLA clock paused and resumed on the way, and who is told."""
 
 from __future__ import annotations
 
@@ -13,25 +13,15 @@ from ...audit import services as audit
 from ...errors import InvalidTransition, NotAllowed, ValidationFailed
 from ...extensions import db
 from ...notifications.services import notify
+from ...versioning import version_change
 from ..models import RequestMessage, RequestStatus, SupportRequest
+from ..states import REQUESTS
 from . import sla
 from .agents import is_agent, tier_agents
-from .requests import bump, check_version, request_for
+from .requests import check_version, flush_versioned, request_for
 from .text import typed_text
 
 R = RequestStatus
-# The one table for support requests: (from, to) → who may make the move.
-REQUEST_TRANSITIONS: dict[tuple[str, str], str] = {
-    (R.NEW, R.IN_PROGRESS): "agent",
-    (R.NEW, R.WAITING_ON_CONSUMER): "agent",
-    (R.NEW, R.RESOLVED): "agent",
-    (R.IN_PROGRESS, R.WAITING_ON_CONSUMER): "agent",
-    (R.IN_PROGRESS, R.RESOLVED): "agent",
-    (R.WAITING_ON_CONSUMER, R.IN_PROGRESS): "either",
-    (R.WAITING_ON_CONSUMER, R.RESOLVED): "agent",
-    (R.RESOLVED, R.CLOSED): "consumer",  # accepts the resolution
-    (R.RESOLVED, R.IN_PROGRESS): "consumer",  # reopens
-}
 
 
 def request_to_move(actor: User, request_id: int) -> SupportRequest:
@@ -55,11 +45,13 @@ def transition_request(
         raise ValidationFailed("The status could not be changed.", fields=errors)
     check_version(request, expected_version)
     agent = _check_move(actor, request, to)
-    before = request.status
-    bump(request)
-    request.status = to
+    changes = {"status": {"before": request.status, "after": to}, **version_change(request)}
+    before = REQUESTS.move(request, to)
     now = clock.now()
     _move_clocks(actor, request, before, to, agent, now)
+    if reason and agent:
+        sla.mark_first_response(request, actor)  # a written public answer is a response
+    flush_versioned(request)
     if reason:
         db.session.add(
             RequestMessage(
@@ -70,22 +62,13 @@ def transition_request(
                 created_at=now,
             )
         )
-        if agent:
-            sla.mark_first_response(request, actor)  # a written public answer is a response
-    audit.record(
-        actor,
-        "support_request",
-        request.id,
-        "transition",
-        changes={"status": {"before": before, "after": to}},
-    )
+    audit.record(actor, "support_request", request.id, "transition", changes=changes)
     _notify_transition(actor, request, before, to, reason)
-    db.session.commit()
     return request
 
 
 def may_make(who: str, *, agent: bool, consumer: bool) -> bool:
-    """Whether someone (an agent, the requester's group) may make a move the table gives `who`."""
+    """Whether someone (an agent, the requester's group) may make a move the machine gives `who`."""
     return (
         (who == "agent" and agent)
         or (who == "consumer" and consumer)
@@ -94,11 +77,10 @@ def may_make(who: str, *, agent: bool, consumer: bool) -> bool:
 
 
 def _check_move(actor: User, request: SupportRequest, to: str) -> bool:
-    """Refuse a move the table does not list, or one this actor may not make; True when the
+    """Refuse a move the machine does not list, or one this actor may not make; True when the
     actor moves it as an agent."""
-    who = REQUEST_TRANSITIONS.get((request.status, to))
-    if who is None:
-        allowed = [t for (f, t) in REQUEST_TRANSITIONS if f == request.status]
+    if not REQUESTS.allows(request.status, to):
+        allowed = REQUESTS.targets(request.status)
         known = to in {status.value for status in RequestStatus}
         target = to.replace("_", " ") if known else f"“{to[:40]}” (not a status)"
         why = (
@@ -113,6 +95,7 @@ def _check_move(actor: User, request: SupportRequest, to: str) -> bool:
             f"Allowed next: {', '.join(allowed) or 'none'}.",
             fields={"to": [f"Allowed next: {', '.join(allowed) or 'none'}."]},
         )
+    who = REQUESTS.data(request.status, to).who
     agent = is_agent(actor)
     consumer = request.group_id in actor.group_ids and actor.has_role(Role.CONSUMER)
     if not may_make(who, agent=agent, consumer=consumer):
