@@ -16,11 +16,10 @@ from ...accounts.services import require_role
 from ...audit import services as audit
 from ...errors import NotFound, ValidationFailed
 from ...extensions import db
-from ...notifications.services import notify
-from ..models import OfferStatus, PriceChange, ServiceOffer
+from .. import signals
+from ..models import PriceChange, ServiceOffer
 from .access import CATALOG_ROLES
-from .followers import offer_followers
-from .revisions import live_revision, revisions_of
+from .revisions import revisions_of
 
 
 def effective_prices(codes: Iterable[str], at: datetime | None = None) -> dict[str, PriceChange]:
@@ -143,14 +142,7 @@ def add_price_change(
         changes=audit.diff({}, {"price": amount, "cost": cost_amount, "effective_from": effective}),
         summary=code,
     )
-    live = live_revision(code)
-    if live is not None and live.status == OfferStatus.PUBLISHED and effective is not None:
-        notify(
-            offer_followers(code),
-            f"Price change: {live.name}",
-            f"From {effective:%Y-%m-%d} the price of {live.name} is {amount} {live.currency}.",
-            f"/catalog/offers/{live.id}",
-        )
+    signals.price_change_scheduled.send(change)
     if commit:
         db.session.commit()
     return change
