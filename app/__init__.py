@@ -149,10 +149,12 @@ def register_listeners(app: Flask) -> None:
     connection per receiver, so a second app changes nothing). They run in the sender's
     transaction."""
     from .catalog.listeners import register_listeners as catalog_listeners
+    from .integrations.listeners import register_listeners as webhook_listeners
     from .search.index.listeners import install_listeners as search_listeners
 
     catalog_listeners()
     search_listeners()
+    webhook_listeners()
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -18,6 +18,7 @@ from ...errors import InvalidTransition, ValidationFailed
 from ...extensions import db, get_by_id
 from ...notifications.services import notify
 from ...subscriptions.models import Subscription
+from .. import signals
 from ..models import RequestMessage, RequestStatus, SupportRequest
 from .agents import tier_agents
 from .requests import bump, check_version, request_for
@@ -164,6 +165,8 @@ def escalate(
         "escalated",
         changes={"tier": {"before": request.tier - 1, "after": request.tier}},
     )
+    db.session.flush()
+    signals.request_escalated.send(request, from_tier=request.tier - 1)
     notify(
         tier_agents(request.tier),
         f"Escalated to tier {request.tier}: {request.subject}",

@@ -20,6 +20,7 @@ from ...extensions import db
 from ...notifications.services import notify_each
 from ...subscriptions import services as subscriptions
 from ...subscriptions.models import Subscription
+from .. import signals
 from ..models import RequestStatus, SupportRequest
 from . import agents
 from .agents import is_agent
@@ -194,6 +195,9 @@ def sla_check(now: datetime | None = None) -> dict:
         resolution_breached_at=SupportRequest.resolution_due,
     )
     breaches = [("first response", late_response), ("resolution", late_resolution)]
+    for which, late in breaches:
+        for request in late:
+            signals.sla_breached.send(request, target=which)
     notify_each(
         _breach_message(request, which, agents_of_tier)
         for which, late in breaches

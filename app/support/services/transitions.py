@@ -13,6 +13,7 @@ from ...audit import services as audit
 from ...errors import InvalidTransition, NotAllowed, ValidationFailed
 from ...extensions import db
 from ...notifications.services import notify
+from .. import signals
 from ..models import RequestMessage, RequestStatus, SupportRequest
 from . import sla
 from .agents import is_agent, tier_agents
@@ -80,6 +81,9 @@ def transition_request(
         changes={"status": {"before": before, "after": to}},
     )
     _notify_transition(actor, request, before, to, reason)
+    if to == R.RESOLVED:
+        db.session.flush()
+        signals.request_resolved.send(request)
     db.session.commit()
     return request
 
