@@ -14,7 +14,7 @@ from ..subscriptions import signals as subscriptions
 from ..subscriptions.models import Subscription
 from ..support import signals as support
 from ..support.models import SupportRequest
-from .services.webhooks import publish
+from .services.webhooks import publish, publish_many
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -116,9 +116,17 @@ def request_resolved(request: SupportRequest, **_) -> None:
     )
 
 
-def sla_breached(request: SupportRequest, *, target: str, **_) -> None:
-    due = request.first_response_due if target == "first response" else request.resolution_due
-    publish("sla.breached", {**_request(request), "target": target, "due_at": _time(due)})
+def sla_breached(target: str, *, requests: list[SupportRequest], **_) -> None:
+    def due(request: SupportRequest) -> datetime | None:
+        return request.first_response_due if target == "first response" else request.resolution_due
+
+    publish_many(
+        "sla.breached",
+        [
+            {**_request(request), "target": target, "due_at": _time(due(request))}
+            for request in requests
+        ],
+    )
 
 
 def notice_published(notice, *, product, **_) -> None:

@@ -13,6 +13,6 @@ request_opened = support_events.signal("support_request.opened")
 request_escalated = support_events.signal("support_request.escalated")
 # sender: the SupportRequest just resolved.
 request_resolved = support_events.signal("support_request.resolved")
-# sender: the SupportRequest whose target just passed; target= "first response" or "resolution",
-# due= the moment it was due.
+# sender: the target that passed, "first response" or "resolution"; requests= the SupportRequests
+# just found in breach of it (one signal per sla check and target, whatever their number).
 sla_breached = support_events.signal("sla.breached")

@@ -44,7 +44,7 @@ def every_event(immediate, receiver, subscribed):
 
 
 def test_ordering_on_the_web_page_delivers_one_signed_subscription_ordered(
-    immediate, receiver, subscribed, make_offer, client_as
+    make_offer, client_as, immediate, receiver, subscribed
 ):
     offer = make_offer("VPN-ACCESS")
     subscribed(receiver.url, events=["subscription.ordered"])
@@ -66,7 +66,7 @@ def test_ordering_on_the_web_page_delivers_one_signed_subscription_ordered(
     assert data["status"] == "requested" and data["ordered_at"].endswith("Z")
 
 
-def test_publishing_and_retiring_an_offer(every_event, make_offer, users):
+def test_publishing_and_retiring_an_offer(make_offer, users, every_event):
     offer = make_offer("VPN-ACCESS")
     catalog.transition_offer(users["catalog_manager"], offer.id, "retired")
     db.session.commit()
@@ -92,7 +92,7 @@ def test_publishing_and_retiring_an_offer(every_event, make_offer, users):
     }
 
 
-def test_a_subscription_activated_and_terminated(every_event, make_offer, users):
+def test_a_subscription_activated_and_terminated(make_offer, users, every_event):
     offer = make_offer("SSO", name="Single sign-on", fulfillment_plan=AUTOMATIC_ONLY)
     order, _ = subs.subscribe(
         users["consumer"], offer.id, options={}, accept_terms=True, idempotency_key="k-1"
@@ -165,7 +165,7 @@ def test_an_sla_breach(active_subscription, users, every_event):
     assert all(b["due_at"].endswith("Z") for b in breaches)
 
 
-def test_a_notice_published(every_event, users):
+def test_a_notice_published(users, every_event):
     product = catalog.save_product(users["product_manager"], name="Remote Access Platform")
     notice = status.post_notice(
         users["product_manager"],

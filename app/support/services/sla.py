@@ -196,8 +196,8 @@ def sla_check(now: datetime | None = None) -> dict:
     )
     breaches = [("first response", late_response), ("resolution", late_resolution)]
     for which, late in breaches:
-        for request in late:
-            signals.sla_breached.send(request, target=which)
+        if late:
+            signals.sla_breached.send(which, requests=late)
     notify_each(
         _breach_message(request, which, agents_of_tier)
         for which, late in breaches
