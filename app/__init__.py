@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_extensions(app)
     app.url_map.converters["int"] = IdConverter  # before any route is added
     register_blueprints(app)
+    register_listeners(app)
     register_errorhandlers(app)
     register_security_headers(app)
     register_template_helpers(app)
@@ -141,6 +142,19 @@ def register_blueprints(app: Flask) -> None:
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+
+
+def register_listeners(app: Flask) -> None:
+    """Connect each listening domain's receivers to the domain events (blinker keeps one
+    connection per receiver, so a second app changes nothing). They run in the sender's
+    transaction."""
+    from .catalog.listeners import register_listeners as catalog_listeners
+    from .integrations.listeners import register_listeners as webhook_listeners
+    from .search.index.listeners import install_listeners as search_listeners
+
+    catalog_listeners()
+    search_listeners()
+    webhook_listeners()
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -3,9 +3,5 @@ search service the page and the API share (services.py, over query.py, matching.
 suggestions.py, visibility.py, facets.py, results.py, highlight.py and the SQL fallback in
 fallback.py), the /search page (views.py) and `flask search reindex` (cli.py).
 
-Importing the package installs the session listeners that keep the index current after every
-commit (the app imports it when it registers the search blueprint)."""
-
-from .index.listeners import install_listeners
-
-install_listeners()
+`create_app` installs the listeners (index/listeners.py) that keep the index current after every
+commit."""

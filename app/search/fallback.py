@@ -10,13 +10,14 @@ import sqlalchemy as sa
 
 from ..accounts.models import User
 from ..catalog.models import Category, ServiceOffer
+from ..catalog.prices import price_in_force
 from ..extensions import db
 from ..knowledge.models import KnowledgeArticle
 from .facets import PRICE_RANGE_BY_VALUE, PRICE_RANGES, FacetValue, facet_values
 from .highlight import clean, marked_words, render_marked, shorten
 from .query import Criteria, Word
 from .results import ARTICLE_LIMIT, ArticleHit, OfferHit, SearchResult, offer_hit
-from .visibility import article_visibility, price_in_force, row_columns, visible_offers
+from .visibility import article_visibility, row_columns, visible_offers
 
 
 def _text_clause(words: list[Word]):

@@ -15,31 +15,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..accounts.models import Role, User
-from ..catalog.models import (
-    LIVE_STATUSES,
-    MONEY,
-    Category,
-    PriceChange,
-    ServiceOffer,
-)
+from ..catalog.models import LIVE_STATUSES, Category, ServiceOffer
+from ..catalog.prices import price_in_force
 from ..catalog.services import can_manage_catalog, visible_offers_query
 from ..extensions import db
 from ..knowledge.models import ArticleStatus, KnowledgeArticle, offer_articles
-
-
-def price_in_force(now: datetime):
-    """The price in force at `now`, as SQL over ServiceOffer: the latest price change in force,
-    else the offer's own price (the rule of catalog.services.current_price). Every price search
-    filters, sorts, counts or shows comes from this expression."""
-    change = (
-        sa.select(PriceChange.price)
-        .where(PriceChange.offer_code == ServiceOffer.code, PriceChange.effective_from <= now)
-        .order_by(PriceChange.effective_from.desc())
-        .limit(1)
-        .correlate(ServiceOffer)
-        .scalar_subquery()
-    )
-    return sa.func.coalesce(change, ServiceOffer.price, type_=MONEY)
 
 
 def offer_visibility(user: User, now: datetime):

@@ -102,15 +102,15 @@ def offer_views(offers: list[ServiceOffer], user: User) -> list[OfferView]:
     """Offers with the price in force and, for managers, audience and settings: in a fixed
     number of queries whatever the number of offers."""
     codes = [offer.code for offer in offers]
-    prices = pricing.effective_prices(codes)
+    prices = pricing.in_force_by_id(offers)
     settings = exchange.code_settings(codes)
     manager = access.can_manage_catalog(user)
     views = []
     for offer in offers:
-        change = prices.get(offer.code)
+        price, cost = prices[offer.id]
         extra = {
-            "current_price": change.price if change else offer.price,
-            "current_cost": change.cost if change and change.cost is not None else offer.cost,
+            "current_price": price,
+            "current_cost": cost,
             "featured": settings[offer.code]["featured"],
         }
         if manager:

@@ -13,11 +13,10 @@ from ...accounts.services import require_role
 from ...audit import services as audit
 from ...errors import NotFound, ValidationFailed
 from ...extensions import db
-from ...notifications.services import notify
-from ..models import OfferSettings, OfferStatus, offer_audience
+from .. import signals
+from ..models import OfferSettings, offer_audience
 from .access import CATALOG_ROLES
-from .followers import audience_users
-from .revisions import live_revision, revisions_of, settings_for
+from .revisions import revisions_of, settings_for
 
 T = TypeVar("T")
 
@@ -70,20 +69,6 @@ def _check_audience(group_ids: set[int], pilot_ids: set[int], canary: bool) -> N
         raise ValidationFailed("The audience could not be saved.", fields=errors)
 
 
-def _tell_the_rest(code: str, told_before: set[int]) -> None:
-    """A canary ended: the audience that did not see the published offer yet hears of it."""
-    live = live_revision(code)
-    if live is None or live.status != OfferStatus.PUBLISHED:
-        return
-    db.session.flush()
-    notify(
-        [user for user in audience_users(code) if user.id not in told_before],
-        f"Now available: {live.name}",
-        live.summary or live.name,
-        f"/catalog/offers/{live.id}",
-    )
-
-
 def set_audience(
     actor: User,
     code: str,
@@ -107,7 +92,6 @@ def set_audience(
     audience_before, pilots_before = audience_of(code)
     settings = settings_for(code)
     canary_before = settings.canary
-    told_before = {user.id for user in audience_users(code)} if canary_before else set()
     db.session.execute(sa.delete(offer_audience).where(offer_audience.c.offer_code == code))
     rows = [
         {"offer_code": code, "group_id": gid, "is_pilot": gid in pilot_ids}
@@ -135,9 +119,13 @@ def set_audience(
             "canary": canary,
         },
     )
-    if canary_before and not canary:
-        _tell_the_rest(code, told_before)
     audit.record(actor, "offer_audience", code, "audience_changed", changes=changes, summary=code)
+    db.session.flush()
+    signals.audience_changed.send(
+        code,
+        canary_ended=canary_before and not canary,
+        pilot_group_ids=sorted(g.id for g in pilots_before),
+    )
     if commit:
         db.session.commit()
 

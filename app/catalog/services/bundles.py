@@ -16,7 +16,7 @@ from ...errors import InvalidTransition, NotFound, ValidationFailed
 from ...extensions import db
 from ..models import EDITABLE_STATUSES, LIVE_STATUSES, BundleMember, OfferStatus, ServiceOffer
 from .access import CATALOG_ROLES
-from .pricing import effective_prices
+from .pricing import in_force_by_id
 from .revisions import bump, check_version, get_offer
 
 
@@ -188,9 +188,5 @@ def move_bundle_member(
 
 def bundle_member_total(bundle: ServiceOffer) -> Decimal:
     members = [offer for _, offer in member_offers(bundle) if offer is not None]
-    prices = effective_prices([offer.code for offer in members])
-    total = Decimal("0.00")
-    for offer in members:
-        change = prices.get(offer.code)
-        total += change.price if change else (offer.price or Decimal("0"))
-    return total
+    prices = in_force_by_id(members)
+    return sum((prices[offer.id][0] or Decimal("0") for offer in members), Decimal("0.00"))

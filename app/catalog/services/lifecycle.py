@@ -10,17 +10,16 @@ import sqlalchemy as sa
 
 from ... import clock
 from ... import validation as check
-from ...accounts.models import Role, User
+from ...accounts.models import User
 from ...accounts.services import require_role
 from ...audit import services as audit
 from ...errors import InvalidTransition, ValidationFailed
 from ...extensions import db
 from ...knowledge.models import ArticleStatus, KnowledgeArticle, offer_articles
-from ...notifications.services import notify
+from .. import signals
 from ..models import OfferStatus, ReleaseStatus, ServiceOffer
 from .access import CATALOG_ROLES
-from .bundles import bundle_problems, bundles_containing
-from .followers import offer_followers, users_with_roles
+from .bundles import bundle_problems
 from .pricing import price_of_revision
 from .revisions import bump, check_version, get_offer, live_revision, live_revision_excluding
 
@@ -255,14 +254,8 @@ def transition_offer(
 
 
 def _on_planned(actor: User, offer: ServiceOffer) -> dict:
-    if offer.planned_release_date is not None:
-        staff = users_with_roles(Role.CATALOG_MANAGER, Role.SUPPORT_AGENT)
-        notify(
-            staff,
-            f"Upcoming release: {offer.name}",
-            f"{offer.name} ({offer.code}) is planned for {offer.planned_release_date:%Y-%m-%d}.",
-            f"/catalog/manage/offers/{offer.id}",
-        )
+    db.session.flush()
+    signals.offer_planned.send(offer)
     return {}
 
 
@@ -281,15 +274,11 @@ def _on_published(actor: User, offer: ServiceOffer) -> dict:
             actor, "offer", previous.id, "superseded", summary=f"by revision {offer.revision}"
         )
         price_of_revision(actor, offer, previous)
-        db.session.flush()
-        subject = f"Changed: {offer.name}"
-        body = f"{offer.name} has a new revision ({offer.revision}). Subscriptions keep the terms they agreed to."
+    db.session.flush()
+    if previous is not None:
+        signals.offer_changed.send(offer, previous=previous)
     else:
-        subject = f"New offer: {offer.name}"
-        body = offer.summary or f"{offer.name} is now in the catalog."
-    if offer.valid_from is not None and offer.valid_from > clock.now():
-        body += f" Orderable from {offer.valid_from:%Y-%m-%d}."
-    notify(offer_followers(offer.code), subject, body, f"/catalog/offers/{offer.id}")
+        signals.offer_published.send(offer)
     return {"superseded_revision": {"before": None, "after": previous.revision}} if previous else {}
 
 
@@ -334,20 +323,8 @@ def _on_retired(
     offer.valid_to = end
     offer.replacement_code = replacement_code
     offer.retired_at = clock.now()
-    text = f"{offer.name} is retired: no new orders after {end:%Y-%m-%d %H:%M} UTC."
-    if replacement is not None:
-        text += f" Its replacement is {replacement.name}."
-    notify(
-        offer_followers(offer.code), f"Retiring: {offer.name}", text, f"/catalog/offers/{offer.id}"
-    )
-    flagged = bundles_containing(offer.code)
-    if flagged:
-        notify(
-            users_with_roles(Role.CATALOG_MANAGER),
-            f"Bundle member retired: {offer.code}",
-            f"{offer.name} is retired; check the bundles that contain it: {', '.join(b.code for b in flagged)}.",
-            f"/catalog/manage/offers/{flagged[0].id}",
-        )
+    db.session.flush()
+    signals.offer_retired.send(offer, replacement=replacement)
     return audit.diff(
         before, {"valid_to": offer.valid_to, "replacement_code": offer.replacement_code}
     )

@@ -16,38 +16,51 @@ from ...accounts.services import require_role
 from ...audit import services as audit
 from ...errors import NotFound, ValidationFailed
 from ...extensions import db
-from ...notifications.services import notify
-from ..models import OfferStatus, PriceChange, ServiceOffer
+from .. import prices, signals
+from ..models import PriceChange, ServiceOffer
 from .access import CATALOG_ROLES
-from .followers import offer_followers
-from .revisions import live_revision, revisions_of
+from .revisions import revisions_of
 
 
 def effective_prices(codes: Iterable[str], at: datetime | None = None) -> dict[str, PriceChange]:
-    """The latest price change in force at `at` for each code, in one query."""
+    """The latest price change in force at `at` for each code that has one, in one query."""
     codes = sorted(set(codes))
     if not codes:
         return {}
     at = at or clock.now()
-    changes = db.session.scalars(
-        sa.select(PriceChange)
-        .where(PriceChange.offer_code.in_(codes), PriceChange.effective_from <= at)
-        .order_by(PriceChange.offer_code, PriceChange.effective_from.desc())
-    )
-    current: dict[str, PriceChange] = {}
-    for change in changes:
-        current.setdefault(change.offer_code, change)
-    return current
+    by_code: dict[str, list[PriceChange]] = {}
+    for change in db.session.scalars(
+        sa.select(PriceChange).where(
+            PriceChange.offer_code.in_(codes), PriceChange.effective_from <= at
+        )
+    ):
+        by_code.setdefault(change.offer_code, []).append(change)
+    return {code: prices.change_in_force(changes, at) for code, changes in by_code.items()}
 
 
 def current_price(
     offer: ServiceOffer, at: datetime | None = None
 ) -> tuple[Decimal | None, Decimal]:
     """(price, cost) in force now: the latest effective price change, else the offer's own."""
-    change = effective_prices([offer.code], at).get(offer.code)
-    if change is None:
-        return offer.price, offer.cost
-    return change.price, change.cost if change.cost is not None else offer.cost
+    return prices.in_force(offer, price_history(offer.code), at or clock.now())
+
+
+def in_force_by_id(
+    offers: Iterable[ServiceOffer], at: datetime | None = None
+) -> dict[int, tuple[Decimal | None, Decimal | None]]:
+    """(price, cost) in force at `at` for each offer (revision), by id, in one query."""
+    offers = list(offers)
+    found = {
+        offer_id: (price, cost)
+        for offer_id, price, cost in db.session.execute(
+            sa.select(
+                ServiceOffer.id,
+                prices.price_in_force(at or clock.now()),
+                prices.cost_in_force(at or clock.now()),
+            ).where(ServiceOffer.id.in_([offer.id for offer in offers if offer.id is not None]))
+        )
+    }
+    return {offer.id: found.get(offer.id, (offer.price, offer.cost)) for offer in offers}
 
 
 def price_history(code: str) -> list[PriceChange]:
@@ -143,14 +156,7 @@ def add_price_change(
         changes=audit.diff({}, {"price": amount, "cost": cost_amount, "effective_from": effective}),
         summary=code,
     )
-    live = live_revision(code)
-    if live is not None and live.status == OfferStatus.PUBLISHED and effective is not None:
-        notify(
-            offer_followers(code),
-            f"Price change: {live.name}",
-            f"From {effective:%Y-%m-%d} the price of {live.name} is {amount} {live.currency}.",
-            f"/catalog/offers/{live.id}",
-        )
+    signals.price_change_scheduled.send(change)
     if commit:
         db.session.commit()
     return change
@@ -159,11 +165,8 @@ def add_price_change(
 def prices_in_force(offers: Iterable[ServiceOffer]) -> dict[str, Decimal | None]:
     """The price in force now for each offer's code, in one query."""
     offers = list(offers)
-    changes = effective_prices(offer.code for offer in offers)
-    return {
-        offer.code: changes[offer.code].price if offer.code in changes else offer.price
-        for offer in offers
-    }
+    in_force = in_force_by_id(offers)
+    return {offer.code: in_force[offer.id][0] for offer in offers}
 
 
 def next_price_change(code: str) -> PriceChange | None:

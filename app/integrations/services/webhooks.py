@@ -131,16 +131,25 @@ def redeliver(actor: User, webhook_id: int, delivery_id: int) -> WebhookDelivery
 def publish(event: str, payload: dict) -> list[WebhookDelivery]:
     """Record a delivery of `event` for every webhook subscribed to it; they are sent by jobs
     after the caller's transaction commits (and never if it rolls back)."""
+    return publish_many(event, [payload])
+
+
+def publish_many(event: str, payloads: list[dict]) -> list[WebhookDelivery]:
+    """`publish` for several occurrences of one event, reading the webhooks once."""
     if event not in EVENTS:
         raise ValueError(f"Unknown event {event!r}.")
-    document = json.loads(json.dumps(payload, default=str))
+    if not payloads:
+        return []
+    documents = [json.loads(json.dumps(payload, default=str)) for payload in payloads]
     subscribed = [
         webhook
         for webhook in db.session.scalars(sa.select(Webhook).order_by(Webhook.id))
         if event in webhook.events
     ]
     recorded = [
-        WebhookDelivery(webhook=webhook, event=event, payload=document) for webhook in subscribed
+        WebhookDelivery(webhook=webhook, event=event, payload=document)
+        for document in documents
+        for webhook in subscribed
     ]
     db.session.add_all(recorded)
     db.session.flush()

@@ -19,6 +19,7 @@ from ...extensions import db, get_by_id
 from ...inputs import CONTROL_CHARACTERS
 from ...markdown import render_markdown
 from ...subscriptions.models import Subscription
+from .. import signals
 from ..models import ArticleStatus, KnowledgeArticle, offer_articles
 
 WRITER_ROLES = (Role.CATALOG_MANAGER, Role.SUPPORT_AGENT)
@@ -154,6 +155,13 @@ def article_excerpt(body: str, length: int = 160) -> str:
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 
+def _announce(article: KnowledgeArticle, status_before: str | None) -> None:
+    db.session.flush()
+    signals.article_changed.send(article)
+    if article.status == ArticleStatus.PUBLISHED and status_before != article.status:
+        signals.article_published.send(article)
+
+
 def save_article(
     actor: User | None,
     *,
@@ -190,6 +198,7 @@ def save_article(
         db.session.add(article)
         db.session.flush()
         audit.record(actor, "article", article.id, "created", summary=title)
+        _announce(article, None)
     else:
         article = get_by_id(KnowledgeArticle, article_id)
         if article is None:
@@ -209,6 +218,7 @@ def save_article(
             "updated",
             changes=audit.diff(before, {"title": title, "body": body, "status": status}),
         )
+        _announce(article, before["status"])
     if commit:
         db.session.commit()
     return article

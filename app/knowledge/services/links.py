@@ -15,6 +15,7 @@ from ...catalog.models import LIVE_STATUSES, DigitalProduct, ServiceOffer
 from ...errors import NotFound, ValidationFailed
 from ...extensions import db
 from ...inputs import search_text, whole_number
+from .. import signals
 from ..models import ArticleStatus, KnowledgeArticle, offer_articles
 from .articles import (
     WRITER_ROLES,
@@ -96,6 +97,8 @@ def link_articles(
         "articles_changed",
         changes=audit.diff({"articles": before}, {"articles": sorted(ids)}),
     )
+    db.session.flush()
+    signals.articles_linked.send(code, before=before, after=sorted(ids))
     if commit:
         db.session.commit()
 

@@ -10,13 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ... import clock
-from ...catalog.models import (
-    LIVE_STATUSES,
-    OfferSettings,
-    PriceChange,
-    ServiceOffer,
-    offer_audience,
-)
+from ...catalog.models import LIVE_STATUSES, OfferSettings, ServiceOffer, offer_audience
+from ...catalog.prices import price_in_force
 from ...knowledge.models import ArticleStatus, KnowledgeArticle, offer_articles
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -52,24 +47,11 @@ def _audiences(session: Session, codes: list[str]) -> dict[str, list[tuple[int, 
     return audience
 
 
-def _price_changes_in_force(session: Session, codes: list[str], now: datetime) -> dict:
-    """Each code's latest price change in force at `now` (codes without one are absent; their
-    document takes the offer's own price)."""
-    prices: dict[str, object] = {}
-    for code, price in session.execute(
-        sa.select(PriceChange.offer_code, PriceChange.price)
-        .where(PriceChange.offer_code.in_(codes), PriceChange.effective_from <= now)
-        .order_by(PriceChange.offer_code, PriceChange.effective_from.desc())
-    ):
-        prices.setdefault(code, price)
-    return prices
-
-
 def offer_documents(session: Session, codes: list[str]) -> dict[str, dict]:
     """The document of each code's live revision (codes without one are absent)."""
     now = clock.now()
-    offers = session.scalars(
-        sa.select(ServiceOffer).where(
+    offers = session.execute(
+        sa.select(ServiceOffer, price_in_force(now)).where(
             ServiceOffer.code.in_(codes), ServiceOffer.status.in_(LIVE_STATUSES)
         )
     ).all()
@@ -81,14 +63,10 @@ def offer_documents(session: Session, codes: list[str]) -> dict[str, dict]:
             )
         ).all()
     )
-    prices = _price_changes_in_force(session, codes, now)
     documents = {}
-    for offer in offers:
+    for offer, price in offers:
         documents[offer.code] = _offer_document(
-            offer,
-            audience.get(offer.code, []),
-            bool(canary.get(offer.code, False)),
-            prices.get(offer.code, offer.price),
+            offer, audience.get(offer.code, []), bool(canary.get(offer.code, False)), price
         )
     return documents
 

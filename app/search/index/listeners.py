@@ -1,5 +1,5 @@
-"""Keeping the index current: the session events that collect the keys a transaction changes
-and re-index them after its commit."""
+"""Keeping the index current: the session events and the catalog's and knowledge's domain
+events collect the keys a transaction changes; they are re-indexed after its commit."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from itertools import chain
 import sqlalchemy as sa
 from flask import has_app_context
 
-from ...audit.models import AuditEvent
+from ...catalog import signals as catalog_signals
 from ...catalog.models import LIVE_STATUSES, Category, OfferSettings, PriceChange, ServiceOffer
 from ...extensions import db
+from ...knowledge import signals as knowledge_signals
 from ...knowledge.models import KnowledgeArticle
 from .writer import apply_changes
 
@@ -33,18 +34,22 @@ def _settings_changed(settings: OfferSettings, new_or_deleted: bool) -> bool:
     return new_or_deleted or sa.inspect(settings).attrs.canary.history.has_changes()
 
 
-def _audit_keys(event: AuditEvent) -> set[str]:
-    """Changes made with bulk statements (audience, article links) are known by their audit
-    event, which every service writes in the same transaction."""
-    if event.object_type == "offer_audience" and event.object_id:
-        return {f"offer:{event.object_id}"}
-    if event.object_type == "offer_articles":
-        changed = (event.changes or {}).get("articles") or {}
-        ids = set(changed.get("before") or []) | set(changed.get("after") or [])
-        return {f"article:{article_id}" for article_id in ids if str(article_id).isdigit()}
-    if event.object_type == "article" and str(event.object_id).isdigit():
-        return {f"article:{event.object_id}"}
-    return set()
+def _changed(keys: set[str]) -> None:
+    db.session.info.setdefault(_CHANGES, set()).update(keys)
+
+
+# Changes made with bulk statements (an audience, an offer's article links) are not seen by the
+# session's flush: the domains' events name them.
+def _audience_changed(code: str, **_) -> None:
+    _changed({f"offer:{code}"})
+
+
+def _articles_linked(code: str, *, before: list[int], after: list[int], **_) -> None:
+    _changed({f"article:{article_id}" for article_id in set(before) | set(after)})
+
+
+def _article_changed(article: KnowledgeArticle, **_) -> None:
+    _changed({f"article:{article.id}"})
 
 
 def _after_flush(session, flush_context) -> None:
@@ -63,13 +68,12 @@ def _after_flush(session, flush_context) -> None:
         elif isinstance(obj, KnowledgeArticle):
             if obj.id is not None:
                 keys.add(f"article:{obj.id}")
-        elif isinstance(obj, Category):
-            if obj.id is not None and (
-                obj in deleted or sa.inspect(obj).attrs.name.history.has_changes()
-            ):
-                keys.add(f"category:{obj.id}")
-        elif isinstance(obj, AuditEvent) and obj in session.new:
-            keys |= _audit_keys(obj)
+        elif (
+            isinstance(obj, Category)
+            and obj.id is not None
+            and (obj in deleted or sa.inspect(obj).attrs.name.history.has_changes())
+        ):
+            keys.add(f"category:{obj.id}")
 
 
 def _after_commit(session) -> None:
@@ -89,6 +93,9 @@ def _after_soft_rollback(session, previous_transaction) -> None:
 
 def install_listeners() -> None:
     """Keep the index current after every commit of the app's session (idempotent)."""
+    catalog_signals.audience_changed.connect(_audience_changed)
+    knowledge_signals.articles_linked.connect(_articles_linked)
+    knowledge_signals.article_changed.connect(_article_changed)
     for name, listener in (
         ("after_flush", _after_flush),
         ("after_commit", _after_commit),

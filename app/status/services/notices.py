@@ -21,6 +21,7 @@ from ...inputs import whole_number
 from ...notifications.services import notify
 from ...subscriptions import services as subscriptions
 from ...subscriptions.models import Subscription
+from .. import signals
 from ..models import NoticeKind, NoticeUpdate, ServiceNotice
 from ..sqltime import at
 from .periods import bounded_moment
@@ -113,6 +114,7 @@ def post_notice(
     db.session.add(notice)
     db.session.flush()
     audit.record(actor, "notice", notice.id, "posted", summary=f"{kind}: {title}")
+    signals.notice_published.send(notice, product=product)
     when = f"from {start:%Y-%m-%d %H:%M} UTC" + (f" to {end:%Y-%m-%d %H:%M} UTC" if end else "")
     notify(
         subscribers_of_product(product.id),

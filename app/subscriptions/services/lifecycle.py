@@ -10,6 +10,7 @@ from ...accounts.models import User
 from ...audit import services as audit
 from ...errors import Conflict
 from ...versioning import flush_versioned, version_change
+from .. import signals
 from ..models import OrderType, Subscription, SubscriptionStatus
 from ..states import SUBSCRIPTION
 
@@ -31,7 +32,8 @@ def move(actor: User, subscription: Subscription, to: str, *, reason: str = "") 
         **version_change(subscription),
     }
     before = SUBSCRIPTION.move(subscription, to)
-    if to == S.ACTIVE and subscription.active_since is None:
+    activated = to == S.ACTIVE and subscription.active_since is None
+    if activated:
         subscription.active_since = clock.now()
     if to == S.TERMINATED:
         subscription.terminated_at = clock.now()
@@ -43,6 +45,10 @@ def move(actor: User, subscription: Subscription, to: str, *, reason: str = "") 
     audit.record(
         actor, "subscription", subscription.id, "transition", changes=changes, summary=reason[:255]
     )
+    if activated:
+        signals.subscription_activated.send(subscription)
+    elif to == S.TERMINATED:
+        signals.subscription_terminated.send(subscription)
 
 
 def guarded_touch(

@@ -22,6 +22,7 @@ from ...errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from ...extensions import db
 from ...inputs import whole_number
 from ...versioning import flush_versioned
+from .. import signals
 from ..models import Order, OrderStatus, OrderType, Subscription, SubscriptionStatus
 from ..states import ORDER, SUBSCRIPTION
 from .contracts import agreement, write_contract
@@ -192,6 +193,7 @@ def _new_subscription(
         summary=f"{offer.code} for {group.name}",
         changes={"status": {"before": None, "after": S.REQUESTED.value}},
     )
+    signals.subscription_ordered.send(subscription)
     move(actor, subscription, S.FULFILLING)
     advance(actor, order)
     return order

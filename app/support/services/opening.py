@@ -19,6 +19,7 @@ from ...inputs import unstorable_text
 from ...notifications.services import notify
 from ...subscriptions import services as subscriptions
 from ...subscriptions.models import Subscription, SubscriptionStatus
+from .. import signals
 from ..models import Priority, RequestStatus, RequestType, SupportRequest
 from . import sla
 from .agents import tier_agents
@@ -75,6 +76,7 @@ def open_request(
         return _same_request(already, subscription_id, fields["subject"], fields["description"])
     store_files(request, None, actor, uploads, internal=False)
     audit.record(actor, "support_request", request.id, "opened", summary=request.subject[:200])
+    signals.request_opened.send(request)
     notify(
         tier_agents(1),
         f"New {request.priority} request: {request.subject}",

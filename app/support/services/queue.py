@@ -19,6 +19,7 @@ from ...extensions import db, get_by_id
 from ...notifications.services import notify
 from ...subscriptions.models import Subscription
 from ...versioning import version_change
+from .. import signals
 from ..models import RequestMessage, RequestStatus, SupportRequest
 from ..states import REQUESTS
 from .agents import tier_agents
@@ -167,6 +168,8 @@ def escalate(
         "escalated",
         changes=changes,
     )
+    db.session.flush()
+    signals.request_escalated.send(request, from_tier=request.tier - 1)
     notify(
         tier_agents(request.tier),
         f"Escalated to tier {request.tier}: {request.subject}",

@@ -21,6 +21,7 @@ from ...extensions import db
 from ...notifications.services import notify_each
 from ...subscriptions import services as subscriptions
 from ...subscriptions.models import Subscription
+from .. import signals
 from ..models import RequestStatus, SupportRequest
 from ..states import REQUESTS
 from . import agents
@@ -198,6 +199,9 @@ def sla_check(actor: User, now: datetime | None = None) -> dict:
         resolution_breached_at=SupportRequest.resolution_due,
     )
     breaches = [("first response", late_response), ("resolution", late_resolution)]
+    for which, late in breaches:
+        if late:
+            signals.sla_breached.send(which, requests=late)
     notify_each(
         _breach_message(request, which, agents_of_tier)
         for which, late in breaches

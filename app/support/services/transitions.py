@@ -14,6 +14,7 @@ from ...errors import InvalidTransition, NotAllowed, ValidationFailed
 from ...extensions import db
 from ...notifications.services import notify
 from ...versioning import version_change
+from .. import signals
 from ..models import RequestMessage, RequestStatus, SupportRequest
 from ..states import REQUESTS
 from . import sla
@@ -64,6 +65,9 @@ def transition_request(
         )
     audit.record(actor, "support_request", request.id, "transition", changes=changes)
     _notify_transition(actor, request, before, to, reason)
+    if to == R.RESOLVED:
+        db.session.flush()
+        signals.request_resolved.send(request)
     return request
 
 

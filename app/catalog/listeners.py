@@ -1,0 +1,117 @@
+"""What the catalog's events tell people: followers hear of a publication, a new revision, a
+price change and a retirement, staff of a planned release, the rest of an audience of a canary's
+end. Connected once by `register_listeners` (create_app); they run in the sender's transaction."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from .. import clock
+from ..accounts.models import Role, group_members
+from ..extensions import db
+from ..notifications.services import notify
+from . import signals
+from .models import OfferStatus, PriceChange, ServiceOffer
+from .services.bundles import bundles_containing
+from .services.followers import audience_users, offer_followers, users_with_roles
+from .services.revisions import live_revision
+
+
+def _orderable_from(offer: ServiceOffer) -> str:
+    if offer.valid_from is not None and offer.valid_from > clock.now():
+        return f" Orderable from {offer.valid_from:%Y-%m-%d}."
+    return ""
+
+
+def tell_release_planned(offer: ServiceOffer, **_) -> None:
+    if offer.planned_release_date is None:
+        return
+    notify(
+        users_with_roles(Role.CATALOG_MANAGER, Role.SUPPORT_AGENT),
+        f"Upcoming release: {offer.name}",
+        f"{offer.name} ({offer.code}) is planned for {offer.planned_release_date:%Y-%m-%d}.",
+        f"/catalog/manage/offers/{offer.id}",
+    )
+
+
+def tell_followers_published(offer: ServiceOffer, **_) -> None:
+    body = (offer.summary or f"{offer.name} is now in the catalog.") + _orderable_from(offer)
+    notify(
+        offer_followers(offer.code), f"New offer: {offer.name}", body, f"/catalog/offers/{offer.id}"
+    )
+
+
+def tell_followers_changed(offer: ServiceOffer, **_) -> None:
+    body = (
+        f"{offer.name} has a new revision ({offer.revision}). "
+        "Subscriptions keep the terms they agreed to."
+    ) + _orderable_from(offer)
+    notify(
+        offer_followers(offer.code), f"Changed: {offer.name}", body, f"/catalog/offers/{offer.id}"
+    )
+
+
+def tell_followers_retired(offer: ServiceOffer, *, replacement: ServiceOffer | None, **_) -> None:
+    text = f"{offer.name} is retired: no new orders after {offer.valid_to:%Y-%m-%d %H:%M} UTC."
+    if replacement is not None:
+        text += f" Its replacement is {replacement.name}."
+    notify(
+        offer_followers(offer.code), f"Retiring: {offer.name}", text, f"/catalog/offers/{offer.id}"
+    )
+    flagged = bundles_containing(offer.code)
+    if flagged:
+        notify(
+            users_with_roles(Role.CATALOG_MANAGER),
+            f"Bundle member retired: {offer.code}",
+            f"{offer.name} is retired; check the bundles that contain it: "
+            f"{', '.join(b.code for b in flagged)}.",
+            f"/catalog/manage/offers/{flagged[0].id}",
+        )
+
+
+def tell_followers_price_change(change: PriceChange, **_) -> None:
+    live = live_revision(change.offer_code)
+    if live is None or live.status != OfferStatus.PUBLISHED:
+        return
+    notify(
+        offer_followers(change.offer_code),
+        f"Price change: {live.name}",
+        f"From {change.effective_from:%Y-%m-%d} the price of {live.name} is "
+        f"{change.price} {live.currency}.",
+        f"/catalog/offers/{live.id}",
+    )
+
+
+def tell_the_rest(code: str, *, canary_ended: bool, pilot_group_ids: list[int], **_) -> None:
+    """A canary ended: the audience that did not see the published offer yet (every member of
+    its pilot groups did) hears of it."""
+    live = live_revision(code)
+    if not canary_ended or live is None or live.status != OfferStatus.PUBLISHED:
+        return
+    told = set(
+        db.session.scalars(
+            sa.select(group_members.c.user_id).where(group_members.c.group_id.in_(pilot_group_ids))
+        )
+    )
+    notify(
+        [user for user in audience_users(code) if user.id not in told],
+        f"Now available: {live.name}",
+        live.summary or live.name,
+        f"/catalog/offers/{live.id}",
+    )
+
+
+RECEIVERS = (
+    (signals.offer_planned, tell_release_planned),
+    (signals.offer_published, tell_followers_published),
+    (signals.offer_changed, tell_followers_changed),
+    (signals.offer_retired, tell_followers_retired),
+    (signals.price_change_scheduled, tell_followers_price_change),
+    (signals.audience_changed, tell_the_rest),
+)
+
+
+def register_listeners() -> None:
+    """Connect the catalog's notification listeners (idempotent: blinker keeps one of each)."""
+    for signal, receiver in RECEIVERS:
+        signal.connect(receiver)
