@@ -36,9 +36,7 @@ def load_groups(folder: Path) -> str:
     created = 0
     for item in read_yaml(folder, "groups.yaml"):
         if accounts.find_group_by_name(item["name"]) is None:
-            accounts.save_group(
-                SYSTEM, name=item["name"], description=item.get("description", "")
-            )
+            accounts.save_group(SYSTEM, name=item["name"], description=item.get("description", ""))
             created += 1
     db.session.flush()
     return f"groups: {created} created"
