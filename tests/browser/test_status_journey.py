@@ -65,6 +65,7 @@ def subscribed(users, make_offer, agents, make_user):
         for day in range(1, 6)
     ]
     status.record_usage(make_user("admin"), rows)
+    db.session.commit()  # the fixture is the edge: the services only flush
     return {"product": product, "offer": offer, "subscription_id": order.subscription_id}
 
 

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import clock
+from app.accounts.models import SYSTEM
 from app.catalog import services as catalog
 from app.extensions import db
 from app.integrations.models import WebhookDelivery
@@ -155,7 +156,7 @@ def test_a_support_request_opened_escalated_and_resolved(
 def test_an_sla_breach(active_subscription, users, every_event):
     request = open_issue(users, active_subscription)
     db.session.commit()
-    support.sla_check(clock.now() + timedelta(days=30))
+    support.sla_check(SYSTEM, clock.now() + timedelta(days=30))
 
     breaches = deliveries("sla.breached")
     assert [(b["request_id"], b["target"]) for b in breaches] == [
