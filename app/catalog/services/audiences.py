@@ -91,15 +91,13 @@ def set_audience(
     group_ids: Iterable[int],
     pilot_group_ids: Iterable[int] = (),
     canary: bool = False,
-    commit: bool = True,
 ) -> None:
     """Who may see an offer; takes effect at once for every revision. No groups means everyone.
 
     In canary only the pilot groups see it, until the offer is widened to its whole audience
     (the groups, pilots included; none: everyone). Out of canary only the audience groups are
     kept: pilot groups given then are ignored."""
-    if actor is not None:
-        require_role(actor, *CATALOG_ROLES, message="Only catalog managers set audiences.")
+    require_role(actor, *CATALOG_ROLES, message="Only catalog managers set audiences.")
     if not revisions_of(code):
         raise NotFound("No such offer.")
     group_ids, pilot_ids = set(group_ids), set(pilot_group_ids) if canary else set()
@@ -138,8 +136,7 @@ def set_audience(
     if canary_before and not canary:
         _tell_the_rest(code, told_before)
     audit.record(actor, "offer_audience", code, "audience_changed", changes=changes, summary=code)
-    if commit:
-        db.session.commit()
+    db.session.flush()
 
 
 def widen_audience(actor: User, code: str) -> None:

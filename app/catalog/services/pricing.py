@@ -103,10 +103,8 @@ def add_price_change(
     cost: Any = None,
     effective_from: Any,
     reason: str = "",
-    commit: bool = True,
 ) -> PriceChange:
-    if actor is not None:
-        require_role(actor, *CATALOG_ROLES, message="Only catalog managers change prices.")
+    require_role(actor, *CATALOG_ROLES, message="Only catalog managers change prices.")
     if not revisions_of(code):
         raise NotFound("No such offer.")
     errors: check.Errors = {}
@@ -151,8 +149,7 @@ def add_price_change(
             f"From {effective:%Y-%m-%d} the price of {live.name} is {amount} {live.currency}.",
             f"/catalog/offers/{live.id}",
         )
-    if commit:
-        db.session.commit()
+    db.session.flush()
     return change
 
 
