@@ -122,8 +122,8 @@ def _moves(offer_id: int) -> list[tuple[str, str]]:
     ]
 
 
-def test_publishing_a_revision_supersedes_the_live_one_through_declared_moves(make_offer, manager):
-    first = make_offer("VPN")
+def test_publishing_a_revision_supersedes_the_live_one_through_declared_moves(make_offer, users):
+    first, manager = make_offer("VPN"), users["catalog_manager"]
     revision = catalog.create_revision(manager, first.id)
     for status in ("planned", "ready", "published"):
         catalog.transition_offer(manager, revision.id, status)
