@@ -184,7 +184,7 @@ def export_catalog_command(output: str | None) -> None:
     """Write the whole catalog as YAML."""
     from .catalog.exchange import dump_yaml, export_catalog
 
-    data = export_catalog(None)
+    data = export_catalog(SYSTEM)
     text = dump_yaml(data)
     if output is None:
         click.echo(text, nl=False)
@@ -210,8 +210,9 @@ def import_catalog_command(file, dry_run: bool) -> None:
             file=sys.stderr,
         ) as bar:
             report = import_catalog(
-                None, data, dry_run=dry_run, lines=lines, progress=lambda _code: bar.update(1)
+                SYSTEM, data, dry_run=dry_run, lines=lines, progress=lambda _code: bar.update(1)
             )
+        unit_of_work.commit()
     except DomainError as error:
         db.session.rollback()
         _fail_lines(error)

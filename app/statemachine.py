@@ -63,8 +63,12 @@ class StateMachine:
 
     # --- writing -----------------------------------------------------------------------------
 
-    def refusal(self, source: str | None, target: str) -> InvalidTransition:
-        allowed = ", ".join(self.targets(source)) or "none"
+    def refusal(
+        self, source: str | None, target: str, allowed: Iterable[str] | None = None
+    ) -> InvalidTransition:
+        """Why `source` may not become `target`; `allowed` narrows the moves it names to those
+        the caller may make (default: every declared move from `source`)."""
+        allowed = ", ".join(self.targets(source) if allowed is None else allowed) or "none"
         if _value(target) not in self.states:
             message = f"“{target}” is not a status of a {self.name}."
         else:

@@ -70,6 +70,8 @@ def _on_execute(state) -> None:
 
 @sa.event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT was released: the transaction goes on
+        return
     _run(session, _COMMIT, drop=_ROLLBACK)
 
 

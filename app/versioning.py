@@ -10,6 +10,7 @@ changed what since, from the audit trail, whose events for these objects carry t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,8 +28,14 @@ def version_change(row: Any) -> dict:
     return {"version": {"before": row.version, "after": row.version + 1}}
 
 
-def check_version(row: Any, expected: Any, *, noun: str, object_type: str) -> None:
-    """Refuse a change made to `expected`, an older version of `row` than the saved one."""
+Refusal = Callable[..., Conflict]
+
+
+def check_version(
+    row: Any, expected: Any, *, noun: str, object_type: str, refusal: Refusal | None = None
+) -> None:
+    """Refuse a change made to `expected`, an older version of `row` than the saved one
+    (`refusal` words the Conflict; `stale` by default)."""
     if expected is None:
         return
     number = whole_number(expected)
@@ -38,10 +45,12 @@ def check_version(row: Any, expected: Any, *, noun: str, object_type: str) -> No
             fields={"version": [f"Unknown version: now version {row.version}."]},
         )
     if number != row.version:
-        raise stale(row, number, noun=noun, object_type=object_type)
+        raise (refusal or stale)(row, number, noun=noun, object_type=object_type)
 
 
-def flush_versioned(row: Any, *, noun: str, object_type: str) -> None:
+def flush_versioned(
+    row: Any, *, noun: str, object_type: str, refusal: Refusal | None = None
+) -> None:
     """Flush `row`'s change; if another writer saved it first, refuse with who and what."""
     model, key, read_version = type(row), row.id, row.version
     try:
@@ -49,7 +58,7 @@ def flush_versioned(row: Any, *, noun: str, object_type: str) -> None:
     except StaleDataError:
         db.session.rollback()
         saved = db.session.get(model, key, populate_existing=True)
-        raise stale(saved, read_version, noun=noun, object_type=object_type) from None
+        raise (refusal or stale)(saved, read_version, noun=noun, object_type=object_type) from None
 
 
 def stale(row: Any, expected: int, *, noun: str, object_type: str) -> Conflict:
@@ -80,3 +89,41 @@ def changed_since(object_type: str, object_id: Any, version: int) -> tuple[list[
             who += [name] if name not in who else []
             fields += [f for f in event.changes if f not in ("version", "updated_at", *fields)]
     return sorted(who), fields
+
+
+def stale_edit(row: Any, expected: int, *, noun: str, object_type: str) -> Conflict:
+    """The refusal of an editor's save: who saved in between, when (the latest save) and which
+    fields; the editor shows it above the form it keeps, the API as the problem's detail."""
+    events = _events_after(object_type, row.id, expected)
+    who = list(dict.fromkeys(_actor_name(event) for event in events)) or ["someone"]
+    fields = list(
+        dict.fromkeys(
+            field
+            for event in events
+            for field in event.changes
+            if field not in ("version", "updated_at")
+        )
+    )
+    when = f" at {events[-1].occurred_at:%Y-%m-%d %H:%M} UTC" if events else ""
+    message = (
+        f"This {noun} was changed since you opened it by {' and '.join(who)}{when}: "
+        f"{', '.join(fields) or 'its status'}. Nothing of yours was saved."
+    )
+    return Conflict(message, fields={"version": [message]})
+
+
+def _events_after(object_type: str, object_id: Any, version: int) -> list[AuditEvent]:
+    events = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.object_type == object_type, AuditEvent.object_id == str(object_id))
+        .order_by(AuditEvent.id)
+    ).all()
+    return [
+        event
+        for event in events
+        if (whole_number((event.changes.get("version") or {}).get("after") or 0) or 0) > version
+    ]
+
+
+def _actor_name(event: AuditEvent) -> str:
+    return event.actor.name if event.actor else "Offerdesk"

@@ -19,24 +19,27 @@ from .. import clock
 from ..accounts.models import User
 from ..extensions import db
 from ..models_base import UTCDateTime
+from .states import OFFER, RELEASE, OfferStatus, ReleaseStatus
+
+__all__ = [
+    "EDITABLE_STATUSES",
+    "LIVE_STATUSES",
+    "MONEY",
+    "BillingPeriod",
+    "BundleMember",
+    "Category",
+    "DigitalProduct",
+    "OfferKind",
+    "OfferSettings",
+    "OfferStatus",
+    "PriceChange",
+    "ProductRelease",
+    "ReleaseStatus",
+    "ServiceOffer",
+    "offer_audience",
+]
 
 MONEY = sa.Numeric(12, 2)
-
-
-class ReleaseStatus(enum.StrEnum):
-    PLANNED = "planned"
-    ACCEPTED = "accepted"
-    DEPLOYED = "deployed"
-    RETIRED = "retired"
-
-
-class OfferStatus(enum.StrEnum):
-    DRAFT = "draft"
-    PLANNED = "planned"
-    READY = "ready"
-    PUBLISHED = "published"
-    RETIRED = "retired"
-    SUPERSEDED = "superseded"  # an older revision replaced by a newer published one
 
 
 LIVE_STATUSES = (OfferStatus.PUBLISHED.value, OfferStatus.RETIRED.value)
@@ -82,7 +85,10 @@ class DigitalProduct(db.Model):
 
 class ProductRelease(db.Model):
     __tablename__ = "product_releases"
-    __table_args__ = (sa.UniqueConstraint("product_id", "version", name="uq_release_version"),)
+    __table_args__ = (
+        sa.UniqueConstraint("product_id", "version", name="uq_release_version"),
+        RELEASE.check_constraint(),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(
@@ -100,6 +106,9 @@ class ProductRelease(db.Model):
     @property
     def label(self) -> str:
         return f"{self.product.name} {self.version}"
+
+
+RELEASE.watch(ProductRelease.status)
 
 
 class Category(db.Model):
@@ -172,6 +181,7 @@ class ServiceOffer(db.Model):
         # walks the index and stops at a page instead of sorting every visible offer.
         sa.Index("ix_service_offers_name", "name", "id"),
         sa.Index("ix_service_offers_published", "published_at", "id"),  # newest first
+        OFFER.check_constraint(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -216,7 +226,7 @@ class ServiceOffer(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
-    version: Mapped[int] = mapped_column(default=1)  # optimistic lock, bumped by every edit
+    version: Mapped[int] = mapped_column()  # the optimistic lock (app/versioning.py)
 
     category: Mapped[Category | None] = relationship(lazy="joined")
     release: Mapped[ProductRelease | None] = relationship(lazy="joined")
@@ -264,6 +274,11 @@ class ServiceOffer(db.Model):
 
     def is_orderable(self, now: datetime | None = None) -> bool:
         return self.display_status(now) in ("published", "retiring")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+OFFER.watch(ServiceOffer.status)
 
 
 class BundleMember(db.Model):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from .. import unit_of_work
 from ..accounts import services as accounts
 from ..accounts.models import SYSTEM
 from ..config import ROOT
@@ -62,17 +63,16 @@ def load_users(folder: Path) -> str:
     return f"users: {created} created"
 
 
-def load_catalog(
-    folder: Path, *, progress: Callable[[str], None] | None = None, commit: bool = True
-) -> list[str]:
-    """Import seeds/catalog.yaml as the system (no acting user); the report's summary lines."""
+def load_catalog(folder: Path, *, progress: Callable[[str], None] | None = None) -> list[str]:
+    """Import seeds/catalog.yaml as the system (SYSTEM acts); the report's summary lines. The
+    caller commits."""
     from ..catalog.exchange import import_catalog, parse_yaml
 
     path = folder / CATALOG_FILE
     if not path.exists():
         return []
     data, lines = parse_yaml(path.read_text(encoding="utf-8"))
-    report = import_catalog(None, data, lines=lines, progress=progress, commit=commit)
+    report = import_catalog(SYSTEM, data, lines=lines, progress=progress)
     offers = report["summary"]
     parts = [
         f"{report[name]['created']} {name} created"
@@ -91,8 +91,8 @@ def load_seeds(
     """Groups, users, then the catalog, in one transaction: a failure leaves nothing behind."""
     folder = seed_folder(directory)
     report = [load_groups(folder), load_users(folder)]
-    report += load_catalog(folder, progress=progress, commit=False)
-    db.session.commit()
+    report += load_catalog(folder, progress=progress)
+    unit_of_work.commit()
     report += load_status_seeds(folder)  # metrics, demo usage, notices (commits itself)
     report += load_support_seeds(folder)  # articles, demo requests (commits itself)
     return report

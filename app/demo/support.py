@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import yaml
 
 from .. import clock, unit_of_work
-from ..accounts.models import User
+from ..accounts.models import SYSTEM, User
 from ..catalog import services as catalog
 from ..catalog.models import DigitalProduct
 from ..errors import DomainError
@@ -78,13 +78,14 @@ def _load_articles(items: list[dict]) -> str:
             )
         try:
             services.save_article_with_offers(
-                author or _any_writer(),
+                author or _any_writer() or SYSTEM,
                 title=item["title"],
                 body=item.get("body", ""),
                 status=item.get("status", "published"),
                 product_id=_product_id(item.get("product")),
                 offer_codes=known_codes,
             )
+            unit_of_work.commit()  # one seeded article, one unit of work
             created += 1
         except DomainError as error:
             db.session.rollback()
@@ -114,6 +115,7 @@ def _load_votes(items: list[dict]) -> str:
         if voted is None:
             services.rate_article(user, article_id, bool(item.get("helpful")))
             counted += 1
+    unit_of_work.commit()
     return f"article votes: {counted} recorded" if items else ""
 
 

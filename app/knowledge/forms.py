@@ -41,6 +41,7 @@ class ArticleForm(FlaskForm):
             "data-offer-suggest": "several",
         },
     )
+    version = HiddenField()  # the version the writer opened: the optimistic lock
 
 
 class FeedbackForm(FlaskForm):

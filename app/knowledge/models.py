@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -12,15 +11,14 @@ from .. import clock
 from ..accounts.models import User
 from ..extensions import db
 from ..models_base import UTCDateTime
+from .states import ARTICLE, ArticleStatus
 
-
-class ArticleStatus(enum.StrEnum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
+__all__ = ["ArticleFeedback", "ArticleStatus", "KnowledgeArticle", "offer_articles"]
 
 
 class KnowledgeArticle(db.Model):
     __tablename__ = "knowledge_articles"
+    __table_args__ = (ARTICLE.check_constraint(),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(sa.String(200))
@@ -35,8 +33,14 @@ class KnowledgeArticle(db.Model):
     views: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    version: Mapped[int] = mapped_column(server_default="1")  # the optimistic lock
 
     author: Mapped[User | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+ARTICLE.watch(KnowledgeArticle.status)
 
 
 class ArticleFeedback(db.Model):

@@ -10,8 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from ..accounts.models import Role
-from ..errors import ValidationFailed
-from ..extensions import db
+from ..errors import Conflict, ValidationFailed
 from ..inputs import whole_number
 from ..web import apply_field_errors, paginate, roles_required
 from . import pages, services
@@ -63,6 +62,7 @@ def _article_form(article_id: int | None):
     form.product_id.choices = editor["product_choices"]
     if request.method == "GET":
         if existing is not None:
+            form.version.data = str(existing.version)
             form.product_id.data = str(existing.product_id or "")
             form.offer_codes.data = ", ".join(editor["offer_codes"])
         else:
@@ -79,9 +79,9 @@ def _article_form(article_id: int | None):
                 status=form.status.data,
                 product_id=form.product_id.data,
                 offer_codes=re.split(r"[\s,;]+", form.offer_codes.data or ""),
+                expected_version=form.version.data if existing is not None else None,
             )
-        except ValidationFailed as error:
-            db.session.rollback()
+        except (ValidationFailed, Conflict) as error:
             apply_field_errors(form, error)
             status = error.status
         else:

@@ -8,6 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from app import unit_of_work
 from app.catalog import services as catalog
 from app.extensions import db
 from app.knowledge import services as knowledge
@@ -40,6 +41,7 @@ def test_consumer_asks_agents_escalate_resolve_and_consumer_rates(
         title="VPN tunnel drops after sleep",
         body="Click **Reconnect** after the laptop wakes.",
     )
+    unit_of_work.commit()  # the set-up's unit of work, before the browser's requests
 
     # --- the consumer starts a request and is offered an article while typing -------------------
     browser_login(page, consumer.email, DEMO_PASSWORD)

@@ -4,7 +4,7 @@ lists with a fixed number of queries, and the OpenAPI document."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -456,9 +456,10 @@ def test_patch_without_if_match_is_428_and_saves_nothing(api, world):
     assert catalog.get_offer(world["draft"]).name == "A draft offer"
 
 
-def test_two_managers_second_save_is_412_with_what_changed(api, world, make_user):
+def test_two_managers_second_save_is_409_with_who_and_what_changed(api, world, make_user):
     first = api(world["tokens"]["manager"])
     second = api(token_for(make_user("catalog_manager", name="Mia Manager")))
+    clock.freeze(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     path = f"{API}/offers/{world['draft']}"
     etag = first.get(path).headers["ETag"]
     assert second.get(path).headers["ETag"] == etag
@@ -466,9 +467,12 @@ def test_two_managers_second_save_is_412_with_what_changed(api, world, make_user
     assert saved.status_code == 200 and saved.json["price"] == "8.00"
     assert saved.headers["ETag"] == f'"{int(etag.strip(chr(34))) + 1}"' != etag
     stale = first.patch(path, json={"name": "Mine"}, headers={"If-Match": etag})
-    assert stale.status_code == 412
+    assert stale.status_code == 409
     assert stale.mimetype == "application/problem+json"
-    assert "Mia Manager changed price" in stale.json["detail"]
+    assert stale.json["detail"] == (
+        "This offer was changed since you opened it by Mia Manager at 2026-03-02 09:00 UTC: "
+        "price. Nothing of yours was saved."
+    )
     assert "version" in stale.json["errors"]
     offer = catalog.get_offer(world["draft"])
     assert (offer.name, str(offer.price)) == ("A draft offer", "8.00")  # nothing of it lost
@@ -478,7 +482,7 @@ def test_two_managers_second_save_is_412_with_what_changed(api, world, make_user
     assert fresh.headers["ETag"] == f'"{fresh.json["version"]}"'
 
 
-def test_weak_etag_and_star_are_accepted_garbage_is_412(api, world):
+def test_weak_etag_and_star_are_accepted_garbage_is_409(api, world):
     manager = api(world["tokens"]["manager"])
     path = f"{API}/offers/{world['draft']}"
     version = world["draft_version"]
@@ -487,11 +491,11 @@ def test_weak_etag_and_star_are_accepted_garbage_is_412(api, world):
     star = manager.patch(path, json={"summary": "Star"}, headers={"If-Match": "*"})
     assert star.status_code == 200
     garbage = manager.patch(path, json={"summary": "X"}, headers={"If-Match": '"abc"'})
-    assert garbage.status_code == 412
+    assert garbage.status_code == 409
     assert catalog.get_offer(world["draft"]).summary == "Star"
 
 
-def test_transition_with_stale_if_match_is_412(api, world):
+def test_transition_with_stale_if_match_is_409(api, world):
     manager = api(world["tokens"]["manager"])
     path = f"{API}/offers/{world['draft']}"
     etag = manager.get(path).headers["ETag"]
@@ -499,7 +503,8 @@ def test_transition_with_stale_if_match_is_412(api, world):
     response = manager.post(
         f"{path}/transitions", json={"to": "planned"}, headers={"If-Match": etag}
     )
-    assert response.status_code == 412
+    assert response.status_code == 409
+    assert "changed since you opened it by" in response.json["detail"]
     assert catalog.get_offer(world["draft"]).status == "draft"
 
 

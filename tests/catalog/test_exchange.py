@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import clock
+from app.accounts.models import SYSTEM
 from app.accounts.services import find_group_by_name, find_user_by_email
 from app.audit.models import AuditEvent
 from app.catalog import services as catalog
@@ -164,7 +165,7 @@ def test_seed_gives_the_demo_catalog_and_a_second_seed_changes_nothing(app):
 
 def test_export_then_import_into_an_empty_database_gives_the_same_catalog(app):
     seed(app)
-    first = export_catalog()
+    first = export_catalog(SYSTEM)
     text = dump_yaml(first)
     db.session.remove()
     _truncate_all()
@@ -174,9 +175,9 @@ def test_export_then_import_into_an_empty_database_gives_the_same_catalog(app):
     db.session.commit()
     assert count(ServiceOffer) == 0 and count(Category) == 0
     data, lines = parse_yaml(text)
-    report = import_catalog(None, data, lines=lines)
+    report = import_catalog(SYSTEM, data, lines=lines)
     assert report["summary"] == {"created": 45, "updated": 0, "unchanged": 0}
-    second = export_catalog()
+    second = export_catalog(SYSTEM)
     assert without_timestamp(second) == without_timestamp(first)
 
 
@@ -185,12 +186,12 @@ def test_export_then_import_into_an_empty_database_gives_the_same_catalog(app):
 
 def test_dry_run_reports_differences_and_writes_nothing(make_offer):
     make_offer("VPN-ACCESS")
-    document = export_catalog()
+    document = export_catalog(SYSTEM)
     document["offers"][0]["price"] = "8.00"
     document["offers"][0]["featured"] = True
     document["offers"].append({"code": "NEW-ONE", "name": "New one", "status": "draft"})
     before = fingerprint()
-    report = import_catalog(None, document, dry_run=True)
+    report = import_catalog(SYSTEM, document, dry_run=True)
     assert report["dry_run"] is True
     lines = {line["code"]: line for line in report["offers"]}
     assert lines["VPN-ACCESS"]["action"] == "update"
@@ -207,9 +208,9 @@ def test_dry_run_reports_differences_and_writes_nothing(make_offer):
 
 def test_changed_published_offer_gets_a_new_revision(make_offer):
     make_offer("VPN-ACCESS")
-    document = export_catalog()
+    document = export_catalog(SYSTEM)
     document["offers"][0]["summary"] = "Now with zero trust."
-    report = import_catalog(None, document)
+    report = import_catalog(SYSTEM, document)
     assert report["offers"] == [
         {
             "code": "VPN-ACCESS",
@@ -224,7 +225,7 @@ def test_changed_published_offer_gets_a_new_revision(make_offer):
     ]
     revisions = catalog.revisions_of("VPN-ACCESS")
     assert [(r.revision, r.status) for r in revisions] == [(1, "superseded"), (2, "published")]
-    assert import_catalog(None, document)["summary"]["unchanged"] == 1
+    assert import_catalog(SYSTEM, document)["summary"]["unchanged"] == 1
 
 
 def test_draft_is_edited_in_place_and_walked_to_its_status(catalog_setup):
@@ -232,15 +233,15 @@ def test_draft_is_edited_in_place_and_walked_to_its_status(catalog_setup):
         "articles": [{"title": "How to", "body": "Read me."}],
         "offers": [{**complete_offer_data("VPN-ACCESS"), "status": "draft"}],
     }
-    assert import_catalog(None, document)["summary"]["created"] == 1
+    assert import_catalog(SYSTEM, document)["summary"]["created"] == 1
     document["offers"][0].update(status="ready", articles=["How to"], name="VPN")
-    report = import_catalog(None, document)
+    report = import_catalog(SYSTEM, document)
     assert report["offers"][0]["action"] == "update"
     assert set(report["offers"][0]["changes"]) == {"name", "status", "articles"}
     [offer] = catalog.revisions_of("VPN-ACCESS")
     assert (offer.revision, offer.status, offer.name) == (1, "ready", "VPN")
     document["offers"][0]["status"] = "planned"  # back one step is allowed too
-    import_catalog(None, document)
+    import_catalog(SYSTEM, document)
     assert catalog.revisions_of("VPN-ACCESS")[0].status == "planned"
 
 
@@ -265,7 +266,7 @@ def test_retire_with_replacement_and_relative_dates(catalog_setup):
             },
         ],
     }
-    import_catalog(None, document)
+    import_catalog(SYSTEM, document)
     old, later = catalog.live_revision("VPN-ACCESS"), catalog.live_revision("VPN-LATER")
     midnight = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
     assert (old.status, old.replacement_code, old.display_status()) == (
@@ -278,12 +279,12 @@ def test_retire_with_replacement_and_relative_dates(catalog_setup):
         days=30
     )
     clock.freeze(clock.now() + timedelta(days=3))  # relative dates are not moved by later imports
-    assert import_catalog(None, document)["summary"]["unchanged"] == 3
+    assert import_catalog(SYSTEM, document)["summary"]["unchanged"] == 3
 
 
 def test_links_to_articles_the_file_does_not_define_are_kept(make_offer, users):
     make_offer("VPN-ACCESS")
-    document = export_catalog()
+    document = export_catalog(SYSTEM)
     document["offers"][0]["summary"] = "Changed"
     support = knowledge.save_article(users["support_agent"], title="VPN error 809", body="Fix it.")
     knowledge.link_articles(
@@ -291,26 +292,26 @@ def test_links_to_articles_the_file_does_not_define_are_kept(make_offer, users):
         "VPN-ACCESS",
         [support.id, *[a.id for a in knowledge.articles_of("VPN-ACCESS")]],
     )
-    import_catalog(None, document)
+    import_catalog(SYSTEM, document)
     assert [a.title for a in knowledge.articles_of("VPN-ACCESS")] == [
         "How to use VPN-ACCESS",
         "VPN error 809",
     ]
-    document = export_catalog()  # now the file defines both: it decides
+    document = export_catalog(SYSTEM)  # now the file defines both: it decides
     document["offers"][0]["articles"] = ["VPN error 809"]
-    import_catalog(None, document)
+    import_catalog(SYSTEM, document)
     assert [a.title for a in knowledge.articles_of("VPN-ACCESS")] == ["VPN error 809"]
 
 
 def test_relative_price_change_is_added_once(make_offer):
     make_offer("VPN-ACCESS")
-    document = export_catalog()
+    document = export_catalog(SYSTEM)
     document["offers"][0]["price_history"] = [
         {"effective_from": "+60d", "price": "7.90", "reason": "Annual fee recalculation"}
     ]
-    import_catalog(None, document)
+    import_catalog(SYSTEM, document)
     clock.freeze(clock.now() + timedelta(days=2))
-    assert import_catalog(None, document)["summary"]["unchanged"] == 1
+    assert import_catalog(SYSTEM, document)["summary"]["unchanged"] == 1
     assert len(catalog.price_history("VPN-ACCESS")) == 1
 
 
@@ -486,7 +487,7 @@ def test_an_offer_naming_a_product_the_file_does_not_declare_names_it(users, cat
 # --- bad files -----------------------------------------------------------------------------
 
 
-def problems(text: str, actor=None) -> dict[str, list[str]]:
+def problems(text: str, actor=SYSTEM) -> dict[str, list[str]]:
     with pytest.raises(ValidationFailed) as failure:
         data, lines = parse_yaml(text)
         import_catalog(actor, data, lines=lines)
@@ -564,10 +565,10 @@ def test_refused_lifecycle_step_names_what_is_missing(catalog_setup):
 
 def test_published_offer_cannot_be_declared_a_draft(make_offer):
     make_offer("VPN-ACCESS")
-    document = export_catalog()
+    document = export_catalog(SYSTEM)
     document["offers"][0]["status"] = "draft"
     with pytest.raises(ValidationFailed) as failure:
-        import_catalog(None, document)
+        import_catalog(SYSTEM, document)
     assert "declare it published" in failure.value.fields["offers[0].status"][0]
 
 
@@ -578,17 +579,17 @@ def test_retired_offer_cannot_change(make_offer, users):
     catalog.transition_offer(
         users["catalog_manager"], offer.id, "retired", replacement_code="VPN-NEW"
     )
-    document = export_catalog()
+    document = export_catalog(SYSTEM)
     item = next(o for o in document["offers"] if o["code"] == "VPN-ACCESS")
     item["price"] = "1.00"
     with pytest.raises(ValidationFailed) as failure:
-        import_catalog(None, document)
+        import_catalog(SYSTEM, document)
     assert failure.value.fields == {
         "offers[0].price": ["VPN-ACCESS is retired: price cannot change."]
     }
     item["price"], item["status"] = "7.50", "published"
     with pytest.raises(ValidationFailed) as failure:
-        import_catalog(None, document)
+        import_catalog(SYSTEM, document)
     assert "cannot become published" in failure.value.fields["offers[0].status"][0]
 
 

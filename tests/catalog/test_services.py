@@ -517,25 +517,24 @@ def test_publishing_a_revision_supersedes_the_live_one(make_offer, users, manage
     ]
 
 
+def _insert_revision(**values) -> None:
+    """A row written past the ORM (whose state machine admits new offers only as drafts)."""
+    db.session.execute(sa.insert(ServiceOffer.__table__).values(code="VPN", version=1, **values))
+
+
 def test_the_database_refuses_a_second_live_or_draft_row_per_code(make_offer):
     live = make_offer("VPN")
     for status in ("published", "retired"):
         with pytest.raises(IntegrityError):
-            db.session.add(
-                ServiceOffer(code="VPN", revision=2, name="Copy", status=status, price=live.price)
-            )
-            db.session.flush()
+            _insert_revision(revision=2, name="Copy", status=status, price=live.price)
         db.session.rollback()
-    db.session.add(ServiceOffer(code="VPN", revision=2, name="Draft", status="draft"))
-    db.session.flush()
+    _insert_revision(revision=2, name="Draft", status="draft")
     with pytest.raises(IntegrityError):
-        db.session.add(ServiceOffer(code="VPN", revision=3, name="Draft", status="planned"))
-        db.session.flush()
+        _insert_revision(revision=3, name="Draft", status="planned")
     db.session.rollback()
     # Superseded rows are not limited.
-    db.session.add_all(
-        [ServiceOffer(code="VPN", revision=n, name="Old", status="superseded") for n in (5, 6)]
-    )
+    for revision in (5, 6):
+        _insert_revision(revision=revision, name="Old", status="superseded")
     db.session.commit()
 
 
@@ -649,11 +648,10 @@ def test_a_stale_edit_is_refused_naming_who_changed_what(make_offer, make_user, 
     audit_count = count(AuditEvent)
     with pytest.raises(Conflict) as failure:
         catalog.update_offer(bob, offer.id, {"price": "99.00"}, expected_version=opened)
-    message = failure.value.message
-    assert "Alice Example" in message
-    assert "name" in message and "terms" in message
-    assert "price" not in message
-    assert f"version {opened}" in message and f"version {opened + 1}" in message
+    assert failure.value.message == (
+        "This offer was changed since you opened it by Alice Example at 2030-03-01 09:00 UTC: "
+        "name, terms. Nothing of yours was saved."
+    )
     assert list(failure.value.fields) == ["version"]
     offer = reload(offer)
     assert (offer.name, offer.terms, offer.price) == (
@@ -1196,8 +1194,8 @@ def test_each_state_change_writes_one_event(make_offer, users, groups, manager):
 def test_the_change_and_its_event_share_one_transaction(make_offer, manager):
     offer = make_offer("VPN", publish=False)
     audit_count = count(AuditEvent)
-    catalog.update_offer(manager, offer.id, {"name": "Renamed"}, expected_version=1, commit=False)
-    catalog.transition_offer(manager, offer.id, "planned", commit=False)
+    catalog.update_offer(manager, offer.id, {"name": "Renamed"}, expected_version=1)
+    catalog.transition_offer(manager, offer.id, "planned")
     assert count(AuditEvent) == audit_count + 2
     db.session.rollback()
     offer = reload(offer)

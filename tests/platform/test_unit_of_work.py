@@ -103,3 +103,24 @@ def test_a_bulk_statement_counts_as_a_change_and_is_committed(app):
 
     assert application.test_client().post("/edge/bulk").status_code == 200
     assert _labels() == ["bulk"]
+
+
+def test_a_released_savepoint_is_not_the_commit(app):
+    """A service may undo part of its work with a SAVEPOINT (the catalog import does); releasing
+    it neither runs the after-commit actions nor makes the edge think nothing was written."""
+    application = create_app(settings_for_tests())
+    ran: list[str] = []
+
+    @application.post("/edge/savepoint")
+    def savepoint():
+        nested = db.session.begin_nested()
+        audit.record(None, "test", 1, "kept")
+        unit_of_work.on_commit(lambda: ran.append("committed"))
+        db.session.flush()
+        nested.commit()
+        ran.append("savepoint released")
+        return "done"
+
+    assert application.test_client().post("/edge/savepoint").status_code == 200
+    assert _labels() == ["kept"]
+    assert ran == ["savepoint released", "committed"]

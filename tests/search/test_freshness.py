@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from app import clock
+from app import clock, unit_of_work
 from app.accounts import services as accounts
 from app.catalog import services as catalog
 from app.catalog.models import ServiceOffer
@@ -22,8 +22,10 @@ def test_publishing_indexes_the_offer(make_offer, users):
     manager = users["catalog_manager"]
     for status in ("planned", "ready"):
         catalog.transition_offer(manager, offer.id, status)
+        unit_of_work.commit()
     assert indexed("offer:VPN-ACCESS") is None  # drafts are not indexed
     catalog.transition_offer(manager, offer.id, "published")
+    unit_of_work.commit()
     assert indexed("offer:VPN-ACCESS")["offer_id"] == offer.id
     assert names(search(users["consumer"], "vpn")) == ["VPN access"]
 
@@ -37,6 +39,7 @@ def test_draft_edits_do_not_touch_the_index(make_offer, users):
         {"summary": "Edited draft"},
         expected_version=offer.version,
     )
+    unit_of_work.commit()
     assert generation() == before
 
 
@@ -47,7 +50,9 @@ def test_retiring_now_hides_it_and_retiring_later_keeps_it(make_offer, users):
     catalog.transition_offer(
         manager, later.id, "retired", end_date=(clock.now() + timedelta(days=30)).isoformat()
     )
+    unit_of_work.commit()
     catalog.transition_offer(manager, now.id, "retired")
+    unit_of_work.commit()
     result = search(users["consumer"], "vpn")
     assert names(result) == ["VPN access"]
     assert result.hits[0].status == "retiring"
@@ -58,15 +63,18 @@ def test_publishing_a_revision_replaces_the_old_one(make_offer, users):
     manager = users["catalog_manager"]
     first = make_offer("VPN-ACCESS")
     draft = catalog.create_revision(manager, first.id)
+    unit_of_work.commit()
     draft = catalog.update_offer(
         manager,
         draft.id,
         {"name": "VPN access plus", "description": "Now with quantum-safe tunnels."},
         expected_version=draft.version,
     )
+    unit_of_work.commit()
     assert names(search(users["consumer"], "quantum")) == []  # the draft is not live
     for status in ("planned", "ready", "published"):
         draft = catalog.transition_offer(manager, draft.id, status)
+        unit_of_work.commit()
     result = search(users["consumer"], "quantum")
     assert names(result) == ["VPN access plus"]
     assert result.hits[0].id == draft.id != first.id
@@ -80,6 +88,7 @@ def test_audience_changes_made_with_bulk_statements_reach_the_index(make_offer, 
     make_offer("VPN-ACCESS")
     assert indexed("offer:VPN-ACCESS")["group_ids"] == ""
     catalog.set_audience(users["catalog_manager"], "VPN-ACCESS", group_ids=[engineering])
+    unit_of_work.commit()
     document = indexed("offer:VPN-ACCESS")
     assert document["group_ids"] == str(engineering)
     assert search(users["consumer"], "vpn").total == 0
@@ -90,6 +99,7 @@ def test_audience_changes_made_with_bulk_statements_reach_the_index(make_offer, 
         pilot_group_ids=[finance],
         canary=True,
     )
+    unit_of_work.commit()
     document = indexed("offer:VPN-ACCESS")
     assert document["canary"] is True and document["pilot_group_ids"] == str(finance)
     assert names(search(users["consumer"], "vpn")) == ["VPN access"]
@@ -102,6 +112,7 @@ def test_articles_follow_publication_and_links(make_offer, users):
     article = knowledge.save_article(
         manager, title="Rotating tokens", body="How to rotate.", status="draft"
     )
+    unit_of_work.commit()
     assert indexed(f"article:{article.id}") is None
     article = knowledge.save_article(
         manager,
@@ -110,12 +121,15 @@ def test_articles_follow_publication_and_links(make_offer, users):
         body="How to rotate.",
         status="published",
     )
+    unit_of_work.commit()
     assert [a.title for a in search(users["consumer"], "rotating").articles] == ["Rotating tokens"]
     knowledge.link_articles(manager, "VPN-ACCESS", [article.id])
+    unit_of_work.commit()
     assert indexed(f"article:{article.id}")["offer_codes"] == "VPN-ACCESS"
     knowledge.save_article(
         manager, article_id=article.id, title="Rotating tokens", body="x", status="draft"
     )
+    unit_of_work.commit()
     assert indexed(f"article:{article.id}") is None
     assert search(users["consumer"], "rotating").articles == []
 
@@ -125,6 +139,7 @@ def test_renaming_a_category_reindexes_its_offers(make_offer, users, categories)
     make_offer("VPN-ACCESS", category_id=categories["network"].id)
     assert names(search(users["consumer"], "network")) == ["VPN access"]
     catalog.save_category(manager, category_id=categories["network"].id, name="Connectivity")
+    unit_of_work.commit()
     assert indexed("offer:VPN-ACCESS")["category"] == "Connectivity"
     result = search(users["consumer"], "connectivity")
     assert names(result) == ["VPN access"]
@@ -137,6 +152,7 @@ def test_a_future_price_applies_when_it_takes_effect(make_offer, users):
     catalog.add_price_change(
         users["catalog_manager"], "VPN-ACCESS", price="99.00", effective_from=start.isoformat()
     )
+    unit_of_work.commit()
     assert str(search(users["consumer"], "vpn").hits[0].price) == "7.50"
     clock.freeze(start + timedelta(seconds=1))
     result = search(users["consumer"], "vpn", price_range="50_200")

@@ -24,6 +24,7 @@ def publish_offers(
 ) -> None:
     """Create and publish offers through the catalog services: the session listener indexes
     each one after its commits, while the other processes do the same."""
+    from app import unit_of_work
     from app.accounts.models import User
     from app.catalog import services as catalog
     from app.extensions import db
@@ -39,8 +40,10 @@ def publish_offers(
             )
             article = knowledge.save_article(manager, title=f"Guide {code}", body="Read me.")
             knowledge.link_articles(manager, code, [article.id])
+            unit_of_work.commit()
             for status in ("planned", "ready", "published"):
                 offer = catalog.transition_offer(manager, offer.id, status)
+                unit_of_work.commit()  # each move its own unit of work, as over HTTP
         db.session.remove()
 
 

@@ -4,7 +4,7 @@ audit data); catalog managers get everything. Errors are problem+json through th
 handlers.
 
 Offers are edited with optimistic locking: GET returns `ETag: "<version>"`; PATCH needs
-`If-Match` with it (428 without, 412 when someone saved in between, naming what changed).
+`If-Match` with it (428 without, 409 when someone saved in between, naming what changed).
 Transitions and bundle members take `If-Match` too, when it is sent."""
 
 from . import catalog_file, categories, offers, products  # noqa: F401 - register the endpoints

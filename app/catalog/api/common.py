@@ -1,10 +1,9 @@
-"""What the catalog's JSON routes share: role guards, If-Match and its 412/428, the offer as
-each role sees it."""
+"""What the catalog's JSON routes share: role guards, If-Match (428 without it, 409 when the
+offer changed since), the offer as each role sees it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 from flask import Response, jsonify, request, url_for
 from marshmallow import Schema
@@ -30,11 +29,6 @@ from ..services import (
 
 TAG = "catalog"
 LIST_STATUSES = [*(status.value for status in OfferStatus), "scheduled", "all"]
-
-
-class PreconditionFailed(Conflict):
-    status = 412
-    title = "Precondition failed"
 
 
 class PreconditionRequired(DomainError):
@@ -71,22 +65,11 @@ def expected_version(*, required: bool) -> int | None:
         return None
     version = whole_number(header.removeprefix("W/").strip().strip('"'))
     if version is None:
-        raise PreconditionFailed(
+        raise Conflict(
             f"If-Match {header} is not an ETag of this offer.",
             fields={"If-Match": ['Use the ETag from GET, e.g. "3".']},
         )
     return version
-
-
-@contextmanager
-def stale_is_412() -> Iterator[None]:
-    """The services refuse a stale version with Conflict; over HTTP that is 412."""
-    try:
-        yield
-    except Conflict as error:
-        if "version" in error.fields:
-            raise PreconditionFailed(error.message, fields=error.fields) from error
-        raise
 
 
 def flag(name: str) -> bool:
@@ -148,13 +131,13 @@ def locked_offer_write(
 ) -> Response:
     """A catalog manager's write to one offer under optimistic locking: the role, If-Match
     (428 when required and missing), the body (422; `partial` for a PATCH), then `change(user, data, expected
-    version)`; a stale version is 412. Answers the offer as the manager sees it."""
+    version)`; a stale version is 409, naming who saved in between and what they changed.
+    Answers the offer as the manager sees it."""
     user = api_user()
     require_manager(user)
     expected = expected_version(required=if_match_required)
     data = load(schema, partial=partial)
-    with stale_is_412():
-        offer = change(user, data, expected)
+    offer = change(user, data, expected)
     return offer_response(offer, user)
 
 

@@ -134,7 +134,7 @@ def catalog_create_offer():
     "/offers/<int:offer_id>",
     "PATCH",
     summary="Edit a draft, planned or ready revision. Needs If-Match with the ETag from GET: "
-    "428 without it, 412 when the offer changed since.",
+    "428 without it, 409 when the offer changed since (naming who and what).",
     tag=TAG,
     body=OfferPatchSchema,
     response=ManagerOfferSchema,

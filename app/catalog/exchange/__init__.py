@@ -9,9 +9,10 @@ moves between databases.
 `import_catalog()` reads such a document and brings the database to it through the catalog
 services, so every rule still applies: offers are created or updated by code (a published
 offer gets a new revision, a draft is edited in place), then walked through the lifecycle to
-their declared status. It runs as one transaction: any problem rolls everything back and is
-reported per item (`offers[3].price`, with the YAML line when the document came from YAML).
-A dry run does the same work, reports what would change, and rolls back.
+their declared status. It runs as one SAVEPOINT inside the caller's unit of work (the request,
+the command or the seed commits): any problem rolls all of it back and is reported per item
+(`offers[3].price`, with the YAML line when the document came from YAML). A dry run does the
+same work, reports what would change, and rolls back.
 
 Dates may be written relative to the moment of import (`valid_from: +30d`, `valid_to: -2w`,
 midnight UTC). A relative date is resolved when the offer is created; later imports keep the

@@ -139,7 +139,6 @@ def _category(run: ImportRun, item: dict, parent_id: int | None) -> Category:
             name=item["name"],
             parent_id=parent_id,
             description=item["description"],
-            commit=False,
         )
         _keep_slug(category, item["slug"])
         counts.created += 1
@@ -162,7 +161,6 @@ def _category(run: ImportRun, item: dict, parent_id: int | None) -> Category:
         parent_id=parent_id,
         description=item["description"],
         category_id=existing.id,
-        commit=False,
     )
     _keep_slug(category, item["slug"])
     counts.updated += 1
@@ -212,7 +210,6 @@ def _product(run: ImportRun, item: dict) -> DigitalProduct:
             owner_id=owner_id,
             product_id=existing.id if existing else None,
             from_catalog_file=True,
-            commit=False,
         )
     except NotAllowed as error:
         raise NotAllowed(
@@ -242,7 +239,6 @@ def _release(run: ImportRun, product: DigitalProduct, item: dict) -> None:
             notes=item["notes"],
             status=item["status"],
             from_catalog_file=True,
-            commit=False,
         )
         db.session.expire(product, ["releases"])
         counts.created += 1
@@ -258,7 +254,7 @@ def _release(run: ImportRun, product: DigitalProduct, item: dict) -> None:
         if target in catalog.RELEASE_TRANSITIONS.get(release.status, set()):
             step = target
         try:
-            catalog.transition_release(run.actor, release.id, step, commit=False)
+            catalog.transition_release(run.actor, release.id, step)
         except NotAllowed as error:
             raise NotAllowed(
                 f"The release {label} is {before} here and {target} in the file; "
@@ -297,7 +293,6 @@ def _article(run: ImportRun, item: dict, products: dict[str, int]) -> None:
         status=item["status"],
         product_id=product_id,
         article_id=existing.id if existing else None,
-        commit=False,
     )
     run.article_ids[title] = article.id
     if existing is None:
@@ -350,12 +345,10 @@ def _apply_offer(run: ImportRun, item: dict, code: str) -> None:
     members = refs.member_codes(item)
     live, draft = catalog.live_revision(code), catalog.draft_revision(code)
     if live is None and draft is None:
-        offer = catalog.create_offer(
-            run.actor, {"code": code, **run.offer_fields(item, None)}, commit=False
-        )
+        offer = catalog.create_offer(run.actor, {"code": code, **run.offer_fields(item, None)})
         _code_settings(run, item, code)
         if members:
-            catalog.set_bundle_members(run.actor, offer.id, members, commit=False)
+            catalog.set_bundle_members(run.actor, offer.id, members)
         _walk(run, offer, reach)
     elif live is not None and live.status == OfferStatus.RETIRED.value:
         _keep_retired(run, item, code, live, members)
@@ -418,7 +411,7 @@ def _revise_published(
     _code_settings(run, item, code)
     if not changed and not members_changed:
         return
-    revision = draft or catalog.create_revision(run.actor, live.id, commit=False)
+    revision = draft or catalog.create_revision(run.actor, live.id)
     _edit(run, revision, item, members if members_changed else None)
     _walk(run, revision, OfferStatus.PUBLISHED.value)
 
@@ -430,16 +423,15 @@ def _changed_fields(run: ImportRun, item: dict, offer: ServiceOffer) -> list[str
 
 def _edit(run: ImportRun, offer: ServiceOffer, item: dict, members: list[str] | None) -> None:
     if members is not None and offer.is_bundle and item["kind"] != OfferKind.BUNDLE.value:
-        catalog.set_bundle_members(run.actor, offer.id, [], commit=False)
+        catalog.set_bundle_members(run.actor, offer.id, [])
     catalog.update_offer(
         run.actor,
         offer.id,
         run.offer_fields(item, offer),
         expected_version=None,
-        commit=False,
     )
     if members is not None and (offer.is_bundle or members):
-        catalog.set_bundle_members(run.actor, offer.id, members, commit=False)
+        catalog.set_bundle_members(run.actor, offer.id, members)
 
 
 def _walk(run: ImportRun, offer: ServiceOffer, target: str) -> None:
@@ -447,7 +439,7 @@ def _walk(run: ImportRun, offer: ServiceOffer, target: str) -> None:
     while offer.status != target:
         here, there = LIFECYCLE.index(offer.status), LIFECYCLE.index(target)
         step = LIFECYCLE[here + 1] if there > here else LIFECYCLE[here - 1]
-        catalog.transition_offer(run.actor, offer.id, step, commit=False)
+        catalog.transition_offer(run.actor, offer.id, step)
 
 
 # --- what belongs to the code across revisions -------------------------------------------
@@ -462,7 +454,7 @@ def _code_settings(run: ImportRun, item: dict, code: str) -> None:
     current = {article.id for article in knowledge.articles_of(code)}
     wanted = (current - set(run.article_ids.values())) | set(ids)
     if wanted != current:
-        knowledge.link_articles(run.actor, code, sorted(wanted), commit=False)
+        knowledge.link_articles(run.actor, code, sorted(wanted))
     audience, pilots = catalog.audience_of(code)
     settings = db.session.get(OfferSettings, code)
     canary = bool(settings and settings.canary)
@@ -480,10 +472,9 @@ def _code_settings(run: ImportRun, item: dict, code: str) -> None:
             group_ids=[groups[name] for name in item["audience"]],
             pilot_group_ids=[groups[name] for name in item["pilot_groups"]],
             canary=item["canary"],
-            commit=False,
         )
     if bool(settings and settings.featured) != item["featured"]:
-        catalog.set_featured(run.actor, code, item["featured"], commit=False)
+        catalog.set_featured(run.actor, code, item["featured"])
     _price_history(run, item, code)
 
 
@@ -511,7 +502,6 @@ def _price_history(run: ImportRun, item: dict, code: str) -> None:
                 cost=change["cost"],
                 effective_from=moment,
                 reason=change["reason"],
-                commit=False,
             )
         except ValidationFailed as error:
             raise ValidationFailed(
@@ -558,7 +548,6 @@ def _retire(run: ImportRun, index: int, item: dict, code: str) -> None:
             OfferStatus.RETIRED.value,
             end_date=end if end is not None and end > clock.now() else None,
             replacement_code=item["replacement"],
-            commit=False,
         )
     except DomainError as error:
         run.fail(path, error)

@@ -38,13 +38,10 @@ HEADER = """\
 
 
 def require_manager(actor: User | None) -> None:
-    if actor is not None:
-        require_role(
-            actor, *catalog.CATALOG_ROLES, message="Only catalog managers export and import."
-        )
+    require_role(actor, *catalog.CATALOG_ROLES, message="Only catalog managers export and import.")
 
 
-def export_catalog(actor: User | None = None) -> dict:
+def export_catalog(actor: User | None) -> dict:
     """The whole catalog as a plain dict (see the package docstring)."""
     require_manager(actor)
     return {

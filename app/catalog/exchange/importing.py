@@ -1,5 +1,6 @@
-"""The import as one transaction: check the document, apply it, compare the offers before and
-after, then commit, or roll back on any problem (and always on a dry run)."""
+"""The import as one SAVEPOINT: check the document, apply it, compare the offers before and
+after, then keep it, or roll it back on any problem (and always on a dry run). The caller's edge
+(the request, the command, the seed) commits."""
 
 from __future__ import annotations
 
@@ -25,7 +26,6 @@ def import_catalog(
     dry_run: bool = False,
     lines: dict[str, int] | None = None,
     progress: Callable[[str], None] | None = None,
-    commit: bool = True,
 ) -> dict:
     """Bring the catalog to the document's state in one transaction; see the package docstring.
 
@@ -34,30 +34,33 @@ def import_catalog(
     require_manager(actor)
     doc = load_document(data, lines)
     run = ImportRun(actor, doc, lines, progress)
+    # A SAVEPOINT: a refused file or a dry run undoes the import and nothing else of the caller's
+    # unit of work, which commits at its edge.
+    savepoint = db.session.begin_nested()
     try:
         report = _run(run)
     except DomainError as error:
-        db.session.rollback()
+        savepoint.rollback()
         raise ValidationFailed(
             error.message, fields=with_lines(error.fields or {"file": [error.message]}, lines)
         ) from error
     except SQLAlchemyError as error:
-        db.session.rollback()
+        savepoint.rollback()
         raise ValidationFailed(
             "The catalog could not be saved; nothing was imported.",
             fields={"file": [str(getattr(error, "orig", error)).splitlines()[0][:300]]},
         ) from error
     if run.errors:
-        db.session.rollback()
+        savepoint.rollback()
         errors = with_lines(run.errors, lines)
         raise ValidationFailed(
             f"The catalog file has {len(errors)} problem(s); nothing was imported.",
             fields=errors,
         )
     if dry_run:
-        db.session.rollback()
-    elif commit:
-        db.session.commit()
+        savepoint.rollback()
+    else:
+        savepoint.commit()
     report["dry_run"] = dry_run
     report["lines"] = reporting.report_lines(report)
     return report

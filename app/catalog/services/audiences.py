@@ -76,15 +76,13 @@ def set_audience(
     group_ids: Iterable[int],
     pilot_group_ids: Iterable[int] = (),
     canary: bool = False,
-    commit: bool = True,
 ) -> None:
     """Who may see an offer; takes effect at once for every revision. No groups means everyone.
 
     In canary only the pilot groups see it, until the offer is widened to its whole audience
     (the groups, pilots included; none: everyone). Out of canary only the audience groups are
     kept: pilot groups given then are ignored."""
-    if actor is not None:
-        require_role(actor, *CATALOG_ROLES, message="Only catalog managers set audiences.")
+    require_role(actor, *CATALOG_ROLES, message="Only catalog managers set audiences.")
     if not revisions_of(code):
         raise NotFound("No such offer.")
     group_ids, pilot_ids = set(group_ids), set(pilot_group_ids) if canary else set()
@@ -126,8 +124,6 @@ def set_audience(
         canary_ended=canary_before and not canary,
         pilot_group_ids=sorted(g.id for g in pilots_before),
     )
-    if commit:
-        db.session.commit()
 
 
 def widen_audience(actor: User, code: str) -> None:

@@ -17,7 +17,7 @@ from ...extensions import db
 from ..models import EDITABLE_STATUSES, LIVE_STATUSES, BundleMember, OfferStatus, ServiceOffer
 from .access import CATALOG_ROLES
 from .pricing import in_force_by_id
-from .revisions import bump, check_version, get_offer
+from .revisions import bump, check_version, flush_offer, get_offer
 
 
 def bundles_containing(code: str) -> list[ServiceOffer]:
@@ -129,11 +129,9 @@ def set_bundle_members(
     member_codes: list[str],
     *,
     expected_version: int | None = None,
-    commit: bool = True,
 ) -> ServiceOffer:
     """Set a bundle's members in order; each must be a published, non-bundle offer."""
-    if actor is not None:
-        require_role(actor, *CATALOG_ROLES, message="Only catalog managers compose bundles.")
+    require_role(actor, *CATALOG_ROLES, message="Only catalog managers compose bundles.")
     bundle = get_offer(bundle_id)
     check_version(bundle, expected_version)
     if not bundle.is_bundle:
@@ -159,8 +157,7 @@ def set_bundle_members(
     db.session.flush()
     changes = {**audit.diff({"members": before}, {"members": codes}), **bump(bundle)}
     audit.record(actor, "offer", bundle.id, "members_changed", changes=changes, summary=bundle.code)
-    if commit:
-        db.session.commit()
+    flush_offer(bundle)
     return bundle
 
 

@@ -127,10 +127,8 @@ def save_category(
     parent_id: int | None = None,
     description: str = "",
     category_id: int | None = None,
-    commit: bool = True,
 ) -> Category:
-    if actor is not None:
-        require_role(actor, *CATALOG_ROLES, message="Only catalog managers manage categories.")
+    require_role(actor, *CATALOG_ROLES, message="Only catalog managers manage categories.")
     name, description = _clean_category(category_id, name, parent_id, description)
     if category_id is None:
         category = Category(
@@ -169,8 +167,7 @@ def save_category(
                 before, {"name": name, "parent_id": parent_id, "description": description}
             ),
         )
-    if commit:
-        db.session.commit()
+    db.session.flush()
     return category
 
 
@@ -194,7 +191,7 @@ def move_category(actor: User, category_id: int, direction: str) -> Category:
         sibling.position = position
     siblings[index].position, siblings[other].position = other, index
     audit.record(actor, "category", category.id, "reordered", summary=direction)
-    db.session.commit()
+    db.session.flush()
     return category
 
 
@@ -219,7 +216,7 @@ def archive_category(actor: User, category_id: int) -> Category:
         )
     category.archived_at = clock.now()
     audit.record(actor, "category", category.id, "archived")
-    db.session.commit()
+    db.session.flush()
     return category
 
 

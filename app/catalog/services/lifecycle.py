@@ -16,12 +16,20 @@ from ...audit import services as audit
 from ...errors import InvalidTransition, ValidationFailed
 from ...extensions import db
 from ...knowledge.models import ArticleStatus, KnowledgeArticle, offer_articles
+from ...versioning import version_change
 from .. import signals
 from ..models import OfferStatus, ReleaseStatus, ServiceOffer
+from ..states import OFFER
 from .access import CATALOG_ROLES
 from .bundles import bundle_problems
 from .pricing import price_of_revision
-from .revisions import bump, check_version, get_offer, live_revision, live_revision_excluding
+from .revisions import (
+    check_version,
+    flush_offer,
+    get_offer,
+    live_revision,
+    live_revision_excluding,
+)
 
 
 def _has_published_article(code: str) -> bool:
@@ -164,7 +172,8 @@ def _require_orderable_members(offer: ServiceOffer) -> None:
         )
 
 
-# (from, to) → guards run before the change. The one table for the offer lifecycle.
+# (from, to) → guards run before the change: the moves a catalog manager makes (the machine in
+# catalog/states.py also lets publication supersede the live revision, which nobody asks for).
 OFFER_TRANSITIONS: dict[tuple[str, str], tuple] = {
     (OfferStatus.DRAFT, OfferStatus.PLANNED): (),
     (OfferStatus.PLANNED, OfferStatus.DRAFT): (),
@@ -180,17 +189,24 @@ OFFER_TRANSITIONS: dict[tuple[str, str], tuple] = {
 }
 
 
-OFFER_STATUS_VALUES = frozenset(status.value for status in OfferStatus)
+OFFER_STATUS_VALUES = frozenset(OFFER.states)
 
 
 # The statuses a transition can lead to, in lifecycle order.
 TRANSITION_TARGETS = tuple(
-    status.value for status in OfferStatus if any(to == status for _, to in OFFER_TRANSITIONS)
+    status for status in OFFER.states if any(to == status for _, to in OFFER_TRANSITIONS)
 )
 
 
 def allowed_transitions(offer: ServiceOffer) -> list[str]:
-    return [to for (frm, to) in OFFER_TRANSITIONS if frm == offer.status]
+    return [to for to in OFFER.targets(offer.status) if (offer.status, to) in OFFER_TRANSITIONS]
+
+
+def _check_move(offer: ServiceOffer, to: str) -> None:
+    """Refuse a move that is not a manager's (the machine's refusal, naming the moves a manager
+    may make: being superseded is publication's doing, never asked for)."""
+    if (offer.status, to) not in OFFER_TRANSITIONS:
+        raise OFFER.refusal(offer.status, to, allowed_transitions(offer))
 
 
 def transition_offer(
@@ -201,14 +217,12 @@ def transition_offer(
     expected_version: int | None = None,
     end_date: Any = None,
     replacement_code: str | None = None,
-    commit: bool = True,
 ) -> ServiceOffer:
-    if actor is not None:  # None: the seed and the command line
-        require_role(
-            actor,
-            *CATALOG_ROLES,
-            message="Only catalog managers move offers through their lifecycle.",
-        )
+    require_role(
+        actor,
+        *CATALOG_ROLES,
+        message="Only catalog managers move offers through their lifecycle.",
+    )
     if not isinstance(to, str) or to not in OFFER_STATUS_VALUES:
         raise ValidationFailed(
             f"“{to}” is not an offer status.",
@@ -216,30 +230,29 @@ def transition_offer(
         )
     offer = get_offer(offer_id)
     check_version(offer, expected_version)
-    key = (offer.status, to)
-    if key not in OFFER_TRANSITIONS:
-        allowed = ", ".join(allowed_transitions(offer)) or "none"
-        raise InvalidTransition(
-            f"A {offer.status} offer cannot become {to}. Allowed next: {allowed}.",
-            fields={"to": [f"Allowed next: {allowed}."]},
-        )
-    for guard in OFFER_TRANSITIONS[key]:
+    _check_move(offer, to)
+    for guard in OFFER_TRANSITIONS[(offer.status, to)]:
         guard(offer)
     # Check the retirement's end date and replacement before anything changes.
     retirement = (
         _check_retirement(offer, end_date, replacement_code) if to == OfferStatus.RETIRED else None
     )
-    before = offer.status
-    effects = {
-        OfferStatus.PLANNED: _on_planned,
-        OfferStatus.PUBLISHED: _on_published,
-        OfferStatus.RETIRED: lambda a, o: _on_retired(a, o, *retirement),
-    }
-    offer.status = to
-    changes = {"status": {"before": before, "after": to}, **bump(offer)}
-    effect = effects.get(to)
-    if effect is not None and not (to == OfferStatus.PLANNED and before == OfferStatus.READY):
-        changes.update(effect(actor, offer) or {})
+    changes = {"status": {"before": offer.status, "after": to}, **version_change(offer)}
+    previous = _supersede_live(actor, offer) if to == OfferStatus.PUBLISHED else None
+    before = OFFER.move(offer, to)
+    offer.updated_at = clock.now()
+    if to == OfferStatus.PUBLISHED:
+        offer.published_at = clock.now()
+    if retirement is not None:
+        changes.update(_retire(offer, *retirement[:2]))
+    # Flush the move now: the announcements below query, and a racing writer is refused here.
+    flush_offer(offer)
+    if to == OfferStatus.PLANNED and before == OfferStatus.DRAFT:
+        _on_planned(offer)
+    elif to == OfferStatus.PUBLISHED:
+        changes.update(_on_published(actor, offer, previous))
+    elif retirement is not None:
+        _on_retired(offer, retirement[2])
     audit.record(
         actor,
         "offer",
@@ -248,31 +261,36 @@ def transition_offer(
         changes=changes,
         summary=f"{offer.code} r{offer.revision}: {before} → {to}",
     )
-    if commit:
-        db.session.commit()
     return offer
 
 
-def _on_planned(actor: User, offer: ServiceOffer) -> dict:
-    db.session.flush()
+def _on_planned(offer: ServiceOffer) -> None:
     signals.offer_planned.send(offer)
-    return {}
 
 
-def _on_published(actor: User, offer: ServiceOffer) -> dict:
-    # Supersede the live revision before this one's new status is flushed, or the
-    # one-live-revision index refuses the change.
+def _supersede_live(actor: User, offer: ServiceOffer) -> ServiceOffer | None:
+    """Move the live revision of the offer's code to superseded and flush it, before the new
+    revision's publication is flushed: the one-live-revision index allows one at a time."""
     with db.session.no_autoflush:
         previous = live_revision_excluding(offer)
-    offer.published_at = clock.now()
+    if previous is None:
+        return None
+    changes = {"status": {"before": previous.status, "after": OfferStatus.SUPERSEDED.value}}
+    OFFER.move(previous, OfferStatus.SUPERSEDED)
+    audit.record(
+        actor,
+        "offer",
+        previous.id,
+        "superseded",
+        changes={**changes, **version_change(previous)},
+        summary=f"by revision {offer.revision}",
+    )
+    flush_offer(previous)
+    return previous
+
+
+def _on_published(actor: User, offer: ServiceOffer, previous: ServiceOffer | None) -> dict:
     if previous is not None:
-        offer.status = OfferStatus.READY.value
-        previous.status = OfferStatus.SUPERSEDED.value
-        db.session.flush()
-        offer.status = OfferStatus.PUBLISHED.value
-        audit.record(
-            actor, "offer", previous.id, "superseded", summary=f"by revision {offer.revision}"
-        )
         price_of_revision(actor, offer, previous)
     db.session.flush()
     if previous is not None:
@@ -312,19 +330,15 @@ def _check_retirement(
     return end, replacement_code or None, replacement
 
 
-def _on_retired(
-    actor: User,
-    offer: ServiceOffer,
-    end: datetime,
-    replacement_code: str | None,
-    replacement: ServiceOffer | None,
-) -> dict:
+def _retire(offer: ServiceOffer, end: datetime, replacement_code: str | None) -> dict:
     before = {"valid_to": offer.valid_to, "replacement_code": offer.replacement_code}
     offer.valid_to = end
     offer.replacement_code = replacement_code
     offer.retired_at = clock.now()
-    db.session.flush()
-    signals.offer_retired.send(offer, replacement=replacement)
     return audit.diff(
         before, {"valid_to": offer.valid_to, "replacement_code": offer.replacement_code}
     )
+
+
+def _on_retired(offer: ServiceOffer, replacement: ServiceOffer | None) -> None:
+    signals.offer_retired.send(offer, replacement=replacement)

@@ -27,7 +27,15 @@ from ..models import (
 )
 from .access import CATALOG_ROLES
 from .bundles import check_bundle_validity
-from .revisions import bump, check_version, draft_revision, get_offer, revisions_of, settings_for
+from .revisions import (
+    bump,
+    check_version,
+    draft_revision,
+    flush_offer,
+    get_offer,
+    revisions_of,
+    settings_for,
+)
 
 OFFER_FIELDS = (
     "name",
@@ -114,9 +122,8 @@ def clean_offer_fields(data: dict, *, partial_of: ServiceOffer | None = None) ->
     return cleaned
 
 
-def create_offer(actor: User | None, data: dict, *, commit: bool = True) -> ServiceOffer:
-    if actor is not None:
-        require_role(actor, *CATALOG_ROLES, message="Only catalog managers create offers.")
+def create_offer(actor: User | None, data: dict) -> ServiceOffer:
+    require_role(actor, *CATALOG_ROLES, message="Only catalog managers create offers.")
     errors: check.Errors = {}
     code = check.offer_code(errors, data.get("code"))
     if code and db.session.scalar(
@@ -136,7 +143,6 @@ def create_offer(actor: User | None, data: dict, *, commit: bool = True) -> Serv
         created_by_id=actor.id if actor else None,
         created_at=clock.now(),
         updated_at=clock.now(),
-        version=1,
         **cleaned,
     )
     db.session.add(offer)
@@ -150,8 +156,7 @@ def create_offer(actor: User | None, data: dict, *, commit: bool = True) -> Serv
         changes={**audit.diff({}, _snapshot(offer)), "version": {"before": None, "after": 1}},
         summary=f"{code}: {offer.name}",
     )
-    if commit:
-        db.session.commit()
+    db.session.flush()
     return offer
 
 
@@ -165,11 +170,9 @@ def update_offer(
     data: dict,
     *,
     expected_version: int | None,
-    commit: bool = True,
 ) -> ServiceOffer:
     """Edit a draft, planned or ready revision. A stale `expected_version` is refused with what changed."""
-    if actor is not None:
-        require_role(actor, *CATALOG_ROLES, message="Only catalog managers edit offers.")
+    require_role(actor, *CATALOG_ROLES, message="Only catalog managers edit offers.")
     offer = get_offer(offer_id)
     check_version(offer, expected_version)
     if offer.status not in EDITABLE_STATUSES:
@@ -200,15 +203,13 @@ def update_offer(
         changes=changes,
         summary=f"{offer.code} r{offer.revision}",
     )
-    if commit:
-        db.session.commit()
+    flush_offer(offer)
     return offer
 
 
-def create_revision(actor: User | None, offer_id: int, *, commit: bool = True) -> ServiceOffer:
+def create_revision(actor: User | None, offer_id: int) -> ServiceOffer:
     """Start changing a live offer: a copy of it as a new draft revision."""
-    if actor is not None:
-        require_role(actor, *CATALOG_ROLES, message="Only catalog managers change offers.")
+    require_role(actor, *CATALOG_ROLES, message="Only catalog managers change offers.")
     live = get_offer(offer_id)
     if live.status != OfferStatus.PUBLISHED:
         raise InvalidTransition(
@@ -231,7 +232,6 @@ def create_revision(actor: User | None, offer_id: int, *, commit: bool = True) -
         created_by_id=actor.id if actor else None,
         created_at=clock.now(),
         updated_at=clock.now(),
-        version=1,
         **{field: copy.deepcopy(getattr(live, field)) for field in OFFER_FIELDS},
     )
     revision.replacement_code = None
@@ -248,8 +248,7 @@ def create_revision(actor: User | None, offer_id: int, *, commit: bool = True) -
         changes={"version": {"before": None, "after": 1}},
         summary=f"{live.code} r{revision.revision} from r{live.revision}",
     )
-    if commit:
-        db.session.commit()
+    db.session.flush()
     return revision
 
 
@@ -270,9 +269,8 @@ def diff_revisions(first: ServiceOffer, second: ServiceOffer) -> list[dict]:
     return rows
 
 
-def set_featured(actor: User | None, code: str, featured: bool, *, commit: bool = True) -> None:
-    if actor is not None:
-        require_role(actor, *CATALOG_ROLES, message="Only catalog managers feature offers.")
+def set_featured(actor: User | None, code: str, featured: bool) -> None:
+    require_role(actor, *CATALOG_ROLES, message="Only catalog managers feature offers.")
     if not revisions_of(code):
         raise NotFound("No such offer.")
     settings = settings_for(code)
@@ -284,8 +282,7 @@ def set_featured(actor: User | None, code: str, featured: bool, *, commit: bool 
         changes=audit.diff({"featured": settings.featured}, {"featured": featured}),
     )
     settings.featured = featured
-    if commit:
-        db.session.commit()
+    db.session.flush()
 
 
 def compared_revisions(

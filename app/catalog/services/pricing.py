@@ -116,10 +116,8 @@ def add_price_change(
     cost: Any = None,
     effective_from: Any,
     reason: str = "",
-    commit: bool = True,
 ) -> PriceChange:
-    if actor is not None:
-        require_role(actor, *CATALOG_ROLES, message="Only catalog managers change prices.")
+    require_role(actor, *CATALOG_ROLES, message="Only catalog managers change prices.")
     if not revisions_of(code):
         raise NotFound("No such offer.")
     errors: check.Errors = {}
@@ -156,9 +154,8 @@ def add_price_change(
         changes=audit.diff({}, {"price": amount, "cost": cost_amount, "effective_from": effective}),
         summary=code,
     )
+    db.session.flush()
     signals.price_change_scheduled.send(change)
-    if commit:
-        db.session.commit()
     return change
 
 

@@ -12,27 +12,23 @@ from ... import validation as check
 from ...accounts.models import Role, User
 from ...accounts.services import require_role
 from ...audit import services as audit
-from ...errors import InvalidTransition, NotFound, ValidationFailed
+from ...errors import NotFound, ValidationFailed
 from ...extensions import db, get_by_id
 from ..models import DigitalProduct, ProductRelease, ReleaseStatus
+from ..states import RELEASE
 from .access import CATALOG_ROLES
 
+# state → the states it may move to, read from the machine (the products page's buttons)
 RELEASE_TRANSITIONS: dict[str, set[str]] = {
-    ReleaseStatus.PLANNED: {ReleaseStatus.ACCEPTED, ReleaseStatus.RETIRED},
-    ReleaseStatus.ACCEPTED: {ReleaseStatus.DEPLOYED, ReleaseStatus.PLANNED, ReleaseStatus.RETIRED},
-    ReleaseStatus.DEPLOYED: {ReleaseStatus.RETIRED},
-    ReleaseStatus.RETIRED: set(),
+    state: set(RELEASE.targets(state)) for state in RELEASE.states
 }
 
 
 def _require_product_manager(
     actor: User | None, message: str, *, from_catalog_file: bool = False
 ) -> None:
-    if actor is not None:  # None: the seed and the command line
-        roles = (
-            (Role.PRODUCT_MANAGER, *CATALOG_ROLES) if from_catalog_file else (Role.PRODUCT_MANAGER,)
-        )
-        require_role(actor, *roles, message=message)
+    roles = (Role.PRODUCT_MANAGER, *CATALOG_ROLES) if from_catalog_file else (Role.PRODUCT_MANAGER,)
+    require_role(actor, *roles, message=message)
 
 
 def list_products() -> list[DigitalProduct]:
@@ -84,7 +80,6 @@ def save_product(
     owner_id: int | None = None,
     product_id: int | None = None,
     from_catalog_file: bool = False,
-    commit: bool = True,
 ) -> DigitalProduct:
     """Create or change a digital product. `from_catalog_file`: a catalog manager importing a
     catalog file may create the products it declares (changing one stays with product
@@ -127,8 +122,7 @@ def save_product(
                 before, {"name": name, "description": description, "owner_id": product.owner_id}
             ),
         )
-    if commit:
-        db.session.commit()
+    db.session.flush()
     return product
 
 
@@ -148,7 +142,6 @@ def create_release(
     notes: str = "",
     status: str = ReleaseStatus.PLANNED,
     from_catalog_file: bool = False,
-    commit: bool = True,
 ) -> ProductRelease:
     """A new release; `from_catalog_file` as for `save_product`."""
     _require_product_manager(
@@ -160,7 +153,11 @@ def create_release(
     planned = check.moment(errors, "planned_date", planned_date)
     notes = check.text(errors, "notes", notes, max_length=5000)
     status = check.choice(errors, "status", str(status), [s.value for s in ReleaseStatus], "status")
-    if version and any(release.version == version for release in product.releases):
+    if version and db.session.scalar(
+        sa.select(ProductRelease.id).where(
+            ProductRelease.product_id == product.id, ProductRelease.version == version
+        )
+    ):
         check.add(errors, "version", f"{product.name} already has a release {version}.")
     if errors:
         raise ValidationFailed("The release could not be saved.", fields=errors)
@@ -176,24 +173,14 @@ def create_release(
     db.session.add(release)
     db.session.flush()
     audit.record(actor, "release", release.id, "created", summary=f"{product.name} {version}")
-    if commit:
-        db.session.commit()
+    db.session.flush()
     return release
 
 
-def transition_release(
-    actor: User | None, release_id: int, to: str, *, commit: bool = True
-) -> ProductRelease:
-    if actor is not None:
-        require_role(actor, Role.PRODUCT_MANAGER, message="Only product managers move releases.")
+def transition_release(actor: User | None, release_id: int, to: str) -> ProductRelease:
+    require_role(actor, Role.PRODUCT_MANAGER, message="Only product managers move releases.")
     release = get_release(release_id)
-    if to not in RELEASE_TRANSITIONS.get(release.status, set()):
-        allowed = ", ".join(sorted(RELEASE_TRANSITIONS.get(release.status, set()))) or "none"
-        raise InvalidTransition(
-            f"A {release.status} release cannot become {to}. Allowed next: {allowed}."
-        )
-    before = release.status
-    release.status = to
+    before = RELEASE.move(release, to)
     if to == ReleaseStatus.DEPLOYED:
         release.deployed_at = clock.now()
     audit.record(
@@ -203,8 +190,7 @@ def transition_release(
         "transition",
         changes=audit.diff({"status": before}, {"status": to}),
     )
-    if commit:
-        db.session.commit()
+    db.session.flush()
     return release
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
-from ... import clock
-from ...audit import services as audit
-from ...errors import Conflict, NotFound
+from ... import clock, versioning
+from ...errors import NotFound
 from ...extensions import db, get_by_id
 from ..models import EDITABLE_STATUSES, LIVE_STATUSES, OfferSettings, ServiceOffer
 
@@ -50,43 +51,26 @@ def settings_for(code: str) -> OfferSettings:
     return settings
 
 
-def check_version(offer: ServiceOffer, expected_version: int | None) -> None:
-    if expected_version is None:
-        return
-    try:
-        expected_version = int(expected_version)
-    except (TypeError, ValueError):
-        raise Conflict(
-            "The form did not say which version of the offer you edited. Reload and try again.",
-            fields={"version": [f"Unknown version: now version {offer.version}."]},
-        ) from None
-    if expected_version == offer.version:
-        return
-    events = db.session.scalars(
-        sa.select(audit.AuditEvent)
-        .where(audit.AuditEvent.object_type == "offer", audit.AuditEvent.object_id == str(offer.id))
-        .order_by(audit.AuditEvent.id)
-    ).all()
-    changed: list[str] = []
-    who: set[str] = set()
-    for event in events:
-        if int((event.changes.get("version") or {}).get("after") or 0) > int(expected_version):
-            changed += [field for field in event.changes if field not in ("version", "updated_at")]
-            who.add(event.actor.name if event.actor else "someone")
-    fields = ", ".join(dict.fromkeys(changed)) or "the offer"
-    raise Conflict(
-        f"{' and '.join(sorted(who)) or 'Someone'} changed {fields} since you opened this offer "
-        f"(your copy is version {expected_version}, the saved one is version {offer.version}). "
-        "Reload to see their changes, then apply yours again.",
-        fields={"version": [f"Stale: now version {offer.version}."]},
+def check_version(offer: ServiceOffer, expected_version: Any) -> None:
+    """Refuse an edit made to an older version of the offer than the saved one, naming who
+    saved in between, when and what."""
+    versioning.check_version(
+        offer, expected_version, noun="offer", object_type="offer", refusal=versioning.stale_edit
+    )
+
+
+def flush_offer(offer: ServiceOffer) -> None:
+    """Flush the offer's change; a writer who saved it first (the database's `WHERE version`)
+    is refused as `check_version` refuses a stale form."""
+    versioning.flush_versioned(
+        offer, noun="offer", object_type="offer", refusal=versioning.stale_edit
     )
 
 
 def bump(offer: ServiceOffer) -> dict:
-    before = offer.version
-    offer.version += 1
+    """The audit entry of the version this edit's flush writes (version_id_col bumps it)."""
     offer.updated_at = clock.now()
-    return {"version": {"before": before, "after": offer.version}}
+    return versioning.version_change(offer)
 
 
 def live_revision_excluding(offer: ServiceOffer) -> ServiceOffer | None:

@@ -8,7 +8,7 @@ from typing import Any
 import nh3
 import sqlalchemy as sa
 
-from ... import clock
+from ... import clock, versioning
 from ... import validation as check
 from ...accounts.models import Role, User
 from ...accounts.services import require_role
@@ -21,6 +21,7 @@ from ...markdown import render_markdown
 from ...subscriptions.models import Subscription
 from .. import signals
 from ..models import ArticleStatus, KnowledgeArticle, offer_articles
+from ..states import ARTICLE
 
 WRITER_ROLES = (Role.CATALOG_MANAGER, Role.SUPPORT_AGENT)
 
@@ -81,8 +82,7 @@ def article_for(user: User, article_id: int, *, count_view: bool = False) -> Kno
             .values(views=KnowledgeArticle.views + 1)
             .execution_options(synchronize_session=False)
         )
-        db.session.commit()
-        db.session.refresh(article)
+        db.session.refresh(article, ["views"])
     return article
 
 
@@ -170,13 +170,13 @@ def save_article(
     status: str = ArticleStatus.PUBLISHED,
     product_id: int | None = None,
     article_id: int | None = None,
-    commit: bool = True,
+    expected_version: Any = None,
 ) -> KnowledgeArticle:
-    """Create or change a titled Markdown article (links to offers: links.py)."""
-    if actor is not None:
-        require_role(
-            actor, *WRITER_ROLES, message="Only catalog managers and support agents write articles."
-        )
+    """Create or change a titled Markdown article (links to offers: links.py). A change based on
+    an older `expected_version` than the saved one is refused with who changed what."""
+    require_role(
+        actor, *WRITER_ROLES, message="Only catalog managers and support agents write articles."
+    )
     errors: check.Errors = {}
     title = check.text(errors, "title", title, required=True, max_length=200)
     body = check.text(errors, "body", body, required=True, max_length=100_000)
@@ -191,34 +191,47 @@ def save_article(
             body=body,
             status=status,
             product_id=product_id,
-            author_id=actor.id if actor else None,
+            author_id=actor.id,
             created_at=clock.now(),
             updated_at=clock.now(),
         )
         db.session.add(article)
         db.session.flush()
-        audit.record(actor, "article", article.id, "created", summary=title)
+        changes = {"version": {"before": None, "after": article.version}}
+        audit.record(actor, "article", article.id, "created", changes=changes, summary=title)
         _announce(article, None)
-    else:
-        article = get_by_id(KnowledgeArticle, article_id)
-        if article is None:
-            raise NotFound("No such article.")
-        before = {"title": article.title, "body": article.body, "status": article.status}
-        article.title, article.body, article.status, article.product_id = (
-            title,
-            body,
-            status,
-            product_id,
-        )
+        return article
+    return _change_article(
+        actor,
+        article_id,
+        expected_version,
+        title=title,
+        body=body,
+        status=status,
+        product_id=product_id,
+    )
+
+
+def _change_article(
+    actor: User, article_id: int, expected_version: Any, **wanted: Any
+) -> KnowledgeArticle:
+    article = get_by_id(KnowledgeArticle, article_id)
+    if article is None:
+        raise NotFound("No such article.")
+    lock = {"noun": "article", "object_type": "article", "refusal": versioning.stale_edit}
+    versioning.check_version(article, expected_version, **lock)
+    before = {field: getattr(article, field) for field in wanted}
+    status_before = article.status
+    changes = audit.diff(before, wanted)
+    if changes:
+        changes.update(versioning.version_change(article))
+        if wanted["status"] != article.status:
+            ARTICLE.move(article, wanted["status"])
+        article.title, article.body = wanted["title"], wanted["body"]
+        article.product_id = wanted["product_id"]
         article.updated_at = clock.now()
-        audit.record(
-            actor,
-            "article",
-            article.id,
-            "updated",
-            changes=audit.diff(before, {"title": title, "body": body, "status": status}),
-        )
-        _announce(article, before["status"])
-    if commit:
-        db.session.commit()
+    audit.record(actor, "article", article.id, "updated", changes=changes)
+    versioning.flush_versioned(article, **lock)
+    if changes:
+        _announce(article, status_before)
     return article

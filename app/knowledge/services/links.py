@@ -62,14 +62,11 @@ def offers_of_articles(article_ids: list[int]) -> dict[int, list[str]]:
     return linked
 
 
-def link_articles(
-    actor: User | None, code: str, article_ids: Iterable[int], *, commit: bool = True
-) -> None:
+def link_articles(actor: User | None, code: str, article_ids: Iterable[int]) -> None:
     """The offer's articles become exactly `article_ids` (for every revision of the code)."""
-    if actor is not None:
-        require_role(
-            actor, *WRITER_ROLES, message="Only catalog managers and support agents link articles."
-        )
+    require_role(
+        actor, *WRITER_ROLES, message="Only catalog managers and support agents link articles."
+    )
     any_revision = sa.select(ServiceOffer.id).where(ServiceOffer.code == code).limit(1)
     if db.session.scalar(any_revision) is None:
         raise NotFound("No such offer.")
@@ -99,14 +96,12 @@ def link_articles(
     )
     db.session.flush()
     signals.articles_linked.send(code, before=before, after=sorted(ids))
-    if commit:
-        db.session.commit()
 
 
 def write_article_for_offer(actor: User, code: str, *, title: str, body: str) -> KnowledgeArticle:
     """A new published article, linked to the offer next to its other articles, in one
     transaction (nothing is saved when either part is refused)."""
-    article = save_article(actor, title=title, body=body, commit=False)
+    article = save_article(actor, title=title, body=body)
     linked = [existing.id for existing in articles_of(code)]
     link_articles(actor, code, [*linked, article.id])
     return article
@@ -164,13 +159,17 @@ def save_article_with_offers(
     product_id: Any = None,
     offer_codes: Any = (),
     article_id: int | None = None,
+    expected_version: Any = None,
 ) -> KnowledgeArticle:
-    """Write an article (save_article) and tie it to offers and a product, in one transaction."""
+    """Write an article (save_article) and tie it to offers and a product, in one transaction;
+    `expected_version` is the version the writer opened (the optimistic lock)."""
     require_role(
         actor, *WRITER_ROLES, message="Only catalog managers and support agents write articles."
     )
     errors: check.Errors = {}
     codes, product = _checked_links(errors, offer_codes, product_id)
+    # The article and its links are saved together or not at all: a refused link undoes it.
+    savepoint = db.session.begin_nested()
     try:
         article = save_article(
             actor,
@@ -179,7 +178,7 @@ def save_article_with_offers(
             status=clean_text(status) if isinstance(status, str) else "",
             product_id=product,
             article_id=article_id,
-            commit=False,
+            expected_version=expected_version,
         )
     except ValidationFailed as error:
         for field, messages in error.fields.items():
@@ -187,14 +186,15 @@ def save_article_with_offers(
                 check.add(errors, field, message)
         article = None
     if errors or article is None:
-        db.session.rollback()
+        savepoint.rollback()
         raise ValidationFailed("The article could not be saved.", fields=errors)
+    savepoint.commit()
     before = set(article_offer_codes(article.id))
     for code in sorted(codes ^ before):
         ids = {linked.id for linked in articles_of(code)}
         ids = ids | {article.id} if code in codes else ids - {article.id}
-        link_articles(actor, code, ids, commit=False)
-    db.session.commit()
+        link_articles(actor, code, ids)
+    db.session.flush()
     return article
 
 

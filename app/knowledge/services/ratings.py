@@ -30,7 +30,7 @@ def rate_article(user: User, article_id: int, helpful: bool) -> KnowledgeArticle
         )
     else:
         vote.helpful = bool(helpful)
-    db.session.commit()
+    db.session.flush()
     return article
 
 

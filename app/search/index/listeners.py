@@ -77,6 +77,8 @@ def _after_flush(session, flush_context) -> None:
 
 
 def _after_commit(session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT was released: the transaction goes on
+        return
     keys = session.info.pop(_CHANGES, None)
     if not keys or not has_app_context():
         return
