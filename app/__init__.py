@@ -104,7 +104,10 @@ def register_blueprints(app: Flask) -> None:
     from .accounts import api as accounts_api  # noqa: F401 - registers its endpoints
     from .accounts.views import admin
     from .accounts.views import bp as accounts_bp
-    from .api import openapi  # noqa: F401 - registers the document route
+    from .api import (
+        openapi,  # noqa: F401 - registers the document route
+        token_use,  # noqa: F401 - registers the token-use job with Huey
+    )
     from .api.core import bp as api_bp
     from .audit.views import bp as audit_bp
     from .catalog import api as catalog_api  # noqa: F401 - registers its endpoints

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Iterable
-from datetime import timedelta
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -456,7 +456,15 @@ def revoke_token(actor: User, token_id: int) -> ApiToken:
     return token
 
 
-def authenticate_token(plaintext: str) -> User:
+TOKEN_USE_PRECISION = timedelta(minutes=1)  # a busy feed records its last use once a minute
+
+
+def authenticate_token(
+    plaintext: str, *, on_use: Callable[[int, datetime], object] | None = None
+) -> User:
+    """The user of a live token. Reading nothing but the token, it writes nothing: when the
+    recorded last use is over a minute old, `on_use(token_id, now)` is called, and the caller
+    records it off the request (app/api/jobs.py), so a GET through the API stays read-only."""
     token = db.session.scalar(
         sa.select(ApiToken).where(ApiToken.token_hash == _digest(plaintext or ""))
     )
@@ -465,8 +473,22 @@ def authenticate_token(plaintext: str) -> User:
     if not token.user.active:
         raise Unauthorized("The token's user is deactivated.")
     now = clock.now()
-    # Write last use at most once a minute so busy feeds do not write on every call.
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        token.last_used_at = now
-        db.session.flush()
+    if on_use is not None and (
+        token.last_used_at is None or now - token.last_used_at > TOKEN_USE_PRECISION
+    ):
+        on_use(token.id, now)
     return token.user
+
+
+def record_token_use(token_id: int, at: datetime) -> None:
+    """A token was used at `at`: kept unless a later use is recorded already (jobs may run
+    late and out of order)."""
+    db.session.execute(
+        sa.update(ApiToken)
+        .where(
+            ApiToken.id == token_id,
+            sa.or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < at),
+        )
+        .values(last_used_at=at)
+        .execution_options(synchronize_session=False)
+    )

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, g, request
@@ -64,6 +65,22 @@ def endpoint(
     return decorator
 
 
+_token_use_job: Callable[[int, datetime], object] | None = None
+
+
+def register_token_use(job: Callable[[int, datetime], object]) -> None:
+    """The job that records a token's last use; app.api.token_use registers itself, so that
+    this module (which every domain's API imports) does not import the job engine."""
+    global _token_use_job
+    _token_use_job = job
+
+
+def _record_token_use(token_id: int, at: datetime) -> None:
+    if _token_use_job is None:
+        raise RuntimeError("No token-use job registered: import app.api.token_use.")
+    _token_use_job(token_id, at)
+
+
 @bp.before_request
 def authenticate():
     view = request.url_rule and _view_of(request.url_rule.endpoint)
@@ -73,7 +90,7 @@ def authenticate():
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Use 'Authorization: Bearer <token>'.")
-        g.api_user = accounts.authenticate_token(token.strip())
+        g.api_user = accounts.authenticate_token(token.strip(), on_use=_record_token_use)
     elif view is not None and getattr(view, "requires_token", False):
         raise Unauthorized("This endpoint needs 'Authorization: Bearer <token>'.")
 

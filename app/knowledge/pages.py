@@ -21,9 +21,9 @@ def knowledge_page(user: User, articles: list[KnowledgeArticle], *, offer: str) 
 
 
 def article_page(user: User, article_id: int) -> dict:
-    """One article as this reader may see it, counting the view; staff also see how many
-    requests it answered before they were sent."""
-    article = services.article_for(user, article_id, count_view=True)
+    """One article as this reader may see it; staff also see how many requests it answered
+    before they were sent. Showing it counts nothing (the page posts the view)."""
+    article = services.article_for(user, article_id)
     helpful, not_helpful = services.article_ratings([article.id])[article.id]
     offers = dict(services.offer_choices(user, codes=services.article_offer_codes(article.id)))
     can_write = services.can_write_articles(user)

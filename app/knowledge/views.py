@@ -44,6 +44,14 @@ def article(article_id: int):
     )
 
 
+@bp.route("/<int:article_id>/view", methods=["POST"])
+@login_required
+def article_view(article_id: int):
+    """The article page posts here once it is shown (static/js/knowledge.js): the view count."""
+    services.count_view(current_user, article_id)
+    return "", 204
+
+
 @bp.route("/<int:article_id>/feedback", methods=["POST"])
 @login_required
 def article_feedback(article_id: int):

@@ -1,8 +1,13 @@
+from datetime import UTC, datetime
+
 import pytest
 
+from app import clock
 from app.accounts import services as accounts
 from app.accounts.models import SYSTEM
+from app.extensions import db
 from tests.conftest import token_for
+from tests.jobs.conftest import immediate  # noqa: F401 - the fixture
 
 
 def test_me_with_valid_token(api, users):
@@ -69,3 +74,25 @@ def test_api_docs_page_lists_endpoints(client):
     response = client.get("/api/v1/docs")
     assert response.status_code == 200
     assert b"/api/v1/me" in response.data
+
+
+# The job runs in its own transaction, as in a worker: not inside the request's SAVEPOINT.
+@pytest.mark.committed
+def test_a_tokens_last_use_is_recorded_by_a_job_at_most_once_a_minute(users, api, immediate):
+    token, plaintext = accounts.create_token(SYSTEM, users["consumer"].id, "feed")
+    clock.freeze(datetime(2030, 5, 1, 9, 0, tzinfo=UTC))
+    assert api(plaintext).get("/api/v1/me").status_code == 200
+    db.session.refresh(token)
+    assert token.last_used_at == datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
+    clock.freeze(datetime(2030, 5, 1, 9, 0, 50, tzinfo=UTC))
+    assert api(plaintext).get("/api/v1/me").status_code == 200
+    db.session.refresh(token)
+    assert token.last_used_at == datetime(2030, 5, 1, 9, 0, tzinfo=UTC)  # within the minute
+    clock.freeze(datetime(2030, 5, 1, 9, 2, tzinfo=UTC))
+    assert api(plaintext).get("/api/v1/me").status_code == 200
+    db.session.refresh(token)
+    assert token.last_used_at == datetime(2030, 5, 1, 9, 2, tzinfo=UTC)
+    # A late job for an earlier use never moves the recorded last use back.
+    accounts.record_token_use(token.id, datetime(2030, 5, 1, 9, 1, tzinfo=UTC))
+    db.session.refresh(token)
+    assert token.last_used_at == datetime(2030, 5, 1, 9, 2, tzinfo=UTC)

@@ -44,7 +44,9 @@ def test_knowledge_list_never_fails_on_odd_input(client_as, users, query):
     assert client_as("consumer").get("/support/knowledge" + query).status_code == 200
 
 
-def test_article_page_counts_views_shows_rating_and_sanitises_markdown(users, client_as):
+def test_article_page_shows_rating_and_sanitises_markdown_and_its_post_counts_views(
+    users, client_as
+):
     article = knowledge.save_article(
         users["catalog_manager"],
         title="Reset",
@@ -56,7 +58,11 @@ def test_article_page_counts_views_shows_rating_and_sanitises_markdown(users, cl
     assert "<h2>Steps</h2>" in html and "<strong>bold</strong>" in html
     assert "<script>alert" not in html and "javascript:" not in html
     consumer.get(f"/support/knowledge/{article.id}")
-    assert db.session.get(KnowledgeArticle, article.id).views == 2
+    assert db.session.get(KnowledgeArticle, article.id).views == 0  # reading changes nothing
+    assert f'action="/support/knowledge/{article.id}/view"' in first.get_data(as_text=True)
+    for _ in range(3):
+        assert consumer.post(f"/support/knowledge/{article.id}/view").status_code == 204
+    assert db.session.get(KnowledgeArticle, article.id).views == 3
     response = consumer.post(f"/support/knowledge/{article.id}/feedback", data={"helpful": "yes"})
     assert response.status_code == 302
     html = page_text(consumer.get(f"/support/knowledge/{article.id}"))

@@ -92,9 +92,11 @@ def test_articles_drafts_views_and_votes(users):
     with pytest.raises(NotFound):
         knowledge.article_for(consumer, draft.id)
     assert knowledge.article_for(users["support_agent"], draft.id).id == draft.id
-    knowledge.article_for(consumer, published.id, count_view=True)
-    knowledge.article_for(users["other_consumer"], published.id, count_view=True)
+    knowledge.count_view(consumer, published.id)
+    knowledge.count_view(users["other_consumer"], published.id)
     assert db.session.get(KnowledgeArticle, published.id).views == 2
+    with pytest.raises(NotFound):
+        knowledge.count_view(consumer, draft.id)  # nor is a hidden article's count moved
     knowledge.rate_article(consumer, published.id, True)
     knowledge.rate_article(consumer, published.id, False)  # one vote per reader: the last counts
     knowledge.rate_article(users["other_consumer"], published.id, False)

@@ -67,7 +67,7 @@ def readable_articles_clause(user: User):
     return sa.and_(KnowledgeArticle.status == ArticleStatus.PUBLISHED, sa.or_(~linked, readable))
 
 
-def article_for(user: User, article_id: int, *, count_view: bool = False) -> KnowledgeArticle:
+def article_for(user: User, article_id: int) -> KnowledgeArticle:
     article = get_by_id(KnowledgeArticle, article_id)
     if article is None or not db.session.scalar(
         sa.select(sa.func.count(KnowledgeArticle.id)).where(
@@ -75,15 +75,20 @@ def article_for(user: User, article_id: int, *, count_view: bool = False) -> Kno
         )
     ):
         raise NotFound("No such article.")
-    if count_view:
-        db.session.execute(
-            sa.update(KnowledgeArticle)
-            .where(KnowledgeArticle.id == article.id)
-            .values(views=KnowledgeArticle.views + 1)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.refresh(article, ["views"])
     return article
+
+
+def count_view(user: User, article_id: int) -> None:
+    """One more reading of an article this user may read. The article page reports it with a
+    POST once it is shown, so that reading the page (a GET) changes nothing."""
+    article = article_for(user, article_id)
+    db.session.execute(
+        sa.update(KnowledgeArticle)
+        .where(KnowledgeArticle.id == article.id)
+        .values(views=KnowledgeArticle.views + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(article, ["views"])  # the next read sees the database's count
 
 
 def like_pattern(text: str) -> str:
