@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
+
 from ... import clock
 from ...accounts.models import SYSTEM, Role, User
 from ...accounts.services import require_role
@@ -103,8 +105,7 @@ def _record(
     duration_ms: int,
     max_attempts: int = 1,
 ) -> float | None:
-    delivery = db.session.get(StepDelivery, delivery_id, with_for_update=True)
-    task = db.session.get(FulfillmentTask, delivery.task_id, with_for_update=True)
+    delivery, task = _locked(delivery_id)
     delivery.attempts += 1
     db.session.add(
         StepDeliveryAttempt(
@@ -146,6 +147,23 @@ def _record(
             told=UNREACHABLE,
         )
     return None
+
+
+def _locked(delivery_id: int) -> tuple[StepDelivery, FulfillmentTask]:
+    """The delivery and its task as committed now, held until this transaction ends: the job
+    recording an answer and the receiver's callback, which may come at the same moment, take
+    their turns instead of one failing on the other's version. A write takes the lock (a row
+    lock on PostgreSQL, the database's write lock on SQLite) before anything is read."""
+    db.session.execute(
+        sa.update(StepDelivery)
+        .where(StepDelivery.id == delivery_id)
+        .values(attempts=StepDelivery.attempts)
+    )
+    delivery = db.session.get(StepDelivery, delivery_id, populate_existing=True)
+    task = db.session.get(
+        FulfillmentTask, delivery.task_id, with_for_update=True, populate_existing=True
+    )
+    return delivery, task
 
 
 def _start(task: FulfillmentTask) -> None:
@@ -219,8 +237,8 @@ def _authorized_delivery(task_id: int, token: str) -> StepDelivery:
     )
     if delivery is None:
         raise Unauthorized("This callback token is not valid for this task.")
-    delivery = db.session.get(StepDelivery, delivery.id, with_for_update=True)
-    task = db.session.get(FulfillmentTask, task_id, with_for_update=True)
+    delivery, task = _locked(delivery.id)
+    db.session.refresh(task, ["deliveries"])
     if deliveries.latest_delivery(task).id != delivery.id:
         raise Unauthorized("This callback token was replaced by a later delivery of the task.")
     return delivery
