@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# the address the receivers of automatic fulfillment steps call back
+export PUBLIC_URL ?= http://$(HOST):$(PORT)
 WORKERS ?= 4
 # pytest-xdist processes for the suite: the development VM and CI have 2 cores
 TEST_WORKERS ?= 2

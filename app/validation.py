@@ -371,7 +371,12 @@ def _option_type_rules(errors: Errors, prefix: str, raw: dict, option: dict) -> 
             )
 
 
-def fulfillment_plan(errors: Errors, value: Any, group_names: set[str]) -> list[dict]:
+def fulfillment_plan(
+    errors: Errors, value: Any, group_names: set[str], integration_names: set[str] = frozenset()
+) -> list[dict]:
+    """The plan's steps. An automatic step names the webhook integration that does it, or says
+    `"integration": null` to be done the moment it is queued; leaving the key out is refused,
+    so that a plan never skips real work by omission."""
     if value in (None, ""):
         return []
     if not isinstance(value, list):
@@ -403,8 +408,33 @@ def fulfillment_plan(errors: Errors, value: Any, group_names: set[str]) -> list[
             elif group not in group_names:
                 add(errors, f"{prefix}.group", f"Unknown group “{group}”.")
         step["group"] = group if step["mode"] == "manual" else ""
+        if step["mode"] == "automatic":
+            step["integration"] = _step_integration(errors, prefix, raw, integration_names)
         steps.append(step)
     return steps
+
+
+def _step_integration(
+    errors: Errors, prefix: str, raw: dict, integration_names: set[str]
+) -> str | None:
+    field = f"{prefix}.integration"
+    if "integration" not in raw:
+        add(
+            errors,
+            field,
+            "Name the integration that does this step, or choose none (done at once).",
+        )
+        return None
+    name = raw["integration"]
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        add(errors, field, "Name an integration.")
+        return None
+    name = name.strip()
+    if name and name not in integration_names:
+        add(errors, field, f"Unknown integration “{name[:120]}”.")
+    return name or None
 
 
 def support_plan(errors: Errors, value: Any, group_names: set[str]) -> dict:

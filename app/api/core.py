@@ -34,6 +34,7 @@ class Endpoint:
     status: int = 200
     public: bool = False
     query: dict[str, str] = field(default_factory=dict)
+    own_token: bool = False
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -50,15 +51,32 @@ def endpoint(
     status: int = 200,
     public: bool = False,
     query: dict[str, str] | None = None,
+    own_token: bool = False,
 ):
-    """Register a JSON route and describe it for the OpenAPI document in one place."""
+    """Register a JSON route and describe it for the OpenAPI document in one place. With
+    `own_token`, the bearer token is the route's own (a fulfillment callback token), checked by
+    its service, not a user's API token."""
 
     def decorator(view: Callable) -> Callable:
-        if not public:
+        if own_token:
+            view.own_token = True  # type: ignore[attr-defined]
+        elif not public:
             view.requires_token = True  # type: ignore[attr-defined]
         bp.add_url_rule(rule, endpoint=view.__name__, view_func=view, methods=[method])
         ENDPOINTS.append(
-            Endpoint(rule, method, view, summary, tag, body, response, status, public, query or {})
+            Endpoint(
+                rule,
+                method,
+                view,
+                summary,
+                tag,
+                body,
+                response,
+                status,
+                public or own_token,
+                query or {},
+                own_token,
+            )
         )
         return view
 
@@ -86,6 +104,8 @@ def authenticate():
     view = request.url_rule and _view_of(request.url_rule.endpoint)
     header = request.headers.get("Authorization", "")
     g.api_user = None
+    if view is not None and getattr(view, "own_token", False):
+        return
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -99,6 +119,12 @@ def _view_of(endpoint_name: str):
     from flask import current_app
 
     return current_app.view_functions.get(endpoint_name)
+
+
+def bearer_token() -> str:
+    """The token of an `Authorization: Bearer <token>` header, or ""."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def api_user() -> User:

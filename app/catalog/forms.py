@@ -130,6 +130,11 @@ class StepForm(Form):
         render_kw={"data-switch": ""},
     )
     group = SelectField("Group", validate_choice=False)
+    integration = SelectField(
+        "Integration",
+        validate_choice=False,
+        description="The webhook that does the step; none: it is done the moment it is queued.",
+    )
     expected_hours = StringField("Expected duration (hours)", widget=_number(min="0"))
 
 
@@ -190,8 +195,16 @@ class OfferForm(FlaskForm):
     support_plan = FormField(SupportPlanForm)
 
 
-def fill_offer_choices(form: OfferForm, *, categories, releases, group_names: list[str]) -> None:
-    """Choices from the database: categories (indented tree), releases, consumer groups.
+def fill_offer_choices(
+    form: OfferForm,
+    *,
+    categories,
+    releases,
+    group_names: list[str],
+    integration_names: list[str] = (),
+) -> None:
+    """Choices from the database: categories (indented tree), releases, consumer groups, the
+    integrations a step may call.
     A saved value missing from the list stays selectable, so a save never drops it quietly."""
     form.category_id.choices = [("", "— none —")] + [
         (str(category.id), "— " * depth + category.name) for category, depth in categories
@@ -210,8 +223,15 @@ def fill_offer_choices(form: OfferForm, *, categories, releases, group_names: li
 
     plan = form.support_plan.form
     plan.tier1_group.choices = with_current(plan.tier1_group)
+    integrations = [("", "— none: done at once —")] + [(name, name) for name in integration_names]
     for row in form.fulfillment_plan:
         row.form.group.choices = with_current(row.form.group)
+        current = row.form.integration.data or ""
+        row.form.integration.choices = (
+            [*integrations, (current, f"{current} (unknown integration)")]
+            if current and current not in integration_names
+            else integrations
+        )
 
 
 # --- between the offer and its form -------------------------------------------------------
@@ -286,6 +306,7 @@ def offer_form_data(offer) -> dict:
                 "name": step.get("name", ""),
                 "mode": step.get("mode", "manual"),
                 "group": step.get("group", ""),
+                "integration": step.get("integration") or "",
                 "expected_hours": _text(step.get("expected_hours")),
             }
             for step in offer.fulfillment_plan or []
@@ -362,6 +383,7 @@ def offer_data(form: OfferForm, offer=None) -> dict:
                 "name": row.form.name.data,
                 "mode": row.form.mode.data,
                 "group": row.form.group.data or "",
+                "integration": row.form.integration.data or None,
                 "expected_hours": row.form.expected_hours.data,
             }
             for row in form.fulfillment_plan

@@ -213,9 +213,10 @@ def workspace_export(user: User, filters: dict) -> tuple[list[str], list[tuple]]
 
 
 def _editor_choices() -> dict:
-    """What the offer form's selects list: categories, releases and groups."""
+    """What the offer form's selects list: categories, releases, groups and integrations."""
     return {
         "groups": accounts.list_groups(),
+        "step_integrations": sorted(offers.step_integrations()),
         "categories": categories.category_tree(),
         "releases": products.list_releases(),
     }

@@ -63,6 +63,28 @@ def load_users(folder: Path) -> str:
     return f"users: {created} created"
 
 
+def load_integrations(folder: Path) -> str:
+    """The integrations the demo's automatic steps call (seeds/integrations.yaml), created as
+    the system when missing. One whose URL INTEGRATION_ALLOWED_HOSTS refuses is skipped (the
+    catalog import then reports the offers whose steps name it as refused)."""
+    from ..errors import ValidationFailed
+    from ..integrations.services import integrations
+
+    created, skipped = 0, []
+    for item in read_yaml(folder, "integrations.yaml"):
+        if integrations.find_by_name(item["name"]) is not None:
+            continue
+        try:
+            integrations.create_integration(SYSTEM, **item)
+        except ValidationFailed as error:
+            skipped.append(f"{item['name']} ({'; '.join(sum(error.fields.values(), []))})")
+            continue
+        created += 1
+    db.session.flush()
+    line = f"integrations: {created} created"
+    return line + (f"; skipped {', '.join(skipped)}" if skipped else "")
+
+
 def load_catalog(folder: Path, *, progress: Callable[[str], None] | None = None) -> list[str]:
     """Import seeds/catalog.yaml as the system (SYSTEM acts); the report's summary lines. The
     caller commits."""
@@ -90,7 +112,7 @@ def load_seeds(
 ) -> list[str]:
     """Groups, users, then the catalog, in one transaction: a failure leaves nothing behind."""
     folder = seed_folder(directory)
-    report = [load_groups(folder), load_users(folder)]
+    report = [load_groups(folder), load_users(folder), load_integrations(folder)]
     report += load_catalog(folder, progress=progress)
     unit_of_work.commit()
     report += load_status_seeds(folder)  # metrics, demo usage, notices (commits itself)

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, request, url_for
 
-from ..api.core import KEY_HEADER, api_user, endpoint, int_arg, key_errors_named_as_header, load
+from ..api.core import (
+    KEY_HEADER,
+    api_user,
+    bearer_token,
+    endpoint,
+    int_arg,
+    json_body,
+    key_errors_named_as_header,
+    load,
+)
 from ..errors import ValidationFailed
 from ..extensions import db
 from .models import Order, Subscription, SubscriptionStatus, TaskStatus
@@ -18,10 +27,11 @@ from .schemas import (
     SubscribeSchema,
     SubscriptionDetailSchema,
     SubscriptionPageSchema,
+    TaskCallbackSchema,
     TaskTransitionSchema,
     TerminateSchema,
 )
-from .services import contracts, fulfillment, orders, subscriptions
+from .services import automation, contracts, fulfillment, orders, subscriptions
 
 TAG = "subscriptions"
 
@@ -288,5 +298,28 @@ def transition_fulfillment_task(task_id: int):
     data = load(TaskTransitionSchema())
     task = fulfillment.transition_task(
         api_user(), task_id, data["to"], reason=data["reason"], version=data["version"]
+    )
+    return jsonify(FulfillmentTaskSchema().dump(task))
+
+
+def _callback_body():
+    """The JSON body, counted as read when no Content-Length announced it."""
+    if request.content_length is None:
+        automation.check_size(len(request.get_data(cache=True)))
+    return json_body()
+
+
+@endpoint(
+    "/fulfillment-tasks/<int:task_id>/callback",
+    "POST",
+    summary="The receiver of an automatic step reports on it, with `Authorization: Bearer <the callback token of its delivery>`: `status` running, done or failed, a `message` for its log, `outputs` (a flat map of text) kept on the subscription",
+    tag="fulfillment",
+    body=TaskCallbackSchema,
+    response=FulfillmentTaskSchema,
+    own_token=True,
+)
+def fulfillment_task_callback(task_id: int):
+    task = automation.callback(
+        task_id, bearer_token(), size=request.content_length, body=_callback_body
     )
     return jsonify(FulfillmentTaskSchema().dump(task))

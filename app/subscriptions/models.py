@@ -17,10 +17,12 @@ from ..models_base import UTCDateTime
 from .states import (
     CONTRACT,
     ORDER,
+    STEP_DELIVERY,
     SUBSCRIPTION,
     TASK,
     ContractStatus,
     OrderStatus,
+    StepDeliveryStatus,
     SubscriptionStatus,
     TaskStatus,
 )
@@ -32,8 +34,12 @@ __all__ = [
     "OrderStatus",
     "OrderType",
     "ServiceContract",
+    "StepDelivery",
+    "StepDeliveryAttempt",
+    "StepDeliveryStatus",
     "Subscription",
     "SubscriptionStatus",
+    "TaskLogEntry",
     "TaskStatus",
 ]
 
@@ -65,6 +71,8 @@ class Subscription(db.Model):
     )
     status: Mapped[str] = mapped_column(sa.String(16), default=SubscriptionStatus.REQUESTED.value)
     options: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # what automatic fulfillment steps reported back (a hostname, a login URL): a flat string map
+    outputs: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
     failure_reason: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     active_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -188,6 +196,8 @@ class FulfillmentTask(db.Model):
         sa.ForeignKey("consumer_groups.id", ondelete="SET NULL")
     )
     expected_hours: Mapped[float] = mapped_column(sa.Float, default=1.0)
+    # the integration an automatic step calls (by name, as the plan says); None: done at once
+    integration: Mapped[str | None] = mapped_column(sa.String(120))
     status: Mapped[str] = mapped_column(sa.String(12), default=TaskStatus.WAITING.value)
     assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     failure_reason: Mapped[str] = mapped_column(sa.Text, default="")
@@ -201,8 +211,75 @@ class FulfillmentTask(db.Model):
     subscription: Mapped[Subscription] = relationship()
     group: Mapped[ConsumerGroup | None] = relationship()
     assignee: Mapped[User | None] = relationship()
+    deliveries: Mapped[list[StepDelivery]] = relationship(
+        back_populates="task", order_by="StepDelivery.id", passive_deletes=True
+    )
+    log: Mapped[list[TaskLogEntry]] = relationship(order_by="TaskLogEntry.id", viewonly=True)
 
     __mapper_args__ = {"version_id_col": version}
 
 
 TASK.watch(FulfillmentTask.status)
+
+
+class StepDelivery(db.Model):
+    """One delivery of an automatic step to its integration: sent (and retried) by a job, with
+    the callback token the receiver reports back with. The token is kept hashed (to check a
+    callback) and encrypted (for the job to put in each attempt's body), never in clear."""
+
+    __tablename__ = "step_deliveries"
+    __table_args__ = (STEP_DELIVERY.check_constraint(),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("fulfillment_tasks.id", ondelete="CASCADE"), index=True
+    )
+    integration: Mapped[str] = mapped_column(sa.String(120))
+    status: Mapped[str] = mapped_column(sa.String(10), default=StepDeliveryStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(default=0)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    token_encrypted: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+
+    task: Mapped[FulfillmentTask] = relationship(back_populates="deliveries")
+    log: Mapped[list[StepDeliveryAttempt]] = relationship(
+        order_by="StepDeliveryAttempt.id", viewonly=True
+    )
+
+
+STEP_DELIVERY.watch(StepDelivery.status)
+
+
+class StepDeliveryAttempt(db.Model):
+    """One try at sending a step delivery: the delivery log agents see on the task."""
+
+    __tablename__ = "step_delivery_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("step_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempt: Mapped[int] = mapped_column()
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    status_code: Mapped[int | None] = mapped_column()
+    duration_ms: Mapped[int] = mapped_column(default=0)
+    response_excerpt: Mapped[str] = mapped_column(sa.String(500), default="")
+    error: Mapped[str] = mapped_column(sa.String(500), default="")
+
+
+class TaskLogEntry(db.Model):
+    """The step's log: what its receiver reported (shown to the consumer too) and what happened
+    to its deliveries or what an agent noted (`internal`: agents only)."""
+
+    __tablename__ = "task_log_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("fulfillment_tasks.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    status: Mapped[str] = mapped_column(sa.String(12), default="")
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    internal: Mapped[bool] = mapped_column(default=False)

@@ -16,7 +16,7 @@ from ..errors import InvalidTransition, ValidationFailed
 from ..extensions import db
 from ..inputs import search_text
 from .models import Subscription, SubscriptionStatus, TaskStatus
-from .services import contracts, fulfillment, selection, subscriptions
+from .services import contracts, fulfillment, selection, subscriptions, tracking
 from .states import TASK
 
 CHANGE_ACTIONS = {"modify", "move_to_replacement"}
@@ -77,6 +77,7 @@ def subscription_page(user: User, subscription_id: int) -> dict:
         "orders": history,
         "shown_order": shown,
         "progress": fulfillment.progress(shown),
+        "steps": tracking.step_rows(shown, internal=False),
         "actions": subscriptions.next_actions(user, subscription),
         "replacement": subscriptions.offers_retired_for(subscription, user),
         "members": subscription.children,
@@ -213,6 +214,7 @@ def queue_page(
     return {
         "pagination": pagination,
         "allowed": {task.id: TASK.targets(task.status) for task in pagination.items},
+        "overdue": {task.id: tracking.overdue_since(task) for task in pagination.items},
         "groups": list(user.groups),
         "statuses": TASK_STATUSES,
     }

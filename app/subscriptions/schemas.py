@@ -77,6 +77,14 @@ class FulfillmentTaskSchema(Schema):
     version = fields.Int()
 
 
+class TaskCallbackSchema(Schema):
+    """What a step's receiver reports (documented; the service checks it)."""
+
+    status = fields.Str(required=True, metadata={"enum": ["running", "done", "failed"]})
+    message = fields.Str()
+    outputs = fields.Dict(keys=fields.Str(), values=fields.Str())
+
+
 class QueuedFulfillmentTaskSchema(FulfillmentTaskSchema):
     order_type = fields.Str(attribute="order.order_type")
     offer = fields.Nested(SubscribedOfferSchema, attribute="order.subscription.offer")

@@ -38,6 +38,12 @@ class TaskStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class StepDeliveryStatus(enum.StrEnum):
+    PENDING = "pending"  # being sent, or waiting for its next attempt
+    DELIVERED = "delivered"  # the receiver took it (2xx), or called back
+    FAILED = "failed"  # out of attempts, or overtaken (the task was finished another way)
+
+
 class ContractStatus(enum.StrEnum):
     ACTIVE = "active"
     SUPERSEDED = "superseded"  # amended by a later version
@@ -85,15 +91,27 @@ TASK = StateMachine(
     TaskStatus,
     {
         (T.WAITING, T.QUEUED): "the steps before it are done",
-        (T.QUEUED, T.IN_PROGRESS): "an agent starts it",
+        (T.QUEUED, T.IN_PROGRESS): "an agent starts it (or its receiver reports it running)",
         (T.QUEUED, T.DONE): "an agent completes it (or it runs automatically)",
-        (T.QUEUED, T.FAILED): "an agent fails it",
-        (T.IN_PROGRESS, T.DONE): "its agent completes it",
-        (T.IN_PROGRESS, T.FAILED): "its agent fails it",
+        (T.QUEUED, T.FAILED): "an agent fails it (or its delivery runs out of attempts)",
+        (T.IN_PROGRESS, T.DONE): "its agent (or its receiver) completes it",
+        (T.IN_PROGRESS, T.FAILED): "its agent (or its receiver) fails it",
         (T.IN_PROGRESS, T.QUEUED): "its agent releases it to the queue",
         (T.FAILED, T.QUEUED): "an agent retries it",
+        (T.FAILED, T.DONE): "an agent completes it by hand, with a note",
     },
     initial=(T.WAITING,),
+)
+
+D = StepDeliveryStatus
+STEP_DELIVERY = StateMachine(
+    "step delivery",
+    StepDeliveryStatus,
+    {
+        (D.PENDING, D.DELIVERED): "the receiver took it or called back",
+        (D.PENDING, D.FAILED): "out of attempts, or its task was finished another way",
+    },
+    initial=(D.PENDING,),
 )
 
 CONTRACT = StateMachine(

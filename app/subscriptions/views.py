@@ -5,7 +5,7 @@ or redirects."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..accounts.models import Role
@@ -31,7 +31,7 @@ from .forms import (
     order_form_for,
 )
 from .models import Subscription
-from .services import comparison, contracts, fulfillment, orders
+from .services import automation, comparison, contracts, fulfillment, orders, tracking
 
 bp = Blueprint("subscriptions", __name__)
 
@@ -182,6 +182,13 @@ def detail(subscription_id: int):
         confirm_form=ConfirmForm(),
         **pages.subscription_page(current_user, subscription_id),
     )
+
+
+@bp.route("/subscriptions/<int:subscription_id>/progress.json")
+@login_required
+def progress_json(subscription_id: int):
+    """What the subscription page polls while its steps run."""
+    return jsonify(tracking.progress_document(current_user, subscription_id))
 
 
 @bp.route("/subscriptions/<int:subscription_id>/modify", methods=["GET", "POST"])
@@ -481,3 +488,29 @@ def task_fail(task_id: int):
         flash("The form expired; please submit it again.", "error")
         return _back_to_queue()
     return _render_queue(form, task_id, 422)
+
+
+@bp.route("/fulfillment/tasks/<int:task_id>")
+@roles_required(Role.SUPPORT_AGENT, Role.CATALOG_MANAGER)
+def task_detail(task_id: int):
+    return render_template(
+        "subscriptions/task.html",
+        form=TaskActionForm(),
+        **tracking.task_page(current_user, task_id),
+    )
+
+
+@bp.route("/fulfillment/tasks/<int:task_id>/retry", methods=["POST"])
+@roles_required(Role.SUPPORT_AGENT, Role.CATALOG_MANAGER)
+def task_retry(task_id: int):
+    form = TaskActionForm()
+    if not form.validate_on_submit():
+        flash("The form expired; please submit it again.", "error")
+    else:
+        try:
+            task = automation.retry_task(current_user, task_id, version=form.version.data or None)
+        except (Conflict, InvalidTransition) as error:
+            flash(error.message, "error")
+        else:
+            flash(f"Step “{task.name}” (order {task.order_id}) runs again.", "success")
+    return redirect(url_for(".task_detail", task_id=task_id))

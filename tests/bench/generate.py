@@ -236,7 +236,9 @@ def generate(offers: int, subscriptions: int, usage: int, seed: int = 7, groups:
                     "default": 500,
                 }
             ],
-            "fulfillment_plan": [{"name": "Provision", "mode": "automatic", "expected_hours": 1}],
+            "fulfillment_plan": [
+                {"name": "Provision", "mode": "automatic", "integration": None, "expected_hours": 1}
+            ],
             "support_plan": {
                 "tier1_group": "Support Desk",
                 "channels": ["portal"],

@@ -60,7 +60,12 @@ def complete_offer_data(code: str = "VPN-ACCESS", **overrides) -> dict:
             {"key": "note", "label": "Note", "type": "text"},
         ],
         "fulfillment_plan": [
-            {"name": "Create account", "mode": "automatic", "expected_hours": 0.1},
+            {
+                "name": "Create account",
+                "mode": "automatic",
+                "integration": None,
+                "expected_hours": 0.1,
+            },
             {
                 "name": "Approve access",
                 "mode": "manual",

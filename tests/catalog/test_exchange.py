@@ -28,7 +28,7 @@ from app.catalog.models import (
     PriceChange,
     ServiceOffer,
 )
-from app.demo.seeds import load_groups, load_users, seed_folder
+from app.demo.seeds import load_groups, load_integrations, load_users, seed_folder
 from app.errors import NotAllowed, ValidationFailed
 from app.extensions import db
 from app.knowledge import services as knowledge
@@ -172,6 +172,7 @@ def test_export_then_import_into_an_empty_database_gives_the_same_catalog(app):
     folder = seed_folder()
     load_groups(folder)
     load_users(folder)
+    load_integrations(folder)  # the demo's automatic steps name the Demo receiver
     db.session.commit()
     assert count(ServiceOffer) == 0 and count(Category) == 0
     data, lines = parse_yaml(text)

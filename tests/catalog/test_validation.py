@@ -229,23 +229,23 @@ def test_boolean_flags_given_as_text_mean_what_they_say(manager, raw, required, 
             "Unknown group",
         ),
         (
-            {"name": "", "mode": "automatic", "expected_hours": 2},
+            {"name": "", "mode": "automatic", "integration": None, "expected_hours": 2},
             "fulfillment_plan.0.name",
             "required",
         ),
         ({"name": "Run", "mode": "magic", "expected_hours": 2}, "fulfillment_plan.0.mode", "mode"),
         (
-            {"name": "Run", "mode": "automatic"},
+            {"name": "Run", "mode": "automatic", "integration": None},
             "fulfillment_plan.0.expected_hours",
             "Enter a number",
         ),
         (
-            {"name": "Run", "mode": "automatic", "expected_hours": 0},
+            {"name": "Run", "mode": "automatic", "integration": None, "expected_hours": 0},
             "fulfillment_plan.0.expected_hours",
             "more than 0",
         ),
         (
-            {"name": "Run", "mode": "automatic", "expected_hours": 9000},
+            {"name": "Run", "mode": "automatic", "integration": None, "expected_hours": 9000},
             "fulfillment_plan.0.expected_hours",
             "at most",
         ),
@@ -262,12 +262,18 @@ def test_automatic_steps_need_no_group(manager):
         manager,
         complete_offer_data(
             fulfillment_plan=[
-                {"name": "Run", "mode": "automatic", "group": "x", "expected_hours": 1}
+                {
+                    "name": "Run",
+                    "mode": "automatic",
+                    "group": "x",
+                    "integration": None,
+                    "expected_hours": 1,
+                }
             ]
         ),
     )
     assert offer.fulfillment_plan == [
-        {"name": "Run", "mode": "automatic", "expected_hours": 1, "group": ""}
+        {"name": "Run", "mode": "automatic", "expected_hours": 1, "group": "", "integration": None}
     ]
 
 

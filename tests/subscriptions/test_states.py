@@ -65,6 +65,7 @@ TASK_MOVES = {
     ("in_progress", "failed"),
     ("in_progress", "queued"),
     ("failed", "queued"),
+    ("failed", "done"),  # completed by hand, with a note
 }
 CONTRACT_STATES = ("active", "superseded", "ended")
 CONTRACT_MOVES = {("active", "superseded"), ("active", "ended")}

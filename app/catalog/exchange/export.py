@@ -251,7 +251,11 @@ def _offer_item(
             "terms": offer.terms,
             "service_levels": offer.service_levels,
             "options": [_compact(option, keep=("default",)) for option in offer.options or []],
-            "fulfillment_plan": [_compact(step) for step in offer.fulfillment_plan or []],
+            # an automatic step keeps `integration: null`: leaving it out is refused on import
+            "fulfillment_plan": [
+                _compact(step, keep=("integration",) if step.get("mode") == "automatic" else ())
+                for step in offer.fulfillment_plan or []
+            ],
             "support_plan": offer.support_plan,
             "audience": setting["audience"],
             "pilot_groups": setting["pilot_groups"],

@@ -15,6 +15,7 @@ from ...accounts.services import require_role
 from ...audit import services as audit
 from ...errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from ...extensions import db
+from ...integrations.models import Integration, IntegrationKind
 from ..models import (
     EDITABLE_STATUSES,
     BundleMember,
@@ -64,6 +65,15 @@ def _group_names() -> set[str]:
     return set(db.session.scalars(sa.select(ConsumerGroup.name)))
 
 
+def step_integrations() -> set[str]:
+    """The integrations an automatic step may call: the webhook ones."""
+    return set(
+        db.session.scalars(
+            sa.select(Integration.name).where(Integration.kind == IntegrationKind.WEBHOOK.value)
+        )
+    )
+
+
 def clean_offer_fields(data: dict, *, partial_of: ServiceOffer | None = None) -> dict:
     """Validate offer fields. With `partial_of`, missing fields keep that offer's values."""
     source = (
@@ -90,7 +100,9 @@ def clean_offer_fields(data: dict, *, partial_of: ServiceOffer | None = None) ->
         "terms": check.text(errors, "terms", source.get("terms"), max_length=50_000),
         "service_levels": check.service_levels(errors, source.get("service_levels")),
         "options": check.options(errors, source.get("options")),
-        "fulfillment_plan": check.fulfillment_plan(errors, source.get("fulfillment_plan"), groups),
+        "fulfillment_plan": check.fulfillment_plan(
+            errors, source.get("fulfillment_plan"), groups, step_integrations()
+        ),
         "support_plan": check.support_plan(errors, source.get("support_plan"), groups),
         "planned_release_date": check.moment(
             errors, "planned_release_date", source.get("planned_release_date")

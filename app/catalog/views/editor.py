@@ -116,6 +116,7 @@ def render_editor(
         categories=page.pop("categories"),
         releases=page.pop("releases"),
         group_names=[group.name for group in page["groups"]],
+        integration_names=page.pop("step_integrations"),
     )
     context: dict = {
         "offer": offer,

@@ -99,16 +99,19 @@ def body_for(delivery: WebhookDelivery, message_format: str) -> bytes:
     return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
 
 
-def _post(url: str, body: bytes, headers: dict, timeout: int) -> tuple[int | None, str, str]:
-    """(status code or None, response excerpt, error)."""
+def post(
+    url: str, body: bytes, headers: dict, timeout: int, *, limit: int = EXCERPT
+) -> tuple[int | None, str, str]:
+    """POST without following redirects, to a host still allowed: (status code or None, the
+    first `limit` bytes of the answer, error). Fulfillment steps send through it too."""
     if not host_allowed(urlsplit(url).hostname or ""):
         return None, "", "The host is no longer in INTEGRATION_ALLOWED_HOSTS."
     request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
         with _opener.open(request, timeout=timeout) as response:
-            return response.status, response.read(EXCERPT).decode(errors="replace"), ""
+            return response.status, response.read(limit).decode(errors="replace"), ""
     except urllib.error.HTTPError as answer:
-        excerpt = answer.read(EXCERPT).decode(errors="replace")
+        excerpt = answer.read(limit).decode(errors="replace")
         return answer.code, excerpt, f"HTTP {answer.code}"
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
@@ -136,7 +139,7 @@ def attempt(delivery_id: int) -> float | None:
         **signing.signed_headers(secrets.decrypt(integration.secret_encrypted), body, delivery.id),
     }
     started = time.monotonic()
-    status_code, excerpt, error = _post(integration.url, body, headers, integration.timeout_seconds)
+    status_code, excerpt, error = post(integration.url, body, headers, integration.timeout_seconds)
     delivery.attempts += 1
     db.session.add(
         DeliveryAttempt(

@@ -24,11 +24,13 @@ from ..models import (
     Order,
     OrderStatus,
     OrderType,
+    StepDeliveryStatus,
     Subscription,
     SubscriptionStatus,
     TaskStatus,
 )
 from ..states import CONTRACT, ORDER, TASK
+from . import deliveries
 from .contracts import contracts_of, current_contract, write_contract
 from .lifecycle import RUNNING_STATUS, move
 
@@ -77,6 +79,7 @@ def plan_tasks(actor: User, order: Order, subscription: Subscription, offer: Ser
                     mode=step["mode"],
                     group_id=groups.get(step.get("group") or ""),
                     expected_hours=float(step.get("expected_hours") or 1),
+                    integration=step.get("integration") if step["mode"] == "automatic" else None,
                     status=TaskStatus.WAITING.value,
                     created_at=clock.now(),
                 )
@@ -134,7 +137,9 @@ def _steps_for(order_type: str, offer: ServiceOffer) -> list[dict]:
 
 
 def advance(actor: User, order: Order) -> None:
-    """Queue the next step; automatic steps complete at once; when every step is done, finish."""
+    """Queue the next step; an automatic step with an integration is delivered to it by a job
+    (after the commit) and holds the order until it reports back; one without completes at
+    once; when every step is done, finish."""
     for task in order.tasks:
         if task.status == TaskStatus.DONE:
             continue
@@ -143,6 +148,10 @@ def advance(actor: User, order: Order) -> None:
             task.queued_at = clock.now()
             if task.mode == "manual":
                 _notify_group(task)
+        if task.integration and task.status == TaskStatus.QUEUED:
+            if not any(d.status == StepDeliveryStatus.PENDING for d in task.deliveries):
+                deliveries.open_delivery(task)
+            return
         if task.mode == "automatic" and task.status == TaskStatus.QUEUED:
             changes = {
                 "status": {"before": task.status, "after": TaskStatus.DONE.value},
@@ -280,7 +289,8 @@ def can_work(user: User, task: FulfillmentTask) -> bool:
 
 
 def queue_query(actor: User, *, group_id: int | None = None, status: str = "") -> sa.Select:
-    """Manual tasks for the agent's groups: queued and in progress by default, oldest first."""
+    """Manual tasks for the agent's groups and the automatic steps that call an integration
+    (any agent watches those): queued, in progress and failed by default, oldest first."""
     require_role(
         actor, Role.SUPPORT_AGENT, message="Only support agents work the fulfillment queue."
     )
@@ -297,8 +307,17 @@ def queue_query(actor: User, *, group_id: int | None = None, status: str = "") -
     return (
         sa.select(FulfillmentTask)
         .where(
-            FulfillmentTask.mode == "manual",
-            FulfillmentTask.group_id.in_(groups or [-1]),
+            sa.or_(
+                sa.and_(
+                    FulfillmentTask.mode == "manual",
+                    FulfillmentTask.group_id.in_(groups or [-1]),
+                ),
+                sa.and_(
+                    sa.false() if group_id else sa.true(),
+                    FulfillmentTask.integration.is_not(None),
+                    FulfillmentTask.group_id.is_(None),
+                ),
+            ),
             FulfillmentTask.status.in_(statuses),
         )
         .options(
@@ -342,19 +361,32 @@ def transition_task(
     reason = (reason or "").strip()
     if target == TaskStatus.FAILED and not reason:
         raise ValidationFailed("Say why the task failed.", fields={"reason": ["Give a reason."]})
+    if task.status == TaskStatus.FAILED and target == TaskStatus.DONE and not reason:
+        raise ValidationFailed("Say what was done by hand.", fields={"reason": ["Give a note."]})
     if len(reason) > 2000:
         raise ValidationFailed(
             "Keep the reason to 2,000 characters.", fields={"reason": ["Too long."]}
         )
+    move_task(actor, task, target, reason=reason)
+    return task
+
+
+def move_task(
+    actor: User, task: FulfillmentTask, target: str, *, reason: str = "", told: str = ""
+) -> None:
+    """Move a task (the checks done) and what follows for its order and subscription; the
+    audit says who. Agents' actions and automatic steps' reports both come through here.
+    `told` is what the consumer is told of a failure when `reason` is for agents only."""
     before = task.status
-    changes = {"status": {"before": before, "after": target}, **version_change(task)}
+    changes = {"status": {"before": before, "after": str(target)}, **version_change(task)}
     _set_task_fields(actor, task, target, reason)
     flush_versioned(task, noun="task", object_type="fulfillment_task")
     audit.record(
         actor, "fulfillment_task", task.id, "transition", changes=changes, summary=reason[:255]
     )
-    _follow_task(actor, task, before, reason)
-    return task
+    if reason and (target == TaskStatus.DONE or before == TaskStatus.FAILED):
+        deliveries.log(task, str(target), reason, internal=True)
+    _follow_task(actor, task, before, told or reason)
 
 
 def _set_task_fields(actor: User, task: FulfillmentTask, target: str, reason: str) -> None:
@@ -368,8 +400,10 @@ def _set_task_fields(actor: User, task: FulfillmentTask, target: str, reason: st
         task.started_at = task.started_at or clock.now()
     elif target == TaskStatus.FAILED:
         task.failure_reason = reason
+        task.assignee_id = task.assignee_id or actor.id
     elif before == TaskStatus.FAILED:  # retry
         task.failure_reason, task.assignee_id, task.started_at = "", None, None
+        task.queued_at = clock.now()
     else:  # released back to the queue
         task.assignee_id, task.started_at = None, None
 
@@ -380,9 +414,13 @@ def _follow_task(actor: User, task: FulfillmentTask, before: str, reason: str) -
     order = task.order
     subscription = order.subscription
     if task.status == TaskStatus.DONE:
+        if before == TaskStatus.FAILED:  # completed by hand: the order runs on
+            _resume(actor, order)
+        deliveries.close_pending(task)
         _finish_subscription_if_done(actor, order, task.subscription_id)
         advance(actor, order)
     elif task.status == TaskStatus.FAILED:
+        deliveries.close_pending(task)
         ORDER.move(order, OrderStatus.FAILED)
         order.failure_reason = reason
         move(actor, subscription, S.FAILED, reason=f"{task.name}: {reason}")
@@ -392,7 +430,12 @@ def _follow_task(actor: User, task: FulfillmentTask, before: str, reason: str) -
             f"“{task.name}” failed: {reason}",
             f"/subscriptions/{subscription.id}",
         )
-    elif before == TaskStatus.FAILED:  # retry
-        ORDER.move(order, OrderStatus.IN_PROGRESS)
-        order.failure_reason = ""
-        move(actor, subscription, RUNNING_STATUS[OrderType(order.order_type)])
+    elif before == TaskStatus.FAILED:  # retry: from this step; the ones done stay done
+        _resume(actor, order)
+        advance(actor, order)
+
+
+def _resume(actor: User, order: Order) -> None:
+    ORDER.move(order, OrderStatus.IN_PROGRESS)
+    order.failure_reason = ""
+    move(actor, order.subscription, RUNNING_STATUS[OrderType(order.order_type)])

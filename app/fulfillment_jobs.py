@@ -1,0 +1,21 @@
+"""The background job of automatic fulfillment steps: delivering a step to its integration,
+off the request path. It sits beside app.jobs rather than in app/subscriptions (whose jobs.py
+app.jobs imports for the schedule), and create_app imports it so that every process, web or
+worker, knows it."""
+
+from __future__ import annotations
+
+from . import unit_of_work
+from .jobs import task
+from .subscriptions.services import automation, deliveries
+
+
+@task(retries=2, retry_delay=30, name="fulfillment.deliver_step")
+def deliver_step(delivery_id: int) -> None:
+    """One attempt; the next one, when needed, is scheduled once this one is committed."""
+    delay = automation.attempt_delivery(delivery_id)
+    if delay is not None:
+        unit_of_work.on_commit(lambda: deliver_step.schedule(args=(delivery_id,), delay=delay))
+
+
+deliveries.register_job(deliver_step)

@@ -1,0 +1,107 @@
+"""What people see of fulfillment as it runs: each step with its latest message, the outputs,
+the delivery log on a task, and which running steps are overdue. Read-only: computed at read
+time, so no page or poll writes anything."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+
+from ... import clock
+from ...accounts.models import Role, User
+from ...accounts.services import require_role
+from ...catalog.services.access import CATALOG_ROLES
+from ...errors import NotFound
+from ...extensions import get_by_id
+from ..models import FulfillmentTask, Order, TaskStatus
+from ..states import TASK
+from .fulfillment import can_work
+from .subscriptions import current_order, orders_of, subscription_for
+
+OPEN = (TaskStatus.QUEUED.value, TaskStatus.IN_PROGRESS.value)
+FINISHED = (TaskStatus.DONE.value, TaskStatus.FAILED.value)
+
+
+def overdue_since(task: FulfillmentTask, now: datetime | None = None) -> datetime | None:
+    """When an automatic step still waiting on its receiver became overdue (its expected
+    hours times FULFILLMENT_STALE_FACTOR after it was queued), or None."""
+    if not task.integration or task.status not in OPEN or task.queued_at is None:
+        return None
+    factor = float(current_app.config.get("FULFILLMENT_STALE_FACTOR", 2))
+    deadline = task.queued_at + timedelta(hours=task.expected_hours * factor)
+    return deadline if deadline <= (now or clock.now()) else None
+
+
+def latest_message(task: FulfillmentTask, *, internal: bool) -> str:
+    for entry in reversed(task.log):
+        if entry.message and (internal or not entry.internal):
+            return entry.message
+    return ""
+
+
+def step_rows(order: Order | None, *, internal: bool) -> list[dict]:
+    """Each step of the order: status and latest message (the consumer sees only what the
+    receivers reported; agents see delivery errors and notes too)."""
+    if order is None:
+        return []
+    return [
+        {
+            "id": task.id,
+            "sequence": task.sequence,
+            "name": task.name,
+            "status": task.status,
+            "automatic": task.mode == "automatic",
+            "message": latest_message(task, internal=internal),
+            "log": [
+                {
+                    "at": entry.created_at.isoformat(),
+                    "status": entry.status,
+                    "message": entry.message,
+                }
+                for entry in task.log
+                if entry.message and (internal or not entry.internal)
+            ],
+        }
+        for task in order.tasks
+    ]
+
+
+def progress_document(user: User, subscription_id: int) -> dict:
+    """The consumer's live view of a subscription's fulfillment (the JSON the page polls)."""
+    subscription = subscription_for(user, subscription_id)
+    history = orders_of(subscription)
+    shown = current_order(subscription) or (history[-1] if history else None)
+    steps = step_rows(shown, internal=False)
+    return {
+        "subscription": {"id": subscription.id, "status": subscription.status},
+        "order": {"id": shown.id, "status": shown.status} if shown is not None else None,
+        "steps": steps,
+        "outputs": dict(subscription.outputs or {}),
+        "finished": all(step["status"] in FINISHED for step in steps),
+    }
+
+
+def can_retry(user: User, task: FulfillmentTask) -> bool:
+    return task.status == TaskStatus.FAILED and (
+        can_work(user, task) or user.has_role(*CATALOG_ROLES)
+    )
+
+
+def task_page(user: User, task_id: int) -> dict:
+    """A task with its deliveries, their attempts and its log: for support agents who work it
+    and for catalog managers."""
+    require_role(
+        user, Role.SUPPORT_AGENT, *CATALOG_ROLES, message="Only agents and catalog managers."
+    )
+    task = get_by_id(FulfillmentTask, task_id)
+    if task is None or not (can_work(user, task) or user.has_role(*CATALOG_ROLES)):
+        raise NotFound("No such task in your queues.")
+    return {
+        "task": task,
+        "deliveries": list(reversed(task.deliveries)),
+        "log": list(task.log),
+        "overdue_since": overdue_since(task),
+        "can_retry": can_retry(user, task),
+        "allowed": TASK.targets(task.status) if can_work(user, task) else set(),
+    }

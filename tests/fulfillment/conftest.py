@@ -1,0 +1,194 @@
+"""Automatic fulfillment steps against a real HTTP receiver on 127.0.0.1 (a thread), which
+checks each request's signature the way docs/webhooks.md tells a receiver to, answers from a
+script, and can call the portal back with the callback token it was given."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import sqlalchemy as sa
+
+from app import jobs
+from app.accounts.models import SYSTEM
+from app.extensions import db
+from app.integrations.services import integrations
+from app.subscriptions import services as subs
+from app.subscriptions.models import FulfillmentTask, StepDelivery, Subscription
+from tests.catalog.conftest import catalog_setup, make_offer  # noqa: F401
+from tests.integrations.conftest import signature_is_valid
+from tests.jobs.conftest import free_port, immediate, wait_for  # noqa: F401
+from tests.subscriptions.conftest import agent  # noqa: F401
+
+SECRET = "step-receiver-secret-0123456789"
+
+
+@dataclass
+class Received:
+    headers: dict
+    body: bytes
+    signature_valid: bool
+
+    def json(self):
+        return json.loads(self.body)
+
+
+@dataclass
+class StepReceiver:
+    """Answers each POST with the next (status, document) of `script`, then `default`; sleeps
+    `delay` seconds first; calls `then(received)` in another thread after answering."""
+
+    secret: str = SECRET
+    port: int = field(default_factory=free_port)
+    script: list[tuple[int, dict]] = field(default_factory=list)
+    default: tuple[int, dict] = (200, {"status": "done"})
+    delay: float = 0
+    then: object = None
+    requests: list[Received] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/steps"
+
+    def start(self) -> StepReceiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                header = self.headers.get("Offerdesk-Signature", "")
+                received = Received(
+                    dict(self.headers),
+                    body,
+                    bool(header) and signature_is_valid(receiver.secret, header, body),
+                )
+                receiver.requests.append(received)
+                time.sleep(receiver.delay)
+                status, document = receiver.script.pop(0) if receiver.script else receiver.default
+                answer = json.dumps(document).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+                if receiver.then is not None:
+                    threading.Thread(target=receiver.then, args=(received,), daemon=True).start()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+@pytest.fixture
+def receivers():
+    started: list[StepReceiver] = []
+
+    def start(**settings) -> StepReceiver:
+        receiver = StepReceiver(**settings).start()
+        started.append(receiver)
+        return receiver
+
+    yield start
+    for receiver in started:
+        receiver.stop()
+
+
+@pytest.fixture
+def receiver(receivers):
+    return receivers()
+
+
+@pytest.fixture
+def step_integration():
+    def make(url: str, *, name: str = "Provisioner", max_attempts: int = 3, **fields):
+        created = integrations.create_integration(
+            SYSTEM,
+            name=name,
+            kind="webhook",
+            url=url,
+            secret=SECRET,
+            max_attempts=max_attempts,
+            **fields,
+        )
+        db.session.commit()
+        return created.integration
+
+    return make
+
+
+def webhook_step(name: str, integration: str, hours: float = 1) -> dict:
+    return {"name": name, "mode": "automatic", "integration": integration, "expected_hours": hours}
+
+
+@pytest.fixture
+def order_with_plan(make_offer, users):
+    """order_with_plan([steps]) → the consumer's committed order of an offer with that plan."""
+
+    def order(plan: list[dict], code: str = "VM-SMALL", key: str = "key-1"):
+        offer = make_offer(code, fulfillment_plan=plan)
+        placed, _ = subs.subscribe(
+            users["consumer"],
+            offer.id,
+            options={"profile": "developer", "devices": 2},
+            accept_terms=True,
+            idempotency_key=key,
+        )
+        db.session.commit()
+        return placed.id
+
+    return order
+
+
+def retries_due() -> list:
+    return jobs.huey.read_schedule(datetime(2999, 1, 1))
+
+
+def run_due_retries() -> int:
+    """Run the scheduled retries as a worker would when they are due; how many ran."""
+    ran = 0
+    while due := retries_due():
+        for retry in due:
+            jobs.huey.execute(retry, timestamp=retry.eta)
+            ran += 1
+    return ran
+
+
+def fresh_tasks(order_id: int) -> list[FulfillmentTask]:
+    db.session.expire_all()
+    return list(
+        db.session.scalars(
+            sa.select(FulfillmentTask)
+            .where(FulfillmentTask.order_id == order_id)
+            .order_by(FulfillmentTask.sequence)
+        )
+    )
+
+
+def deliveries_of(task_id: int) -> list[StepDelivery]:
+    db.session.expire_all()
+    return list(
+        db.session.scalars(
+            sa.select(StepDelivery).where(StepDelivery.task_id == task_id).order_by(StepDelivery.id)
+        )
+    )
+
+
+def subscription_of(order_id: int) -> Subscription:
+    db.session.expire_all()
+    (task, *_) = fresh_tasks(order_id)
+    return db.session.get(Subscription, task.order.subscription_id)
