@@ -16,9 +16,7 @@ def test_a_consumer_newly_in_the_audience_finds_the_offer_after_the_commit(make_
     make_offer("VPN-ACCESS", group_ids=[engineering])
     assert names(search(users["consumer"], "vpn")) == []  # consumer: Finance
 
-    catalog.set_audience(
-        users["catalog_manager"], "VPN-ACCESS", group_ids=[engineering, finance], commit=False
-    )
+    catalog.set_audience(users["catalog_manager"], "VPN-ACCESS", group_ids=[engineering, finance])
     db.session.flush()
     assert indexed("offer:VPN-ACCESS")["group_ids"] == str(engineering)  # not before the commit
     db.session.commit()
@@ -38,9 +36,10 @@ def test_an_article_linked_to_an_offer_the_consumer_sees_is_found_after_the_comm
     make_offer("VPN-ACCESS")
     article = knowledge.save_article(manager, title="Rotating tokens", body="How to rotate.")
     knowledge.link_articles(manager, "HIDDEN", [article.id])
+    db.session.commit()  # the test is the edge: services only flush
     assert search(users["consumer"], "rotating").articles == []
 
-    knowledge.link_articles(manager, "VPN-ACCESS", [article.id], commit=False)
+    knowledge.link_articles(manager, "VPN-ACCESS", [article.id])
     db.session.flush()
     assert indexed(f"article:{article.id}")["offer_codes"] == "HIDDEN"  # not before the commit
     db.session.commit()
