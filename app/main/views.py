@@ -18,6 +18,5 @@ def healthz():
     try:
         db.session.execute(sa.text("SELECT 1"))
     except Exception as error:  # noqa: BLE001 - any failure means unhealthy
-        db.session.rollback()
         return jsonify(status="error", database=type(error).__name__), 503
     return jsonify(status="ok", database="ok")

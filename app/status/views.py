@@ -8,7 +8,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from .. import clock
-from ..accounts.models import Role
 from ..catalog import services as catalog
 from ..errors import ValidationFailed
 from ..web import apply_field_errors, csv_response, page_number, paginate
@@ -66,11 +65,7 @@ def _notices_page(notice_form=None, update_forms=None, code: int = 200):
         for notice in pagination.items:
             if notice.resolved_at is None and notice.id not in update_forms:
                 update_forms[notice.id] = NoticeUpdateForm(prefix=f"n{notice.id}", formdata=None)
-    mine = (
-        group_subscriptions(current_user)
-        if current_user.has_role(Role.CONSUMER) and current_user.group_ids
-        else []
-    )
+    mine = group_subscriptions(current_user)
     return render_template(
         "status/notices.html",
         pagination=pagination,
@@ -235,9 +230,7 @@ def dashboard():
         filters=filters,
         period=period,
         last_day=presenters.last_day(period),
-        mine=group_subscriptions(current_user)
-        if current_user.has_role(Role.CONSUMER) and current_user.group_ids
-        else [],
+        mine=group_subscriptions(current_user),
     ), (200 if valid else 422)
 
 

@@ -23,7 +23,9 @@ from tests.catalog.conftest import catalog_setup, complete_offer_data, make_offe
 from tests.subscriptions.test_routes import place_order
 from tests.support.conftest import active_subscription, agents  # noqa: F401
 
-AUTOMATIC_ONLY = [{"name": "Create account", "mode": "automatic", "expected_hours": 0.1}]
+AUTOMATIC_ONLY = [
+    {"name": "Create account", "mode": "automatic", "expected_hours": 0.1, "integration": None}
+]
 
 
 def deliveries(event: str) -> list[dict]:

@@ -23,7 +23,7 @@ from app.extensions import db
 from app.integrations.models import Webhook
 from app.integrations.services import integrations, webhooks
 from app.knowledge.models import KnowledgeArticle
-from app.subscriptions.models import ServiceContract, Subscription
+from app.subscriptions.models import FulfillmentTask, Order, ServiceContract, Subscription
 from app.support.models import Attachment, SupportRequest
 from app.support.services import messages
 from tests.conftest import count_queries, login, module_world
@@ -113,6 +113,12 @@ def _ids(consumer: User, subscription: Subscription, own_request: int) -> dict[s
         ),
         "offer_id": subscription.offer_id,
         "request_id": own_request,
+        "task_id": _first(
+            sa.select(FulfillmentTask.id)
+            .join(Order, FulfillmentTask.order_id == Order.id)
+            .where(Order.subscription_id == subscription.id)
+            .order_by(FulfillmentTask.id)
+        ),
         "attachment_id": _first(
             sa.select(Attachment.id).where(Attachment.request_id == own_request)
         ),

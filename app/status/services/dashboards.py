@@ -182,7 +182,10 @@ def filter_choices(viewer: User, product_id: Any = None, offer_code: Any = "") -
 
 
 def group_subscriptions(viewer: User, limit: int = 50) -> list[Subscription]:
-    """The viewer's groups' top-level subscriptions, newest first (links to their status pages)."""
+    """A consumer's groups' top-level subscriptions, newest first (links to their status pages);
+    nothing for staff, who reach status pages from the dashboards."""
+    if not viewer.has_role(Role.CONSUMER) or not viewer.group_ids:
+        return []
     return list(
         db.session.scalars(
             subscriptions.visible_subscriptions_query(viewer)
