@@ -12,12 +12,12 @@ import sqlalchemy as sa
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import clock
-from ..audit import services as audit
-from ..errors import NotAllowed, NotFound, RateLimited, Unauthorized, ValidationFailed
-from ..extensions import db, get_by_id
-from ..inputs import search_text
-from .models import ApiToken, ConsumerGroup, LoginAttempt, Role, User, UserRole
+from ... import clock
+from ...audit import services as audit
+from ...errors import NotAllowed, NotFound, RateLimited, Unauthorized, ValidationFailed
+from ...extensions import db, get_by_id
+from ...inputs import search_text
+from ..models import ApiToken, ConsumerGroup, LoginAttempt, Role, User, UserRole
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
