@@ -290,10 +290,23 @@ def authenticate(email: str, password: str, address: str) -> User:
         _record_failure(email, address)
         db.session.commit()  # the failure must outlive the 401's rollback
         raise Unauthorized("Invalid e-mail or password, or the account is deactivated.")
+    if password_log_in_closed(user):
+        raise Unauthorized(
+            "Offerdesk signs you in through your identity provider: use the button on the "
+            "log-in page. Password log-in is for administrators."
+        )
     db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email == email))
     audit.record(user, "user", user.id, "logged_in")
     db.session.flush()
     return user
+
+
+def password_log_in_closed(user: User) -> bool:
+    """With OIDC_ONLY, only admins log in with a password (the way in when the provider fails)."""
+    config = current_app.config
+    return bool(
+        config.get("OIDC_ONLY") and config.get("OIDC_ISSUER") and not user.has_role(Role.ADMIN)
+    )
 
 
 def load_user(user_id: str) -> User | None:
