@@ -138,7 +138,11 @@ def oidc_settings(issuer: str, **extra) -> dict:
         "OIDC_CLIENT_SECRET": CLIENT_SECRET,
         "OIDC_SCOPES": "openid email profile groups",
         "OIDC_GROUPS_CLAIM": "groups",
-        "OIDC_ROLE_MAP": {"catalog-team": ["catalog_manager"], "offerdesk-admins": ["admin"]},
+        "OIDC_ROLE_MAP": {
+            "staff": ["consumer"],
+            "catalog-team": ["catalog_manager"],
+            "offerdesk-admins": ["admin"],
+        },
         "OIDC_GROUP_MAP": {"finance": ["Finance"], "engineering": ["Engineering"]},
         "OIDC_ONLY": False,
         "OIDC_PROVIDER_NAME": "Test SSO",
