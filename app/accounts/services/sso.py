@@ -51,6 +51,18 @@ def complete(pending: dict | None, answer: dict, redirect_uri: str) -> tuple[Use
 
 
 def sign_in(claims: dict, *, issuer: str) -> User:
+    """Two first sign-ins of one person at once (two tabs) both create them; the unique e-mail
+    and (issuer, subject) let one commit, and the other, rolled back to its SAVEPOINT, signs in
+    again and finds the user the first created."""
+    try:
+        with db.session.begin_nested():
+            return _sign_in(claims, issuer)
+    except sa.exc.IntegrityError:
+        log.info("A concurrent sign-in of %s created the user first", claims.get("sub"))
+        return _sign_in(claims, issuer)
+
+
+def _sign_in(claims: dict, issuer: str) -> User:
     subject = str(claims["sub"])
     identity = db.session.scalar(
         sa.select(UserIdentity).where(
