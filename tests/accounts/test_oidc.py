@@ -14,9 +14,6 @@ from app.extensions import db
 from tests.conftest import DEMO_PASSWORD
 from tests.oidc.fixtures import oidc, openid_provider  # noqa: F401 - fixtures
 
-# The sign-ins are answered by another process (the provider) between requests: real commits.
-pytestmark = pytest.mark.committed
-
 ALICE = {
     "sub": "alice-0001",
     "email": "alice@corp.example",

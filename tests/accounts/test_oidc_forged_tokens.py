@@ -20,9 +20,6 @@ from app.accounts.models import User, UserIdentity
 from app.extensions import db
 from tests.oidc.fixtures import CLIENT_ID, configure, oidc_settings
 
-# The sign-ins are answered by another process (the provider) between requests: real commits.
-pytestmark = pytest.mark.committed
-
 SIGNING_KEY = RSAKey.generate_key(2048, parameters={"kid": "forger-1", "use": "sig"})
 OTHER_KEY = RSAKey.generate_key(2048, parameters={"kid": "forger-1", "use": "sig"})
 

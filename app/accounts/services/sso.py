@@ -56,13 +56,19 @@ def sign_in(claims: dict, *, issuer: str) -> User:
     again and finds the user the first created."""
     try:
         with db.session.begin_nested():
-            return _sign_in(claims, issuer)
+            user, identity = _sign_in(claims, issuer)
     except sa.exc.IntegrityError:
         log.info("A concurrent sign-in of %s created the user first", claims.get("sub"))
-        return _sign_in(claims, issuer)
+        user, identity = _sign_in(claims, issuer)
+    # Written after the SAVEPOINT is released: its release fires after_commit, which the unit of
+    # work takes for the end of the transaction; this flush marks the request as having written.
+    audit.record(user, "user", user.id, "logged_in", summary=f"OpenID Connect: {issuer}")
+    identity.last_signed_in_at = clock.now()
+    db.session.flush()
+    return user
 
 
-def _sign_in(claims: dict, issuer: str) -> User:
+def _sign_in(claims: dict, issuer: str) -> tuple[User, UserIdentity]:
     subject = str(claims["sub"])
     identity = db.session.scalar(
         sa.select(UserIdentity).where(
@@ -77,11 +83,8 @@ def _sign_in(claims: dict, issuer: str) -> User:
     changes = audit.diff(before, _user_snapshot(user))
     if changes:
         audit.record(user, "user", user.id, "updated_from_provider", changes=changes)
-    audit.record(user, "user", user.id, "logged_in", summary=f"OpenID Connect: {issuer}")
-    identity = identity or _identity_of(user, issuer, subject)
-    identity.last_signed_in_at = clock.now()
     db.session.flush()
-    return user
+    return user, identity or _identity_of(user, issuer, subject)
 
 
 def _identity_of(user: User, issuer: str, subject: str) -> UserIdentity:
