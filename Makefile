@@ -36,14 +36,21 @@ serve: setup
 	BIN=$(BIN) WEB="$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app" \
 		$(BIN)/honcho start
 
-# Debian's Chromium (for the browser tests), PostgreSQL (for the second run) and redis-server
-# (for the job worker tests), when missing.
+# Debian's Chromium (for the browser tests), PostgreSQL (for the second run), redis-server
+# (for the job worker tests) and Node.js with npm (the OpenID provider of the sign-in tests),
+# when missing.
 system-deps:
 	@if [ ! -x /usr/bin/chromium ] || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
-		|| [ ! -x /usr/bin/redis-server ]; then \
-		echo "Installing Debian packages: chromium postgresql redis-server"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postgresql redis-server >/dev/null; \
+		|| [ ! -x /usr/bin/redis-server ] || ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+		echo "Installing Debian packages: chromium postgresql redis-server nodejs npm"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postgresql redis-server nodejs npm >/dev/null; \
 	fi
+
+# The OpenID provider the sign-in tests start (oidc-provider, from the npm registry).
+OIDC_PROVIDER := tests/oidc/node_modules/.installed
+$(OIDC_PROVIDER): tests/oidc/package.json tests/oidc/package-lock.json | system-deps
+	cd tests/oidc && npm ci --no-audit --no-fund --silent
+	touch $@
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check app tests
@@ -54,11 +61,11 @@ format: $(VENV)/.installed
 	$(BIN)/ruff format app tests
 	$(BIN)/ruff check --fix app tests
 
-test-sqlite: $(VENV)/.installed system-deps
+test-sqlite: $(VENV)/.installed system-deps $(OIDC_PROVIDER)
 	@echo "=== Test suite on SQLite ==="
 	$(PYTEST)
 
-test-postgres: $(VENV)/.installed system-deps
+test-postgres: $(VENV)/.installed system-deps $(OIDC_PROVIDER)
 	@echo "=== Test suite on PostgreSQL ==="
 	bash tests/with_postgres.sh $(PYTEST)
 
@@ -68,4 +75,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m tests.bench.run_all
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache tests/oidc/node_modules

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, g, request
 from flask_login import current_user
@@ -173,11 +174,22 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+def content_security_policy(config) -> str:
+    """Logging out sends the log-out form on to the identity provider's end-session endpoint
+    (RP-initiated logout), which form-action must allow."""
+    issuer = urlsplit(config.get("OIDC_ISSUER") or "")
+    if not issuer.netloc:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {issuer.scheme}://{issuer.netloc}"
+    )
+
+
 def register_security_headers(app: Flask) -> None:
     @app.after_request
     def security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("Content-Security-Policy", content_security_policy(app.config))
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")

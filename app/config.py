@@ -20,6 +20,20 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _mapping(name: str) -> dict[str, list[str]]:
+    """`claim=target,claim=target`: a claim value may be named more than once for several."""
+    return parse_mapping(os.environ.get(name, ""))
+
+
+def parse_mapping(text: str) -> dict[str, list[str]]:
+    mapping: dict[str, list[str]] = {}
+    for pair in filter(None, (part.strip() for part in text.split(","))):
+        claim, _, target = pair.partition("=")
+        if claim.strip() and target.strip():
+            mapping.setdefault(claim.strip(), []).append(target.strip())
+    return mapping
+
+
 class Config:
     ENV_NAME = os.environ.get("OFFERDESK_ENV", "development")
     SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
@@ -67,6 +81,21 @@ class Config:
     # callback URL), and after how many times its expected hours a running step is flagged.
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     FULFILLMENT_STALE_FACTOR = float(os.environ.get("FULFILLMENT_STALE_FACTOR", "2"))
+    # OpenID Connect sign-in (off while OIDC_ISSUER is empty). The maps take a claim value of
+    # OIDC_GROUPS_CLAIM to Offerdesk roles and consumer groups; OIDC_GROUP_MAP "*" makes every
+    # value a group of that name, created on first sight.
+    OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "").rstrip("/")
+    OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "")
+    OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+    OIDC_SCOPES = os.environ.get("OIDC_SCOPES", "openid email profile")
+    OIDC_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM", "groups")
+    OIDC_ROLE_MAP = _mapping("OIDC_ROLE_MAP")
+    OIDC_GROUP_MAP = (
+        "*" if os.environ.get("OIDC_GROUP_MAP", "").strip() == "*" else _mapping("OIDC_GROUP_MAP")
+    )
+    OIDC_ONLY = _bool("OIDC_ONLY")
+    OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "your organization's account")
+    OIDC_TIMEOUT = float(os.environ.get("OIDC_TIMEOUT", "5"))
 
 
 class ProductionConfig(Config):

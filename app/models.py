@@ -1,6 +1,13 @@
 """Import every domain's models so metadata (and Alembic) sees all tables."""
 
-from .accounts.models import ApiToken, ConsumerGroup, LoginAttempt, User, UserRole  # noqa: F401
+from .accounts.models import (  # noqa: F401
+    ApiToken,
+    ConsumerGroup,
+    LoginAttempt,
+    User,
+    UserIdentity,
+    UserRole,
+)
 from .audit.models import AuditEvent  # noqa: F401
 from .catalog.models import (  # noqa: F401
     BundleMember,

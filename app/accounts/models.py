@@ -18,6 +18,9 @@ group_members = sa.Table(
         "group_id", sa.ForeignKey("consumer_groups.id", ondelete="CASCADE"), primary_key=True
     ),
     sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    # False for a membership the identity provider's claims granted (and take away again);
+    # True for one set in Offerdesk, which sign-ins leave alone.
+    sa.Column("local", sa.Boolean, nullable=False, default=True, server_default=sa.true()),
 )
 
 
@@ -72,7 +75,27 @@ class UserRole(db.Model):
         sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     role: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    # False for a role the identity provider's claims granted (and take away again); True for
+    # one granted in Offerdesk by an admin, which sign-ins leave alone.
+    local: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     user: Mapped[User] = relationship(back_populates="roles")
+
+
+class UserIdentity(db.Model):
+    """A user's account at an OpenID provider: sign-ins find the user by (issuer, subject), never
+    by e-mail alone."""
+
+    __tablename__ = "user_identities"
+    __table_args__ = (sa.UniqueConstraint("issuer", "subject", name="uq_identity_issuer_subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    issuer: Mapped[str] = mapped_column(sa.String(255))
+    subject: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    last_signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
 
 
 class ConsumerGroup(db.Model):

@@ -1,4 +1,13 @@
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import NotAllowed, RateLimited, Unauthorized, ValidationFailed
@@ -14,6 +23,7 @@ from .forms import (
     UserForm,
 )
 from .models import Role
+from .services import openid, sso
 
 bp = Blueprint("accounts", __name__)
 
@@ -47,16 +57,66 @@ def login():
             return redirect(target if is_safe_next(target) else url_for("main.home"))
     elif request.method == "POST":
         status = 400
-    return render_template("accounts/login.html", form=form), status
+    return render_template(
+        "accounts/login.html",
+        form=form,
+        oidc=openid.enabled(),
+        provider_name=current_app.config["OIDC_PROVIDER_NAME"],
+        password_form=not (openid.enabled() and current_app.config["OIDC_ONLY"])
+        or bool(request.args.get("local")),
+    ), status
+
+
+def _callback_url() -> str:
+    return url_for("accounts.oidc_callback", _external=True)
+
+
+@bp.route("/login/oidc")
+def oidc_login():
+    """Send the browser to the identity provider; the session remembers the sign-in under way."""
+    if not openid.enabled():
+        return redirect(url_for("accounts.login"))
+    try:
+        target, pending = openid.begin(_callback_url())
+    except openid.SignInRefused as refusal:
+        current_app.logger.warning("OpenID Connect sign-in not started: %s", refusal.reason)
+        return _refused(refusal)
+    next_url = request.args.get("next", "")
+    session["oidc"] = {**pending, "next": next_url if is_safe_next(next_url) else ""}
+    return redirect(target)
+
+
+@bp.route("/login/oidc/callback")
+def oidc_callback():
+    pending = session.pop("oidc", None)
+    try:
+        user, id_token = sso.complete(pending, request.args.to_dict(), _callback_url())
+    except sso.SignInRefused as refusal:
+        return _refused(refusal)
+    session.clear()
+    login_user(user)
+    session["oidc_id_token"] = id_token
+    flash(f"Welcome, {user.name}.", "success")
+    target = (pending or {}).get("next")
+    return redirect(target if is_safe_next(target) else url_for("main.home"))
+
+
+def _refused(refusal: openid.SignInRefused):
+    return render_template("accounts/sign_in_refused.html", message=refusal.message), (
+        refusal.status
+    )
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    target = sso.signed_out(
+        current_user, session.get("oidc_id_token"), url_for("accounts.login", _external=True)
+    )
     logout_user()
     session.clear()
     flash("You are logged out.", "info")
-    return redirect(url_for("accounts.login"))
+    return redirect(target or url_for("accounts.login"))
 
 
 @bp.route("/account", methods=["GET", "POST"])

@@ -12,12 +12,12 @@ import sqlalchemy as sa
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import clock
-from ..audit import services as audit
-from ..errors import NotAllowed, NotFound, RateLimited, Unauthorized, ValidationFailed
-from ..extensions import db, get_by_id
-from ..inputs import search_text
-from .models import ApiToken, ConsumerGroup, LoginAttempt, Role, User, UserRole
+from ... import clock
+from ...audit import services as audit
+from ...errors import NotAllowed, NotFound, RateLimited, Unauthorized, ValidationFailed
+from ...extensions import db, get_by_id
+from ...inputs import search_text
+from ..models import ApiToken, ConsumerGroup, LoginAttempt, Role, User, UserRole
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
@@ -290,10 +290,23 @@ def authenticate(email: str, password: str, address: str) -> User:
         _record_failure(email, address)
         db.session.commit()  # the failure must outlive the 401's rollback
         raise Unauthorized("Invalid e-mail or password, or the account is deactivated.")
+    if password_log_in_closed(user):
+        raise Unauthorized(
+            "Offerdesk signs you in through your identity provider: use the button on the "
+            "log-in page. Password log-in is for administrators."
+        )
     db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email == email))
     audit.record(user, "user", user.id, "logged_in")
     db.session.flush()
     return user
+
+
+def password_log_in_closed(user: User) -> bool:
+    """With OIDC_ONLY, only admins log in with a password (the way in when the provider fails)."""
+    config = current_app.config
+    return bool(
+        config.get("OIDC_ONLY") and config.get("OIDC_ISSUER") and not user.has_role(Role.ADMIN)
+    )
 
 
 def load_user(user_id: str) -> User | None:
