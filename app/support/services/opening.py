@@ -65,11 +65,11 @@ def open_request(
         subscription, request_type, priority, subject, description, files
     )
     request = _new_request(actor, subscription, key, fields)
-    db.session.add(request)
     try:
-        db.session.flush()  # the key's unique index answers here, before files are stored
+        with db.session.begin_nested():  # the key's unique index answers here, before files
+            db.session.add(request)
+            db.session.flush()
     except IntegrityError:
-        db.session.rollback()
         already = request_by_key(actor, key)
         if already is None:
             raise
