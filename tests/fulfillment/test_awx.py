@@ -93,8 +93,7 @@ def test_the_template_is_launched_with_the_options_then_polled_until_successful(
 
     mine = client_as("consumer").get(f"/subscriptions/{subscription.id}").get_data(as_text=True)
     assert "vm-17.example.com" in mine
-    agent_page = client_as("support_agent").get(f"/fulfillment/tasks/{task.id}")
-    html = agent_page.get_data(as_text=True)
+    html = client_as("support_agent").get(f"/fulfillment/tasks/{task.id}").get_data(as_text=True)
     assert html.count('data-testid="delivery-attempt"') == 4
     assert "GET /api/v2/jobs/101/" in html and "AWX job 101 successful." in html
 
