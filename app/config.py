@@ -78,8 +78,10 @@ class Config:
     INTEGRATION_ALLOWED_HOSTS = os.environ.get("INTEGRATION_ALLOWED_HOSTS", "")
     INTEGRATION_RETRY_DELAY = float(os.environ.get("INTEGRATION_RETRY_DELAY", "30"))
     # Automatic fulfillment steps: the portal's address as the receivers reach it (their
-    # callback URL), and after how many times its expected hours a running step is flagged.
+    # callback URL), after how many times its expected hours a running step is flagged, and
+    # how often a step's AWX job is polled while it runs.
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    AWX_POLL_SECONDS = float(os.environ.get("AWX_POLL_SECONDS", "10"))
     FULFILLMENT_STALE_FACTOR = float(os.environ.get("FULFILLMENT_STALE_FACTOR", "2"))
     # OpenID Connect sign-in (off while OIDC_ISSUER is empty). The maps take a claim value of
     # OIDC_GROUPS_CLAIM to Offerdesk roles and consumer groups; OIDC_GROUP_MAP "*" makes every

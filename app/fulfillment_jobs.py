@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from . import unit_of_work
 from .jobs import task
-from .subscriptions.services import automation, deliveries
+from .subscriptions.services import automation, awx_steps, deliveries
 
 
 @task(retries=2, retry_delay=30, name="fulfillment.deliver_step")
@@ -18,4 +18,20 @@ def deliver_step(delivery_id: int) -> None:
         unit_of_work.on_commit(lambda: deliver_step.schedule(args=(delivery_id,), delay=delay))
 
 
+@task(retries=2, retry_delay=30, name="fulfillment.poll_awx_job")
+def poll_awx_job(delivery_id: int, poll: int) -> None:
+    """Poll number `poll` of an AWX step's job; the next one is scheduled once this one is
+    committed, while the job runs."""
+    delay = awx_steps.poll_job(delivery_id, poll)
+    if delay is not None:
+        unit_of_work.on_commit(
+            lambda: poll_awx_job.schedule(args=(delivery_id, poll + 1), delay=delay)
+        )
+
+
+def _schedule_poll(delivery_id: int, poll: int, delay: float) -> None:
+    unit_of_work.on_commit(lambda: poll_awx_job.schedule(args=(delivery_id, poll), delay=delay))
+
+
 deliveries.register_job(deliver_step)
+awx_steps.register_poll_job(_schedule_poll)

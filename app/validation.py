@@ -372,11 +372,13 @@ def _option_type_rules(errors: Errors, prefix: str, raw: dict, option: dict) -> 
 
 
 def fulfillment_plan(
-    errors: Errors, value: Any, group_names: set[str], integration_names: set[str] = frozenset()
+    errors: Errors, value: Any, group_names: set[str], integrations: dict[str, str] | None = None
 ) -> list[dict]:
-    """The plan's steps. An automatic step names the webhook integration that does it, or says
-    `"integration": null` to be done the moment it is queued; leaving the key out is refused,
-    so that a plan never skips real work by omission."""
+    """The plan's steps. An automatic step names the integration that does it (`integrations`:
+    name → kind), or says `"integration": null` to be done the moment it is queued; leaving
+    the key out is refused, so that a plan never skips real work by omission. A step calling an
+    AWX integration names the job template it launches (`"job_template": 42`)."""
+    integrations = integrations or {}
     if value in (None, ""):
         return []
     if not isinstance(value, list):
@@ -409,13 +411,16 @@ def fulfillment_plan(
                 add(errors, f"{prefix}.group", f"Unknown group “{group}”.")
         step["group"] = group if step["mode"] == "manual" else ""
         if step["mode"] == "automatic":
-            step["integration"] = _step_integration(errors, prefix, raw, integration_names)
+            step["integration"] = _step_integration(errors, prefix, raw, integrations)
+            template = _job_template(errors, prefix, raw, integrations.get(step["integration"]))
+            if template is not None:
+                step["job_template"] = template
         steps.append(step)
     return steps
 
 
 def _step_integration(
-    errors: Errors, prefix: str, raw: dict, integration_names: set[str]
+    errors: Errors, prefix: str, raw: dict, integration_names: dict[str, str]
 ) -> str | None:
     field = f"{prefix}.integration"
     if "integration" not in raw:
@@ -435,6 +440,22 @@ def _step_integration(
     if name and name not in integration_names:
         add(errors, field, f"Unknown integration “{name[:120]}”.")
     return name or None
+
+
+def _job_template(errors: Errors, prefix: str, raw: dict, kind: str | None) -> int | None:
+    """The AWX job template id of a step calling an AWX integration; refused on other steps."""
+    field, given = f"{prefix}.job_template", raw.get("job_template")
+    if kind != "awx":
+        if given not in (None, "") and kind is not None:
+            add(errors, field, "Only a step calling an AWX integration launches a job template.")
+        return None
+    if given in (None, ""):
+        add(errors, field, "Give the id of the AWX job template this step launches.")
+        return None
+    template = whole_number(given)
+    if template is None:
+        add(errors, field, "The job template id is a whole number, e.g. 42.")
+    return template
 
 
 def support_plan(errors: Errors, value: Any, group_names: set[str]) -> dict:

@@ -133,7 +133,12 @@ class StepForm(Form):
     integration = SelectField(
         "Integration",
         validate_choice=False,
-        description="The webhook that does the step; none: it is done the moment it is queued.",
+        description="The integration that does the step; none: it is done the moment it is queued.",
+    )
+    job_template = StringField(
+        "AWX job template id",
+        widget=_number(min="1"),
+        description="Only for an AWX integration: the id of the job template the step launches.",
     )
     expected_hours = StringField("Expected duration (hours)", widget=_number(min="0"))
 
@@ -307,6 +312,7 @@ def offer_form_data(offer) -> dict:
                 "mode": step.get("mode", "manual"),
                 "group": step.get("group", ""),
                 "integration": step.get("integration") or "",
+                "job_template": _text(step.get("job_template")),
                 "expected_hours": _text(step.get("expected_hours")),
             }
             for step in offer.fulfillment_plan or []
@@ -384,6 +390,7 @@ def offer_data(form: OfferForm, offer=None) -> dict:
                 "mode": row.form.mode.data,
                 "group": row.form.group.data or "",
                 "integration": row.form.integration.data or None,
+                "job_template": row.form.job_template.data or None,
                 "expected_hours": row.form.expected_hours.data,
             }
             for row in form.fulfillment_plan

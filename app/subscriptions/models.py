@@ -198,6 +198,7 @@ class FulfillmentTask(db.Model):
     expected_hours: Mapped[float] = mapped_column(sa.Float, default=1.0)
     # the integration an automatic step calls (by name, as the plan says); None: done at once
     integration: Mapped[str | None] = mapped_column(sa.String(120))
+    job_template: Mapped[int | None] = mapped_column()  # the AWX job template a step launches
     status: Mapped[str] = mapped_column(sa.String(12), default=TaskStatus.WAITING.value)
     assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     failure_reason: Mapped[str] = mapped_column(sa.Text, default="")
@@ -242,6 +243,10 @@ class StepDelivery(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    # an AWX step: the job its launch started, and how many times it was polled (the poll job
+    # that runs is the one numbered `polls`, so a duplicate of a poll job does nothing)
+    job_id: Mapped[int | None] = mapped_column()
+    polls: Mapped[int] = mapped_column(default=0, server_default="0")
 
     task: Mapped[FulfillmentTask] = relationship(back_populates="deliveries")
     log: Mapped[list[StepDeliveryAttempt]] = relationship(
@@ -267,6 +272,8 @@ class StepDeliveryAttempt(db.Model):
     duration_ms: Mapped[int] = mapped_column(default=0)
     response_excerpt: Mapped[str] = mapped_column(sa.String(500), default="")
     error: Mapped[str] = mapped_column(sa.String(500), default="")
+    # what was asked, e.g. "GET /api/v2/jobs/17/" (an AWX step's launch and polls)
+    request_line: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
 
 
 class TaskLogEntry(db.Model):

@@ -192,3 +192,41 @@ def subscription_of(order_id: int) -> Subscription:
     db.session.expire_all()
     (task, *_) = fresh_tasks(order_id)
     return db.session.get(Subscription, task.order.subscription_id)
+
+
+@pytest.fixture
+def awx_server():
+    """A running AWX stand-in (tests/fulfillment/awx_standin.py) on a free port."""
+    from tests.fulfillment.awx_standin import AwxStandIn
+
+    server = AwxStandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def awx_integration(app):
+    """awx_integration(url) → a committed integration of kind awx with the stand-in's token;
+    AWX jobs are polled every 10 ms (the polls go to Huey's schedule; tests run them)."""
+    from tests.fulfillment.awx_standin import TOKEN
+
+    app.config["AWX_POLL_SECONDS"] = 0.01
+
+    def make(url: str, *, name: str = "Tower", max_attempts: int = 3, token: str = TOKEN):
+        created = integrations.create_integration(
+            SYSTEM, name=name, kind="awx", url=url, secret=token, max_attempts=max_attempts
+        )
+        db.session.commit()
+        return created.integration
+
+    return make
+
+
+def awx_step(name: str, integration: str, job_template: int = 42, hours: float = 1) -> dict:
+    return {
+        "name": name,
+        "mode": "automatic",
+        "integration": integration,
+        "job_template": job_template,
+        "expected_hours": hours,
+    }

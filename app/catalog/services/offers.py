@@ -15,7 +15,7 @@ from ...accounts.services import require_role
 from ...audit import services as audit
 from ...errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from ...extensions import db
-from ...integrations.models import Integration, IntegrationKind
+from ...integrations.models import Integration
 from ..models import (
     EDITABLE_STATUSES,
     BundleMember,
@@ -65,13 +65,9 @@ def _group_names() -> set[str]:
     return set(db.session.scalars(sa.select(ConsumerGroup.name)))
 
 
-def step_integrations() -> set[str]:
-    """The integrations an automatic step may call: the webhook ones."""
-    return set(
-        db.session.scalars(
-            sa.select(Integration.name).where(Integration.kind == IntegrationKind.WEBHOOK.value)
-        )
-    )
+def step_integrations() -> dict[str, str]:
+    """The integrations an automatic step may call (webhook and AWX), name → kind."""
+    return dict(db.session.execute(sa.select(Integration.name, Integration.kind)).all())
 
 
 def clean_offer_fields(data: dict, *, partial_of: ServiceOffer | None = None) -> dict:

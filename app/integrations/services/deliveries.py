@@ -104,9 +104,16 @@ def post(
 ) -> tuple[int | None, str, str]:
     """POST without following redirects, to a host still allowed: (status code or None, the
     first `limit` bytes of the answer, error). Fulfillment steps send through it too."""
+    return send("POST", url, body, headers, timeout, limit=limit)
+
+
+def send(
+    method: str, url: str, body: bytes | None, headers: dict, timeout: int, *, limit: int
+) -> tuple[int | None, str, str]:
+    """One request as `post` sends it, with any method (an AWX job is read with a GET)."""
     if not host_allowed(urlsplit(url).hostname or ""):
         return None, "", "The host is no longer in INTEGRATION_ALLOWED_HOSTS."
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
         with _opener.open(request, timeout=timeout) as response:
             return response.status, response.read(limit).decode(errors="replace"), ""

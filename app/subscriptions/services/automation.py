@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-
 from ... import clock
 from ...accounts.models import SYSTEM, Role, User
 from ...accounts.services import require_role
@@ -28,6 +26,7 @@ from ...errors import (
     ValidationFailed,
 )
 from ...extensions import db, get_by_id
+from ...integrations.models import IntegrationKind
 from ...integrations.services import deliveries as outbound
 from ...versioning import check_version
 from ..models import (
@@ -38,17 +37,15 @@ from ..models import (
     Subscription,
     TaskStatus,
 )
-from ..states import STEP_DELIVERY
-from . import deliveries
+from . import awx_steps, deliveries
 from .fulfillment import can_work, move_task
+from .steps import RUNNING, give_up, lock_delivery, start_task
 
-RUNNING = (TaskStatus.QUEUED.value, TaskStatus.IN_PROGRESS.value)
 READ_LIMIT = 64 * 1024  # of an answer, to read its {"status"}
 MAX_CALLBACK_BYTES = 64 * 1024
 CALLBACK_STATUSES = ("running", "done", "failed")
 MAX_MESSAGE = 2000
 MAX_OUTPUTS = 50
-UNREACHABLE = "The system that does this step could not be reached; support can run it again."
 
 
 class PayloadTooLarge(DomainError):
@@ -70,8 +67,10 @@ def attempt_delivery(delivery_id: int) -> float | None:
     if task.status not in RUNNING:
         return None
     if integration is None:
-        _record(delivery_id, None, "", f"No webhook integration named “{delivery.integration}”.", 0)
+        _record(delivery_id, None, "", f"No integration named “{delivery.integration}”.", 0)
         return None
+    if integration.kind == IntegrationKind.AWX:
+        return awx_steps.attempt_launch(delivery, task, integration)
     request = deliveries.outgoing(delivery, task, integration)
     db.session.rollback()  # nothing written: end the read before waiting on the receiver
     started = time.monotonic()
@@ -105,7 +104,7 @@ def _record(
     duration_ms: int,
     max_attempts: int = 1,
 ) -> float | None:
-    delivery, task = _locked(delivery_id)
+    delivery, task = lock_delivery(delivery_id)
     delivery.attempts += 1
     db.session.add(
         StepDeliveryAttempt(
@@ -127,7 +126,7 @@ def _record(
         move_task(SYSTEM, task, TaskStatus.DONE)
     elif outcome == "running":
         deliveries.mark_delivered(delivery)
-        _start(task)
+        start_task(task)
     else:
         delivery.last_error = error or f"HTTP {status_code}"
         deliveries.log(
@@ -135,40 +134,8 @@ def _record(
         )
         if delivery.attempts < max_attempts:
             return outbound.retry_delay(delivery.attempts)
-        STEP_DELIVERY.move(delivery, StepDeliveryStatus.FAILED)
-        reason = f"{delivery.integration}: no success after {delivery.attempts} attempt" + (
-            "s" if delivery.attempts != 1 else ""
-        )
-        move_task(
-            SYSTEM,
-            task,
-            TaskStatus.FAILED,
-            reason=f"{reason} ({delivery.last_error})",
-            told=UNREACHABLE,
-        )
+        give_up(delivery, task)
     return None
-
-
-def _locked(delivery_id: int) -> tuple[StepDelivery, FulfillmentTask]:
-    """The delivery and its task as committed now, held until this transaction ends: the job
-    recording an answer and the receiver's callback, which may come at the same moment, take
-    their turns instead of one failing on the other's version. A write takes the lock (a row
-    lock on PostgreSQL, the database's write lock on SQLite) before anything is read."""
-    db.session.execute(
-        sa.update(StepDelivery)
-        .where(StepDelivery.id == delivery_id)
-        .values(attempts=StepDelivery.attempts)
-    )
-    delivery = db.session.get(StepDelivery, delivery_id, populate_existing=True)
-    task = db.session.get(
-        FulfillmentTask, delivery.task_id, with_for_update=True, populate_existing=True
-    )
-    return delivery, task
-
-
-def _start(task: FulfillmentTask) -> None:
-    if task.status == TaskStatus.QUEUED:
-        move_task(SYSTEM, task, TaskStatus.IN_PROGRESS)
 
 
 # --- the receiver's callback -----------------------------------------------------------------
@@ -237,7 +204,7 @@ def _authorized_delivery(task_id: int, token: str) -> StepDelivery:
     )
     if delivery is None:
         raise Unauthorized("This callback token is not valid for this task.")
-    delivery, task = _locked(delivery.id)
+    delivery, task = lock_delivery(delivery.id)
     db.session.refresh(task, ["deliveries"])
     if deliveries.latest_delivery(task).id != delivery.id:
         raise Unauthorized("This callback token was replaced by a later delivery of the task.")
@@ -262,7 +229,7 @@ def callback(
         _keep_outputs(task.subscription, report.outputs)
     deliveries.log(task, report.status, report.message)
     if report.status == "running":
-        _start(task)
+        start_task(task)
     elif report.status == "done":
         move_task(SYSTEM, task, TaskStatus.DONE)
     else:

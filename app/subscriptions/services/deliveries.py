@@ -18,7 +18,7 @@ from flask import current_app
 
 from ... import clock, unit_of_work
 from ...extensions import db
-from ...integrations.models import Integration, IntegrationKind
+from ...integrations.models import Integration
 from ...integrations.services import secrets, signing
 from ..models import (
     FulfillmentTask,
@@ -135,11 +135,7 @@ def document(delivery: StepDelivery, task: FulfillmentTask, attempt: int) -> dic
 
 
 def find_integration(name: str) -> Integration | None:
-    return db.session.scalar(
-        db.select(Integration).where(
-            Integration.name == name, Integration.kind == IntegrationKind.WEBHOOK.value
-        )
-    )
+    return db.session.scalar(db.select(Integration).where(Integration.name == name))
 
 
 def outgoing(delivery: StepDelivery, task: FulfillmentTask, integration: Integration) -> Outgoing:

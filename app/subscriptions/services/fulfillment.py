@@ -80,6 +80,7 @@ def plan_tasks(actor: User, order: Order, subscription: Subscription, offer: Ser
                     group_id=groups.get(step.get("group") or ""),
                     expected_hours=float(step.get("expected_hours") or 1),
                     integration=step.get("integration") if step["mode"] == "automatic" else None,
+                    job_template=step.get("job_template"),
                     status=TaskStatus.WAITING.value,
                     created_at=clock.now(),
                 )
