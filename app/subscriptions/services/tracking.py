@@ -40,9 +40,19 @@ def latest_message(task: FulfillmentTask, *, internal: bool) -> str:
     return ""
 
 
+def step_message(task: FulfillmentTask, *, internal: bool) -> str:
+    """The step's latest message; a failed step with none says what its order tells of the
+    failure (what the consumer was told, never the delivery error kept for agents)."""
+    message = latest_message(task, internal=internal)
+    if not message and task.status == TaskStatus.FAILED:
+        return task.order.failure_reason or ""
+    return message
+
+
 def step_rows(order: Order | None, *, internal: bool) -> list[dict]:
     """Each step of the order: status and latest message (the consumer sees only what the
-    receivers reported; agents see delivery errors and notes too)."""
+    receivers reported and what they were told of a failure; agents see delivery errors and
+    notes too)."""
     if order is None:
         return []
     return [
@@ -52,7 +62,7 @@ def step_rows(order: Order | None, *, internal: bool) -> list[dict]:
             "name": task.name,
             "status": task.status,
             "automatic": task.mode == "automatic",
-            "message": latest_message(task, internal=internal),
+            "message": step_message(task, internal=internal),
             "log": [
                 {
                     "at": entry.created_at.isoformat(),
