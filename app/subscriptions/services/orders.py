@@ -68,15 +68,16 @@ def _insert_order_once(
 ) -> tuple[Order, bool]:
     """Run `build()` (which adds an order and its rows, and flushes); a concurrent or repeated
     request with the same key gets the first order back instead of a second one. The unique
-    index on the key answers the concurrent one when the first commits; the lost attempt is
-    undone to its SAVEPOINT, and the first order is read in its place."""
+    index on the key answers the concurrent one when the first commits; this unit of work then
+    holds nothing but the lost attempt, so it is rolled back before the first order is read
+    (not a SAVEPOINT: `build` may itself end in flush_versioned's rollback of a stale write)."""
     existing = _existing_order(user, key, fingerprint)
     if existing is not None:
         return existing, False
     try:
-        with db.session.begin_nested():
-            order = build()
+        order = build()
     except IntegrityError:
+        db.session.rollback()
         existing = _existing_order(user, key, fingerprint)
         if existing is None:
             raise
