@@ -28,6 +28,7 @@ from . import clock
 from .catalog import jobs as catalog_jobs
 from .config import ROOT, Config
 from .extensions import db
+from .integrations.services import deliveries as integration_deliveries
 from .notifications import jobs as notification_jobs
 from .status import jobs as status_jobs
 from .subscriptions import jobs as subscription_jobs
@@ -172,6 +173,12 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         "Record, once, that an offer passed its valid_to; tell the catalog managers.",
     ),
     PeriodicJob(
+        "integrations.lost_deliveries",
+        integration_deliveries.requeue_lost,
+        1,
+        "Send again the pending webhook deliveries whose job a killed worker lost.",
+    ),
+    PeriodicJob(
         "status.quota_warnings",
         status_jobs.warn_quotas,
         60,
@@ -275,6 +282,8 @@ def start_worker(app: Flask, *, workers: int = 1) -> None:
     consumer = huey.create_consumer(
         workers=workers, worker_type="thread", periodic=True, flush_locks=True
     )
+    # A worker starting may be the one replacing a killed worker: look for lost work at once.
+    run_now("integrations.lost_deliveries")
     consumer.run()
 
 

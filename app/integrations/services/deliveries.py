@@ -3,7 +3,13 @@
 An attempt that fails (no 2xx answer, a connection error, a timeout) is retried after the
 INTEGRATION_RETRY_DELAY, doubled at each further attempt, up to the integration's max attempts;
 then the delivery is failed, with its last error. Delivery is at-least-once: a receiver
-de-duplicates by the Offerdesk-Delivery header."""
+de-duplicates by the Offerdesk-Delivery header.
+
+Huey takes a job off its queue before running it, so a worker killed while sending (SIGKILL,
+a lost host) loses the job, and the delivery would stay pending for ever. `requeue_lost`, a
+periodic job that also runs when a worker starts, sends such a delivery again: one still
+pending well past the moment its next attempt was due (its last attempt, or its creation, plus
+the retry delay, the integration's timeout and INTEGRATION_LOST_AFTER)."""
 
 from __future__ import annotations
 
@@ -12,8 +18,10 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import current_app
 
 from ... import clock, unit_of_work
@@ -161,3 +169,37 @@ def attempt(delivery_id: int) -> float | None:
         DELIVERY_STATES.move(delivery, DeliveryStatus.FAILED)
         return None
     return retry_delay(delivery.attempts)
+
+
+def _attempt_due(delivery: WebhookDelivery, last_attempt: datetime | None) -> datetime:
+    if delivery.attempts and last_attempt is not None:
+        return last_attempt + timedelta(seconds=retry_delay(delivery.attempts))
+    return max(delivery.created_at, last_attempt or delivery.created_at)
+
+
+def requeue_lost() -> str:
+    """Enqueue again, after the commit, every pending delivery whose job was lost."""
+    last = (
+        sa.select(DeliveryAttempt.delivery_id, sa.func.max(DeliveryAttempt.attempted_at))
+        .group_by(DeliveryAttempt.delivery_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(WebhookDelivery, last.c[1])
+        .outerjoin(last, last.c.delivery_id == WebhookDelivery.id)
+        .where(WebhookDelivery.status == DeliveryStatus.PENDING)
+        .order_by(WebhookDelivery.id)
+    ).all()
+    now = clock.now()
+    grace = timedelta(seconds=current_app.config["INTEGRATION_LOST_AFTER"])
+    lost = [
+        delivery.id
+        for delivery, last_attempt in rows
+        if now
+        > _attempt_due(delivery, last_attempt)
+        + timedelta(seconds=delivery.webhook.integration.timeout_seconds)
+        + grace
+    ]
+    for delivery_id in lost:
+        send_after_commit(delivery_id)
+    return f"{len(lost)} lost deliveries queued again" if lost else ""
