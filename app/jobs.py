@@ -28,7 +28,6 @@ from . import clock
 from .catalog import jobs as catalog_jobs
 from .config import ROOT, Config
 from .extensions import db
-from .integrations.services import deliveries as integration_deliveries
 from .notifications import jobs as notification_jobs
 from .status import jobs as status_jobs
 from .subscriptions import jobs as subscription_jobs
@@ -139,9 +138,10 @@ class PeriodicJob:
     function: Callable[[], str]
     minutes: int  # runs at every multiple of this many minutes (a divisor of a day)
     description: str
+    at_start: bool = False  # also run once when a worker starts (it may replace a killed one)
 
 
-SCHEDULE: tuple[PeriodicJob, ...] = (
+SCHEDULE: list[PeriodicJob] = [
     PeriodicJob(
         "subscriptions.terminations",
         subscription_jobs.start_due_terminations,
@@ -173,18 +173,12 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         "Record, once, that an offer passed its valid_to; tell the catalog managers.",
     ),
     PeriodicJob(
-        "integrations.lost_deliveries",
-        integration_deliveries.requeue_lost,
-        1,
-        "Send again the pending webhook deliveries whose job a killed worker lost.",
-    ),
-    PeriodicJob(
         "status.quota_warnings",
         status_jobs.warn_quotas,
         60,
         "Warn a subscription's owner, once a month per quota, that usage is trending to it.",
     ),
-)
+]
 JOBS = {job.name: job for job in SCHEDULE}
 _intervals: dict[str, int] = {}
 
@@ -256,6 +250,17 @@ def _periodic_task(job: PeriodicJob):
 PERIODIC = {job.name: _periodic_task(job) for job in SCHEDULE}
 
 
+def register_periodic(job: PeriodicJob) -> None:
+    """Add a domain's periodic job to the schedule. A domain whose jobs module imports this one
+    registers its job at import (as app.integrations.jobs does), so the engine never imports
+    the domain; create_app imports that module, so every process has the whole schedule."""
+    if job.name in JOBS:
+        raise RuntimeError(f"A periodic job named {job.name!r} is already scheduled.")
+    SCHEDULE.append(job)
+    JOBS[job.name] = job
+    PERIODIC[job.name] = _periodic_task(job)
+
+
 @huey.task(name="jobs.run_now")
 def run_now(name: str) -> str | None:
     """`flask jobs run NAME`: one extra run of a periodic job, under the same lock."""
@@ -277,13 +282,15 @@ def configure(app: Flask) -> None:
 def start_worker(app: Flask, *, workers: int = 1) -> None:
     """Run the consumer (worker threads and the periodic scheduler) until stopped. Locks left
     by a worker that was killed are cleared at start; the period claim in `job_runs` keeps a
-    periodic job to one run per period even so."""
+    periodic job to one run per period even so. The jobs marked `at_start` are enqueued at once
+    (a manual run each), since this worker may be the one replacing a killed worker."""
     configure(app)
     consumer = huey.create_consumer(
         workers=workers, worker_type="thread", periodic=True, flush_locks=True
     )
-    # A worker starting may be the one replacing a killed worker: look for lost work at once.
-    run_now("integrations.lost_deliveries")
+    for job in SCHEDULE:
+        if job.at_start:
+            run_now(job.name)
     consumer.run()
 
 
