@@ -99,7 +99,9 @@ def task(*, retries: int = 5, retry_delay: float = 30, backoff: float = 2.0, **o
     """A background job, e.g. a delivery to another system: enqueued by calling it, run by a
     worker as one unit of work. When it raises, it runs again after `retry_delay` seconds, then
     after `backoff` times that, up to `retries` more times; after the last attempt it shows
-    among the failed runs. A worker killed half-way runs it again, so write it idempotent."""
+    among the failed runs. Write it idempotent: it may run twice. A job a killed worker was
+    running is lost (Huey took it off the queue); work that must not be lost is found again by
+    a periodic sweep, as integrations.lost_deliveries does for webhook deliveries."""
 
     def decorator(function: Callable):
         name = options.pop("name", f"{function.__module__}.{function.__name__}")

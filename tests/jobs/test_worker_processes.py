@@ -138,7 +138,10 @@ def test_two_workers_on_redis_run_each_periodic_job_once_per_period(
     assert Counter(name for name, _ in runs) == dict.fromkeys(SCHEDULED, 1)
     assert len({period for _, period in runs}) == 1
     at_start = sa.select(JobRun.name, JobRun.status).where(JobRun.trigger == "manual")
-    assert fresh(at_start) == [("integrations.lost_deliveries", "done")] * 2  # one per worker
+    # Each worker enqueued one at its start; one that found the other's run holding the job's
+    # lock was skipped (the other was doing the same sweep at that moment).
+    assert set(fresh(at_start)) == {("integrations.lost_deliveries", "done")}
+    assert len(fresh(at_start)) in (1, 2)
     enqueued = Counter(
         line.split("Enqueueing periodic task app.jobs.")[1].split(":")[0]
         for worker in workers
