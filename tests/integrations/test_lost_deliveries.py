@@ -18,12 +18,15 @@ T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def queue(app):
-    """Huey's storage, emptied before and after; the settings the thresholds below assume."""
-    app.config.update(INTEGRATION_RETRY_DELAY=30, INTEGRATION_LOST_AFTER=300)
-    jobs.huey.storage.flush_all()
+def queue(app, monkeypatch, tmp_path):
+    """Huey on a storage of this test's own (not instance/jobs.db, which other test processes
+    share); the settings the thresholds below assume."""
+    monkeypatch.setattr(
+        jobs.huey, "storage", jobs.huey_for(f"sqlite:///{tmp_path / 'q.db'}").storage
+    )
+    monkeypatch.setitem(app.config, "INTEGRATION_RETRY_DELAY", 30)
+    monkeypatch.setitem(app.config, "INTEGRATION_LOST_AFTER", 300)
     yield jobs.huey
-    jobs.huey.storage.flush_all()
     clock.freeze(None)
 
 
