@@ -115,6 +115,9 @@ def register_blueprints(app: Flask) -> None:
     from .catalog import api as catalog_api  # noqa: F401 - registers its endpoints
     from .catalog.views import bp as catalog_bp
     from .integrations import api as integrations_api  # noqa: F401 - registers its endpoints
+    from .integrations import (
+        jobs as integrations_jobs,  # noqa: F401 - registers its delivery job and its periodic job
+    )
     from .integrations.views import bp as integrations_bp
     from .knowledge import api as knowledge_api  # noqa: F401 - registers its endpoints
     from .knowledge.views import bp as knowledge_bp

@@ -77,6 +77,8 @@ class Config:
     OFFERDESK_ENCRYPTION_KEY = os.environ.get("OFFERDESK_ENCRYPTION_KEY", "")
     INTEGRATION_ALLOWED_HOSTS = os.environ.get("INTEGRATION_ALLOWED_HOSTS", "")
     INTEGRATION_RETRY_DELAY = float(os.environ.get("INTEGRATION_RETRY_DELAY", "30"))
+    # A pending delivery this many seconds past its due attempt lost its job: sent again.
+    INTEGRATION_LOST_AFTER = float(os.environ.get("INTEGRATION_LOST_AFTER", "300"))
     # Automatic fulfillment steps: the portal's address as the receivers reach it (their
     # callback URL), after how many times its expected hours a running step is flagged, and
     # how often a step's AWX job is polled while it runs.

@@ -99,7 +99,9 @@ def task(*, retries: int = 5, retry_delay: float = 30, backoff: float = 2.0, **o
     """A background job, e.g. a delivery to another system: enqueued by calling it, run by a
     worker as one unit of work. When it raises, it runs again after `retry_delay` seconds, then
     after `backoff` times that, up to `retries` more times; after the last attempt it shows
-    among the failed runs. A worker killed half-way runs it again, so write it idempotent."""
+    among the failed runs. Write it idempotent: it may run twice. A job a killed worker was
+    running is lost (Huey took it off the queue); work that must not be lost is found again by
+    a periodic sweep, as integrations.lost_deliveries does for webhook deliveries."""
 
     def decorator(function: Callable):
         name = options.pop("name", f"{function.__module__}.{function.__name__}")
@@ -138,9 +140,10 @@ class PeriodicJob:
     function: Callable[[], str]
     minutes: int  # runs at every multiple of this many minutes (a divisor of a day)
     description: str
+    at_start: bool = False  # also run once when a worker starts (it may replace a killed one)
 
 
-SCHEDULE: tuple[PeriodicJob, ...] = (
+SCHEDULE: list[PeriodicJob] = [
     PeriodicJob(
         "subscriptions.terminations",
         subscription_jobs.start_due_terminations,
@@ -177,7 +180,7 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         60,
         "Warn a subscription's owner, once a month per quota, that usage is trending to it.",
     ),
-)
+]
 JOBS = {job.name: job for job in SCHEDULE}
 _intervals: dict[str, int] = {}
 
@@ -249,6 +252,17 @@ def _periodic_task(job: PeriodicJob):
 PERIODIC = {job.name: _periodic_task(job) for job in SCHEDULE}
 
 
+def register_periodic(job: PeriodicJob) -> None:
+    """Add a domain's periodic job to the schedule. A domain whose jobs module imports this one
+    registers its job at import (as app.integrations.jobs does), so the engine never imports
+    the domain; create_app imports that module, so every process has the whole schedule."""
+    if job.name in JOBS:
+        raise RuntimeError(f"A periodic job named {job.name!r} is already scheduled.")
+    SCHEDULE.append(job)
+    JOBS[job.name] = job
+    PERIODIC[job.name] = _periodic_task(job)
+
+
 @huey.task(name="jobs.run_now")
 def run_now(name: str) -> str | None:
     """`flask jobs run NAME`: one extra run of a periodic job, under the same lock."""
@@ -270,11 +284,15 @@ def configure(app: Flask) -> None:
 def start_worker(app: Flask, *, workers: int = 1) -> None:
     """Run the consumer (worker threads and the periodic scheduler) until stopped. Locks left
     by a worker that was killed are cleared at start; the period claim in `job_runs` keeps a
-    periodic job to one run per period even so."""
+    periodic job to one run per period even so. The jobs marked `at_start` are enqueued at once
+    (a manual run each), since this worker may be the one replacing a killed worker."""
     configure(app)
     consumer = huey.create_consumer(
         workers=workers, worker_type="thread", periodic=True, flush_locks=True
     )
+    for job in SCHEDULE:
+        if job.at_start:
+            run_now(job.name)
     consumer.run()
 
 

@@ -1,9 +1,10 @@
-"""Background jobs of the integrations: sending deliveries, off the request path."""
+"""Background jobs of the integrations: sending deliveries, off the request path, and sending
+again the deliveries whose job a killed worker lost."""
 
 from __future__ import annotations
 
 from .. import unit_of_work
-from ..jobs import task
+from ..jobs import PeriodicJob, register_periodic, task
 from .services import deliveries
 
 
@@ -16,3 +17,12 @@ def deliver(delivery_id: int) -> None:
 
 
 deliveries.register_job(deliver)
+register_periodic(
+    PeriodicJob(
+        "integrations.lost_deliveries",
+        deliveries.requeue_lost,
+        1,
+        "Send again the pending webhook deliveries whose job a killed worker lost.",
+        at_start=True,
+    )
+)

@@ -19,7 +19,7 @@ class RunStatus(enum.StrEnum):
 
 class RunTrigger(enum.StrEnum):
     SCHEDULE = "schedule"  # the periodic schedule: at most one run per job and period
-    MANUAL = "manual"  # `flask jobs run NAME`
+    MANUAL = "manual"  # `flask jobs run NAME`, or a job run once when a worker starts
     TASK = "task"  # a background task that failed after its last attempt
 
 

@@ -52,6 +52,8 @@ class Receiver:
     port: int = field(default_factory=free_port)
     script: list[int] = field(default_factory=list)
     default: int = 200
+    held: int = 0  # the first `held` requests get no answer until `release` is set
+    release: threading.Event = field(default_factory=threading.Event)
     requests: list[Received] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
@@ -74,6 +76,8 @@ class Receiver:
                         bool(header) and signature_is_valid(receiver.secret, header, body),
                     )
                 )
+                if len(receiver.requests) <= receiver.held:
+                    receiver.release.wait(60)
                 status = receiver.script.pop(0) if receiver.script else receiver.default
                 answer = json.dumps({"received": status < 300}).encode()
                 self.send_response(status)
@@ -90,6 +94,7 @@ class Receiver:
         return self
 
     def stop(self) -> None:
+        self.release.set()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()

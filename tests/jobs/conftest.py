@@ -27,6 +27,17 @@ from tests.conftest import DATABASE_URL
 from tests.subscriptions.conftest import agent, order_vpn  # noqa: F401
 from tests.support.conftest import active_subscription, agents  # noqa: F401
 
+# The periodic jobs, in the order Admin -> Jobs lists them.
+SCHEDULED = [
+    "subscriptions.terminations",
+    "support.sla",
+    "notifications.outbox",
+    "catalog.orderable",
+    "catalog.expired",
+    "status.quota_warnings",
+    "integrations.lost_deliveries",  # registered by app.integrations.jobs; also run at start
+]
+
 
 @pytest.fixture
 def immediate():

@@ -3,7 +3,14 @@
 An attempt that fails (no 2xx answer, a connection error, a timeout) is retried after the
 INTEGRATION_RETRY_DELAY, doubled at each further attempt, up to the integration's max attempts;
 then the delivery is failed, with its last error. Delivery is at-least-once: a receiver
-de-duplicates by the Offerdesk-Delivery header."""
+de-duplicates by the Offerdesk-Delivery header.
+
+Huey takes a job off its queue before running it, so a worker killed while sending (SIGKILL,
+a lost host) loses the job, and the delivery would stay pending for ever. `requeue_lost`, a
+periodic job that also runs when a worker starts, sends such a delivery again: one still
+pending well past the moment its next attempt was due (its last attempt plus the retry delay,
+or its creation or latest redelivery; then the integration's timeout and INTEGRATION_LOST_AFTER).
+A job merely late by more than that is sent twice: at least once, as ever."""
 
 from __future__ import annotations
 
@@ -12,23 +19,30 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import current_app
 
 from ... import clock, unit_of_work
+from ...audit.models import AuditEvent
 from ...extensions import db
 from ..models import (
     DELIVERY_STATES,
     DeliveryAttempt,
     DeliveryStatus,
+    Integration,
     MessageFormat,
+    Webhook,
     WebhookDelivery,
 )
 from . import secrets, signing
 from .integrations import host_allowed
 
 EXCERPT = 500
+AUDITED_AS = "webhook_delivery"  # the audit log's object type of a delivery
+REDELIVERED = "redelivered"  # its action when an admin queues a delivery again
 USER_AGENT = "Offerdesk-Webhooks/1"
 
 
@@ -168,3 +182,67 @@ def attempt(delivery_id: int) -> float | None:
         DELIVERY_STATES.move(delivery, DeliveryStatus.FAILED)
         return None
     return retry_delay(delivery.attempts)
+
+
+def _next_attempt_due(
+    attempts: int, queued_at: datetime, last_attempt: datetime | None
+) -> datetime:
+    """When the delivery's job should have run: at its (re)queueing, or after its last failed
+    attempt and the retry delay."""
+    if attempts and last_attempt is not None and last_attempt >= queued_at:
+        return last_attempt + timedelta(seconds=retry_delay(attempts))
+    return queued_at
+
+
+def _pending_deliveries() -> list[sa.Row]:
+    """(id, attempts, queued at, last attempt, timeout) of every pending delivery. It was
+    queued at its creation or at its latest redelivery (the audit log has its time)."""
+    last_attempt = (
+        sa.select(
+            DeliveryAttempt.delivery_id, sa.func.max(DeliveryAttempt.attempted_at).label("at")
+        )
+        .group_by(DeliveryAttempt.delivery_id)
+        .subquery()
+    )
+    redelivered = (
+        sa.select(AuditEvent.object_id, sa.func.max(AuditEvent.occurred_at).label("at"))
+        .where(AuditEvent.object_type == AUDITED_AS, AuditEvent.action == REDELIVERED)
+        .group_by(AuditEvent.object_id)
+        .subquery()
+    )
+    return db.session.execute(
+        sa.select(
+            WebhookDelivery.id,
+            WebhookDelivery.attempts,
+            WebhookDelivery.created_at,
+            redelivered.c.at,
+            last_attempt.c.at,
+            Integration.timeout_seconds,
+        )
+        .join(WebhookDelivery.webhook)
+        .join(Webhook.integration)
+        .outerjoin(last_attempt, last_attempt.c.delivery_id == WebhookDelivery.id)
+        .outerjoin(redelivered, redelivered.c.object_id == sa.cast(WebhookDelivery.id, sa.String))
+        .where(WebhookDelivery.status == DeliveryStatus.PENDING)
+        .order_by(WebhookDelivery.id)
+    ).all()
+
+
+def requeue_lost() -> str:
+    """Enqueue again, after the commit, every pending delivery whose job was lost: still
+    pending INTEGRATION_LOST_AFTER seconds past its due attempt and the timeout of a send."""
+    now = clock.now()
+    grace = timedelta(seconds=current_app.config["INTEGRATION_LOST_AFTER"])
+    lost = [
+        delivery_id
+        for delivery_id, attempts, created_at, redelivered_at, last_attempt, timeout in (
+            _pending_deliveries()
+        )
+        if now
+        > _next_attempt_due(attempts, max(created_at, redelivered_at or created_at), last_attempt)
+        + timedelta(seconds=timeout)
+        + grace
+    ]
+    for delivery_id in lost:
+        send_after_commit(delivery_id)
+    return f"Queued {len(lost)} lost deliver{'y' if len(lost) == 1 else 'ies'} again."

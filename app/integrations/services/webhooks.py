@@ -123,7 +123,9 @@ def redeliver(actor: User, webhook_id: int, delivery_id: int) -> WebhookDelivery
     DELIVERY_STATES.move(delivery, DeliveryStatus.PENDING)
     delivery.attempts, delivery.delivered_at = 0, None
     db.session.flush()
-    audit.record(actor, "webhook_delivery", delivery.id, "redelivered", summary=delivery.event)
+    audit.record(
+        actor, deliveries.AUDITED_AS, delivery.id, deliveries.REDELIVERED, summary=delivery.event
+    )
     deliveries.send_after_commit(delivery.id)
     return delivery
 
