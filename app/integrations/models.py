@@ -123,7 +123,19 @@ class WebhookDelivery(db.Model):
 DELIVERY_STATES.watch(WebhookDelivery.status)
 
 
-class DeliveryAttempt(db.Model):
+class AttemptRecord:
+    """The columns of one try at sending to a receiver, shared by the delivery logs of event
+    webhooks and of automatic fulfillment steps."""
+
+    attempt: Mapped[int] = mapped_column()
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    status_code: Mapped[int | None] = mapped_column()
+    duration_ms: Mapped[int] = mapped_column(default=0)
+    response_excerpt: Mapped[str] = mapped_column(sa.String(500), default="")
+    error: Mapped[str] = mapped_column(sa.String(500), default="")
+
+
+class DeliveryAttempt(AttemptRecord, db.Model):
     """One try at sending a delivery: the delivery log."""
 
     __tablename__ = "delivery_attempts"
@@ -132,11 +144,5 @@ class DeliveryAttempt(db.Model):
     delivery_id: Mapped[int] = mapped_column(
         sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
     )
-    attempt: Mapped[int] = mapped_column()
-    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    status_code: Mapped[int | None] = mapped_column()
-    duration_ms: Mapped[int] = mapped_column(default=0)
-    response_excerpt: Mapped[str] = mapped_column(sa.String(500), default="")
-    error: Mapped[str] = mapped_column(sa.String(500), default="")
 
     delivery: Mapped[WebhookDelivery] = relationship(back_populates="log")

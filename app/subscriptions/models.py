@@ -13,6 +13,7 @@ from .. import clock
 from ..accounts.models import ConsumerGroup, User
 from ..catalog.models import MONEY, ServiceOffer
 from ..extensions import db
+from ..integrations.models import AttemptRecord
 from ..models_base import UTCDateTime
 from .states import (
     CONTRACT,
@@ -257,7 +258,7 @@ class StepDelivery(db.Model):
 STEP_DELIVERY.watch(StepDelivery.status)
 
 
-class StepDeliveryAttempt(db.Model):
+class StepDeliveryAttempt(AttemptRecord, db.Model):
     """One try at sending a step delivery: the delivery log agents see on the task."""
 
     __tablename__ = "step_delivery_attempts"
@@ -266,12 +267,6 @@ class StepDeliveryAttempt(db.Model):
     delivery_id: Mapped[int] = mapped_column(
         sa.ForeignKey("step_deliveries.id", ondelete="CASCADE"), index=True
     )
-    attempt: Mapped[int] = mapped_column()
-    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    status_code: Mapped[int | None] = mapped_column()
-    duration_ms: Mapped[int] = mapped_column(default=0)
-    response_excerpt: Mapped[str] = mapped_column(sa.String(500), default="")
-    error: Mapped[str] = mapped_column(sa.String(500), default="")
     # what was asked, e.g. "GET /api/v2/jobs/17/" (an AWX step's launch and polls)
     request_line: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
 
