@@ -1,13 +1,13 @@
-"""The background job of automatic fulfillment steps: delivering a step to its integration,
-off the request path. It sits beside app.jobs rather than in app/subscriptions (whose jobs.py
-app.jobs imports for the schedule), and create_app imports it so that every process, web or
-worker, knows it."""
+"""The background jobs of automatic fulfillment steps: delivering a step to its integration,
+off the request path, polling its AWX job, and enqueueing again those a killed worker lost.
+It sits beside app.jobs rather than in app/subscriptions (whose jobs.py app.jobs imports for
+the schedule), and create_app imports it so that every process, web or worker, knows it."""
 
 from __future__ import annotations
 
 from . import unit_of_work
-from .jobs import task
-from .subscriptions.services import automation, awx_steps, deliveries
+from .jobs import PeriodicJob, register_periodic, task
+from .subscriptions.services import automation, awx_steps, deliveries, lost_steps
 
 
 @task(retries=2, retry_delay=30, name="fulfillment.deliver_step")
@@ -35,3 +35,13 @@ def _schedule_poll(delivery_id: int, poll: int, delay: float) -> None:
 
 deliveries.register_job(deliver_step)
 awx_steps.register_poll_job(_schedule_poll)
+register_periodic(
+    PeriodicJob(
+        "fulfillment.lost_steps",
+        lost_steps.requeue_lost,
+        1,
+        "Deliver again the automatic steps (or poll their AWX jobs) whose job a killed worker "
+        "lost.",
+        at_start=True,
+    )
+)

@@ -101,7 +101,8 @@ def task(*, retries: int = 5, retry_delay: float = 30, backoff: float = 2.0, **o
     after `backoff` times that, up to `retries` more times; after the last attempt it shows
     among the failed runs. Write it idempotent: it may run twice. A job a killed worker was
     running is lost (Huey took it off the queue); work that must not be lost is found again by
-    a periodic sweep, as integrations.lost_deliveries does for webhook deliveries."""
+    a periodic sweep, as integrations.lost_deliveries does for webhook deliveries and
+    fulfillment.lost_steps for automatic steps."""
 
     def decorator(function: Callable):
         name = options.pop("name", f"{function.__module__}.{function.__name__}")

@@ -41,7 +41,8 @@ class Received:
 @dataclass
 class StepReceiver:
     """Answers each POST with the next (status, document) of `script`, then `default`; sleeps
-    `delay` seconds first; calls `then(received)` in another thread after answering."""
+    `delay` seconds first (and the first `held` requests wait until `release` is set); calls
+    `then(received)` in another thread after answering."""
 
     secret: str = SECRET
     port: int = field(default_factory=free_port)
@@ -49,6 +50,8 @@ class StepReceiver:
     default: tuple[int, dict] = (200, {"status": "done"})
     delay: float = 0
     then: object = None
+    held: int = 0
+    release: threading.Event = field(default_factory=threading.Event)
     requests: list[Received] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
@@ -69,6 +72,8 @@ class StepReceiver:
                     bool(header) and signature_is_valid(receiver.secret, header, body),
                 )
                 receiver.requests.append(received)
+                if len(receiver.requests) <= receiver.held:
+                    receiver.release.wait(60)
                 time.sleep(receiver.delay)
                 status, document = receiver.script.pop(0) if receiver.script else receiver.default
                 answer = json.dumps(document).encode()
@@ -88,6 +93,7 @@ class StepReceiver:
         return self
 
     def stop(self) -> None:
+        self.release.set()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()

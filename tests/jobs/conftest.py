@@ -35,6 +35,7 @@ SCHEDULED = [
     "catalog.orderable",
     "catalog.expired",
     "status.quota_warnings",
+    "fulfillment.lost_steps",  # registered by app.fulfillment_jobs; also run at start
     "integrations.lost_deliveries",  # registered by app.integrations.jobs; also run at start
 ]
 

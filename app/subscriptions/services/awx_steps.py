@@ -141,10 +141,24 @@ def _record_launch(delivery_id: int, answer: awx.Answer | None, max_attempts: in
     return None
 
 
-def _schedule_poll(delivery_id: int, poll: int) -> None:
+def _schedule_poll(delivery_id: int, poll: int, delay: float | None = None) -> None:
     if _poll_job is None:
         raise RuntimeError("No AWX poll job: import app.fulfillment_jobs.")
-    _poll_job(delivery_id, poll, poll_seconds())
+    _poll_job(delivery_id, poll, poll_seconds() if delay is None else delay)
+
+
+def poll_again(delivery_id: int, poll: int) -> None:
+    """Enqueue poll number `poll` at once, after the commit: its job was lost. Should that job
+    run after all, the one of the two that comes second finds the poll made and does nothing."""
+    _schedule_poll(delivery_id, poll, 0)
+
+
+def next_poll_delay(delivery: StepDelivery) -> float:
+    """The seconds from the delivery's latest logged launch or poll to its next poll."""
+    unreadable = _unreadable_polls(delivery)
+    if not unreadable:
+        return poll_seconds()
+    return max(poll_seconds(), outbound.retry_delay(unreadable))
 
 
 # --- the polls -------------------------------------------------------------------------------

@@ -34,8 +34,8 @@ _send_job: Callable[[int], object] | None = None
 
 
 def register_job(job: Callable[[int], object]) -> None:
-    """The background job that sends a step delivery; app.subscriptions.fulfillment_jobs
-    registers itself, so the rules do not import the job engine."""
+    """The background job that sends a step delivery; app.fulfillment_jobs registers itself,
+    so the rules do not import the job engine."""
     global _send_job
     _send_job = job
 
@@ -46,8 +46,6 @@ def hash_token(token: str) -> str:
 
 def open_delivery(task: FulfillmentTask) -> StepDelivery:
     """A new delivery of the task, sent by a job after the commit (never if it rolls back)."""
-    if _send_job is None:
-        raise RuntimeError("No step delivery job: import app.subscriptions.fulfillment_jobs.")
     token = random.token_urlsafe(32)
     delivery = StepDelivery(
         task_id=task.id,
@@ -59,9 +57,16 @@ def open_delivery(task: FulfillmentTask) -> StepDelivery:
     )
     db.session.add(delivery)
     db.session.flush()
-    job, delivery_id = _send_job, delivery.id
-    unit_of_work.on_commit(lambda: job(delivery_id))
+    send_after_commit(delivery.id)
     return delivery
+
+
+def send_after_commit(delivery_id: int) -> None:
+    """Enqueue the delivery's job once the current transaction commits (never on a rollback)."""
+    if _send_job is None:
+        raise RuntimeError("No step delivery job: import app.fulfillment_jobs.")
+    job = _send_job
+    unit_of_work.on_commit(lambda: job(delivery_id))
 
 
 def close_pending(
