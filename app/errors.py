@@ -9,6 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
+from .inputs import NUL_MESSAGE, nul_input
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,32 @@ def problem(status: int, title: str, detail: str, **extra):
     return resp
 
 
+def refuse_nul_input():
+    """Before any view: NUL in the path, the query string, a form field or a header is answered
+    400 (problem+json for the API, the error page otherwise) before it can reach a query."""
+    found = nul_input(
+        request.path,
+        {
+            "query parameter": request.args.items(multi=True),
+            "form field": request.form.items(multi=True),
+            "header": request.headers.items(),
+        },
+    )
+    if found is None:
+        return None
+    kind, name = found
+    where = "The address" if kind == "path" else f"The {kind} “{name}”"
+    message = f"{where} holds a NUL character (\\0), which is not accepted."
+    if wants_problem_json():
+        return problem(
+            400, "Bad request", message, errors={name if kind != "path" else "path": [NUL_MESSAGE]}
+        )
+    return render_error_page(400, f"{message} Remove it and try again.")
+
+
 def register_error_handlers(app: Flask) -> None:
+    app.before_request(refuse_nul_input)
+
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError):
         db.session.rollback()
@@ -112,7 +138,13 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def render_error_page(status: int, message: str | None):
-    titles = {401: "Please log in", 403: "Not allowed", 404: "Not found", 500: "Server error"}
+    titles = {
+        400: "Bad request",
+        401: "Please log in",
+        403: "Not allowed",
+        404: "Not found",
+        500: "Server error",
+    }
     return (
         render_template(
             "errors/error.html",

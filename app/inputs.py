@@ -4,6 +4,7 @@ they reach the database: what every domain needs, so it depends on none of them.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from marshmallow import fields
@@ -39,8 +40,9 @@ def search_text(value: Any, max_length: int = 100) -> str:
 
 
 def unstorable_text(data: Any) -> str | None:
-    """The path of the first string in `data` (parsed JSON or YAML) that no database can store
-    as UTF-8, a lone UTF-16 surrogate such as "\\ud800"; None when there is none."""
+    """The path of the first string in `data` (parsed JSON or YAML) that not every database
+    can store: a NUL character (PostgreSQL refuses it in text) or a lone UTF-16 surrogate such
+    as "\\ud800" (not UTF-8); None when there is none."""
     pending: list[tuple[str, Any]] = [("", data)]
     while pending:
         path, value = pending.pop()
@@ -51,6 +53,8 @@ def unstorable_text(data: Any) -> str | None:
         elif isinstance(value, list):
             pending.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
         elif isinstance(value, str):
+            if "\x00" in value:
+                return path or "body"
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError:
@@ -78,3 +82,19 @@ class ExactBoolean(fields.Boolean):
         if not isinstance(value, bool):  # 1 == True for a set lookup, so check the type
             raise self.make_error("invalid")
         return value
+
+
+NUL_MESSAGE = "Remove the NUL character (\\0): text with it cannot be stored or searched."
+
+
+def nul_input(path: str, parts: dict[str, Iterable[tuple[str, Any]]]) -> tuple[str, str] | None:
+    """(kind, name) of the first request part holding a NUL character, which PostgreSQL
+    refuses in text: ("path", ""), or a kind of `parts` (query parameter, form field, header:
+    their (name, value) pairs) and the name; None when there is none."""
+    if "\x00" in path:
+        return "path", ""
+    for kind, pairs in parts.items():
+        for name, value in pairs:
+            if "\x00" in name or "\x00" in str(value):
+                return kind, name.replace("\x00", "\\0")
+    return None

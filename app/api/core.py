@@ -136,7 +136,8 @@ def api_user() -> User:
 
 def json_body() -> Any:
     """The parsed JSON body, or None when it is not JSON. A body nested too deeply to parse,
-    or text no database can store (lone UTF-16 surrogates), is a 422 naming where."""
+    or text not every database can store (NUL, lone UTF-16 surrogates), is a 422 naming
+    where."""
     try:
         payload = request.get_json(silent=True)
     except RecursionError:
@@ -147,7 +148,7 @@ def json_body() -> Any:
     if bad is not None:
         raise ValidationFailed(
             "The request holds text that cannot be stored.",
-            fields={bad: ["Remove the invalid character (a lone UTF-16 surrogate)."]},
+            fields={bad: ["Remove the invalid character (a NUL or a lone UTF-16 surrogate)."]},
         )
     return payload
 

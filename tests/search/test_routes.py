@@ -103,7 +103,7 @@ def test_odd_input_is_escaped_and_answered(shop, client_as):
     assert response.status_code == 200
     assert "<script>alert(1)" not in page_text(response)
     assert client.get("/search?q=%F0%9F%9A%80+caf%C3%A9").status_code == 200
-    assert client.get("/search?q=%00%01vpn").status_code == 200
+    assert client.get("/search?q=%01%02vpn").status_code == 200
 
 
 def test_pagination_keeps_the_query(client_as, users):

@@ -8,7 +8,9 @@ import pytest
 from app import clock
 from app.accounts import services as accounts
 from app.catalog import services as catalog
+from app.extensions import db
 from app.knowledge import services as knowledge
+from tests.catalog.conftest import complete_offer_data
 from tests.search.conftest import names, search
 
 
@@ -122,3 +124,27 @@ def test_articles_of_hidden_offers_are_not_found_by_outsiders(make_offer, users)
     assert [a.title for a in search(users["support_agent"], "zephyr").articles] == [
         "How to use ZEPHYR"
     ]
+
+
+def test_a_bundle_holding_a_canary_offer_is_found_by_its_pilots_only(make_offer, users, engine):
+    """Bundle visible to everyone, one member in canary for Finance: Engineering finds
+    neither the member nor the bundle; Finance finds both (issue 15, item 2)."""
+    manager = users["catalog_manager"]
+    make_offer("VPN-ACCESS")
+    make_offer("PAYROLL-PILOT", name="Payroll pilot", pilot_ids=[group("Finance")])
+    bundle = catalog.create_offer(
+        manager,
+        complete_offer_data(
+            "STARTER-KIT", name="Starter kit", summary="Payroll starter kit.", kind="bundle"
+        ),
+    )
+    catalog.set_bundle_members(manager, bundle.id, ["VPN-ACCESS", "PAYROLL-PILOT"])
+    article = knowledge.save_article(manager, title="Starter kit", body="Read me.")
+    knowledge.link_articles(manager, "STARTER-KIT", [article.id])
+    for status in ("planned", "ready", "published"):
+        catalog.transition_offer(manager, bundle.id, status)
+    db.session.commit()
+    engine()
+    assert search(users["other_consumer"], "starter kit").total == 0
+    assert search(users["other_consumer"], "payroll").total == 0
+    assert names(search(users["consumer"], "starter kit")) == ["Starter kit"]

@@ -655,7 +655,8 @@ def test_change_targets_past_the_bound_are_found_by_name(consumer, order_vpn, ag
     assert "Alpha 0000" not in found
     chosen = html(consumer.get(f"{path}?target={zeta.id}"))  # chosen, it stays in the list
     assert f'<option value="{zeta.id}" selected>Zeta VPN (ZETA-VPN)</option>' in chosen
-    assert consumer.get(f"{path}?find=%00").status_code == 200
+    assert consumer.get(f"{path}?find=%01").status_code == 200
+    assert consumer.get(f"{path}?find=%00").status_code == 400  # NUL: refused at the door
     for literal in ("100%25", "_", "💥" * 200):  # % and _ match themselves only
         response = consumer.get(f"{path}?find={literal}")
         assert response.status_code == 200 and "holds" in html(response)

@@ -72,7 +72,7 @@ def parse_yaml(text: str) -> tuple[Any, dict[str, int]]:
     if bad is not None:
         raise ValidationFailed(
             "The file holds text that cannot be stored.",
-            fields={bad: ["Remove the invalid character (a lone UTF-16 surrogate)."]},
+            fields={bad: ["Remove the invalid character (a NUL or a lone UTF-16 surrogate)."]},
         )
     return document, lines
 

@@ -5,12 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from ... import clock
 from ...accounts.models import User
 from ...errors import NotFound
 from ...extensions import db, get_by_id
-from ..models import LIVE_STATUSES, OfferSettings, OfferStatus, ServiceOffer, offer_audience
+from ..models import (
+    LIVE_STATUSES,
+    BundleMember,
+    OfferSettings,
+    OfferStatus,
+    ServiceOffer,
+    offer_audience,
+)
 from .access import can_manage_catalog
 from .revisions import get_offer, live_revision
 
@@ -23,30 +31,48 @@ def _window_clause(now: datetime):
     )
 
 
+def _code_in_audience(code, group_ids: list[int]):
+    """SQL: the audience of the offer with this code includes a user of these groups
+    (everyone, or one of the groups; pilot groups only while the offer is in canary)."""
+    audience = offer_audience.alias()
+    settings = aliased(OfferSettings)
+    has_audience = sa.exists().where(audience.c.offer_code == code).correlate_except(audience)
+    # Correlated explicitly: nested inside `member`, auto-correlation would not reach the
+    # outer code and the test would ask whether ANY offer is in canary.
+    in_canary = (
+        sa.exists()
+        .where(settings.offer_code == code, settings.canary.is_(True))
+        .correlate_except(settings)
+    )
+    if not group_ids:
+        return sa.and_(~has_audience, ~in_canary)
+    member = (
+        sa.exists()
+        .where(
+            audience.c.offer_code == code,
+            audience.c.group_id.in_(group_ids),
+            sa.or_(audience.c.is_pilot.is_(True), ~in_canary),
+        )
+        .correlate_except(audience)
+    )
+    return sa.or_(sa.and_(~has_audience, ~in_canary), member)
+
+
 def audience_clause(user: User, *, as_consumer: bool = False):
-    """SQL: the offer's audience includes this user (everyone, or one of the user's groups;
-    pilot groups only while the offer is in canary)."""
+    """SQL: the offer's audience includes this user and, for a bundle, so does every member's
+    (a bundle never shows a canary or group-only offer beyond that offer's own audience)."""
     if can_manage_catalog(user) and not as_consumer:
         return sa.true()
     group_ids = sorted(user.group_ids)
-    has_audience = sa.exists().where(offer_audience.c.offer_code == ServiceOffer.code)
-    # Correlated explicitly: nested inside `member`, auto-correlation would not reach the
-    # outer service_offers and the test would ask whether ANY offer is in canary.
-    in_canary = (
+    hidden_member = (
         sa.exists()
-        .where(OfferSettings.offer_code == ServiceOffer.code, OfferSettings.canary.is_(True))
-        .correlate_except(OfferSettings)
+        .where(
+            BundleMember.bundle_id == ServiceOffer.id,
+            ~_code_in_audience(BundleMember.member_code, group_ids),
+        )
+        .correlate_except(BundleMember)
     )
-    member = sa.exists().where(
-        offer_audience.c.offer_code == ServiceOffer.code,
-        offer_audience.c.group_id.in_(group_ids),
-        sa.or_(offer_audience.c.is_pilot.is_(True), ~in_canary),
-    )
-    return (
-        sa.or_(sa.and_(~has_audience, ~in_canary), member)
-        if group_ids
-        else sa.and_(~has_audience, ~in_canary)
-    )
+    return sa.and_(_code_in_audience(ServiceOffer.code, group_ids), ~hidden_member)
 
 
 def visible_offers_query(user: User, now: datetime | None = None) -> sa.Select:
