@@ -71,8 +71,13 @@ test-postgres: $(VENV)/.installed system-deps $(OIDC_PROVIDER)
 
 test: lint test-sqlite test-postgres
 
+# The benchmarks of docs/benchmarks.md on SQLite (data in /tmp; the page bench generates its
+# 10,000 offers, 100,000 subscriptions and 1,000,000 usage rows first).
 bench: $(VENV)/.installed
-	$(BIN)/python -m tests.bench.run_all
+	$(BIN)/python -m tests.bench.bench_jobs --jobs 2000 --workers 2
+	$(BIN)/python -m tests.bench.bench_search --database-url sqlite:////tmp/bench-search.db --generate 10000
+	$(BIN)/python -m tests.bench.bench_pages --database-url sqlite:////tmp/bench.db --generate
+	$(BIN)/python -m pytest -p no:cacheprovider -n 0 -s tests/bench/bench_first_delivery.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache tests/oidc/node_modules
