@@ -11,6 +11,10 @@ from ..extensions import db
 from ..models_base import UTCDateTime
 from ..roles import Role
 
+# The password hash of users created just in time by an OpenID Connect sign-in: no password
+# matches it (check_password_hash refuses a hash without a method).
+PROVIDER_ONLY_HASH = "!oidc:"
+
 group_members = sa.Table(
     "group_members",
     db.metadata,
@@ -50,6 +54,12 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+    @property
+    def has_password(self) -> bool:
+        """False for a user created at a first sign-in through the OpenID provider: they have
+        no Offerdesk password to change (until an admin sets one)."""
+        return not self.password_hash.startswith(PROVIDER_ONLY_HASH)
 
     @property
     def role_names(self) -> set[str]:

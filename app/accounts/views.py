@@ -251,6 +251,7 @@ def edit_user(user_id: int):
         "admin/user_form.html",
         form=form,
         user=user,
+        provider=sso.provider_grants(current_user, user),
         tokens=tokens,
         confirm_form=ConfirmForm(),
         token_form=TokenForm(prefix="tok"),

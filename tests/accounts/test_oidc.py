@@ -11,7 +11,7 @@ from app.accounts import services as accounts
 from app.accounts.models import SYSTEM, User, UserIdentity, UserRole
 from app.audit.models import AuditEvent
 from app.extensions import db
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import DEMO_PASSWORD, login
 from tests.oidc.fixtures import oidc, openid_provider  # noqa: F401 - fixtures
 
 ALICE = {
@@ -274,3 +274,46 @@ def test_a_role_granted_by_the_provider_is_not_marked_local(app, oidc):
     sign_in(app.test_client(), oidc, "alice-0001")
     link = db.session.scalar(sa.select(UserRole))
     assert (link.role, link.local) == ("admin", False)
+
+
+def test_a_provider_only_user_is_not_offered_a_password_change(app, oidc):
+    oidc.set_accounts(ALICE)
+    client = app.test_client()
+    sign_in(client, oidc, "alice-0001")
+    page = client.get("/account")
+    assert b"there is no Offerdesk password to change" in page.data
+    assert b'name="pw-current_password"' not in page.data
+    before = user_named("alice@corp.example").password_hash
+    with pytest.raises(accounts.ValidationFailed) as refusal:
+        accounts.change_own_password(user_named("alice@corp.example"), "", "a-new-password")
+    assert refusal.value.fields == {
+        "current_password": [
+            "You sign in through your organisation's identity provider, so there is no "
+            "Offerdesk password to change: change it at the provider."
+        ]
+    }
+    assert user_named("alice@corp.example").password_hash == before
+
+
+def test_the_admin_page_tells_provider_grants_from_local_ones(app, oidc, make_user):
+    oidc.set_accounts(ALICE)
+    sign_in(app.test_client(), oidc, "alice-0001")
+    alice = user_named("alice@corp.example")
+    sales = accounts.save_group(SYSTEM, name="Sales")
+    accounts.update_user(
+        SYSTEM,
+        alice.id,
+        email=alice.email,
+        name=alice.name,
+        roles=["catalog_manager", "product_manager"],
+        group_ids=[*alice.group_ids, sales.id],
+        support_tier=None,
+    )
+    db.session.commit()
+    admin = login(app.test_client(), make_user("admin"))
+    page = admin.get(f"/admin/users/{alice.id}").get_data(as_text=True)
+    section = page.split('data-testid="provider-grants"')[1].split("</section>")[0]
+    assert f"{oidc.issuer} (subject <code>alice-0001</code>)" in section
+    assert "<dt>Roles from the provider</dt>\n    <dd>catalog_manager</dd>" in section
+    assert "<dt>Groups from the provider</dt>\n    <dd>Finance</dd>" in section
+    assert "This user has no Offerdesk password" in section

@@ -221,7 +221,17 @@ def list_users(
     return query
 
 
+PROVIDER_PASSWORD = (
+    "You sign in through your organisation's identity provider, so there is no Offerdesk "
+    "password to change: change it at the provider."
+)
+
+
 def change_own_password(user: User, current_password: str, new_password: str) -> None:
+    if not user.has_password:
+        raise ValidationFailed(
+            "Password not changed.", fields={"current_password": [PROVIDER_PASSWORD]}
+        )
     if not check_password_hash(user.password_hash, current_password or ""):
         raise ValidationFailed(
             "Password not changed.",

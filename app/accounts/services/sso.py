@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
@@ -17,7 +18,16 @@ from flask import current_app
 from ... import clock
 from ...audit import services as audit
 from ...extensions import db
-from ..models import SYSTEM, ConsumerGroup, Role, User, UserIdentity, UserRole, group_members
+from ..models import (
+    PROVIDER_ONLY_HASH,
+    SYSTEM,
+    ConsumerGroup,
+    Role,
+    User,
+    UserIdentity,
+    UserRole,
+    group_members,
+)
 from . import (
     EMAIL_RE,
     _user_snapshot,
@@ -25,6 +35,7 @@ from . import (
     find_user_by_email,
     normalise_email,
     openid,
+    require_role,
 )
 from .openid import REFUSED, SignInRefused
 
@@ -119,9 +130,7 @@ def _link_or_create(claims: dict, issuer: str, subject: str) -> User:
         user = User(
             email=email,
             name=_claimed_name(claims, email),
-            # No password: such a user signs in through the provider (check_password_hash
-            # refuses a hash without a method).
-            password_hash=f"!oidc:{secrets.token_hex(8)}",
+            password_hash=f"{PROVIDER_ONLY_HASH}{secrets.token_hex(8)}",
             created_at=clock.now(),
         )
         db.session.add(user)
@@ -248,3 +257,30 @@ def signed_out(user: User, id_token: str | None, post_logout_redirect_uri: str) 
 
 
 __all__ = ["REFUSED", "SignInRefused", "complete", "sign_in", "signed_out"]
+
+
+@dataclass(frozen=True)
+class ProviderGrants:
+    """What a user's sign-ins through the provider hold: their identities there, and the roles
+    and groups the claims granted (which the next sign-in sets again, whatever an admin does)."""
+
+    identities: list[UserIdentity]
+    roles: list[str]
+    groups: list[str]
+
+
+def provider_grants(actor: User, user: User) -> ProviderGrants:
+    require_role(actor, Role.ADMIN)
+    identities = db.session.scalars(
+        sa.select(UserIdentity)
+        .where(UserIdentity.user_id == user.id)
+        .order_by(UserIdentity.created_at, UserIdentity.id)
+    ).all()
+    groups = db.session.scalars(
+        sa.select(ConsumerGroup.name)
+        .join(group_members, group_members.c.group_id == ConsumerGroup.id)
+        .where(group_members.c.user_id == user.id, group_members.c.local.is_(False))
+        .order_by(ConsumerGroup.name)
+    ).all()
+    roles = sorted(link.role for link in user.roles if not link.local)
+    return ProviderGrants(identities=list(identities), roles=roles, groups=list(groups))
