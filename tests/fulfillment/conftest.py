@@ -1,15 +1,9 @@
-"""Automatic fulfillment steps against a real HTTP receiver on 127.0.0.1 (a thread), which
-checks each request's signature the way docs/webhooks.md tells a receiver to, answers from a
-script, and can call the portal back with the callback token it was given."""
+"""Automatic fulfillment steps against a real HTTP receiver (tests/receiver.py), which answers
+from a script and can call the portal back with the callback token it was given."""
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
@@ -21,91 +15,20 @@ from app.integrations.services import integrations
 from app.subscriptions import services as subs
 from app.subscriptions.models import FulfillmentTask, StepDelivery, Subscription
 from tests.catalog.conftest import catalog_setup, make_offer  # noqa: F401
-from tests.integrations.conftest import signature_is_valid
-from tests.jobs.conftest import free_port, immediate, wait_for  # noqa: F401
+from tests.jobs.conftest import immediate, wait_for  # noqa: F401
+from tests.receiver import Receiver
 from tests.subscriptions.conftest import agent  # noqa: F401
 
 SECRET = "step-receiver-secret-0123456789"
 
 
-@dataclass
-class Received:
-    headers: dict
-    body: bytes
-    signature_valid: bool
-
-    def json(self):
-        return json.loads(self.body)
-
-
-@dataclass
-class StepReceiver:
-    """Answers each POST with the next (status, document) of `script`, then `default`; sleeps
-    `delay` seconds first (and the first `held` requests wait until `release` is set); calls
-    `then(received)` in another thread after answering."""
-
-    secret: str = SECRET
-    port: int = field(default_factory=free_port)
-    script: list[tuple[int, dict]] = field(default_factory=list)
-    default: tuple[int, dict] = (200, {"status": "done"})
-    delay: float = 0
-    then: object = None
-    held: int = 0
-    release: threading.Event = field(default_factory=threading.Event)
-    requests: list[Received] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/steps"
-
-    def start(self) -> StepReceiver:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                header = self.headers.get("Offerdesk-Signature", "")
-                received = Received(
-                    dict(self.headers),
-                    body,
-                    bool(header) and signature_is_valid(receiver.secret, header, body),
-                )
-                receiver.requests.append(received)
-                if len(receiver.requests) <= receiver.held:
-                    receiver.release.wait(60)
-                time.sleep(receiver.delay)
-                status, document = receiver.script.pop(0) if receiver.script else receiver.default
-                answer = json.dumps(document).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-                if receiver.then is not None:
-                    threading.Thread(target=receiver.then, args=(received,), daemon=True).start()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.release.set()
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-
 @pytest.fixture
 def receivers():
-    started: list[StepReceiver] = []
+    started: list[Receiver] = []
 
-    def start(**settings) -> StepReceiver:
-        receiver = StepReceiver(**settings).start()
+    def start(**settings) -> Receiver:
+        settings = {"path": "/steps", "default": (200, {"status": "done"}), **settings}
+        receiver = Receiver(SECRET, **settings).start()
         started.append(receiver)
         return receiver
 
