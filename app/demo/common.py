@@ -6,9 +6,11 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from .. import clock
+from .. import clock, unit_of_work
 from ..accounts import services as accounts
 from ..accounts.models import User
+from ..catalog import services as catalog
+from ..errors import DomainError
 from ..extensions import db
 from ..subscriptions import services as subscriptions
 
@@ -45,3 +47,27 @@ def complete_manual_steps(order, agent: User | None, moment: datetime, *, hours:
         with clock_at(moment + timedelta(hours=hours)):
             subscriptions.transition_task(agent, pending[0].id, "complete")
         moment += timedelta(hours=hours)
+
+
+def order_and_fulfil(
+    consumer: User, agent: User | None, item: dict, ordered_at: datetime, *, key: str, hours: int
+) -> str | None:
+    """Order `item["offer"]` for the consumer at `ordered_at` with the options of `item` the
+    offer knows, and complete its manual steps; committed as one unit of work. The reason it
+    was skipped, or None."""
+    offer = catalog.live_revision(item["offer"])
+    if offer is None:
+        return "not in the catalog"
+    defined = {option["key"] for option in offer.options or []}
+    options = {key: value for key, value in (item.get("options") or {}).items() if key in defined}
+    try:
+        with clock_at(ordered_at):  # the demo history starts when the subscriptions did
+            order, _ = subscriptions.subscribe(
+                consumer, offer.id, options=options, accept_terms=True, idempotency_key=key
+            )
+        complete_manual_steps(order, agent, ordered_at, hours=hours)
+        unit_of_work.commit()
+    except DomainError as error:
+        db.session.rollback()
+        return error.message
+    return None

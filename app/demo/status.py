@@ -11,16 +11,13 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 
-from .. import clock, unit_of_work
-from ..catalog import services as catalog
+from .. import clock
 from ..catalog.models import DigitalProduct
-from ..errors import DomainError
 from ..extensions import db
 from ..status import services as status
 from ..status.models import ServiceNotice, UsageMetric, UsageRecord
-from ..subscriptions import services as subscriptions
 from ..subscriptions.models import Subscription, SubscriptionStatus
-from .common import clock_at, complete_manual_steps, find_user
+from .common import find_user, order_and_fulfil
 
 
 def load_status_seeds(folder: Path | str) -> list[str]:
@@ -76,29 +73,13 @@ def _load_subscriptions(config: dict) -> str:
             )
         if consumers_done[item["consumer"]]:
             continue
-        offer = catalog.live_revision(item["offer"])
-        if offer is None:
-            skipped.append(f"{item['offer']} (not in the catalog)")
-            continue
-        defined = {option["key"] for option in offer.options or []}
-        options = {
-            key: value for key, value in (item.get("options") or {}).items() if key in defined
-        }
-        try:
-            with clock_at(ordered_at):  # the demo history starts when the subscriptions did
-                order, _ = subscriptions.subscribe(
-                    consumer,
-                    offer.id,
-                    options=options,
-                    accept_terms=True,
-                    idempotency_key=f"seed-status-{item['offer']}",
-                )
-            complete_manual_steps(order, agent, ordered_at, hours=3)
+        refusal = order_and_fulfil(
+            consumer, agent, item, ordered_at, key=f"seed-status-{item['offer']}", hours=3
+        )
+        if refusal is None:
             created += 1
-            unit_of_work.commit()  # one seeded subscription, one unit of work
-        except DomainError as error:
-            db.session.rollback()
-            skipped.append(f"{item['offer']} ({error.message})")
+        else:
+            skipped.append(f"{item['offer']} ({refusal})")
     line = f"demo subscriptions: {created} created"
     return line + (f"; skipped {', '.join(skipped)}" if skipped else "")
 

@@ -20,11 +20,10 @@ from ..catalog.models import DigitalProduct
 from ..errors import DomainError
 from ..extensions import db
 from ..knowledge.models import ArticleFeedback, KnowledgeArticle
-from ..subscriptions import services as subscriptions
 from ..subscriptions.models import Subscription, SubscriptionStatus
 from ..support import services
 from ..support.models import BacklogItem, Deflection, SupportRequest
-from .common import clock_at, complete_manual_steps, find_user
+from .common import clock_at, find_user, order_and_fulfil
 
 SEED_FILE = "support.yaml"
 
@@ -149,29 +148,13 @@ def _load_subscriptions(config: dict) -> str:
             continue
         if _open_subscription(consumer, item["offer"]) is not None:
             continue
-        offer = catalog.live_revision(item["offer"])
-        if offer is None:
-            skipped.append(f"{item['offer']} (not in the catalog)")
-            continue
-        defined = {option["key"] for option in offer.options or []}
-        options = {
-            key: value for key, value in (item.get("options") or {}).items() if key in defined
-        }
-        try:
-            with clock_at(ordered_at):
-                order, _ = subscriptions.subscribe(
-                    consumer,
-                    offer.id,
-                    options=options,
-                    accept_terms=True,
-                    idempotency_key=f"seed-support-{item['offer']}",
-                )
-            complete_manual_steps(order, agent, ordered_at, hours=2)
+        refusal = order_and_fulfil(
+            consumer, agent, item, ordered_at, key=f"seed-support-{item['offer']}", hours=2
+        )
+        if refusal is None:
             created += 1
-            unit_of_work.commit()  # one seeded subscription, one unit of work
-        except DomainError as error:
-            db.session.rollback()
-            skipped.append(f"{item['offer']} for {item['consumer']} ({error.message})")
+        else:
+            skipped.append(f"{item['offer']} for {item['consumer']} ({refusal})")
     return _with_note(f"support demo subscriptions: {created} created", skipped)
 
 

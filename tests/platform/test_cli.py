@@ -69,6 +69,8 @@ def test_seed_is_idempotent_and_demo_logins_work(app, client):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["seed"])
     assert first.exit_code == 0, first.output
+    assert "demo subscriptions: 3 created\n" in first.output
+    assert "support demo subscriptions: 1 created\n" in first.output
     counts = (
         db.session.scalar(sa.select(sa.func.count(User.id))),
         db.session.scalar(sa.select(sa.func.count(ConsumerGroup.id))),
