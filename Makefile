@@ -13,7 +13,8 @@ WORKERS ?= 4
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -n $(TEST_WORKERS)
 
-.PHONY: run serve test test-sqlite test-postgres setup system-deps lint format bench clean
+.PHONY: run serve test test-sqlite test-postgres setup system-deps lint format bench clean \
+	translations compile-translations check-translations
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +24,29 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-setup: $(VENV)/.installed
+# Message catalogs (app/translations/<lang>/LC_MESSAGES/messages.po, German for now). The
+# compiled .mo files are built here, never committed.
+CATALOGS := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
+$(COMPILED): %.mo: %.po | $(VENV)/.installed
+	$(BIN)/pybabel compile -i $< -o $@ --statistics
+
+compile-translations: $(COMPILED)
+
+# After changing strings: extract them afresh, merge them into each catalog (new ones come in
+# empty), compile, and list what still lacks a translation.
+translations: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --no-location --sort-output \
+		--project Offerdesk -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations \
+		--no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
+	$(MAKE) compile-translations
+	$(BIN)/python -m tests.i18n.catalog
+
+check-translations: $(VENV)/.installed
+	$(BIN)/python -m tests.i18n.catalog
+
+setup: $(VENV)/.installed compile-translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed
 	$(BIN)/flask search reindex
@@ -66,11 +89,11 @@ format: $(VENV)/.installed
 	$(BIN)/ruff format app tests
 	$(BIN)/ruff check --fix app tests
 
-test-sqlite: $(VENV)/.installed system-deps $(OIDC_PROVIDER)
+test-sqlite: $(VENV)/.installed compile-translations system-deps $(OIDC_PROVIDER)
 	@echo "=== Test suite on SQLite ==="
 	$(PYTEST)
 
-test-postgres: $(VENV)/.installed system-deps $(OIDC_PROVIDER)
+test-postgres: $(VENV)/.installed compile-translations system-deps $(OIDC_PROVIDER)
 	@echo "=== Test suite on PostgreSQL ==="
 	bash tests/with_postgres.sh $(PYTEST)
 

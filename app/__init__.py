@@ -17,6 +17,7 @@ from werkzeug.routing import IntegerConverter
 from . import i18n, unit_of_work
 from .config import INSTANCE_DIR, ROOT, load_config
 from .extensions import csrf, db, login_manager, migrate
+from .i18n import N_
 from .inputs import MAX_ID
 
 
@@ -82,7 +83,8 @@ def register_extensions(app: Flask) -> None:
     i18n.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
-    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message = N_("Please log in to see that page.")
+    login_manager.localize_callback = i18n._  # the message above, in the user's language
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
@@ -206,17 +208,16 @@ def register_security_headers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from .labels import capital_label, label
     from .markdown import render_markdown
     from .navigation import navigation_for
     from .web import page_url, query_args
 
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["capital_label"] = capital_label
     app.jinja_env.globals["page_url"] = page_url
     app.jinja_env.globals["query_args"] = query_args
-
-    @app.template_filter("datetime")
-    def format_datetime(value, fmt: str = "%Y-%m-%d %H:%M UTC"):
-        return value.strftime(fmt) if value else ""
 
     @app.context_processor
     def inject_navigation():

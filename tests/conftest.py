@@ -30,6 +30,7 @@ from app.accounts import services as accounts
 from app.accounts.models import SYSTEM
 from app.config import ROOT
 from app.extensions import db
+from tests.i18n.catalog import compile_catalogs
 from tests.isolation import Isolation, NeedsCommitted, refuse_processes
 
 DEMO_PASSWORD = "correct-horse-battery"
@@ -43,6 +44,13 @@ DATABASE_URL = (
     if SERVER_URL
     else f"sqlite:///{_TMP / 'test.db'}"
 )
+
+
+def pytest_configure(config):
+    """The German catalog compiled, as `make test` does, for a run started without make (the
+    controller compiles before the workers start; each .mo is written whole, then renamed)."""
+    if not hasattr(config, "workerinput"):
+        compile_catalogs()
 
 
 def pytest_report_header(config):

@@ -40,6 +40,11 @@ class User(UserMixin, db.Model):
         sa.SmallInteger, sa.CheckConstraint("support_tier BETWEEN 1 AND 3", name="tier_range")
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # the portal's language and time zone for this user; none = the browser's language, UTC
+    locale: Mapped[str | None] = mapped_column(
+        sa.String(8), sa.CheckConstraint("locale IN ('en', 'de')", name="known_locale")
+    )
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

@@ -11,6 +11,7 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import NotAllowed, RateLimited, Unauthorized, ValidationFailed
+from ..i18n import _, refresh
 from ..web import accept_any_id, apply_field_errors, arg_id, is_safe_next, paginate, roles_required
 from . import services
 from .forms import (
@@ -19,6 +20,7 @@ from .forms import (
     GroupMembersForm,
     LoginForm,
     PasswordChangeForm,
+    PreferencesForm,
     TokenForm,
     UserForm,
 )
@@ -52,7 +54,7 @@ def login():
         else:
             session.clear()
             login_user(user, remember=form.remember.data)
-            flash(f"Welcome, {user.name}.", "success")
+            flash(_("Welcome, %(name)s.", name=user.name), "success")
             target = form.next.data
             return redirect(target if is_safe_next(target) else url_for("main.home"))
     elif request.method == "POST":
@@ -96,7 +98,7 @@ def oidc_callback():
     session.clear()
     login_user(user)
     session["oidc_id_token"] = id_token
-    flash(f"Welcome, {user.name}.", "success")
+    flash(_("Welcome, %(name)s.", name=user.name), "success")
     target = (pending or {}).get("next")
     return redirect(target if is_safe_next(target) else url_for("main.home"))
 
@@ -115,7 +117,7 @@ def logout():
     )
     logout_user()
     session.clear()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(target or url_for("accounts.login"))
 
 
@@ -124,9 +126,23 @@ def logout():
 def account():
     password_form = PasswordChangeForm(prefix="pw")
     token_form = TokenForm(prefix="tok")
+    preferences_form = PreferencesForm(
+        prefix="pref", data={"locale": current_user.locale, "timezone": current_user.timezone}
+    )
     new_token = None
     action = request.form.get("action")
-    if action == "password" and password_form.validate_on_submit():
+    if action == "preferences" and preferences_form.validate_on_submit():
+        try:
+            services.set_language_and_timezone(
+                current_user, preferences_form.locale.data, preferences_form.timezone.data
+            )
+        except ValidationFailed as error:
+            apply_field_errors(preferences_form, error)
+        else:
+            refresh()  # the message below already in the language just chosen
+            flash(_("Your language and time zone are saved."), "success")
+            return redirect(url_for("accounts.account"))
+    elif action == "password" and password_form.validate_on_submit():
         try:
             services.change_own_password(
                 current_user, password_form.current_password.data, password_form.new_password.data
@@ -134,7 +150,7 @@ def account():
         except ValidationFailed as error:
             apply_field_errors(password_form, error)
         else:
-            flash("Your password is changed.", "success")
+            flash(_("Your password is changed."), "success")
             return redirect(url_for("accounts.account"))
     elif action == "token" and token_form.validate_on_submit():
         try:
@@ -144,12 +160,13 @@ def account():
         except ValidationFailed as error:
             apply_field_errors(token_form, error)
         else:
-            flash("Token created. Copy it now: it will not be shown again.", "success")
+            flash(_("Token created. Copy it now: it will not be shown again."), "success")
     tokens = services.list_tokens(current_user, current_user.id)
     return render_template(
         "accounts/account.html",
         password_form=password_form,
         token_form=token_form,
+        preferences_form=preferences_form,
         tokens=tokens,
         new_token=new_token,
         confirm_form=ConfirmForm(),
@@ -161,7 +178,7 @@ def account():
 def revoke_token(token_id: int):
     if ConfirmForm().validate_on_submit():
         token = services.revoke_token(current_user, token_id)
-        flash(f"Token “{token.label}” revoked.", "success")
+        flash(_("Token “%(label)s” revoked.", label=token.label), "success")
     target = request.form.get("next")
     return redirect(target if is_safe_next(target) else url_for("accounts.account"))
 
@@ -214,7 +231,7 @@ def new_user():
         except ValidationFailed as error:
             apply_field_errors(form, error)
         else:
-            flash(f"User {user.email} created.", "success")
+            flash(_("User %(email)s created.", email=user.email), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=None)
 
@@ -244,7 +261,7 @@ def edit_user(user_id: int):
         except ValidationFailed as error:
             apply_field_errors(form, error)
         else:
-            flash(f"User {user.email} saved.", "success")
+            flash(_("User %(email)s saved.", email=user.email), "success")
             return redirect(url_for("admin.users"))
     tokens = services.list_tokens(current_user, user.id)
     return render_template(
@@ -268,7 +285,14 @@ def toggle_active(user_id: int):
         except ValidationFailed as error:
             flash(error.message, "error")
         else:
-            flash(f"{user.email} is {'active' if user.active else 'deactivated'}.", "success")
+            flash(
+                _(
+                    "%(email)s is %(value)s.",
+                    email=user.email,
+                    value="active" if user.active else "deactivated",
+                ),
+                "success",
+            )
     return redirect(url_for("admin.users"))
 
 
@@ -277,7 +301,7 @@ def toggle_active(user_id: int):
 def create_user_token(user_id: int):
     form = TokenForm(prefix="tok")
     if not form.validate_on_submit():
-        flash("Give the token a label (up to 120 characters).", "error")
+        flash(_("Give the token a label (up to 120 characters)."), "error")
         return redirect(url_for("admin.edit_user", user_id=user_id))
     token, plaintext = services.create_token(current_user, user_id, form.label.data)
     return render_template("admin/token_created.html", token=token, plaintext=plaintext)
@@ -326,7 +350,7 @@ def edit_group(group_id: int | None = None):
         except ValidationFailed as error:
             apply_field_errors(form, error)
         else:
-            flash(f"Group {saved.name} saved.", "success")
+            flash(_("Group %(name)s saved.", name=saved.name), "success")
             return redirect(url_for("admin.edit_group", group_id=saved.id))
     return render_template(
         "admin/group_form.html", form=form, members_form=members_form, group=group
@@ -340,9 +364,9 @@ def group_members(group_id: int):
     accept_any_id(form.members)
     if form.validate_on_submit():
         services.set_group_members(current_user, group_id, form.members.data)
-        flash("Members saved.", "success")
+        flash(_("Members saved."), "success")
     else:
-        flash("Choose members from the list.", "error")
+        flash(_("Choose members from the list."), "error")
     return redirect(url_for("admin.edit_group", group_id=group_id))
 
 
@@ -355,5 +379,5 @@ def delete_group(group_id: int):
         except (ValidationFailed, NotAllowed) as error:
             flash(error.message, "error")
         else:
-            flash("Group deleted.", "success")
+            flash(_("Group deleted."), "success")
     return redirect(url_for("admin.groups"))

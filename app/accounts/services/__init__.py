@@ -16,6 +16,7 @@ from ... import clock
 from ...audit import services as audit
 from ...errors import NotAllowed, NotFound, RateLimited, Unauthorized, ValidationFailed
 from ...extensions import db, get_by_id
+from ...i18n import _, _l
 from ...inputs import search_text
 from ..models import ApiToken, ConsumerGroup, LoginAttempt, Role, User, UserRole
 
@@ -29,7 +30,7 @@ TOKEN_PREFIX = "odk_"
 
 def require_role(actor: User | None, *roles: Role | str, message: str | None = None) -> None:
     if actor is None or not actor.is_active or not actor.has_role(*roles):
-        raise NotAllowed(message or "You do not have permission to do that.")
+        raise NotAllowed(message or _("You do not have permission to do that."))
 
 
 def normalise_email(email: str) -> str:
@@ -45,7 +46,7 @@ def hash_password(password: str) -> str:
 def get_user(user_id: int) -> User:
     user = get_by_id(User, user_id)
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     return user
 
 
@@ -64,24 +65,29 @@ def _validate_user_fields(
 ) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not EMAIL_RE.match(email) or len(email) > 254:
-        errors["email"] = ["Enter a valid e-mail address."]
+        errors["email"] = [_("Enter a valid e-mail address.")]
     else:
         clash = find_user_by_email(email)
         if clash is not None and clash.id != user_id:
-            errors["email"] = ["Another user already has this e-mail address."]
+            errors["email"] = [_("Another user already has this e-mail address.")]
     if not name.strip():
-        errors["name"] = ["Enter a name."]
+        errors["name"] = [_("Enter a name.")]
     elif len(name) > 120:
-        errors["name"] = ["Keep the name to 120 characters."]
+        errors["name"] = [_("Keep the name to 120 characters.")]
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = [f"Use at least {MIN_PASSWORD_LENGTH} characters."]
+        errors["password"] = [
+            _(
+                "Use at least %(MIN_PASSWORD_LENGTH)s characters.",
+                MIN_PASSWORD_LENGTH=MIN_PASSWORD_LENGTH,
+            )
+        ]
     unknown = set(roles) - {role.value for role in Role}
     if unknown:
-        errors["roles"] = [f"Unknown role: {', '.join(sorted(unknown))}."]
+        errors["roles"] = [_("Unknown role: %(names)s.", names=", ".join(sorted(unknown)))]
     if Role.SUPPORT_AGENT.value in roles and tier not in (1, 2, 3):
-        errors["support_tier"] = ["A support agent needs a tier: 1, 2 or 3."]
+        errors["support_tier"] = [_("A support agent needs a tier: 1, 2 or 3.")]
     if tier is not None and tier not in (1, 2, 3):
-        errors["support_tier"] = ["The tier is 1, 2 or 3."]
+        errors["support_tier"] = [_("The tier is 1, 2 or 3.")]
     return errors
 
 
@@ -91,7 +97,9 @@ def _groups_by_ids(group_ids: Iterable[int]) -> list[ConsumerGroup]:
         return []
     groups = list(db.session.scalars(sa.select(ConsumerGroup).where(ConsumerGroup.id.in_(ids))))
     if len(groups) != len(ids):
-        raise ValidationFailed("Unknown group.", fields={"groups": ["Choose existing groups."]})
+        raise ValidationFailed(
+            _("Unknown group."), fields={"groups": [_("Choose existing groups.")]}
+        )
     return groups
 
 
@@ -125,7 +133,7 @@ def create_user(
     roles = sorted({str(role) for role in roles})
     errors = _validate_user_fields(email, name, password, roles, support_tier, user_id=None)
     if errors:
-        raise ValidationFailed("The user could not be saved.", fields=errors)
+        raise ValidationFailed(_("The user could not be saved."), fields=errors)
     user = User(
         email=email,
         name=name.strip(),
@@ -160,9 +168,9 @@ def update_user(
     password = password or None
     errors = _validate_user_fields(email, name, password, roles, support_tier, user_id=user.id)
     if actor.id == user.id and Role.ADMIN.value not in roles:
-        errors["roles"] = ["You cannot remove your own admin role."]
+        errors["roles"] = [_("You cannot remove your own admin role.")]
     if errors:
-        raise ValidationFailed("The user could not be saved.", fields=errors)
+        raise ValidationFailed(_("The user could not be saved."), fields=errors)
     before = _user_snapshot(user)
     user.email = email
     user.name = name.strip()
@@ -185,8 +193,8 @@ def set_user_active(actor: User, user_id: int, active: bool) -> User:
     user = get_user(user_id)
     if user.id == actor.id and not active:
         raise ValidationFailed(
-            "You cannot deactivate yourself.",
-            fields={"active": ["You cannot deactivate yourself."]},
+            _("You cannot deactivate yourself."),
+            fields={"active": [_("You cannot deactivate yourself.")]},
         )
     if user.active != active:
         audit.record(
@@ -221,7 +229,7 @@ def list_users(
     return query
 
 
-PROVIDER_PASSWORD = (
+PROVIDER_PASSWORD = _l(
     "You sign in through your organisation's identity provider, so there is no Offerdesk "
     "password to change: change it at the provider."
 )
@@ -230,20 +238,53 @@ PROVIDER_PASSWORD = (
 def change_own_password(user: User, current_password: str, new_password: str) -> None:
     if not user.has_password:
         raise ValidationFailed(
-            "Password not changed.", fields={"current_password": [PROVIDER_PASSWORD]}
+            _("Password not changed."), fields={"current_password": [PROVIDER_PASSWORD]}
         )
     if not check_password_hash(user.password_hash, current_password or ""):
         raise ValidationFailed(
-            "Password not changed.",
-            fields={"current_password": ["This is not your current password."]},
+            _("Password not changed."),
+            fields={"current_password": [_("This is not your current password.")]},
         )
     if len(new_password or "") < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(
-            "Password not changed.",
-            fields={"new_password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]},
+            _("Password not changed."),
+            fields={
+                "new_password": [
+                    _(
+                        "Use at least %(MIN_PASSWORD_LENGTH)s characters.",
+                        MIN_PASSWORD_LENGTH=MIN_PASSWORD_LENGTH,
+                    )
+                ]
+            },
         )
     user.password_hash = hash_password(new_password)
     audit.record(user, "user", user.id, "password_changed")
+    db.session.flush()
+
+
+def set_language_and_timezone(user: User, locale: str | None, timezone: str | None) -> None:
+    """The user's own language and time zone; empty means the browser's language, UTC."""
+    from ...i18n import LANGUAGES, TIMEZONES
+
+    locale, timezone = (locale or "").strip() or None, (timezone or "").strip() or None
+    fields: dict[str, list[str]] = {}
+    if locale is not None and locale not in LANGUAGES:
+        fields["locale"] = [_("Choose one of the languages offered.")]
+    if timezone is not None and timezone not in TIMEZONES:
+        fields["timezone"] = [_("Choose a time zone from the list, e.g. Europe/Berlin.")]
+    if fields:
+        raise ValidationFailed(_("Preferences not saved."), fields=fields)
+    changes = {
+        name: {"before": old, "after": new}
+        for name, old, new in (
+            ("locale", user.locale, locale),
+            ("timezone", user.timezone, timezone),
+        )
+        if old != new
+    }
+    user.locale, user.timezone = locale, timezone
+    if changes:
+        audit.record(user, "user", user.id, "preferences_changed", changes=changes)
     db.session.flush()
 
 
@@ -291,7 +332,9 @@ def authenticate(email: str, password: str, address: str) -> User:
         or _recent_failures(LoginAttempt.address, address) >= limit
     ):
         minutes = current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"]
-        raise RateLimited(f"Too many failed log-in attempts. Try again in {minutes} minutes.")
+        raise RateLimited(
+            _("Too many failed log-in attempts. Try again in %(minutes)s minutes.", minutes=minutes)
+        )
     user = find_user_by_email(email)
     password_matches = check_password_hash(
         user.password_hash if user is not None else _dummy_hash(), password or ""
@@ -299,11 +342,13 @@ def authenticate(email: str, password: str, address: str) -> User:
     if user is None or not password_matches or not user.active:
         _record_failure(email, address)
         db.session.commit()  # the failure must outlive the 401's rollback
-        raise Unauthorized("Invalid e-mail or password, or the account is deactivated.")
+        raise Unauthorized(_("Invalid e-mail or password, or the account is deactivated."))
     if password_log_in_closed(user):
         raise Unauthorized(
-            "Offerdesk signs you in through your identity provider: use the button on the "
-            "log-in page. Password log-in is for administrators."
+            _(
+                "Offerdesk signs you in through your identity provider: use the button on the "
+                "log-in page. Password log-in is for administrators."
+            )
         )
     db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email == email))
     audit.record(user, "user", user.id, "logged_in")
@@ -334,7 +379,7 @@ def list_groups() -> list[ConsumerGroup]:
 def get_group(group_id: int) -> ConsumerGroup:
     group = get_by_id(ConsumerGroup, group_id)
     if group is None:
-        raise NotFound("No such group.")
+        raise NotFound(_("No such group."))
     return group
 
 
@@ -353,15 +398,15 @@ def save_group(
     name = (name or "").strip()
     errors = {}
     if not name:
-        errors["name"] = ["Enter a name."]
+        errors["name"] = [_("Enter a name.")]
     elif len(name) > 120:
-        errors["name"] = ["Keep the name to 120 characters."]
+        errors["name"] = [_("Keep the name to 120 characters.")]
     else:
         clash = find_group_by_name(name)
         if clash is not None and clash.id != group_id:
-            errors["name"] = ["Another group already has this name."]
+            errors["name"] = [_("Another group already has this name.")]
     if errors:
-        raise ValidationFailed("The group could not be saved.", fields=errors)
+        raise ValidationFailed(_("The group could not be saved."), fields=errors)
     if group_id is None:
         group = ConsumerGroup(name=name, description=description or "", created_at=clock.now())
         db.session.add(group)
@@ -399,7 +444,9 @@ def set_group_members(actor: User, group_id: int, user_ids: Iterable[int]) -> Co
     ids = set(user_ids)
     members = list(db.session.scalars(sa.select(User).where(User.id.in_(ids)))) if ids else []
     if len(members) != len(ids):
-        raise ValidationFailed("Unknown user.", fields={"members": ["Choose existing users."]})
+        raise ValidationFailed(
+            _("Unknown user."), fields={"members": [_("Choose existing users.")]}
+        )
     before = sorted(user.email for user in group.members)
     group.members = members
     audit.record(
@@ -418,8 +465,8 @@ def delete_group(actor: User, group_id: int) -> None:
     group = get_group(group_id)
     if group.members:
         raise ValidationFailed(
-            "Remove the group's members before deleting it.",
-            fields={"members": ["The group still has members."]},
+            _("Remove the group's members before deleting it."),
+            fields={"members": [_("The group still has members.")]},
         )
     audit.record(actor, "group", group.id, "deleted", changes=audit.diff({"name": group.name}, {}))
     db.session.delete(group)
@@ -437,12 +484,12 @@ def create_token(actor: User | None, owner_id: int, label: str) -> tuple[ApiToke
     """Issue a token; the plaintext is returned once and only its hash is kept."""
     owner = get_user(owner_id)
     if actor is None or actor.id != owner.id:
-        require_role(actor, Role.ADMIN, message="You may only create tokens for yourself.")
+        require_role(actor, Role.ADMIN, message=_("You may only create tokens for yourself."))
     label = (label or "").strip() or "API token"
     if len(label) > 120:
         raise ValidationFailed(
-            "The token could not be created.",
-            fields={"label": ["Keep the label to 120 characters."]},
+            _("The token could not be created."),
+            fields={"label": [_("Keep the label to 120 characters.")]},
         )
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
@@ -471,7 +518,7 @@ def list_tokens(actor: User, owner_id: int | None = None) -> list[ApiToken]:
 def revoke_token(actor: User, token_id: int) -> ApiToken:
     token = get_by_id(ApiToken, token_id)
     if token is None or (token.user_id != actor.id and not actor.has_role(Role.ADMIN)):
-        raise NotFound("No such token.")
+        raise NotFound(_("No such token."))
     if token.revoked_at is None:
         token.revoked_at = clock.now()
         audit.record(actor, "api_token", token.id, "revoked", summary=token.label)
@@ -492,9 +539,9 @@ def authenticate_token(
         sa.select(ApiToken).where(ApiToken.token_hash == _digest(plaintext or ""))
     )
     if token is None or token.is_revoked:
-        raise Unauthorized("The API token is missing, unknown or revoked.")
+        raise Unauthorized(_("The API token is missing, unknown or revoked."))
     if not token.user.active:
-        raise Unauthorized("The token's user is deactivated.")
+        raise Unauthorized(_("The token's user is deactivated."))
     now = clock.now()
     if on_use is not None and (
         token.last_used_at is None or now - token.last_used_at > TOKEN_USE_PRECISION
