@@ -3,6 +3,7 @@
 // the form and the server lists the same suggestions; the server checks every file again.
 (function () {
   "use strict";
+  const labels = {};
 
   function debounce(fn, wait) {
     let timer = null;
@@ -61,13 +62,16 @@
     button.setAttribute("form", "deflect-form");
     button.name = "article_id";
     button.value = String(article.id);
-    button.textContent = "This answered my question";
+    button.textContent = labels.answered || "This answered my question";
     item.append(link, excerpt, button);
     return item;
   }
 
   function liveSuggestions(form) {
     const url = form.dataset.suggestUrl;
+    // the page's words, in the user's language (the template writes them through gettext)
+    labels.answered = form.dataset.answeredLabel;
+    labels.noMatch = form.dataset.noMatchLabel;
     const list = document.querySelector('[data-role="suggestion-list"]');
     const empty = document.querySelector('[data-role="suggestion-empty"]');
     const subscription = form.querySelector('select[name="subscription_id"]');
@@ -95,7 +99,7 @@
           list.replaceChildren(...data.articles.map(suggestionItem));
           if (empty) {
             empty.hidden = data.articles.length > 0;
-            empty.textContent = data.articles.length ? "" : "No matching article yet: send your request and we will help.";
+            empty.textContent = data.articles.length ? "" : labels.noMatch || "No matching article yet: send your request and we will help.";
           }
         })
         .catch((error) => {
