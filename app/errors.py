@@ -9,6 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
+from .i18n import _, _l
 from .inputs import NUL_MESSAGE, nul_input
 
 log = logging.getLogger(__name__)
@@ -16,47 +17,51 @@ log = logging.getLogger(__name__)
 
 class DomainError(Exception):
     status = 400
-    title = "Bad request"
+    title = _l("Bad request")
 
     def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None):
+        # translated texts (lazy ones too) become plain text here, in the user's language
+        message = str(message)
         super().__init__(message)
         self.message = message
-        self.fields = fields or {}
+        self.fields = {
+            name: [str(text) for text in texts] for name, texts in (fields or {}).items()
+        }
 
 
 class ValidationFailed(DomainError):
     status = 422
-    title = "Validation failed"
+    title = _l("Validation failed")
 
 
 class NotAllowed(DomainError):
     status = 403
-    title = "Not allowed"
+    title = _l("Not allowed")
 
 
 class NotFound(DomainError):
     status = 404
-    title = "Not found"
+    title = _l("Not found")
 
 
 class InvalidTransition(DomainError):
     status = 409
-    title = "Invalid transition"
+    title = _l("Invalid transition")
 
 
 class Conflict(DomainError):
     status = 409
-    title = "Conflict"
+    title = _l("Conflict")
 
 
 class Unauthorized(DomainError):
     status = 401
-    title = "Unauthorized"
+    title = _l("Unauthorized")
 
 
 class RateLimited(DomainError):
     status = 429
-    title = "Too many requests"
+    title = _l("Too many requests")
 
 
 def wants_problem_json() -> bool:
@@ -64,7 +69,7 @@ def wants_problem_json() -> bool:
 
 
 def problem(status: int, title: str, detail: str, **extra):
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body = {"type": "about:blank", "title": str(title), "status": status, "detail": str(detail)}
     body.update({key: value for key, value in extra.items() if value})
     body["instance"] = request.path
     resp = jsonify(body)
@@ -73,6 +78,13 @@ def problem(status: int, title: str, detail: str, **extra):
     if status == 401:
         resp.headers["WWW-Authenticate"] = 'Bearer realm="offerdesk"'
     return resp
+
+
+NUL_PLACES = {
+    "query parameter": _l("query parameter"),
+    "form field": _l("form field"),
+    "header": _l("header"),
+}
 
 
 def refuse_nul_input():
@@ -89,13 +101,22 @@ def refuse_nul_input():
     if found is None:
         return None
     kind, name = found
-    where = "The address" if kind == "path" else f"The {kind} “{name}”"
-    message = f"{where} holds a NUL character (\\0), which is not accepted."
+    if kind == "path":
+        message = _("The address holds a NUL character (\\0), which is not accepted.")
+    else:
+        message = _(
+            "The %(kind)s “%(name)s” holds a NUL character (\\0), which is not accepted.",
+            kind=NUL_PLACES.get(kind, kind),
+            name=name,
+        )
     if wants_problem_json():
         return problem(
-            400, "Bad request", message, errors={name if kind != "path" else "path": [NUL_MESSAGE]}
+            400,
+            _("Bad request"),
+            message,
+            errors={name if kind != "path" else "path": [str(NUL_MESSAGE)]},
         )
-    return render_error_page(400, f"{message} Remove it and try again.")
+    return render_error_page(400, _("%(message)s Remove it and try again.", message=message))
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -117,39 +138,62 @@ def register_error_handlers(app: Flask) -> None:
         log.info("Stale write on %s %s: %s", request.method, request.path, error)
         return handle_domain_error(
             Conflict(
-                "Someone else changed this while you were working on it, so nothing of yours "
-                "was saved. Reload to see their change, then try again."
+                _(
+                    "Someone else changed this while you were working on it, so nothing of yours "
+                    "was saved. Reload to see their change, then try again."
+                )
             )
         )
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
         if wants_problem_json():
-            return problem(error.code or 500, error.name, error.description or error.name)
-        return render_error_page(error.code or 500, error.description)
+            title, detail = http_texts(error)
+            return problem(error.code or 500, title, detail)
+        return render_error_page(error.code or 500, http_texts(error)[1])
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
         log.exception("Unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         if wants_problem_json():
-            return problem(500, "Internal server error", "Something went wrong on our side.")
-        return render_error_page(500, "Something went wrong on our side.")
+            return problem(500, _("Internal server error"), _("Something went wrong on our side."))
+        return render_error_page(500, _("Something went wrong on our side."))
+
+
+# Werkzeug's own texts, in the user's language; a text given to abort() is translated there.
+HTTP_TEXTS = {
+    400: (_l("Bad request"), _l("The request could not be understood.")),
+    401: (_l("Unauthorized"), _l("Please log in to see that page.")),
+    403: (_l("Forbidden"), _l("You do not have permission to see this page.")),
+    404: (_l("Not found"), _l("There is nothing at this address.")),
+    405: (_l("Method not allowed"), _l("This address does not accept that method.")),
+    413: (_l("Request too large"), _l("What you sent is too large.")),
+    415: (_l("Unsupported media type"), _l("This address does not accept that format.")),
+    429: (_l("Too many requests"), _l("Too many requests: wait a moment, then try again.")),
+}
+
+
+def http_texts(error: HTTPException) -> tuple[str, str]:
+    """The title and detail of an HTTP error: werkzeug's defaults replaced by ours."""
+    title, detail = HTTP_TEXTS.get(error.code or 500, (error.name, error.description))
+    described = error.description and error.description != type(error).description
+    return str(title), str(error.description if described else detail)
 
 
 def render_error_page(status: int, message: str | None):
     titles = {
-        400: "Bad request",
-        401: "Please log in",
-        403: "Not allowed",
-        404: "Not found",
-        500: "Server error",
+        400: _("Bad request"),
+        401: _("Please log in"),
+        403: _("Not allowed"),
+        404: _("Not found"),
+        500: _("Server error"),
     }
     return (
         render_template(
             "errors/error.html",
             status=status,
-            title=titles.get(status, "Error"),
+            title=titles.get(status, _("Error")),
             message=message,
         ),
         status,

@@ -6,6 +6,7 @@ the schedule), and create_app imports it so that every process, web or worker, k
 from __future__ import annotations
 
 from . import unit_of_work
+from .i18n import _l
 from .jobs import PeriodicJob, register_periodic, task
 from .subscriptions.services import automation, awx_steps, deliveries, lost_steps
 
@@ -40,8 +41,10 @@ register_periodic(
         "fulfillment.lost_steps",
         lost_steps.requeue_lost,
         1,
-        "Deliver again the automatic steps (or poll their AWX jobs) whose job a killed worker "
-        "lost.",
+        _l(
+            "Deliver again the automatic steps (or poll their AWX jobs) whose job a killed worker "
+            "lost."
+        ),
         at_start=True,
     )
 )

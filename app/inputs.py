@@ -10,6 +10,8 @@ from typing import Any
 from marshmallow import fields
 from marshmallow.validate import Range
 
+from .i18n import _, _l
+
 MAX_ID = 2**31 - 1  # the largest id an INTEGER key column holds
 
 
@@ -68,7 +70,7 @@ class IdField(fields.Integer):
     def __init__(self, **kwargs):
         super().__init__(
             strict=True,
-            validate=Range(min=1, max=MAX_ID, error="Use a whole number from {min} to {max}."),
+            validate=Range(min=1, max=MAX_ID, error=_("Use a whole number from {min} to {max}.")),
             **kwargs,
         )
 
@@ -76,7 +78,7 @@ class IdField(fields.Integer):
 class ExactBoolean(fields.Boolean):
     """Only JSON true or false: agreeing to terms is never inferred from "yes", "1" or 1."""
 
-    default_error_messages = {"invalid": "Use JSON true or false."}
+    default_error_messages = {"invalid": _l("Use JSON true or false.")}
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, bool):  # 1 == True for a set lookup, so check the type
@@ -84,7 +86,7 @@ class ExactBoolean(fields.Boolean):
         return value
 
 
-NUL_MESSAGE = "Remove the NUL character (\\0): text with it cannot be stored or searched."
+NUL_MESSAGE = _l("Remove the NUL character (\\0): text with it cannot be stored or searched.")
 
 
 def nul_input(path: str, parts: dict[str, Iterable[tuple[str, Any]]]) -> tuple[str, str] | None:

@@ -28,6 +28,7 @@ from . import clock
 from .catalog import jobs as catalog_jobs
 from .config import ROOT, Config
 from .extensions import db
+from .i18n import _l
 from .notifications import jobs as notification_jobs
 from .status import jobs as status_jobs
 from .subscriptions import jobs as subscription_jobs
@@ -149,37 +150,37 @@ SCHEDULE: list[PeriodicJob] = [
         "subscriptions.terminations",
         subscription_jobs.start_due_terminations,
         1,
-        "Start the terminations whose date has come.",
+        _l("Start the terminations whose date has come."),
     ),
     PeriodicJob(
         "support.sla",
         support_jobs.check_slas,
         1,
-        "Record SLA breaches (notified once) and close requests resolved for 7 days.",
+        _l("Record SLA breaches (notified once) and close requests resolved for 7 days."),
     ),
     PeriodicJob(
         "notifications.outbox",
         notification_jobs.send_outbox,
         1,
-        "Send the e-mail outbox (when MAIL_SERVER is set).",
+        _l("Send the e-mail outbox (when MAIL_SERVER is set)."),
     ),
     PeriodicJob(
         "catalog.orderable",
         catalog_jobs.announce_orderable_offers,
         1,
-        "Tell an offer's audience, once, that it can be ordered from its valid_from.",
+        _l("Tell an offer's audience, once, that it can be ordered from its valid_from."),
     ),
     PeriodicJob(
         "catalog.expired",
         catalog_jobs.expire_offers,
         5,
-        "Record, once, that an offer passed its valid_to; tell the catalog managers.",
+        _l("Record, once, that an offer passed its valid_to; tell the catalog managers."),
     ),
     PeriodicJob(
         "status.quota_warnings",
         status_jobs.warn_quotas,
         60,
-        "Warn a subscription's owner, once a month per quota, that usage is trending to it.",
+        _l("Warn a subscription's owner, once a month per quota, that usage is trending to it."),
     ),
 ]
 JOBS = {job.name: job for job in SCHEDULE}

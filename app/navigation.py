@@ -2,25 +2,27 @@
 
 from flask import current_app
 
+from .i18n import _l
+
 # (label, endpoint, roles that see it; empty = every signed-in user)
 NAVIGATION: list[tuple[str, str, tuple[str, ...]]] = [
-    ("Home", "main.home", ()),
-    ("Catalog", "catalog.browse", ("consumer",)),
-    ("My subscriptions", "subscriptions.mine", ("consumer",)),
-    ("Support", "support.my_requests", ("consumer",)),
-    ("Offers", "catalog.workspace", ("catalog_manager",)),
-    ("Products", "catalog.products", ("product_manager", "catalog_manager")),
-    ("Fulfillment queue", "subscriptions.queue", ("support_agent",)),
-    ("Support queue", "support.queue", ("support_agent",)),
-    ("Dashboards", "status.dashboard", ("product_manager", "catalog_manager", "support_agent")),
-    ("Service status", "status.notices", ("consumer", "product_manager", "support_agent")),
-    ("Users", "admin.users", ("admin",)),
-    ("Groups", "admin.groups", ("admin",)),
+    (_l("Home"), "main.home", ()),
+    (_l("Catalog"), "catalog.browse", ("consumer",)),
+    (_l("My subscriptions"), "subscriptions.mine", ("consumer",)),
+    (_l("Support"), "support.my_requests", ("consumer",)),
+    (_l("Offers"), "catalog.workspace", ("catalog_manager",)),
+    (_l("Products"), "catalog.products", ("product_manager", "catalog_manager")),
+    (_l("Fulfillment queue"), "subscriptions.queue", ("support_agent",)),
+    (_l("Support queue"), "support.queue", ("support_agent",)),
+    (_l("Dashboards"), "status.dashboard", ("product_manager", "catalog_manager", "support_agent")),
+    (_l("Service status"), "status.notices", ("consumer", "product_manager", "support_agent")),
+    (_l("Users"), "admin.users", ("admin",)),
+    (_l("Groups"), "admin.groups", ("admin",)),
     ("API tokens", "admin.tokens", ("admin",)),
-    ("Audit trail", "audit.index", ("admin",)),
-    ("Outbox", "notifications.outbox", ("admin",)),
-    ("Jobs", "jobs.index", ("admin",)),
-    ("Integrations", "integrations.index", ("admin",)),
+    (_l("Audit trail"), "audit.index", ("admin",)),
+    (_l("Outbox"), "notifications.outbox", ("admin",)),
+    (_l("Jobs"), "jobs.index", ("admin",)),
+    (_l("Integrations"), "integrations.index", ("admin",)),
 ]
 
 

@@ -12,4 +12,6 @@ class Role(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        from .labels import capital_label  # labels → i18n; roles sits below both
+
+        return capital_label(self.value)

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import attributes
 
 from .errors import InvalidTransition
+from .i18n import gettext
 
 _UNSET = (attributes.NO_VALUE, attributes.NEVER_SET, None)
 
@@ -73,7 +74,9 @@ class StateMachine:
             message = f"“{target}” is not a status of a {self.name}."
         else:
             message = f"A {source} {self.name} cannot become {target}. Allowed next: {allowed}."
-        return InvalidTransition(message, fields={"to": [f"Allowed next: {allowed}."]})
+        return InvalidTransition(
+            message, fields={"to": [gettext("Allowed next: %(allowed)s.", allowed=allowed)]}
+        )
 
     def check(self, source: str | None, target: str) -> None:
         if not self.allows(source, target):

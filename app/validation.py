@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .catalog.models import BillingPeriod, OfferKind
+from .i18n import _, format_number
 from .inputs import whole_number
 
 CURRENCIES = (
@@ -56,43 +57,43 @@ def text(
     if value is None:
         value = ""
     if not isinstance(value, str):
-        add(errors, field, "Enter text.")
+        add(errors, field, _("Enter text."))
         return ""
     value = value.strip()
     if "\x00" in value:  # PostgreSQL cannot store NUL characters in text
-        add(errors, field, "Remove the invalid (NUL) characters.")
+        add(errors, field, _("Remove the invalid (NUL) characters."))
         return ""
     if required and not value:
-        add(errors, field, "This field is required.")
+        add(errors, field, _("This field is required."))
     elif len(value) > max_length:
-        add(errors, field, f"Keep this to {max_length:,} characters.")
+        add(errors, field, _("Keep this to %(count)s characters.", count=format_number(max_length)))
     return value
 
 
 def money(errors: Errors, field: str, value: Any, *, required: bool = False) -> Decimal | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            add(errors, field, "Enter an amount.")
+            add(errors, field, _("Enter an amount."))
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        add(errors, field, "Enter an amount such as 12.50.")
+        add(errors, field, _("Enter an amount such as 12.50."))
         return None
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
-        add(errors, field, "Enter an amount such as 12.50.")
+        add(errors, field, _("Enter an amount such as 12.50."))
         return None
     if not amount.is_finite():
-        add(errors, field, "Enter an amount such as 12.50.")
+        add(errors, field, _("Enter an amount such as 12.50."))
         return None
     if amount < 0:
-        add(errors, field, "The amount cannot be negative.")
+        add(errors, field, _("The amount cannot be negative."))
         return None
     if amount > MAX_MONEY:
-        add(errors, field, "The amount is too large.")
+        add(errors, field, _("The amount is too large."))
         return None
     if amount != amount.quantize(Decimal("0.01")):
-        add(errors, field, "Use at most two decimal places.")
+        add(errors, field, _("Use at most two decimal places."))
         return None
     return amount.quantize(Decimal("0.01"))
 
@@ -109,27 +110,29 @@ def number(
 ) -> float | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            add(errors, field, "Enter a number.")
+            add(errors, field, _("Enter a number."))
         return None
     if isinstance(value, bool):
-        add(errors, field, "Enter a number.")
+        add(errors, field, _("Enter a number."))
         return None
     try:
         result = float(value)
     except (TypeError, ValueError, OverflowError):
-        add(errors, field, "Enter a number.")
+        add(errors, field, _("Enter a number."))
         return None
     if result != result or result in (float("inf"), float("-inf")):
-        add(errors, field, "Enter a number.")
+        add(errors, field, _("Enter a number."))
         return None
     if minimum is not None and (result <= minimum if exclusive_minimum else result < minimum):
         add(
             errors,
             field,
-            f"Must be {'more than' if exclusive_minimum else 'at least'} {minimum:g}.",
+            _("Must be more than %(minimum)s.", minimum=format_number(minimum))
+            if exclusive_minimum
+            else _("Must be at least %(minimum)s.", minimum=format_number(minimum)),
         )
     if maximum is not None and result > maximum:
-        add(errors, field, f"Must be at most {maximum:g}.")
+        add(errors, field, _("Must be at most %(maximum)s.", maximum=format_number(maximum)))
     return int(result) if result.is_integer() else result
 
 
@@ -145,17 +148,17 @@ def moment(errors: Errors, field: str, value: Any) -> datetime | None:
         try:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
-            add(errors, field, "Enter a date as YYYY-MM-DD.")
+            add(errors, field, _("Enter a date as YYYY-MM-DD."))
             return None
     else:
-        add(errors, field, "Enter a date as YYYY-MM-DD.")
+        add(errors, field, _("Enter a date as YYYY-MM-DD."))
         return None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     try:
         return parsed.astimezone(UTC)
     except OverflowError:
-        add(errors, field, "Enter a date as YYYY-MM-DD.")
+        add(errors, field, _("Enter a date as YYYY-MM-DD."))
         return None
 
 
@@ -172,7 +175,7 @@ def reference_id(errors: Errors, field: str, value: Any) -> int | None:
         return None
     number = whole_number(value)
     if number is None:
-        add(errors, field, "Choose from the list.")
+        add(errors, field, _("Choose from the list."))
     return number
 
 
@@ -180,7 +183,11 @@ def choice(
     errors: Errors, field: str, value: Any, allowed: tuple[str, ...] | list[str], label: str
 ) -> str:
     if value not in allowed:
-        add(errors, field, f"Choose a {label}: {', '.join(allowed)}.")
+        add(
+            errors,
+            field,
+            _("Choose a %(label)s: %(names)s.", label=label, names=", ".join(allowed)),
+        )
         return allowed[0]
     return value
 
@@ -188,7 +195,7 @@ def choice(
 def offer_code(errors: Errors, value: Any) -> str:
     code = text(errors, "code", value, required=True, max_length=40).upper()
     if code and not CODE_RE.match(code):
-        add(errors, "code", "Use 2–40 capital letters, digits and hyphens, e.g. VPN-ACCESS.")
+        add(errors, "code", _("Use 2–40 capital letters, digits and hyphens, e.g. VPN-ACCESS."))
     return code
 
 
@@ -211,21 +218,29 @@ def billing(errors: Errors, value: Any) -> str:
 def currency(errors: Errors, value: Any) -> str:
     code = (value or "EUR").strip().upper() if isinstance(value, str) or value is None else ""
     if code not in CURRENCIES:
-        add(errors, "currency", f"Unknown currency “{value}”. Use one of {', '.join(CURRENCIES)}.")
+        add(
+            errors,
+            "currency",
+            _(
+                "Unknown currency “%(value)s”. Use one of %(names)s.",
+                value=value,
+                names=", ".join(CURRENCIES),
+            ),
+        )
     return code
 
 
 def _hours_per_priority(errors: Errors, target: str, targets: Any) -> dict:
     """A response or resolution target: hours per known priority."""
     if not isinstance(targets, dict):
-        add(errors, f"service_levels.{target}", "Give a number of hours per priority.")
+        add(errors, f"service_levels.{target}", _("Give a number of hours per priority."))
         return {}
     unknown = set(targets) - set(PRIORITIES)
     if unknown:
         add(
             errors,
             f"service_levels.{target}",
-            f"Unknown priority: {', '.join(sorted(unknown))}.",
+            _("Unknown priority: %(names)s.", names=", ".join(sorted(unknown))),
         )
     return {
         priority: number(
@@ -245,7 +260,7 @@ def service_levels(errors: Errors, value: Any) -> dict:
     if value in (None, ""):
         return {}
     if not isinstance(value, dict):
-        add(errors, "service_levels", "Service levels must be an object.")
+        add(errors, "service_levels", _("Service levels must be an object."))
         return {}
     cleaned: dict = {}
     if value.get("availability_pct") not in (None, ""):
@@ -285,7 +300,7 @@ def service_levels(errors: Errors, value: Any) -> dict:
             add(
                 errors,
                 f"service_levels.resolution_hours.{priority}",
-                "Resolution cannot come before the first response.",
+                _("Resolution cannot come before the first response."),
             )
     return cleaned
 
@@ -294,26 +309,26 @@ def options(errors: Errors, value: Any) -> list[dict]:
     if value in (None, ""):
         return []
     if not isinstance(value, list):
-        add(errors, "options", "Options must be a list.")
+        add(errors, "options", _("Options must be a list."))
         return []
     if len(value) > 50:
-        add(errors, "options", "Keep the order form to 50 fields.")
+        add(errors, "options", _("Keep the order form to 50 fields."))
         return []
     cleaned, keys = [], set()
     for index, raw in enumerate(value):
         prefix = f"options.{index}"
         if not isinstance(raw, dict):
-            add(errors, prefix, "Each option must be an object.")
+            add(errors, prefix, _("Each option must be an object."))
             continue
         key = text(errors, f"{prefix}.key", raw.get("key"), required=True, max_length=40)
         if key and not KEY_RE.match(key):
             add(
                 errors,
                 f"{prefix}.key",
-                "Use lower-case letters, digits and underscores, starting with a letter.",
+                _("Use lower-case letters, digits and underscores, starting with a letter."),
             )
         if key and key in keys:
-            add(errors, f"{prefix}.key", f"The key “{key}” is used twice.")
+            add(errors, f"{prefix}.key", _("The key “%(key)s” is used twice.", key=key))
         keys.add(key)
         option = {
             "key": key,
@@ -342,19 +357,19 @@ def _option_type_rules(errors: Errors, prefix: str, raw: dict, option: dict) -> 
             else []
         )
         if not choices:
-            add(errors, f"{prefix}.choices", "A choice field needs at least one choice.")
+            add(errors, f"{prefix}.choices", _("A choice field needs at least one choice."))
         elif len(set(choices)) != len(choices):
-            add(errors, f"{prefix}.choices", "Each choice must appear once.")
+            add(errors, f"{prefix}.choices", _("Each choice must appear once."))
         option["choices"] = choices
         if default not in (None, ""):
             if default not in choices:
-                add(errors, f"{prefix}.default", "The default must be one of the choices.")
+                add(errors, f"{prefix}.default", _("The default must be one of the choices."))
             option["default"] = default
     elif kind_ == "number":
         low = number(errors, f"{prefix}.min", raw.get("min"))
         high = number(errors, f"{prefix}.max", raw.get("max"))
         if low is not None and high is not None and low > high:
-            add(errors, f"{prefix}.min", "The minimum is above the maximum.")
+            add(errors, f"{prefix}.min", _("The minimum is above the maximum."))
         option["min"], option["max"] = low, high
         if default not in (None, ""):
             value = number(errors, f"{prefix}.default", default, minimum=low, maximum=high)
@@ -382,13 +397,13 @@ def fulfillment_plan(
     if value in (None, ""):
         return []
     if not isinstance(value, list):
-        add(errors, "fulfillment_plan", "The fulfillment plan must be a list of steps.")
+        add(errors, "fulfillment_plan", _("The fulfillment plan must be a list of steps."))
         return []
     steps = []
     for index, raw in enumerate(value):
         prefix = f"fulfillment_plan.{index}"
         if not isinstance(raw, dict):
-            add(errors, prefix, "Each step must be an object.")
+            add(errors, prefix, _("Each step must be an object."))
             continue
         step = {
             "name": text(errors, f"{prefix}.name", raw.get("name"), required=True, max_length=120),
@@ -406,9 +421,9 @@ def fulfillment_plan(
         group = (raw.get("group") or "").strip() if isinstance(raw.get("group"), str) else ""
         if raw.get("mode") == "manual":
             if not group:
-                add(errors, f"{prefix}.group", "A manual step needs the group that does it.")
+                add(errors, f"{prefix}.group", _("A manual step needs the group that does it."))
             elif group not in group_names:
-                add(errors, f"{prefix}.group", f"Unknown group “{group}”.")
+                add(errors, f"{prefix}.group", _("Unknown group “%(group)s”.", group=group))
         step["group"] = group if step["mode"] == "manual" else ""
         if step["mode"] == "automatic":
             step["integration"] = _step_integration(errors, prefix, raw, integrations)
@@ -427,18 +442,18 @@ def _step_integration(
         add(
             errors,
             field,
-            "Name the integration that does this step, or choose none (done at once).",
+            _("Name the integration that does this step, or choose none (done at once)."),
         )
         return None
     name = raw["integration"]
     if name is None:
         return None
     if not isinstance(name, str):
-        add(errors, field, "Name an integration.")
+        add(errors, field, _("Name an integration."))
         return None
     name = name.strip()
     if name and name not in integration_names:
-        add(errors, field, f"Unknown integration “{name[:120]}”.")
+        add(errors, field, _("Unknown integration “%(name)s”.", name=name[:120]))
     return name or None
 
 
@@ -447,14 +462,14 @@ def _job_template(errors: Errors, prefix: str, raw: dict, kind: str | None) -> i
     field, given = f"{prefix}.job_template", raw.get("job_template")
     if kind != "awx":
         if given not in (None, "") and kind is not None:
-            add(errors, field, "Only a step calling an AWX integration launches a job template.")
+            add(errors, field, _("Only a step calling an AWX integration launches a job template."))
         return None
     if given in (None, ""):
-        add(errors, field, "Give the id of the AWX job template this step launches.")
+        add(errors, field, _("Give the id of the AWX job template this step launches."))
         return None
     template = whole_number(given)
     if template is None:
-        add(errors, field, "The job template id is a whole number, e.g. 42.")
+        add(errors, field, _("The job template id is a whole number, e.g. 42."))
     return template
 
 
@@ -462,22 +477,26 @@ def support_plan(errors: Errors, value: Any, group_names: set[str]) -> dict:
     if value in (None, ""):
         return {}
     if not isinstance(value, dict):
-        add(errors, "support_plan", "The support plan must be an object.")
+        add(errors, "support_plan", _("The support plan must be an object."))
         return {}
     group = text(errors, "support_plan.tier1_group", value.get("tier1_group"), max_length=120)
     if group and group not in group_names:
-        add(errors, "support_plan.tier1_group", f"Unknown group “{group}”.")
+        add(errors, "support_plan.tier1_group", _("Unknown group “%(group)s”.", group=group))
     path = value.get("escalation_path") or []
     if isinstance(path, str):
         path = [line.strip() for line in path.splitlines()]
     if not isinstance(path, list):
-        add(errors, "support_plan.escalation_path", "Give one escalation level per line.")
+        add(errors, "support_plan.escalation_path", _("Give one escalation level per line."))
         path = []
     channels = value.get("channels") or []
     if isinstance(channels, str):
         channels = [item.strip() for item in channels.split(",")]
     if not isinstance(channels, list) or any(item not in CHANNELS for item in channels):
-        add(errors, "support_plan.channels", f"Channels are among: {', '.join(CHANNELS)}.")
+        add(
+            errors,
+            "support_plan.channels",
+            _("Channels are among: %(names)s.", names=", ".join(CHANNELS)),
+        )
         channels = []
     return {
         "tier1_group": group,

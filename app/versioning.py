@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .audit.models import AuditEvent
 from .errors import Conflict
 from .extensions import db
+from .i18n import _
 from .inputs import whole_number
 
 
@@ -41,8 +42,13 @@ def check_version(
     number = whole_number(expected)
     if number is None:
         raise Conflict(
-            f"The form did not say which version of the {noun} you edited. Reload and try again.",
-            fields={"version": [f"Unknown version: now version {row.version}."]},
+            _(
+                "The form did not say which version of the %(noun)s you edited. Reload and try again.",
+                noun=noun,
+            ),
+            fields={
+                "version": [_("Unknown version: now version %(version)s.", version=row.version)]
+            },
         )
     if number != row.version:
         raise (refusal or stale)(row, number, noun=noun, object_type=object_type)
@@ -63,13 +69,18 @@ def flush_versioned(
 
 def stale(row: Any, expected: int, *, noun: str, object_type: str) -> Conflict:
     who, fields = changed_since(object_type, row.id, expected)
-    people = " and ".join(who) or "Someone"
+    people = " and ".join(who) or _("Someone")
     what = ", ".join(fields) or f"the {noun}"
     return Conflict(
-        f"{people} changed {what} since you opened this {noun} (your copy is version "
-        f"{expected}, the saved one is version {row.version}). Nothing of yours was saved: "
-        "reload to see their changes, then apply yours again.",
-        fields={"version": [f"Stale: now version {row.version}."]},
+        _(
+            "%(people)s changed %(what)s since you opened this %(noun)s (your copy is version %(expected)s, the saved one is version %(version)s). Nothing of yours was saved: reload to see their changes, then apply yours again.",
+            people=people,
+            what=what,
+            noun=noun,
+            expected=expected,
+            version=row.version,
+        ),
+        fields={"version": [_("Stale: now version %(version)s.", version=row.version)]},
     )
 
 
@@ -105,9 +116,12 @@ def stale_edit(row: Any, expected: int, *, noun: str, object_type: str) -> Confl
         )
     )
     when = f" at {events[-1].occurred_at:%Y-%m-%d %H:%M} UTC" if events else ""
-    message = (
-        f"This {noun} was changed since you opened it by {' and '.join(who)}{when}: "
-        f"{', '.join(fields) or 'its status'}. Nothing of yours was saved."
+    message = _(
+        "This %(noun)s was changed since you opened it by %(names)s%(when)s: %(value)s. Nothing of yours was saved.",
+        noun=noun,
+        names=" and ".join(who),
+        when=when,
+        value=", ".join(fields) or "its status",
     )
     return Conflict(message, fields={"version": [message]})
 

@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 
 from .errors import ValidationFailed
 from .extensions import db
+from .i18n import _
 from .inputs import whole_number
 
 
@@ -41,7 +42,7 @@ def roles_required(*roles: str) -> Callable:
         @login_required
         def wrapped(*args, **kwargs):
             if not current_user.has_role(*roles):
-                abort(403, "Your role does not give access to this page.")
+                abort(403, _("Your role does not give access to this page."))
             return view(*args, **kwargs)
 
         return wrapped

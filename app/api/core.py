@@ -16,6 +16,7 @@ from ..accounts import services as accounts
 from ..accounts.models import User
 from ..errors import DomainError, Unauthorized, ValidationFailed
 from ..extensions import csrf
+from ..i18n import gettext
 from ..inputs import MAX_ID, unstorable_text, whole_number
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -109,10 +110,10 @@ def authenticate():
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("Use 'Authorization: Bearer <token>'.")
+            raise Unauthorized(gettext("Use 'Authorization: Bearer <token>'."))
         g.api_user = accounts.authenticate_token(token.strip(), on_use=_record_token_use)
     elif view is not None and getattr(view, "requires_token", False):
-        raise Unauthorized("This endpoint needs 'Authorization: Bearer <token>'.")
+        raise Unauthorized(gettext("This endpoint needs 'Authorization: Bearer <token>'."))
 
 
 def _view_of(endpoint_name: str):
@@ -130,7 +131,7 @@ def bearer_token() -> str:
 def api_user() -> User:
     user = g.get("api_user")
     if user is None:
-        raise Unauthorized("This endpoint needs 'Authorization: Bearer <token>'.")
+        raise Unauthorized(gettext("This endpoint needs 'Authorization: Bearer <token>'."))
     return user
 
 
@@ -142,13 +143,16 @@ def json_body() -> Any:
         payload = request.get_json(silent=True)
     except RecursionError:
         raise ValidationFailed(
-            "The JSON body is nested too deeply.", fields={"body": ["Send a flatter document."]}
+            gettext("The JSON body is nested too deeply."),
+            fields={"body": [gettext("Send a flatter document.")]},
         ) from None
     bad = unstorable_text(payload)
     if bad is not None:
         raise ValidationFailed(
-            "The request holds text that cannot be stored.",
-            fields={bad: ["Remove the invalid character (a NUL or a lone UTF-16 surrogate)."]},
+            gettext("The request holds text that cannot be stored."),
+            fields={
+                bad: [gettext("Remove the invalid character (a NUL or a lone UTF-16 surrogate).")]
+            },
         )
     return payload
 
@@ -179,7 +183,8 @@ def int_arg(
     if value is None:
         bounds = f"{minimum}–{maximum}"
         raise ValidationFailed(
-            f"'{name}' must be a whole number from {bounds}.", fields={name: [f"Use {bounds}."]}
+            gettext("'%(name)s' must be a whole number from %(bounds)s.", name=name, bounds=bounds),
+            fields={name: [gettext("Use %(bounds)s.", bounds=bounds)]},
         )
     return value
 
@@ -189,13 +194,14 @@ def load(schema: Schema, *, partial: bool = False) -> dict:
     payload = json_body()
     if not isinstance(payload, dict):
         raise ValidationFailed(
-            "The request body must be a JSON object.", fields={"body": ["Send a JSON object."]}
+            gettext("The request body must be a JSON object."),
+            fields={"body": [gettext("Send a JSON object.")]},
         )
     try:
         return schema.load(payload, partial=partial)
     except ValidationError as error:
         raise ValidationFailed(
-            "The request has invalid fields.", fields=_flatten(error.messages)
+            gettext("The request has invalid fields."), fields=_flatten(error.messages)
         ) from error
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from .. import clock
 from ..errors import NotAllowed
 from ..extensions import db
+from ..i18n import _
 from .models import AuditEvent
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ def audit_query(
     until: datetime | None = None,
 ) -> sa.Select:
     if not viewer.has_role("admin"):
-        raise NotAllowed("Only administrators may browse the audit trail.")
+        raise NotAllowed(_("Only administrators may browse the audit trail."))
     query = sa.select(AuditEvent).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
     if object_type:
         query = query.where(AuditEvent.object_type == object_type)

@@ -26,17 +26,19 @@ from wtforms.widgets import DateInput, NumberInput
 
 from ..accounts.forms import MultiCheckboxField
 from ..errors import DomainError
+from ..i18n import _l
+from ..labels import lazy_capital_label
 from ..validation import CHANNELS, CURRENCIES, PRIORITIES
 from .models import BillingPeriod, OfferKind
 
 TRUE_WORDS = {"yes", "true", "on", "1", "y"}
 OPTION_TYPE_LABELS = {
-    "text": "Text",
-    "number": "Number",
-    "choice": "Choice",
-    "boolean": "Yes/no feature toggle",
+    "text": _l("Text"),
+    "number": _l("Number"),
+    "choice": _l("Choice"),
+    "boolean": _l("Yes/no feature toggle"),
 }
-SUPPORT_HOURS_CHOICES = [("", "— not set —"), ("business", "Business hours"), ("24x7", "24x7")]
+SUPPORT_HOURS_CHOICES = [("", "— not set —"), ("business", _l("Business hours")), ("24x7", "24x7")]
 
 
 def _number(**kwargs) -> NumberInput:
@@ -47,14 +49,14 @@ def _number(**kwargs) -> NumberInput:
 
 
 class ProductForm(FlaskForm):
-    name = StringField("Name", validators=[Length(max=500)])
-    description = TextAreaField("Description")
+    name = StringField(_l("Name"), validators=[Length(max=500)])
+    description = TextAreaField(_l("Description"))
 
 
 class ReleaseForm(FlaskForm):
-    version = StringField("Version", description="e.g. 2.4 or 2025.1")
-    planned_date = StringField("Planned date", widget=DateInput())
-    notes = TextAreaField("Notes")
+    version = StringField(_l("Version"), description=_l("e.g. 2.4 or 2025.1"))
+    planned_date = StringField(_l("Planned date"), widget=DateInput())
+    notes = TextAreaField(_l("Notes"))
 
 
 class ReleaseTransitionForm(FlaskForm):
@@ -62,9 +64,9 @@ class ReleaseTransitionForm(FlaskForm):
 
 
 class CategoryForm(FlaskForm):
-    name = StringField("Name")
-    parent_id = SelectField("Parent category", validate_choice=False)
-    description = TextAreaField("Description")
+    name = StringField(_l("Name"))
+    parent_id = SelectField(_l("Parent category"), validate_choice=False)
+    description = TextAreaField(_l("Description"))
 
 
 # --- the offer editor ---------------------------------------------------------------------
@@ -72,7 +74,14 @@ class CategoryForm(FlaskForm):
 
 def _priority_form(what: str) -> type[Form]:
     fields = {
-        priority: StringField(f"{priority.capitalize()} — {what} (hours)", widget=_number(min="0"))
+        priority: StringField(
+            _l(
+                "%(capitalize)s — %(what)s (hours)",
+                capitalize=lazy_capital_label(priority),
+                what=what,
+            ),
+            widget=_number(min="0"),
+        )
         for priority in PRIORITIES
     }
     return type(f"{what.title().replace(' ', '')}HoursForm", (Form,), fields)
@@ -84,116 +93,126 @@ ResolutionHoursForm = _priority_form("resolution")
 
 class ServiceLevelsForm(Form):
     availability_pct = StringField(
-        "Availability (%)", widget=_number(min="0", max="100"), description="e.g. 99.9"
+        _l("Availability (%)"), widget=_number(min="0", max="100"), description="e.g. 99.9"
     )
     fulfillment_target_hours = StringField(
-        "Fulfillment target (hours)",
+        _l("Fulfillment target (hours)"),
         widget=_number(min="0"),
-        description="From order to active.",
+        description=_l("From order to active."),
     )
     support_hours = SelectField(
-        "Support hours", choices=SUPPORT_HOURS_CHOICES, validate_choice=False
+        _l("Support hours"), choices=SUPPORT_HOURS_CHOICES, validate_choice=False
     )
-    response_hours = FormField(ResponseHoursForm, label="First response")
-    resolution_hours = FormField(ResolutionHoursForm, label="Resolution")
+    response_hours = FormField(ResponseHoursForm, label=_l("First response"))
+    resolution_hours = FormField(ResolutionHoursForm, label=_l("Resolution"))
 
 
 class OptionForm(Form):
     """One field of the order form. Access subfields as row.form.<name>: a FormField has its
     own `label`, `type` and `default` attributes."""
 
-    key = StringField("Key", description="Lower-case letters, digits, underscores.")
-    label = StringField("Label")
+    key = StringField(_l("Key"), description=_l("Lower-case letters, digits, underscores."))
+    label = StringField(_l("Label"))
     type = SelectField(
-        "Type",
+        _l("Type"),
         choices=list(OPTION_TYPE_LABELS.items()),
         validate_choice=False,
         default="text",
         render_kw={"data-switch": ""},
     )
-    required = BooleanField("Required")
-    default = StringField("Default", description="For a yes/no toggle: yes or no.")
-    min = StringField("Minimum", widget=_number())
-    max = StringField("Maximum", widget=_number())
-    max_length = StringField("Maximum length", widget=_number(min="1"))
-    choices = StringField("Choices", description="Comma separated, e.g. small, medium, large.")
-    help = StringField("Help text")
+    required = BooleanField(_l("Required"))
+    default = StringField(_l("Default"), description=_l("For a yes/no toggle: yes or no."))
+    min = StringField(_l("Minimum"), widget=_number())
+    max = StringField(_l("Maximum"), widget=_number())
+    max_length = StringField(_l("Maximum length"), widget=_number(min="1"))
+    choices = StringField(
+        _l("Choices"), description=_l("Comma separated, e.g. small, medium, large.")
+    )
+    help = StringField(_l("Help text"))
 
 
 class StepForm(Form):
-    name = StringField("Step name")
+    name = StringField(_l("Step name"))
     mode = SelectField(
-        "Mode",
-        choices=[("manual", "Manual (a group does it)"), ("automatic", "Automatic")],
+        _l("Mode"),
+        choices=[("manual", _l("Manual (a group does it)")), ("automatic", _l("Automatic"))],
         validate_choice=False,
         default="manual",
         render_kw={"data-switch": ""},
     )
-    group = SelectField("Group", validate_choice=False)
+    group = SelectField(_l("Group"), validate_choice=False)
     integration = SelectField(
-        "Integration",
+        _l("Integration"),
         validate_choice=False,
-        description="The integration that does the step; none: it is done the moment it is queued.",
+        description=_l(
+            "The integration that does the step; none: it is done the moment it is queued."
+        ),
     )
     job_template = StringField(
-        "AWX job template id",
+        _l("AWX job template id"),
         widget=_number(min="1"),
-        description="Only for an AWX integration: the id of the job template the step launches.",
+        description=_l(
+            "Only for an AWX integration: the id of the job template the step launches."
+        ),
     )
-    expected_hours = StringField("Expected duration (hours)", widget=_number(min="0"))
+    expected_hours = StringField(_l("Expected duration (hours)"), widget=_number(min="0"))
 
 
 class SupportPlanForm(Form):
-    tier1_group = SelectField("Tier-1 group", validate_choice=False)
+    tier1_group = SelectField(_l("Tier-1 group"), validate_choice=False)
     escalation_path = TextAreaField(
-        "Escalation path", description="One level per line, in the order support escalates."
+        _l("Escalation path"), description=_l("One level per line, in the order support escalates.")
     )
     channels = MultiCheckboxField(
-        "Channels", choices=[(channel, channel.capitalize()) for channel in CHANNELS]
+        _l("Channels"), choices=[(channel, lazy_capital_label(channel)) for channel in CHANNELS]
     )
 
 
 class OfferForm(FlaskForm):
     version = HiddenField()
     code = StringField(
-        "Code",
-        description="2–40 capital letters, digits and hyphens, e.g. VPN-ACCESS. It cannot change later.",
+        _l("Code"),
+        description=_l(
+            "2–40 capital letters, digits and hyphens, e.g. VPN-ACCESS. It cannot change later."
+        ),
     )
-    name = StringField("Name")
-    summary = StringField("Summary", description="One line, shown in lists.")
+    name = StringField(_l("Name"))
+    summary = StringField(_l("Summary"), description=_l("One line, shown in lists."))
     description = TextAreaField(
-        "Description", description="Markdown. Preview shows it as consumers will see it."
+        _l("Description"), description=_l("Markdown. Preview shows it as consumers will see it.")
     )
     kind = SelectField(
-        "Kind", choices=[(k.value, k.label) for k in OfferKind], validate_choice=False
+        _l("Kind"), choices=[(k.value, k.label) for k in OfferKind], validate_choice=False
     )
-    category_id = SelectField("Category", validate_choice=False)
+    category_id = SelectField(_l("Category"), validate_choice=False)
     release_id = SelectField(
-        "Release",
+        _l("Release"),
         validate_choice=False,
-        description="The offer cannot become ready before this release is deployed.",
+        description=_l("The offer cannot become ready before this release is deployed."),
     )
     valid_from = StringField(
-        "Valid from", widget=DateInput(), description="Empty: orderable once published."
+        _l("Valid from"), widget=DateInput(), description=_l("Empty: orderable once published.")
     )
-    valid_to = StringField("Valid to", widget=DateInput(), description="Empty: no end date.")
+    valid_to = StringField(
+        _l("Valid to"), widget=DateInput(), description=_l("Empty: no end date.")
+    )
     planned_release_date = StringField(
-        "Planned release date",
+        _l("Planned release date"),
         widget=DateInput(),
-        description="Catalog managers and support agents hear of it when the offer is planned.",
+        description=_l("Catalog managers and support agents hear of it when the offer is planned."),
     )
-    cost = StringField("Cost", widget=_number(step="0.01", min="0"))
-    price = StringField("Price", widget=_number(step="0.01", min="0"))
+    cost = StringField(_l("Cost"), widget=_number(step="0.01", min="0"))
+    price = StringField(_l("Price"), widget=_number(step="0.01", min="0"))
     currency = SelectField(
-        "Currency", choices=[(c, c) for c in CURRENCIES], validate_choice=False, default="EUR"
+        _l("Currency"), choices=[(c, c) for c in CURRENCIES], validate_choice=False, default="EUR"
     )
     billing_period = SelectField(
-        "Billing period",
+        _l("Billing period"),
         choices=[(b.value, b.label) for b in BillingPeriod],
         validate_choice=False,
         default=BillingPeriod.MONTHLY.value,
     )
-    terms = TextAreaField("Terms and conditions", description="Markdown.")
+    terms = TextAreaField(_l("Terms and conditions"), description=_l("Markdown."))
     service_levels = FormField(ServiceLevelsForm)
     options = FieldList(FormField(OptionForm))
     fulfillment_plan = FieldList(FormField(StepForm))
@@ -491,42 +510,46 @@ class TransitionForm(VersionedForm):
 
 class RetireForm(VersionedForm):
     end_date = StringField(
-        "End date", widget=DateInput(), description="No new orders from this day. Empty: now."
+        _l("End date"),
+        widget=DateInput(),
+        description=_l("No new orders from this day. Empty: now."),
     )
     replacement_code = StringField(
-        "Replacement offer",
-        description="Optional. The code of a published offer; start typing for suggestions.",
+        _l("Replacement offer"),
+        description=_l("Optional. The code of a published offer; start typing for suggestions."),
         render_kw={"list": "replacement-suggestions", "maxlength": 40, "autocomplete": "off"},
     )
 
 
 class PriceChangeForm(FlaskForm):
-    price = StringField("New price", widget=_number(step="0.01", min="0"))
-    cost = StringField("New cost", widget=_number(step="0.01", min="0"), description="Optional.")
-    effective_from = StringField("Effective from", widget=DateInput())
-    reason = StringField("Reason", description="e.g. Annual fee recalculation 2026.")
+    price = StringField(_l("New price"), widget=_number(step="0.01", min="0"))
+    cost = StringField(
+        _l("New cost"), widget=_number(step="0.01", min="0"), description=_l("Optional.")
+    )
+    effective_from = StringField(_l("Effective from"), widget=DateInput())
+    reason = StringField(_l("Reason"), description=_l("e.g. Annual fee recalculation 2026."))
 
 
 class ArticleLinksForm(FlaskForm):
-    article_ids = MultiCheckboxField("Linked articles", coerce=int)
+    article_ids = MultiCheckboxField(_l("Linked articles"), coerce=int)
 
 
 class NewArticleForm(FlaskForm):
-    title = StringField("Article title")
-    body = TextAreaField("Article text", description="Markdown.")
+    title = StringField(_l("Article title"))
+    body = TextAreaField(_l("Article text"), description=_l("Markdown."))
 
 
 class AudienceForm(FlaskForm):
-    group_ids = MultiCheckboxField("Audience groups", coerce=int)
-    canary = BooleanField("Canary: show it to the pilot groups only, for now")
-    pilot_group_ids = MultiCheckboxField("Pilot groups", coerce=int)
+    group_ids = MultiCheckboxField(_l("Audience groups"), coerce=int)
+    canary = BooleanField(_l("Canary: show it to the pilot groups only, for now"))
+    pilot_group_ids = MultiCheckboxField(_l("Pilot groups"), coerce=int)
 
 
 class BundleAddForm(VersionedForm):
     member_code = StringField(
-        "Offer to add",
-        validators=[DataRequired("Type the code of a published offer.")],
-        description="The code of a published offer; start typing for suggestions.",
+        _l("Offer to add"),
+        validators=[DataRequired(_l("Type the code of a published offer."))],
+        description=_l("The code of a published offer; start typing for suggestions."),
         render_kw={"list": "member-suggestions", "maxlength": 40, "autocomplete": "off"},
     )
 

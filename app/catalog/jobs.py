@@ -14,6 +14,7 @@ from .. import clock
 from ..accounts.models import Role, User, UserRole
 from ..audit import services as audit
 from ..extensions import db
+from ..i18n import _l
 from ..notifications.services import notify
 from ..worker.services import once
 from .models import LIVE_STATUSES, ServiceOffer
@@ -52,8 +53,8 @@ def announce_orderable_offers(now: datetime | None = None) -> str:
             continue
         notify(
             audience_users(offer.code),
-            f"Now orderable: {offer.name}",
-            f"{offer.name} ({offer.code}) can be ordered from today.",
+            _l("Now orderable: %(name)s", name=offer.name),
+            _l("%(name)s (%(code)s) can be ordered from today.", name=offer.name, code=offer.code),
             f"/catalog/offers/{offer.id}",
         )
         audit.record(None, "offer", offer.id, "orderable", summary=f"{offer.code}: valid from now")
@@ -76,7 +77,12 @@ def expire_offers(now: datetime | None = None) -> str:
         text = f"{offer.name} ({offer.code}) reached the end of its validity: no new orders."
         if bundles:
             text += f" Check the bundles that contain it: {', '.join(b.code for b in bundles)}."
-        notify(managers, f"Expired: {offer.name}", text, f"/catalog/manage/offers/{offer.id}")
+        notify(
+            managers,
+            _l("Expired: %(name)s", name=offer.name),
+            text,
+            f"/catalog/manage/offers/{offer.id}",
+        )
         audit.record(None, "offer", offer.id, "expired", summary=f"{offer.code}: valid_to passed")
         expired += 1
     return f"Recorded {expired} expired offer{'' if expired == 1 else 's'}."

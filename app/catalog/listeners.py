@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from .. import clock
 from ..accounts.models import Role, group_members
 from ..extensions import db
+from ..i18n import _l, lazy_day, lazy_money
 from ..notifications.services import notify
 from . import signals
 from .models import OfferStatus, PriceChange, ServiceOffer
@@ -28,8 +29,13 @@ def tell_release_planned(offer: ServiceOffer, **_) -> None:
         return
     notify(
         users_with_roles(Role.CATALOG_MANAGER, Role.SUPPORT_AGENT),
-        f"Upcoming release: {offer.name}",
-        f"{offer.name} ({offer.code}) is planned for {offer.planned_release_date:%Y-%m-%d}.",
+        _l("Upcoming release: %(name)s", name=offer.name),
+        _l(
+            "%(name)s (%(code)s) is planned for %(day)s.",
+            name=offer.name,
+            code=offer.code,
+            day=lazy_day(offer.planned_release_date),
+        ),
         f"/catalog/manage/offers/{offer.id}",
     )
 
@@ -37,7 +43,10 @@ def tell_release_planned(offer: ServiceOffer, **_) -> None:
 def tell_followers_published(offer: ServiceOffer, **_) -> None:
     body = (offer.summary or f"{offer.name} is now in the catalog.") + _orderable_from(offer)
     notify(
-        offer_followers(offer.code), f"New offer: {offer.name}", body, f"/catalog/offers/{offer.id}"
+        offer_followers(offer.code),
+        _l("New offer: %(name)s", name=offer.name),
+        body,
+        f"/catalog/offers/{offer.id}",
     )
 
 
@@ -47,7 +56,10 @@ def tell_followers_changed(offer: ServiceOffer, **_) -> None:
         "Subscriptions keep the terms they agreed to."
     ) + _orderable_from(offer)
     notify(
-        offer_followers(offer.code), f"Changed: {offer.name}", body, f"/catalog/offers/{offer.id}"
+        offer_followers(offer.code),
+        _l("Changed: %(name)s", name=offer.name),
+        body,
+        f"/catalog/offers/{offer.id}",
     )
 
 
@@ -56,15 +68,21 @@ def tell_followers_retired(offer: ServiceOffer, *, replacement: ServiceOffer | N
     if replacement is not None:
         text += f" Its replacement is {replacement.name}."
     notify(
-        offer_followers(offer.code), f"Retiring: {offer.name}", text, f"/catalog/offers/{offer.id}"
+        offer_followers(offer.code),
+        _l("Retiring: %(name)s", name=offer.name),
+        text,
+        f"/catalog/offers/{offer.id}",
     )
     flagged = bundles_containing(offer.code)
     if flagged:
         notify(
             users_with_roles(Role.CATALOG_MANAGER),
-            f"Bundle member retired: {offer.code}",
-            f"{offer.name} is retired; check the bundles that contain it: "
-            f"{', '.join(b.code for b in flagged)}.",
+            _l("Bundle member retired: %(code)s", code=offer.code),
+            _l(
+                "%(name)s is retired; check the bundles that contain it: %(names)s.",
+                name=offer.name,
+                names=", ".join(b.code for b in flagged),
+            ),
             f"/catalog/manage/offers/{flagged[0].id}",
         )
 
@@ -75,9 +93,13 @@ def tell_followers_price_change(change: PriceChange, **_) -> None:
         return
     notify(
         offer_followers(change.offer_code),
-        f"Price change: {live.name}",
-        f"From {change.effective_from:%Y-%m-%d} the price of {live.name} is "
-        f"{change.price} {live.currency}.",
+        _l("Price change: %(name)s", name=live.name),
+        _l(
+            "From %(day)s the price of %(name)s is %(price)s.",
+            day=lazy_day(change.effective_from),
+            name=live.name,
+            price=lazy_money(change.price, live.currency),
+        ),
         f"/catalog/offers/{live.id}",
     )
 
@@ -95,7 +117,7 @@ def tell_the_rest(code: str, *, canary_ended: bool, pilot_group_ids: list[int], 
     )
     notify(
         [user for user in audience_users(code) if user.id not in told],
-        f"Now available: {live.name}",
+        _l("Now available: %(name)s", name=live.name),
         live.summary or live.name,
         f"/catalog/offers/{live.id}",
     )

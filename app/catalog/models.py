@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .. import clock
 from ..accounts.models import User
 from ..extensions import db
+from ..i18n import _l
 from ..models_base import UTCDateTime
 from .states import OFFER, RELEASE, OfferStatus, ReleaseStatus
 
@@ -55,7 +56,17 @@ class OfferKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return str(KIND_LABELS[self.value])
+
+
+KIND_LABELS = {
+    "new_instance": _l("New instance"),
+    "modification": _l("Modification"),
+    "termination": _l("Termination"),
+    "support": _l("Support"),
+    "bundle": _l("Bundle"),
+}
+BILLING_LABELS = {"one_time": _l("One-time"), "monthly": _l("Monthly"), "yearly": _l("Yearly")}
 
 
 class BillingPeriod(enum.StrEnum):
@@ -65,7 +76,7 @@ class BillingPeriod(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"one_time": "One-time", "monthly": "Monthly", "yearly": "Yearly"}[self.value]
+        return str(BILLING_LABELS[self.value])
 
 
 class DigitalProduct(db.Model):

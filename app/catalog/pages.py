@@ -11,7 +11,9 @@ from ..accounts import services as accounts
 from ..accounts.models import User
 from ..errors import NotFound
 from ..extensions import db
+from ..i18n import _l, gettext
 from ..knowledge import services as knowledge
+from ..labels import capital_label, label
 from .models import OfferStatus, ServiceOffer
 from .services import (
     access,
@@ -29,27 +31,27 @@ from .services import (
 
 # (from, to) → (button label, whether it moves the offer forward)
 TRANSITION_LABELS = {
-    ("draft", "planned"): ("Approve plan (→ planned)", True),
-    ("planned", "draft"): ("Back to draft", False),
-    ("planned", "ready"): ("Mark ready", True),
-    ("ready", "planned"): ("Back to planned", False),
-    ("ready", "published"): ("Publish", True),
+    ("draft", "planned"): (_l("Approve plan (→ planned)"), True),
+    ("planned", "draft"): (_l("Back to draft"), False),
+    ("planned", "ready"): (_l("Mark ready"), True),
+    ("ready", "planned"): (_l("Back to planned"), False),
+    ("ready", "published"): (_l("Publish"), True),
 }
 # The workspace lists current revisions, so "superseded" is not one of its filters.
 WORKSPACE_STATUSES = [
     status.value for status in OfferStatus if status != OfferStatus.SUPERSEDED
 ] + ["scheduled"]
 SECTIONS = (
-    ("general", "General"),
-    ("pricing", "Pricing"),
-    ("terms", "Terms"),
-    ("levels", "Service levels"),
-    ("options", "Order form"),
-    ("steps", "Fulfillment"),
-    ("support", "Support plan"),
-    ("knowledge", "Knowledge"),
-    ("audience", "Audience"),
-    ("bundle", "Bundle"),
+    ("general", _l("General")),
+    ("pricing", _l("Pricing")),
+    ("terms", _l("Terms")),
+    ("levels", _l("Service levels")),
+    ("options", _l("Order form")),
+    ("steps", _l("Fulfillment")),
+    ("support", _l("Support plan")),
+    ("knowledge", _l("Knowledge")),
+    ("audience", _l("Audience")),
+    ("bundle", _l("Bundle")),
 )
 EXPORT_LIMIT = 50_000
 
@@ -234,7 +236,7 @@ def editor_page(user: User, offer: ServiceOffer | None, *, article_search: str =
     page = choices | {
         "checklist": lifecycle.readiness(offer),
         "transitions": [
-            (to, *TRANSITION_LABELS.get((offer.status, to), (to.capitalize(), False)))
+            (to, *TRANSITION_LABELS.get((offer.status, to), (capital_label(to), False)))
             for to in lifecycle.allowed_transitions(offer)
             if to != OfferStatus.RETIRED
         ],
@@ -261,9 +263,10 @@ def editor_page(user: User, offer: ServiceOffer | None, *, article_search: str =
             member_suggestions=workspace.offer_suggestions(user, offer, for_bundle=True),
         )
     if offer.release is not None and offer.release.status != "deployed":
-        page["release_warning"] = (
-            f"Tied to release {offer.release.label}, which is {offer.release.status}: "
-            "the offer cannot become ready or orderable before that release is deployed."
+        page["release_warning"] = gettext(
+            "Tied to release %(label)s, which is %(status)s: the offer cannot become ready or orderable before that release is deployed.",
+            label=offer.release.label,
+            status=label(offer.release.status),
         )
     return page
 

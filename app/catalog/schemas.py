@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from ..i18n import _
 from ..inputs import IdField
 from ..validation import moment as check_moment
 
@@ -33,7 +34,7 @@ class Money(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-            raise ValidationError("Enter an amount such as 12.50.")
+            raise ValidationError(_("Enter an amount such as 12.50."))
         return value if isinstance(value, str) else str(value)
 
 
@@ -52,11 +53,11 @@ class Moment(fields.DateTime):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
-            raise ValidationError("Enter a date as YYYY-MM-DD or an ISO 8601 date-time.")
+            raise ValidationError(_("Enter a date as YYYY-MM-DD or an ISO 8601 date-time."))
         errors: dict = {}
         result = check_moment(errors, "value", value)
         if errors:
-            raise ValidationError("Enter a date as YYYY-MM-DD or an ISO 8601 date-time.")
+            raise ValidationError(_("Enter a date as YYYY-MM-DD or an ISO 8601 date-time."))
         return result
 
 
@@ -96,14 +97,14 @@ class FileMoment(fields.String):
         if isinstance(value, datetime | date):
             return check_moment({}, "value", value)
         if not isinstance(value, str):
-            raise ValidationError("Enter a date as YYYY-MM-DD, an ISO 8601 date-time or +30d.")
+            raise ValidationError(_("Enter a date as YYYY-MM-DD, an ISO 8601 date-time or +30d."))
         relative = parse_relative(value)
         if relative is not None:
             return relative
         errors: dict = {}
         result = check_moment(errors, "value", value)
         if errors:
-            raise ValidationError("Enter a date as YYYY-MM-DD, an ISO 8601 date-time or +30d.")
+            raise ValidationError(_("Enter a date as YYYY-MM-DD, an ISO 8601 date-time or +30d."))
         return result
 
 

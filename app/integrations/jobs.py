@@ -4,6 +4,7 @@ again the deliveries whose job a killed worker lost."""
 from __future__ import annotations
 
 from .. import unit_of_work
+from ..i18n import _l
 from ..jobs import PeriodicJob, register_periodic, task
 from .services import deliveries
 
@@ -22,7 +23,7 @@ register_periodic(
         "integrations.lost_deliveries",
         deliveries.requeue_lost,
         1,
-        "Send again the pending webhook deliveries whose job a killed worker lost.",
+        _l("Send again the pending webhook deliveries whose job a killed worker lost."),
         at_start=True,
     )
 )

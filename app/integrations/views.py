@@ -6,6 +6,7 @@ from flask_login import current_user
 from ..accounts.forms import ConfirmForm
 from ..accounts.models import Role
 from ..errors import Conflict, ValidationFailed
+from ..i18n import _
 from ..web import apply_field_errors, roles_required
 from .forms import IntegrationForm, WebhookForm
 from .services import integrations, webhooks
@@ -52,7 +53,7 @@ def edit(integration_id: int):
         except ValidationFailed as error:
             apply_field_errors(form, error)
         else:
-            flash(f"Integration {integration.name} saved.", "success")
+            flash(_("Integration %(name)s saved.", name=integration.name), "success")
             return redirect(url_for("integrations.index"))
     return render_template("integrations/form.html", form=form, integration=integration)
 
@@ -62,7 +63,7 @@ def edit(integration_id: int):
 def delete(integration_id: int):
     if ConfirmForm().validate_on_submit():
         integrations.delete_integration(current_user, integration_id)
-        flash("Integration deleted, with its webhooks.", "success")
+        flash(_("Integration deleted, with its webhooks."), "success")
     return redirect(url_for("integrations.index"))
 
 
@@ -81,7 +82,7 @@ def webhook_list():
         except ValidationFailed as error:
             apply_field_errors(form, error)
         else:
-            flash("Webhook subscribed.", "success")
+            flash(_("Webhook subscribed."), "success")
             return redirect(url_for("integrations.webhook_list"))
     return render_template(
         "integrations/webhooks.html",
@@ -96,7 +97,7 @@ def webhook_list():
 def webhook_delete(webhook_id: int):
     if ConfirmForm().validate_on_submit():
         webhooks.delete_webhook(current_user, webhook_id)
-        flash("Webhook deleted.", "success")
+        flash(_("Webhook deleted."), "success")
     return redirect(url_for("integrations.webhook_list"))
 
 
@@ -120,5 +121,5 @@ def redeliver(webhook_id: int, delivery_id: int):
         except Conflict as error:
             flash(error.message, "error")
         else:
-            flash(f"Delivery {delivery_id} queued again.", "success")
+            flash(_("Delivery %(delivery_id)s queued again.", delivery_id=delivery_id), "success")
     return redirect(url_for("integrations.deliveries", webhook_id=webhook_id))

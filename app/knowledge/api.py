@@ -8,6 +8,7 @@ from flask import current_app, jsonify, request, url_for
 from ..api.core import api_user, endpoint, int_arg
 from ..errors import ValidationFailed
 from ..extensions import db
+from ..i18n import _
 from . import services
 from .schemas import KnowledgeHitSchema, KnowledgePageSchema
 
@@ -31,7 +32,9 @@ def knowledge_list():
     user = api_user()
     q = request.args.get("q", "")
     if len(q) > 200:
-        raise ValidationFailed("Keep the search to 200 characters.", fields={"q": ["Too long."]})
+        raise ValidationFailed(
+            _("Keep the search to 200 characters."), fields={"q": [_("Too long.")]}
+        )
     query = services.search_articles(
         user,
         q,

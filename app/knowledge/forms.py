@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 
+from ..i18n import _l
 from .models import ArticleStatus
 
 
@@ -18,23 +19,25 @@ class ServiceChecked(SelectField):
 
 
 class ArticleForm(FlaskForm):
-    title = StringField("Title")
+    title = StringField(_l("Title"))
     body = TextAreaField(
-        "Article (Markdown)",
-        description="Headings, lists, links and code blocks are kept; scripts and styles are removed.",
+        _l("Article (Markdown)"),
+        description=_l(
+            "Headings, lists, links and code blocks are kept; scripts and styles are removed."
+        ),
     )
     status = ServiceChecked(
-        "State",
+        _l("State"),
         choices=[
-            (ArticleStatus.DRAFT.value, "Draft"),
-            (ArticleStatus.PUBLISHED.value, "Published"),
+            (ArticleStatus.DRAFT.value, _l("Draft")),
+            (ArticleStatus.PUBLISHED.value, _l("Published")),
         ],
-        description="Drafts are only seen by support agents, catalog and product managers.",
+        description=_l("Drafts are only seen by support agents, catalog and product managers."),
     )
-    product_id = ServiceChecked("Digital product", choices=[])
+    product_id = ServiceChecked(_l("Digital product"), choices=[])
     offer_codes = StringField(
-        "Offers this article helps with",
-        description="Offer codes, separated by commas; start typing for suggestions.",
+        _l("Offers this article helps with"),
+        description=_l("Offer codes, separated by commas; start typing for suggestions."),
         render_kw={
             "list": "article-offer-codes",
             "autocomplete": "off",

@@ -11,7 +11,9 @@ from flask_login import current_user, login_required
 
 from ..accounts.models import Role
 from ..errors import Conflict, ValidationFailed
+from ..i18n import _
 from ..inputs import whole_number
+from ..labels import label
 from ..web import apply_field_errors, paginate, roles_required
 from . import pages, services
 from .forms import ArticleForm, FeedbackForm
@@ -57,9 +59,9 @@ def article_view(article_id: int):
 def article_feedback(article_id: int):
     form = FeedbackForm()
     if not form.validate_on_submit() or form.helpful.data not in ("yes", "no"):
-        abort(400, "Answer yes or no.")
+        abort(400, _("Answer yes or no."))
     services.rate_article(current_user, article_id, form.helpful.data == "yes")
-    flash("Thank you for your feedback.", "success")
+    flash(_("Thank you for your feedback."), "success")
     return redirect(url_for("knowledge.article", article_id=article_id))
 
 
@@ -93,7 +95,14 @@ def _article_form(article_id: int | None):
             apply_field_errors(form, error)
             status = error.status
         else:
-            flash(f"Article “{saved.title}” saved ({saved.status}).", "success")
+            flash(
+                _(
+                    "Article “%(title)s” saved (%(status)s).",
+                    title=saved.title,
+                    status=label(saved.status),
+                ),
+                "success",
+            )
             return redirect(url_for("knowledge.article", article_id=saved.id))
     elif request.method == "POST":
         status = 400

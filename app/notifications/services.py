@@ -15,13 +15,16 @@ from .. import clock
 from ..accounts.models import User
 from ..errors import NotFound
 from ..extensions import db, get_by_id
+from ..i18n import DEFAULT_LANGUAGE, _, force_locale
 from .models import Notification, OutboxEmail
 
 log = logging.getLogger(__name__)
 
 
 def notify(recipients: Iterable[User], subject: str, body: str = "", link: str = "") -> int:
-    """Queue an inbox entry and an outbox e-mail for each distinct active recipient."""
+    """Queue an inbox entry and an outbox e-mail for each distinct active recipient.
+
+    A subject or body made with `_l` is written in each recipient's language."""
     return notify_each([(recipients, subject, body, link)])
 
 
@@ -36,9 +39,11 @@ def notify_each(messages: Iterable[tuple[Iterable[User], str, str, str]]) -> int
             if user is None or user.id in seen or not user.active:
                 continue
             seen.add(user.id)
-            inbox.append({"user_id": user.id, "subject": subject[:200], "body": body, "link": link})
+            with force_locale(user.locale or DEFAULT_LANGUAGE):
+                text, words = str(subject)[:200], str(body)
+            inbox.append({"user_id": user.id, "subject": text, "body": words, "link": link})
             outbox.append(
-                {"recipient": user.email, "subject": subject[:200], "body": _email_body(body, link)}
+                {"recipient": user.email, "subject": text, "body": _email_body(words, link)}
             )
     if inbox:
         db.session.execute(sa.insert(Notification), [{**row, "created_at": now} for row in inbox])
@@ -71,7 +76,7 @@ def inbox_query(user: User, *, unread_only: bool = False) -> sa.Select:
 def mark_read(user: User, notification_id: int) -> Notification:
     notification = get_by_id(Notification, notification_id)
     if notification is None or notification.user_id != user.id:
-        raise NotFound("No such notification.")
+        raise NotFound(_("No such notification."))
     if notification.read_at is None:
         notification.read_at = clock.now()
     db.session.flush()

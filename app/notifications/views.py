@@ -3,6 +3,7 @@ from flask_login import current_user, login_required
 
 from ..accounts.forms import ConfirmForm
 from ..accounts.models import Role
+from ..i18n import _, ngettext
 from ..web import is_safe_next, paginate, roles_required
 from . import services
 
@@ -36,7 +37,12 @@ def mark_read(notification_id: int):
 def mark_all_read():
     if ConfirmForm().validate_on_submit():
         count = services.mark_all_read(current_user)
-        flash(f"{count} notification{'s' if count != 1 else ''} marked read.", "success")
+        flash(
+            ngettext(
+                "%(num)s notification marked read.", "%(num)s notifications marked read.", count
+            ),
+            "success",
+        )
     return redirect(url_for("notifications.inbox"))
 
 
@@ -57,10 +63,13 @@ def send_outbox():
     if ConfirmForm().validate_on_submit():
         if not services.mail_enabled():
             flash(
-                "Mail is not configured (MAIL_SERVER is empty): e-mails stay in the outbox.",
+                _("Mail is not configured (MAIL_SERVER is empty): e-mails stay in the outbox."),
                 "warning",
             )
         else:
             sent, failed = services.send_outbox()
-            flash(f"Sent {sent}, failed {failed}.", "success" if not failed else "warning")
+            flash(
+                _("Sent %(sent)s, failed %(failed)s.", sent=sent, failed=failed),
+                "success" if not failed else "warning",
+            )
     return redirect(url_for("notifications.outbox"))

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ..catalog.models import BillingPeriod, Category, OfferKind
 from ..extensions import db
+from ..i18n import _l
 
 if TYPE_CHECKING:
     from .query import Criteria
@@ -35,14 +36,19 @@ class PriceRange:
 
 
 PRICE_RANGES: tuple[PriceRange, ...] = (
-    PriceRange("under_10", "Under 10", None, Decimal(10)),
-    PriceRange("10_50", "10 to 50", Decimal(10), Decimal(50)),
-    PriceRange("50_200", "50 to 200", Decimal(50), Decimal(200)),
-    PriceRange("200_plus", "200 and more", Decimal(200), None),
+    PriceRange("under_10", _l("Under 10"), None, Decimal(10)),
+    PriceRange("10_50", _l("10 to 50"), Decimal(10), Decimal(50)),
+    PriceRange("50_200", _l("50 to 200"), Decimal(50), Decimal(200)),
+    PriceRange("200_plus", _l("200 and more"), Decimal(200), None),
 )
 PRICE_RANGE_BY_VALUE = {price_range.value: price_range for price_range in PRICE_RANGES}
 FACETS = ("category", "billing", "kind", "price")
-FACET_LABELS = {"category": "Category", "billing": "Billing", "kind": "Kind", "price": "Price"}
+FACET_LABELS = {
+    "category": _l("Category"),
+    "billing": _l("Billing"),
+    "kind": _l("Kind"),
+    "price": _l("Price"),
+}
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ class FacetValue:
     def to_dict(self) -> dict:
         return {
             "value": self.value,
-            "label": self.label,
+            "label": str(self.label),
             "count": self.count,
             "selected": self.selected,
         }

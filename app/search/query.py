@@ -11,14 +11,15 @@ from typing import Any
 
 from ..catalog.models import BillingPeriod, OfferKind
 from ..errors import ValidationFailed
+from ..i18n import _, _l
 from .facets import PRICE_RANGE_BY_VALUE
 from .index.schema import ANALYZER
 
 SORTS: dict[str, str] = {
-    "relevance": "Relevance",
-    "price_asc": "Price, low to high",
-    "price_desc": "Price, high to low",
-    "newest": "Newest first",
+    "relevance": _l("Relevance"),
+    "price_asc": _l("Price, low to high"),
+    "price_desc": _l("Price, high to low"),
+    "newest": _l("Newest first"),
 }
 
 MAX_QUERY_LENGTH = 200
@@ -87,10 +88,10 @@ def _money(errors: dict, name: str, value: Any) -> Decimal | None:
     try:
         amount = Decimal(str(value).strip().replace(",", "."))
     except (InvalidOperation, ValueError):
-        errors[name] = ["Enter an amount such as 25 or 9.90."]
+        errors[name] = [_("Enter an amount such as 25 or 9.90.")]
         return None
     if not amount.is_finite() or amount < 0 or amount > MAX_PRICE:
-        errors[name] = ["Enter an amount between 0 and 9999999999.99."]
+        errors[name] = [_("Enter an amount between 0 and 9999999999.99.")]
         return None
     return amount
 
@@ -99,10 +100,10 @@ def _integer(errors: dict, name: str, value: Any, low: int, high: int) -> int:
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
-        errors[name] = [f"Enter a whole number from {low} to {high}."]
+        errors[name] = [_("Enter a whole number from %(low)s to %(high)s.", low=low, high=high)]
         return low
     if not low <= number <= high:
-        errors[name] = [f"Enter a whole number from {low} to {high}."]
+        errors[name] = [_("Enter a whole number from %(low)s to %(high)s.", low=low, high=high)]
         return low
     return number
 
@@ -113,7 +114,7 @@ def _choice(errors: dict, name: str, value: Any, choices: Iterable[str]) -> str 
     value = str(value).strip()
     choices = list(choices)
     if value not in choices:
-        errors[name] = [f"Choose one of: {', '.join(choices)}."]
+        errors[name] = [_("Choose one of: %(names)s.", names=", ".join(choices))]
         return None
     return value
 
@@ -136,13 +137,18 @@ def parse_criteria(
     errors: dict[str, list[str]] = {}
     text = CONTROL.sub(" ", "" if q is None else str(q)).strip()
     if len(text) > MAX_QUERY_LENGTH:
-        errors["q"] = [f"Search for at most {MAX_QUERY_LENGTH} characters."]
+        errors["q"] = [
+            _(
+                "Search for at most %(MAX_QUERY_LENGTH)s characters.",
+                MAX_QUERY_LENGTH=MAX_QUERY_LENGTH,
+            )
+        ]
         text = text[:MAX_QUERY_LENGTH]
     category_value = None if _blank(category) else str(category).strip()[:140]
     low = _money(errors, "min_price", min_price)
     high = _money(errors, "max_price", max_price)
     if low is not None and high is not None and low > high:
-        errors["max_price"] = ["The maximum price must not be below the minimum."]
+        errors["max_price"] = [_("The maximum price must not be below the minimum.")]
     criteria = Criteria(
         text=text,
         words=words_of(text),
@@ -159,5 +165,5 @@ def parse_criteria(
         ),
     )
     if errors:
-        raise ValidationFailed("Check the search filters.", fields=errors)
+        raise ValidationFailed(_("Check the search filters."), fields=errors)
     return criteria

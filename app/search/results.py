@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from .. import clock
 from ..catalog.models import BillingPeriod, OfferKind, ServiceOffer
+from ..labels import capital_label
 from ..paging import Paged
 from .facets import FacetValue
 from .highlight import clean, highlighted, render_marked, shorten
@@ -144,7 +145,7 @@ def _label(enum_class, value: str) -> str:
     try:
         return enum_class(value).label
     except ValueError:
-        return value.replace("_", " ").capitalize()
+        return capital_label(value)
 
 
 def _display_status(row, now: datetime) -> str:

@@ -7,6 +7,7 @@ from flask import jsonify, request
 
 from ..api.core import api_user, endpoint, json_body, load
 from ..errors import ValidationFailed
+from ..i18n import _
 from .schemas import (
     KpiSchema,
     NoticeChangeSchema,
@@ -33,15 +34,15 @@ def _usage_payload() -> tuple[list, bool]:
     payload = json_body()
     if not isinstance(payload, dict):
         raise ValidationFailed(
-            "The request body must be a JSON object.",
-            fields={"body": ['Send a usage row or {"records": [...]}.']},
+            _("The request body must be a JSON object."),
+            fields={"body": [_('Send a usage row or {"records": [...]}.')]},
         )
     if "records" not in payload:
         return [payload], False
     unknown = sorted(set(payload) - {"records", "atomic"})
     if unknown:
         raise ValidationFailed(
-            "Unknown fields in the batch.", fields={name: ["Unknown field."] for name in unknown}
+            _("Unknown fields in the batch."), fields={name: ["Unknown field."] for name in unknown}
         )
     return payload["records"], payload.get("atomic", False)
 

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
+from ..i18n import _l, gettext
+
 COLOURS = ("#1f5fbf", "#b3261e", "#1d7a46", "#9a6200")
 WIDTH, HEIGHT = 640, 240
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 28, 44
@@ -105,7 +107,7 @@ def _reference(parts: list[str], reference: float | None, top: float, label: str
     )
 
 
-def no_data(message: str = "No data for this range.") -> Markup:
+def no_data(message: str = _l("No data for this range.")) -> Markup:
     return Markup('<p class="chart-empty">{}</p>').format(message)
 
 
@@ -134,7 +136,7 @@ def line_chart(
     ]
     parts = _open(chart_id, title, desc, "chart-line")
     _axes(parts, labels, xs, top, step)
-    _reference(parts, reference, top, reference_label or "Reference")
+    _reference(parts, reference, top, reference_label or gettext("Reference"))
     for index, (name, points) in enumerate(series):
         colour = COLOURS[index % len(COLOURS)]
         coords = [
@@ -193,7 +195,7 @@ def bar_chart(
                 f'height="{height:.1f}" fill="{colour}"><title>{escape(name)}, {escape(labels[position])}: '
                 f"{escape(_number(value))}</title></rect>"
             )
-    _reference(parts, reference, top, reference_label or "Reference")
+    _reference(parts, reference, top, reference_label or gettext("Reference"))
     if len(series) > 1 or reference is not None:
         _legend(
             parts, [name for name, _ in series], reference_label if reference is not None else ""

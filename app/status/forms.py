@@ -6,12 +6,13 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 
+from ..i18n import _l
 from .models import NoticeKind
 
 KIND_LABELS = {
-    NoticeKind.OUTAGE.value: "Outage",
-    NoticeKind.DEGRADATION.value: "Degraded service",
-    NoticeKind.MAINTENANCE.value: "Planned maintenance",
+    NoticeKind.OUTAGE.value: _l("Outage"),
+    NoticeKind.DEGRADATION.value: _l("Degraded service"),
+    NoticeKind.MAINTENANCE.value: _l("Planned maintenance"),
 }
 
 
@@ -26,45 +27,47 @@ class RangeForm(FlaskForm):
 setattr(  # noqa: B010 - `from` cannot be written as a class attribute
     RangeForm,
     "from",
-    StringField("From", render_kw={"type": "date"}, description="First day (YYYY-MM-DD)."),
+    StringField(_l("From"), render_kw={"type": "date"}, description=_l("First day (YYYY-MM-DD).")),
 )
 setattr(  # noqa: B010
     RangeForm,
     "to",
-    StringField("To", render_kw={"type": "date"}, description="Last day, included."),
+    StringField(_l("To"), render_kw={"type": "date"}, description=_l("Last day, included.")),
 )
 
 
 class DashboardForm(RangeForm):
-    product = SelectField("Digital product", choices=[], validate_choice=False)
-    offer = SelectField("Offer", choices=[], validate_choice=False)
+    product = SelectField(_l("Digital product"), choices=[], validate_choice=False)
+    offer = SelectField(_l("Offer"), choices=[], validate_choice=False)
 
 
 class NoticeForm(FlaskForm):
-    product_id = SelectField("Digital product", choices=[], validate_choice=False)
+    product_id = SelectField(_l("Digital product"), choices=[], validate_choice=False)
     kind = SelectField(
-        "Kind", choices=[("", "— choose —"), *KIND_LABELS.items()], validate_choice=False
+        _l("Kind"), choices=[("", "— choose —"), *KIND_LABELS.items()], validate_choice=False
     )
-    title = StringField("Title")
+    title = StringField(_l("Title"))
     message = TextAreaField(
-        "Message", description="What consumers notice, and what they can do meanwhile."
+        _l("Message"), description=_l("What consumers notice, and what they can do meanwhile.")
     )
     starts_at = StringField(
-        "Starts (UTC)", render_kw={"type": "datetime-local"}, description="YYYY-MM-DD HH:MM, UTC."
+        _l("Starts (UTC)"),
+        render_kw={"type": "datetime-local"},
+        description=_l("YYYY-MM-DD HH:MM, UTC."),
     )
     ends_at = StringField(
-        "Expected end (UTC)",
+        _l("Expected end (UTC)"),
         render_kw={"type": "datetime-local"},
-        description="Optional. Leave empty while unknown.",
+        description=_l("Optional. Leave empty while unknown."),
     )
 
 
 class NoticeUpdateForm(FlaskForm):
-    message = TextAreaField("Update")
+    message = TextAreaField(_l("Update"))
     ends_at = StringField(
-        "New expected end (UTC)",
+        _l("New expected end (UTC)"),
         render_kw={"type": "datetime-local"},
-        description="Optional. When resolving, the actual end (now if empty).",
+        description=_l("Optional. When resolving, the actual end (now if empty)."),
     )
-    post = SubmitField("Post update")
-    resolve = SubmitField("Resolve")
+    post = SubmitField(_l("Post update"))
+    resolve = SubmitField(_l("Resolve"))

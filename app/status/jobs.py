@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from .. import clock
 from ..extensions import db
+from ..i18n import _l
 from ..notifications.services import notify
 from ..subscriptions.models import Subscription, SubscriptionStatus
 from ..worker.services import once
@@ -45,7 +46,7 @@ def warn_quotas(now: datetime | None = None) -> str:
                 continue
             notify(
                 [subscription.owner],
-                f"Quota warning: {subscription.offer.name}",
+                _l("Quota warning: %(name)s", name=subscription.offer.name),
                 warning["message"],
                 f"/status/subscriptions/{subscription.id}",
             )

@@ -11,6 +11,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ..accounts.models import User
+from ..i18n import _l, format_number, gettext
 from . import charts
 from .services.dashboards import dashboard, offer_table, offer_table_page, sees_offer_figures
 from .services.periods import Period
@@ -18,19 +19,19 @@ from .services.usage import metrics
 
 TABLES = ("summary", "months", "usage", "velocity", "distribution", "offers")
 TYPE_LABELS = {
-    "new": "Orders",
-    "modify": "Modifications",
-    "terminate": "Terminations",
-    "support": "Support requests",
+    "new": _l("Orders"),
+    "modify": _l("Modifications"),
+    "terminate": _l("Terminations"),
+    "support": _l("Support requests"),
 }
 
 
 def no_data(value, suffix: str = "") -> str:
     """A figure, or “no data” when there is none (never a made-up 0 or 100)."""
     if value is None:
-        return "no data"
+        return gettext("no data")
     if isinstance(value, float):
-        value = f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:,.0f}"
+        value = format_number(value) if abs(value) < 1e6 else format_number(value, 0)
     return f"{value}{suffix}"
 
 
@@ -48,31 +49,36 @@ def dashboard_tables(data: dict) -> dict[str, dict]:
     flow = data["flow"]
     return {
         "summary": {
-            "title": "Key figures",
-            "header": ["Figure", "Value", "Unit"],
+            "title": gettext("Key figures"),
+            "header": [gettext("Figure"), gettext("Value"), gettext("Unit")],
             "rows": _summary_rows(data),
         },
         "months": {
-            "title": "Subscriptions per month",
-            "header": ["Month", "New", "Terminated", "Active at month end"],
+            "title": gettext("Subscriptions per month"),
+            "header": [
+                gettext("Month"),
+                gettext("New"),
+                gettext("Terminated"),
+                gettext("Active at month end"),
+            ],
             "rows": [
                 (row["month"], row["new"], row["terminated"], row["active"])
                 for row in data["subscriptions"]["per_month"]
             ],
         },
         "usage": {
-            "title": "Usage totals",
-            "header": ["Metric", "Label", "Total", "Unit"],
+            "title": gettext("Usage totals"),
+            "header": [gettext("Metric"), gettext("Label"), gettext("Total"), gettext("Unit")],
             "rows": _usage_rows(data["usage"]),
         },
         "velocity": {
-            "title": "Velocity per week",
-            "header": ["Week starting", "Items done"],
+            "title": gettext("Velocity per week"),
+            "header": [gettext("Week starting"), gettext("Items done")],
             "rows": [(row["week"], row["done"]) for row in flow["velocity_per_week"]],
         },
         "distribution": {
-            "title": "Distribution and load by request type",
-            "header": ["Type", "Share of items done (%)", "Open now"],
+            "title": gettext("Distribution and load by request type"),
+            "header": [gettext("Type"), gettext("Share of items done (%)"), gettext("Open now")],
             "rows": _distribution_rows(flow),
         },
     }
@@ -81,30 +87,46 @@ def dashboard_tables(data: dict) -> dict[str, dict]:
 def _summary_rows(data: dict) -> list[tuple]:
     support, fulfillment, flow = data["support"], data["fulfillment"], data["flow"]
     summary = [
-        ("Active subscriptions now", data["subscriptions"]["active_now"], ""),
-        ("Fulfilled orders", fulfillment["orders"], ""),
-        ("Average fulfillment lead time", fulfillment["average_lead_hours"], "hours"),
-        ("Fulfillment within target", fulfillment["within_target_pct"], "%"),
-        ("First response within target", support["response_within_target_pct"], "%"),
-        ("Resolution within target", support["resolution_within_target_pct"], "%"),
-        ("Availability", data["availability_pct"], "%"),
-        ("Support requests", support["requests"], ""),
-        ("Average first response", support["average_response_hours"], "hours"),
-        ("Average resolution", support["average_resolution_hours"], "hours"),
-        ("Satisfaction (1–5)", support["satisfaction"], f"{support['rated']} ratings"),
-        ("Deflection rate", data["deflection_pct"], "%"),
-        ("Flow time, median", flow["flow_time_median_hours"], "hours"),
-        ("Flow time, 85th percentile", flow["flow_time_p85_hours"], "hours"),
-        ("Load now (open items)", flow["load_now"], ""),
-        ("Flow efficiency", flow["efficiency_pct"], "%"),
-        ("Items done in range", flow["done"], ""),
+        (gettext("Active subscriptions now"), data["subscriptions"]["active_now"], ""),
+        (gettext("Fulfilled orders"), fulfillment["orders"], ""),
+        (
+            gettext("Average fulfillment lead time"),
+            fulfillment["average_lead_hours"],
+            gettext("hours"),
+        ),
+        (gettext("Fulfillment within target"), fulfillment["within_target_pct"], "%"),
+        (gettext("First response within target"), support["response_within_target_pct"], "%"),
+        (gettext("Resolution within target"), support["resolution_within_target_pct"], "%"),
+        (gettext("Availability"), data["availability_pct"], "%"),
+        (gettext("Support requests"), support["requests"], ""),
+        (gettext("Average first response"), support["average_response_hours"], gettext("hours")),
+        (gettext("Average resolution"), support["average_resolution_hours"], gettext("hours")),
+        (
+            gettext("Satisfaction (1–5)"),
+            support["satisfaction"],
+            gettext("%(count)s ratings", count=support["rated"]),
+        ),
+        (gettext("Deflection rate"), data["deflection_pct"], "%"),
+        (gettext("Flow time, median"), flow["flow_time_median_hours"], gettext("hours")),
+        (gettext("Flow time, 85th percentile"), flow["flow_time_p85_hours"], gettext("hours")),
+        (gettext("Load now (open items)"), flow["load_now"], ""),
+        (gettext("Flow efficiency"), flow["efficiency_pct"], "%"),
+        (gettext("Items done in range"), flow["done"], ""),
     ]
     if data.get("revenue") is not None:
         money = []
         for item in data["revenue"].get("by_currency") or [data["revenue"]]:
             money += [
-                (f"Monthly recurring revenue ({item['currency']})", item["mrr"], item["currency"]),
-                (f"Monthly margin ({item['currency']})", item["margin"], item["currency"]),
+                (
+                    gettext("Monthly recurring revenue (%(item)s)", item=item["currency"]),
+                    item["mrr"],
+                    item["currency"],
+                ),
+                (
+                    gettext("Monthly margin (%(item)s)", item=item["currency"]),
+                    item["margin"],
+                    item["currency"],
+                ),
             ]
         summary[1:1] = money
     return summary
@@ -141,8 +163,13 @@ def _distribution_rows(flow: dict) -> list[tuple]:
 def offers_table(offers: list[dict]) -> dict:
     """`offer_table` rows as a dashboard table (title, header, rows)."""
     return {
-        "title": "Orders and active subscriptions per offer",
-        "header": ["Offer code", "Name", "New orders in range", "Active subscriptions"],
+        "title": gettext("Orders and active subscriptions per offer"),
+        "header": [
+            gettext("Offer code"),
+            gettext("Name"),
+            gettext("New orders in range"),
+            gettext("Active subscriptions"),
+        ],
         "rows": [(row["code"], row["name"], row["orders"], row["active"]) for row in offers],
     }
 
@@ -180,29 +207,35 @@ def dashboard_charts(data: dict) -> dict[str, Markup]:
     return {
         "active": charts.line_chart(
             "chart-active",
-            "Active subscriptions at each month's end",
-            f"Active subscriptions at the end of each month from {first} to {last}.",
-            [("Active", [(row["month"], row["active"]) for row in per_month])],
+            gettext("Active subscriptions at each month's end"),
+            gettext(
+                "Active subscriptions at the end of each month from %(first)s to %(last)s.",
+                first=first,
+                last=last,
+            ),
+            [(gettext("Active"), [(row["month"], row["active"]) for row in per_month])],
         ),
         "months": charts.bar_chart(
             "chart-months",
-            "New and terminated subscriptions per month",
-            "Subscriptions created and terminated in each month of the range.",
+            gettext("New and terminated subscriptions per month"),
+            gettext("Subscriptions created and terminated in each month of the range."),
             [row["month"] for row in per_month],
             [
-                ("New", [row["new"] for row in per_month]),
-                ("Terminated", [row["terminated"] for row in per_month]),
+                (gettext("New"), [row["new"] for row in per_month]),
+                (gettext("Terminated"), [row["terminated"] for row in per_month]),
             ],
         ),
         "velocity": charts.bar_chart(
             "chart-velocity",
-            "Velocity: items done per week",
-            "Orders, modifications, terminations and support requests completed in each week.",
+            gettext("Velocity: items done per week"),
+            gettext(
+                "Orders, modifications, terminations and support requests completed in each week."
+            ),
             [row["week"] for row in velocity],
-            [("Done", [row["done"] for row in velocity])],
+            [(gettext("Done"), [row["done"] for row in velocity])],
         )
         if velocity
-        else charts.no_data("Nothing was completed in this range."),
+        else charts.no_data(gettext("Nothing was completed in this range.")),
     }
 
 
@@ -275,17 +308,30 @@ def _usage_chart(metric, name, unit, quota, daily, cumulative, start, end) -> Ma
     if quota is not None:
         return charts.line_chart(
             chart_id,
-            f"{name}: month-to-date use against the quota",
-            f"Running total of {name} ({unit}) within each month from {start} to {end}, "
-            f"against a monthly quota of {quota:g}.",
-            [("Month to date", cumulative)],
+            gettext("%(name)s: month-to-date use against the quota", name=name),
+            gettext(
+                "Running total of %(name)s (%(unit)s) within each month from %(start)s to %(end)s, "
+                "against a monthly quota of %(quota)s.",
+                name=name,
+                unit=unit,
+                start=start,
+                end=end,
+                quota=format_number(quota),
+            ),
+            [(gettext("Month to date"), cumulative)],
             reference=quota,
-            reference_label=f"Quota {quota:g}",
+            reference_label=gettext("Quota %(quota)s", quota=format_number(quota)),
         )
     return charts.bar_chart(
         chart_id,
         f"{name} per day",
-        f"Daily {name} ({unit}) from {start} to {end}.",
+        gettext(
+            "Daily %(name)s (%(unit)s) from %(start)s to %(end)s.",
+            name=name,
+            unit=unit,
+            start=start,
+            end=end,
+        ),
         [day for day, _ in daily],
         [(name, [value for _, value in daily])],
     )

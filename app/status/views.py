@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from .. import clock
 from ..catalog import services as catalog
 from ..errors import ValidationFailed
+from ..i18n import _
 from ..web import apply_field_errors, csv_response, page_number, paginate
 from . import presenters
 from .forms import KIND_LABELS, DashboardForm, NoticeForm, NoticeUpdateForm, RangeForm
@@ -89,7 +90,9 @@ def notices():
     if not service_notices.may_post_notices(current_user):
         abort(
             403,
-            "Service notices are posted by product managers and support agents of tier 2 and up.",
+            _(
+                "Service notices are posted by product managers and support agents of tier 2 and up."
+            ),
         )
     if form.validate_on_submit():
         try:
@@ -105,7 +108,10 @@ def notices():
         except ValidationFailed as error:
             apply_field_errors(form, error)
         else:
-            flash(f"Notice “{notice.title}” posted; its subscribers are notified.", "success")
+            flash(
+                _("Notice “%(title)s” posted; its subscribers are notified.", title=notice.title),
+                "success",
+            )
             return redirect(url_for("status.notices"))
     return _notices_page(notice_form=form, code=422)
 
@@ -117,7 +123,9 @@ def update_notice(notice_id: int):
     if not service_notices.may_post_notices(current_user):
         abort(
             403,
-            "Service notices are updated by product managers and support agents of tier 2 and up.",
+            _(
+                "Service notices are updated by product managers and support agents of tier 2 and up."
+            ),
         )
     if form.validate_on_submit():
         resolve = bool(form.resolve.data)
@@ -132,7 +140,14 @@ def update_notice(notice_id: int):
         except ValidationFailed as error:
             apply_field_errors(form, error)
         else:
-            flash(f"Notice “{notice.title}” {'resolved' if resolve else 'updated'}.", "success")
+            flash(
+                _(
+                    "Notice “%(title)s” %(value)s.",
+                    title=notice.title,
+                    value="resolved" if resolve else "updated",
+                ),
+                "success",
+            )
             return redirect(url_for("status.notices") + f"#notice-{notice.id}")
     return _notices_page(update_forms={notice_id: form}, code=422)
 
@@ -169,7 +184,7 @@ def subscription_usage_csv(subscription_id: int):
     result = subscription_status(current_user, subscription_id, period)
     return csv_response(
         f"subscription-{subscription_id}-usage.csv",
-        ["Metric", "Day", "Quantity"],
+        [_("Metric"), _("Day"), _("Quantity")],
         presenters.usage_csv_rows(result),
     )
 
@@ -198,14 +213,14 @@ def _dashboard_data(form):
 def _dashboard_form():
     form = DashboardForm(formdata=request.args)
     choices = filter_choices(current_user, form.product.data, form.offer.data or "")
-    form.product.choices = [("", "All products")] + [
+    form.product.choices = [("", _("All products"))] + [
         (str(pid), name) for pid, name in choices["products"]
     ]
-    form.offer.choices = [("", "All offers")] + [
+    form.offer.choices = [("", _("All offers"))] + [
         (code, f"{name} ({code})") for code, name in choices["offers"]
     ]
     if choices["offers_narrowed"]:
-        form.offer.description = "Choose a product and press Show to list its offers."
+        form.offer.description = _("Choose a product and press Show to list its offers.")
     return form
 
 

@@ -17,6 +17,7 @@ from ..api.core import (
 )
 from ..errors import ValidationFailed
 from ..extensions import db
+from ..i18n import _
 from .models import Order, Subscription, SubscriptionStatus, TaskStatus
 from .schemas import (
     FulfillmentTaskPageSchema,
@@ -43,7 +44,8 @@ def _choice_arg(name: str, allowed: list[str]) -> str:
     value = request.args.get(name, "").strip()
     if value and value not in allowed:
         raise ValidationFailed(
-            f"Unknown {name}.", fields={name: [f"Use one of: {', '.join(allowed)}."]}
+            _("Unknown %(name)s.", name=name),
+            fields={name: [_("Use one of: %(names)s.", names=", ".join(allowed))]},
         )
     return value
 

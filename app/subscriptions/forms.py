@@ -12,6 +12,8 @@ from wtforms import BooleanField, HiddenField, SelectField, StringField, SubmitF
 from wtforms.validators import Length, StopValidation
 from wtforms.widgets import DateInput, NumberInput
 
+from ..i18n import _, _l
+
 OPTION_PREFIX = "option_"
 
 
@@ -102,14 +104,14 @@ class OptionsMixin:
 
 
 class OrderForm(OptionsMixin, FlaskForm):
-    group_id = SelectField("Order for group", choices=[], validate_choice=False)
-    accept_terms = BooleanField("I accept the terms and conditions")
+    group_id = SelectField(_l("Order for group"), choices=[], validate_choice=False)
+    accept_terms = BooleanField(_l("I accept the terms and conditions"))
     idempotency_key = HiddenField()
 
 
 class ModifyForm(OptionsMixin, FlaskForm):
     target_offer_id = HiddenField()
-    accept_terms = BooleanField("I accept the terms and conditions")
+    accept_terms = BooleanField(_l("I accept the terms and conditions"))
     idempotency_key = HiddenField()
 
 
@@ -143,14 +145,14 @@ def modify_form_for(target, current_options: dict, **kwargs) -> ModifyForm:
 
 class TerminateForm(FlaskForm):
     at = StringField(
-        "End on",
+        _l("End on"),
         validators=[Length(max=40)],
         widget=DateInput(),
-        description="A future date (the subscription ends at 00:00 UTC that day).",
+        description=_l("A future date (the subscription ends at 00:00 UTC that day)."),
     )
     idempotency_key = HiddenField()
-    end_now = SubmitField("End now")
-    end_at = SubmitField("End on this date")
+    end_now = SubmitField(_l("End now"))
+    end_at = SubmitField(_l("End on this date"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -159,7 +161,7 @@ class TerminateForm(FlaskForm):
 
     def validate_at(self, field) -> None:
         if self.end_at.data and not (field.data or "").strip():
-            raise StopValidation("Choose the date the subscription should end.")
+            raise StopValidation(_("Choose the date the subscription should end."))
 
 
 class ConfirmForm(FlaskForm):
@@ -174,5 +176,5 @@ class TaskActionForm(FlaskForm):
 
 
 class TaskFailForm(FlaskForm):
-    reason = TextAreaField("Reason", validators=[Length(max=2000)])
+    reason = TextAreaField(_l("Reason"), validators=[Length(max=2000)])
     version = HiddenField()

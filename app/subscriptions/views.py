@@ -11,6 +11,8 @@ from flask_login import current_user, login_required
 from ..accounts.models import Role
 from ..catalog.models import BillingPeriod, ServiceOffer
 from ..errors import Conflict, InvalidTransition, ValidationFailed
+from ..i18n import _, format_day
+from ..labels import label
 from ..web import (
     apply_field_errors,
     arg_id,
@@ -123,7 +125,7 @@ def _render_not_orderable(page: dict, status: int):
 def new():
     offer_id = arg_id("offer")
     if offer_id is None:
-        abort(404, "Choose an offer in the catalog to order it.")
+        abort(404, _("Choose an offer in the catalog to order it."))
     page = pages.order_page(current_user, offer_id)
     if page["refusal"]:
         return _render_not_orderable(page, 409 if request.method == "POST" else 200)
@@ -134,7 +136,7 @@ def new():
         if response is not None:
             return response, status
     elif request.method == "POST":
-        flash("The form expired; please submit it again.", "error")
+        flash(_("The form expired; please submit it again."), "error")
         status = 400
     return render_template("subscriptions/new.html", form=form, **page), status
 
@@ -163,11 +165,14 @@ def _place_order(form, page: dict):
         return None, 409
     if created:
         flash(
-            f"Ordered {offer.name}. You agreed to its terms; your contract is on this page.",
+            _(
+                "Ordered %(name)s. You agreed to its terms; your contract is on this page.",
+                name=offer.name,
+            ),
             "success",
         )
     else:
-        flash("You had already placed this order; here it is.", "info")
+        flash(_("You had already placed this order; here it is."), "info")
     return redirect(url_for(".detail", subscription_id=order.subscription_id)), 302
 
 
@@ -204,7 +209,13 @@ def modify(subscription_id: int):
     )
     subscription = page["subscription"]
     if not page["changeable"]:
-        flash(f"This subscription cannot be changed now (it is {subscription.status}).", "info")
+        flash(
+            _(
+                "This subscription cannot be changed now (it is %(status)s).",
+                status=label(subscription.status),
+            ),
+            "info",
+        )
         return redirect(url_for(".detail", subscription_id=subscription.id))
     if page["refusal"]:
         flash(page["refusal"], "error")
@@ -218,7 +229,7 @@ def modify(subscription_id: int):
             return response
         status = 422
     elif posted:
-        flash("The form expired; please submit it again.", "error")
+        flash(_("The form expired; please submit it again."), "error")
         status = 400
     return render_template("subscriptions/modify.html", form=form, **page), status
 
@@ -241,9 +252,11 @@ def _order_change(form, subscription: Subscription, target: ServiceOffer):
         flash(error.message, "error")
         return redirect(url_for(".detail", subscription_id=subscription.id))
     if created:
-        flash("Change ordered. The amended contract takes effect when it is fulfilled.", "success")
+        flash(
+            _("Change ordered. The amended contract takes effect when it is fulfilled."), "success"
+        )
     else:
-        flash("You had already ordered this change; here it is.", "info")
+        flash(_("You had already ordered this change; here it is."), "info")
     return redirect(url_for(".detail", subscription_id=order.subscription_id))
 
 
@@ -270,19 +283,22 @@ def terminate(subscription_id: int):
             return redirect(url_for(".detail", subscription_id=subscription.id))
         else:
             if not created:
-                flash("You had already asked to end this subscription; here it is.", "info")
+                flash(_("You had already asked to end this subscription; here it is."), "info")
             elif order.scheduled_for is not None:
-                flash(f"The subscription will end on {order.scheduled_for:%Y-%m-%d}.", "success")
+                flash(
+                    _("The subscription will end on %(day)s.", day=format_day(order.scheduled_for)),
+                    "success",
+                )
             else:
                 flash(
-                    "Termination ordered: the subscription ends once it is decommissioned.",
+                    _("Termination ordered: the subscription ends once it is decommissioned."),
                     "success",
                 )
             return redirect(url_for(".detail", subscription_id=subscription.id))
     elif request.method == "POST":
         status = 422 if form.errors.keys() - {"csrf_token"} else 400
         if "csrf_token" in form.errors:
-            flash("The form expired; please submit it again.", "error")
+            flash(_("The form expired; please submit it again."), "error")
     return render_template("subscriptions/terminate.html", form=form, **page), status
 
 
@@ -295,7 +311,7 @@ def cancel_termination(subscription_id: int):
         except (InvalidTransition, Conflict) as error:
             flash(error.message, "error")
         else:
-            flash("The scheduled end is cancelled; the subscription keeps running.", "success")
+            flash(_("The scheduled end is cancelled; the subscription keeps running."), "success")
     return redirect(url_for(".detail", subscription_id=subscription_id))
 
 
@@ -443,7 +459,7 @@ def task_action(task_id: int):
     }
     action = (form.to.data or request.form.get("to", "")).strip()
     if not form.validate_on_submit() or action not in labels:
-        flash("Choose start, complete, release or retry.", "error")
+        flash(_("Choose start, complete, release or retry."), "error")
         return _back_to_queue()
     try:
         task = fulfillment.transition_task(
@@ -454,7 +470,15 @@ def task_action(task_id: int):
     except (InvalidTransition, ValidationFailed) as error:
         flash(error.message, "error")
     else:
-        flash(f"Task “{task.name}” (order {task.order_id}) {labels[action]}.", "success")
+        flash(
+            _(
+                "Task “%(name)s” (order %(order_id)s) %(labels)s.",
+                name=task.name,
+                order_id=task.order_id,
+                labels=labels[action],
+            ),
+            "success",
+        )
     return _back_to_queue()
 
 
@@ -480,12 +504,16 @@ def task_fail(task_id: int):
             flash(error.message, "error")
         else:
             flash(
-                f"Task “{task.name}” (order {task.order_id}) failed; the consumer is told why.",
+                _(
+                    "Task “%(name)s” (order %(order_id)s) failed; the consumer is told why.",
+                    name=task.name,
+                    order_id=task.order_id,
+                ),
                 "success",
             )
         return _back_to_queue()
     if "csrf_token" in form.errors:
-        flash("The form expired; please submit it again.", "error")
+        flash(_("The form expired; please submit it again."), "error")
         return _back_to_queue()
     return _render_queue(form, task_id, 422)
 
@@ -505,12 +533,19 @@ def task_detail(task_id: int):
 def task_retry(task_id: int):
     form = TaskActionForm()
     if not form.validate_on_submit():
-        flash("The form expired; please submit it again.", "error")
+        flash(_("The form expired; please submit it again."), "error")
     else:
         try:
             task = automation.retry_task(current_user, task_id, version=form.version.data or None)
         except (Conflict, InvalidTransition) as error:
             flash(error.message, "error")
         else:
-            flash(f"Step “{task.name}” (order {task.order_id}) runs again.", "success")
+            flash(
+                _(
+                    "Step “%(name)s” (order %(order_id)s) runs again.",
+                    name=task.name,
+                    order_id=task.order_id,
+                ),
+                "success",
+            )
     return redirect(url_for(".task_detail", task_id=task_id))

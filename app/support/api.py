@@ -8,6 +8,7 @@ from flask import current_app, jsonify, request, url_for
 from ..api.core import KEY_HEADER, api_user, endpoint, int_arg, key_errors_named_as_header, load
 from ..errors import ValidationFailed
 from ..extensions import db
+from ..i18n import _
 from .models import RequestStatus
 from .schemas import (
     SupportMessageCreateSchema,
@@ -30,7 +31,8 @@ def _status_arg() -> str:
     allowed = [status.value for status in RequestStatus]
     if value and value not in allowed:
         raise ValidationFailed(
-            "Unknown status.", fields={"status": [f"Use one of: {', '.join(allowed)}."]}
+            _("Unknown status."),
+            fields={"status": [_("Use one of: %(names)s.", names=", ".join(allowed))]},
         )
     return value
 

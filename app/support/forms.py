@@ -17,6 +17,8 @@ from wtforms import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..i18n import _l
+from ..labels import lazy_capital_label
 from .models import IncidentStatus, Priority, RequestType
 from .services.opening import PRIORITY_HINTS
 
@@ -38,28 +40,28 @@ class ServiceChecked(SelectField):
 
 
 class RequestForm(FlaskForm):
-    subscription_id = ServiceChecked("Subscription", choices=[])
+    subscription_id = ServiceChecked(_l("Subscription"), choices=[])
     request_type = RadioField(
-        "Type",
+        _l("Type"),
         choices=[
-            (RequestType.QUESTION.value, "A question"),
-            (RequestType.ISSUE.value, "An issue: something is broken"),
+            (RequestType.QUESTION.value, _l("A question")),
+            (RequestType.ISSUE.value, _l("An issue: something is broken")),
         ],
         default=RequestType.QUESTION.value,
         validate_choice=False,
     )
     priority = RadioField(
-        "Priority",
-        choices=[(priority.value, priority.value.capitalize()) for priority in Priority],
+        _l("Priority"),
+        choices=[(priority.value, lazy_capital_label(priority.value)) for priority in Priority],
         default=Priority.MEDIUM.value,
         validate_choice=False,
     )
-    subject = StringField("Subject", description="In a few words, what do you need?")
+    subject = StringField(_l("Subject"), description=_l("In a few words, what do you need?"))
     description = TextAreaField(
-        "Description",
-        description="What happened, what you expected, and what you already tried.",
+        _l("Description"),
+        description=_l("What happened, what you expected, and what you already tried."),
     )
-    attachments = MultipleFileField("Attachments")
+    attachments = MultipleFileField(_l("Attachments"))
     idempotency_key = HiddenField()
 
     def __init__(self, *args, **kwargs):
@@ -78,9 +80,9 @@ class DeflectionForm(FlaskForm):
 
 
 class ReplyForm(FlaskForm):
-    body = TextAreaField("Message")
+    body = TextAreaField(_l("Message"))
     kind = HiddenField()  # the pressed button: "reply" (public) or "note" (internal, agents only)
-    attachments = MultipleFileField("Attachments")
+    attachments = MultipleFileField(_l("Attachments"))
 
 
 class TakeForm(FlaskForm):
@@ -89,26 +91,26 @@ class TakeForm(FlaskForm):
 
 class TransitionForm(FlaskForm):
     to = HiddenField()
-    reason = TextAreaField("Message to the consumer (optional)")
+    reason = TextAreaField(_l("Message to the consumer (optional)"))
     version = HiddenField()
 
 
 class AssignForm(FlaskForm):
-    assignee_id = ServiceChecked("Assign to", choices=[])
+    assignee_id = ServiceChecked(_l("Assign to"), choices=[])
     version = HiddenField()
 
 
 class EscalateForm(FlaskForm):
     reason = TextAreaField(
-        "Reason for escalating", description="Kept as an internal note for the next tier."
+        _l("Reason for escalating"), description=_l("Kept as an internal note for the next tier.")
     )
     version = HiddenField()
 
 
 class IncidentForm(FlaskForm):
-    product_id = ServiceChecked("Affected digital product", choices=[])
+    product_id = ServiceChecked(_l("Affected digital product"), choices=[])
     severity = ServiceChecked(
-        "Severity",
+        _l("Severity"),
         choices=[
             ("1", "1 — critical: many users, no workaround"),
             ("2", "2 — major: a key function down"),
@@ -117,29 +119,29 @@ class IncidentForm(FlaskForm):
         ],
         default="3",
     )
-    title = StringField("Incident title")
-    description = TextAreaField("What operations should know")
+    title = StringField(_l("Incident title"))
+    description = TextAreaField(_l("What operations should know"))
 
 
 class BacklogForm(FlaskForm):
-    product_id = ServiceChecked("Digital product", choices=[])
+    product_id = ServiceChecked(_l("Digital product"), choices=[])
     kind = RadioField(
-        "Kind",
-        choices=[("defect", "Defect"), ("feature", "Feature request")],
+        _l("Kind"),
+        choices=[("defect", _l("Defect")), ("feature", _l("Feature request"))],
         default="defect",
         validate_choice=False,
     )
-    title = StringField("Backlog item title")
-    description = TextAreaField("Description for the product team")
+    title = StringField(_l("Backlog item title"))
+    description = TextAreaField(_l("Description for the product team"))
 
 
 class BacklogLinkForm(FlaskForm):
-    item_id = ServiceChecked("Existing backlog item", choices=[])
+    item_id = ServiceChecked(_l("Existing backlog item"), choices=[])
 
 
 class RateForm(FlaskForm):
     satisfaction = RadioField(
-        "How satisfied are you with the support you received?",
+        _l("How satisfied are you with the support you received?"),
         choices=[
             ("1", "1 — very unsatisfied"),
             ("2", "2"),
@@ -149,12 +151,12 @@ class RateForm(FlaskForm):
         ],
         validate_choice=False,
     )
-    satisfaction_comment = TextAreaField("Comment (optional)")
+    satisfaction_comment = TextAreaField(_l("Comment (optional)"))
 
 
 class IncidentTransitionForm(FlaskForm):
     to = ServiceChecked(
-        "Move to", choices=[(status.value, status.value) for status in IncidentStatus]
+        _l("Move to"), choices=[(status.value, status.value) for status in IncidentStatus]
     )
-    note = StringField("Note (optional)")
+    note = StringField(_l("Note (optional)"))
     version = HiddenField()

@@ -4,6 +4,7 @@ which commits once when it returns and rolls back when it raises."""
 from __future__ import annotations
 
 from ..accounts.models import SYSTEM
+from ..i18n import _
 from . import services
 
 
@@ -11,7 +12,9 @@ def check_slas() -> str:
     """What `flask support sla-check` does: record breaches (each notified once) and close
     requests resolved for 7 days."""
     result = services.sla_check(SYSTEM)
-    return (
-        f"Response breaches: {result['response_breaches']}, resolution breaches: "
-        f"{result['resolution_breaches']}, closed: {result['closed']}."
+    return _(
+        "Response breaches: %(result)s, resolution breaches: %(result2)s, closed: %(result3)s.",
+        result=result["response_breaches"],
+        result2=result["resolution_breaches"],
+        result3=result["closed"],
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import current_app, url_for
 
 from ..accounts.models import Role, User
+from ..i18n import _l
 from ..knowledge import services as knowledge
 from ..web import paginate
 from .forms import (
@@ -40,19 +41,19 @@ from .services.attachments import ALLOWED_ATTACHMENTS, size_text
 from .states import INCIDENTS
 
 STATUS_LABELS = {
-    "new": "new",
-    "in_progress": "in progress",
-    "waiting_on_consumer": "waiting on consumer",
-    "resolved": "resolved",
-    "closed": "closed",
+    "new": _l("new"),
+    "in_progress": _l("in progress"),
+    "waiting_on_consumer": _l("waiting on consumer"),
+    "resolved": _l("resolved"),
+    "closed": _l("closed"),
 }
 # (who acts, to) → button label on the request page
 TRANSITION_LABELS = {
-    ("agent", "in_progress"): "Start work",
-    ("agent", "waiting_on_consumer"): "Ask for more information",
-    ("agent", "resolved"): "Resolve",
-    ("consumer", "closed"): "Accept resolution",
-    ("consumer", "in_progress"): "Reopen",
+    ("agent", "in_progress"): _l("Start work"),
+    ("agent", "waiting_on_consumer"): _l("Ask for more information"),
+    ("agent", "resolved"): _l("Resolve"),
+    ("consumer", "closed"): _l("Accept resolution"),
+    ("consumer", "in_progress"): _l("Reopen"),
 }
 FORM_PREFIXES = {
     "reply": (ReplyForm, "reply"),

@@ -21,6 +21,7 @@ from flask_login import current_user, login_required
 
 from ..accounts.models import Role
 from ..errors import Conflict, DomainError, InvalidTransition, NotFound, ValidationFailed
+from ..i18n import _
 from ..inputs import whole_number
 from ..knowledge import services as knowledge
 from ..web import apply_field_errors, csv_response, roles_required
@@ -52,19 +53,19 @@ def sla_text(seconds: int | None) -> str:
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     if days:
-        text = f"{days} d {hours} h"
+        text = _("%(days)s d %(hours)s h", days=days, hours=hours)
     elif hours:
-        text = f"{hours} h {mins:02d} min"
+        text = _("%(hours)s h %(mins)02d min", hours=hours, mins=mins)
     else:
-        text = f"{mins} min"
-    return f"{text} late" if late else f"{text} left"
+        text = _("%(mins)s min", mins=mins)
+    return _("%(time)s late", time=text) if late else _("%(time)s left", time=text)
 
 
 @bp.context_processor
 def support_helpers() -> dict:
     return {
         "sla_text": sla_text,
-        "request_status_label": lambda status: STATUS_LABELS.get(status, status),
+        "request_status_label": lambda status: str(STATUS_LABELS.get(status, status)),
     }
 
 
@@ -118,7 +119,10 @@ def new_request():
             created, status = _send_request(form)
             if created is not None:
                 flash(
-                    f"Request {created.id} sent. We will answer here and by notification.",
+                    _(
+                        "Request %(id)s sent. We will answer here and by notification.",
+                        id=created.id,
+                    ),
                     "success",
                 )
                 return redirect(url_for("support.request_detail", request_id=created.id))
@@ -135,16 +139,16 @@ def _find_articles(form) -> tuple[list, int]:
     """The articles that may answer what is typed so far (the form without JavaScript)."""
     subscription_id = _int(form.subscription_id.data)
     if subscription_id is None:
-        form.subscription_id.errors = ["Choose a subscription to find its articles."]
+        form.subscription_id.errors = [_("Choose a subscription to find its articles.")]
         return [], 422
     text = f"{form.subject.data or ''} {form.description.data or ''}"
     try:
         suggestions = deflection.suggest_articles(current_user, subscription_id, text)
     except NotFound:
-        form.subscription_id.errors = ["Choose one of your subscriptions."]
+        form.subscription_id.errors = [_("Choose one of your subscriptions.")]
         return [], 422
     if not suggestions:
-        flash("No article matches yet: send your request and we will help.", "info")
+        flash(_("No article matches yet: send your request and we will help."), "info")
     return suggestions, 200
 
 
@@ -162,8 +166,8 @@ def _send_request(form):
             idempotency_key=form.idempotency_key.data,
         )
     except NotFound:
-        form.subscription_id.errors = ["Choose one of your subscriptions."]
-        flash("The request could not be sent.", "error")
+        form.subscription_id.errors = [_("Choose one of your subscriptions.")]
+        flash(_("The request could not be sent."), "error")
         return None, 422
     except (ValidationFailed, Conflict) as error:
         return None, _failed(form, error)
@@ -187,11 +191,13 @@ def deflect():
     form = DeflectionForm()
     subscription_id = _int(form.subscription_id.data)
     if not form.validate_on_submit() or subscription_id is None:
-        abort(400, "Choose the subscription and the article that answered your question.")
+        abort(400, _("Choose the subscription and the article that answered your question."))
     deflection.record_deflection(
         current_user, subscription_id, _int(form.article_id.data), form.q.data or ""
     )
-    flash("Thank you! Glad the article answered your question; no request was opened.", "success")
+    flash(
+        _("Thank you! Glad the article answered your question; no request was opened."), "success"
+    )
     return redirect(url_for("support.my_requests"))
 
 
@@ -251,7 +257,9 @@ def reply(request_id: int):
             files=request.files.getlist(form.attachments.name),
         )
 
-    return _post(request_id, "reply", call, "Internal note added." if internal else "Reply sent.")
+    return _post(
+        request_id, "reply", call, _("Internal note added.") if internal else _("Reply sent.")
+    )
 
 
 @bp.route("/requests/<int:request_id>/status", methods=["POST"])
@@ -268,7 +276,9 @@ def transition(request_id: int):
             reason=form.reason.data,
         )
 
-    return _post(request_id, "status", call, f"Request is now {STATUS_LABELS.get(to, to)}.")
+    return _post(
+        request_id, "status", call, _("Request is now %(value)s.", value=STATUS_LABELS.get(to, to))
+    )
 
 
 @bp.route("/requests/<int:request_id>/take", methods=["POST"])
@@ -277,7 +287,7 @@ def take(request_id: int):
     def call(form):
         queue.assign(current_user, request_id, current_user.id, expected_version=form.version.data)
 
-    return _post(request_id, "take", call, "You took this request.")
+    return _post(request_id, "take", call, _("You took this request."))
 
 
 @bp.route("/requests/<int:request_id>/assign", methods=["POST"])
@@ -288,7 +298,7 @@ def assign(request_id: int):
             current_user, request_id, form.assignee_id.data, expected_version=form.version.data
         )
 
-    return _post(request_id, "assign", call, "Request assigned.")
+    return _post(request_id, "assign", call, _("Request assigned."))
 
 
 @bp.route("/requests/<int:request_id>/escalate", methods=["POST"])
@@ -298,9 +308,9 @@ def escalate(request_id: int):
         done = queue.escalate(
             current_user, request_id, form.reason.data, expected_version=form.version.data
         )
-        flash(f"Escalated to tier {done.tier}.", "info")
+        flash(_("Escalated to tier %(tier)s.", tier=done.tier), "info")
 
-    return _post(request_id, "escalate", call, "The next tier has been told.")
+    return _post(request_id, "escalate", call, _("The next tier has been told."))
 
 
 @bp.route("/requests/<int:request_id>/incident", methods=["POST"])
@@ -316,7 +326,7 @@ def raise_incident(request_id: int):
             description=form.description.data,
         )
 
-    return _post(request_id, "incident", call, "Incident raised and linked to this request.")
+    return _post(request_id, "incident", call, _("Incident raised and linked to this request."))
 
 
 @bp.route("/requests/<int:request_id>/backlog", methods=["POST"])
@@ -332,7 +342,7 @@ def raise_backlog_item(request_id: int):
             description=form.description.data,
         )
 
-    return _post(request_id, "backlog", call, "Backlog item raised for the product team.")
+    return _post(request_id, "backlog", call, _("Backlog item raised for the product team."))
 
 
 @bp.route("/requests/<int:request_id>/backlog/link", methods=["POST"])
@@ -341,7 +351,7 @@ def link_backlog_item(request_id: int):
     def call(form):
         backlog.link_backlog_item(current_user, form.item_id.data, request_id)
 
-    return _post(request_id, "link", call, "Request added to the backlog item.")
+    return _post(request_id, "link", call, _("Request added to the backlog item."))
 
 
 @bp.route("/requests/<int:request_id>/rate", methods=["POST"])
@@ -352,7 +362,7 @@ def rate(request_id: int):
             current_user, request_id, form.satisfaction.data, form.satisfaction_comment.data
         )
 
-    return _post(request_id, "rate", call, "Thank you for rating our support.")
+    return _post(request_id, "rate", call, _("Thank you for rating our support."))
 
 
 @bp.route("/attachments/<int:attachment_id>")
@@ -360,7 +370,7 @@ def rate(request_id: int):
 def attachment(attachment_id: int):
     item, path = attachment_for(current_user, attachment_id)
     if not Path(path).is_file():
-        abort(404, "The file is missing.")
+        abort(404, _("The file is missing."))
     response = send_file(
         path,
         mimetype=item.content_type,
@@ -423,7 +433,9 @@ def incident_transition(incident_id: int):
     except (ValidationFailed, Conflict, InvalidTransition) as error:
         code = _failed(form, error)
         return _render_incidents((incident_id, form), code)
-    flash(f"Incident {incident.id} is now {incident.status}.", "success")
+    flash(
+        _("Incident %(id)s is now %(status)s.", id=incident.id, status=incident.status), "success"
+    )
     return redirect(url_for("support.incidents"))
 
 

@@ -60,7 +60,7 @@ def test_new_request_form_offers_only_the_groups_open_subscriptions(active_subsc
     )
     assert f'<option selected value="{active_subscription.id}">' in html
     for hint in support.PRIORITY_HINTS.values():
-        assert hint in html
+        assert str(hint) in html
     assert (
         "How to use VPN-ACCESS" in html and "This answered my question" in html
     )  # the offer's article

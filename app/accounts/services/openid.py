@@ -22,12 +22,13 @@ from joserfc.errors import BadSignatureError, ExpiredTokenError, JoseError
 from joserfc.jwk import KeySet
 
 from ...errors import Unauthorized
+from ...i18n import _l
 
-REFUSED = (
+REFUSED = _l(
     "The sign-in through your identity provider could not be completed, and nothing was "
     "changed. Start again from the log-in page."
 )
-UNAVAILABLE = "The identity provider cannot be reached just now. Try again in a moment."
+UNAVAILABLE = _l("The identity provider cannot be reached just now. Try again in a moment.")
 # Asymmetric signatures only: "none" and the HMAC family (keyed by the client secret) are refused.
 SIGNING_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"]
 CACHE_SECONDS = 3600

@@ -18,6 +18,7 @@ from flask import current_app
 from ... import clock
 from ...audit import services as audit
 from ...extensions import db
+from ...i18n import _l
 from ..models import (
     PROVIDER_ONLY_HASH,
     SYSTEM,
@@ -41,13 +42,15 @@ from .openid import REFUSED, SignInRefused
 
 log = logging.getLogger(__name__)
 
-DEACTIVATED = "Your Offerdesk account is deactivated. Ask an administrator to activate it again."
-UNVERIFIED_CLASH = (
+DEACTIVATED = _l(
+    "Your Offerdesk account is deactivated. Ask an administrator to activate it again."
+)
+UNVERIFIED_CLASH = _l(
     "An Offerdesk account with your e-mail address already exists, and your identity provider "
     "has not verified that the address is yours, so the two cannot be joined. Ask an "
     "administrator."
 )
-NO_EMAIL = "Your identity provider did not tell Offerdesk your e-mail address."
+NO_EMAIL = _l("Your identity provider did not tell Offerdesk your e-mail address.")
 
 
 def complete(pending: dict | None, answer: dict, redirect_uri: str) -> tuple[User, str]:

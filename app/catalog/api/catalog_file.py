@@ -6,6 +6,7 @@ from flask import Response, jsonify, request
 
 from ...api.core import api_user, endpoint, json_body
 from ...errors import ValidationFailed
+from ...i18n import _
 from .. import exchange
 from ..schemas import (
     CatalogFileSchema,
@@ -33,7 +34,7 @@ def catalog_export():
     require_manager(user)
     fmt = request.args.get("format", "yaml").strip().lower()
     if fmt not in ("yaml", "json"):
-        raise ValidationFailed("Unknown format.", fields={"format": ["Use yaml or json."]})
+        raise ValidationFailed(_("Unknown format."), fields={"format": [_("Use yaml or json.")]})
     data = exchange.export_catalog(user)
     if fmt == "json":
         return jsonify(data)
@@ -63,13 +64,13 @@ def catalog_import():
         data, lines = json_body(), None
         if data is None:
             raise ValidationFailed(
-                "The body is not valid JSON.", fields={"body": ["Send a JSON object."]}
+                _("The body is not valid JSON."), fields={"body": [_("Send a JSON object.")]}
             )
     else:
         text = request.get_data(as_text=True)
         if not text.strip():
             raise ValidationFailed(
-                "The body is empty.", fields={"body": ["Send the catalog as YAML or JSON."]}
+                _("The body is empty."), fields={"body": [_("Send the catalog as YAML or JSON.")]}
             )
         data, lines = exchange.parse_yaml(text)
     report = exchange.import_catalog(user, data, dry_run=dry_run, lines=lines)

@@ -12,6 +12,7 @@ from ...accounts.models import User
 from ...accounts.services import require_role
 from ...api.core import api_user, load
 from ...errors import Conflict, DomainError, ValidationFailed
+from ...i18n import _
 from ...inputs import whole_number
 from .. import exchange
 from ..models import OfferStatus, ServiceOffer
@@ -41,12 +42,12 @@ class PreconditionRequired(DomainError):
 
 def require_manager(user: User) -> None:
     """Route guard (the services check again): catalog managers only."""
-    require_role(user, *access.CATALOG_ROLES, message="Only catalog managers may do this.")
+    require_role(user, *access.CATALOG_ROLES, message=_("Only catalog managers may do this."))
 
 
 def require_product_roles(user: User) -> None:
     require_role(
-        user, *access.PRODUCT_ROLES, message="Only product and catalog managers may do this."
+        user, *access.PRODUCT_ROLES, message=_("Only product and catalog managers may do this.")
     )
 
 
@@ -56,9 +57,11 @@ def expected_version(*, required: bool) -> int | None:
     if not header:
         if required:
             raise PreconditionRequired(
-                "Send If-Match with the offer's ETag from GET, so that an edit made in the "
-                "meantime is not overwritten.",
-                fields={"If-Match": ['Required, e.g. If-Match: "3".']},
+                _(
+                    "Send If-Match with the offer's ETag from GET, so that an edit made in the "
+                    "meantime is not overwritten."
+                ),
+                fields={"If-Match": [_('Required, e.g. If-Match: "3".')]},
             )
         return None
     if header == "*":
@@ -66,8 +69,8 @@ def expected_version(*, required: bool) -> int | None:
     version = whole_number(header.removeprefix("W/").strip().strip('"'))
     if version is None:
         raise Conflict(
-            f"If-Match {header} is not an ETag of this offer.",
-            fields={"If-Match": ['Use the ETag from GET, e.g. "3".']},
+            _("If-Match %(header)s is not an ETag of this offer.", header=header),
+            fields={"If-Match": [_('Use the ETag from GET, e.g. "3".')]},
         )
     return version
 
@@ -78,7 +81,9 @@ def flag(name: str) -> bool:
         return False
     if value in ("1", "true", "yes"):
         return True
-    raise ValidationFailed(f"'{name}' is true or false.", fields={name: ["Use true or false."]})
+    raise ValidationFailed(
+        _("'%(name)s' is true or false.", name=name), fields={name: [_("Use true or false.")]}
+    )
 
 
 def offer_views(offers: list[ServiceOffer], user: User) -> list[OfferView]:

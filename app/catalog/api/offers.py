@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 from ...api.core import api_user, endpoint, int_arg, load
 from ...errors import ValidationFailed
 from ...extensions import db
+from ...i18n import _
 from ..models import ServiceOffer
 from ..schemas import (
     MANAGER_SUMMARY_FIELDS,
@@ -69,7 +70,8 @@ def catalog_offers():
     category_id = int_arg("category_id", None)
     if status and status not in LIST_STATUSES:
         raise ValidationFailed(
-            "Unknown status.", fields={"status": [f"Use one of: {', '.join(LIST_STATUSES)}."]}
+            _("Unknown status."),
+            fields={"status": [_("Use one of: %(names)s.", names=", ".join(LIST_STATUSES))]},
         )
     if status:
         query = workspace.workspace_query(

@@ -21,6 +21,7 @@ from ... import validation as check
 from ...accounts.models import User
 from ...errors import DomainError, NotAllowed, ValidationFailed
 from ...extensions import db
+from ...i18n import _
 from ...knowledge import services as knowledge
 from .. import services as catalog
 from ..models import (
@@ -116,8 +117,8 @@ def _categories(run: ImportRun, items: list[dict], parent_id: int | None, path: 
             run.fail(
                 here,
                 ValidationFailed(
-                    f"The slug “{item['slug']}” is declared twice in the file.",
-                    fields={"slug": ["Give each category its own slug."]},
+                    _("The slug “%(item)s” is declared twice in the file.", item=item["slug"]),
+                    fields={"slug": [_("Give each category its own slug.")]},
                 ),
             )
             continue
@@ -145,8 +146,8 @@ def _category(run: ImportRun, item: dict, parent_id: int | None) -> Category:
         return category
     if existing.archived_at is not None:
         raise ValidationFailed(
-            f"The category “{existing.name}” is archived.",
-            fields={"slug": [f"“{existing.name}” is archived; use another slug."]},
+            _("The category “%(name)s” is archived.", name=existing.name),
+            fields={"slug": [_("“%(name)s” is archived; use another slug.", name=existing.name)]},
         )
     if (existing.name, existing.parent_id, existing.description) == (
         item["name"].strip(),
@@ -213,8 +214,11 @@ def _product(run: ImportRun, item: dict) -> DigitalProduct:
         )
     except NotAllowed as error:
         raise NotAllowed(
-            f"The digital product “{existing.name}” has another description or owner here; "
-            f"only product managers change it. {error.message}"
+            _(
+                "The digital product “%(name)s” has another description or owner here; only product managers change it. %(message)s",
+                name=existing.name,
+                message=error.message,
+            )
         ) from error
     if existing is None:
         counts.created += 1
@@ -257,8 +261,14 @@ def _release(run: ImportRun, product: DigitalProduct, item: dict) -> None:
             catalog.transition_release(run.actor, release.id, step)
         except NotAllowed as error:
             raise NotAllowed(
-                f"The release {label} is {before} here and {target} in the file; "
-                f"{error.message[0].lower()}{error.message[1:]}"
+                _(
+                    "The release %(label)s is %(before)s here and %(target)s in the file; %(lower)s%(message)s",
+                    label=label,
+                    before=before,
+                    target=target,
+                    lower=error.message[0].lower(),
+                    message=error.message[1:],
+                )
             ) from error
     counts.updated += 1
     run.notes.append(("update", f"release {label}: {before} → {target}"))
@@ -336,7 +346,7 @@ def _precheck(run: ImportRun, item: dict, code: str) -> None:
             for name, messages in error.fields.items():
                 errors.setdefault(name, messages)
     if errors:
-        raise ValidationFailed("The offer has invalid fields.", fields=errors)
+        raise ValidationFailed(_("The offer has invalid fields."), fields=errors)
 
 
 def _apply_offer(run: ImportRun, item: dict, code: str) -> None:
@@ -371,8 +381,16 @@ def _keep_retired(
     _code_settings(run, item, code)
     if target != OfferStatus.RETIRED.value:
         raise ValidationFailed(
-            f"{code} is retired.",
-            fields={"status": [f"{code} is retired; it cannot become {target} again."]},
+            _("%(code)s is retired.", code=code),
+            fields={
+                "status": [
+                    _(
+                        "%(code)s is retired; it cannot become %(target)s again.",
+                        code=code,
+                        target=target,
+                    )
+                ]
+            },
         )
     changed = _changed_fields(run, item, live)
     if members != [m.member_code for m in live.members]:
@@ -381,7 +399,7 @@ def _keep_retired(
         changed.append("replacement")
     if changed:
         raise ValidationFailed(
-            f"{code} is retired and cannot be changed.",
+            _("%(code)s is retired and cannot be changed.", code=code),
             fields={name: [f"{code} is retired: {name} cannot change."] for name in changed},
         )
 
@@ -398,11 +416,13 @@ def _revise_published(
     target = item["status"]
     if target not in (OfferStatus.PUBLISHED.value, OfferStatus.RETIRED.value):
         raise ValidationFailed(
-            f"{code} is published.",
+            _("%(code)s is published.", code=code),
             fields={
                 "status": [
-                    f"{code} is published: declare it published (changed fields make "
-                    "a new revision) or retired."
+                    _(
+                        "%(code)s is published: declare it published (changed fields make a new revision) or retired.",
+                        code=code,
+                    )
                 ]
             },
         )

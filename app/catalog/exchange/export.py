@@ -16,6 +16,7 @@ from ... import clock
 from ...accounts.models import ConsumerGroup, User
 from ...accounts.services import require_role
 from ...extensions import db
+from ...i18n import _
 from ...knowledge.models import KnowledgeArticle, offer_articles
 from .. import services as catalog
 from ..models import (
@@ -38,7 +39,9 @@ HEADER = """\
 
 
 def require_manager(actor: User | None) -> None:
-    require_role(actor, *catalog.CATALOG_ROLES, message="Only catalog managers export and import.")
+    require_role(
+        actor, *catalog.CATALOG_ROLES, message=_("Only catalog managers export and import.")
+    )
 
 
 def export_catalog(actor: User | None) -> dict:

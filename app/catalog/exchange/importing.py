@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ...accounts.models import User
 from ...errors import DomainError, ValidationFailed
 from ...extensions import db
+from ...i18n import _
 from . import report as reporting
 from .apply import ImportRun, apply_document
 from .export import export_offers, require_manager
@@ -47,14 +48,17 @@ def import_catalog(
     except SQLAlchemyError as error:
         savepoint.rollback()
         raise ValidationFailed(
-            "The catalog could not be saved; nothing was imported.",
+            _("The catalog could not be saved; nothing was imported."),
             fields={"file": [str(getattr(error, "orig", error)).splitlines()[0][:300]]},
         ) from error
     if run.errors:
         savepoint.rollback()
         errors = with_lines(run.errors, lines)
         raise ValidationFailed(
-            f"The catalog file has {len(errors)} problem(s); nothing was imported.",
+            _(
+                "The catalog file has %(count)s problem(s); nothing was imported.",
+                count=len(errors),
+            ),
             fields=errors,
         )
     if dry_run:

@@ -11,6 +11,7 @@ import yaml
 from marshmallow import ValidationError
 
 from ...errors import DomainError, InvalidTransition, ValidationFailed
+from ...i18n import _, format_number
 from ...inputs import unstorable_text
 from ..schemas import CatalogFileSchema
 
@@ -39,31 +40,39 @@ def parse_yaml(text: str) -> tuple[Any, dict[str, int]]:
             return None, {}
         if _expanded_size(node, {}) > MAX_NODES:
             raise ValidationFailed(
-                "The file is too large once its YAML aliases are expanded.",
-                fields={"file": [f"More than {MAX_NODES:,} values."]},
+                _("The file is too large once its YAML aliases are expanded."),
+                fields={"file": [_("More than %(count)s values.", count=format_number(MAX_NODES))]},
             )
         lines: dict[str, int] = {}
         _node_lines(node, "", lines)
         document = loader.construct_document(node)
     except RecursionError:
         raise ValidationFailed(
-            "The file is nested too deeply.", fields={"file": ["Use fewer nested levels."]}
+            _("The file is nested too deeply."), fields={"file": [_("Use fewer nested levels.")]}
         ) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "the file"
         problem = error.problem or error.context or "cannot be read"
         raise ValidationFailed(
-            f"The file is not valid YAML: {problem} at {where}.",
-            fields={f"line {mark.line + 1}" if mark else "file": [f"{where}: {problem}"]},
+            _(
+                "The file is not valid YAML: %(problem)s at %(where)s.",
+                problem=problem,
+                where=where,
+            ),
+            fields={
+                f"line {mark.line + 1}" if mark else "file": [
+                    _("%(where)s: %(problem)s", where=where, problem=problem)
+                ]
+            },
         ) from error
     except yaml.YAMLError as error:
         raise ValidationFailed(
-            "The file is not valid YAML.", fields={"file": [str(error)[:300]]}
+            _("The file is not valid YAML."), fields={"file": [str(error)[:300]]}
         ) from error
     except ValueError as error:  # a value YAML types but cannot build, as the date 2024-02-30
         raise ValidationFailed(
-            f"The file has a value that cannot be read: {error}.",
+            _("The file has a value that cannot be read: %(error)s.", error=error),
             fields={"file": [str(error)[:300]]},
         ) from error
     finally:
@@ -71,8 +80,8 @@ def parse_yaml(text: str) -> tuple[Any, dict[str, int]]:
     bad = unstorable_text(document)
     if bad is not None:
         raise ValidationFailed(
-            "The file holds text that cannot be stored.",
-            fields={bad: ["Remove the invalid character (a NUL or a lone UTF-16 surrogate)."]},
+            _("The file holds text that cannot be stored."),
+            fields={bad: [_("Remove the invalid character (a NUL or a lone UTF-16 surrogate).")]},
         )
     return document, lines
 
@@ -101,8 +110,8 @@ def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
 def _node_lines(node: yaml.Node, path: str, lines: dict[str, int], depth: int = 0) -> None:
     if depth > 50:
         raise ValidationFailed(
-            "The file is nested too deeply.",
-            fields={f"line {node.start_mark.line + 1}": ["Nested more than 50 levels."]},
+            _("The file is nested too deeply."),
+            fields={f"line {node.start_mark.line + 1}": [_("Nested more than 50 levels.")]},
         )
     lines.setdefault(path or "file", node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
@@ -167,8 +176,8 @@ def load_document(data: Any, lines: dict[str, int] | None = None) -> dict:
     """Check the document's shape (types, known keys); problems keyed by item path."""
     if not isinstance(data, dict):
         raise ValidationFailed(
-            "A catalog file is a mapping with categories, products, articles and offers.",
-            fields={"file": ["Expected a mapping at the top level."]},
+            _("A catalog file is a mapping with categories, products, articles and offers."),
+            fields={"file": [_("Expected a mapping at the top level.")]},
         )
     # Top-level keys starting with "x-" are the author's own (e.g. YAML anchors to reuse).
     data = {key: value for key, value in data.items() if not str(key).startswith("x-")}
@@ -177,7 +186,10 @@ def load_document(data: Any, lines: dict[str, int] | None = None) -> dict:
     except ValidationError as error:
         errors = with_lines(_schema_errors(error.messages), lines)
         raise ValidationFailed(
-            f"The catalog file has {len(errors)} problem(s); nothing was imported.",
+            _(
+                "The catalog file has %(count)s problem(s); nothing was imported.",
+                count=len(errors),
+            ),
             fields=errors,
         ) from error
 

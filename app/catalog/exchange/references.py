@@ -16,6 +16,7 @@ from ...accounts.models import ConsumerGroup
 from ...accounts.services import find_user_by_email
 from ...errors import ValidationFailed
 from ...extensions import db
+from ...i18n import _
 from ...knowledge.models import KnowledgeArticle
 from ..models import Category, DigitalProduct, OfferStatus, ProductRelease, ServiceOffer
 from ..schemas import Relative
@@ -91,7 +92,8 @@ def owner_id(item: dict) -> int | None:
     owner = find_user_by_email(item["owner"])
     if owner is None:
         raise ValidationFailed(
-            "Unknown owner.", fields={"owner": [f"No user with e-mail {item['owner']}."]}
+            _("Unknown owner."),
+            fields={"owner": [_("No user with e-mail %(item)s.", item=item["owner"])]},
         )
     return owner.id
 
@@ -107,8 +109,8 @@ def article_product_id(item: dict, products: dict[str, int]) -> int | None:
     product_id = products.get(item["product"].strip())
     if product_id is None:
         raise ValidationFailed(
-            "Unknown product.",
-            fields={"product": [f"No digital product “{item['product']}”."]},
+            _("Unknown product."),
+            fields={"product": [_("No digital product “%(item)s”.", item=item["product"])]},
         )
     return product_id
 
@@ -144,7 +146,7 @@ def offer_fields(item: dict, existing: ServiceOffer | None, *, slugs: dict[str, 
     data["category_id"] = _category_id(item, slugs, errors)
     data["product_id"], data["release_id"] = _product_and_release_ids(item, errors)
     if errors:
-        raise ValidationFailed("The offer has unknown references.", fields=errors)
+        raise ValidationFailed(_("The offer has unknown references."), fields=errors)
     return data
 
 
@@ -156,7 +158,7 @@ def _category_id(item: dict, slugs: dict[str, int], errors: dict[str, list[str]]
         sa.select(Category.id).where(Category.slug == category)
     )
     if category_id is None:
-        errors["category"] = [f"No category with slug “{category}”."]
+        errors["category"] = [_("No category with slug “%(category)s”.", category=category)]
     return category_id
 
 
@@ -165,11 +167,11 @@ def _product_and_release_ids(
 ) -> tuple[int | None, int | None]:
     if not item["product"]:
         if item["release"]:
-            errors["release"] = ["Name the product of the release too."]
+            errors["release"] = [_("Name the product of the release too.")]
         return None, None
     product = product_named(item["product"])
     if product is None:
-        errors["product"] = [f"No digital product “{item['product']}”."]
+        errors["product"] = [_("No digital product “%(item)s”.", item=item["product"])]
         return None, None
     if not item["release"]:
         return product.id, None
@@ -194,16 +196,18 @@ def settings_refs(item: dict, article_ids: dict[str, int]) -> tuple[list[int], d
             .limit(1)
         )
         if article_id is None:
-            errors.setdefault("articles", []).append(f"No knowledge article “{title}”.")
+            errors.setdefault("articles", []).append(
+                _("No knowledge article “%(title)s”.", title=title)
+            )
         else:
             ids.append(article_id)
     groups = _group_ids(set(item["audience"]) | set(item["pilot_groups"]))
     for key in ("audience", "pilot_groups"):
         for name in item[key]:
             if name not in groups:
-                errors.setdefault(key, []).append(f"Unknown group “{name}”.")
+                errors.setdefault(key, []).append(_("Unknown group “%(name)s”.", name=name))
     if errors:
-        raise ValidationFailed("The offer has unknown references.", fields=errors)
+        raise ValidationFailed(_("The offer has unknown references."), fields=errors)
     return ids, groups
 
 

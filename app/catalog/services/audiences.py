@@ -13,6 +13,7 @@ from ...accounts.services import require_role
 from ...audit import services as audit
 from ...errors import NotFound, ValidationFailed
 from ...extensions import db
+from ...i18n import gettext
 from .. import signals
 from ..models import OfferSettings, offer_audience
 from .access import CATALOG_ROLES
@@ -55,18 +56,24 @@ def _check_audience(group_ids: set[int], pilot_ids: set[int], canary: bool) -> N
         )
     )
     if (group_ids | pilot_ids) - known:
-        check.add(errors, "group_ids", "Choose existing groups.")
+        check.add(errors, "group_ids", gettext("Choose existing groups."))
     if canary and not pilot_ids:
-        check.add(errors, "pilot_group_ids", "A canary publication needs at least one pilot group.")
+        check.add(
+            errors,
+            "pilot_group_ids",
+            gettext("A canary publication needs at least one pilot group."),
+        )
     elif canary and group_ids and group_ids <= pilot_ids:
         check.add(
             errors,
             "group_ids",
-            "The whole audience must reach beyond the pilot groups: add a group, or check none "
-            "for everyone.",
+            gettext(
+                "The whole audience must reach beyond the pilot groups: add a group, or check none "
+                "for everyone."
+            ),
         )
     if errors:
-        raise ValidationFailed("The audience could not be saved.", fields=errors)
+        raise ValidationFailed(gettext("The audience could not be saved."), fields=errors)
 
 
 def set_audience(
@@ -82,9 +89,9 @@ def set_audience(
     In canary only the pilot groups see it, until the offer is widened to its whole audience
     (the groups, pilots included; none: everyone). Out of canary only the audience groups are
     kept: pilot groups given then are ignored."""
-    require_role(actor, *CATALOG_ROLES, message="Only catalog managers set audiences.")
+    require_role(actor, *CATALOG_ROLES, message=gettext("Only catalog managers set audiences."))
     if not revisions_of(code):
-        raise NotFound("No such offer.")
+        raise NotFound(gettext("No such offer."))
     group_ids, pilot_ids = set(group_ids), set(pilot_group_ids) if canary else set()
     _check_audience(group_ids, pilot_ids, canary)
     audience_before, pilots_before = audience_of(code)

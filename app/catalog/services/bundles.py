@@ -14,6 +14,7 @@ from ...accounts.services import require_role
 from ...audit import services as audit
 from ...errors import InvalidTransition, NotFound, ValidationFailed
 from ...extensions import db
+from ...i18n import format_day, gettext
 from ..models import EDITABLE_STATUSES, LIVE_STATUSES, BundleMember, OfferStatus, ServiceOffer
 from .access import CATALOG_ROLES
 from .pricing import in_force_by_id
@@ -81,23 +82,33 @@ def check_bundle_validity(
             check.add(
                 errors,
                 "valid_from",
-                f"The bundle cannot start before {offer.code} ({offer.valid_from:%Y-%m-%d}).",
+                gettext(
+                    "The bundle cannot start before %(code)s (%(day)s).",
+                    code=offer.code,
+                    day=format_day(offer.valid_from),
+                ),
             )
         if offer.valid_to and (valid_to is None or valid_to > offer.valid_to):
             check.add(
                 errors,
                 "valid_to",
-                f"The bundle cannot end after {offer.code} ({offer.valid_to:%Y-%m-%d}).",
+                gettext(
+                    "The bundle cannot end after %(code)s (%(day)s).",
+                    code=offer.code,
+                    day=format_day(offer.valid_to),
+                ),
             )
     if errors:
-        raise ValidationFailed("The bundle's validity reaches beyond its members'.", fields=errors)
+        raise ValidationFailed(
+            gettext("The bundle's validity reaches beyond its members'."), fields=errors
+        )
 
 
 def _published_members(bundle: ServiceOffer, codes: list[str]) -> dict[str, ServiceOffer]:
     """The offers about to be `bundle`'s members, by code: each once, published, no bundle."""
     errors: check.Errors = {}
     if len(set(codes)) != len(codes):
-        check.add(errors, "members", "Each offer can be in the bundle once.")
+        check.add(errors, "members", gettext("Each offer can be in the bundle once."))
     live = (
         {
             o.code: o
@@ -113,13 +124,13 @@ def _published_members(bundle: ServiceOffer, codes: list[str]) -> dict[str, Serv
     for code in codes:
         offer = live.get(code)
         if code == bundle.code:
-            check.add(errors, "members", "A bundle cannot contain itself.")
+            check.add(errors, "members", gettext("A bundle cannot contain itself."))
         elif offer is None or offer.status != OfferStatus.PUBLISHED:
             check.add(errors, "members", f"{code} is not a published offer.")
         elif offer.is_bundle:
             check.add(errors, "members", f"{code} is itself a bundle; bundles hold single offers.")
     if errors:
-        raise ValidationFailed("The bundle could not be saved.", fields=errors)
+        raise ValidationFailed(gettext("The bundle could not be saved."), fields=errors)
     return live
 
 
@@ -131,17 +142,18 @@ def set_bundle_members(
     expected_version: int | None = None,
 ) -> ServiceOffer:
     """Set a bundle's members in order; each must be a published, non-bundle offer."""
-    require_role(actor, *CATALOG_ROLES, message="Only catalog managers compose bundles.")
+    require_role(actor, *CATALOG_ROLES, message=gettext("Only catalog managers compose bundles."))
     bundle = get_offer(bundle_id)
     check_version(bundle, expected_version)
     if not bundle.is_bundle:
         raise ValidationFailed(
-            "Only a bundle offer has members.", fields={"kind": ["Set the kind to bundle first."]}
+            gettext("Only a bundle offer has members."),
+            fields={"kind": [gettext("Set the kind to bundle first.")]},
         )
     if bundle.status not in EDITABLE_STATUSES:
         raise InvalidTransition(
-            "Create a new revision to change a published bundle.",
-            fields={"status": ["Not editable."]},
+            gettext("Create a new revision to change a published bundle."),
+            fields={"status": [gettext("Not editable.")]},
         )
     codes = [str(code).strip().upper() for code in member_codes if str(code).strip()]
     live = _published_members(bundle, codes)
@@ -164,11 +176,11 @@ def set_bundle_members(
 def move_bundle_member(
     actor: User, bundle_id: int, code: str, direction: str, *, expected_version: int | None = None
 ) -> ServiceOffer:
-    require_role(actor, *CATALOG_ROLES, message="Only catalog managers compose bundles.")
+    require_role(actor, *CATALOG_ROLES, message=gettext("Only catalog managers compose bundles."))
     bundle = get_offer(bundle_id)
     codes = [m.member_code for m in bundle.members]
     if code not in codes:
-        raise NotFound("That offer is not in the bundle.")
+        raise NotFound(gettext("That offer is not in the bundle."))
     index = codes.index(code)
     if direction == "remove":
         codes.pop(index)
@@ -176,8 +188,8 @@ def move_bundle_member(
         other = index - 1 if direction == "up" else index + 1
         if direction not in ("up", "down") or not 0 <= other < len(codes):
             raise ValidationFailed(
-                "The member cannot move further that way.",
-                fields={"members": ["Already at the end."]},
+                gettext("The member cannot move further that way."),
+                fields={"members": [gettext("Already at the end.")]},
             )
         codes[index], codes[other] = codes[other], codes[index]
     return set_bundle_members(actor, bundle_id, codes, expected_version=expected_version)

@@ -13,6 +13,7 @@ from ...accounts.services import require_role
 from ...audit import services as audit
 from ...errors import NotFound, ValidationFailed
 from ...extensions import db, get_by_id
+from ...i18n import gettext
 from ..models import Category, OfferStatus, ServiceOffer
 from .access import CATALOG_ROLES
 
@@ -25,7 +26,7 @@ def _slugify(name: str) -> str:
 def get_category(category_id: int) -> Category:
     category = get_by_id(Category, category_id)
     if category is None:
-        raise NotFound("No such category.")
+        raise NotFound(gettext("No such category."))
     return category
 
 
@@ -64,7 +65,7 @@ def _check_parent(errors: check.Errors, category_id: int | None, parent_id: int 
         return
     parent = get_by_id(Category, parent_id)
     if parent is None or parent.archived_at is not None:
-        check.add(errors, "parent_id", "Choose an existing, active parent category.")
+        check.add(errors, "parent_id", gettext("Choose an existing, active parent category."))
         return
     ancestor: Category | None = parent
     while ancestor is not None:
@@ -72,7 +73,7 @@ def _check_parent(errors: check.Errors, category_id: int | None, parent_id: int 
             check.add(
                 errors,
                 "parent_id",
-                "A category cannot be moved under itself or its own subcategory.",
+                gettext("A category cannot be moved under itself or its own subcategory."),
             )
             return
         ancestor = ancestor.parent
@@ -114,9 +115,9 @@ def _clean_category(
         else None
     )
     if sibling is not None and sibling.id != category_id:
-        check.add(errors, "name", "A category with this name already exists here.")
+        check.add(errors, "name", gettext("A category with this name already exists here."))
     if errors:
-        raise ValidationFailed("The category could not be saved.", fields=errors)
+        raise ValidationFailed(gettext("The category could not be saved."), fields=errors)
     return name, description
 
 
@@ -128,7 +129,7 @@ def save_category(
     description: str = "",
     category_id: int | None = None,
 ) -> Category:
-    require_role(actor, *CATALOG_ROLES, message="Only catalog managers manage categories.")
+    require_role(actor, *CATALOG_ROLES, message=gettext("Only catalog managers manage categories."))
     name, description = _clean_category(category_id, name, parent_id, description)
     if category_id is None:
         category = Category(
@@ -173,19 +174,20 @@ def save_category(
 
 def move_category(actor: User, category_id: int, direction: str) -> Category:
     """Swap a category with its previous ("up") or next ("down") sibling."""
-    require_role(actor, *CATALOG_ROLES, message="Only catalog managers manage categories.")
+    require_role(actor, *CATALOG_ROLES, message=gettext("Only catalog managers manage categories."))
     category = get_category(category_id)
     if category.archived_at is not None:
         raise ValidationFailed(
-            f"“{category.name}” is archived.", fields={"position": ["An archived category."]}
+            gettext("“%(name)s” is archived.", name=category.name),
+            fields={"position": [gettext("An archived category.")]},
         )
     siblings = [c for c, _ in category_tree() if c.parent_id == category.parent_id]
     index = siblings.index(category)
     other = index - 1 if direction == "up" else index + 1
     if direction not in ("up", "down") or not 0 <= other < len(siblings):
         raise ValidationFailed(
-            "The category cannot move further that way.",
-            fields={"position": ["Already at the end."]},
+            gettext("The category cannot move further that way."),
+            fields={"position": [gettext("Already at the end.")]},
         )
     for position, sibling in enumerate(siblings):
         sibling.position = position
@@ -196,7 +198,7 @@ def move_category(actor: User, category_id: int, direction: str) -> Category:
 
 
 def archive_category(actor: User, category_id: int) -> Category:
-    require_role(actor, *CATALOG_ROLES, message="Only catalog managers manage categories.")
+    require_role(actor, *CATALOG_ROLES, message=gettext("Only catalog managers manage categories."))
     category = get_category(category_id)
     children = db.session.scalar(
         sa.select(sa.func.count(Category.id)).where(
@@ -211,8 +213,13 @@ def archive_category(actor: User, category_id: int) -> Category:
     )
     if children or offers:
         raise ValidationFailed(
-            f"“{category.name}” is not empty: it has {children} subcategories and {offers} offers.",
-            fields={"category": ["Only an empty category can be archived."]},
+            gettext(
+                "“%(name)s” is not empty: it has %(children)s subcategories and %(offers)s offers.",
+                name=category.name,
+                children=children,
+                offers=offers,
+            ),
+            fields={"category": [gettext("Only an empty category can be archived.")]},
         )
     category.archived_at = clock.now()
     audit.record(actor, "category", category.id, "archived")
@@ -238,7 +245,7 @@ def category_place(slug: str) -> tuple[Category, list[tuple[Category, int]], lis
     tree = category_tree()
     found = next((category for category, _ in tree if category.slug == slug), None)
     if found is None:
-        raise NotFound("No such category.")
+        raise NotFound(gettext("No such category."))
     children = [(category, depth) for category, depth in tree if category.parent_id == found.id]
     by_id = {category.id: category for category, _ in tree}
     trail, step = [], found.parent_id

@@ -15,6 +15,7 @@ from ...accounts.services import require_role
 from ...audit import services as audit
 from ...errors import InvalidTransition, ValidationFailed
 from ...extensions import db
+from ...i18n import format_day, format_when, gettext
 from ...knowledge.models import ArticleStatus, KnowledgeArticle, offer_articles
 from ...versioning import version_change
 from .. import signals
@@ -52,16 +53,21 @@ def _terms_items(offer: ServiceOffer) -> list[tuple[str, str, bool, str]]:
     for a bundle, its members)."""
     levels = offer.service_levels or {}
     items = [
-        ("price", "Price set", offer.price is not None, "Set a price (0 for free offers)."),
+        (
+            "price",
+            gettext("Price set"),
+            offer.price is not None,
+            gettext("Set a price (0 for free offers)."),
+        ),
         (
             "terms",
-            "Terms and conditions",
+            gettext("Terms and conditions"),
             bool((offer.terms or "").strip()),
-            "Write the terms and conditions.",
+            gettext("Write the terms and conditions."),
         ),
         (
             "service_levels",
-            "Service levels",
+            gettext("Service levels"),
             all(
                 levels.get(key)
                 for key in (
@@ -71,25 +77,25 @@ def _terms_items(offer: ServiceOffer) -> list[tuple[str, str, bool, str]]:
                     "resolution_hours",
                 )
             ),
-            "Set availability, fulfillment target, and response and resolution targets.",
+            gettext("Set availability, fulfillment target, and response and resolution targets."),
         ),
     ]
     if offer.is_bundle:
         items.append(
             (
                 "members",
-                "Bundle members",
+                gettext("Bundle members"),
                 len(offer.members) >= 2,
-                "Add at least two published offers to the bundle.",
+                gettext("Add at least two published offers to the bundle."),
             )
         )
     else:
         items.append(
             (
                 "fulfillment_plan",
-                "Fulfillment plan",
+                gettext("Fulfillment plan"),
                 bool(offer.fulfillment_plan),
-                "Add at least one fulfillment step.",
+                gettext("Add at least one fulfillment step."),
             )
         )
     return items
@@ -102,15 +108,15 @@ def readiness(offer: ServiceOffer) -> list[dict]:
     items += [
         (
             "support_plan",
-            "Support plan",
+            gettext("Support plan"),
             bool(plan.get("tier1_group") and plan.get("channels")),
-            "Name the tier-1 group and at least one support channel.",
+            gettext("Name the tier-1 group and at least one support channel."),
         ),
         (
             "knowledge",
-            "Knowledge article",
+            gettext("Knowledge article"),
             _has_published_article(offer.code),
-            "Link at least one published knowledge article.",
+            gettext("Link at least one published knowledge article."),
         ),
     ]
     if offer.release_id is not None:
@@ -118,9 +124,12 @@ def readiness(offer: ServiceOffer) -> list[dict]:
         items.append(
             (
                 "release",
-                "Release deployed",
+                gettext("Release deployed"),
                 deployed,
-                f"Release {offer.release.label if offer.release else ''} must be deployed first.",
+                gettext(
+                    "Release %(value)s must be deployed first.",
+                    value=offer.release.label if offer.release else "",
+                ),
             )
         )
     return [
@@ -133,7 +142,7 @@ def _require_ready(offer: ServiceOffer) -> None:
     missing = [item for item in readiness(offer) if not item["ok"]]
     if missing:
         raise InvalidTransition(
-            "Not ready: " + " ".join(item["hint"] for item in missing),
+            gettext("Not ready: %(hints)s", hints=" ".join(str(item["hint"]) for item in missing)),
             fields={item["key"]: [item["hint"]] for item in missing},
         )
 
@@ -142,8 +151,12 @@ def _require_code_not_retired(offer: ServiceOffer) -> None:
     live = live_revision(offer.code)
     if live is not None and live.id != offer.id and live.status == OfferStatus.RETIRED:
         raise InvalidTransition(
-            f"{offer.code} is retired: revision {offer.revision} cannot be published over it.",
-            fields={"to": [f"{offer.code} is retired."]},
+            gettext(
+                "%(code)s is retired: revision %(revision)s cannot be published over it.",
+                code=offer.code,
+                revision=offer.revision,
+            ),
+            fields={"to": [gettext("%(code)s is retired.", code=offer.code)]},
         )
 
 
@@ -154,10 +167,12 @@ def _require_no_gap_after_live(offer: ServiceOffer) -> None:
     starts = clock.as_utc(offer.valid_from)
     if live is None or live.id == offer.id or starts is None or starts <= clock.now():
         return
-    message = (
-        f"Revision {offer.revision} would replace the live revision now but is valid only from "
-        f"{starts:%Y-%m-%d}: subscribers could not order in between. Publish it on that date, "
-        "or set its validity to start today (use a price change for a dated new price)."
+    message = gettext(
+        "Revision %(revision)s would replace the live revision now but is valid only from "
+        "%(day)s: subscribers could not order in between. Publish it on that date, "
+        "or set its validity to start today (use a price change for a dated new price).",
+        revision=offer.revision,
+        day=format_day(starts),
     )
     raise InvalidTransition(message, fields={"valid_from": [message]})
 
@@ -168,7 +183,8 @@ def _require_orderable_members(offer: ServiceOffer) -> None:
     problems = bundle_problems(offer)
     if problems:
         raise InvalidTransition(
-            "The bundle cannot be published: " + " ".join(problems), fields={"members": problems}
+            gettext("The bundle cannot be published: %(problems)s", problems=" ".join(problems)),
+            fields={"members": problems},
         )
 
 
@@ -221,12 +237,19 @@ def transition_offer(
     require_role(
         actor,
         *CATALOG_ROLES,
-        message="Only catalog managers move offers through their lifecycle.",
+        message=gettext("Only catalog managers move offers through their lifecycle."),
     )
     if not isinstance(to, str) or to not in OFFER_STATUS_VALUES:
         raise ValidationFailed(
-            f"“{to}” is not an offer status.",
-            fields={"to": [f"Unknown status; choose one of: {', '.join(TRANSITION_TARGETS)}."]},
+            gettext("“%(to)s” is not an offer status.", to=to),
+            fields={
+                "to": [
+                    gettext(
+                        "Unknown status; choose one of: %(names)s.",
+                        names=", ".join(TRANSITION_TARGETS),
+                    )
+                ]
+            },
         )
     offer = get_offer(offer_id)
     check_version(offer, expected_version)
@@ -308,25 +331,28 @@ def _check_retirement(
     now = clock.now()
     end = check.moment(errors, "end_date", end_date) or now
     if end < now.replace(second=0, microsecond=0):
-        check.add(errors, "end_date", "The end date cannot be in the past.")
+        check.add(errors, "end_date", gettext("The end date cannot be in the past."))
     if offer.valid_to is not None and end > offer.valid_to:
         end = offer.valid_to
     if offer.valid_from is not None and end <= offer.valid_from:
         check.add(
             errors,
             "end_date",
-            f"This offer starts on {offer.valid_from:%Y-%m-%d %H:%M} UTC: retire it after that.",
+            gettext(
+                "This offer starts on %(when)s: retire it after that.",
+                when=format_when(offer.valid_from),
+            ),
         )
     replacement = None
     if replacement_code:
         replacement_code = str(replacement_code).strip().upper()
         replacement = live_revision(replacement_code)
         if replacement_code == offer.code:
-            check.add(errors, "replacement_code", "An offer cannot replace itself.")
+            check.add(errors, "replacement_code", gettext("An offer cannot replace itself."))
         elif replacement is None or replacement.status != OfferStatus.PUBLISHED:
             check.add(errors, "replacement_code", f"{replacement_code} is not a published offer.")
     if errors:
-        raise ValidationFailed("The offer could not be retired.", fields=errors)
+        raise ValidationFailed(gettext("The offer could not be retired."), fields=errors)
     return end, replacement_code or None, replacement
 
 

@@ -15,7 +15,9 @@ from ...accounts.services import require_role
 from ...audit import services as audit
 from ...errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from ...extensions import db
+from ...i18n import _
 from ...integrations.models import Integration
+from ...labels import label
 from ..models import (
     EDITABLE_STATUSES,
     BundleMember,
@@ -109,7 +111,7 @@ def clean_offer_fields(data: dict, *, partial_of: ServiceOffer | None = None) ->
         and cleaned["valid_to"]
         and cleaned["valid_to"] <= cleaned["valid_from"]
     ):
-        check.add(errors, "valid_to", "The end of validity must come after its start.")
+        check.add(errors, "valid_to", _("The end of validity must come after its start."))
     for field, model in (
         ("category_id", Category),
         ("release_id", ProductRelease),
@@ -119,31 +121,31 @@ def clean_offer_fields(data: dict, *, partial_of: ServiceOffer | None = None) ->
         if field in errors or cleaned[field] is None:
             continue
         if db.session.get(model, cleaned[field]) is None:
-            check.add(errors, field, "Choose from the list.")
+            check.add(errors, field, _("Choose from the list."))
     release = (
         db.session.get(ProductRelease, cleaned["release_id"]) if cleaned.get("release_id") else None
     )
     if release is not None:
         cleaned["product_id"] = release.product_id
     if errors:
-        raise ValidationFailed("The offer has invalid fields.", fields=errors)
+        raise ValidationFailed(_("The offer has invalid fields."), fields=errors)
     return cleaned
 
 
 def create_offer(actor: User | None, data: dict) -> ServiceOffer:
-    require_role(actor, *CATALOG_ROLES, message="Only catalog managers create offers.")
+    require_role(actor, *CATALOG_ROLES, message=_("Only catalog managers create offers."))
     errors: check.Errors = {}
     code = check.offer_code(errors, data.get("code"))
     if code and db.session.scalar(
         sa.select(sa.func.count(ServiceOffer.id)).where(ServiceOffer.code == code)
     ):
-        check.add(errors, "code", f"The code {code} is already used.")
+        check.add(errors, "code", _("The code %(code)s is already used.", code=code))
     try:
         cleaned = clean_offer_fields(data)
     except ValidationFailed as failure:
         errors = {**failure.fields, **errors}
     if errors:
-        raise ValidationFailed("The offer could not be saved.", fields=errors)
+        raise ValidationFailed(_("The offer could not be saved."), fields=errors)
     offer = ServiceOffer(
         code=code,
         revision=1,
@@ -180,19 +182,22 @@ def update_offer(
     expected_version: int | None,
 ) -> ServiceOffer:
     """Edit a draft, planned or ready revision. A stale `expected_version` is refused with what changed."""
-    require_role(actor, *CATALOG_ROLES, message="Only catalog managers edit offers.")
+    require_role(actor, *CATALOG_ROLES, message=_("Only catalog managers edit offers."))
     offer = get_offer(offer_id)
     check_version(offer, expected_version)
     if offer.status not in EDITABLE_STATUSES:
         raise InvalidTransition(
-            f"A {offer.status} offer is not edited in place: create a new revision to change it.",
-            fields={"status": ["Create a revision to change a published offer."]},
+            _(
+                "A %(status)s offer is not edited in place: create a new revision to change it.",
+                status=label(offer.status),
+            ),
+            fields={"status": [_("Create a revision to change a published offer.")]},
         )
     cleaned = clean_offer_fields(data, partial_of=offer)
     if offer.is_bundle and cleaned["kind"] != OfferKind.BUNDLE.value and offer.members:
         raise ValidationFailed(
-            "Remove the bundle's members before changing its kind.",
-            fields={"kind": ["The bundle still has members."]},
+            _("Remove the bundle's members before changing its kind."),
+            fields={"kind": [_("The bundle still has members.")]},
         )
     before = _snapshot(offer)
     if cleaned["kind"] == OfferKind.BUNDLE.value and offer.members:
@@ -217,18 +222,25 @@ def update_offer(
 
 def create_revision(actor: User | None, offer_id: int) -> ServiceOffer:
     """Start changing a live offer: a copy of it as a new draft revision."""
-    require_role(actor, *CATALOG_ROLES, message="Only catalog managers change offers.")
+    require_role(actor, *CATALOG_ROLES, message=_("Only catalog managers change offers."))
     live = get_offer(offer_id)
     if live.status != OfferStatus.PUBLISHED:
         raise InvalidTransition(
-            f"Only a published offer gets a new revision; this one is {live.status}.",
-            fields={"status": ["Not published."]},
+            _(
+                "Only a published offer gets a new revision; this one is %(status)s.",
+                status=live.status,
+            ),
+            fields={"status": [_("Not published.")]},
         )
     existing = draft_revision(live.code)
     if existing is not None:
         raise Conflict(
-            f"Revision {existing.revision} of {live.code} is already being edited.",
-            fields={"revision": [f"Open revision {existing.revision}."]},
+            _(
+                "Revision %(revision)s of %(code)s is already being edited.",
+                revision=existing.revision,
+                code=live.code,
+            ),
+            fields={"revision": [_("Open revision %(revision)s.", revision=existing.revision)]},
         )
     latest = db.session.scalar(
         sa.select(sa.func.max(ServiceOffer.revision)).where(ServiceOffer.code == live.code)
@@ -264,7 +276,7 @@ def diff_revisions(first: ServiceOffer, second: ServiceOffer) -> list[dict]:
     """Field-by-field differences between two revisions of one offer."""
     if first.code != second.code:
         raise ValidationFailed(
-            "Compare revisions of the same offer.", fields={"revision": ["Different offers."]}
+            _("Compare revisions of the same offer."), fields={"revision": [_("Different offers.")]}
         )
     rows = []
     for field in OFFER_FIELDS + ("members",):
@@ -278,9 +290,9 @@ def diff_revisions(first: ServiceOffer, second: ServiceOffer) -> list[dict]:
 
 
 def set_featured(actor: User | None, code: str, featured: bool) -> None:
-    require_role(actor, *CATALOG_ROLES, message="Only catalog managers feature offers.")
+    require_role(actor, *CATALOG_ROLES, message=_("Only catalog managers feature offers."))
     if not revisions_of(code):
-        raise NotFound("No such offer.")
+        raise NotFound(_("No such offer."))
     settings = settings_for(code)
     audit.record(
         actor,
@@ -305,5 +317,5 @@ def compared_revisions(
     first = by_id.get(first_id or default_first)
     second = by_id.get(second_id or offer.id)
     if first is None or second is None:
-        raise NotFound("Compare two revisions of this offer.")
+        raise NotFound(_("Compare two revisions of this offer."))
     return offer, revisions, first, second

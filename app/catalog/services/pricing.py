@@ -16,6 +16,7 @@ from ...accounts.services import require_role
 from ...audit import services as audit
 from ...errors import NotFound, ValidationFailed
 from ...extensions import db
+from ...i18n import _
 from .. import prices, signals
 from ..models import PriceChange, ServiceOffer
 from .access import CATALOG_ROLES
@@ -90,7 +91,7 @@ def price_of_revision(actor: User | None, offer: ServiceOffer, previous: Service
         price=offer.price,
         cost=offer.cost,
         effective_from=moment,
-        reason=f"Revision {offer.revision}",
+        reason=_("Revision %(revision)s", revision=offer.revision),
         created_at=moment,
         created_by_id=actor.id if actor else None,
     )
@@ -117,24 +118,26 @@ def add_price_change(
     effective_from: Any,
     reason: str = "",
 ) -> PriceChange:
-    require_role(actor, *CATALOG_ROLES, message="Only catalog managers change prices.")
+    require_role(actor, *CATALOG_ROLES, message=_("Only catalog managers change prices."))
     if not revisions_of(code):
-        raise NotFound("No such offer.")
+        raise NotFound(_("No such offer."))
     errors: check.Errors = {}
     amount = check.money(errors, "price", price, required=True)
     cost_amount = check.money(errors, "cost", cost)
     effective = check.moment(errors, "effective_from", effective_from)
     if effective is None and "effective_from" not in errors:
-        check.add(errors, "effective_from", "Enter the date the price takes effect.")
+        check.add(errors, "effective_from", _("Enter the date the price takes effect."))
     reason = check.text(errors, "reason", reason, max_length=300)
     if effective is not None and db.session.scalar(
         sa.select(PriceChange).where(
             PriceChange.offer_code == code, PriceChange.effective_from == effective
         )
     ):
-        check.add(errors, "effective_from", "A price change already takes effect at that moment.")
+        check.add(
+            errors, "effective_from", _("A price change already takes effect at that moment.")
+        )
     if errors:
-        raise ValidationFailed("The price change could not be saved.", fields=errors)
+        raise ValidationFailed(_("The price change could not be saved."), fields=errors)
     change = PriceChange(
         offer_code=code,
         price=amount,

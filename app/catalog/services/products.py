@@ -14,6 +14,7 @@ from ...accounts.services import require_role
 from ...audit import services as audit
 from ...errors import NotFound, ValidationFailed
 from ...extensions import db, get_by_id
+from ...i18n import _
 from ..models import DigitalProduct, ProductRelease, ReleaseStatus
 from ..states import RELEASE
 from .access import CATALOG_ROLES
@@ -44,7 +45,7 @@ def list_products() -> list[DigitalProduct]:
 def get_product(product_id: int) -> DigitalProduct:
     product = get_by_id(DigitalProduct, product_id)
     if product is None:
-        raise NotFound("No such digital product.")
+        raise NotFound(_("No such digital product."))
     return product
 
 
@@ -62,13 +63,13 @@ def _clean_product(
         else None
     )
     if clash is not None and clash.id != product_id:
-        check.add(errors, "name", "Another product already has this name.")
+        check.add(errors, "name", _("Another product already has this name."))
     if owner_id is not None:
         owner = get_by_id(User, owner_id)
         if owner is None or not owner.has_role(Role.PRODUCT_MANAGER):
-            check.add(errors, "owner_id", "The owner must be a product manager.")
+            check.add(errors, "owner_id", _("The owner must be a product manager."))
     if errors:
-        raise ValidationFailed("The product could not be saved.", fields=errors)
+        raise ValidationFailed(_("The product could not be saved."), fields=errors)
     return name, description
 
 
@@ -86,7 +87,7 @@ def save_product(
     managers)."""
     _require_product_manager(
         actor,
-        "Only product managers manage digital products.",
+        _("Only product managers manage digital products."),
         from_catalog_file=from_catalog_file and product_id is None,
     )
     name, description = _clean_product(product_id, name, description, owner_id)
@@ -129,7 +130,7 @@ def save_product(
 def get_release(release_id: int) -> ProductRelease:
     release = get_by_id(ProductRelease, release_id)
     if release is None:
-        raise NotFound("No such release.")
+        raise NotFound(_("No such release."))
     return release
 
 
@@ -145,7 +146,7 @@ def create_release(
 ) -> ProductRelease:
     """A new release; `from_catalog_file` as for `save_product`."""
     _require_product_manager(
-        actor, "Only product managers manage releases.", from_catalog_file=from_catalog_file
+        actor, _("Only product managers manage releases."), from_catalog_file=from_catalog_file
     )
     product = get_product(product_id)
     errors: check.Errors = {}
@@ -160,7 +161,7 @@ def create_release(
     ):
         check.add(errors, "version", f"{product.name} already has a release {version}.")
     if errors:
-        raise ValidationFailed("The release could not be saved.", fields=errors)
+        raise ValidationFailed(_("The release could not be saved."), fields=errors)
     release = ProductRelease(
         product_id=product.id,
         version=version,
@@ -178,7 +179,7 @@ def create_release(
 
 
 def transition_release(actor: User | None, release_id: int, to: str) -> ProductRelease:
-    require_role(actor, Role.PRODUCT_MANAGER, message="Only product managers move releases.")
+    require_role(actor, Role.PRODUCT_MANAGER, message=_("Only product managers move releases."))
     release = get_release(release_id)
     before = RELEASE.move(release, to)
     if to == ReleaseStatus.DEPLOYED:

@@ -9,13 +9,14 @@ import sqlalchemy as sa
 from ... import clock, versioning
 from ...errors import NotFound
 from ...extensions import db, get_by_id
+from ...i18n import _
 from ..models import EDITABLE_STATUSES, LIVE_STATUSES, OfferSettings, ServiceOffer
 
 
 def get_offer(offer_id: int) -> ServiceOffer:
     offer = get_by_id(ServiceOffer, offer_id)
     if offer is None:
-        raise NotFound("No such offer.")
+        raise NotFound(_("No such offer."))
     return offer
 
 

@@ -11,6 +11,7 @@ from ... import clock
 from ...accounts.models import User
 from ...errors import NotFound
 from ...extensions import db, get_by_id
+from ...i18n import _
 from ..models import (
     LIVE_STATUSES,
     BundleMember,
@@ -106,9 +107,9 @@ def offer_for_viewer(user: User, offer_id: int) -> ServiceOffer:
     including retired ones (which point to their replacement) but not future or hidden ones."""
     offer = get_by_id(ServiceOffer, offer_id)
     if offer is None or not is_visible(user, offer):
-        raise NotFound("No such offer.")
+        raise NotFound(_("No such offer."))
     if not can_manage_catalog(user) and offer.display_status() == "scheduled":
-        raise NotFound("No such offer.")
+        raise NotFound(_("No such offer."))
     return offer
 
 

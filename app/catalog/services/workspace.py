@@ -10,6 +10,7 @@ from ...accounts.models import User
 from ...accounts.services import require_role
 from ...audit import services as audit
 from ...extensions import db
+from ...i18n import _
 from ..models import OfferKind, OfferSettings, OfferStatus, ServiceOffer, offer_audience
 from .access import CATALOG_ROLES
 from .categories import subtree_ids
@@ -25,7 +26,7 @@ def offer_suggestions(
     `for_bundle` as a member to add (no bundles, none already in it). The same product's and
     category's come first, then by name; at most `limit`: the field takes any code typed, and
     a catalog of thousands is no list to scroll through."""
-    require_role(actor, *CATALOG_ROLES, message="Only catalog managers edit offers.")
+    require_role(actor, *CATALOG_ROLES, message=_("Only catalog managers edit offers."))
     query = sa.select(ServiceOffer.code, ServiceOffer.name).where(
         ServiceOffer.status == OfferStatus.PUBLISHED.value, ServiceOffer.code != offer.code
     )
@@ -52,7 +53,9 @@ def workspace_query(
     search: str = "",
 ) -> sa.Select:
     """Every current revision (the one being edited, else the live one), with filters."""
-    require_role(actor, *CATALOG_ROLES, message="Only catalog managers see the catalog workspace.")
+    require_role(
+        actor, *CATALOG_ROLES, message=_("Only catalog managers see the catalog workspace.")
+    )
     query = sa.select(ServiceOffer).where(ServiceOffer.status != OfferStatus.SUPERSEDED.value)
     if status == "scheduled":
         query = query.where(
@@ -92,7 +95,9 @@ def workspace_query(
 
 
 def status_counts(actor: User) -> dict[str, int]:
-    require_role(actor, *CATALOG_ROLES, message="Only catalog managers see the catalog workspace.")
+    require_role(
+        actor, *CATALOG_ROLES, message=_("Only catalog managers see the catalog workspace.")
+    )
     rows = db.session.execute(
         sa.select(ServiceOffer.status, sa.func.count(ServiceOffer.id)).group_by(ServiceOffer.status)
     ).all()

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from ...accounts.forms import ConfirmForm
 from ...errors import ValidationFailed
+from ...i18n import _
 from ...web import apply_field_errors, roles_required
 from .. import forms, pages
 from ..services import categories as category_services
@@ -51,7 +52,7 @@ def categories():
             apply_field_errors(form, error)
             status = 422
         else:
-            flash(f"Category “{created.name}” created.", "success")
+            flash(_("Category “%(name)s” created.", name=created.name), "success")
             return redirect(url_for(".categories"))
     elif request.method == "POST":
         status = 422
@@ -92,7 +93,7 @@ def edit_category(category_id: int):
             apply_field_errors(form, error)
             status = 422
         else:
-            flash(f"Category “{form.name.data.strip()}” saved.", "success")
+            flash(_("Category “%(strip)s” saved.", strip=form.name.data.strip()), "success")
             return redirect(url_for(".categories"))
     elif request.method == "POST":
         status = 422
@@ -121,5 +122,5 @@ def archive_category(category_id: int):
         except ValidationFailed as error:
             flash(" ".join([error.message, *sum(error.fields.values(), [])]), "error")
         else:
-            flash(f"Category “{archived.name}” archived.", "success")
+            flash(_("Category “%(name)s” archived.", name=archived.name), "success")
     return redirect(url_for(".categories"))

@@ -9,13 +9,14 @@ from flask_login import current_user
 
 from ...accounts.forms import ConfirmForm
 from ...errors import Conflict, InvalidTransition, ValidationFailed
+from ...i18n import _l, gettext
 from ...web import apply_field_errors, arg_id, roles_required
 from .. import forms, pages
 from ..models import EDITABLE_STATUSES, OfferStatus, ServiceOffer
 from ..services import lifecycle, offers, revisions
 from .blueprint import MANAGER, bp, form_int
 
-FIX_HINT = "Nothing was saved: correct the fields shown in red (sections marked ! have some)."
+FIX_HINT = _l("Nothing was saved: correct the fields shown in red (sections marked ! have some).")
 # Which editor section a service field error belongs to (for the tab's error mark).
 FIELD_SECTIONS = {
     "code": "general",
@@ -155,10 +156,13 @@ def new_offer():
             except ValidationFailed as error:
                 leftovers = forms.place_errors(form, error)
                 error_keys = tuple(error.fields)
-                flash(f"{error.message} {FIX_HINT}", "error")
+                flash(
+                    gettext("%(message)s %(FIX_HINT)s", message=error.message, FIX_HINT=FIX_HINT),
+                    "error",
+                )
                 status = 422
             else:
-                flash(f"Offer {created.code} created as a draft.", "success")
+                flash(gettext("Offer %(code)s created as a draft.", code=created.code), "success")
                 return redirect(editor_url(created.id))
         elif op == "preview":
             preview = form.description.data or ""
@@ -185,11 +189,13 @@ def _save_offer(offer: ServiceOffer, form: forms.OfferForm):
         return render_editor(offer, form, status=409, conflict=error.message)
     except (ValidationFailed, InvalidTransition) as error:
         leftovers = forms.place_errors(form, error)
-        flash(f"{error.message} {FIX_HINT}", "error")
+        flash(
+            gettext("%(message)s %(FIX_HINT)s", message=error.message, FIX_HINT=FIX_HINT), "error"
+        )
         return render_editor(
             offer, form, status=422, leftovers=leftovers, error_keys=tuple(error.fields)
         )
-    flash(f"{offer.code} saved.", "success")
+    flash(gettext("%(code)s saved.", code=offer.code), "success")
     return redirect(editor_url(offer.id, request.form.get("section", "")))
 
 
@@ -228,7 +234,10 @@ def offer_transition(offer_id: int):
         except (InvalidTransition, Conflict, ValidationFailed) as error:
             flash(error.message, "error")
         else:
-            flash(f"{moved.code} is now {moved.status}.", "success")
+            flash(
+                gettext("%(code)s is now %(status)s.", code=moved.code, status=moved.status),
+                "success",
+            )
     return redirect(editor_url(offer_id))
 
 
@@ -252,7 +261,7 @@ def retire_offer(offer_id: int):
         except (Conflict, InvalidTransition) as error:
             flash(error.message, "error")
         else:
-            flash(f"{offer.code} is retired.", "success")
+            flash(gettext("%(code)s is retired.", code=offer.code), "success")
     return redirect(editor_url(offer_id))
 
 
@@ -265,7 +274,14 @@ def new_revision(offer_id: int):
         except (Conflict, InvalidTransition) as error:
             flash(error.message, "error")
         else:
-            flash(f"Revision {revision.revision} of {revision.code} is a new draft.", "success")
+            flash(
+                gettext(
+                    "Revision %(revision)s of %(code)s is a new draft.",
+                    revision=revision.revision,
+                    code=revision.code,
+                ),
+                "success",
+            )
             return redirect(editor_url(revision.id))
     return redirect(editor_url(offer_id))
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 from ...accounts import services as accounts
 from ...accounts.forms import ConfirmForm
 from ...errors import Conflict, InvalidTransition, ValidationFailed
+from ...i18n import _
 from ...knowledge import services as knowledge
 from ...web import accept_any_id, roles_required
 from .. import forms
@@ -34,7 +35,14 @@ def add_price(offer_id: int):
             )
         except ValidationFailed as error:
             return refused(offer, error, price_form=form)
-        flash(f"Price change saved: {form.price.data} from {form.effective_from.data}.", "success")
+        flash(
+            _(
+                "Price change saved: %(data)s from %(data2)s.",
+                data=form.price.data,
+                data2=form.effective_from.data,
+            ),
+            "success",
+        )
     return redirect(editor_url(offer_id, "pricing"))
 
 
@@ -49,9 +57,9 @@ def link_articles(offer_id: int):
             knowledge.link_articles(current_user, offer.code, form.article_ids.data or [])
         except ValidationFailed as error:
             return refused(offer, error, links_form=form)
-        flash("Knowledge articles saved.", "success")
+        flash(_("Knowledge articles saved."), "success")
     else:
-        flash("Choose articles from the list.", "error")
+        flash(_("Choose articles from the list."), "error")
     return redirect(editor_url(offer_id, "knowledge"))
 
 
@@ -67,7 +75,7 @@ def new_article(offer_id: int):
             )
         except ValidationFailed as error:
             return refused(offer, error, article_form=form)
-        flash(f"Article “{article.title}” written and linked.", "success")
+        flash(_("Article “%(title)s” written and linked.", title=article.title), "success")
     return redirect(editor_url(offer_id, "knowledge"))
 
 
@@ -81,7 +89,7 @@ def audience(offer_id: int):
     if request.form.get("op") == "widen":
         if ConfirmForm(prefix="aud").validate_on_submit():
             audiences.widen_audience(current_user, offer.code)
-            flash("The offer is now visible to its whole audience.", "success")
+            flash(_("The offer is now visible to its whole audience."), "success")
         return redirect(editor_url(offer_id, "audience"))
     if not form.validate_on_submit():
         return render_editor(offer, audience_form=form, status=400)
@@ -95,7 +103,7 @@ def audience(offer_id: int):
         )
     except ValidationFailed as error:
         return refused(offer, error, audience_form=form)
-    flash("Audience saved.", "success")
+    flash(_("Audience saved."), "success")
     return redirect(editor_url(offer_id, "audience"))
 
 
@@ -107,7 +115,11 @@ def featured(offer_id: int):
         wanted = request.form.get("featured") == "1"
         offers.set_featured(current_user, offer.code, wanted)
         flash(
-            f"{offer.code} is {'featured' if wanted else 'no longer featured'} on the home page.",
+            _(
+                "%(code)s is %(value)s on the home page.",
+                code=offer.code,
+                value="featured" if wanted else "no longer featured",
+            ),
             "success",
         )
     return redirect(editor_url(offer_id, "audience"))
@@ -134,7 +146,7 @@ def add_member(offer_id: int):
     except Conflict as error:
         flash(error.message, "error")
     else:
-        flash(f"{added} added to the bundle.", "success")
+        flash(_("%(added)s added to the bundle.", added=added), "success")
     return redirect(editor_url(offer_id, "bundle"))
 
 
@@ -154,5 +166,5 @@ def move_member(offer_id: int):
         except (ValidationFailed, InvalidTransition, Conflict) as error:
             flash(error.message, "error")
         else:
-            flash("Bundle members saved.", "success")
+            flash(_("Bundle members saved."), "success")
     return redirect(editor_url(offer_id, "bundle"))

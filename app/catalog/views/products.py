@@ -7,6 +7,8 @@ from flask_login import current_user
 
 from ...accounts.models import Role
 from ...errors import InvalidTransition, ValidationFailed
+from ...i18n import _
+from ...labels import label
 from ...web import apply_field_errors, roles_required
 from .. import forms, pages
 from ..services import access
@@ -49,7 +51,7 @@ def products():
         except ValidationFailed as error:
             apply_field_errors(form, error)
         else:
-            flash(f"Product “{product.name}” created.", "success")
+            flash(_("Product “%(name)s” created.", name=product.name), "success")
             return redirect(url_for(".products"))
     return _render_products(form=form, status=422)
 
@@ -77,7 +79,7 @@ def edit_product(product_id: int):
             apply_field_errors(form, error)
             status = 422
         else:
-            flash(f"Product “{form.name.data.strip()}” saved.", "success")
+            flash(_("Product “%(strip)s” saved.", strip=form.name.data.strip()), "success")
             return redirect(url_for(".products"))
     elif request.method == "POST":
         status = 422
@@ -106,7 +108,14 @@ def new_release(product_id: int):
         except ValidationFailed as error:
             apply_field_errors(form, error)
         else:
-            flash(f"Release {product.name} {release.version} created.", "success")
+            flash(
+                _(
+                    "Release %(name)s %(version)s created.",
+                    name=product.name,
+                    version=release.version,
+                ),
+                "success",
+            )
             return redirect(url_for(".products") + f"#product-{product.id}")
     return _render_products(release_forms={product.id: form}, status=422)
 
@@ -123,5 +132,12 @@ def release_transition(release_id: int):
         except InvalidTransition as error:
             flash(error.message, "error")
         else:
-            flash(f"Release {release.label} is now {release.status}.", "success")
+            flash(
+                _(
+                    "Release %(label)s is now %(status)s.",
+                    label=release.label,
+                    status=label(release.status),
+                ),
+                "success",
+            )
     return redirect(url_for(".products"))

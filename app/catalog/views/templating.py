@@ -6,12 +6,11 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
+from ...i18n import _, format_day, format_when
 from .. import pages
-from ..models import BillingPeriod, OfferKind
+from ..models import BILLING_LABELS, KIND_LABELS
 from .blueprint import bp
 
-BILLING_LABELS = {period.value: period.label for period in BillingPeriod}
-KIND_LABELS = {kind.value: kind.label for kind in OfferKind}
 STATUS_CLASSES = {
     "published": "ok",
     "ready": "ok",
@@ -36,10 +35,12 @@ def plain_value(value) -> str:
     if value is None or value == "" or value == [] or value == {}:
         return "—"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC")
-    if isinstance(value, date | Decimal):
+        return format_when(value)
+    if isinstance(value, date):
+        return format_day(value)
+    if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, list | dict):
         return json.dumps(value, indent=1, ensure_ascii=False, default=str)

@@ -28,6 +28,7 @@ from flask import current_app
 from ... import clock, unit_of_work
 from ...audit.models import AuditEvent
 from ...extensions import db
+from ...i18n import _
 from ..models import (
     DELIVERY_STATES,
     DeliveryAttempt,
@@ -126,7 +127,7 @@ def send(
 ) -> tuple[int | None, str, str]:
     """One request as `post` sends it, with any method (an AWX job is read with a GET)."""
     if not host_allowed(urlsplit(url).hostname or ""):
-        return None, "", "The host is no longer in INTEGRATION_ALLOWED_HOSTS."
+        return None, "", _("The host is no longer in INTEGRATION_ALLOWED_HOSTS.")
     request = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
         with _opener.open(request, timeout=timeout) as response:

@@ -16,6 +16,7 @@ from ...accounts.services import require_role
 from ...audit import services as audit
 from ...errors import NotFound, ValidationFailed
 from ...extensions import db, get_by_id
+from ...i18n import _
 from ...inputs import whole_number
 from ..models import Integration, IntegrationKind, MessageFormat
 from . import secrets
@@ -35,7 +36,7 @@ class Created:
 
 
 def require_admin(actor: User | None) -> None:
-    require_role(actor, Role.ADMIN, message="Only administrators manage integrations.")
+    require_role(actor, Role.ADMIN, message=_("Only administrators manage integrations."))
 
 
 def allowed_hosts() -> list[str]:
@@ -56,20 +57,22 @@ def host_allowed(host: str) -> bool:
 def url_problem(url: str) -> str | None:
     """Why an outbound URL is refused, or None."""
     if not url:
-        return "Enter the URL."
+        return _("Enter the URL.")
     if len(url) > MAX_URL:
-        return f"Keep the URL to {MAX_URL} characters."
+        return _("Keep the URL to %(MAX_URL)s characters.", MAX_URL=MAX_URL)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a port that is not a number
     except ValueError:
-        return "Enter a valid URL."
+        return _("Enter a valid URL.")
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "Use an http:// or https:// URL with a host."
+        return _("Use an http:// or https:// URL with a host.")
     if parts.username is not None or parts.password is not None:
-        return "Do not put credentials in the URL: use the secret."
+        return _("Do not put credentials in the URL: use the secret.")
     if not host_allowed(parts.hostname):
-        return f"The host {parts.hostname} is not in INTEGRATION_ALLOWED_HOSTS."
+        return _(
+            "The host %(hostname)s is not in INTEGRATION_ALLOWED_HOSTS.", hostname=parts.hostname
+        )
     return None
 
 
@@ -84,19 +87,19 @@ def _text_errors(values: dict, integration_id: int | None) -> dict[str, list[str
     errors: dict[str, list[str]] = {}
     name = values["name"]
     if not name:
-        errors["name"] = ["Enter a name."]
+        errors["name"] = [_("Enter a name.")]
     elif len(name) > MAX_NAME:
-        errors["name"] = [f"Keep the name to {MAX_NAME} characters."]
+        errors["name"] = [_("Keep the name to %(MAX_NAME)s characters.", MAX_NAME=MAX_NAME)]
     else:
         clash = find_by_name(name)
         if clash is not None and clash.id != integration_id:
-            errors["name"] = ["Another integration already has this name."]
+            errors["name"] = [_("Another integration already has this name.")]
     if values["kind"] not in {kind.value for kind in IntegrationKind}:
-        errors["kind"] = ["Choose webhook or awx."]
+        errors["kind"] = [_("Choose webhook or awx.")]
     if values["format"] not in {item.value for item in MessageFormat}:
-        errors["format"] = ["Choose json, slack or teams."]
+        errors["format"] = [_("Choose json, slack or teams.")]
     elif values["kind"] == IntegrationKind.AWX and values["format"] != MessageFormat.JSON:
-        errors["format"] = ["An AWX integration sends JSON."]
+        errors["format"] = [_("An AWX integration sends JSON.")]
     problem = url_problem(values["url"])
     if problem:
         errors["url"] = [problem]
@@ -106,17 +109,19 @@ def _text_errors(values: dict, integration_id: int | None) -> dict[str, list[str
 def _validated(values: dict, integration_id: int | None) -> dict:
     errors = _text_errors(values, integration_id)
     for key, bounds, label in (
-        ("timeout_seconds", TIMEOUT_RANGE, "The timeout"),
-        ("max_attempts", ATTEMPTS_RANGE, "Max attempts"),
+        ("timeout_seconds", TIMEOUT_RANGE, _("The timeout")),
+        ("max_attempts", ATTEMPTS_RANGE, _("Max attempts")),
     ):
         values[key], problem = _bounded(values[key], bounds, label)
         if problem:
             errors[key] = [problem]
     secret = values.get("secret")
     if secret is not None and not (1 <= len(secret) <= MAX_SECRET):
-        errors["secret"] = [f"Use 1 to {MAX_SECRET} characters, or leave it empty."]
+        errors["secret"] = [
+            _("Use 1 to %(MAX_SECRET)s characters, or leave it empty.", MAX_SECRET=MAX_SECRET)
+        ]
     if errors:
-        raise ValidationFailed("The integration has invalid fields.", fields=errors)
+        raise ValidationFailed(_("The integration has invalid fields."), fields=errors)
     return values
 
 
@@ -152,7 +157,7 @@ def get_integration(actor: User, integration_id: int) -> Integration:
     require_admin(actor)
     integration = get_by_id(Integration, integration_id)
     if integration is None:
-        raise NotFound("No such integration.")
+        raise NotFound(_("No such integration."))
     return integration
 
 
@@ -198,7 +203,11 @@ def update_integration(actor: User, integration_id: int, **fields) -> Integratio
 def delete_integration(actor: User, integration_id: int) -> None:
     integration = get_integration(actor, integration_id)
     audit.record(
-        actor, "integration", integration.id, "deleted", summary=f"Integration {integration.name}"
+        actor,
+        "integration",
+        integration.id,
+        "deleted",
+        summary=f"Integration {integration.name}",
     )
     db.session.delete(integration)
     db.session.flush()

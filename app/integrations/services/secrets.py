@@ -11,6 +11,8 @@ import secrets as random
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 
+from ...i18n import _
+
 GENERATED_BYTES = 32
 
 
@@ -39,5 +41,5 @@ def decrypt(token: str) -> str:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken:
         raise RuntimeError(
-            "An integration secret cannot be decrypted: OFFERDESK_ENCRYPTION_KEY changed."
+            _("An integration secret cannot be decrypted: OFFERDESK_ENCRYPTION_KEY changed.")
         ) from None

@@ -12,6 +12,7 @@ from ...accounts.models import User
 from ...audit import services as audit
 from ...errors import Conflict, NotFound, ValidationFailed
 from ...extensions import db, get_by_id
+from ...i18n import _
 from ..models import (
     DELIVERY_STATES,
     DeliveryStatus,
@@ -39,12 +40,12 @@ DELIVERIES_LISTED = 100
 
 def _events_problem(events) -> str | None:
     if not isinstance(events, list | tuple) or not events:
-        return "Choose at least one event."
+        return _("Choose at least one event.")
     if not all(isinstance(event, str) for event in events):
-        return "Events are names such as offer.published."
+        return _("Events are names such as offer.published.")
     unknown = sorted(set(events) - set(EVENTS))
     if unknown:
-        return f"Unknown event: {', '.join(name[:60] for name in unknown)}."
+        return _("Unknown event: %(names)s.", names=", ".join(name[:60] for name in unknown))
     return None
 
 
@@ -53,14 +54,14 @@ def subscribe(actor: User, *, integration: str, events) -> Webhook:
     errors: dict[str, list[str]] = {}
     target = find_by_name(integration) if isinstance(integration, str) and integration else None
     if target is None:
-        errors["integration"] = ["Name an existing integration."]
+        errors["integration"] = [_("Name an existing integration.")]
     elif target.kind != IntegrationKind.WEBHOOK:
-        errors["integration"] = ["Only a webhook integration receives events."]
+        errors["integration"] = [_("Only a webhook integration receives events.")]
     problem = _events_problem(events)
     if problem:
         errors["events"] = [problem]
     if errors:
-        raise ValidationFailed("The webhook has invalid fields.", fields=errors)
+        raise ValidationFailed(_("The webhook has invalid fields."), fields=errors)
     webhook = Webhook(integration=target, events=sorted(set(events), key=EVENTS.index))
     db.session.add(webhook)
     db.session.flush()
@@ -86,14 +87,18 @@ def get_webhook(actor: User, webhook_id: int) -> Webhook:
     require_admin(actor)
     webhook = get_by_id(Webhook, webhook_id)
     if webhook is None:
-        raise NotFound("No such webhook.")
+        raise NotFound(_("No such webhook."))
     return webhook
 
 
 def delete_webhook(actor: User, webhook_id: int) -> None:
     webhook = get_webhook(actor, webhook_id)
     audit.record(
-        actor, "webhook", webhook.id, "deleted", summary=f"Webhook of {webhook.integration.name}"
+        actor,
+        "webhook",
+        webhook.id,
+        "deleted",
+        summary=f"Webhook of {webhook.integration.name}",
     )
     db.session.delete(webhook)
     db.session.flush()
@@ -117,9 +122,9 @@ def redeliver(actor: User, webhook_id: int, delivery_id: int) -> WebhookDelivery
     webhook = get_webhook(actor, webhook_id)
     delivery = get_by_id(WebhookDelivery, delivery_id)
     if delivery is None or delivery.webhook_id != webhook.id:
-        raise NotFound("No such delivery of this webhook.")
+        raise NotFound(_("No such delivery of this webhook."))
     if delivery.status == DeliveryStatus.PENDING:
-        raise Conflict("This delivery is already queued.")
+        raise Conflict(_("This delivery is already queued."))
     DELIVERY_STATES.move(delivery, DeliveryStatus.PENDING)
     delivery.attempts, delivery.delivered_at = 0, None
     db.session.flush()

@@ -16,6 +16,7 @@ from ...audit import services as audit
 from ...catalog.models import DigitalProduct
 from ...errors import NotFound, ValidationFailed
 from ...extensions import db, get_by_id
+from ...i18n import _
 from ...inputs import CONTROL_CHARACTERS
 from ...markdown import render_markdown
 from ...subscriptions.models import Subscription
@@ -74,7 +75,7 @@ def article_for(user: User, article_id: int) -> KnowledgeArticle:
             KnowledgeArticle.id == article.id, readable_articles_clause(user)
         )
     ):
-        raise NotFound("No such article.")
+        raise NotFound(_("No such article."))
     return article
 
 
@@ -180,16 +181,16 @@ def save_article(
     """Create or change a titled Markdown article (links to offers: links.py). A change based on
     an older `expected_version` than the saved one is refused with who changed what."""
     require_role(
-        actor, *WRITER_ROLES, message="Only catalog managers and support agents write articles."
+        actor, *WRITER_ROLES, message=_("Only catalog managers and support agents write articles.")
     )
     errors: check.Errors = {}
     title = check.text(errors, "title", title, required=True, max_length=200)
     body = check.text(errors, "body", body, required=True, max_length=100_000)
     status = check.choice(errors, "status", str(status), [s.value for s in ArticleStatus], "status")
     if product_id is not None and get_by_id(DigitalProduct, product_id) is None:
-        check.add(errors, "product_id", "Choose from the list.")
+        check.add(errors, "product_id", _("Choose from the list."))
     if errors:
-        raise ValidationFailed("The article could not be saved.", fields=errors)
+        raise ValidationFailed(_("The article could not be saved."), fields=errors)
     if article_id is None:
         article = KnowledgeArticle(
             title=title,
@@ -222,7 +223,7 @@ def _change_article(
 ) -> KnowledgeArticle:
     article = get_by_id(KnowledgeArticle, article_id)
     if article is None:
-        raise NotFound("No such article.")
+        raise NotFound(_("No such article."))
     lock = {"noun": "article", "object_type": "article", "refusal": versioning.stale_edit}
     versioning.check_version(article, expected_version, **lock)
     before = {field: getattr(article, field) for field in wanted}

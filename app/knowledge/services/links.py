@@ -14,6 +14,7 @@ from ...audit import services as audit
 from ...catalog.models import LIVE_STATUSES, DigitalProduct, ServiceOffer
 from ...errors import NotFound, ValidationFailed
 from ...extensions import db
+from ...i18n import _
 from ...inputs import search_text, whole_number
 from .. import signals
 from ..models import ArticleStatus, KnowledgeArticle, offer_articles
@@ -65,11 +66,11 @@ def offers_of_articles(article_ids: list[int]) -> dict[int, list[str]]:
 def link_articles(actor: User | None, code: str, article_ids: Iterable[int]) -> None:
     """The offer's articles become exactly `article_ids` (for every revision of the code)."""
     require_role(
-        actor, *WRITER_ROLES, message="Only catalog managers and support agents link articles."
+        actor, *WRITER_ROLES, message=_("Only catalog managers and support agents link articles.")
     )
     any_revision = sa.select(ServiceOffer.id).where(ServiceOffer.code == code).limit(1)
     if db.session.scalar(any_revision) is None:
-        raise NotFound("No such offer.")
+        raise NotFound(_("No such offer."))
     ids = set(article_ids)
     found = (
         set(db.session.scalars(sa.select(KnowledgeArticle.id).where(KnowledgeArticle.id.in_(ids))))
@@ -78,7 +79,7 @@ def link_articles(actor: User | None, code: str, article_ids: Iterable[int]) -> 
     )
     if ids - found:
         raise ValidationFailed(
-            "Unknown article.", fields={"article_ids": ["Choose existing articles."]}
+            _("Unknown article."), fields={"article_ids": [_("Choose existing articles.")]}
         )
     before = sorted(a.id for a in articles_of(code))
     db.session.execute(sa.delete(offer_articles).where(offer_articles.c.offer_code == code))
@@ -139,14 +140,16 @@ def _checked_links(
         else set()
     )
     if unknown:
-        check.add(errors, "offer_codes", f"Unknown offer: {', '.join(sorted(unknown))}.")
+        check.add(
+            errors, "offer_codes", _("Unknown offer: %(names)s.", names=", ".join(sorted(unknown)))
+        )
     product: int | None = None
     if product_id not in (None, ""):
         number = whole_number(product_id)
         if number and db.session.get(DigitalProduct, number) is not None:
             product = number
         else:
-            check.add(errors, "product_id", "Choose a digital product from the list.")
+            check.add(errors, "product_id", _("Choose a digital product from the list."))
     return codes, product
 
 
@@ -164,7 +167,7 @@ def save_article_with_offers(
     """Write an article (save_article) and tie it to offers and a product, in one transaction;
     `expected_version` is the version the writer opened (the optimistic lock)."""
     require_role(
-        actor, *WRITER_ROLES, message="Only catalog managers and support agents write articles."
+        actor, *WRITER_ROLES, message=_("Only catalog managers and support agents write articles.")
     )
     errors: check.Errors = {}
     codes, product = _checked_links(errors, offer_codes, product_id)
@@ -187,7 +190,7 @@ def save_article_with_offers(
         article = None
     if errors or article is None:
         savepoint.rollback()
-        raise ValidationFailed("The article could not be saved.", fields=errors)
+        raise ValidationFailed(_("The article could not be saved."), fields=errors)
     savepoint.commit()
     before = set(article_offer_codes(article.id))
     for code in sorted(codes ^ before):

@@ -11,6 +11,7 @@ from ...accounts.models import Role, User
 from ...catalog.models import DigitalProduct, ServiceOffer
 from ...errors import NotAllowed
 from ...extensions import db
+from ...i18n import gettext
 from ...inputs import whole_number
 from ...paging import RowPage
 from ...subscriptions import services as subscriptions
@@ -76,7 +77,7 @@ def _offer_table_query(
     """Per live offer code: new orders in the period and active subscriptions now, busiest
     first; and the count of those codes (the outer joins keep one row per code)."""
     if not sees_offer_figures(viewer):
-        raise NotAllowed("Only managers see figures per offer.")
+        raise NotAllowed(gettext("Only managers see figures per offer."))
     orders = (
         sa.select(Subscription.offer_code.label("code"), sa.func.count(Order.id).label("orders"))
         .join(Order, Order.subscription_id == Subscription.id)

@@ -17,6 +17,7 @@ from ...audit import services as audit
 from ...catalog.models import DigitalProduct, ServiceOffer
 from ...errors import NotAllowed, NotFound, ValidationFailed
 from ...extensions import db
+from ...i18n import _, _l, format_when
 from ...inputs import whole_number
 from ...notifications.services import notify
 from ...subscriptions import services as subscriptions
@@ -27,9 +28,9 @@ from ..sqltime import at
 from .periods import bounded_moment
 
 NOTICE_LABELS = {
-    "maintenance": "Planned maintenance",
-    "outage": "Outage",
-    "degradation": "Degraded service",
+    "maintenance": _l("Planned maintenance"),
+    "outage": _l("Outage"),
+    "degradation": _l("Degraded service"),
 }
 
 
@@ -43,7 +44,7 @@ def may_post_notices(actor: User) -> bool:
 def require_notice_author(actor: User) -> None:
     if not may_post_notices(actor):
         raise NotAllowed(
-            "Service notices are posted by product managers and support agents of tier 2 and up."
+            _("Service notices are posted by product managers and support agents of tier 2 and up.")
         )
 
 
@@ -83,7 +84,7 @@ def post_notice(
         else None
     )
     if product is None:
-        check.add(errors, "product_id", "Choose a digital product.")
+        check.add(errors, "product_id", _("Choose a digital product."))
     kind = check.choice(
         errors,
         "kind",
@@ -96,11 +97,11 @@ def post_notice(
     start = _notice_moment(errors, "starts_at", starts_at)
     end = _notice_moment(errors, "ends_at", ends_at)
     if start is None and "starts_at" not in errors:
-        check.add(errors, "starts_at", "Enter when it starts.")
+        check.add(errors, "starts_at", _("Enter when it starts."))
     if start and end and end <= start:
-        check.add(errors, "ends_at", "The end must come after the start.")
+        check.add(errors, "ends_at", _("The end must come after the start."))
     if errors:
-        raise ValidationFailed("The notice could not be posted.", fields=errors)
+        raise ValidationFailed(_("The notice could not be posted."), fields=errors)
     notice = ServiceNotice(
         product_id=product.id,
         kind=kind,
@@ -118,7 +119,7 @@ def post_notice(
     when = f"from {start:%Y-%m-%d %H:%M} UTC" + (f" to {end:%Y-%m-%d %H:%M} UTC" if end else "")
     notify(
         subscribers_of_product(product.id),
-        f"{NOTICE_LABELS[kind]}: {product.name}",
+        _l("%(NOTICE_LABELS)s: %(name)s", NOTICE_LABELS=NOTICE_LABELS[kind], name=product.name),
         f"{title} — {when}. {message}".strip(),
         "/status/notices",
     )
@@ -140,7 +141,7 @@ def get_notice(viewer: User, notice_id: Any) -> ServiceNotice:
         )
     )
     if notice is None:
-        raise NotFound("No such notice.")
+        raise NotFound(_("No such notice."))
     return notice
 
 
@@ -152,26 +153,26 @@ def update_notice(
     require_notice_author(actor)
     notice = db.session.get(ServiceNotice, whole_number(notice_id) or -1)
     if notice is None:
-        raise NotFound("No such notice.")
+        raise NotFound(_("No such notice."))
     errors: check.Errors = {}
     message = check.text(errors, "message", message, required=True, max_length=10_000)
     end = _notice_moment(errors, "ends_at", ends_at)
     now = clock.now()
     if notice.resolved_at is not None:
-        check.add(errors, "message", "This notice is resolved.")
+        check.add(errors, "message", _("This notice is resolved."))
     cancelled = bool(resolve) and end is None and now <= notice.starts_at
     if resolve and end is None and not cancelled:
         end = now
     if end is not None and end <= notice.starts_at:
-        check.add(errors, "ends_at", "The end must come after the start.")
+        check.add(errors, "ends_at", _("The end must come after the start."))
     elif resolve and end is not None and end > now:
         check.add(
             errors,
             "ends_at",
-            "A resolved notice cannot end in the future; leave this empty to end it now.",
+            _("A resolved notice cannot end in the future; leave this empty to end it now."),
         )
     if errors:
-        raise ValidationFailed("The notice could not be updated.", fields=errors)
+        raise ValidationFailed(_("The notice could not be updated."), fields=errors)
     if cancelled:
         notice.ends_at = None  # it never happened: no outage minutes
     elif end is not None:
@@ -184,10 +185,10 @@ def update_notice(
     audit.record(
         actor, "notice", notice.id, "resolved" if resolve else "updated", summary=message[:200]
     )
-    word = ("Cancelled" if cancelled else "Resolved") if resolve else "Update"
+    word = (_("Cancelled") if cancelled else _("Resolved")) if resolve else _("Update")
     notify(
         subscribers_of_product(notice.product_id),
-        f"{word}: {notice.title}",
+        _l("%(word)s: %(title)s", word=word, title=notice.title),
         message,
         "/status/notices",
     )
@@ -251,7 +252,11 @@ def maintenance_warnings(notices: list[ServiceNotice], now: datetime) -> list[di
             "kind": "maintenance",
             "date": notice.starts_at.isoformat(),
             "notice_id": notice.id,
-            "message": f"Planned maintenance on {notice.starts_at:%Y-%m-%d %H:%M} UTC: {notice.title}.",
+            "message": _(
+                "Planned maintenance on %(when)s: %(title)s.",
+                when=format_when(notice.starts_at),
+                title=notice.title,
+            ),
         }
         for notice in notices
         if notice.kind == NoticeKind.MAINTENANCE and notice.starts_at > now

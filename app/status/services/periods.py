@@ -10,6 +10,7 @@ from typing import Any
 from ... import clock
 from ... import validation as check
 from ...errors import ValidationFailed
+from ...i18n import _
 
 FIRST_YEAR, LAST_YEAR = 1970, 2999
 
@@ -32,7 +33,7 @@ def parse_period(start: Any = None, end: Any = None, *, default_days: int = 30) 
     finish = _range_moment(errors, "to", end)
     begin = _range_moment(errors, "from", start)
     if "to" in errors or "from" in errors:
-        raise ValidationFailed("The date range is not valid.", fields=errors)
+        raise ValidationFailed(_("The date range is not valid."), fields=errors)
     if finish is None:
         finish = now
     elif _is_bare_date(end):
@@ -40,11 +41,11 @@ def parse_period(start: Any = None, end: Any = None, *, default_days: int = 30) 
     if begin is None:
         begin = finish - timedelta(days=default_days)
     if finish <= begin:
-        check.add(errors, "to", "The end of the range must come after its start.")
+        check.add(errors, "to", _("The end of the range must come after its start."))
     elif (finish - begin) > timedelta(days=3 * 366):
-        check.add(errors, "from", "Choose a range of at most three years.")
+        check.add(errors, "from", _("Choose a range of at most three years."))
     if errors:
-        raise ValidationFailed("The date range is not valid.", fields=errors)
+        raise ValidationFailed(_("The date range is not valid."), fields=errors)
     return Period(begin, finish)
 
 
@@ -52,11 +53,20 @@ def bounded_moment(errors: check.Errors, field: str, value: Any, *, expected: st
     """A moment from a form or JSON value, in UTC, between FIRST_YEAR and LAST_YEAR; None (and
     a field error: "Enter <expected>." or "Enter <noun> between ...") when it is not one."""
     if isinstance(value, str) and len(value) > 40:
-        check.add(errors, field, f"Enter {expected}.")
+        check.add(errors, field, _("Enter %(expected)s.", expected=expected))
         return None
     moment = check.moment(errors, field, value)
     if moment is not None and not in_years(moment):
-        check.add(errors, field, f"Enter {noun} between {FIRST_YEAR} and {LAST_YEAR}.")
+        check.add(
+            errors,
+            field,
+            _(
+                "Enter %(noun)s between %(FIRST_YEAR)s and %(LAST_YEAR)s.",
+                noun=noun,
+                FIRST_YEAR=FIRST_YEAR,
+                LAST_YEAR=LAST_YEAR,
+            ),
+        )
         return None
     return moment.astimezone(UTC) if moment is not None else None
 

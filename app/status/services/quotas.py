@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from ... import clock
+from ...i18n import Localized, _l, format_number, lazy_day
 from ...subscriptions.models import Subscription
 from ..models import UsageMetric
 from .periods import Period, month_period
@@ -80,9 +81,22 @@ def quota_warnings(
         name = known[metric].label if metric in known else metric
         unit = f" {known[metric].unit}" if metric in known and known[metric].unit else ""
         text = (
-            f"{name} has reached its monthly quota of {quota:g}{unit} ({crossing:%Y-%m-%d})."
+            _l(
+                "%(name)s has reached its monthly quota of %(quota)s%(unit)s (%(day)s).",
+                name=name,
+                quota=Localized(format_number, quota),
+                unit=unit,
+                day=lazy_day(crossing),
+            )
             if reached
-            else f"At the current rate, {name} will reach its monthly quota of {quota:g}{unit} on {crossing:%Y-%m-%d}."
+            else _l(
+                "At the current rate, %(name)s will reach its monthly quota of %(quota)s%(unit)s "
+                "on %(day)s.",
+                name=name,
+                quota=Localized(format_number, quota),
+                unit=unit,
+                day=lazy_day(crossing),
+            )
         )
         warnings.append(
             {

@@ -12,6 +12,7 @@ from ...accounts.models import Role, User
 from ...catalog.models import DigitalProduct, ServiceOffer
 from ...errors import NotAllowed, NotFound, ValidationFailed
 from ...extensions import db
+from ...i18n import _
 from ...inputs import whole_number
 from ...subscriptions.models import Order, Subscription
 from ...support.models import SupportRequest
@@ -34,10 +35,10 @@ def chosen_product(product_id: Any) -> int | None:
     chosen = whole_number(product_id)
     if chosen is None:
         raise ValidationFailed(
-            "Choose a product.", fields={"product": ["Choose a product from the list."]}
+            _("Choose a product."), fields={"product": [_("Choose a product from the list.")]}
         )
     if db.session.get(DigitalProduct, chosen) is None:
-        raise NotFound("No such product.")
+        raise NotFound(_("No such product."))
     return chosen
 
 
@@ -51,7 +52,7 @@ def scope_for(viewer: User, *, product_id: Any = None, offer_code: str = "") -> 
     elif viewer.has_role(Role.CONSUMER):
         query = query.where(Subscription.group_id.in_(sorted(viewer.group_ids) or [-1]))
     else:
-        raise NotAllowed("Your role has no dashboard.")
+        raise NotAllowed(_("Your role has no dashboard."))
     product_id = chosen_product(product_id)
     if product_id is not None:
         query = query.where(
@@ -65,7 +66,7 @@ def scope_for(viewer: User, *, product_id: Any = None, offer_code: str = "") -> 
     if offer_code:
         if not isinstance(offer_code, str) or len(offer_code) > 40:
             raise ValidationFailed(
-                "Choose an offer.", fields={"offer": ["Choose an offer from the list."]}
+                _("Choose an offer."), fields={"offer": [_("Choose an offer from the list.")]}
             )
         query = query.where(Subscription.offer_code == offer_code.strip().upper())
     return Scope(

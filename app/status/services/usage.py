@@ -16,6 +16,7 @@ from ...accounts.models import Role, User
 from ...audit import services as audit
 from ...errors import ValidationFailed
 from ...extensions import db
+from ...i18n import _
 from ...inputs import whole_number
 from ...subscriptions.models import Subscription
 from ..models import UsageMetric, UsageRecord
@@ -68,7 +69,12 @@ def record_usage(actor: User, rows: Any, *, atomic: bool = False) -> dict:
             errors[str(index)] = problems
     if errors and atomic:
         raise ValidationFailed(
-            f"{len(errors)} of {len(rows)} rows are invalid; nothing was stored.", fields=errors
+            _(
+                "%(count)s of %(count2)s rows are invalid; nothing was stored.",
+                count=len(errors),
+                count2=len(rows),
+            ),
+            fields=errors,
         )
     stored = len(rows) - len(errors)
     if cleaned:
@@ -81,15 +87,16 @@ def record_usage(actor: User, rows: Any, *, atomic: bool = False) -> dict:
 def _check_batch(rows: Any, atomic: Any) -> None:
     if not isinstance(rows, list):
         raise ValidationFailed(
-            "Send a list of usage rows (or one row).", fields={"records": ["Send a list."]}
+            _("Send a list of usage rows (or one row)."), fields={"records": [_("Send a list.")]}
         )
     if not rows or len(rows) > MAX_BATCH:
         raise ValidationFailed(
-            f"Send between 1 and {MAX_BATCH} rows.", fields={"records": [f"1 to {MAX_BATCH} rows."]}
+            _("Send between 1 and %(MAX_BATCH)s rows.", MAX_BATCH=MAX_BATCH),
+            fields={"records": [_("1 to %(MAX_BATCH)s rows.", MAX_BATCH=MAX_BATCH)]},
         )
     if not isinstance(atomic, bool):
         raise ValidationFailed(
-            "atomic must be true or false.", fields={"atomic": ["Send true or false."]}
+            _("atomic must be true or false."), fields={"atomic": [_("Send true or false.")]}
         )
 
 
@@ -104,7 +111,7 @@ def _period_key(values: dict) -> tuple:
 
 def _check_usage_row(actor: User, row: Any, known: dict, subs: dict) -> dict | list[str]:
     if not isinstance(row, dict):
-        return ["Each row must be an object."]
+        return [_("Each row must be an object.")]
     messages: list[str] = []
     subscription = subs.get(whole_number(row.get("subscription_id")))
     if subscription is None or not may_feed(actor, subscription):
@@ -122,14 +129,22 @@ def _check_usage_row(actor: User, row: Any, known: dict, subs: dict) -> dict | l
     start = check.moment(errors, "period_start", row.get("period_start"))
     end = check.moment(errors, "period_end", row.get("period_end"))
     if start is None and "period_start" not in errors:
-        check.add(errors, "period_start", "Required.")
+        check.add(errors, "period_start", _("Required."))
     if end is None and "period_end" not in errors:
-        check.add(errors, "period_end", "Required.")
+        check.add(errors, "period_end", _("Required."))
     for field, moment in (("period_start", start), ("period_end", end)):
         if moment is not None and not in_years(moment):
-            check.add(errors, field, f"Use a time between {FIRST_YEAR} and {LAST_YEAR}.")
+            check.add(
+                errors,
+                field,
+                _(
+                    "Use a time between %(FIRST_YEAR)s and %(LAST_YEAR)s.",
+                    FIRST_YEAR=FIRST_YEAR,
+                    LAST_YEAR=LAST_YEAR,
+                ),
+            )
     if start and end and end <= start:
-        check.add(errors, "period_end", "The end must come after the start.")
+        check.add(errors, "period_end", _("The end must come after the start."))
     messages += [f"{field}: {' '.join(texts)}" for field, texts in errors.items()]
     if messages:
         return messages

@@ -26,8 +26,10 @@ from ...errors import (
     ValidationFailed,
 )
 from ...extensions import db, get_by_id
+from ...i18n import _, _l
 from ...integrations.models import IntegrationKind
 from ...integrations.services import deliveries as outbound
+from ...labels import label
 from ...versioning import check_version
 from ..models import (
     FulfillmentTask,
@@ -50,7 +52,7 @@ MAX_OUTPUTS = 50
 
 class PayloadTooLarge(DomainError):
     status = 413
-    title = "Payload too large"
+    title = _l("Payload too large")
 
 
 # --- one attempt -----------------------------------------------------------------------------
@@ -67,7 +69,13 @@ def attempt_delivery(delivery_id: int) -> float | None:
     if task.status not in RUNNING:
         return None
     if integration is None:
-        _record(delivery_id, None, "", f"No integration named “{delivery.integration}”.", 0)
+        _record(
+            delivery_id,
+            None,
+            "",
+            _("No integration named “%(integration)s”.", integration=delivery.integration),
+            0,
+        )
         return None
     if integration.kind == IntegrationKind.AWX:
         return awx_steps.attempt_launch(delivery, task, integration)
@@ -152,17 +160,20 @@ def read_report(payload: Any) -> Report:
     """The callback body, or a 422 naming what is wrong with it."""
     if not isinstance(payload, dict):
         raise ValidationFailed(
-            "The request body must be a JSON object.", fields={"body": ["Send a JSON object."]}
+            _("The request body must be a JSON object."),
+            fields={"body": [_("Send a JSON object.")]},
         )
     errors: dict[str, list[str]] = {}
     status = payload.get("status")
     if status not in CALLBACK_STATUSES:
-        errors["status"] = [f"Use one of: {', '.join(CALLBACK_STATUSES)}."]
+        errors["status"] = [_("Use one of: %(names)s.", names=", ".join(CALLBACK_STATUSES))]
     message = payload.get("message", "")
     if message is None:
         message = ""
     if not isinstance(message, str) or len(message) > MAX_MESSAGE:
-        errors["message"] = [f"Send text of up to {MAX_MESSAGE} characters."]
+        errors["message"] = [
+            _("Send text of up to %(MAX_MESSAGE)s characters.", MAX_MESSAGE=MAX_MESSAGE)
+        ]
     outputs = payload.get("outputs", {})
     if outputs is None:
         outputs = {}
@@ -175,19 +186,21 @@ def read_report(payload: Any) -> Report:
         )
     ):
         errors["outputs"] = [
-            f"Send a flat map of up to {MAX_OUTPUTS} names to text values, e.g. "
-            '{"hostname": "vm-17.example.com"}.'
+            _(
+                'Send a flat map of up to %(MAX_OUTPUTS)s names to text values, e.g. {"hostname": "vm-17.example.com"}.',
+                MAX_OUTPUTS=MAX_OUTPUTS,
+            )
         ]
     elif sum(len(value) for value in outputs.values()) > 16_000:
-        errors["outputs"] = ["Keep the outputs' values to 16,000 characters in all."]
+        errors["outputs"] = [_("Keep the outputs' values to 16,000 characters in all.")]
     if errors:
-        raise ValidationFailed("The callback has invalid fields.", fields=errors)
+        raise ValidationFailed(_("The callback has invalid fields."), fields=errors)
     return Report(status, message.strip(), dict(outputs))
 
 
 def check_size(content_length: int | None) -> None:
     if content_length is not None and content_length > MAX_CALLBACK_BYTES:
-        raise PayloadTooLarge("Keep a callback body to 64 KB.")
+        raise PayloadTooLarge(_("Keep a callback body to 64 KB."))
 
 
 def _authorized_delivery(task_id: int, token: str) -> StepDelivery:
@@ -203,11 +216,11 @@ def _authorized_delivery(task_id: int, token: str) -> StepDelivery:
         else None
     )
     if delivery is None:
-        raise Unauthorized("This callback token is not valid for this task.")
+        raise Unauthorized(_("This callback token is not valid for this task."))
     delivery, task = lock_delivery(delivery.id)
     db.session.refresh(task, ["deliveries"])
     if deliveries.latest_delivery(task).id != delivery.id:
-        raise Unauthorized("This callback token was replaced by a later delivery of the task.")
+        raise Unauthorized(_("This callback token was replaced by a later delivery of the task."))
     return delivery
 
 
@@ -221,7 +234,7 @@ def callback(
     delivery = _authorized_delivery(task_id, token)
     task = delivery.task
     if task.status not in RUNNING:
-        raise Conflict(f"This step is already {task.status.replace('_', ' ')}.")
+        raise Conflict(_("This step is already %(replace)s.", replace=label(task.status)))
     check_size(size)
     report = read_report(body())
     deliveries.mark_delivered(delivery)
@@ -233,7 +246,7 @@ def callback(
     elif report.status == "done":
         move_task(SYSTEM, task, TaskStatus.DONE)
     else:
-        move_task(SYSTEM, task, TaskStatus.FAILED, reason=report.message or "Reported failed.")
+        move_task(SYSTEM, task, TaskStatus.FAILED, reason=report.message or _("Reported failed."))
     return task
 
 
@@ -253,15 +266,18 @@ def retry_task(actor: User, task_id: int, *, version: Any = None) -> Fulfillment
         actor,
         Role.SUPPORT_AGENT,
         *CATALOG_ROLES,
-        message="Only support agents and catalog managers retry fulfillment steps.",
+        message=_("Only support agents and catalog managers retry fulfillment steps."),
     )
     task = get_by_id(FulfillmentTask, task_id)
     if task is None or not (can_work(actor, task) or actor.has_role(*CATALOG_ROLES)):
-        raise NotFound("No such task in your queues.")
+        raise NotFound(_("No such task in your queues."))
     check_version(task, version, noun="task", object_type="fulfillment_task")
     if task.status != TaskStatus.FAILED:
         raise InvalidTransition(
-            f"Only a failed step is retried; this one is {task.status.replace('_', ' ')}."
+            _(
+                "Only a failed step is retried; this one is %(replace)s.",
+                replace=label(task.status),
+            )
         )
     move_task(actor, task, TaskStatus.QUEUED)
     return task

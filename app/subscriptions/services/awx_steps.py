@@ -19,6 +19,7 @@ from flask import current_app
 
 from ...accounts.models import SYSTEM
 from ...extensions import db
+from ...i18n import _, _l
 from ...integrations.models import Integration, IntegrationKind
 from ...integrations.services import awx
 from ...integrations.services import deliveries as outbound
@@ -33,8 +34,10 @@ from . import deliveries
 from .fulfillment import move_task
 from .steps import RUNNING, give_up, lock_delivery, start_task
 
-JOB_FAILED = "The automation that does this step failed; support can look at it and run it again."
-REFUSED = "The automation that does this step refused the request; support can look at it."
+JOB_FAILED = _l(
+    "The automation that does this step failed; support can look at it and run it again."
+)
+REFUSED = _l("The automation that does this step refused the request; support can look at it.")
 _poll_job: Callable[[int, int, float], object] | None = None
 
 
@@ -115,7 +118,7 @@ def _record_launch(delivery_id: int, answer: awx.Answer | None, max_attempts: in
         return None  # an agent finished it meanwhile
     delivery.attempts += 1
     if answer is None:
-        delivery.last_error = "The step names no AWX job template."
+        delivery.last_error = _("The step names no AWX job template.")
         give_up(delivery, task, told=REFUSED)
         return None
     job = awx.launched_job(answer)

@@ -9,6 +9,7 @@ from ...accounts.models import Role, User
 from ...catalog import services as catalog
 from ...catalog.models import ServiceOffer
 from ...extensions import db
+from ...i18n import gettext
 from .fulfillment import plan_hours
 
 MAX_COMPARED = 3
@@ -27,11 +28,16 @@ def requested_ids(values: Iterable[str]) -> tuple[list[int], list[str]]:
     tokens = [token.strip() for token in raw.split(",") if token.strip()]
     messages: list[str] = []
     if len(tokens) > MAX_REQUESTED:
-        messages.append("That is too many offers to compare; showing the first ones.")
+        messages.append(gettext("That is too many offers to compare; showing the first ones."))
         tokens = tokens[:MAX_REQUESTED]
     not_numbers = [token for token in tokens if not _is_offer_number(token)]
     if not_numbers:
-        messages.append(f"These are not offer numbers: {', '.join(t[:20] for t in not_numbers)}.")
+        messages.append(
+            gettext(
+                "These are not offer numbers: %(names)s.",
+                names=", ".join(t[:20] for t in not_numbers),
+            )
+        )
     ids = list(dict.fromkeys(int(token) for token in tokens if token not in not_numbers))
     return ids, messages
 
@@ -57,11 +63,16 @@ def compare(user: User, values: Iterable[str]) -> dict:
     }
     missing = [str(offer_id) for offer_id in ids if offer_id not in found]
     if missing:
-        messages.append(f"Not available to you, so left out: offer {', '.join(missing)}.")
+        messages.append(
+            gettext("Not available to you, so left out: offer %(names)s.", names=", ".join(missing))
+        )
     offers = [found[offer_id] for offer_id in ids if offer_id in found]
     if len(offers) > MAX_COMPARED:
         messages.append(
-            f"You can compare up to three offers at a time; showing the first three of {len(offers)}."
+            gettext(
+                "You can compare up to three offers at a time; showing the first three of %(count)s.",
+                count=len(offers),
+            )
         )
         offers = offers[:MAX_COMPARED]
     return {

@@ -14,6 +14,7 @@ from ...catalog import services as catalog
 from ...catalog.models import ServiceOffer
 from ...errors import NotFound
 from ...extensions import db, get_by_id
+from ...i18n import gettext
 from ..models import ContractStatus, ServiceContract, Subscription
 from .subscriptions import subscription_for
 
@@ -21,7 +22,7 @@ from .subscriptions import subscription_for
 def contract_for(user: User, contract_id: int) -> ServiceContract:
     contract = get_by_id(ServiceContract, contract_id)
     if contract is None:
-        raise NotFound("No such contract.")
+        raise NotFound(gettext("No such contract."))
     subscription_for(user, contract.subscription_id)
     return contract
 

@@ -18,6 +18,7 @@ from flask import current_app
 
 from ... import clock, unit_of_work
 from ...extensions import db
+from ...i18n import _l
 from ...integrations.models import Integration
 from ...integrations.services import secrets, signing
 from ..models import (
@@ -70,7 +71,7 @@ def send_after_commit(delivery_id: int) -> None:
 
 
 def close_pending(
-    task: FulfillmentTask, reason: str = "The task was finished another way."
+    task: FulfillmentTask, reason: str = _l("The task was finished another way.")
 ) -> None:
     """A task finished while a delivery was still being tried: stop trying it."""
     for delivery in task.deliveries:

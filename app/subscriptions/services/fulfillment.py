@@ -16,6 +16,8 @@ from ...catalog import services as catalog
 from ...catalog.models import ServiceOffer
 from ...errors import InvalidTransition, NotFound, ValidationFailed
 from ...extensions import db, get_by_id
+from ...i18n import _, _l
+from ...labels import label
 from ...notifications.services import notify
 from ...versioning import check_version, flush_versioned, version_change
 from ..models import (
@@ -119,9 +121,9 @@ def _steps_for(order_type: str, offer: ServiceOffer) -> list[dict]:
     plan's first manual group if it has one, else automatically."""
     plan = offer.fulfillment_plan or []
     if order_type == OrderType.NEW:
-        return plan or [{"name": "Provision", "mode": "automatic", "expected_hours": 0.1}]
+        return plan or [{"name": _("Provision"), "mode": "automatic", "expected_hours": 0.1}]
     manual = next((step for step in plan if step.get("mode") == "manual"), None)
-    name = "Apply change" if order_type == OrderType.MODIFY else "Decommission"
+    name = _("Apply change") if order_type == OrderType.MODIFY else _("Decommission")
     if manual is not None:
         return [
             {
@@ -185,8 +187,8 @@ def _notify_group(task: FulfillmentTask) -> None:
     ).all()
     notify(
         [agent for agent in agents if agent.has_role(Role.SUPPORT_AGENT)],
-        f"New fulfillment task: {task.name}",
-        f"Order {task.order_id} needs “{task.name}”.",
+        _l("New fulfillment task: %(name)s", name=task.name),
+        _l("Order %(order_id)s needs “%(name)s”.", order_id=task.order_id, name=task.name),
         "/fulfillment",
     )
 
@@ -215,8 +217,8 @@ def _complete_order(actor: User, order: Order) -> None:
         move(actor, subscription, S.ACTIVE)
         notify(
             [owner],
-            f"Active: {subscription.offer.name}",
-            "Your subscription is active.",
+            _l("Active: %(name)s", name=subscription.offer.name),
+            _l("Your subscription is active."),
             f"/subscriptions/{subscription.id}",
         )
     elif order.order_type == OrderType.MODIFY:
@@ -239,8 +241,8 @@ def _complete_order(actor: User, order: Order) -> None:
         move(actor, subscription, S.ACTIVE)
         notify(
             [owner],
-            f"Changed: {target.name}",
-            "Your change is in place; the amended contract is on the subscription page.",
+            _l("Changed: %(name)s", name=target.name),
+            _l("Your change is in place; the amended contract is on the subscription page."),
             f"/subscriptions/{subscription.id}",
         )
     else:
@@ -254,8 +256,8 @@ def _complete_order(actor: User, order: Order) -> None:
         move(actor, subscription, S.TERMINATED)
         notify(
             [owner],
-            f"Ended: {subscription.offer.name}",
-            "Your subscription is terminated.",
+            _l("Ended: %(name)s", name=subscription.offer.name),
+            _l("Your subscription is terminated."),
             f"/subscriptions/{subscription.id}",
         )
     audit.record(actor, "order", order.id, "completed", changes=changes, summary=order.order_type)
@@ -293,12 +295,12 @@ def queue_query(actor: User, *, group_id: int | None = None, status: str = "") -
     """Manual tasks for the agent's groups and the automatic steps that call an integration
     (any agent watches those): queued, in progress and failed by default, oldest first."""
     require_role(
-        actor, Role.SUPPORT_AGENT, message="Only support agents work the fulfillment queue."
+        actor, Role.SUPPORT_AGENT, message=_("Only support agents work the fulfillment queue.")
     )
     groups = sorted(actor.group_ids)
     if group_id:
         if group_id not in actor.group_ids:
-            raise NotFound("You are not in that group.")
+            raise NotFound(_("You are not in that group."))
         groups = [group_id]
     statuses = (
         [status]
@@ -333,14 +335,16 @@ def queue_query(actor: User, *, group_id: int | None = None, status: str = "") -
 def get_task(actor: User, task_id: int) -> FulfillmentTask:
     task = get_by_id(FulfillmentTask, task_id)
     if task is None or not can_work(actor, task):
-        raise NotFound("No such task in your queues.")
+        raise NotFound(_("No such task in your queues."))
     return task
 
 
 def worked_task(actor: User, task_id: int) -> FulfillmentTask:
     """The task, if the actor works fulfillment tasks and this one is in their queues: the
     permission checked before anything the caller sent is looked at."""
-    require_role(actor, Role.SUPPORT_AGENT, message="Only support agents work fulfillment tasks.")
+    require_role(
+        actor, Role.SUPPORT_AGENT, message=_("Only support agents work fulfillment tasks.")
+    )
     return get_task(actor, task_id)
 
 
@@ -356,17 +360,26 @@ def transition_task(
     if not TASK.allows(task.status, target):
         allowed = ", ".join(sorted(TASK.targets(task.status))) or "none"
         raise InvalidTransition(
-            f"A {task.status.replace('_', ' ')} task cannot become {target.replace('_', ' ')}. Allowed: {allowed}.",
-            fields={"to": [f"Allowed: {allowed}."]},
+            _(
+                "A %(replace)s task cannot become %(replace2)s. Allowed: %(allowed)s.",
+                replace=label(task.status),
+                replace2=label(target),
+                allowed=allowed,
+            ),
+            fields={"to": [_("Allowed: %(allowed)s.", allowed=allowed)]},
         )
     reason = (reason or "").strip()
     if target == TaskStatus.FAILED and not reason:
-        raise ValidationFailed("Say why the task failed.", fields={"reason": ["Give a reason."]})
+        raise ValidationFailed(
+            _("Say why the task failed."), fields={"reason": [_("Give a reason.")]}
+        )
     if task.status == TaskStatus.FAILED and target == TaskStatus.DONE and not reason:
-        raise ValidationFailed("Say what was done by hand.", fields={"reason": ["Give a note."]})
+        raise ValidationFailed(
+            _("Say what was done by hand."), fields={"reason": [_("Give a note.")]}
+        )
     if len(reason) > 2000:
         raise ValidationFailed(
-            "Keep the reason to 2,000 characters.", fields={"reason": ["Too long."]}
+            _("Keep the reason to 2,000 characters."), fields={"reason": [_("Too long.")]}
         )
     move_task(actor, task, target, reason=reason)
     return task
@@ -387,7 +400,7 @@ def move_task(
     )
     if reason and (target == TaskStatus.DONE or before == TaskStatus.FAILED):
         deliveries.log(task, str(target), reason, internal=True)
-    _follow_task(actor, task, before, told or reason)
+    _follow_task(actor, task, before, str(told or reason))
 
 
 def _set_task_fields(actor: User, task: FulfillmentTask, target: str, reason: str) -> None:
@@ -427,8 +440,8 @@ def _follow_task(actor: User, task: FulfillmentTask, before: str, reason: str) -
         move(actor, subscription, S.FAILED, reason=f"{task.name}: {reason}")
         notify(
             [subscription.owner],
-            f"Problem with {subscription.offer.name}",
-            f"“{task.name}” failed: {reason}",
+            _l("Problem with %(name)s", name=subscription.offer.name),
+            _l("“%(name)s” failed: %(reason)s", name=task.name, reason=reason),
             f"/subscriptions/{subscription.id}",
         )
     elif before == TaskStatus.FAILED:  # retry: from this step; the ones done stay done

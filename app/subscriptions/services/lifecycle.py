@@ -9,6 +9,7 @@ from ... import clock
 from ...accounts.models import User
 from ...audit import services as audit
 from ...errors import Conflict
+from ...i18n import _
 from ...versioning import flush_versioned, version_change
 from .. import signals
 from ..models import OrderType, Subscription, SubscriptionStatus
@@ -58,8 +59,8 @@ def guarded_touch(
     it was read."""
     if subscription.status != S.ACTIVE:
         raise Conflict(
-            f"A {subscription.status} subscription cannot be changed now.",
-            fields={"status": [f"It is {subscription.status}."]},
+            _("A %(status)s subscription cannot be changed now.", status=subscription.status),
+            fields={"status": [_("It is %(status)s.", status=subscription.status)]},
         )
     changes = {
         **{

@@ -20,6 +20,7 @@ from ...audit import services as audit
 from ...catalog.models import ServiceOffer
 from ...errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from ...extensions import db
+from ...i18n import _, format_day
 from ...inputs import whole_number
 from ...versioning import flush_versioned
 from .. import signals
@@ -47,8 +48,8 @@ def _existing_order(user: User, key: str, fingerprint: str) -> Order | None:
     )
     if order is not None and order.request_fingerprint != fingerprint:
         raise Conflict(
-            "This idempotency key was already used for a different request.",
-            fields={"idempotency_key": ["Use a new key for a new request."]},
+            _("This idempotency key was already used for a different request."),
+            fields={"idempotency_key": [_("Use a new key for a new request.")]},
         )
     return order
 
@@ -57,8 +58,8 @@ def _clean_key(key: Any) -> str:
     key = str(key or "").strip()
     if not key or len(key) > 100:
         raise ValidationFailed(
-            "An idempotency key (1–100 characters) is required.",
-            fields={"idempotency_key": ["Send a unique key for this request."]},
+            _("An idempotency key (1–100 characters) is required."),
+            fields={"idempotency_key": [_("Send a unique key for this request.")]},
         )
     return key
 
@@ -92,8 +93,8 @@ def _group_for(user: User, group_id: Any) -> ConsumerGroup:
     groups = {group.id: group for group in user.groups}
     if not groups:
         raise ValidationFailed(
-            "You are in no consumer group, so you cannot subscribe.",
-            fields={"group_id": ["Ask an administrator to add you to a group."]},
+            _("You are in no consumer group, so you cannot subscribe."),
+            fields={"group_id": [_("Ask an administrator to add you to a group.")]},
         )
     if group_id in (None, ""):
         return next(iter(sorted(groups.values(), key=lambda g: g.name)))
@@ -103,18 +104,18 @@ def _group_for(user: User, group_id: Any) -> ConsumerGroup:
         group = None
     if group is None:
         raise ValidationFailed(
-            "Choose one of your groups.", fields={"group_id": ["Choose one of your groups."]}
+            _("Choose one of your groups."), fields={"group_id": [_("Choose one of your groups.")]}
         )
     return group
 
 
 def require_consumer(actor: User) -> None:
-    require_role(actor, Role.CONSUMER, message="Only consumers subscribe to offers.")
+    require_role(actor, Role.CONSUMER, message=_("Only consumers subscribe to offers."))
 
 
 def changeable_subscription(actor: User, subscription_id: int) -> Subscription:
     """The subscription, if the actor is a consumer of its group and so may change or end it."""
-    require_role(actor, Role.CONSUMER, message="Only consumers change their subscriptions.")
+    require_role(actor, Role.CONSUMER, message=_("Only consumers change their subscriptions."))
     subscription = subscription_for(actor, subscription_id)
     _require_consumer_of(actor, subscription)
     return subscription
@@ -136,8 +137,8 @@ def subscribe(
     offer = orderable_offer(actor, offer_id)
     if accept_terms is not True:
         raise ValidationFailed(
-            "Accept the terms and conditions to order.",
-            fields={"accept_terms": ["You must accept the terms to order."]},
+            _("Accept the terms and conditions to order."),
+            fields={"accept_terms": [_("You must accept the terms to order.")]},
         )
     cleaned = clean_options(offer, options)
     group = _group_for(actor, group_id)
@@ -219,8 +220,8 @@ def modify(
     _refuse_if_end_scheduled(subscription)
     if accept_terms is not True:
         raise ValidationFailed(
-            "Accept the terms and conditions to change the subscription.",
-            fields={"accept_terms": ["You must accept the terms."]},
+            _("Accept the terms and conditions to change the subscription."),
+            fields={"accept_terms": [_("You must accept the terms.")]},
         )
     cleaned = clean_options(target, options if options is not None else subscription.options)
     fingerprint = _fingerprint(
@@ -231,8 +232,8 @@ def modify(
         return replayed, False
     if target.id == subscription.offer_id and cleaned == subscription.options:
         raise ValidationFailed(
-            "Nothing to change: choose other options or another offer.",
-            fields={"options": ["These are the current options."]},
+            _("Nothing to change: choose other options or another offer."),
+            fields={"options": [_("These are the current options.")]},
         )
 
     def build() -> Order:
@@ -267,8 +268,8 @@ def _change_target(actor: User, subscription: Subscription, target_offer_id: Any
     target = orderable_offer(actor, target_offer_id)
     if target.is_bundle or subscription.offer.is_bundle:
         raise ValidationFailed(
-            "Bundles cannot be swapped; end the bundle and order anew.",
-            fields={"target_offer_id": ["Not for bundles."]},
+            _("Bundles cannot be swapped; end the bundle and order anew."),
+            fields={"target_offer_id": [_("Not for bundles.")]},
         )
     return target
 
@@ -285,17 +286,17 @@ def terminate(
     errors: check.Errors = {}
     when = check.moment(errors, "at", at)
     if when is not None and when < clock.now().replace(second=0, microsecond=0):
-        check.add(errors, "at", "The end date cannot be in the past.")
+        check.add(errors, "at", _("The end date cannot be in the past."))
     if errors:
-        raise ValidationFailed("The subscription could not be ended.", fields=errors)
+        raise ValidationFailed(_("The subscription could not be ended."), fields=errors)
     fingerprint = _fingerprint(kind="terminate", subscription=subscription.id, at=when)
     replayed = _existing_order(actor, key, fingerprint)  # a retried request gets its order back
     if replayed is not None:
         return replayed, False
     if subscription.status != S.ACTIVE:
         raise Conflict(
-            f"A {subscription.status} subscription cannot be ended now.",
-            fields={"status": [f"It is {subscription.status}."]},
+            _("A %(status)s subscription cannot be ended now.", status=subscription.status),
+            fields={"status": [_("It is %(status)s.", status=subscription.status)]},
         )
     _refuse_if_end_scheduled(subscription)
     scheduled = when is not None and when > clock.now()
@@ -333,8 +334,11 @@ def terminate(
 def _refuse_if_end_scheduled(subscription: Subscription) -> None:
     if subscription.terminates_on is not None:
         raise Conflict(
-            f"This subscription ends on {subscription.terminates_on:%Y-%m-%d}: cancel that end date first.",
-            fields={"at": ["An end date is already scheduled."]},
+            _(
+                "This subscription ends on %(day)s: cancel that end date first.",
+                day=format_day(subscription.terminates_on),
+            ),
+            fields={"at": [_("An end date is already scheduled.")]},
         )
 
 
@@ -356,7 +360,7 @@ def process_due(actor: User, now: datetime | None = None) -> int:
     """Start terminations whose date has come. Run by `flask subscriptions process` and by the
     periodic job (as the system), never by a page view; all in the caller's unit of work, so a
     run that loses a race to a consumer's cancellation starts nothing and the next run retries."""
-    require_role(actor, Role.ADMIN, message="Only the system starts due terminations.")
+    require_role(actor, Role.ADMIN, message=_("Only the system starts due terminations."))
     now = now or clock.now()
     due = db.session.scalars(
         sa.select(Order)
@@ -379,7 +383,9 @@ def cancel_scheduled_termination(actor: User, subscription_id: int) -> Subscript
         )
     )
     if order is None:
-        raise InvalidTransition("No end date is scheduled.", fields={"at": ["Nothing scheduled."]})
+        raise InvalidTransition(
+            _("No end date is scheduled."), fields={"at": [_("Nothing scheduled.")]}
+        )
     # the subscription's row first, then the order's, in the order the processing job takes
     # them, so the two never wait on each other
     guarded_touch(actor, subscription, "termination_cancelled", terminates_on=None)
@@ -390,11 +396,13 @@ def cancel_scheduled_termination(actor: User, subscription_id: int) -> Subscript
 
 def _require_consumer_of(actor: User, subscription: Subscription) -> None:
     if subscription.group_id not in actor.group_ids or not actor.has_role(Role.CONSUMER):
-        raise NotAllowed("Only consumers of this subscription's group can change it.")
+        raise NotAllowed(_("Only consumers of this subscription's group can change it."))
 
 
 def _int(value: Any, field: str) -> int:
     number = whole_number(value)
     if number is None:
-        raise ValidationFailed("Choose from the list.", fields={field: ["Choose from the list."]})
+        raise ValidationFailed(
+            _("Choose from the list."), fields={field: [_("Choose from the list.")]}
+        )
     return number

@@ -14,6 +14,7 @@ from ...catalog import services as catalog
 from ...catalog.models import OfferKind, ServiceOffer
 from ...errors import InvalidTransition, NotFound, ValidationFailed
 from ...extensions import db
+from ...i18n import _
 from ...inputs import search_text
 from ..models import Subscription
 
@@ -28,12 +29,12 @@ def orderable_offer(user: User, offer_id: Any) -> ServiceOffer:
         offer_id = int(offer_id)
     except (TypeError, ValueError):
         raise ValidationFailed(
-            "Choose an offer.", fields={"offer_id": ["Choose an offer."]}
+            _("Choose an offer."), fields={"offer_id": [_("Choose an offer.")]}
         ) from None
     offer = catalog.offer_for_viewer(user, offer_id)  # 404 for those outside the audience
     status = offer.display_status()
     if not catalog.in_consumer_audience(user, offer):
-        raise NotFound("No such offer.")
+        raise NotFound(_("No such offer."))
     if not offer.is_orderable():
         reason = {
             "scheduled": f"{offer.name} can be ordered from {offer.valid_from:%Y-%m-%d}."
@@ -97,12 +98,13 @@ def clean_options(offer: ServiceOffer, raw: Any) -> dict:
     errors: check.Errors = {}
     if not isinstance(raw, dict):
         raise ValidationFailed(
-            "Options must be an object.", fields={"options": ["Send the options as an object."]}
+            _("Options must be an object."),
+            fields={"options": [_("Send the options as an object.")]},
         )
     definitions = {option["key"]: option for option in offer.options or []}
     unknown = sorted(set(raw) - set(definitions))
     if unknown:
-        check.add(errors, "options", f"Unknown option: {', '.join(unknown)}.")
+        check.add(errors, "options", _("Unknown option: %(names)s.", names=", ".join(unknown)))
     cleaned: dict = {}
     for key, option in definitions.items():
         field = f"options.{key}"
@@ -120,7 +122,7 @@ def clean_options(offer: ServiceOffer, raw: Any) -> dict:
                 continue
         cleaned[key] = _clean_option_value(errors, field, option, value)
     if errors:
-        raise ValidationFailed("Some options are not valid.", fields=errors)
+        raise ValidationFailed(_("Some options are not valid."), fields=errors)
     return {key: value for key, value in cleaned.items() if value is not None}
 
 
@@ -131,7 +133,7 @@ def _clean_option_value(errors: check.Errors, field: str, option: dict, value: A
             return value
         if isinstance(value, str) and value.lower() in TRUE_WORDS + FALSE_WORDS:
             return value.lower() in TRUE_WORDS
-        check.add(errors, field, "Choose yes or no.")
+        check.add(errors, field, _("Choose yes or no."))
         return None
     if kind == "number":
         return check.number(
@@ -139,10 +141,14 @@ def _clean_option_value(errors: check.Errors, field: str, option: dict, value: A
         )
     if kind == "choice":
         if value not in option.get("choices", []):
-            check.add(errors, field, f"Choose one of: {', '.join(option.get('choices', []))}.")
+            check.add(
+                errors,
+                field,
+                _("Choose one of: %(names)s.", names=", ".join(option.get("choices", []))),
+            )
             return None
         return value
     if not isinstance(value, str | int | float) or isinstance(value, bool):
-        check.add(errors, field, "Enter text.")
+        check.add(errors, field, _("Enter text."))
         return None
     return check.text(errors, field, str(value), max_length=int(option.get("max_length") or 2000))

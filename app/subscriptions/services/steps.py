@@ -8,12 +8,13 @@ import sqlalchemy as sa
 
 from ...accounts.models import SYSTEM
 from ...extensions import db
+from ...i18n import _l
 from ..models import FulfillmentTask, StepDelivery, StepDeliveryStatus, TaskStatus
 from ..states import STEP_DELIVERY
 from .fulfillment import move_task
 
 RUNNING = (TaskStatus.QUEUED.value, TaskStatus.IN_PROGRESS.value)
-UNREACHABLE = "The system that does this step could not be reached; support can run it again."
+UNREACHABLE = _l("The system that does this step could not be reached; support can run it again.")
 
 
 def give_up(delivery: StepDelivery, task: FulfillmentTask, *, told: str = UNREACHABLE) -> None:

@@ -11,6 +11,7 @@ from ...catalog import services as catalog
 from ...catalog.models import ServiceOffer
 from ...errors import NotFound
 from ...extensions import db, get_by_id
+from ...i18n import _
 from ..models import Order, OrderStatus, Subscription, SubscriptionStatus
 
 S = SubscriptionStatus
@@ -59,7 +60,7 @@ def subscription_for(user: User, subscription_id: int) -> Subscription:
     if subscription is None or not (
         sees_all_subscriptions(user) or subscription.group_id in user.group_ids
     ):
-        raise NotFound("No such subscription.")
+        raise NotFound(_("No such subscription."))
     return subscription
 
 

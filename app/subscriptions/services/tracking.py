@@ -14,6 +14,7 @@ from ...accounts.services import require_role
 from ...catalog.services.access import CATALOG_ROLES
 from ...errors import NotFound
 from ...extensions import get_by_id
+from ...i18n import _
 from ..models import FulfillmentTask, Order, TaskStatus
 from ..states import TASK
 from .fulfillment import can_work
@@ -102,11 +103,11 @@ def task_page(user: User, task_id: int) -> dict:
     """A task with its deliveries, their attempts and its log: for support agents who work it
     and for catalog managers."""
     require_role(
-        user, Role.SUPPORT_AGENT, *CATALOG_ROLES, message="Only agents and catalog managers."
+        user, Role.SUPPORT_AGENT, *CATALOG_ROLES, message=_("Only agents and catalog managers.")
     )
     task = get_by_id(FulfillmentTask, task_id)
     if task is None or not (can_work(user, task) or user.has_role(*CATALOG_ROLES)):
-        raise NotFound("No such task in your queues.")
+        raise NotFound(_("No such task in your queues."))
     return {
         "task": task,
         "deliveries": list(reversed(task.deliveries)),

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from ...accounts.models import Role, User, UserRole
 from ...errors import NotAllowed
 from ...extensions import db
+from ...i18n import _
 from ..models import SupportRequest
 
 TOP_TIER = 3
@@ -15,7 +16,7 @@ TOP_TIER = 3
 def require_actor(actor: User | None) -> None:
     """Refuse a call made for nobody (or for a deactivated account): the system acts as SYSTEM."""
     if actor is None or not actor.is_active:
-        raise NotAllowed("Log in to use support.")
+        raise NotAllowed(_("Log in to use support."))
 
 
 def is_agent(user: User | None) -> bool:

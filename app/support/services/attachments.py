@@ -17,6 +17,7 @@ from ... import validation as check
 from ...accounts.models import User
 from ...errors import NotFound, ValidationFailed
 from ...extensions import db, get_by_id
+from ...i18n import _
 from ..models import Attachment, RequestMessage, SupportRequest
 from .agents import is_agent, require_actor
 from .requests import request_for
@@ -54,7 +55,11 @@ def clean_files(
     limit = int(current_app.config.get("MAX_ATTACHMENT_BYTES", 5 * 1024 * 1024))
     uploads = [upload for upload in files or [] if (getattr(upload, "filename", "") or "").strip()]
     if len(uploads) > MAX_ATTACHMENTS:
-        check.add(errors, "attachments", f"Attach at most {MAX_ATTACHMENTS} files at once.")
+        check.add(
+            errors,
+            "attachments",
+            _("Attach at most %(MAX_ATTACHMENTS)s files at once.", MAX_ATTACHMENTS=MAX_ATTACHMENTS),
+        )
         uploads = []
     for upload in uploads:
         raw_name = str(upload.filename).replace("\\", "/").rsplit("/", 1)[-1]
@@ -79,7 +84,7 @@ def clean_files(
         else:
             cleaned.append((name, allowed[0], data))
     if own and errors:
-        raise ValidationFailed("An attachment was refused; your text is kept.", fields=errors)
+        raise ValidationFailed(_("An attachment was refused; your text is kept."), fields=errors)
     return cleaned
 
 
@@ -119,8 +124,8 @@ def attachments_for(user: User, request: SupportRequest) -> list[Attachment]:
 def attachment_for(user: User, attachment_id: int) -> tuple[Attachment, Path]:
     attachment = get_by_id(Attachment, attachment_id)
     if attachment is None:
-        raise NotFound("No such attachment.")
+        raise NotFound(_("No such attachment."))
     request_for(user, attachment.request_id)
     if attachment.internal and not is_agent(user):
-        raise NotFound("No such attachment.")
+        raise NotFound(_("No such attachment."))
     return attachment, Path(current_app.config["UPLOAD_DIR"]) / attachment.stored_name

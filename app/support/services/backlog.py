@@ -16,6 +16,7 @@ from ...audit import services as audit
 from ...catalog.models import DigitalProduct
 from ...errors import ValidationFailed
 from ...extensions import db, get_by_id
+from ...i18n import _, _l
 from ...notifications.services import notify
 from ..models import BacklogItem, BacklogStatus, SupportRequest, backlog_item_requests
 from .products import chosen_product, products
@@ -36,7 +37,7 @@ def raise_backlog_item(
         actor,
         Role.SUPPORT_AGENT,
         Role.PRODUCT_MANAGER,
-        message="Agents and product managers raise backlog items.",
+        message=_("Agents and product managers raise backlog items."),
     )
     request = request_for(actor, request_id) if request_id else None
     errors: check.Errors = {}
@@ -45,7 +46,7 @@ def raise_backlog_item(
     title = typed_text(errors, "title", title, required=True, max_length=200)
     description = typed_text(errors, "description", description, max_length=20_000)
     if errors:
-        raise ValidationFailed("The backlog item could not be raised.", fields=errors)
+        raise ValidationFailed(_("The backlog item could not be raised."), fields=errors)
     item = BacklogItem(
         product_id=product.id,
         kind=kind,
@@ -68,7 +69,12 @@ def raise_backlog_item(
     )
     owner = product.owner
     if owner is not None:
-        notify([owner], f"New {kind} for {product.name}", title, "/support/backlog")
+        notify(
+            [owner],
+            _l("New %(kind)s for %(name)s", kind=kind, name=product.name),
+            title,
+            "/support/backlog",
+        )
     return item
 
 
@@ -77,7 +83,7 @@ def backlog_query(actor: User, *, product_id: int | None = None) -> sa.Select:
         actor,
         Role.PRODUCT_MANAGER,
         Role.SUPPORT_AGENT,
-        message="Only product managers and agents see the backlog.",
+        message=_("Only product managers and agents see the backlog."),
     )
     query = sa.select(BacklogItem).options(selectinload(BacklogItem.source_requests))
     if product_id:
@@ -95,7 +101,7 @@ def backlog_counts(actor: User) -> list[tuple[DigitalProduct, int, int, int]]:
         actor,
         Role.PRODUCT_MANAGER,
         Role.SUPPORT_AGENT,
-        message="Only product managers and agents see the backlog.",
+        message=_("Only product managers and agents see the backlog."),
     )
     sources = (
         sa.select(backlog_item_requests.c.backlog_item_id, sa.func.count().label("n"))
@@ -126,19 +132,23 @@ def link_backlog_item(actor: User, item_id: Any, request_id: int) -> BacklogItem
         actor,
         Role.SUPPORT_AGENT,
         Role.PRODUCT_MANAGER,
-        message="Agents and product managers link backlog items.",
+        message=_("Agents and product managers link backlog items."),
     )
     request = request_for(actor, request_id)
     item = get_by_id(BacklogItem, item_id)
     if item is None:
         raise ValidationFailed(
-            "Choose an existing backlog item.",
-            fields={"item_id": ["Choose an existing backlog item."]},
+            _("Choose an existing backlog item."),
+            fields={"item_id": [_("Choose an existing backlog item.")]},
         )
     if any(source.id == request.id for source in item.source_requests):
         raise ValidationFailed(
-            f"Request {request.id} is already a source of backlog item {item.id}.",
-            fields={"item_id": ["Already linked to this request."]},
+            _(
+                "Request %(id)s is already a source of backlog item %(id2)s.",
+                id=request.id,
+                id2=item.id,
+            ),
+            fields={"item_id": [_("Already linked to this request.")]},
         )
     item.source_requests.append(request)
     audit.record(actor, "backlog_item", item.id, "linked", summary=f"request {request.id}")

@@ -9,6 +9,7 @@ from ...accounts.services import require_role
 from ...audit import services as audit
 from ...errors import NotFound
 from ...extensions import db
+from ...i18n import _
 from ...knowledge import services as knowledge
 from ...knowledge.models import KnowledgeArticle
 from ...subscriptions import services as subscriptions
@@ -30,10 +31,10 @@ def record_deflection(
     user: User, subscription_id: int, article_id: int | None, query: str = ""
 ) -> Deflection:
     """The consumer says an article answered the question: no request is opened, and it counts."""
-    require_role(user, Role.CONSUMER, message="Only consumers ask for support.")
+    require_role(user, Role.CONSUMER, message=_("Only consumers ask for support."))
     subscription = subscriptions.subscription_for(user, subscription_id)
     if subscription.group_id not in user.group_ids:
-        raise NotFound("No such subscription.")
+        raise NotFound(_("No such subscription."))
     if article_id is not None:
         knowledge.article_for(user, article_id)
     deflection = Deflection(

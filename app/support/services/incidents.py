@@ -14,6 +14,8 @@ from ...accounts.models import Role, User
 from ...audit import services as audit
 from ...errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from ...extensions import db, get_by_id
+from ...i18n import _, _l
+from ...labels import label
 from ...notifications.services import notify
 from ...versioning import version_change
 from ..models import Incident, IncidentStatus, RequestMessage, RequestStatus, SupportRequest
@@ -54,27 +56,31 @@ def raise_incident(
 ) -> Incident:
     if not can_work_incidents(actor):
         raise NotAllowed(
-            "Incidents are raised by operations staff (support agents of tier 2 and up)."
+            _("Incidents are raised by operations staff (support agents of tier 2 and up).")
         )
     request = request_for(actor, request_id)
     errors: check.Errors = {}
     product = chosen_product(errors, product_id)
     level = check.number(errors, "severity", severity, minimum=1, maximum=4, required=True)
     if level is not None and level != int(level):
-        check.add(errors, "severity", "Choose a whole number from 1 to 4.")
+        check.add(errors, "severity", _("Choose a whole number from 1 to 4."))
     title = typed_text(errors, "title", title, required=True, max_length=200)
     description = typed_text(errors, "description", description, max_length=20_000)
     if request.status == R.CLOSED:
-        check.add(errors, "title", "This request is closed; reopen it or open a new one first.")
+        check.add(errors, "title", _("This request is closed; reopen it or open a new one first."))
     current = db.session.get(Incident, request.incident_id) if request.incident_id else None
     if current is not None and current.status != IncidentStatus.CLOSED:
         check.add(
             errors,
             "title",
-            f"This request is already linked to incident {current.id} ({current.status}).",
+            _(
+                "This request is already linked to incident %(id)s (%(status)s).",
+                id=current.id,
+                status=label(current.status),
+            ),
         )
     if errors:
-        raise ValidationFailed("The incident could not be raised.", fields=errors)
+        raise ValidationFailed(_("The incident could not be raised."), fields=errors)
     incident = Incident(
         product_id=product.id,
         severity=int(level),
@@ -96,7 +102,12 @@ def raise_incident(
             author_id=actor.id,
             internal=True,
             created_at=clock.now(),
-            body=f"Raised incident {incident.id} (severity {incident.severity}): {title}",
+            body=_(
+                "Raised incident %(id)s (severity %(severity)s): %(title)s",
+                id=incident.id,
+                severity=incident.severity,
+                title=title,
+            ),
         )
     )
     audit.record(actor, "incident", incident.id, "raised", summary=f"from request {request.id}")
@@ -107,7 +118,9 @@ def raise_incident(
 def incidents_query(actor: User, *, status: str = "") -> sa.Select:
     if not can_see_incidents(actor):
         raise NotAllowed(
-            "Only operations staff (support agents of tier 2 and up) and product managers see incidents."
+            _(
+                "Only operations staff (support agents of tier 2 and up) and product managers see incidents."
+            )
         )
     query = sa.select(Incident).options(
         selectinload(Incident.created_by), selectinload(Incident.assignee)
@@ -122,19 +135,24 @@ def transition_incident(
 ) -> Incident:
     if not can_work_incidents(actor):
         raise NotAllowed(
-            "Incidents are worked by operations staff (support agents of tier 2 and up)."
+            _("Incidents are worked by operations staff (support agents of tier 2 and up).")
         )
     incident = get_by_id(Incident, incident_id)
     if incident is None:
-        raise NotFound("No such incident.")
+        raise NotFound(_("No such incident."))
     to = to if isinstance(to, str) else str(to)
     note = note.strip() if isinstance(note, str) else ""
     check_version(incident, expected_version)
     if not INCIDENTS.allows(incident.status, to):
         allowed = ", ".join(sorted(INCIDENTS.targets(incident.status))) or "none"
         raise InvalidTransition(
-            f"A {incident.status} incident cannot become {to}. Allowed next: {allowed}.",
-            fields={"to": [f"Allowed: {allowed}."]},
+            _(
+                "A %(status)s incident cannot become %(to)s. Allowed next: %(allowed)s.",
+                status=incident.status,
+                to=to,
+                allowed=allowed,
+            ),
+            fields={"to": [_("Allowed: %(allowed)s.", allowed=allowed)]},
         )
     changes = {"status": {"before": incident.status, "after": to}, **version_change(incident)}
     INCIDENTS.move(incident, to)
@@ -149,7 +167,7 @@ def transition_incident(
         if request.assignee is not None:
             notify(
                 [request.assignee],
-                f"Incident {incident.id} is {to}",
+                _l("Incident %(id)s is %(to)s", id=incident.id, to=to),
                 incident.title,
                 f"/support/requests/{request.id}",
             )

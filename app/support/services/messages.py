@@ -14,6 +14,7 @@ from ...accounts.models import Role, User
 from ...audit import services as audit
 from ...errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from ...extensions import db
+from ...i18n import _, _l
 from ...notifications.services import notify
 from ...versioning import version_change
 from ..models import RequestMessage, RequestStatus, SupportRequest
@@ -49,7 +50,7 @@ def request_to_write_on(actor: User, request_id: int) -> SupportRequest:
     if not is_agent(actor) and not (
         request.group_id in actor.group_ids and actor.has_role(Role.CONSUMER)
     ):
-        raise NotFound("No such support request.")
+        raise NotFound(_("No such support request."))
     return request
 
 
@@ -60,19 +61,20 @@ def add_message(
     request = request_to_write_on(actor, request_id)
     agent = is_agent(actor)
     if internal and not agent:
-        raise NotAllowed("Only agents write internal notes.")
+        raise NotAllowed(_("Only agents write internal notes."))
     if request.status == R.CLOSED:
         raise InvalidTransition(
-            "This request is closed; open a new one.", fields={"body": ["The request is closed."]}
+            _("This request is closed; open a new one."),
+            fields={"body": [_("The request is closed.")]},
         )
     errors: check.Errors = {}
     body = typed_text(errors, "body", body, required=True, max_length=20_000)
     uploads = clean_files(files, errors)
     if errors:
         message = (
-            "An attachment was refused; your text is kept."
+            _("An attachment was refused; your text is kept.")
             if set(errors) == {"attachments"}
-            else "The message could not be sent."
+            else _("The message could not be sent.")
         )
         raise ValidationFailed(message, fields=errors)
     changes = _answer(actor, request, agent=agent, internal=bool(internal))
@@ -88,9 +90,14 @@ def add_message(
     store_files(request, message, actor, uploads, internal=bool(internal))
     link = f"/support/requests/{request.id}"
     if agent and not internal:
-        notify([request.requester], f"Reply on request {request.id}", body[:300], link)
+        notify([request.requester], _l("Reply on request %(id)s", id=request.id), body[:300], link)
     elif not agent and request.assignee is not None:
-        notify([request.assignee], f"Consumer replied on request {request.id}", body[:300], link)
+        notify(
+            [request.assignee],
+            _l("Consumer replied on request %(id)s", id=request.id),
+            body[:300],
+            link,
+        )
     audit.record(
         actor, "support_request", request.id, "note" if internal else "reply", changes=changes
     )

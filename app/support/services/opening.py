@@ -15,7 +15,9 @@ from ...accounts.services import require_role
 from ...audit import services as audit
 from ...errors import Conflict, NotFound, ValidationFailed
 from ...extensions import db
+from ...i18n import _, _l
 from ...inputs import unstorable_text
+from ...labels import lazy_label
 from ...notifications.services import notify
 from ...subscriptions import services as subscriptions
 from ...subscriptions.models import Subscription, SubscriptionStatus
@@ -29,16 +31,18 @@ from .text import typed_text
 
 R = RequestStatus
 PRIORITY_HINTS = {
-    Priority.CRITICAL: "The service is down or unusable for many people, with no workaround.",
-    Priority.HIGH: "A key function is broken for you or your team and there is no good workaround.",
-    Priority.MEDIUM: "Something is wrong or slow, but you can keep working.",
-    Priority.LOW: "A question, a small annoyance or a request for information.",
+    Priority.CRITICAL: _l("The service is down or unusable for many people, with no workaround."),
+    Priority.HIGH: _l(
+        "A key function is broken for you or your team and there is no good workaround."
+    ),
+    Priority.MEDIUM: _l("Something is wrong or slow, but you can keep working."),
+    Priority.LOW: _l("A question, a small annoyance or a request for information."),
 }
 
 
 def require_requester(actor: User) -> None:
     """Only consumers open support requests (the API asks this before it reads the body)."""
-    require_role(actor, Role.CONSUMER, message="Only consumers open support requests.")
+    require_role(actor, Role.CONSUMER, message=_("Only consumers open support requests."))
 
 
 def open_request(
@@ -79,8 +83,12 @@ def open_request(
     signals.request_opened.send(request)
     notify(
         tier_agents(1),
-        f"New {request.priority} request: {request.subject}",
-        f"On {subscription.offer.name}.",
+        _l(
+            "New %(priority)s request: %(subject)s",
+            priority=lazy_label(request.priority),
+            subject=request.subject,
+        ),
+        _l("On %(name)s.", name=subscription.offer.name),
         f"/support/requests/{request.id}",
     )
     return request
@@ -93,10 +101,10 @@ def _supported_subscription(actor: User, subscription_id: Any) -> Subscription:
         subscription = subscriptions.subscription_for(actor, int(subscription_id))
     except (TypeError, ValueError):
         raise ValidationFailed(
-            "Choose a subscription.", fields={"subscription_id": ["Choose a subscription."]}
+            _("Choose a subscription."), fields={"subscription_id": [_("Choose a subscription.")]}
         ) from None
     if subscription.group_id not in actor.group_ids:
-        raise NotFound("No such subscription.")
+        raise NotFound(_("No such subscription."))
     return subscription
 
 
@@ -114,7 +122,7 @@ def _checked_fields(
         check.add(
             errors,
             "subscription_id",
-            "This subscription is terminated; support is no longer available for it.",
+            _("This subscription is terminated; support is no longer available for it."),
         )
     fields = {
         "request_type": check.choice(
@@ -131,9 +139,9 @@ def _checked_fields(
     uploads = clean_files(files, errors)
     if errors:
         message = (
-            "An attachment was refused; your text is kept."
+            _("An attachment was refused; your text is kept.")
             if set(errors) == {"attachments"}
-            else "The request could not be sent."
+            else _("The request could not be sent.")
         )
         raise ValidationFailed(message, fields=errors)
     return fields, uploads
@@ -168,8 +176,8 @@ def _request_key(value: Any) -> str | None:
     key = str(value).strip()
     if not key or len(key) > 100 or unstorable_text(key):
         raise ValidationFailed(
-            "The idempotency key must be 1–100 characters.",
-            fields={"idempotency_key": ["Send 1–100 characters, new for each request."]},
+            _("The idempotency key must be 1–100 characters."),
+            fields={"idempotency_key": [_("Send 1–100 characters, new for each request.")]},
         )
     return key
 
@@ -186,8 +194,10 @@ def _same_request(
     )
     if sent != (str(already.subscription_id), already.subject, already.description):
         raise Conflict(
-            f"This form was already sent as request {already.id}. Open a new form to ask "
-            "something else; your text is kept below.",
-            fields={"idempotency_key": [f"Already used for request {already.id}."]},
+            _(
+                "This form was already sent as request %(id)s. Open a new form to ask something else; your text is kept below.",
+                id=already.id,
+            ),
+            fields={"idempotency_key": [_("Already used for request %(id)s.", id=already.id)]},
         )
     return already

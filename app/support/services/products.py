@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from ... import validation as check
 from ...catalog.models import DigitalProduct
 from ...extensions import db, get_by_id
+from ...i18n import _
 from ...subscriptions.models import Subscription
 
 
@@ -27,5 +28,5 @@ def default_product_id(subscription: Subscription | None) -> int | None:
 def chosen_product(errors: check.Errors, product_id: Any) -> DigitalProduct | None:
     product = get_by_id(DigitalProduct, product_id)
     if product is None:
-        check.add(errors, "product_id", "Choose a digital product.")
+        check.add(errors, "product_id", _("Choose a digital product."))
     return product

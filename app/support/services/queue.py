@@ -16,6 +16,7 @@ from ...audit import services as audit
 from ...catalog.models import ServiceOffer
 from ...errors import InvalidTransition, ValidationFailed
 from ...extensions import db, get_by_id
+from ...i18n import _, _l
 from ...notifications.services import notify
 from ...subscriptions.models import Subscription
 from ...versioning import version_change
@@ -41,7 +42,9 @@ def queue_query(
     breached: bool = False,
 ) -> sa.Select:
     """The agent's queue: open requests at a tier (the agent's own by default), soonest due first."""
-    require_role(actor, Role.SUPPORT_AGENT, message="Only support agents work the support queue.")
+    require_role(
+        actor, Role.SUPPORT_AGENT, message=_("Only support agents work the support queue.")
+    )
     query = sa.select(SupportRequest).join(
         Subscription, Subscription.id == SupportRequest.subscription_id
     )
@@ -87,24 +90,27 @@ def queue_query(
 def assign(
     actor: User, request_id: int, assignee_id: Any, *, expected_version: Any = None
 ) -> SupportRequest:
-    require_role(actor, Role.SUPPORT_AGENT, message="Only support agents assign requests.")
+    require_role(actor, Role.SUPPORT_AGENT, message=_("Only support agents assign requests."))
     request = request_for(actor, request_id)
     check_version(request, expected_version)
     if request.status == R.CLOSED:
         raise InvalidTransition(
-            "This request is closed; it cannot be assigned.",
-            fields={"assignee_id": ["The request is closed."]},
+            _("This request is closed; it cannot be assigned."),
+            fields={"assignee_id": [_("The request is closed.")]},
         )
     assignee = get_by_id(User, assignee_id)
     if assignee is None or not assignee.has_role(Role.SUPPORT_AGENT) or not assignee.active:
         raise ValidationFailed(
-            "Choose an active support agent.",
-            fields={"assignee_id": ["Choose an active support agent."]},
+            _("Choose an active support agent."),
+            fields={"assignee_id": [_("Choose an active support agent.")]},
         )
     if (assignee.support_tier or 1) < request.tier:
         raise ValidationFailed(
-            f"This request is at tier {request.tier}; choose an agent of that tier or above.",
-            fields={"assignee_id": [f"Needs tier {request.tier} or above."]},
+            _(
+                "This request is at tier %(tier)s; choose an agent of that tier or above.",
+                tier=request.tier,
+            ),
+            fields={"assignee_id": [_("Needs tier %(tier)s or above.", tier=request.tier)]},
         )
     changes = {
         "assignee_id": {"before": request.assignee_id, "after": assignee.id},
@@ -119,7 +125,7 @@ def assign(
     if assignee.id != actor.id:
         notify(
             [assignee],
-            f"Assigned to you: request {request.id}",
+            _l("Assigned to you: request %(id)s", id=request.id),
             request.subject,
             f"/support/requests/{request.id}",
         )
@@ -130,7 +136,7 @@ def escalate(
     actor: User, request_id: int, reason: Any, *, expected_version: Any = None
 ) -> SupportRequest:
     """Hand the request to the next tier with a reason (kept as an internal note)."""
-    require_role(actor, Role.SUPPORT_AGENT, message="Only support agents escalate requests.")
+    require_role(actor, Role.SUPPORT_AGENT, message=_("Only support agents escalate requests."))
     request = request_for(actor, request_id)
     check_version(request, expected_version)
     errors: check.Errors = {}
@@ -139,12 +145,14 @@ def escalate(
         check.add(
             errors,
             "tier",
-            "Tier 3 (development) is the last tier; raise an incident or a backlog item instead.",
+            _(
+                "Tier 3 (development) is the last tier; raise an incident or a backlog item instead."
+            ),
         )
     if request.status in (R.RESOLVED, R.CLOSED):
-        check.add(errors, "status", "Reopen the request before escalating it.")
+        check.add(errors, "status", _("Reopen the request before escalating it."))
     if errors:
-        raise ValidationFailed("The request could not be escalated.", fields=errors)
+        raise ValidationFailed(_("The request could not be escalated."), fields=errors)
     changes = {
         "tier": {"before": request.tier, "after": request.tier + 1},
         **version_change(request),
@@ -156,7 +164,7 @@ def escalate(
         RequestMessage(
             request_id=request.id,
             author_id=actor.id,
-            body=f"Escalated to tier {request.tier}: {reason}",
+            body=_("Escalated to tier %(tier)s: %(reason)s", tier=request.tier, reason=reason),
             internal=True,
             created_at=clock.now(),
         )
@@ -172,7 +180,7 @@ def escalate(
     signals.request_escalated.send(request, from_tier=request.tier - 1)
     notify(
         tier_agents(request.tier),
-        f"Escalated to tier {request.tier}: {request.subject}",
+        _l("Escalated to tier %(tier)s: %(subject)s", tier=request.tier, subject=request.subject),
         reason[:300],
         f"/support/requests/{request.id}",
     )

@@ -14,6 +14,7 @@ from ... import versioning
 from ...accounts.models import Role, User
 from ...errors import NotFound, ValidationFailed
 from ...extensions import db, get_by_id
+from ...i18n import _
 from ...inputs import whole_number
 from ...subscriptions.models import Subscription, SubscriptionStatus
 from ..models import Incident, SupportRequest
@@ -26,7 +27,7 @@ def request_for(user: User, request_id: int) -> SupportRequest:
     if request is None or not (
         is_agent(user) or user.has_role(Role.PRODUCT_MANAGER) or request.group_id in user.group_ids
     ):
-        raise NotFound("No such support request.")
+        raise NotFound(_("No such support request."))
     return request
 
 
@@ -90,8 +91,8 @@ def check_version(row: SupportRequest | Incident, expected_version: Any) -> None
         return
     if whole_number(expected_version) is None:
         raise ValidationFailed(
-            "The form's version is not valid; reload the page.",
-            fields={"version": ["Reload the page."]},
+            _("The form's version is not valid; reload the page."),
+            fields={"version": [_("Reload the page.")]},
         )
     versioning.check_version(row, expected_version, **_names(row))
 

@@ -8,6 +8,7 @@ from ... import validation as check
 from ...accounts.models import Role, User
 from ...audit import services as audit
 from ...errors import NotAllowed, ValidationFailed
+from ...i18n import _
 from ...versioning import version_change
 from ..models import RequestStatus, SupportRequest
 from .requests import flush_versioned, request_for
@@ -19,16 +20,16 @@ R = RequestStatus
 def rate(actor: User, request_id: int, satisfaction: Any, comment: Any = "") -> SupportRequest:
     request = request_for(actor, request_id)
     if not (request.group_id in actor.group_ids and actor.has_role(Role.CONSUMER)):
-        raise NotAllowed("Only the requester's group rates the support received.")
+        raise NotAllowed(_("Only the requester's group rates the support received."))
     errors: check.Errors = {}
     if request.status not in (R.RESOLVED, R.CLOSED):
-        check.add(errors, "satisfaction", "Rate the support once the request is resolved.")
+        check.add(errors, "satisfaction", _("Rate the support once the request is resolved."))
     score = check.number(errors, "satisfaction", satisfaction, minimum=1, maximum=5, required=True)
     if score is not None and score != int(score):
-        check.add(errors, "satisfaction", "Choose a whole number from 1 to 5.")
+        check.add(errors, "satisfaction", _("Choose a whole number from 1 to 5."))
     comment = typed_text(errors, "satisfaction_comment", comment, max_length=2000)
     if errors:
-        raise ValidationFailed("The rating could not be saved.", fields=errors)
+        raise ValidationFailed(_("The rating could not be saved."), fields=errors)
     changes = {
         "satisfaction": {"before": request.satisfaction, "after": int(score)},
         **version_change(request),

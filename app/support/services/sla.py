@@ -18,6 +18,7 @@ from ...accounts.models import Role, User
 from ...accounts.services import require_role
 from ...audit import services as audit
 from ...extensions import db
+from ...i18n import _
 from ...notifications.services import notify_each
 from ...subscriptions import services as subscriptions
 from ...subscriptions.models import Subscription
@@ -162,7 +163,7 @@ def mark_first_response(request: SupportRequest, actor: User) -> None:
 def sla_check(actor: User, now: datetime | None = None) -> dict:
     """Record breaches (and tell the assignee, or the tier), and close requests resolved 7 days
     ago. Run by the system (the periodic job, `flask support sla-check`) in its unit of work."""
-    require_role(actor, Role.ADMIN, message="Only the system runs the SLA check.")
+    require_role(actor, Role.ADMIN, message=_("Only the system runs the SLA check."))
     now = now or clock.now()
     with_assignee = selectinload(SupportRequest.assignee)
     late_response = db.session.scalars(

@@ -12,6 +12,8 @@ from ...accounts.models import Role, User
 from ...audit import services as audit
 from ...errors import InvalidTransition, NotAllowed, ValidationFailed
 from ...extensions import db
+from ...i18n import _, _l
+from ...labels import label, lazy_label
 from ...notifications.services import notify
 from ...versioning import version_change
 from .. import signals
@@ -31,7 +33,7 @@ def request_to_move(actor: User, request_id: int) -> SupportRequest:
     request = request_for(actor, request_id)
     consumer = request.group_id in actor.group_ids and actor.has_role(Role.CONSUMER)
     if not (is_agent(actor) or consumer):
-        raise NotAllowed("Only support agents and the requester's group change its status.")
+        raise NotAllowed(_("Only support agents and the requester's group change its status."))
     return request
 
 
@@ -43,7 +45,7 @@ def transition_request(
     errors: check.Errors = {}
     reason = typed_text(errors, "reason", reason, max_length=20_000)
     if errors:
-        raise ValidationFailed("The status could not be changed.", fields=errors)
+        raise ValidationFailed(_("The status could not be changed."), fields=errors)
     check_version(request, expected_version)
     agent = _check_move(actor, request, to)
     changes = {"status": {"before": request.status, "after": to}, **version_change(request)}
@@ -86,7 +88,7 @@ def _check_move(actor: User, request: SupportRequest, to: str) -> bool:
     if not REQUESTS.allows(request.status, to):
         allowed = REQUESTS.targets(request.status)
         known = to in {status.value for status in RequestStatus}
-        target = to.replace("_", " ") if known else f"“{to[:40]}” (not a status)"
+        target = label(to) if known else f"“{to[:40]}” (not a status)"
         why = (
             " It is closed: open a new request instead."
             if request.status == R.CLOSED
@@ -95,9 +97,14 @@ def _check_move(actor: User, request: SupportRequest, to: str) -> bool:
             else ""
         )
         raise InvalidTransition(
-            f"A {request.status.replace('_', ' ')} request cannot become {target}.{why} "
-            f"Allowed next: {', '.join(allowed) or 'none'}.",
-            fields={"to": [f"Allowed next: {', '.join(allowed) or 'none'}."]},
+            _(
+                "A %(replace)s request cannot become %(target)s.%(why)s Allowed next: %(value)s.",
+                replace=label(request.status),
+                target=target,
+                why=why,
+                value=", ".join(allowed) or "none",
+            ),
+            fields={"to": [_("Allowed next: %(value)s.", value=", ".join(allowed) or "none")]},
         )
     who = REQUESTS.data(request.status, to).who
     agent = is_agent(actor)
@@ -146,15 +153,25 @@ def _notify_transition(
     link = f"/support/requests/{request.id}"
     if is_agent(actor):
         texts = {
-            R.WAITING_ON_CONSUMER: "We need more information from you.",
-            R.RESOLVED: "Resolved: please accept the resolution or reopen the request.",
-            R.IN_PROGRESS: "We are working on your request.",
+            R.WAITING_ON_CONSUMER: _("We need more information from you."),
+            R.RESOLVED: _("Resolved: please accept the resolution or reopen the request."),
+            R.IN_PROGRESS: _("We are working on your request."),
         }
         body = "\n\n".join(part for part in (texts.get(to, ""), reason[:300]) if part)
-        notify([request.requester], f"Request {request.id}: {to.replace('_', ' ')}", body, link)
+        notify(
+            [request.requester],
+            _l("Request %(id)s: %(replace)s", id=request.id, replace=lazy_label(to)),
+            body,
+            link,
+        )
     else:
-        word = "reopened" if before == R.RESOLVED and to == R.IN_PROGRESS else to.replace("_", " ")
+        word = _l("reopened") if before == R.RESOLVED and to == R.IN_PROGRESS else lazy_label(to)
         recipients = (
             [request.assignee] if request.assignee is not None else tier_agents(request.tier)
         )
-        notify(recipients, f"Request {request.id} {word}", request.subject, link)
+        notify(
+            recipients,
+            _l("Request %(id)s %(word)s", id=request.id, word=word),
+            request.subject,
+            link,
+        )
