@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..i18n import LANGUAGE_NAMES, TIMEZONES, _, _l
+from ..labels import lazy_capital_label
 from .models import Role
 
 
@@ -38,7 +39,9 @@ class UserForm(FlaskForm):
         validators=[Optional(), Length(max=500)],
         description=_l("At least 8 characters. Leave empty to keep the current password."),
     )
-    roles = MultiCheckboxField(_l("Roles"), choices=[(role.value, role.label) for role in Role])
+    roles = MultiCheckboxField(
+        _l("Roles"), choices=[(role.value, lazy_capital_label(role.value)) for role in Role]
+    )
     support_tier = IntegerField(
         _l("Support tier"),
         validators=[Optional(), NumberRange(min=1, max=3)],

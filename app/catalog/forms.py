@@ -29,7 +29,7 @@ from ..errors import DomainError
 from ..i18n import _l
 from ..labels import lazy_capital_label
 from ..validation import CHANNELS, CURRENCIES, PRIORITIES
-from .models import BillingPeriod, OfferKind
+from .models import BILLING_LABELS, KIND_LABELS, BillingPeriod, OfferKind
 
 TRUE_WORDS = {"yes", "true", "on", "1", "y"}
 OPTION_TYPE_LABELS = {
@@ -182,7 +182,9 @@ class OfferForm(FlaskForm):
         _l("Description"), description=_l("Markdown. Preview shows it as consumers will see it.")
     )
     kind = SelectField(
-        _l("Kind"), choices=[(k.value, k.label) for k in OfferKind], validate_choice=False
+        _l("Kind"),
+        choices=[(k.value, KIND_LABELS[k.value]) for k in OfferKind],
+        validate_choice=False,
     )
     category_id = SelectField(_l("Category"), validate_choice=False)
     release_id = SelectField(
@@ -208,7 +210,7 @@ class OfferForm(FlaskForm):
     )
     billing_period = SelectField(
         _l("Billing period"),
-        choices=[(b.value, b.label) for b in BillingPeriod],
+        choices=[(b.value, BILLING_LABELS[b.value]) for b in BillingPeriod],
         validate_choice=False,
         default=BillingPeriod.MONTHLY.value,
     )

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from ..accounts.models import Role
 from ..catalog.models import BillingPeriod, ServiceOffer
 from ..errors import Conflict, InvalidTransition, ValidationFailed
-from ..i18n import _, format_day
+from ..i18n import _, format_day, format_number
 from ..labels import label
 from ..web import (
     apply_field_errors,
@@ -58,9 +58,11 @@ def billing_label(value: str) -> str:
 
 def option_value(value) -> str:
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, float):
+        return format_number(value)
     return "" if value is None else str(value)
 
 
