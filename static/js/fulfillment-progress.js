@@ -13,7 +13,9 @@ document.addEventListener("DOMContentLoaded", () => {
   let timer = null;
   let stopped = false;
 
-  const words = (status) => status.replaceAll("_", " ");
+  // the statuses' words in the user's language, written by the page through gettext
+  const labels = announce && announce.dataset.labels ? JSON.parse(announce.dataset.labels) : {};
+  const words = (status) => labels[status] || status.replaceAll("_", " ");
 
   const render = (step) => {
     const item = list.querySelector(`[data-step-id="${step.id}"]`);
@@ -76,7 +78,8 @@ document.addEventListener("DOMContentLoaded", () => {
       .map((step) => `${step.name}: ${words(step.status)}${step.message ? ` — ${step.message}` : ""}`);
     if (progress.finished) {
       stopped = true;
-      news.push(`Fulfillment finished; the subscription is ${words(progress.subscription.status)}.`);
+      const finished = (announce && announce.dataset.finished) || "Fulfillment finished; the subscription is {status}.";
+      news.push(finished.replace("{status}", words(progress.subscription.status)));
     }
     if (news.length && announce) announce.textContent = news.join(". ");
     if (!progress.finished) {

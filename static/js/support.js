@@ -28,7 +28,8 @@
     const check = () => {
       const big = Array.from(input.files || []).filter((file) => file.size > max);
       if (big.length) {
-        message.textContent = `${big.map((file) => file.name).join(", ")}: larger than ${sizeText(max)}. Choose smaller files.`;
+        const template = form.dataset.tooLarge || "{files}: larger than {size}. Choose smaller files.";
+        message.textContent = template.replace("{files}", big.map((file) => file.name).join(", ")).replace("{size}", sizeText(max));
         message.hidden = false;
       } else {
         message.textContent = "";
