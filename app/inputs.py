@@ -10,7 +10,7 @@ from typing import Any
 from marshmallow import fields
 from marshmallow.validate import Range
 
-from .i18n import _, _l
+from .i18n import N_, _, _l, gettext
 
 MAX_ID = 2**31 - 1  # the largest id an INTEGER key column holds
 
@@ -100,3 +100,72 @@ def nul_input(path: str, parts: dict[str, Iterable[tuple[str, Any]]]) -> tuple[s
             if "\x00" in name or "\x00" in str(value):
                 return kind, name.replace("\x00", "\\0")
     return None
+
+
+# marshmallow's own messages (an API field's "Not a valid integer."), which it wants as plain
+# text: translated where the API answers (app/api/core.py), by `library_message`.
+LIBRARY_MESSAGES = {
+    text: text
+    for text in (
+        N_("Missing data for required field."),
+        N_("Field may not be null."),
+        N_("Invalid value."),
+        N_("Not a valid string."),
+        N_("Not a valid utf-8 string."),
+        N_("Not a valid number."),
+        N_("Number too large."),
+        N_("Not a valid integer."),
+        N_("Special numeric values (nan or infinity) are not permitted."),
+        N_("Not a valid boolean."),
+        N_("Not a valid datetime."),
+        N_("Not a valid date."),
+        N_("Not a valid list."),
+        N_("Invalid type."),
+        N_("Not a valid mapping type."),
+        N_("Not a valid email address."),
+        N_("Not a valid URL."),
+        N_("Invalid input type."),
+        N_("Unknown field."),
+    )
+}
+LIBRARY_PATTERNS = (
+    (
+        re.compile(r"^Shorter than minimum length (?P<min>\d+)\.$"),
+        N_("Shorter than minimum length %(min)s."),
+    ),
+    (
+        re.compile(r"^Longer than maximum length (?P<max>\d+)\.$"),
+        N_("Longer than maximum length %(max)s."),
+    ),
+    (
+        re.compile(r"^Length must be between (?P<min>\d+) and (?P<max>\d+)\.$"),
+        N_("Length must be between %(min)s and %(max)s."),
+    ),
+    (re.compile(r"^Must be one of: (?P<choices>.*)\.$"), N_("Must be one of: %(choices)s.")),
+    (
+        re.compile(
+            r"^Must be greater than or equal to (?P<min>[-\d.]+) and less than or equal to (?P<max>[-\d.]+)\.$"
+        ),
+        N_("Must be from %(min)s to %(max)s."),
+    ),
+    (
+        re.compile(r"^Must be greater than or equal to (?P<min>[-\d.]+)\.$"),
+        N_("Must be at least %(min)s."),
+    ),
+    (
+        re.compile(r"^Must be less than or equal to (?P<max>[-\d.]+)\.$"),
+        N_("Must be at most %(max)s."),
+    ),
+)
+
+
+def library_message(text: str) -> str:
+    """A message of marshmallow's in the user's language (itself when it is not one)."""
+
+    if text in LIBRARY_MESSAGES:
+        return gettext(text)
+    for pattern, msgid in LIBRARY_PATTERNS:
+        found = pattern.match(text)
+        if found:
+            return gettext(msgid, **found.groupdict())
+    return text

@@ -17,7 +17,7 @@ from ..accounts.models import User
 from ..errors import DomainError, Unauthorized, ValidationFailed
 from ..extensions import csrf
 from ..i18n import gettext
-from ..inputs import MAX_ID, unstorable_text, whole_number
+from ..inputs import MAX_ID, library_message, unstorable_text, whole_number
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -208,14 +208,15 @@ def load(schema: Schema, *, partial: bool = False) -> dict:
 def _flatten(messages, prefix: str = "") -> dict[str, list[str]]:
     flat: dict[str, list[str]] = {}
     if isinstance(messages, list):
-        return {prefix or "body": [str(message) for message in messages]}
+        return {prefix or "body": [library_message(str(message)) for message in messages]}
     for key, value in messages.items():
         name = f"{prefix}.{key}" if prefix else str(key)
         if isinstance(value, dict):
             flat.update(_flatten(value, name))
         else:
             flat[name] = [
-                str(message) for message in (value if isinstance(value, list) else [value])
+                library_message(str(message))
+                for message in (value if isinstance(value, list) else [value])
             ]
     return flat
 

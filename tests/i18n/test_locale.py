@@ -13,9 +13,10 @@ from app import clock
 from app.accounts.models import User
 from app.extensions import db
 from app.i18n import _l, format_day, format_money, format_number, format_when
+from app.inputs import library_message
 from app.notifications.models import OutboxEmail
 from app.notifications.services import notify
-from tests.conftest import login
+from tests.conftest import login, token_for
 
 GERMAN = {"Accept-Language": "de-DE,de;q=0.9"}
 
@@ -157,3 +158,27 @@ def test_an_email_is_written_in_its_recipients_language(app, users):
         users["consumer"].email: ("Jetzt bestellbar: VPN", "Ihr Abonnement ist aktiv."),
         users["other_consumer"].email: ("Now orderable: VPN", "Your subscription is active."),
     }
+
+
+def test_marshmallow_messages_are_translated_where_the_api_answers(app):
+    with app.test_request_context(headers=GERMAN):
+        assert library_message("Missing data for required field.") == "Pflichtangabe fehlt."
+        assert library_message("Longer than maximum length 3.") == "Höchstens 3 Zeichen."
+        assert (
+            library_message("Must be greater than or equal to 1 and less than or equal to 100.")
+            == "Muss zwischen 1 und 100 liegen."
+        )
+        assert library_message("an application's own text") == "an application's own text"
+
+
+def test_an_api_field_error_in_german(api, users):
+    manager = api(token_for(users["catalog_manager"]))
+    response = manager.client.post(
+        "/api/v1/offers",
+        json={"code": "NEW-OFFER", "name": 5},
+        headers={**manager.headers, **GERMAN},
+    )
+    assert response.status_code == 422
+    assert response.json["title"] == "Prüfung fehlgeschlagen"
+    assert response.json["detail"] == "Die Anfrage hat ungültige Felder."
+    assert response.json["errors"]["name"] == ["Keine gültige Zeichenkette."]
