@@ -14,6 +14,7 @@ from .. import clock
 from ..accounts.models import Role, User, UserRole
 from ..audit import services as audit
 from ..extensions import db
+from ..notifications.models import NotificationKind
 from ..notifications.services import notify
 from ..worker.services import once
 from .models import LIVE_STATUSES, ServiceOffer
@@ -55,6 +56,7 @@ def announce_orderable_offers(now: datetime | None = None) -> str:
             f"Now orderable: {offer.name}",
             f"{offer.name} ({offer.code}) can be ordered from today.",
             f"/catalog/offers/{offer.id}",
+            kind=NotificationKind.RELEASE_ANNOUNCEMENTS,
         )
         audit.record(None, "offer", offer.id, "orderable", summary=f"{offer.code}: valid from now")
         told += 1
@@ -76,7 +78,13 @@ def expire_offers(now: datetime | None = None) -> str:
         text = f"{offer.name} ({offer.code}) reached the end of its validity: no new orders."
         if bundles:
             text += f" Check the bundles that contain it: {', '.join(b.code for b in bundles)}."
-        notify(managers, f"Expired: {offer.name}", text, f"/catalog/manage/offers/{offer.id}")
+        notify(
+            managers,
+            f"Expired: {offer.name}",
+            text,
+            f"/catalog/manage/offers/{offer.id}",
+            kind=NotificationKind.RELEASE_ANNOUNCEMENTS,
+        )
         audit.record(None, "offer", offer.id, "expired", summary=f"{offer.code}: valid_to passed")
         expired += 1
     return f"Recorded {expired} expired offer{'' if expired == 1 else 's'}."

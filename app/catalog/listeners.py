@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from .. import clock
 from ..accounts.models import Role, group_members
 from ..extensions import db
+from ..notifications.models import NotificationKind
 from ..notifications.services import notify
 from . import signals
 from .models import OfferStatus, PriceChange, ServiceOffer
@@ -31,13 +32,18 @@ def tell_release_planned(offer: ServiceOffer, **_) -> None:
         f"Upcoming release: {offer.name}",
         f"{offer.name} ({offer.code}) is planned for {offer.planned_release_date:%Y-%m-%d}.",
         f"/catalog/manage/offers/{offer.id}",
+        kind=NotificationKind.RELEASE_ANNOUNCEMENTS,
     )
 
 
 def tell_followers_published(offer: ServiceOffer, **_) -> None:
     body = (offer.summary or f"{offer.name} is now in the catalog.") + _orderable_from(offer)
     notify(
-        offer_followers(offer.code), f"New offer: {offer.name}", body, f"/catalog/offers/{offer.id}"
+        offer_followers(offer.code),
+        f"New offer: {offer.name}",
+        body,
+        f"/catalog/offers/{offer.id}",
+        kind=NotificationKind.RELEASE_ANNOUNCEMENTS,
     )
 
 
@@ -47,7 +53,11 @@ def tell_followers_changed(offer: ServiceOffer, **_) -> None:
         "Subscriptions keep the terms they agreed to."
     ) + _orderable_from(offer)
     notify(
-        offer_followers(offer.code), f"Changed: {offer.name}", body, f"/catalog/offers/{offer.id}"
+        offer_followers(offer.code),
+        f"Changed: {offer.name}",
+        body,
+        f"/catalog/offers/{offer.id}",
+        kind=NotificationKind.RELEASE_ANNOUNCEMENTS,
     )
 
 
@@ -56,7 +66,11 @@ def tell_followers_retired(offer: ServiceOffer, *, replacement: ServiceOffer | N
     if replacement is not None:
         text += f" Its replacement is {replacement.name}."
     notify(
-        offer_followers(offer.code), f"Retiring: {offer.name}", text, f"/catalog/offers/{offer.id}"
+        offer_followers(offer.code),
+        f"Retiring: {offer.name}",
+        text,
+        f"/catalog/offers/{offer.id}",
+        kind=NotificationKind.RELEASE_ANNOUNCEMENTS,
     )
     flagged = bundles_containing(offer.code)
     if flagged:
@@ -66,6 +80,7 @@ def tell_followers_retired(offer: ServiceOffer, *, replacement: ServiceOffer | N
             f"{offer.name} is retired; check the bundles that contain it: "
             f"{', '.join(b.code for b in flagged)}.",
             f"/catalog/manage/offers/{flagged[0].id}",
+            kind=NotificationKind.RELEASE_ANNOUNCEMENTS,
         )
 
 
@@ -79,6 +94,7 @@ def tell_followers_price_change(change: PriceChange, **_) -> None:
         f"From {change.effective_from:%Y-%m-%d} the price of {live.name} is "
         f"{change.price} {live.currency}.",
         f"/catalog/offers/{live.id}",
+        kind=NotificationKind.RELEASE_ANNOUNCEMENTS,
     )
 
 
@@ -98,6 +114,7 @@ def tell_the_rest(code: str, *, canary_ended: bool, pilot_group_ids: list[int], 
         f"Now available: {live.name}",
         live.summary or live.name,
         f"/catalog/offers/{live.id}",
+        kind=NotificationKind.RELEASE_ANNOUNCEMENTS,
     )
 
 

@@ -4,8 +4,9 @@ these forms carry few validators: each problem comes back once, next to its fiel
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 
+from ..i18n import _l
 from .models import NoticeKind
 
 KIND_LABELS = {
@@ -56,6 +57,12 @@ class NoticeForm(FlaskForm):
         "Expected end (UTC)",
         render_kw={"type": "datetime-local"},
         description="Optional. Leave empty while unknown.",
+    )
+    critical = BooleanField(
+        _l("Critical"),
+        description=_l(
+            "Every subscriber is told at once in the portal and by e-mail, whatever they chose."
+        ),
     )
 
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from .. import clock
 from ..extensions import db
+from ..notifications.models import NotificationKind
 from ..notifications.services import notify
 from ..subscriptions.models import Subscription, SubscriptionStatus
 from ..worker.services import once
@@ -48,6 +49,7 @@ def warn_quotas(now: datetime | None = None) -> str:
                 f"Quota warning: {subscription.offer.name}",
                 warning["message"],
                 f"/status/subscriptions/{subscription.id}",
+                kind=NotificationKind.SERVICE_NOTICES,
             )
             warned += 1
     return f"Sent {warned} quota warning{'' if warned == 1 else 's'}."

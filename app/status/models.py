@@ -77,6 +77,9 @@ class ServiceNotice(db.Model):
         UTCDateTime
     )  # expected, then actual once resolved
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Critical: every subscriber is told in the portal and by e-mail at once, whatever they
+    # chose for service notices.
+    critical: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )

@@ -17,7 +17,9 @@ from ...audit import services as audit
 from ...catalog.models import DigitalProduct, ServiceOffer
 from ...errors import NotAllowed, NotFound, ValidationFailed
 from ...extensions import db
+from ...i18n import _
 from ...inputs import whole_number
+from ...notifications.models import NotificationKind
 from ...notifications.services import notify
 from ...subscriptions import services as subscriptions
 from ...subscriptions.models import Subscription
@@ -74,6 +76,7 @@ def post_notice(
     message: Any,
     starts_at: Any,
     ends_at: Any = None,
+    critical: Any = False,
 ) -> ServiceNotice:
     require_notice_author(actor)
     errors: check.Errors = {}
@@ -99,6 +102,8 @@ def post_notice(
         check.add(errors, "starts_at", "Enter when it starts.")
     if start and end and end <= start:
         check.add(errors, "ends_at", "The end must come after the start.")
+    if not isinstance(critical, bool):
+        check.add(errors, "critical", _("Say true or false."))
     if errors:
         raise ValidationFailed("The notice could not be posted.", fields=errors)
     notice = ServiceNotice(
@@ -108,6 +113,7 @@ def post_notice(
         message=message,
         starts_at=start,
         ends_at=end,
+        critical=critical,
         created_by_id=actor.id,
         created_at=clock.now(),
     )
@@ -121,6 +127,8 @@ def post_notice(
         f"{NOTICE_LABELS[kind]}: {product.name}",
         f"{title} — {when}. {message}".strip(),
         "/status/notices",
+        kind=NotificationKind.SERVICE_NOTICES,
+        critical=notice.critical,
     )
     db.session.flush()
     return notice
@@ -190,6 +198,8 @@ def update_notice(
         f"{word}: {notice.title}",
         message,
         "/status/notices",
+        kind=NotificationKind.SERVICE_NOTICES,
+        critical=notice.critical,
     )
     db.session.flush()
     return notice

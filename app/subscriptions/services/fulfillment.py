@@ -16,6 +16,7 @@ from ...catalog import services as catalog
 from ...catalog.models import ServiceOffer
 from ...errors import InvalidTransition, NotFound, ValidationFailed
 from ...extensions import db, get_by_id
+from ...notifications.models import NotificationKind
 from ...notifications.services import notify
 from ...versioning import check_version, flush_versioned, version_change
 from ..models import (
@@ -188,6 +189,7 @@ def _notify_group(task: FulfillmentTask) -> None:
         f"New fulfillment task: {task.name}",
         f"Order {task.order_id} needs “{task.name}”.",
         "/fulfillment",
+        kind=NotificationKind.ORDER_UPDATES,
     )
 
 
@@ -218,6 +220,7 @@ def _complete_order(actor: User, order: Order) -> None:
             f"Active: {subscription.offer.name}",
             "Your subscription is active.",
             f"/subscriptions/{subscription.id}",
+            kind=NotificationKind.ORDER_UPDATES,
         )
     elif order.order_type == OrderType.MODIFY:
         target = order.target_offer or subscription.offer
@@ -242,6 +245,7 @@ def _complete_order(actor: User, order: Order) -> None:
             f"Changed: {target.name}",
             "Your change is in place; the amended contract is on the subscription page.",
             f"/subscriptions/{subscription.id}",
+            kind=NotificationKind.ORDER_UPDATES,
         )
     else:
         for contract in contracts_of(subscription):
@@ -257,6 +261,7 @@ def _complete_order(actor: User, order: Order) -> None:
             f"Ended: {subscription.offer.name}",
             "Your subscription is terminated.",
             f"/subscriptions/{subscription.id}",
+            kind=NotificationKind.ORDER_UPDATES,
         )
     audit.record(actor, "order", order.id, "completed", changes=changes, summary=order.order_type)
 
@@ -430,6 +435,7 @@ def _follow_task(actor: User, task: FulfillmentTask, before: str, reason: str) -
             f"Problem with {subscription.offer.name}",
             f"“{task.name}” failed: {reason}",
             f"/subscriptions/{subscription.id}",
+            kind=NotificationKind.ORDER_UPDATES,
         )
     elif before == TaskStatus.FAILED:  # retry: from this step; the ones done stay done
         _resume(actor, order)

@@ -16,6 +16,7 @@ from ...audit import services as audit
 from ...catalog.models import DigitalProduct
 from ...errors import ValidationFailed
 from ...extensions import db, get_by_id
+from ...notifications.models import NotificationKind
 from ...notifications.services import notify
 from ..models import BacklogItem, BacklogStatus, SupportRequest, backlog_item_requests
 from .products import chosen_product, products
@@ -68,7 +69,13 @@ def raise_backlog_item(
     )
     owner = product.owner
     if owner is not None:
-        notify([owner], f"New {kind} for {product.name}", title, "/support/backlog")
+        notify(
+            [owner],
+            f"New {kind} for {product.name}",
+            title,
+            "/support/backlog",
+            kind=NotificationKind.SUPPORT_REPLIES,
+        )
     return item
 
 

@@ -14,6 +14,7 @@ from ...accounts.models import Role, User
 from ...audit import services as audit
 from ...errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from ...extensions import db, get_by_id
+from ...notifications.models import NotificationKind
 from ...notifications.services import notify
 from ...versioning import version_change
 from ..models import Incident, IncidentStatus, RequestMessage, RequestStatus, SupportRequest
@@ -152,6 +153,7 @@ def transition_incident(
                 f"Incident {incident.id} is {to}",
                 incident.title,
                 f"/support/requests/{request.id}",
+                kind=NotificationKind.SUPPORT_REPLIES,
             )
     return incident
 

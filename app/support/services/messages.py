@@ -14,6 +14,7 @@ from ...accounts.models import Role, User
 from ...audit import services as audit
 from ...errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from ...extensions import db
+from ...notifications.models import NotificationKind
 from ...notifications.services import notify
 from ...versioning import version_change
 from ..models import RequestMessage, RequestStatus, SupportRequest
@@ -88,9 +89,21 @@ def add_message(
     store_files(request, message, actor, uploads, internal=bool(internal))
     link = f"/support/requests/{request.id}"
     if agent and not internal:
-        notify([request.requester], f"Reply on request {request.id}", body[:300], link)
+        notify(
+            [request.requester],
+            f"Reply on request {request.id}",
+            body[:300],
+            link,
+            kind=NotificationKind.SUPPORT_REPLIES,
+        )
     elif not agent and request.assignee is not None:
-        notify([request.assignee], f"Consumer replied on request {request.id}", body[:300], link)
+        notify(
+            [request.assignee],
+            f"Consumer replied on request {request.id}",
+            body[:300],
+            link,
+            kind=NotificationKind.SUPPORT_REPLIES,
+        )
     audit.record(
         actor, "support_request", request.id, "note" if internal else "reply", changes=changes
     )

@@ -16,6 +16,7 @@ from ...audit import services as audit
 from ...errors import Conflict, NotFound, ValidationFailed
 from ...extensions import db
 from ...inputs import unstorable_text
+from ...notifications.models import NotificationKind
 from ...notifications.services import notify
 from ...subscriptions import services as subscriptions
 from ...subscriptions.models import Subscription, SubscriptionStatus
@@ -82,6 +83,7 @@ def open_request(
         f"New {request.priority} request: {request.subject}",
         f"On {subscription.offer.name}.",
         f"/support/requests/{request.id}",
+        kind=NotificationKind.SUPPORT_REPLIES,
     )
     return request
 

@@ -16,6 +16,7 @@ from ...audit import services as audit
 from ...catalog.models import ServiceOffer
 from ...errors import InvalidTransition, ValidationFailed
 from ...extensions import db, get_by_id
+from ...notifications.models import NotificationKind
 from ...notifications.services import notify
 from ...subscriptions.models import Subscription
 from ...versioning import version_change
@@ -122,6 +123,7 @@ def assign(
             f"Assigned to you: request {request.id}",
             request.subject,
             f"/support/requests/{request.id}",
+            kind=NotificationKind.SUPPORT_REPLIES,
         )
     return request
 
@@ -175,5 +177,6 @@ def escalate(
         f"Escalated to tier {request.tier}: {request.subject}",
         reason[:300],
         f"/support/requests/{request.id}",
+        kind=NotificationKind.SUPPORT_REPLIES,
     )
     return request

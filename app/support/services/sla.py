@@ -18,6 +18,7 @@ from ...accounts.models import Role, User
 from ...accounts.services import require_role
 from ...audit import services as audit
 from ...extensions import db
+from ...notifications.models import NotificationKind
 from ...notifications.services import notify_each
 from ...subscriptions import services as subscriptions
 from ...subscriptions.models import Subscription
@@ -203,9 +204,12 @@ def sla_check(actor: User, now: datetime | None = None) -> dict:
         if late:
             signals.sla_breached.send(which, requests=late)
     notify_each(
-        _breach_message(request, which, agents_of_tier)
-        for which, late in breaches
-        for request in late
+        (
+            _breach_message(request, which, agents_of_tier)
+            for which, late in breaches
+            for request in late
+        ),
+        kind=NotificationKind.SUPPORT_REPLIES,
     )
     for which, late in breaches:
         audit.record_many(

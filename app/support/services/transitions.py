@@ -12,6 +12,7 @@ from ...accounts.models import Role, User
 from ...audit import services as audit
 from ...errors import InvalidTransition, NotAllowed, ValidationFailed
 from ...extensions import db
+from ...notifications.models import NotificationKind
 from ...notifications.services import notify
 from ...versioning import version_change
 from .. import signals
@@ -151,10 +152,22 @@ def _notify_transition(
             R.IN_PROGRESS: "We are working on your request.",
         }
         body = "\n\n".join(part for part in (texts.get(to, ""), reason[:300]) if part)
-        notify([request.requester], f"Request {request.id}: {to.replace('_', ' ')}", body, link)
+        notify(
+            [request.requester],
+            f"Request {request.id}: {to.replace('_', ' ')}",
+            body,
+            link,
+            kind=NotificationKind.SUPPORT_REPLIES,
+        )
     else:
         word = "reopened" if before == R.RESOLVED and to == R.IN_PROGRESS else to.replace("_", " ")
         recipients = (
             [request.assignee] if request.assignee is not None else tier_agents(request.tier)
         )
-        notify(recipients, f"Request {request.id} {word}", request.subject, link)
+        notify(
+            recipients,
+            f"Request {request.id} {word}",
+            request.subject,
+            link,
+            kind=NotificationKind.SUPPORT_REPLIES,
+        )
