@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     FieldList,
@@ -26,6 +27,7 @@ from wtforms.widgets import DateInput, NumberInput
 
 from ..accounts.forms import MultiCheckboxField
 from ..errors import DomainError
+from ..i18n import _l
 from ..validation import CHANNELS, CURRENCIES, PRIORITIES
 from .models import BillingPeriod, OfferKind
 
@@ -534,3 +536,26 @@ class BundleAddForm(VersionedForm):
 class BundleMoveForm(VersionedForm):
     code = HiddenField(validators=[DataRequired()])
     direction = HiddenField(validators=[DataRequired()])
+
+
+class CatalogImportForm(FlaskForm):
+    """A catalog file to check (dry run) and then import exactly as checked."""
+
+    document = TextAreaField(
+        _l("Catalog file (YAML or JSON)"),
+        description=_l(
+            "Paste a catalog file, or choose one below. Check it first: the import then does "
+            "exactly what the check showed, or nothing."
+        ),
+        render_kw={"rows": 14, "spellcheck": "false"},
+    )
+    upload = FileField(_l("Or choose a file"))
+    # the dry run's fingerprint: the import is refused if it would do anything else
+    expected = HiddenField()
+
+    def text(self) -> str:
+        """The uploaded file's text, else the pasted one."""
+        upload = self.upload.data
+        if upload and getattr(upload, "filename", ""):
+            return upload.read().decode("utf-8", errors="replace")
+        return self.document.data or ""
