@@ -519,9 +519,26 @@ class NewArticleForm(FlaskForm):
 
 
 class AudienceForm(FlaskForm):
-    group_ids = MultiCheckboxField("Audience groups", coerce=int)
-    canary = BooleanField("Canary: show it to the pilot groups only, for now")
-    pilot_group_ids = MultiCheckboxField("Pilot groups", coerce=int)
+    group_ids = MultiCheckboxField(
+        "Audience groups",
+        coerce=int,
+        description=_l("None checked: everyone. In a canary, the pilot groups are among them."),
+    )
+    canary = BooleanField(
+        "Canary: show it to the pilot groups only, for now",
+        description=_l(
+            "Widening later shows it to the rest of the audience, so the audience needs a group "
+            "beyond the pilots (or none checked, for everyone)."
+        ),
+    )
+    pilot_group_ids = MultiCheckboxField(
+        "Pilot groups",
+        coerce=int,
+        description=_l(
+            "Only with canary. Pilot groups must be among the audience groups (any group when "
+            "the audience is everyone); widening shows the offer to the rest of the audience."
+        ),
+    )
 
 
 class BundleAddForm(VersionedForm):

@@ -356,8 +356,8 @@ def test_widening_a_canary_to_named_groups_over_the_api(api, world):
     path = f"{API}/offers/{world['everyone']}"
     manager.put(
         f"{path}/audience",
-        json={
-            "group_ids": [group_id("Engineering")],
+        json={  # the pilots are among the audience groups (issue 15, item 3)
+            "group_ids": [group_id("Engineering"), group_id("Finance")],
             "pilot_group_ids": [group_id("Finance")],
             "canary": True,
         },

@@ -27,17 +27,29 @@ def apply_code_settings(run: ImportRun, item: dict, code: str) -> None:
     wanted = (current - set(run.article_ids.values())) | set(ids)
     if wanted != current:
         knowledge.link_articles(run.actor, code, sorted(wanted))
-    audience, pilots = catalog.audience_of(code)
     settings = db.session.get(OfferSettings, code)
-    canary = bool(settings and settings.canary)
-    # What set_audience keeps of the file's audience (pilots count only in canary).
-    wanted_pilots = set(item["pilot_groups"]) if item["canary"] else set()
-    wanted_audience = set(item["audience"]) | wanted_pilots if item["audience"] else set()
+    _audience(run, item, code, groups, bool(settings and settings.canary))
+    if bool(settings and settings.featured) != item["featured"]:
+        catalog.set_featured(run.actor, code, item["featured"])
+    _price_history(run, item, code)
+
+
+# The file's names of set_audience's fields.
+AUDIENCE_FIELDS = {"group_ids": "audience", "pilot_group_ids": "pilot_groups"}
+
+
+def _audience(run: ImportRun, item: dict, code: str, groups: dict[str, int], canary: bool) -> None:
+    """The file's audience, pilot groups and canary flag, under the editor's rule (pilots among
+    the audience groups); what breaks it is refused under the file's own field names."""
+    audience, pilots = catalog.audience_of(code)
+    wanted_pilots = set(item["pilot_groups"]) if item["canary"] else set()  # pilots: canary only
     if (
         sorted(g.name for g in audience),
         sorted(g.name for g in pilots),
         canary,
-    ) != (sorted(wanted_audience), sorted(wanted_pilots), item["canary"]):
+    ) == (sorted(item["audience"]), sorted(wanted_pilots), item["canary"]):
+        return
+    try:
         catalog.set_audience(
             run.actor,
             code,
@@ -45,9 +57,11 @@ def apply_code_settings(run: ImportRun, item: dict, code: str) -> None:
             pilot_group_ids=[groups[name] for name in item["pilot_groups"]],
             canary=item["canary"],
         )
-    if bool(settings and settings.featured) != item["featured"]:
-        catalog.set_featured(run.actor, code, item["featured"])
-    _price_history(run, item, code)
+    except ValidationFailed as error:
+        raise ValidationFailed(
+            error.message,
+            fields={AUDIENCE_FIELDS.get(k, k): v for k, v in error.fields.items()},
+        ) from error
 
 
 def _price_history(run: ImportRun, item: dict, code: str) -> None:
