@@ -275,8 +275,10 @@ def _option_row(option: dict) -> dict:
     }
 
 
-def offer_form_data(offer) -> dict:
-    """What the form shows for a saved revision."""
+def offer_form_data(offer, in_force: tuple | None = None) -> dict:
+    """What the form shows for a saved revision; `in_force` (price, cost) replaces its own
+    price and cost (a live revision shows the ones in force, not the ones it started with)."""
+    price, cost = in_force if in_force is not None else (offer.price, offer.cost)
     levels = offer.service_levels or {}
     plan = offer.support_plan or {}
     return {
@@ -291,8 +293,8 @@ def offer_form_data(offer) -> dict:
         "valid_from": _day(offer.valid_from),
         "valid_to": _day(offer.valid_to),
         "planned_release_date": _day(offer.planned_release_date),
-        "cost": _text(offer.cost),
-        "price": _text(offer.price),
+        "cost": _text(cost),
+        "price": _text(price),
         "currency": offer.currency,
         "billing_period": offer.billing_period,
         "terms": offer.terms,
@@ -507,6 +509,13 @@ class PriceChangeForm(FlaskForm):
     cost = StringField("New cost", widget=_number(step="0.01", min="0"), description="Optional.")
     effective_from = StringField("Effective from", widget=DateInput())
     reason = StringField("Reason", description="e.g. Annual fee recalculation 2026.")
+    confirm_backdated = BooleanField(
+        _l("The date is in the past: record it as a back-dated correction"),
+        description=_l(
+            "Only for a date before today. A back-dated change is kept in the price history "
+            "but nobody is notified of it; contracts keep the price they agreed to."
+        ),
+    )
 
 
 class ArticleLinksForm(FlaskForm):

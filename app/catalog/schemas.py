@@ -167,6 +167,13 @@ class PriceChangeWriteSchema(Schema):
     cost = Money(allow_none=True)
     effective_from = Moment(required=True)
     reason = fields.Str(load_default="")
+    confirm_backdated = fields.Bool(
+        load_default=False,
+        metadata={
+            "description": "Needed for an effective_from before today: the change is then "
+            "recorded, marked back-dated, and nobody is notified."
+        },
+    )
 
 
 class AudienceWriteSchema(Schema):

@@ -244,7 +244,11 @@ def test_offer_page_shows_everything_a_consumer_needs(client_as, make_offer, man
         terms="You must *not* share it.",
     )
     catalog.add_price_change(
-        manager, offer.code, price="6.00", effective_from=clock.now() - timedelta(days=1)
+        manager,
+        offer.code,
+        price="6.00",
+        effective_from=clock.now() - timedelta(days=1),
+        confirm_backdated=True,
     )
     catalog.add_price_change(
         manager, offer.code, price="8.00", effective_from=clock.now() + timedelta(days=30)

@@ -423,30 +423,43 @@ def _revise_published(
     if not changed and not members_changed:
         return
     outcome = run.outcome(code)
+    # The price and cost the file leaves as they are stay the revision's: a new revision starts
+    # from the ones in force (price changes included), which the file's base price is not.
+    kept = {"price", "cost"} - set(changed)
     if draft is None:
         revision = catalog.create_revision(run.actor, live.id)
         outcome.revision = f"new revision {revision.revision} of published revision {live.revision}"
     else:
         revision = draft
-        _refuse_overwriting(run, item, live, draft, members)
-        as_it_is = not _changed_fields(run, item, draft) and members == _member_codes(draft)
+        _refuse_overwriting(run, item, (live, draft), members)
+        as_it_is = not set(_changed_fields(run, item, draft)) - kept
         outcome.revision = f"draft revision {draft.revision}, " + (
-            "as it is" if as_it_is else "edited"
+            "as it is" if as_it_is and members == _member_codes(draft) else "edited"
         )
-    _edit(run, revision, item, members if members_changed else None)
+    _edit(run, revision, item, members if members_changed else None, kept=kept)
     _walk(run, revision, OfferStatus.PUBLISHED.value)
 
 
 def _refuse_overwriting(
-    run: ImportRun, item: dict, live: ServiceOffer, draft: ServiceOffer, members: list[str]
+    run: ImportRun,
+    item: dict,
+    revisions: tuple[ServiceOffer, ServiceOffer],
+    members: list[str],
 ) -> None:
     """The file describes the live revision (that is what an export writes). A draft revision
     with changes of its own that the file does not have would lose them: the offer is refused,
     never the draft overwritten; the catalog manager finishes the draft or writes its changes
-    into the file."""
-    own = [name for name in catalog.OFFER_FIELDS if getattr(draft, name) != getattr(live, name)]
+    into the file. (A draft's own price is one that differs from the price in force.)"""
+    live, draft = revisions
+    baseline = dict(zip(("price", "cost"), catalog.current_price(live), strict=True))
+    own = [
+        name
+        for name in catalog.OFFER_FIELDS
+        if getattr(draft, name) != baseline.get(name, getattr(live, name))
+    ]
     if _member_codes(draft) != _member_codes(live):
         own.append("members")
+    # kept fields are not written, but publishing would still make the draft's own values live
     differs = set(_changed_fields(run, item, draft))
     if members != _member_codes(draft):
         differs.add("members")
@@ -476,15 +489,19 @@ def _changed_fields(run: ImportRun, item: dict, offer: ServiceOffer) -> list[str
     return [name for name in catalog.OFFER_FIELDS if cleaned[name] != getattr(offer, name)]
 
 
-def _edit(run: ImportRun, offer: ServiceOffer, item: dict, members: list[str] | None) -> None:
+def _edit(
+    run: ImportRun,
+    offer: ServiceOffer,
+    item: dict,
+    members: list[str] | None,
+    *,
+    kept: set[str] = frozenset(),
+) -> None:
+    """The file's fields onto an editable revision, but the `kept` ones."""
     if members is not None and offer.is_bundle and item["kind"] != OfferKind.BUNDLE.value:
         catalog.set_bundle_members(run.actor, offer.id, [])
-    catalog.update_offer(
-        run.actor,
-        offer.id,
-        run.offer_fields(item, offer),
-        expected_version=None,
-    )
+    data = {k: v for k, v in run.offer_fields(item, offer).items() if k not in kept}
+    catalog.update_offer(run.actor, offer.id, data, expected_version=None)
     if members is not None and (offer.is_bundle or members):
         catalog.set_bundle_members(run.actor, offer.id, members)
 

@@ -88,6 +88,7 @@ def _price_history(run: ImportRun, item: dict, code: str) -> None:
                 cost=change["cost"],
                 effective_from=moment,
                 reason=change["reason"],
+                confirm_backdated=True,  # the file records the history, past entries included
             )
         except ValidationFailed as error:
             raise ValidationFailed(
