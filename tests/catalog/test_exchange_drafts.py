@@ -181,3 +181,24 @@ def test_import_page_checks_then_imports_exactly_as_checked(make_offer, client_a
 def test_import_page_is_for_catalog_managers(client_as):
     response = client_as("consumer").get("/catalog/manage/import")
     assert response.status_code == 403
+
+
+def test_an_import_keeps_the_price_in_force_when_the_file_leaves_the_price(make_offer, users):
+    """The file carries the offer's base price and its price history; a new revision starts
+    from the price in force, and the import does not turn it back into the base price."""
+    make_offer("VPN-ACCESS")
+    catalog.add_price_change(
+        users["catalog_manager"],
+        "VPN-ACCESS",
+        price="9.00",
+        effective_from="2000-01-01",
+        confirm_backdated=True,
+    )
+    document = export_catalog(SYSTEM)
+    document["offers"][0]["summary"] = "Now with zero trust."
+    report = import_catalog(SYSTEM, document)
+    assert report["offers"][0]["revision"] == "new revision 2 of published revision 1"
+    live = catalog.live_revision("VPN-ACCESS")
+    assert (live.revision, str(catalog.current_price(live)[0])) == (2, "9.00")
+    assert [str(c.price) for c in catalog.price_history("VPN-ACCESS")] == ["9.00"]
+    assert import_catalog(SYSTEM, export_catalog(SYSTEM))["summary"]["unchanged"] == 1
