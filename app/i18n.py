@@ -23,7 +23,7 @@ __all__ = ["LANGUAGES", "_", "_l", "babel", "init_app", "ngettext", "select_loca
 
 def select_locale() -> str:
     """The user's chosen language, else the browser's best match, else English (also outside
-    a request: a command, a job, a test calling a service)."""
+    a request: a job or a command)."""
     if not has_request_context():
         return DEFAULT_LANGUAGE
     from flask_login import current_user
