@@ -84,9 +84,9 @@ def tell_followers_retired(offer: ServiceOffer, *, replacement: ServiceOffer | N
         )
 
 
-def tell_followers_price_change(change: PriceChange, **_) -> None:
+def tell_followers_price_change(change: PriceChange, *, backdated: bool = False, **_) -> None:
     live = live_revision(change.offer_code)
-    if live is None or live.status != OfferStatus.PUBLISHED:
+    if backdated or live is None or live.status != OfferStatus.PUBLISHED:
         return
     notify(
         offer_followers(change.offer_code),

@@ -109,7 +109,12 @@ def render_editor(
 ):
     page = pages.editor_page(current_user, offer, article_search=request.args.get("articles", ""))
     if form is None:
-        data = forms.offer_form_data(offer) if offer is not None else None
+        live = offer is not None and offer.status not in EDITABLE_STATUSES
+        data = (
+            forms.offer_form_data(offer, page["current_price"] if live else None)
+            if offer is not None
+            else None
+        )
         form = forms.OfferForm(formdata=None, data=data)
     forms.fill_offer_choices(
         form,
