@@ -63,18 +63,7 @@ def import_catalog(
         )
     if expected is not None and report["fingerprint"] != expected:
         savepoint.rollback()
-        raise ValidationFailed(
-            _("The import would do something other than the dry run showed."),
-            fields={
-                "file": [
-                    _(
-                        "The import would now do something other than the dry run showed (the "
-                        "catalog or the file changed since). Nothing was imported: run the dry "
-                        "run again."
-                    )
-                ]
-            },
-        )
+        raise _not_as_checked()
     if dry_run:
         savepoint.rollback()
     else:
@@ -82,6 +71,21 @@ def import_catalog(
     report["dry_run"] = dry_run
     report["lines"] = reporting.report_lines(report)
     return report
+
+
+def _not_as_checked() -> ValidationFailed:
+    return ValidationFailed(
+        _("The import would do something other than the dry run showed."),
+        fields={
+            "file": [
+                _(
+                    "The import would now do something other than the dry run showed (the "
+                    "catalog or the file changed since). Nothing was imported: run the dry "
+                    "run again."
+                )
+            ]
+        },
+    )
 
 
 def _run(run: ImportRun) -> dict:

@@ -129,32 +129,10 @@ def add_price_change(
     require_role(actor, *CATALOG_ROLES, message="Only catalog managers change prices.")
     if not revisions_of(code):
         raise NotFound("No such offer.")
-    errors: check.Errors = {}
-    amount = check.money(errors, "price", price, required=True)
-    cost_amount = check.money(errors, "cost", cost)
-    effective = check.moment(errors, "effective_from", effective_from)
-    if effective is None and "effective_from" not in errors:
-        check.add(errors, "effective_from", "Enter the date the price takes effect.")
-    reason = check.text(errors, "reason", reason, max_length=300)
-    if effective is not None and db.session.scalar(
-        sa.select(PriceChange).where(
-            PriceChange.offer_code == code, PriceChange.effective_from == effective
-        )
-    ):
-        check.add(errors, "effective_from", "A price change already takes effect at that moment.")
+    amount, cost_amount, effective, reason = _checked_price_change(
+        code, price, cost, effective_from, reason, confirm_backdated
+    )
     backdated = is_backdated(effective)
-    if backdated and not confirm_backdated and "effective_from" not in errors:
-        check.add(
-            errors,
-            "effective_from",
-            _(
-                "This date is in the past: subscribers would be shown a price that applied "
-                "before anyone was told. Choose today or a later date, or confirm the back-dated "
-                "change below."
-            ),
-        )
-    if errors:
-        raise ValidationFailed("The price change could not be saved.", fields=errors)
     change = PriceChange(
         offer_code=code,
         price=amount,
@@ -186,6 +164,38 @@ def add_price_change(
     db.session.flush()
     signals.price_change_scheduled.send(change, backdated=backdated)
     return change
+
+
+def _checked_price_change(
+    code: str, price: Any, cost: Any, effective_from: Any, reason: str, confirm_backdated: bool
+) -> tuple[Decimal, Decimal | None, datetime, str]:
+    """The price change's values, or ValidationFailed with a message under each bad field."""
+    errors: check.Errors = {}
+    amount = check.money(errors, "price", price, required=True)
+    cost_amount = check.money(errors, "cost", cost)
+    effective = check.moment(errors, "effective_from", effective_from)
+    if effective is None and "effective_from" not in errors:
+        check.add(errors, "effective_from", "Enter the date the price takes effect.")
+    reason = check.text(errors, "reason", reason, max_length=300)
+    if effective is not None and db.session.scalar(
+        sa.select(PriceChange).where(
+            PriceChange.offer_code == code, PriceChange.effective_from == effective
+        )
+    ):
+        check.add(errors, "effective_from", "A price change already takes effect at that moment.")
+    if is_backdated(effective) and not confirm_backdated and "effective_from" not in errors:
+        check.add(
+            errors,
+            "effective_from",
+            _(
+                "This date is in the past: subscribers would be shown a price that applied "
+                "before anyone was told. Choose today or a later date, or confirm the back-dated "
+                "change below."
+            ),
+        )
+    if errors:
+        raise ValidationFailed("The price change could not be saved.", fields=errors)
+    return amount, cost_amount, effective, reason
 
 
 def is_backdated(moment: datetime | None) -> bool:

@@ -79,6 +79,39 @@ def post_notice(
     critical: Any = False,
 ) -> ServiceNotice:
     require_notice_author(actor)
+    product, kind, title, message, start, end = _checked_notice(
+        product_id, kind, title, message, starts_at, ends_at, critical
+    )
+    notice = ServiceNotice(
+        product_id=product.id,
+        kind=kind,
+        title=title,
+        message=message,
+        starts_at=start,
+        ends_at=end,
+        critical=critical,
+        created_by_id=actor.id,
+        created_at=clock.now(),
+    )
+    db.session.add(notice)
+    db.session.flush()
+    audit.record(actor, "notice", notice.id, "posted", summary=f"{kind}: {title}")
+    signals.notice_published.send(notice, product=product)
+    when = f"from {start:%Y-%m-%d %H:%M} UTC" + (f" to {end:%Y-%m-%d %H:%M} UTC" if end else "")
+    notify(
+        subscribers_of_product(product.id),
+        f"{NOTICE_LABELS[kind]}: {product.name}",
+        f"{title} — {when}. {message}".strip(),
+        "/status/notices",
+        kind=NotificationKind.SERVICE_NOTICES,
+        critical=notice.critical,
+    )
+    db.session.flush()
+    return notice
+
+
+def _checked_notice(product_id, kind, title, message, starts_at, ends_at, critical) -> tuple:
+    """(product, kind, title, message, start, end), or ValidationFailed under each bad field."""
     errors: check.Errors = {}
     product = (
         db.session.get(DigitalProduct, whole_number(product_id))
@@ -106,32 +139,7 @@ def post_notice(
         check.add(errors, "critical", _("Say true or false."))
     if errors:
         raise ValidationFailed("The notice could not be posted.", fields=errors)
-    notice = ServiceNotice(
-        product_id=product.id,
-        kind=kind,
-        title=title,
-        message=message,
-        starts_at=start,
-        ends_at=end,
-        critical=critical,
-        created_by_id=actor.id,
-        created_at=clock.now(),
-    )
-    db.session.add(notice)
-    db.session.flush()
-    audit.record(actor, "notice", notice.id, "posted", summary=f"{kind}: {title}")
-    signals.notice_published.send(notice, product=product)
-    when = f"from {start:%Y-%m-%d %H:%M} UTC" + (f" to {end:%Y-%m-%d %H:%M} UTC" if end else "")
-    notify(
-        subscribers_of_product(product.id),
-        f"{NOTICE_LABELS[kind]}: {product.name}",
-        f"{title} — {when}. {message}".strip(),
-        "/status/notices",
-        kind=NotificationKind.SERVICE_NOTICES,
-        critical=notice.critical,
-    )
-    db.session.flush()
-    return notice
+    return product, kind, title, message, start, end
 
 
 def _notice_moment(errors: check.Errors, field: str, value: Any) -> datetime | None:

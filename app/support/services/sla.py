@@ -165,28 +165,7 @@ def sla_check(actor: User, now: datetime | None = None) -> dict:
     ago. Run by the system (the periodic job, `flask support sla-check`) in its unit of work."""
     require_role(actor, Role.ADMIN, message="Only the system runs the SLA check.")
     now = now or clock.now()
-    with_assignee = selectinload(SupportRequest.assignee)
-    late_response = db.session.scalars(
-        sa.select(SupportRequest)
-        .options(with_assignee)
-        .where(
-            SupportRequest.status.in_([R.NEW, R.IN_PROGRESS]),
-            SupportRequest.first_response_at.is_(None),
-            SupportRequest.response_breached_at.is_(None),
-            SupportRequest.first_response_due < now,
-            SupportRequest.paused_since.is_(None),
-        )
-    ).all()
-    late_resolution = db.session.scalars(
-        sa.select(SupportRequest)
-        .options(with_assignee)
-        .where(
-            SupportRequest.status.in_([R.NEW, R.IN_PROGRESS]),
-            SupportRequest.resolution_breached_at.is_(None),
-            SupportRequest.resolution_due < now,
-            SupportRequest.paused_since.is_(None),
-        )
-    ).all()
+    late_response, late_resolution = _late_requests(now)
     agents_of_tier: dict[int, list[User]] = {}  # read once per tier, not once per breach
     # Guarded "not marked yet": of two checks racing, only the one that marks a breach tells.
     late_response = _mark(
@@ -221,6 +200,34 @@ def sla_check(actor: User, now: datetime | None = None) -> dict:
         "resolution_breaches": len(late_resolution),
         "closed": closed,
     }
+
+
+def _late_requests(now: datetime) -> tuple[list[SupportRequest], list[SupportRequest]]:
+    """Running requests past their first-response and their resolution due time, not yet
+    marked as breached (paused clocks are not late)."""
+    with_assignee = selectinload(SupportRequest.assignee)
+    late_response = db.session.scalars(
+        sa.select(SupportRequest)
+        .options(with_assignee)
+        .where(
+            SupportRequest.status.in_([R.NEW, R.IN_PROGRESS]),
+            SupportRequest.first_response_at.is_(None),
+            SupportRequest.response_breached_at.is_(None),
+            SupportRequest.first_response_due < now,
+            SupportRequest.paused_since.is_(None),
+        )
+    ).all()
+    late_resolution = db.session.scalars(
+        sa.select(SupportRequest)
+        .options(with_assignee)
+        .where(
+            SupportRequest.status.in_([R.NEW, R.IN_PROGRESS]),
+            SupportRequest.resolution_breached_at.is_(None),
+            SupportRequest.resolution_due < now,
+            SupportRequest.paused_since.is_(None),
+        )
+    ).all()
+    return late_response, late_resolution
 
 
 def _close_stale(actor: User, now: datetime) -> int:
