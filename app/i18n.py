@@ -5,7 +5,7 @@ such as form labels), `ngettext` picks a plural form."""
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import Babel, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -28,6 +28,8 @@ def select_locale() -> str:
     chosen = getattr(current_user, "locale", None) if current_user else None
     if chosen in LANGUAGES:
         return chosen
+    if not has_request_context():  # a job, a command, a service called from a test
+        return DEFAULT_LANGUAGE
     return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
 
 
