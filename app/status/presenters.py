@@ -257,12 +257,13 @@ def usage_views(status: dict, period: Period) -> list[dict]:
             "gauge": bool(known and known.is_gauge),
             "recorded": bool(points),
         }
-        if running is None:
+        window = _window(running, points)
+        if window is None:
             view.update(total=None, rows=[], chart=charts.no_data(_NOT_RUNNING))
         elif view["gauge"]:
-            view.update(_gauge_view(view, points, running))
+            view.update(_gauge_view(view, points, window))
         else:
-            view.update(_counter_view(view, points, running))
+            view.update(_counter_view(view, points, window))
         views.append(view)
     return views
 
@@ -271,10 +272,19 @@ _NOT_RUNNING = _l("The subscription was not running in this range.")
 _NO_USAGE = _l("No usage recorded in this range.")
 
 
-def _counter_view(view: dict, points, running: Period) -> dict:
+def _window(running: Period | None, points) -> tuple[date, date] | None:
+    """The days a usage chart covers: those the subscription ran in the range, widened to any
+    day with records (a feed may report days before the activation); None when neither."""
+    days = [date.fromisoformat(day) for day, _ in points]
+    if running is not None:
+        days += [running.start.date(), last_day(running).date()]
+    return (min(days), max(days)) if days else None
+
+
+def _counter_view(view: dict, points, window: tuple[date, date]) -> dict:
     """A counter: what was used each day (a day without records used nothing), and the running
     total within each month against a monthly quota."""
-    start, end = running.start.date(), last_day(running).date()
+    start, end = window
     daily = daily_usage(points, start, end + timedelta(days=1))
     cumulative = month_to_date(daily)
     return {
@@ -290,7 +300,7 @@ def _counter_view(view: dict, points, running: Period) -> dict:
     }
 
 
-def _gauge_view(view: dict, points, running: Period) -> dict:
+def _gauge_view(view: dict, points, window: tuple[date, date]) -> dict:
     """A gauge (a level): each day's peak reading, only on days with readings; the range's
     figure is the peak, with the average of the daily peaks beside it, never a sum."""
     if not points:
