@@ -6,12 +6,15 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from app import clock
 from app.accounts import services as accounts
 from app.accounts.models import SYSTEM
 from app.catalog import services as catalog
 from app.extensions import db
 from app.notifications.services import inbox_query
+from app.subscriptions.models import Order
 from app.support import services as support
 from tests.catalog.conftest import catalog_setup, complete_offer_data, make_offer  # noqa: F401
 from tests.support.conftest import active_subscription, agents  # noqa: F401
@@ -148,3 +151,12 @@ def test_an_offer_retiring_in_two_weeks_is_announced_with_its_date(
     page = text_of(client_as("consumer").get(f"/subscriptions/{active_subscription.id}").text)
     assert f"VPN access will be retired on {end:%Y-%m-%d}" in page
     assert "VPN access is retired" not in page
+
+
+def test_a_subscriptions_orders_say_order_change_or_termination(active_subscription, client_as):
+    page = client_as("consumer").get(f"/subscriptions/{active_subscription.id}").text
+    order_id = db.session.scalar(
+        sa.select(Order.id).where(Order.subscription_id == active_subscription.id)
+    )
+    assert f"<td>{order_id}</td><td>Order</td>" in page
+    assert f"<td>{order_id}</td><td>new</td>" not in page
