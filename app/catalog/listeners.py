@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from .. import clock
 from ..accounts.models import Role, group_members
 from ..extensions import db
+from ..i18n import _
 from ..notifications.models import NotificationKind
 from ..notifications.services import notify
 from . import signals
@@ -61,8 +62,19 @@ def tell_followers_changed(offer: ServiceOffer, **_) -> None:
     )
 
 
-def tell_followers_retired(offer: ServiceOffer, *, replacement: ServiceOffer | None, **_) -> None:
-    text = f"{offer.name} is retired: no new orders after {offer.valid_to:%Y-%m-%d %H:%M} UTC."
+def tell_followers_retired(
+    offer: ServiceOffer, *, replacement: ServiceOffer | None, **_kwargs
+) -> None:
+    retiring = offer.valid_to is not None and offer.valid_to > clock.now()
+    if retiring:
+        text = _(
+            "%(name)s will be retired on %(day)s: no new orders after %(moment)s UTC.",
+            name=offer.name,
+            day=f"{offer.valid_to:%Y-%m-%d}",
+            moment=f"{offer.valid_to:%Y-%m-%d %H:%M}",
+        )
+    else:
+        text = _("%(name)s is retired: it takes no new orders.", name=offer.name)
     if replacement is not None:
         text += f" Its replacement is {replacement.name}."
     notify(
@@ -77,7 +89,15 @@ def tell_followers_retired(offer: ServiceOffer, *, replacement: ServiceOffer | N
         notify(
             users_with_roles(Role.CATALOG_MANAGER),
             f"Bundle member retired: {offer.code}",
-            f"{offer.name} is retired; check the bundles that contain it: "
+            _(
+                "%(name)s will be retired on %(day)s; check the bundles that contain it: "
+                "%(bundles)s.",
+                name=offer.name,
+                day=f"{offer.valid_to:%Y-%m-%d}",
+                bundles=", ".join(b.code for b in flagged),
+            )
+            if retiring
+            else f"{offer.name} is retired; check the bundles that contain it: "
             f"{', '.join(b.code for b in flagged)}.",
             f"/catalog/manage/offers/{flagged[0].id}",
             kind=NotificationKind.RELEASE_ANNOUNCEMENTS,

@@ -12,6 +12,7 @@ from . import (  # noqa: F401
     editor,
     editor_tabs,
     exchange,
+    history,
     products,
     templating,
     workspace,

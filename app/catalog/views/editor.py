@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from ...accounts.forms import ConfirmForm
 from ...errors import Conflict, InvalidTransition, ValidationFailed
+from ...i18n import _
 from ...web import apply_field_errors, arg_id, roles_required
 from .. import forms, pages
 from ..models import EDITABLE_STATUSES, OfferStatus, ServiceOffer
@@ -244,7 +245,7 @@ def retire_offer(offer_id: int):
     form = forms.RetireForm(prefix="ret")
     if form.validate_on_submit():
         try:
-            lifecycle.transition_offer(
+            retired = lifecycle.transition_offer(
                 current_user,
                 offer.id,
                 OfferStatus.RETIRED,
@@ -257,7 +258,17 @@ def retire_offer(offer_id: int):
         except (Conflict, InvalidTransition) as error:
             flash(error.message, "error")
         else:
-            flash(f"{offer.code} is retired.", "success")
+            if retired.display_status() == "retiring" and retired.valid_to is not None:
+                flash(
+                    _(
+                        "%(code)s will be retired on %(day)s.",
+                        code=retired.code,
+                        day=f"{retired.valid_to:%Y-%m-%d}",
+                    ),
+                    "success",
+                )
+            else:
+                flash(f"{offer.code} is retired.", "success")
     return redirect(editor_url(offer_id))
 
 
