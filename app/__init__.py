@@ -125,6 +125,7 @@ def register_blueprints(app: Flask) -> None:
     from .knowledge import api as knowledge_api  # noqa: F401 - registers its endpoints
     from .knowledge.views import bp as knowledge_bp
     from .main.views import bp as main_bp
+    from .notifications import api as notifications_api  # noqa: F401 - registers its endpoints
     from .notifications.views import bp as notifications_bp
     from .search.views import bp as search_bp
     from .status import api as status_api  # noqa: F401 - registers its endpoints

@@ -38,6 +38,9 @@ def register(app: Flask) -> None:
     from .worker.cli import jobs as jobs_cli
 
     app.cli.add_command(jobs_cli)
+    from .notifications.cli import notifications as notifications_cli
+
+    app.cli.add_command(notifications_cli)
 
 
 @click.command("seed")

@@ -53,6 +53,8 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_USE_TLS = _bool("MAIL_USE_TLS")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "offerdesk@localhost")
+    # The hour (0-23, UTC) from which the daily digest e-mails go out.
+    NOTIFICATIONS_DIGEST_HOUR = _int("NOTIFICATIONS_DIGEST_HOUR", 7)
 
     # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: none,
     # the headers are ignored). Behind one nginx: 1.

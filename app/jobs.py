@@ -165,6 +165,12 @@ SCHEDULE: list[PeriodicJob] = [
         _l("Send the e-mail outbox (when MAIL_SERVER is set)."),
     ),
     PeriodicJob(
+        "notifications.digest",
+        notification_jobs.send_digests,
+        60,
+        "From NOTIFICATIONS_DIGEST_HOUR (UTC) on, each digest user's one e-mail of the day.",
+    ),
+    PeriodicJob(
         "catalog.orderable",
         catalog_jobs.announce_orderable_offers,
         1,

@@ -76,6 +76,7 @@ LABELS = {
     "email": _l("e-mail"),
     "phone": _l("phone"),
     "chat": _l("chat"),
+    "support_hours": _l("support hours"),
 }
 
 

@@ -10,8 +10,9 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ..audit import readable
 from ..errors import NotAllowed, RateLimited, Unauthorized, ValidationFailed
-from ..i18n import _, refresh
+from ..i18n import _, _l, refresh
 from ..web import accept_any_id, apply_field_errors, arg_id, is_safe_next, paginate, roles_required
 from . import services
 from .forms import (
@@ -28,6 +29,15 @@ from .models import Role
 from .services import openid, sso
 
 bp = Blueprint("accounts", __name__)
+
+readable.register_labels(  # how users' fields read in the audit trail
+    {
+        "email": _l("E-mail"),
+        "active": _l("Active"),
+        "groups": _l("Groups"),
+        "support_tier": _l("Support tier"),
+    }
+)
 
 
 def client_address() -> str:

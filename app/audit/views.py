@@ -4,11 +4,30 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from ..extensions import db
+from ..i18n import _l
 from ..roles import Role
 from ..web import csv_response, paginate, roles_required
-from . import services
+from . import readable, services
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
+
+readable.register_labels(
+    {
+        "version": _l("Version"),
+        "status": _l("Status"),
+        "name": _l("Name"),
+        "description": _l("Description"),
+        "roles": _l("Roles"),
+        "members": _l("Members"),
+    }
+)
+readable.register_values("roles", {role.value: role.label for role in Role})
+
+
+@bp.app_template_global("describe_changes")
+def describe_changes(events) -> dict:
+    """{event id: [Change(label, before, after)]}: a page of audit events in words."""
+    return readable.describe(events)
 
 
 def _date_arg(name: str) -> datetime | None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     FieldList,
@@ -294,8 +295,10 @@ def _option_row(option: dict) -> dict:
     }
 
 
-def offer_form_data(offer) -> dict:
-    """What the form shows for a saved revision."""
+def offer_form_data(offer, in_force: tuple | None = None) -> dict:
+    """What the form shows for a saved revision; `in_force` (price, cost) replaces its own
+    price and cost (a live revision shows the ones in force, not the ones it started with)."""
+    price, cost = in_force if in_force is not None else (offer.price, offer.cost)
     levels = offer.service_levels or {}
     plan = offer.support_plan or {}
     return {
@@ -310,8 +313,8 @@ def offer_form_data(offer) -> dict:
         "valid_from": _day(offer.valid_from),
         "valid_to": _day(offer.valid_to),
         "planned_release_date": _day(offer.planned_release_date),
-        "cost": _text(offer.cost),
-        "price": _text(offer.price),
+        "cost": _text(cost),
+        "price": _text(price),
         "currency": offer.currency,
         "billing_period": offer.billing_period,
         "terms": offer.terms,
@@ -530,6 +533,13 @@ class PriceChangeForm(FlaskForm):
     )
     effective_from = StringField(_l("Effective from"), widget=DateInput())
     reason = StringField(_l("Reason"), description=_l("e.g. Annual fee recalculation 2026."))
+    confirm_backdated = BooleanField(
+        _l("The date is in the past: record it as a back-dated correction"),
+        description=_l(
+            "Only for a date before today. A back-dated change is kept in the price history "
+            "but nobody is notified of it; contracts keep the price they agreed to."
+        ),
+    )
 
 
 class ArticleLinksForm(FlaskForm):
@@ -542,9 +552,26 @@ class NewArticleForm(FlaskForm):
 
 
 class AudienceForm(FlaskForm):
-    group_ids = MultiCheckboxField(_l("Audience groups"), coerce=int)
-    canary = BooleanField(_l("Canary: show it to the pilot groups only, for now"))
-    pilot_group_ids = MultiCheckboxField(_l("Pilot groups"), coerce=int)
+    group_ids = MultiCheckboxField(
+        _l("Audience groups"),
+        coerce=int,
+        description=_l("None checked: everyone. In a canary, the pilot groups are among them."),
+    )
+    canary = BooleanField(
+        _l("Canary: show it to the pilot groups only, for now"),
+        description=_l(
+            "Widening later shows it to the rest of the audience, so the audience needs a group "
+            "beyond the pilots (or none checked, for everyone)."
+        ),
+    )
+    pilot_group_ids = MultiCheckboxField(
+        _l("Pilot groups"),
+        coerce=int,
+        description=_l(
+            "Only with canary. Pilot groups must be among the audience groups (any group when "
+            "the audience is everyone); widening shows the offer to the rest of the audience."
+        ),
+    )
 
 
 class BundleAddForm(VersionedForm):
@@ -559,3 +586,26 @@ class BundleAddForm(VersionedForm):
 class BundleMoveForm(VersionedForm):
     code = HiddenField(validators=[DataRequired()])
     direction = HiddenField(validators=[DataRequired()])
+
+
+class CatalogImportForm(FlaskForm):
+    """A catalog file to check (dry run) and then import exactly as checked."""
+
+    document = TextAreaField(
+        _l("Catalog file (YAML or JSON)"),
+        description=_l(
+            "Paste a catalog file, or choose one below. Check it first: the import then does "
+            "exactly what the check showed, or nothing."
+        ),
+        render_kw={"rows": 14, "spellcheck": "false"},
+    )
+    upload = FileField(_l("Or choose a file"))
+    # the dry run's fingerprint: the import is refused if it would do anything else
+    expected = HiddenField()
+
+    def text(self) -> str:
+        """The uploaded file's text, else the pasted one."""
+        upload = self.upload.data
+        if upload and getattr(upload, "filename", ""):
+            return upload.read().decode("utf-8", errors="replace")
+        return self.document.data or ""

@@ -15,6 +15,7 @@ from ..accounts.models import Role, User, UserRole
 from ..audit import services as audit
 from ..extensions import db
 from ..i18n import _l
+from ..notifications.models import NotificationKind
 from ..notifications.services import notify
 from ..worker.services import once
 from .models import LIVE_STATUSES, ServiceOffer
@@ -56,6 +57,7 @@ def announce_orderable_offers(now: datetime | None = None) -> str:
             _l("Now orderable: %(name)s", name=offer.name),
             _l("%(name)s (%(code)s) can be ordered from today.", name=offer.name, code=offer.code),
             f"/catalog/offers/{offer.id}",
+            kind=NotificationKind.RELEASE_ANNOUNCEMENTS,
         )
         audit.record(None, "offer", offer.id, "orderable", summary=f"{offer.code}: valid from now")
         told += 1
@@ -82,6 +84,7 @@ def expire_offers(now: datetime | None = None) -> str:
             _l("Expired: %(name)s", name=offer.name),
             text,
             f"/catalog/manage/offers/{offer.id}",
+            kind=NotificationKind.RELEASE_ANNOUNCEMENTS,
         )
         audit.record(None, "offer", offer.id, "expired", summary=f"{offer.code}: valid_to passed")
         expired += 1

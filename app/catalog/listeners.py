@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from .. import clock
 from ..accounts.models import Role, group_members
 from ..extensions import db
-from ..i18n import _l, lazy_day, lazy_money
+from ..i18n import Localized, _l, format_when, lazy_day, lazy_money
+from ..notifications.models import NotificationKind
 from ..notifications.services import notify
 from . import signals
 from .models import OfferStatus, PriceChange, ServiceOffer
@@ -37,6 +38,7 @@ def tell_release_planned(offer: ServiceOffer, **_) -> None:
             day=lazy_day(offer.planned_release_date),
         ),
         f"/catalog/manage/offers/{offer.id}",
+        kind=NotificationKind.RELEASE_ANNOUNCEMENTS,
     )
 
 
@@ -47,6 +49,7 @@ def tell_followers_published(offer: ServiceOffer, **_) -> None:
         _l("New offer: %(name)s", name=offer.name),
         body,
         f"/catalog/offers/{offer.id}",
+        kind=NotificationKind.RELEASE_ANNOUNCEMENTS,
     )
 
 
@@ -60,18 +63,31 @@ def tell_followers_changed(offer: ServiceOffer, **_) -> None:
         _l("Changed: %(name)s", name=offer.name),
         body,
         f"/catalog/offers/{offer.id}",
+        kind=NotificationKind.RELEASE_ANNOUNCEMENTS,
     )
 
 
-def tell_followers_retired(offer: ServiceOffer, *, replacement: ServiceOffer | None, **_) -> None:
-    text = f"{offer.name} is retired: no new orders after {offer.valid_to:%Y-%m-%d %H:%M} UTC."
+def tell_followers_retired(
+    offer: ServiceOffer, *, replacement: ServiceOffer | None, **_kwargs
+) -> None:
+    retiring = offer.valid_to is not None and offer.valid_to > clock.now()
+    if retiring:
+        text = _l(
+            "%(name)s will be retired on %(day)s: no new orders after %(moment)s.",
+            name=offer.name,
+            day=lazy_day(offer.valid_to),
+            moment=Localized(format_when, offer.valid_to),
+        )
+    else:
+        text = _l("%(name)s is retired: it takes no new orders.", name=offer.name)
     if replacement is not None:
-        text += f" Its replacement is {replacement.name}."
+        text = _l("%(text)s Its replacement is %(name)s.", text=text, name=replacement.name)
     notify(
         offer_followers(offer.code),
         _l("Retiring: %(name)s", name=offer.name),
         text,
         f"/catalog/offers/{offer.id}",
+        kind=NotificationKind.RELEASE_ANNOUNCEMENTS,
     )
     flagged = bundles_containing(offer.code)
     if flagged:
@@ -79,17 +95,26 @@ def tell_followers_retired(offer: ServiceOffer, *, replacement: ServiceOffer | N
             users_with_roles(Role.CATALOG_MANAGER),
             _l("Bundle member retired: %(code)s", code=offer.code),
             _l(
+                "%(name)s will be retired on %(day)s; check the bundles that contain it: "
+                "%(bundles)s.",
+                name=offer.name,
+                day=lazy_day(offer.valid_to),
+                bundles=", ".join(b.code for b in flagged),
+            )
+            if retiring
+            else _l(
                 "%(name)s is retired; check the bundles that contain it: %(names)s.",
                 name=offer.name,
                 names=", ".join(b.code for b in flagged),
             ),
             f"/catalog/manage/offers/{flagged[0].id}",
+            kind=NotificationKind.RELEASE_ANNOUNCEMENTS,
         )
 
 
-def tell_followers_price_change(change: PriceChange, **_) -> None:
+def tell_followers_price_change(change: PriceChange, *, backdated: bool = False, **_) -> None:
     live = live_revision(change.offer_code)
-    if live is None or live.status != OfferStatus.PUBLISHED:
+    if backdated or live is None or live.status != OfferStatus.PUBLISHED:
         return
     notify(
         offer_followers(change.offer_code),
@@ -101,6 +126,7 @@ def tell_followers_price_change(change: PriceChange, **_) -> None:
             price=lazy_money(change.price, live.currency),
         ),
         f"/catalog/offers/{live.id}",
+        kind=NotificationKind.RELEASE_ANNOUNCEMENTS,
     )
 
 
@@ -120,6 +146,7 @@ def tell_the_rest(code: str, *, canary_ended: bool, pilot_group_ids: list[int], 
         _l("Now available: %(name)s", name=live.name),
         live.summary or live.name,
         f"/catalog/offers/{live.id}",
+        kind=NotificationKind.RELEASE_ANNOUNCEMENTS,
     )
 
 

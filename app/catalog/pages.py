@@ -187,7 +187,7 @@ def workspace_export(user: User, filters: dict) -> tuple[list[str], list[tuple]]
         db.session.scalars(workspace.workspace_query(user, **filters).limit(EXPORT_LIMIT))
     )
     labels = audiences.audiences_for(offer.code for offer in offers)
-    prices = pricing.prices_in_force(offers)
+    in_force = pricing.in_force_by_id(offers)  # price and cost in force, as everywhere
     rows = [
         (
             offer.code,
@@ -198,8 +198,8 @@ def workspace_export(user: User, filters: dict) -> tuple[list[str], list[tuple]]
             offer.display_status(),
             offer.category.name if offer.category else "",
             "; ".join(labels.get(offer.code) or []) or "everyone",
-            prices.get(offer.code),
-            offer.cost,
+            in_force[offer.id][0],
+            in_force[offer.id][1],
             offer.currency,
             offer.billing_period,
             offer.valid_from.isoformat() if offer.valid_from else "",
@@ -245,6 +245,7 @@ def editor_page(user: User, offer: ServiceOffer | None, *, article_search: str =
         "editing": revisions.draft_revision(code) if offer.status != "draft" else None,
         "history": workspace.offer_history(offer),
         "current_price": pricing.current_price(offer),
+        "margin": pricing.margin_in_force(offer),
         "price_history": pricing.price_history(code),
         "linked": knowledge.articles_of(code),
         "article_choices": knowledge.article_choices(offer, matching=article_search),

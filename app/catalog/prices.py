@@ -55,3 +55,13 @@ def in_force(
     if change is None:
         return offer.price, offer.cost
     return change.price, change.cost if change.cost is not None else offer.cost
+
+
+def margin(price: Decimal | None, cost: Decimal | None) -> tuple[Decimal | None, Decimal | None]:
+    """(margin, margin %) of a price and cost: give it the price and cost in force (or, for an
+    unfinished revision, the ones it proposes)."""
+    if price is None:
+        return None, None
+    amount = price - (cost or Decimal("0"))
+    pct = (amount / price * 100).quantize(Decimal("0.1")) if price else None
+    return amount, pct

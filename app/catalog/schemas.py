@@ -168,6 +168,13 @@ class PriceChangeWriteSchema(Schema):
     cost = Money(allow_none=True)
     effective_from = Moment(required=True)
     reason = fields.Str(load_default="")
+    confirm_backdated = fields.Bool(
+        load_default=False,
+        metadata={
+            "description": "Needed for an effective_from before today: the change is then "
+            "recorded, marked back-dated, and nobody is notified."
+        },
+    )
 
 
 class AudienceWriteSchema(Schema):
@@ -560,6 +567,17 @@ class OfferImportLineSchema(Schema):
     changes = fields.Dict(
         metadata={"description": "Field → {before, after} for each field that changes."}
     )
+    revision = fields.Str(
+        metadata={"description": "The revision written: new offer, new revision, or a draft."}
+    )
+    transitions = fields.List(
+        fields.Str(),
+        metadata={"description": "Each lifecycle step, e.g. revision 2: ready → published."},
+    )
+    notifications = fields.List(
+        fields.Dict(),
+        metadata={"description": "{subject, recipients}: in-app and e-mail messages sent."},
+    )
 
 
 class ImportCountsSchema(Schema):
@@ -577,3 +595,9 @@ class ImportReportSchema(Schema):
     releases = fields.Nested(ImportCountsSchema)
     articles = fields.Nested(ImportCountsSchema)
     lines = fields.List(fields.Str())
+    fingerprint = fields.Str(
+        metadata={
+            "description": "Digest of what the import does; pass a dry run's as ?expected= "
+            "to refuse an import that would do anything else."
+        }
+    )

@@ -18,7 +18,8 @@ offer_published = catalog_events.signal("offer.published")
 offer_changed = catalog_events.signal("offer.changed")
 # sender: the retired ServiceOffer; replacement= the published ServiceOffer replacing it, or None.
 offer_retired = catalog_events.signal("offer.retired")
-# sender: the PriceChange just recorded (effective now or later).
+# sender: the PriceChange just recorded; backdated= whether it took effect before today (a
+# confirmed correction of the record, which nobody is told of as news).
 price_change_scheduled = catalog_events.signal("price_change.scheduled")
 # sender: the offer code; canary_ended= whether a canary was just widened, pilot_group_ids=
 # the pilot groups before the change (who had been told already).

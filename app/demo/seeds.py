@@ -16,6 +16,7 @@ from ..accounts import services as accounts
 from ..accounts.models import SYSTEM
 from ..config import ROOT
 from ..extensions import db
+from ..notifications.services import silenced
 from .status import load_status_seeds
 from .support import load_support_seeds
 
@@ -113,7 +114,8 @@ def load_seeds(
     """Groups, users, then the catalog, in one transaction: a failure leaves nothing behind."""
     folder = seed_folder(directory)
     report = [load_groups(folder), load_users(folder), load_integrations(folder)]
-    report += load_catalog(folder, progress=progress)
+    with silenced():  # a catalog that was there before its users: history, not news
+        report += load_catalog(folder, progress=progress)
     unit_of_work.commit()
     report += load_status_seeds(folder)  # metrics, demo usage, notices (commits itself)
     report += load_support_seeds(folder)  # articles, demo requests (commits itself)

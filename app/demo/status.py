@@ -43,6 +43,7 @@ def _load_metrics(items: list[dict]) -> str:
                     key=item["key"],
                     label=item.get("label") or item["key"],
                     unit=item.get("unit", ""),
+                    kind=item.get("kind", "counter"),
                 )
             )
             created += 1

@@ -6,19 +6,38 @@ from __future__ import annotations
 
 import re
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..accounts.models import Role
+from ..audit import readable
 from ..errors import Conflict, ValidationFailed
-from ..i18n import _
+from ..extensions import db
+from ..i18n import _, _l
 from ..inputs import whole_number
 from ..labels import label
 from ..web import apply_field_errors, paginate, roles_required
 from . import pages, services
 from .forms import ArticleForm, FeedbackForm
+from .models import KnowledgeArticle
 
 bp = Blueprint("knowledge", __name__, url_prefix="/support/knowledge")
+
+
+def _article_titles(ids: set[int]) -> dict[int, str]:
+    """Articles' titles by id: how an offer's linked articles read in the audit trail."""
+    return dict(
+        db.session.execute(
+            sa.select(KnowledgeArticle.id, KnowledgeArticle.title).where(
+                KnowledgeArticle.id.in_(ids)
+            )
+        ).all()
+    )
+
+
+readable.register_labels({"articles": _l("Articles"), "title": _l("Title")})
+readable.register_names("articles", _article_titles)
 
 
 @bp.route("")

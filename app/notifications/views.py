@@ -3,9 +3,12 @@ from flask_login import current_user, login_required
 
 from ..accounts.forms import ConfirmForm
 from ..accounts.models import Role
+from ..errors import ValidationFailed
 from ..i18n import _, ngettext
-from ..web import is_safe_next, paginate, roles_required
+from ..web import apply_field_errors, is_safe_next, paginate, roles_required
 from . import services
+from .forms import PreferencesForm
+from .services import preferences
 
 bp = Blueprint("notifications", __name__)
 
@@ -14,11 +17,15 @@ bp = Blueprint("notifications", __name__)
 @login_required
 def inbox():
     unread_only = request.args.get("unread") == "1"
+    kind = services.kind_or_none(request.args.get("kind"))
+    context = {"unread_only": unread_only, "kind": kind, "confirm_form": ConfirmForm()}
+    if kind is None:
+        context["groups"] = services.grouped(current_user, unread_only=unread_only)
+    else:
+        query = services.inbox_query(current_user, unread_only=unread_only, kind=kind)
+        context["pagination"] = paginate(query)
     return render_template(
-        "notifications/inbox.html",
-        pagination=paginate(services.inbox_query(current_user, unread_only=unread_only)),
-        unread_only=unread_only,
-        confirm_form=ConfirmForm(),
+        "notifications/inbox.html", kind_labels=preferences.KIND_LABELS, **context
     )
 
 
@@ -35,15 +42,65 @@ def mark_read(notification_id: int):
 @bp.route("/inbox/read-all", methods=["POST"])
 @login_required
 def mark_all_read():
-    if ConfirmForm().validate_on_submit():
-        count = services.mark_all_read(current_user)
+    named = request.form.get("kind", "")
+    kind = services.kind_or_none(named)
+    if named and kind is None:
+        flash(_("No such kind of notification: nothing was marked read."), "error")
+    elif ConfirmForm().validate_on_submit():
+        count = services.mark_all_read(current_user, kind)
         flash(
             ngettext(
-                "%(num)s notification marked read.", "%(num)s notifications marked read.", count
+                "%(num)d notification marked read.", "%(num)d notifications marked read.", count
             ),
             "success",
         )
     return redirect(url_for("notifications.inbox"))
+
+
+@bp.route("/account/notifications", methods=["GET", "POST"])
+@login_required
+def preferences_page():
+    form = PreferencesForm()
+    if form.validate_on_submit():
+        try:
+            preferences.save_preferences(current_user, form.choices())
+        except ValidationFailed as error:
+            apply_field_errors(form, error)
+        else:
+            flash(_("Your notification preferences are saved."), "success")
+            return redirect(url_for("notifications.preferences_page"))
+    elif request.method == "GET":
+        form.fill({k: v["channel"] for k, v in preferences.preferences_of(current_user).items()})
+    return render_template(
+        "notifications/preferences.html",
+        form=form,
+        defaults=preferences.defaults(),
+        channel_labels=preferences.CHANNEL_LABELS,
+        admin_page=False,
+    ), (422 if form.errors else 200)
+
+
+@bp.route("/admin/notifications", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def defaults_page():
+    form = PreferencesForm()
+    if form.validate_on_submit():
+        try:
+            preferences.save_defaults(current_user, form.choices())
+        except ValidationFailed as error:
+            apply_field_errors(form, error)
+        else:
+            flash(_("The default notification channels are saved."), "success")
+            return redirect(url_for("notifications.defaults_page"))
+    elif request.method == "GET":
+        form.fill(preferences.defaults())
+    return render_template(
+        "notifications/preferences.html",
+        form=form,
+        defaults=preferences.defaults(),
+        channel_labels=preferences.CHANNEL_LABELS,
+        admin_page=True,
+    ), (422 if form.errors else 200)
 
 
 @bp.route("/admin/outbox")
@@ -53,7 +110,17 @@ def outbox():
         "notifications/outbox.html",
         pagination=paginate(services.outbox_query(pending_only=request.args.get("pending") == "1")),
         mail_enabled=services.mail_enabled(),
+        status_of=services.email_status,
         confirm_form=ConfirmForm(),
+    )
+
+
+@bp.route("/admin/outbox/<int:email_id>")
+@roles_required(Role.ADMIN)
+def outbox_email(email_id: int):
+    email = services.get_email(email_id)
+    return render_template(
+        "notifications/outbox_email.html", email=email, status=services.email_status(email)
     )
 
 

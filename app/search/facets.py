@@ -77,6 +77,16 @@ def category_labels() -> dict[int, tuple[str, str]]:
     }
 
 
+def category_name(value: str) -> str:
+    """The name of the category a filter names by slug (or id): what a person reads, never
+    the slug; the value itself when no category has it."""
+    condition = Category.slug == value
+    if value.isascii() and value.isdigit() and len(value) < 10:
+        condition = sa.or_(condition, Category.id == int(value))
+    name = db.session.scalar(sa.select(Category.name).where(condition).limit(1))
+    return name or value
+
+
 class Facts(NamedTuple):
     """What filters and facets look at in a candidate row; many rows share the same facts."""
 
@@ -173,7 +183,9 @@ def facet_values(
         )
     ]
     if criteria.category and not any(value.selected for value in category_values):
-        category_values.append(FacetValue(criteria.category, criteria.category, 0, True))
+        category_values.append(
+            FacetValue(criteria.category, category_name(criteria.category), 0, True)
+        )
     return {
         "category": category_values,
         "billing": [

@@ -8,7 +8,7 @@ figures in a table inside <details> next to the chart for screen readers and for
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from markupsafe import Markup, escape
 
@@ -107,6 +107,28 @@ def _reference(parts: list[str], reference: float | None, top: float, label: str
     )
 
 
+def _segments(coords: list, labels: Sequence[str], breaks: Collection[str]) -> list[list]:
+    """The coordinates split where a label in `breaks` starts a new line."""
+    segments: list[list] = [[]]
+    for point, label in zip(coords, labels, strict=False):
+        if label in breaks and segments[-1]:
+            segments.append([])
+        segments[-1].append(point)
+    return segments
+
+
+def _breaks(
+    parts: list[str], labels: Sequence[str], xs: Sequence[float], breaks: Collection[str], text: str
+) -> None:
+    for label, x in zip(labels, xs, strict=True):
+        if label in breaks and x != xs[0]:
+            parts.append(
+                f'<line class="chart-break" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" '
+                f'stroke="#5b6675" stroke-width="1" stroke-dasharray="2 3"><title>{escape(label)}: '
+                f"{escape(text)}</title></line>"
+            )
+
+
 def no_data(message: str = _l("No data for this range.")) -> Markup:
     return Markup('<p class="chart-empty">{}</p>').format(message)
 
@@ -119,8 +141,12 @@ def line_chart(
     *,
     reference: float | None = None,
     reference_label: str = "",
+    breaks: Collection[str] = (),
+    break_label: str = "",
 ) -> Markup:
-    """One or more lines over the same labels: series = [(name, [(label, value), ...]), ...]."""
+    """One or more lines over the same labels: series = [(name, [(label, value), ...]), ...].
+    At each label in `breaks` a line starts afresh (a running total that begins again is not a
+    drop), marked by a dotted vertical line titled `break_label`."""
     series = [(name, list(points)) for name, points in series if points]
     if not series:
         return no_data()
@@ -137,16 +163,18 @@ def line_chart(
     parts = _open(chart_id, title, desc, "chart-line")
     _axes(parts, labels, xs, top, step)
     _reference(parts, reference, top, reference_label or gettext("Reference"))
+    _breaks(parts, labels, xs, breaks, break_label)
     for index, (name, points) in enumerate(series):
         colour = COLOURS[index % len(COLOURS)]
         coords = [
             (xs[position], TOP + plot_h - plot_h * value / top)
             for position, (_, value) in enumerate(points[: len(xs)])
         ]
-        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
-        parts.append(
-            f'<polyline class="series-{index}" points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
-        )
+        for segment in _segments(coords, [label for label, _ in points], breaks):
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in segment)
+            parts.append(
+                f'<polyline class="series-{index}" points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
+            )
         if len(coords) <= 62:
             for (x, y), (label, value) in zip(coords, points, strict=False):
                 parts.append(

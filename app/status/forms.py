@@ -4,7 +4,7 @@ these forms carry few validators: each problem comes back once, next to its fiel
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 
 from ..i18n import _l
 from .models import NoticeKind
@@ -59,6 +59,12 @@ class NoticeForm(FlaskForm):
         _l("Expected end (UTC)"),
         render_kw={"type": "datetime-local"},
         description=_l("Optional. Leave empty while unknown."),
+    )
+    critical = BooleanField(
+        _l("Critical"),
+        description=_l(
+            "Every subscriber is told at once in the portal and by e-mail, whatever they chose."
+        ),
     )
 
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from .. import clock
 from ..extensions import db
 from ..i18n import _l
+from ..notifications.models import NotificationKind
 from ..notifications.services import notify
 from ..subscriptions.models import Subscription, SubscriptionStatus
 from ..worker.services import once
@@ -49,6 +50,7 @@ def warn_quotas(now: datetime | None = None) -> str:
                 _l("Quota warning: %(name)s", name=subscription.offer.name),
                 warning["message"],
                 f"/status/subscriptions/{subscription.id}",
+                kind=NotificationKind.SERVICE_NOTICES,
             )
             warned += 1
     return f"Sent {warned} quota warning{'' if warned == 1 else 's'}."

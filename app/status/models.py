@@ -16,14 +16,33 @@ from ..extensions import db
 from ..models_base import UTCDateTime
 
 
+class MetricKind(enum.StrEnum):
+    """How a metric's records add up. A counter counts what happened in each period (data
+    transferred, API calls): periods add up, and a monthly quota is measured against the month's
+    total. A gauge is a level read at a moment (active users, storage used): levels never add
+    up over time; a day's figure, a range's and a month's are the peak (the highest reading),
+    and a quota is measured against that peak."""
+
+    COUNTER = "counter"
+    GAUGE = "gauge"
+
+
 class UsageMetric(db.Model):
     """A metric the usage feed may report; offers set quotas through an option `<key>_quota`."""
 
     __tablename__ = "usage_metrics"
+    __table_args__ = (sa.CheckConstraint("kind IN ('counter', 'gauge')", name="metric_kind"),)
 
     key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     label: Mapped[str] = mapped_column(sa.String(120))
     unit: Mapped[str] = mapped_column(sa.String(20), default="")
+    kind: Mapped[str] = mapped_column(
+        sa.String(10), default=MetricKind.COUNTER.value, server_default=MetricKind.COUNTER.value
+    )
+
+    @property
+    def is_gauge(self) -> bool:
+        return self.kind == MetricKind.GAUGE.value
 
 
 class UsageRecord(db.Model):
@@ -77,6 +96,9 @@ class ServiceNotice(db.Model):
         UTCDateTime
     )  # expected, then actual once resolved
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Critical: every subscriber is told in the portal and by e-mail at once, whatever they
+    # chose for service notices.
+    critical: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )

@@ -11,7 +11,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ..accounts.models import User
-from ..i18n import _l, format_number, gettext
+from ..i18n import _, _l, format_number, gettext
 from . import charts
 from .services.dashboards import dashboard, offer_table, offer_table_page, sees_offer_figures
 from .services.periods import Period
@@ -68,7 +68,12 @@ def dashboard_tables(data: dict) -> dict[str, dict]:
         },
         "usage": {
             "title": gettext("Usage totals"),
-            "header": [gettext("Metric"), gettext("Label"), gettext("Total"), gettext("Unit")],
+            "header": [
+                gettext("Metric"),
+                gettext("Label"),
+                gettext("Total (for levels: the peak)"),
+                gettext("Unit"),
+            ],
             "rows": _usage_rows(data["usage"]),
         },
         "velocity": {
@@ -274,36 +279,100 @@ def month_to_date(points: Sequence[tuple[str, float]]) -> list[tuple[str, float]
 
 
 def usage_views(status: dict, period: Period) -> list[dict]:
-    """Per metric of a subscription's status: the chart and the table rows behind it."""
-    start, end = period.start.date(), last_day(period).date()
+    """Per metric of a subscription's status: the chart and the table rows behind it, over the
+    days the subscription was running in the range (never a line before it existed)."""
+    running = status.get("running", period)
     views = []
     for metric in sorted(set(status["usage"]) | set(status["quotas"])):
-        daily = daily_usage(status["usage"].get(metric, []), start, end + timedelta(days=1))
-        cumulative = month_to_date(daily)
-        quota = status["quotas"].get(metric)
         known = status["metrics"].get(metric)
-        name = known.label if known else metric
-        unit = known.unit if known else ""
-        views.append(
-            {
-                "metric": metric,
-                "name": name,
-                "unit": unit,
-                "quota": quota,
-                "chart": _usage_chart(metric, name, unit, quota, daily, cumulative, start, end),
-                "total": sum(value for _, value in daily),
-                "rows": [
-                    (day, value, running)
-                    for (day, value), (_, running) in zip(daily, cumulative, strict=True)
-                    if value
-                ],
-            }
-        )
+        points = status["usage"].get(metric, [])
+        view = {
+            "metric": metric,
+            "name": known.label if known else metric,
+            "unit": known.unit if known else "",
+            "quota": status["quotas"].get(metric),
+            "gauge": bool(known and known.is_gauge),
+            "recorded": bool(points),
+        }
+        window = _window(running, points)
+        if window is None:
+            view.update(total=None, rows=[], chart=charts.no_data(_NOT_RUNNING))
+        elif view["gauge"]:
+            view.update(_gauge_view(view, points, window))
+        else:
+            view.update(_counter_view(view, points, window))
+        views.append(view)
     return views
 
 
-def _usage_chart(metric, name, unit, quota, daily, cumulative, start, end) -> Markup:
-    """Month-to-date use against the quota when there is one, else the use per day."""
+_NOT_RUNNING = _l("The subscription was not running in this range.")
+_NO_USAGE = _l("No usage recorded in this range.")
+
+
+def _window(running: Period | None, points) -> tuple[date, date] | None:
+    """The days a usage chart covers: those the subscription ran in the range, widened to any
+    day with records (a feed may report days before the activation); None when neither."""
+    days = [date.fromisoformat(day) for day, _ in points]
+    if running is not None:
+        days += [running.start.date(), last_day(running).date()]
+    return (min(days), max(days)) if days else None
+
+
+def _counter_view(view: dict, points, window: tuple[date, date]) -> dict:
+    """A counter: what was used each day (a day without records used nothing), and the running
+    total within each month against a monthly quota."""
+    start, end = window
+    daily = daily_usage(points, start, end + timedelta(days=1))
+    cumulative = month_to_date(daily)
+    return {
+        "total": sum(value for _, value in daily) if points else None,
+        "chart": _usage_chart(view, daily, cumulative, start, end)
+        if points
+        else charts.no_data(_NO_USAGE),
+        "rows": [
+            (day, value, running_total)
+            for (day, value), (_, running_total) in zip(daily, cumulative, strict=True)
+            if value
+        ],
+    }
+
+
+def _gauge_view(view: dict, points, window: tuple[date, date]) -> dict:
+    """A gauge (a level): each day's peak reading, only on days with readings; the range's
+    figure is the peak, with the average of the daily peaks beside it, never a sum."""
+    if not points:
+        return {"total": None, "chart": charts.no_data(_NO_USAGE), "rows": []}
+    name, unit, quota = view["name"], view["unit"], view["quota"]
+    start, end = points[0][0], points[-1][0]
+    values = [value for _, value in points]
+    return {
+        "total": max(values),
+        "average": round(sum(values) / len(values), 2),
+        "rows": [(day, value, None) for day, value in points],
+        "chart": charts.line_chart(
+            f"usage-{view['metric'].replace('_', '-')}",
+            gettext("%(name)s: highest reading per day", name=name),
+            _(
+                "The highest %(name)s (%(unit)s) read on each day with readings from %(start)s "
+                "to %(end)s.",
+                name=name,
+                unit=unit,
+                start=start,
+                end=end,
+            ),
+            [(gettext("Daily peak"), points)],
+            reference=quota,
+            reference_label=gettext("Quota %(quota)s", quota=format_number(quota))
+            if quota is not None
+            else "",
+        ),
+    }
+
+
+def _usage_chart(view: dict, daily, cumulative, start, end) -> Markup:
+    """Month-to-date use against the quota when there is one (a new line each month, when the
+    quota starts again), else the use per day."""
+    metric, name, unit, quota = view["metric"], view["name"], view["unit"], view["quota"]
     chart_id = f"usage-{metric.replace('_', '-')}"
     if quota is not None:
         return charts.line_chart(
@@ -311,7 +380,7 @@ def _usage_chart(metric, name, unit, quota, daily, cumulative, start, end) -> Ma
             gettext("%(name)s: month-to-date use against the quota", name=name),
             gettext(
                 "Running total of %(name)s (%(unit)s) within each month from %(start)s to %(end)s, "
-                "against a monthly quota of %(quota)s.",
+                "against a monthly quota of %(quota)s. The total starts again on the 1st.",
                 name=name,
                 unit=unit,
                 start=start,
@@ -321,6 +390,8 @@ def _usage_chart(metric, name, unit, quota, daily, cumulative, start, end) -> Ma
             [(gettext("Month to date"), cumulative)],
             reference=quota,
             reference_label=gettext("Quota %(quota)s", quota=format_number(quota)),
+            breaks={day for day, _ in daily if day.endswith("-01")},
+            break_label=gettext("a new month: the quota starts again"),
         )
     return charts.bar_chart(
         chart_id,

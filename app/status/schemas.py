@@ -74,6 +74,9 @@ class NoticeSchema(Schema):
         allow_none=True, metadata={"description": "Expected, or actual once resolved."}
     )
     resolved_at = fields.DateTime(allow_none=True)
+    critical = fields.Bool(
+        metadata={"description": "Told to every subscriber in-app and by e-mail at once."}
+    )
     created_at = fields.DateTime()
     updates = fields.List(fields.Nested(NoticeUpdateSchema))
 
@@ -90,6 +93,14 @@ class NoticeInputSchema(Schema):
     starts_at = fields.Raw(required=True, metadata={"type": "string", "format": "date-time"})
     ends_at = fields.Raw(
         load_default=None, allow_none=True, metadata={"type": "string", "format": "date-time"}
+    )
+    critical = fields.Raw(
+        load_default=False,
+        metadata={
+            "type": "boolean",
+            "description": "Told to every subscriber in-app and by e-mail at once, whatever "
+            "they chose for service notices.",
+        },
     )
 
 

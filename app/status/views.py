@@ -104,6 +104,7 @@ def notices():
                 message=form.message.data,
                 starts_at=form.starts_at.data,
                 ends_at=form.ends_at.data or None,
+                critical=bool(form.critical.data),
             )
         except ValidationFailed as error:
             apply_field_errors(form, error)

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from ..accounts.models import Role
 from ..catalog.models import BillingPeriod, ServiceOffer
 from ..errors import Conflict, InvalidTransition, ValidationFailed
-from ..i18n import _, format_day, format_number
+from ..i18n import _, _l, format_day, format_number
 from ..labels import label
 from ..web import (
     apply_field_errors,
@@ -56,6 +56,9 @@ def billing_label(value: str) -> str:
         return value or ""
 
 
+ORDER_KINDS = {"new": _l("Order"), "modify": _l("Change"), "terminate": _l("Termination")}
+
+
 def option_value(value) -> str:
     if isinstance(value, bool):
         return _("yes") if value else _("no")
@@ -74,6 +77,7 @@ def helpers():
         "billing_label": billing_label,
         "option_value": option_value,
         "tone": lambda status: STATUS_TONES.get(status or "", "warn"),
+        "order_kind": lambda order_type: str(ORDER_KINDS.get(order_type, order_type)),
         "catalog_href": "/catalog/",
         "offer_href": lambda offer_id: f"/catalog/offers/{offer_id}",
     }

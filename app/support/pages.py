@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import current_app, url_for
 
 from ..accounts.models import Role, User
-from ..i18n import _l
+from ..i18n import _, _l
 from ..knowledge import services as knowledge
 from ..web import paginate
 from .forms import (
@@ -177,6 +177,8 @@ def request_page(user: User, request_id: int, failing: tuple[str, object] | None
             _set_hidden(form.version, item.version)  # the page now shows this version
     _fill_choices(forms, page, failing[0] if failing else None)
     role = "agent" if actions["agent"] else "consumer"
+    if role == "consumer":  # the requester's own decision: a message to us, not to themselves
+        forms["status"].reason.label.text = _("Your message to the support team (optional)")
     buttons = [
         (to, TRANSITION_LABELS.get((role, to), STATUS_LABELS.get(to, to)))
         for to in actions["transitions"]

@@ -216,5 +216,5 @@ def test_an_agent_sees_the_attempts_and_retries_the_failed_step_after_confirming
 
 def order_id_on_page(page) -> int:
     """The order id shown on the consumer's subscription page."""
-    heading = page.get_by_role("heading", name=re.compile(r"^Fulfillment: new order \d+"))
-    return int(re.search(r"order (\d+)", heading.inner_text()).group(1))
+    heading = page.get_by_role("heading", name=re.compile(r"^Fulfillment: Order #\d+"))
+    return int(re.search(r"Order #(\d+)", heading.inner_text()).group(1))

@@ -191,7 +191,7 @@ def test_offer_released_to_one_group_then_retired_with_a_replacement(page: Page,
     page.get_by_label("Replacement offer").fill("vpn-next")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Retire offer").click()
-    expect(page.get_by_text("REMOTE-DESKTOP is retired.")).to_be_visible()
+    expect(page.get_by_text(f"REMOTE-DESKTOP will be retired on {end}.")).to_be_visible()
     expect(page.get_by_test_id("display-status").first).to_have_text("retiring")
     log_out(page)
 

@@ -290,6 +290,7 @@ def test_consumer_sees_the_price_in_force(api, world, users):
         "SSO-ACCOUNT",
         price="8.25",
         effective_from=clock.now() - timedelta(days=1),
+        confirm_backdated=True,
     )
     catalog.add_price_change(
         users["catalog_manager"],
@@ -356,8 +357,8 @@ def test_widening_a_canary_to_named_groups_over_the_api(api, world):
     path = f"{API}/offers/{world['everyone']}"
     manager.put(
         f"{path}/audience",
-        json={
-            "group_ids": [group_id("Engineering")],
+        json={  # the pilots are among the audience groups (issue 15, item 3)
+            "group_ids": [group_id("Engineering"), group_id("Finance")],
             "pilot_group_ids": [group_id("Finance")],
             "canary": True,
         },
@@ -438,6 +439,7 @@ def test_list_query_count_does_not_grow_with_offers(api, world, make_offer, user
             offer.code,
             price="1.00",
             effective_from=clock.now() - timedelta(days=1),
+            confirm_backdated=True,
         )
     make_offer("KIT-A", publish=False, kind="bundle", fulfillment_plan=[])
     many = measure()

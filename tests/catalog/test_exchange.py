@@ -222,6 +222,15 @@ def test_changed_published_offer_gets_a_new_revision(make_offer):
                     "after": "Now with zero trust.",
                 }
             },
+            "revision": "new revision 2 of published revision 1",
+            "transitions": [
+                "revision 2: draft → planned",
+                "revision 2: planned → ready",
+                "revision 2: ready → published",
+                "revision 1: published → superseded",
+            ],
+            # everyone is the audience: both consumers hear of the new revision
+            "notifications": [{"subject": "Changed: VPN access", "recipients": 2}],
         }
     ]
     revisions = catalog.revisions_of("VPN-ACCESS")

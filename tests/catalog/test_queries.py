@@ -45,7 +45,11 @@ def grow(make_offer, catalog_setup):
             if number % 4 == 0:
                 catalog.set_featured(manager, code, True)
                 catalog.add_price_change(
-                    manager, code, price="1.00", effective_from=clock.now() - timedelta(days=1)
+                    manager,
+                    code,
+                    price="1.00",
+                    effective_from=clock.now() - timedelta(days=1),
+                    confirm_backdated=True,
                 )
             made.append(offer)
 

@@ -244,7 +244,11 @@ def test_offer_page_shows_everything_a_consumer_needs(client_as, make_offer, man
         terms="You must *not* share it.",
     )
     catalog.add_price_change(
-        manager, offer.code, price="6.00", effective_from=clock.now() - timedelta(days=1)
+        manager,
+        offer.code,
+        price="6.00",
+        effective_from=clock.now() - timedelta(days=1),
+        confirm_backdated=True,
     )
     catalog.add_price_change(
         manager, offer.code, price="8.00", effective_from=clock.now() + timedelta(days=30)
@@ -815,7 +819,7 @@ def test_a_named_audience_that_is_only_the_pilots_is_refused(client_as, make_off
         },
     )
     assert refused.status_code == 422
-    assert "must reach beyond the pilot groups" in html(refused)
+    assert "Every audience group is a pilot group" in html(refused)
     assert not catalog.settings_for(offer.code).canary
 
 
@@ -984,7 +988,7 @@ def test_workspace_shows_a_canary_audience_and_counts_a_canary_for_everyone_as_e
     finance = accounts.find_group_by_name("Finance")
     engineering = accounts.find_group_by_name("Engineering")
     make_offer("FOR-ALL-LATER", pilot_ids=[finance.id])
-    make_offer("FOR-ENG-LATER", group_ids=[engineering.id], pilot_ids=[finance.id])
+    make_offer("FOR-ENG-LATER", group_ids=[engineering.id, finance.id], pilot_ids=[finance.id])
     make_offer("FOR-FINANCE", group_ids=[finance.id])
     http = client_as("catalog_manager")
     page = html(http.get("/catalog/manage/?group=-1"))

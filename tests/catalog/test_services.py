@@ -581,7 +581,13 @@ def test_a_published_offer_is_not_edited_in_place(make_offer, manager):
 
 def test_a_new_price_in_a_revision_is_the_price_once_published(make_offer, manager):
     live = make_offer("VPN")
-    catalog.add_price_change(manager, "VPN", price="9.00", effective_from=NOW - timedelta(days=30))
+    catalog.add_price_change(
+        manager,
+        "VPN",
+        price="9.00",
+        effective_from=NOW - timedelta(days=30),
+        confirm_backdated=True,
+    )
     assert catalog.current_price(live)[0] == Decimal("9.00")
     revision = catalog.create_revision(manager, live.id)
     catalog.update_offer(manager, revision.id, {"price": "12.00"}, expected_version=1)
@@ -593,7 +599,13 @@ def test_a_new_price_in_a_revision_is_the_price_once_published(make_offer, manag
 
 def test_a_revision_that_keeps_the_price_keeps_the_price_history(make_offer, manager):
     live = make_offer("VPN")
-    catalog.add_price_change(manager, "VPN", price="9.00", effective_from=NOW - timedelta(days=30))
+    catalog.add_price_change(
+        manager,
+        "VPN",
+        price="9.00",
+        effective_from=NOW - timedelta(days=30),
+        confirm_backdated=True,
+    )
     revision = catalog.create_revision(manager, live.id)
     catalog.update_offer(manager, revision.id, {"name": "VPN 2"}, expected_version=1)
     revision = advance(manager, revision, "planned", "ready", "published")
@@ -925,13 +937,13 @@ def test_members_move_up_and_down_and_are_removed(bundle, manager):
 
 def test_the_member_total_uses_current_prices(bundle, manager):
     catalog.set_bundle_members(manager, bundle.id, ["MEMBER-A", "MEMBER-B"])
-    assert catalog.bundle_member_total(bundle) == Decimal("15.50")
+    assert catalog.bundle_member_total(bundle) == {"monthly": Decimal("15.50")}
     catalog.add_price_change(
         manager, "MEMBER-A", price="12.00", effective_from=NOW + timedelta(days=1)
     )
-    assert catalog.bundle_member_total(bundle) == Decimal("15.50")
+    assert catalog.bundle_member_total(bundle) == {"monthly": Decimal("15.50")}
     clock.freeze(NOW + timedelta(days=1))
-    assert catalog.bundle_member_total(bundle) == Decimal("17.50")
+    assert catalog.bundle_member_total(bundle) == {"monthly": Decimal("17.50")}
     assert bundle.price == Decimal("14.00")  # the bundle's own price is separate
 
 

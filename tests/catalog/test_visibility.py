@@ -92,7 +92,7 @@ def test_a_canary_elsewhere_does_not_hide_group_audiences(make_offer, users, gro
     make_offer("PAYROLL", group_ids=[groups["Finance"]])
     make_offer(
         "PILOT",
-        group_ids=[groups["Finance"]],
+        group_ids=[groups["Finance"], groups["Engineering"]],
         pilot_ids=[groups["Engineering"]],
         canary=True,
     )
@@ -245,10 +245,12 @@ def test_widening_a_canary_to_named_groups(make_offer, users, groups, manager, m
     sales = accounts.save_group(SYSTEM, name="Sales")
     seller, nobody = make_user("consumer", groups=("Sales",)), make_user("consumer")
     offer = make_offer(
-        "BETA", group_ids=[groups["Engineering"], sales.id], pilot_ids=[groups["Finance"]]
+        "BETA",
+        group_ids=[groups["Engineering"], groups["Finance"], sales.id],
+        pilot_ids=[groups["Finance"]],
     )
     audience, pilots = catalog.audience_of("BETA")
-    assert [g.name for g in audience] == ["Engineering", "Finance", "Sales"]  # pilots belong to it
+    assert [g.name for g in audience] == ["Engineering", "Finance", "Sales"]
     assert [g.name for g in pilots] == ["Finance"]
     assert [can_open(u, offer) for u in (users["consumer"], users["other_consumer"], seller)] == [
         True,
@@ -272,11 +274,11 @@ def test_a_named_audience_must_reach_beyond_its_pilots(make_offer, groups, manag
         catalog.set_audience(
             manager,
             "BETA",
-            group_ids=[groups["Finance"]],
+            group_ids=[groups["Finance"], groups["Engineering"]],
             pilot_group_ids=[groups["Finance"], groups["Engineering"]],
             canary=True,
         )
-    assert list(failure.value.fields) == ["group_ids"]
+    assert list(failure.value.fields) == ["canary"]
     db.session.rollback()
     assert [g.name for g in catalog.audience_of("BETA")[0]] == ["Engineering"]
     assert not catalog.settings_for("BETA").canary

@@ -14,7 +14,7 @@ from app.accounts.models import User
 from app.extensions import db
 from app.i18n import _l, format_day, format_money, format_number, format_when
 from app.inputs import library_message
-from app.notifications.models import OutboxEmail
+from app.notifications.models import NotificationKind, OutboxEmail
 from app.notifications.services import notify
 from tests.conftest import login, token_for
 
@@ -148,16 +148,18 @@ def test_an_email_is_written_in_its_recipients_language(app, users):
             [users["consumer"], users["other_consumer"]],
             _l("Now orderable: %(name)s", name="VPN"),
             _l("Your subscription is active."),
+            kind=NotificationKind.ORDER_UPDATES,
         )
         db.session.commit()
     mails = {
-        mail.recipient: (mail.subject, mail.body)
+        mail.recipient: (mail.subject, mail.body.split("\n")[0], mail.body.split("\n")[-1])
         for mail in db.session.scalars(sa.select(OutboxEmail))
     }
-    assert mails == {
-        users["consumer"].email: ("Jetzt bestellbar: VPN", "Ihr Abonnement ist aktiv."),
-        users["other_consumer"].email: ("Now orderable: VPN", "Your subscription is active."),
-    }
+    german, english = mails[users["consumer"].email], mails[users["other_consumer"].email]
+    assert german[:2] == ("Jetzt bestellbar: VPN", "Ihr Abonnement ist aktiv.")
+    assert german[2].startswith("Wählen Sie, welche Benachrichtigungen Sie erhalten und wie: ")
+    assert english[:2] == ("Now orderable: VPN", "Your subscription is active.")
+    assert english[2].startswith("Choose which notifications you get, and how: ")
 
 
 def test_marshmallow_messages_are_translated_where_the_api_answers(app):

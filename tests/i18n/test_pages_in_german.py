@@ -24,7 +24,7 @@ ENGLISH = re.compile(
     r"\b(Log out|Skip to content|Find offers|My subscriptions|Service levels|"
     r"Terms and conditions|Save|Cancel|Delete|Search|Status of|Your account|Subscriptions|"
     r"Price|Priority|Created|Updated|Description|Actions|Next|Page \d+ of|in all|no data|"
-    r"Nothing|No \w+ yet|Choose|Enter|Show|Filter|Apply|Clear|Back to|Welcome|"
+    r"Nothing|No \w+ yet|Choose|Enter|Show|Apply|Clear|Back to|Welcome|"
     r"Yearly|One-time|Critical|High|Low|left|late|ago|since|until)\b"
 )
 

@@ -32,6 +32,7 @@ SCHEDULED = [
     "subscriptions.terminations",
     "support.sla",
     "notifications.outbox",
+    "notifications.digest",
     "catalog.orderable",
     "catalog.expired",
     "status.quota_warnings",

@@ -229,7 +229,7 @@ def test_of_two_racing_sla_checks_only_the_one_that_marks_the_breach_tells(
 
 def _pending(count: int, users) -> None:
     for number in range(count):
-        notifications.notify([users["consumer"]], f"Message {number}")
+        notifications.notify([users["consumer"]], f"Message {number}", kind="order_updates")
     db.session.commit()
 
 

@@ -63,7 +63,7 @@ def test_a_worker_on_sqlite_storage_runs_the_schedule_and_the_queue(
     due = (real_now - timedelta(hours=1)).isoformat()
     subs.terminate(users["consumer"], order.subscription_id, at=due, idempotency_key="end")
     clock.freeze(None)
-    notifications.notify([users["consumer"]], "Hello from the worker")
+    notifications.notify([users["consumer"]], "Hello from the worker", kind="order_updates")
     db.session.commit()
     waiting = db.session.scalars(sa.select(OutboxEmail.id)).all()  # the worker adds more
 
@@ -108,7 +108,7 @@ def test_two_workers_on_redis_run_each_periodic_job_once_per_period(
     app, job_env, start_worker, redis_url, smtp_sink, users
 ):
     for number in range(5):
-        notifications.notify([users["consumer"]], f"Message {number}")
+        notifications.notify([users["consumer"]], f"Message {number}", kind="order_updates")
     db.session.commit()
     every_minute = ",".join(f"{name}=1" for name in SCHEDULED)
     env = job_env(

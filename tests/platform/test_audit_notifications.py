@@ -39,7 +39,9 @@ def test_audit_events_join_the_changes_transaction(users):
 
 
 def test_inbox_bell_count_and_mark_read(client_as, users):
-    notifications.notify([users["consumer"]], "Your VPN is ready", "Active now.", "/inbox")
+    notifications.notify(
+        [users["consumer"]], "Your VPN is ready", "Active now.", "/inbox", kind="order_updates"
+    )
     db.session.commit()
     client = client_as("consumer")
     home = client.get("/").data.decode()
@@ -53,22 +55,22 @@ def test_inbox_bell_count_and_mark_read(client_as, users):
 
 
 def test_a_user_cannot_mark_anothers_notification(client_as, users):
-    notifications.notify([users["consumer"]], "Private", "x")
+    notifications.notify([users["consumer"]], "Private", "x", kind="order_updates")
     db.session.commit()
     notification_id = db.session.scalars(notifications.inbox_query(users["consumer"])).first().id
     assert client_as("other_consumer").post(f"/inbox/{notification_id}/read").status_code == 404
 
 
 def test_mark_all_read(client_as, users):
-    notifications.notify([users["consumer"]], "One")
-    notifications.notify([users["consumer"]], "Two")
+    notifications.notify([users["consumer"]], "One", kind="order_updates")
+    notifications.notify([users["consumer"]], "Two", kind="order_updates")
     db.session.commit()
     client_as("consumer").post("/inbox/read-all")
     assert notifications.unread_count(users["consumer"]) == 0
 
 
 def test_outbox_stays_when_mail_is_not_configured(client_as, users):
-    notifications.notify([users["consumer"]], "Hello")
+    notifications.notify([users["consumer"]], "Hello", kind="order_updates")
     db.session.commit()
     assert notifications.send_outbox() == (0, 0)
     email = db.session.scalars(sa.select(OutboxEmail)).one()
@@ -119,7 +121,9 @@ def test_outbox_sends_over_smtp_when_configured(app, users):
     sink = SmtpSink()
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port)
     try:
-        notifications.notify([users["consumer"]], "Subscription active", "Your VPN is active.")
+        notifications.notify(
+            [users["consumer"]], "Subscription active", "Your VPN is active.", kind="order_updates"
+        )
         db.session.commit()
         assert notifications.send_outbox() == (1, 0)
     finally:

@@ -23,6 +23,7 @@ from app.extensions import db
 from app.integrations.models import Webhook
 from app.integrations.services import integrations, webhooks
 from app.knowledge.models import KnowledgeArticle
+from app.notifications.models import OutboxEmail
 from app.subscriptions.models import FulfillmentTask, Order, ServiceContract, Subscription
 from app.support.models import Attachment, SupportRequest
 from app.support.services import messages
@@ -131,6 +132,7 @@ def _ids(consumer: User, subscription: Subscription, own_request: int) -> dict[s
         "slug": _first(sa.select(Category.slug).order_by(Category.id)),
         "product_id": _first(sa.select(DigitalProduct.id).order_by(DigitalProduct.id)),
         "table": "summary",
+        "email_id": _first(sa.select(OutboxEmail.id).order_by(OutboxEmail.id)),
     }
 
 

@@ -5,6 +5,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from app.catalog import services as catalog
+from app.extensions import db
 from tests.conftest import browser_login
 
 pytestmark = pytest.mark.browser
@@ -38,4 +40,44 @@ def test_search_from_the_header_with_a_typo_then_filter_and_sort(page, shop, use
     page.get_by_label("Search offers and articles").fill("zzzzqqq")
     page.get_by_role("button", name="Search", exact=True).click()
     expect(page.get_by_text("No offers match this search")).to_be_visible()
-    expect(page.get_by_role("link", name="Search again without filters")).to_be_visible()
+    expect(page.get_by_role("link", name="Search again without filters")).to_have_count(0)
+    assert "category=" not in page.url  # a new query starts without the Cloud filter
+
+
+def test_a_new_query_drops_the_old_filters_and_filters_are_named(page, shop, users, catalog_setup):
+    """Issue 15, item 12: "laptop" typed after choosing a category found "0 offers", the
+    filter shown as the slug `access-and-accounts (0)`."""
+    catalog.save_category(catalog_setup["catalog_manager"], name="Access and accounts")
+    db.session.commit()
+    browser_login(page, users["consumer"].email)
+    page.goto("/search?q=enterprise")
+    page.get_by_role("complementary").get_by_role("link", name=re.compile(r"^Cloud")).click()
+    in_use = page.get_by_test_id("active-filters")
+    expect(in_use).to_contain_text("Filters in use:")
+    expect(in_use.get_by_role("link", name="Remove filter: Category: Cloud")).to_be_visible()
+    expect(page.get_by_text("2 offers for “enterprise”")).to_be_visible()
+
+    box = page.get_by_label("Search offers and articles")
+    box.fill("vpn")
+    box.press("Enter")
+    page.wait_for_url(re.compile(r"/search\?q=vpn$"))
+    expect(page.get_by_text("1 offer for “vpn”")).to_be_visible()
+    expect(page.locator("ol.hits h3")).to_have_text(["VPN access"])
+    expect(page.get_by_test_id("active-filters")).to_have_count(0)
+
+    page.goto("/search?q=laptop&category=access-and-accounts")
+    facets = page.get_by_role("complementary")
+    expect(facets.get_by_role("link", name=re.compile("Access and accounts"))).to_have_text(
+        "Remove filter: Access and accounts (0)"
+    )
+    expect(page.get_by_text("access-and-accounts")).to_have_count(0)
+    in_use = page.get_by_test_id("active-filters")
+    expect(in_use).to_contain_text("Category: Access and accounts")
+    in_use.get_by_role("link", name="Clear all filters").click()
+    page.wait_for_url(re.compile(r"/search\?q=laptop$"))
+    expect(page.get_by_test_id("active-filters")).to_have_count(0)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/search?q=enterprise&category=cloud&min_price=10")
+    expect(page.get_by_test_id("active-filters")).to_contain_text("Minimum price: 10")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

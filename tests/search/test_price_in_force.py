@@ -15,7 +15,11 @@ def test_page_api_and_search_show_the_price_in_force(make_offer, users, client_a
     offer = make_offer("VPN-ACCESS")  # its own price: 7.50
     manager = users["catalog_manager"]
     catalog.add_price_change(
-        manager, "VPN-ACCESS", price="8.25", effective_from=clock.now() - timedelta(days=1)
+        manager,
+        "VPN-ACCESS",
+        price="8.25",
+        effective_from=clock.now() - timedelta(days=1),
+        confirm_backdated=True,
     )
     catalog.add_price_change(
         manager, "VPN-ACCESS", price="9.99", effective_from=clock.now() + timedelta(days=30)

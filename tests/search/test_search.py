@@ -200,7 +200,13 @@ def test_sorting(shop, users, source):
 
 def test_price_sort_and_filter_use_the_price_in_force_now(shop, users, source):
     manager = users["catalog_manager"]
-    catalog.add_price_change(manager, "PREMIUM-SUPPORT", price="5.00", effective_from="2000-01-01")
+    catalog.add_price_change(
+        manager,
+        "PREMIUM-SUPPORT",
+        price="5.00",
+        effective_from="2000-01-01",
+        confirm_backdated=True,
+    )
     source()
     result = search(users["consumer"], "enterprise", sort="price_asc")
     assert names(result)[0] == "Premium support"

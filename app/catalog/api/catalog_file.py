@@ -54,7 +54,11 @@ def catalog_export():
     tag=TAG,
     body=CatalogFileSchema,
     response=ImportReportSchema,
-    query={"dry_run": "true: report what would change, save nothing."},
+    query={
+        "dry_run": "true: report what would change, save nothing.",
+        "expected": "A dry run's fingerprint: the import is refused (422) if it would do "
+        "anything other than that dry run reported.",
+    },
 )
 def catalog_import():
     user = api_user()
@@ -73,5 +77,6 @@ def catalog_import():
                 _("The body is empty."), fields={"body": [_("Send the catalog as YAML or JSON.")]}
             )
         data, lines = exchange.parse_yaml(text)
-    report = exchange.import_catalog(user, data, dry_run=dry_run, lines=lines)
+    expected = request.args.get("expected", "").strip() or None
+    report = exchange.import_catalog(user, data, dry_run=dry_run, lines=lines, expected=expected)
     return jsonify(ImportReportSchema().dump(report))

@@ -15,6 +15,7 @@ from ...errors import Conflict, DomainError, ValidationFailed
 from ...i18n import _
 from ...inputs import whole_number
 from .. import exchange
+from .. import prices as price_rule
 from ..models import OfferStatus, ServiceOffer
 from ..schemas import (
     CategorySchema,
@@ -96,9 +97,12 @@ def offer_views(offers: list[ServiceOffer], user: User) -> list[OfferView]:
     views = []
     for offer in offers:
         price, cost = prices[offer.id]
+        margin, margin_pct = price_rule.margin(price, cost)
         extra = {
             "current_price": price,
             "current_cost": cost,
+            "margin": margin,  # of the price and cost in force, not the revision's own
+            "margin_pct": margin_pct,
             "featured": settings[offer.code]["featured"],
         }
         if manager:

@@ -12,7 +12,16 @@ offer gets a new revision, a draft is edited in place), then walked through the 
 their declared status. It runs as one SAVEPOINT inside the caller's unit of work (the request,
 the command or the seed commits): any problem rolls all of it back and is reported per item
 (`offers[3].price`, with the YAML line when the document came from YAML). A dry run does the
-same work, reports what would change, and rolls back.
+same work, reports what would change, and rolls back. The report names, per offer, the
+revision the import writes, every lifecycle transition and every notification it sends; its
+fingerprint, passed back as `expected`, holds the import to exactly that.
+
+A published offer is described by its live revision (that is what the export writes). When
+the offer also has an unfinished revision (draft, planned or ready) with changes of its own that
+the file does not have, the import refuses the offer (`offers[3].revision`) rather than
+overwrite them: publish or discard that revision, or write its changes into the file. An
+unfinished revision with no changes of its own, or one the file matches, is the revision the
+import edits and publishes. Nothing is published unless the file declares it `published`.
 
 Dates may be written relative to the moment of import (`valid_from: +30d`, `valid_to: -2w`,
 midnight UTC). A relative date is resolved when the offer is created; later imports keep the
@@ -32,7 +41,7 @@ from .export import (
     export_catalog,
     export_offers,
 )
-from .importing import import_catalog
+from .importing import import_catalog, import_text
 from .parsing import MAX_NODES, load_document, parse_yaml
 from .report import report_lines
 
@@ -45,6 +54,7 @@ __all__ = [
     "export_catalog",
     "export_offers",
     "import_catalog",
+    "import_text",
     "load_document",
     "parse_yaml",
     "report_lines",

@@ -28,14 +28,14 @@ from ..models import (
     Category,
     DigitalProduct,
     OfferKind,
-    OfferSettings,
     OfferStatus,
     ReleaseStatus,
     ServiceOffer,
 )
-from ..schemas import Relative
 from . import references as refs
+from .outcome import Outcome, watching
 from .parsing import add_problem
+from .per_code import apply_code_settings
 from .report import KINDS, Counts
 
 LIFECYCLE = (
@@ -69,9 +69,14 @@ class ImportRun:
     failed: set[str] = field(default_factory=set)
     # (create | update, "product …" / "release …"): what the report lists besides offers.
     notes: list[tuple[str, str]] = field(default_factory=list)
+    # per offer code: the revision written, its transitions and the notifications sent
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
 
     def fail(self, path: str, error: DomainError | str) -> None:
         add_problem(self.errors, path, error)
+
+    def outcome(self, code: str) -> Outcome:
+        return self.outcomes.setdefault(code, Outcome())
 
     def moment(self, value):
         return refs.moment(value, self.now)
@@ -318,7 +323,8 @@ def _offer(run: ImportRun, index: int, item: dict, code: str) -> None:
     path = f"offers[{index}]"
     try:
         _precheck(run, item, code)
-        _apply_offer(run, item, code)
+        with watching(run.outcome(code), code):
+            _apply_offer(run, item, code)
     except DomainError as error:
         run.failed.add(code)
         run.fail(path, error)
@@ -356,7 +362,8 @@ def _apply_offer(run: ImportRun, item: dict, code: str) -> None:
     live, draft = catalog.live_revision(code), catalog.draft_revision(code)
     if live is None and draft is None:
         offer = catalog.create_offer(run.actor, {"code": code, **run.offer_fields(item, None)})
-        _code_settings(run, item, code)
+        run.outcome(code).revision = "new offer, revision 1"
+        apply_code_settings(run, item, code)
         if members:
             catalog.set_bundle_members(run.actor, offer.id, members)
         _walk(run, offer, reach)
@@ -367,7 +374,10 @@ def _apply_offer(run: ImportRun, item: dict, code: str) -> None:
     else:  # only a revision being edited (never published)
         changed = _changed_fields(run, item, draft)
         members_changed = members != [m.member_code for m in draft.members]
-        _code_settings(run, item, code)
+        apply_code_settings(run, item, code)
+        run.outcome(code).revision = f"draft revision {draft.revision}" + (
+            ", edited" if changed or members_changed else ""
+        )
         if changed or members_changed:
             _edit(run, draft, item, members if members_changed else None)
         _walk(run, draft, reach)
@@ -378,7 +388,7 @@ def _keep_retired(
 ) -> None:
     """A retired code stays retired and unchanged; only what belongs to the code follows."""
     target = item["status"]
-    _code_settings(run, item, code)
+    apply_code_settings(run, item, code)
     if target != OfferStatus.RETIRED.value:
         raise ValidationFailed(
             _("%(code)s is retired.", code=code),
@@ -428,12 +438,69 @@ def _revise_published(
         )
     changed = _changed_fields(run, item, live)
     members_changed = members != [m.member_code for m in live.members]
-    _code_settings(run, item, code)
+    apply_code_settings(run, item, code)
     if not changed and not members_changed:
         return
-    revision = draft or catalog.create_revision(run.actor, live.id)
-    _edit(run, revision, item, members if members_changed else None)
+    outcome = run.outcome(code)
+    # The price and cost the file leaves as they are stay the revision's: a new revision starts
+    # from the ones in force (price changes included), which the file's base price is not.
+    kept = {"price", "cost"} - set(changed)
+    if draft is None:
+        revision = catalog.create_revision(run.actor, live.id)
+        outcome.revision = f"new revision {revision.revision} of published revision {live.revision}"
+    else:
+        revision = draft
+        _refuse_overwriting(run, item, (live, draft), members)
+        as_it_is = not set(_changed_fields(run, item, draft)) - kept
+        outcome.revision = f"draft revision {draft.revision}, " + (
+            "as it is" if as_it_is and members == _member_codes(draft) else "edited"
+        )
+    _edit(run, revision, item, members if members_changed else None, kept=kept)
     _walk(run, revision, OfferStatus.PUBLISHED.value)
+
+
+def _refuse_overwriting(
+    run: ImportRun,
+    item: dict,
+    revisions: tuple[ServiceOffer, ServiceOffer],
+    members: list[str],
+) -> None:
+    """The file describes the live revision (that is what an export writes). A draft revision
+    with changes of its own that the file does not have would lose them: the offer is refused,
+    never the draft overwritten; the catalog manager finishes the draft or writes its changes
+    into the file. (A draft's own price is one that differs from the price in force.)"""
+    live, draft = revisions
+    baseline = dict(zip(("price", "cost"), catalog.current_price(live), strict=True))
+    own = [
+        name
+        for name in catalog.OFFER_FIELDS
+        if getattr(draft, name) != baseline.get(name, getattr(live, name))
+    ]
+    if _member_codes(draft) != _member_codes(live):
+        own.append("members")
+    # kept fields are not written, but publishing would still make the draft's own values live
+    differs = set(_changed_fields(run, item, draft))
+    if members != _member_codes(draft):
+        differs.add("members")
+    lost = [refs.FILE_NAMES.get(name, name) for name in own if name in differs]
+    if not lost:
+        return
+    message = _(
+        "%(code)s has an unfinished revision %(revision)s (%(status)s) with changes of its own "
+        "to %(fields)s that this file does not have (it describes revision %(live)s); importing "
+        "would overwrite them. Publish or discard revision %(revision)s in the editor and "
+        "export again, or write its changes into the file.",
+        code=draft.code,
+        revision=draft.revision,
+        status=draft.status,
+        fields=", ".join(lost),
+        live=live.revision,
+    )
+    raise ValidationFailed(message, fields={"revision": [message]})
+
+
+def _member_codes(offer: ServiceOffer) -> list[str]:
+    return [member.member_code for member in offer.members]
 
 
 def _changed_fields(run: ImportRun, item: dict, offer: ServiceOffer) -> list[str]:
@@ -441,15 +508,19 @@ def _changed_fields(run: ImportRun, item: dict, offer: ServiceOffer) -> list[str
     return [name for name in catalog.OFFER_FIELDS if cleaned[name] != getattr(offer, name)]
 
 
-def _edit(run: ImportRun, offer: ServiceOffer, item: dict, members: list[str] | None) -> None:
+def _edit(
+    run: ImportRun,
+    offer: ServiceOffer,
+    item: dict,
+    members: list[str] | None,
+    *,
+    kept: set[str] = frozenset(),
+) -> None:
+    """The file's fields onto an editable revision, but the `kept` ones."""
     if members is not None and offer.is_bundle and item["kind"] != OfferKind.BUNDLE.value:
         catalog.set_bundle_members(run.actor, offer.id, [])
-    catalog.update_offer(
-        run.actor,
-        offer.id,
-        run.offer_fields(item, offer),
-        expected_version=None,
-    )
+    data = {k: v for k, v in run.offer_fields(item, offer).items() if k not in kept}
+    catalog.update_offer(run.actor, offer.id, data, expected_version=None)
     if members is not None and (offer.is_bundle or members):
         catalog.set_bundle_members(run.actor, offer.id, members)
 
@@ -459,75 +530,9 @@ def _walk(run: ImportRun, offer: ServiceOffer, target: str) -> None:
     while offer.status != target:
         here, there = LIFECYCLE.index(offer.status), LIFECYCLE.index(target)
         step = LIFECYCLE[here + 1] if there > here else LIFECYCLE[here - 1]
+        before = offer.status
         catalog.transition_offer(run.actor, offer.id, step)
-
-
-# --- what belongs to the code across revisions -------------------------------------------
-
-
-def _code_settings(run: ImportRun, item: dict, code: str) -> None:
-    """What belongs to the code across revisions: articles, audience, featured, prices.
-
-    Links to the articles this file defines follow the file; links to other articles (the
-    support team's, say) are kept."""
-    ids, groups = refs.settings_refs(item, run.article_ids)
-    current = {article.id for article in knowledge.articles_of(code)}
-    wanted = (current - set(run.article_ids.values())) | set(ids)
-    if wanted != current:
-        knowledge.link_articles(run.actor, code, sorted(wanted))
-    audience, pilots = catalog.audience_of(code)
-    settings = db.session.get(OfferSettings, code)
-    canary = bool(settings and settings.canary)
-    # What set_audience keeps of the file's audience (pilots count only in canary).
-    wanted_pilots = set(item["pilot_groups"]) if item["canary"] else set()
-    wanted_audience = set(item["audience"]) | wanted_pilots if item["audience"] else set()
-    if (
-        sorted(g.name for g in audience),
-        sorted(g.name for g in pilots),
-        canary,
-    ) != (sorted(wanted_audience), sorted(wanted_pilots), item["canary"]):
-        catalog.set_audience(
-            run.actor,
-            code,
-            group_ids=[groups[name] for name in item["audience"]],
-            pilot_group_ids=[groups[name] for name in item["pilot_groups"]],
-            canary=item["canary"],
-        )
-    if bool(settings and settings.featured) != item["featured"]:
-        catalog.set_featured(run.actor, code, item["featured"])
-    _price_history(run, item, code)
-
-
-def _price_history(run: ImportRun, item: dict, code: str) -> None:
-    existing = catalog.price_history(code)
-    for number, change in enumerate(item["price_history"]):
-        moment = change["effective_from"]
-        if isinstance(moment, Relative):
-            # Resolved once: an entry with the same price, cost and reason is this one.
-            if any(
-                _same_amount(old.price, change["price"])
-                and _same_amount(old.cost, change["cost"])
-                and old.reason == change["reason"].strip()
-                for old in existing
-            ):
-                continue
-            moment = moment.resolve(run.now)
-        if any(old.effective_from == moment for old in existing):
-            continue
-        try:
-            catalog.add_price_change(
-                run.actor,
-                code,
-                price=change["price"],
-                cost=change["cost"],
-                effective_from=moment,
-                reason=change["reason"],
-            )
-        except ValidationFailed as error:
-            raise ValidationFailed(
-                error.message,
-                fields={f"price_history.{number}.{k}": v for k, v in error.fields.items()},
-            ) from error
+        run.outcome(offer.code).step(offer.revision, before, step)
 
 
 # --- retirements -------------------------------------------------------------------------
@@ -562,25 +567,18 @@ def _retire(run: ImportRun, index: int, item: dict, code: str) -> None:
         return  # already retired (checked above), or it failed earlier
     end = run.moment(item["valid_to"])
     try:
-        catalog.transition_offer(
-            run.actor,
-            offer.id,
-            OfferStatus.RETIRED.value,
-            end_date=end if end is not None and end > clock.now() else None,
-            replacement_code=item["replacement"],
-        )
+        with watching(run.outcome(code), code):
+            catalog.transition_offer(
+                run.actor,
+                offer.id,
+                OfferStatus.RETIRED.value,
+                end_date=end if end is not None and end > clock.now() else None,
+                replacement_code=item["replacement"],
+            )
+            run.outcome(code).step(offer.revision, OfferStatus.PUBLISHED.value, offer.status)
     except DomainError as error:
         run.fail(path, error)
 
 
 def _is_bundle(item: dict) -> bool:
     return item["kind"] == OfferKind.BUNDLE.value or bool(item["members"])
-
-
-def _same_amount(stored, declared) -> bool:
-    if stored is None or declared is None:
-        return stored is None and declared is None
-    try:
-        return f"{stored:.2f}" == f"{float(declared):.2f}"
-    except (TypeError, ValueError):
-        return False

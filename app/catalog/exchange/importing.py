@@ -16,7 +16,7 @@ from ...i18n import _
 from . import report as reporting
 from .apply import ImportRun, apply_document
 from .export import export_offers, require_manager
-from .parsing import load_document, with_lines
+from .parsing import load_document, parse_yaml, with_lines
 from .references import offer_code
 
 
@@ -27,11 +27,14 @@ def import_catalog(
     dry_run: bool = False,
     lines: dict[str, int] | None = None,
     progress: Callable[[str], None] | None = None,
+    expected: str | None = None,
 ) -> dict:
     """Bring the catalog to the document's state in one transaction; see the package docstring.
 
-    Returns a report: per offer {code, action: create|update|unchanged, changes}, counts, and
-    printable lines. Any problem raises ValidationFailed keyed by item path, nothing saved."""
+    Returns a report: per offer {code, action: create|update|unchanged, changes, revision,
+    transitions, notifications}, counts, printable lines and its fingerprint. Any problem
+    raises ValidationFailed keyed by item path, nothing saved. With `expected` (a dry run's
+    fingerprint) the import is kept only if it does exactly what that dry run reported."""
     require_manager(actor)
     doc = load_document(data, lines)
     run = ImportRun(actor, doc, lines, progress)
@@ -61,6 +64,9 @@ def import_catalog(
             ),
             fields=errors,
         )
+    if expected is not None and report["fingerprint"] != expected:
+        savepoint.rollback()
+        raise _not_as_checked()
     if dry_run:
         savepoint.rollback()
     else:
@@ -70,9 +76,44 @@ def import_catalog(
     return report
 
 
+def _not_as_checked() -> ValidationFailed:
+    return ValidationFailed(
+        _("The import would do something other than the dry run showed."),
+        fields={
+            "file": [
+                _(
+                    "The import would now do something other than the dry run showed (the "
+                    "catalog or the file changed since). Nothing was imported: run the dry "
+                    "run again."
+                )
+            ]
+        },
+    )
+
+
 def _run(run: ImportRun) -> dict:
     codes = [offer_code(item["code"]) for item in run.doc["offers"]]
     before = export_offers(sorted(set(codes)))
     apply_document(run, codes)
     after = export_offers(sorted(set(codes)))
-    return reporting.build(codes, before, after, run.notes, run.tally)
+    return reporting.build(codes, before, after, run.notes, run.tally, run.outcomes)
+
+
+def import_text(
+    actor: User | None, text: str, *, dry_run: bool, expected: str | None = None
+) -> dict:
+    """`import_catalog` of a YAML or JSON text (the import page): an empty text is refused
+    under `document`; an import without a dry run's fingerprint is refused."""
+    require_manager(actor)
+    if not text.strip():
+        raise ValidationFailed(
+            _("The catalog file is empty."),
+            fields={"document": [_("Paste a catalog file or choose one.")]},
+        )
+    if not dry_run and not expected:
+        raise ValidationFailed(
+            _("Check the file first."),
+            fields={"document": [_("Check the file first: the import does what the check shows.")]},
+        )
+    data, lines = parse_yaml(text)
+    return import_catalog(actor, data, dry_run=dry_run, lines=lines, expected=expected)

@@ -38,6 +38,8 @@ PLAIN_FIELDS = (
     "fulfillment_plan",
     "support_plan",
 )
+# The file's names of the offer fields that hold ids in the database.
+FILE_NAMES = {"category_id": "category", "product_id": "product", "release_id": "release"}
 
 
 def offer_code(value: Any) -> str:

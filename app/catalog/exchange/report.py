@@ -1,8 +1,12 @@
 """The report of an import or a dry run: per offer what was (or would be) created, updated or
-left unchanged, with each changed field's before and after; counts per kind; printable lines."""
+left unchanged, with each changed field's before and after, the revision written, every
+lifecycle transition and every notification sent; counts per kind; printable lines; and a
+fingerprint of all of it, which an import can be held to (the dry run it follows)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 from ...audit.services import _jsonable
@@ -26,8 +30,10 @@ def build(
     after: dict[str, dict],
     notes: list[tuple[str, str]],
     tally: dict[str, Counts],
+    outcomes: dict | None = None,
 ) -> dict:
-    """Compare the offers' catalog-file items before and after the import, per code."""
+    """Compare the offers' catalog-file items before and after the import, per code, with what
+    the import did to each (`outcomes`: code → outcome.Outcome)."""
     offers = []
     counts = Counts()
     for code in dict.fromkeys(codes):
@@ -41,13 +47,33 @@ def build(
         else:
             action, changes = "update", _diff(old, new or {})
             counts.updated += 1
-        offers.append({"code": code, "action": action, "changes": changes})
-    return {
+        done = (outcomes or {}).get(code)
+        offers.append(
+            {
+                "code": code,
+                "action": action,
+                "changes": changes,
+                **(done.as_dict() if done is not None else _NOTHING_DONE),
+            }
+        )
+    report = {
         "offers": offers,
         "products_and_releases": [{"action": action, "what": what} for action, what in notes],
         "summary": counts.as_dict(),
         **{kind: tally[kind].as_dict() for kind in KINDS},
     }
+    report["fingerprint"] = fingerprint(report)
+    return report
+
+
+_NOTHING_DONE = {"revision": "", "transitions": [], "notifications": []}
+
+
+def fingerprint(report: dict) -> str:
+    """A digest of everything the report says will change, to hold an import to its dry run."""
+    said = {key: report[key] for key in ("offers", "products_and_releases", *KINDS)}
+    text = json.dumps(said, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _diff(before: dict, after: dict) -> dict:
@@ -62,6 +88,19 @@ def _short(value) -> str:
     text = repr(value) if not isinstance(value, str) else value
     text = " ".join(text.split())
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _outcome_lines(line: dict, dry: bool) -> list[str]:
+    """The revision written, each transition, each notification (in-app and e-mail)."""
+    lines = []
+    if line.get("revision"):
+        lines.append(f"    {'writes' if dry else 'wrote'} {line['revision']}")
+    lines += [f"    {step}" for step in line.get("transitions", [])]
+    for sent in line.get("notifications", []):
+        people = "1 person" if sent["recipients"] == 1 else f"{sent['recipients']} people"
+        verb = "notifies" if dry else "notified"
+        lines.append(f"    {verb} {people} (in-app and e-mail): {sent['subject']}")
+    return lines
 
 
 def report_lines(report: dict) -> list[str]:
@@ -87,6 +126,7 @@ def report_lines(report: dict) -> list[str]:
                 ]
         else:
             lines.append(f"{verb} {code}")
+        lines += _outcome_lines(line, dry)
     created, updated = ("to create", "to update") if dry else ("created", "updated")
     for part in ("summary", "categories", "products", "releases", "articles"):
         counts = report[part]

@@ -13,7 +13,7 @@ from ...accounts.services import require_role
 from ...audit import services as audit
 from ...errors import NotFound, ValidationFailed
 from ...extensions import db
-from ...i18n import gettext
+from ...i18n import _, gettext
 from .. import signals
 from ..models import OfferSettings, offer_audience
 from .access import CATALOG_ROLES
@@ -49,27 +49,47 @@ def audience_of(code: str) -> tuple[list[ConsumerGroup], list[ConsumerGroup]]:
 
 
 def _check_audience(group_ids: set[int], pilot_ids: set[int], canary: bool) -> None:
+    """The audience rule. Pilot groups are part of the audience: any groups when the audience
+    is everyone, else some of the audience groups, never one outside them (nothing is added
+    to an audience that was not asked for). A named audience must hold a group beyond its
+    pilots, because widening a canary publishes to the rest: one that is only its pilots has
+    no canary phase, and is refused with what to do instead."""
     errors: check.Errors = {}
-    known = set(
-        db.session.scalars(
-            sa.select(ConsumerGroup.id).where(ConsumerGroup.id.in_(group_ids | pilot_ids))
-        )
+    names = dict(
+        db.session.execute(
+            sa.select(ConsumerGroup.id, ConsumerGroup.name).where(
+                ConsumerGroup.id.in_(group_ids | pilot_ids)
+            )
+        ).all()
     )
-    if (group_ids | pilot_ids) - known:
+    if (group_ids | pilot_ids) - set(names):
         check.add(errors, "group_ids", gettext("Choose existing groups."))
-    if canary and not pilot_ids:
+    elif canary and not pilot_ids:
         check.add(
             errors,
             "pilot_group_ids",
             gettext("A canary publication needs at least one pilot group."),
         )
-    elif canary and group_ids and group_ids <= pilot_ids:
+    elif canary and group_ids and pilot_ids - group_ids:
+        outside = ", ".join(sorted(names[g] for g in pilot_ids - group_ids))
         check.add(
             errors,
-            "group_ids",
-            gettext(
-                "The whole audience must reach beyond the pilot groups: add a group, or check none "
-                "for everyone."
+            "pilot_group_ids",
+            _(
+                "Pilot groups are part of the audience: %(groups)s is not in it. Add %(groups)s "
+                "to the audience groups, or choose pilots among them.",
+                groups=outside,
+            ),
+        )
+    elif canary and group_ids and group_ids == pilot_ids:
+        check.add(
+            errors,
+            "canary",
+            _(
+                "Every audience group is a pilot group, so the canary would have no one to "
+                "widen to. To show the offer to %(groups)s only, save it without canary; to run "
+                "a canary, add the groups that get it after the pilots.",
+                groups=", ".join(sorted(names[g] for g in group_ids)),
             ),
         )
     if errors:
@@ -87,8 +107,8 @@ def set_audience(
     """Who may see an offer; takes effect at once for every revision. No groups means everyone.
 
     In canary only the pilot groups see it, until the offer is widened to its whole audience
-    (the groups, pilots included; none: everyone). Out of canary only the audience groups are
-    kept: pilot groups given then are ignored."""
+    (the groups, which hold the pilots; none: everyone); see `_check_audience` for the rule.
+    Out of canary there are no pilots: pilot groups given then are not stored."""
     require_role(actor, *CATALOG_ROLES, message=gettext("Only catalog managers set audiences."))
     if not revisions_of(code):
         raise NotFound(gettext("No such offer."))
@@ -98,7 +118,7 @@ def set_audience(
     settings = settings_for(code)
     canary_before = settings.canary
     db.session.execute(sa.delete(offer_audience).where(offer_audience.c.offer_code == code))
-    rows = [
+    rows = [  # with a named audience the pilots are among its groups (checked above)
         {"offer_code": code, "group_id": gid, "is_pilot": gid in pilot_ids}
         for gid in sorted(group_ids | pilot_ids)
     ]

@@ -17,7 +17,7 @@ from ...extensions import db
 from ...i18n import format_day, gettext
 from ..models import EDITABLE_STATUSES, LIVE_STATUSES, BundleMember, OfferStatus, ServiceOffer
 from .access import CATALOG_ROLES
-from .pricing import in_force_by_id
+from .pricing import bundle_sums
 from .revisions import bump, check_version, flush_offer, get_offer
 
 
@@ -195,7 +195,6 @@ def move_bundle_member(
     return set_bundle_members(actor, bundle_id, codes, expected_version=expected_version)
 
 
-def bundle_member_total(bundle: ServiceOffer) -> Decimal:
-    members = [offer for _, offer in member_offers(bundle) if offer is not None]
-    prices = in_force_by_id(members)
-    return sum((prices[offer.id][0] or Decimal("0") for offer in members), Decimal("0.00"))
+def bundle_member_total(bundle: ServiceOffer) -> dict[str, Decimal]:
+    """The members' prices in force, summed per billing period (billing period → sum)."""
+    return bundle_sums(offer for _, offer in member_offers(bundle) if offer is not None)

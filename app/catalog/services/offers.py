@@ -30,6 +30,7 @@ from ..models import (
 )
 from .access import CATALOG_ROLES
 from .bundles import check_bundle_validity
+from .pricing import current_price
 from .revisions import (
     bump,
     check_version,
@@ -255,6 +256,8 @@ def create_revision(actor: User | None, offer_id: int) -> ServiceOffer:
         **{field: copy.deepcopy(getattr(live, field)) for field in OFFER_FIELDS},
     )
     revision.replacement_code = None
+    # it starts from the price and cost in force, not the ones the live revision started with
+    revision.price, revision.cost = current_price(live)
     revision.members = [
         BundleMember(member_code=m.member_code, position=m.position) for m in live.members
     ]

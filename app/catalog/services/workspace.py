@@ -148,7 +148,7 @@ CODE_LEVEL_OBJECTS = ("offer_audience", "offer_articles", "offer_settings")
 
 def offer_history(offer: ServiceOffer, limit: int = 200) -> list[audit.AuditEvent]:
     """The audit events of one revision and of what belongs to its code (audience, articles,
-    featured flag), newest first."""
+    featured flag, price changes), newest first."""
     return list(
         db.session.scalars(
             sa.select(audit.AuditEvent)
@@ -161,6 +161,11 @@ def offer_history(offer: ServiceOffer, limit: int = 200) -> list[audit.AuditEven
                     sa.and_(
                         audit.AuditEvent.object_type.in_(CODE_LEVEL_OBJECTS),
                         audit.AuditEvent.object_id == offer.code,
+                    ),
+                    # price changes are audited by their own id, with the code as summary
+                    sa.and_(
+                        audit.AuditEvent.object_type == "price_change",
+                        audit.AuditEvent.summary == offer.code,
                     ),
                 )
             )

@@ -6,7 +6,17 @@ renders or redirects. Service errors come back next to the fields that caused th
 (`forms.place_errors`); a form shown again with its errors answers 422 (409 for a version
 conflict), so the request's unit of work keeps nothing of it."""
 
-from . import browse, categories, editor, editor_tabs, products, templating, workspace  # noqa: F401
+from . import (  # noqa: F401
+    browse,
+    categories,
+    editor,
+    editor_tabs,
+    exchange,
+    history,
+    products,
+    templating,
+    workspace,
+)
 from .blueprint import bp
 
 __all__ = ["bp"]

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from ...accounts.forms import ConfirmForm
 from ...errors import Conflict, InvalidTransition, ValidationFailed
-from ...i18n import _l, gettext
+from ...i18n import _, _l, format_day, gettext
 from ...web import apply_field_errors, arg_id, roles_required
 from .. import forms, pages
 from ..models import EDITABLE_STATUSES, OfferStatus, ServiceOffer
@@ -110,7 +110,12 @@ def render_editor(
 ):
     page = pages.editor_page(current_user, offer, article_search=request.args.get("articles", ""))
     if form is None:
-        data = forms.offer_form_data(offer) if offer is not None else None
+        live = offer is not None and offer.status not in EDITABLE_STATUSES
+        data = (
+            forms.offer_form_data(offer, page["current_price"] if live else None)
+            if offer is not None
+            else None
+        )
         form = forms.OfferForm(formdata=None, data=data)
     forms.fill_offer_choices(
         form,
@@ -248,7 +253,7 @@ def retire_offer(offer_id: int):
     form = forms.RetireForm(prefix="ret")
     if form.validate_on_submit():
         try:
-            lifecycle.transition_offer(
+            retired = lifecycle.transition_offer(
                 current_user,
                 offer.id,
                 OfferStatus.RETIRED,
@@ -261,7 +266,17 @@ def retire_offer(offer_id: int):
         except (Conflict, InvalidTransition) as error:
             flash(error.message, "error")
         else:
-            flash(gettext("%(code)s is retired.", code=offer.code), "success")
+            if retired.display_status() == "retiring" and retired.valid_to is not None:
+                flash(
+                    _(
+                        "%(code)s will be retired on %(day)s.",
+                        code=retired.code,
+                        day=format_day(retired.valid_to),
+                    ),
+                    "success",
+                )
+            else:
+                flash(gettext("%(code)s is retired.", code=offer.code), "success")
     return redirect(editor_url(offer_id))
 
 

@@ -32,6 +32,7 @@ def add_price(offer_id: int):
                 cost=form.cost.data,
                 effective_from=form.effective_from.data,
                 reason=form.reason.data or "",
+                confirm_backdated=bool(form.confirm_backdated.data),
             )
         except ValidationFailed as error:
             return refused(offer, error, price_form=form)

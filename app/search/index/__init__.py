@@ -14,6 +14,7 @@ sees. A stale or incomplete index can therefore cost a match, never leak an offe
 Code inside app/search imports the concept modules; the names below are the ones callers
 outside it use (the tests, the benchmarks)."""
 
+from . import codec
 from .store import KEEP, MARKER, PENDING, open_index, status
 from .writer import apply_changes, count_documents, create_empty, rebuild
 
@@ -28,3 +29,5 @@ __all__ = [
     "rebuild",
     "status",
 ]
+
+codec.install()

@@ -23,6 +23,7 @@ from .kpis import (
     availability,
     deflection_rate,
     fulfillment_kpis,
+    running_span,
     subscription_counts,
     support_kpis,
 )
@@ -51,7 +52,10 @@ def dashboard(
         "fulfillment": fulfillment_kpis(scope.orders, period),
         "support": support,
         "deflection_pct": deflection_rate(scope.subscriptions, period, support["requests"]),
-        "availability_pct": availability(scope.product_ids, period),
+        "availability_pct": availability(
+            scope.product_ids,
+            period if scope.product_wide else running_span(scope.subscriptions, period),
+        ),
         "flow": flow_metrics(scope.orders, scope.requests, period),
     }
 

@@ -4,6 +4,8 @@ resolution within target, deflection, and subscriptions per month."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 
 from ... import clock
@@ -58,10 +60,43 @@ def outage_minutes(product_ids, period: Period) -> float:
     return max(0.0, float(seconds or 0) / 60)
 
 
-def availability(product_ids, period: Period) -> float | None:
+def running_span(subscription_filter, period: Period) -> Period | None:
+    """The part of the period from the first activation to the last termination (or now) of
+    the subscriptions that ran in it; None when none of them ran then. Availability over a
+    viewer's subscriptions is measured over this part, never over time before they existed."""
+    now = clock.now()
+    first, last, still_running = db.session.execute(
+        sa.select(
+            sa.func.min(Subscription.active_since),
+            sa.func.max(Subscription.terminated_at),
+            _count_if(Subscription.terminated_at.is_(None)),
+        ).where(
+            Subscription.id.in_(subscription_filter),
+            Subscription.active_since.is_not(None),
+            Subscription.active_since < at(period.end),
+            sa.or_(
+                Subscription.terminated_at.is_(None),
+                Subscription.terminated_at > at(period.start),
+            ),
+        )
+    ).one()
+    if first is None:
+        return None
+    last = now if still_running else last
+    span = Period(max(period.start, _utc(first)), min(period.end, _utc(last), now))
+    return span if span.end > span.start else None
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def availability(product_ids, period: Period | None) -> float | None:
     """1 − outage minutes ÷ minutes in the period, as a percentage with three decimals; over several
     products, the mean of theirs (outage minutes ÷ product-minutes). No products, or a period that
     has not begun: None ("no data")."""
+    if period is None:
+        return None
     minutes = period.minutes
     if minutes <= 0 or period.start > clock.now():
         return None

@@ -19,6 +19,7 @@ from ...errors import NotAllowed, NotFound, ValidationFailed
 from ...extensions import db
 from ...i18n import _, _l, format_when
 from ...inputs import whole_number
+from ...notifications.models import NotificationKind
 from ...notifications.services import notify
 from ...subscriptions import services as subscriptions
 from ...subscriptions.models import Subscription
@@ -75,8 +76,42 @@ def post_notice(
     message: Any,
     starts_at: Any,
     ends_at: Any = None,
+    critical: Any = False,
 ) -> ServiceNotice:
     require_notice_author(actor)
+    product, kind, title, message, start, end = _checked_notice(
+        product_id, kind, title, message, starts_at, ends_at, critical
+    )
+    notice = ServiceNotice(
+        product_id=product.id,
+        kind=kind,
+        title=title,
+        message=message,
+        starts_at=start,
+        ends_at=end,
+        critical=critical,
+        created_by_id=actor.id,
+        created_at=clock.now(),
+    )
+    db.session.add(notice)
+    db.session.flush()
+    audit.record(actor, "notice", notice.id, "posted", summary=f"{kind}: {title}")
+    signals.notice_published.send(notice, product=product)
+    when = f"from {start:%Y-%m-%d %H:%M} UTC" + (f" to {end:%Y-%m-%d %H:%M} UTC" if end else "")
+    notify(
+        subscribers_of_product(product.id),
+        _l("%(NOTICE_LABELS)s: %(name)s", NOTICE_LABELS=NOTICE_LABELS[kind], name=product.name),
+        f"{title} — {when}. {message}".strip(),
+        "/status/notices",
+        kind=NotificationKind.SERVICE_NOTICES,
+        critical=notice.critical,
+    )
+    db.session.flush()
+    return notice
+
+
+def _checked_notice(product_id, kind, title, message, starts_at, ends_at, critical) -> tuple:
+    """(product, kind, title, message, start, end), or ValidationFailed under each bad field."""
     errors: check.Errors = {}
     product = (
         db.session.get(DigitalProduct, whole_number(product_id))
@@ -100,31 +135,11 @@ def post_notice(
         check.add(errors, "starts_at", _("Enter when it starts."))
     if start and end and end <= start:
         check.add(errors, "ends_at", _("The end must come after the start."))
+    if not isinstance(critical, bool):
+        check.add(errors, "critical", _("Say true or false."))
     if errors:
         raise ValidationFailed(_("The notice could not be posted."), fields=errors)
-    notice = ServiceNotice(
-        product_id=product.id,
-        kind=kind,
-        title=title,
-        message=message,
-        starts_at=start,
-        ends_at=end,
-        created_by_id=actor.id,
-        created_at=clock.now(),
-    )
-    db.session.add(notice)
-    db.session.flush()
-    audit.record(actor, "notice", notice.id, "posted", summary=f"{kind}: {title}")
-    signals.notice_published.send(notice, product=product)
-    when = f"from {start:%Y-%m-%d %H:%M} UTC" + (f" to {end:%Y-%m-%d %H:%M} UTC" if end else "")
-    notify(
-        subscribers_of_product(product.id),
-        _l("%(NOTICE_LABELS)s: %(name)s", NOTICE_LABELS=NOTICE_LABELS[kind], name=product.name),
-        f"{title} — {when}. {message}".strip(),
-        "/status/notices",
-    )
-    db.session.flush()
-    return notice
+    return product, kind, title, message, start, end
 
 
 def _notice_moment(errors: check.Errors, field: str, value: Any) -> datetime | None:
@@ -191,6 +206,8 @@ def update_notice(
         _l("%(word)s: %(title)s", word=word, title=notice.title),
         message,
         "/status/notices",
+        kind=NotificationKind.SERVICE_NOTICES,
+        critical=notice.critical,
     )
     db.session.flush()
     return notice

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from ... import clock
-from ...i18n import Localized, _l, format_number, lazy_day
+from ...i18n import Localized, _, _l, format_number, lazy_day
 from ...subscriptions.models import Subscription
 from ..models import UsageMetric
 from .periods import Period, month_period
-from .usage import usage_series
+from .usage import monthly_usage, usage_series
 
 
 def quotas(subscription: Subscription) -> dict[str, float]:
@@ -57,6 +57,12 @@ def predict_quota_crossing(
     return crossing if crossing <= min(today + timedelta(days=horizon_days), month_end) else None
 
 
+def _label(known: dict[str, UsageMetric], metric: str) -> tuple[str, str]:
+    name = known[metric].label if metric in known else metric
+    unit = f" {known[metric].unit}" if metric in known and known[metric].unit else ""
+    return name, unit
+
+
 def quota_warnings(
     subscription: Subscription,
     limits: dict[str, float],
@@ -65,7 +71,8 @@ def quota_warnings(
 ) -> list[dict]:
     """A warning per quota (of `limits`) that this month's usage has reached or, at its current
     rate, will reach this month; the trend is read from this month's usage, whatever range a
-    page shows."""
+    page shows. A gauge (a level) has reached its quota when this month's peak reading has; its
+    levels are not added up into a trend."""
     if not limits:
         return []
     month = month_period(now.year, now.month)
@@ -74,12 +81,16 @@ def quota_warnings(
     )
     warnings = []
     for metric, quota in sorted(limits.items()):
-        crossing = predict_quota_crossing(this_month.get(metric, []), quota, today=now.date())
+        points = this_month.get(metric, [])
+        if metric in known and known[metric].is_gauge:
+            over = [day for day, value in points if value >= quota]
+            crossing = date.fromisoformat(over[0]) if over else None
+        else:
+            crossing = predict_quota_crossing(points, quota, today=now.date())
         if crossing is None:
             continue
         reached = crossing <= now.date()
-        name = known[metric].label if metric in known else metric
-        unit = f" {known[metric].unit}" if metric in known and known[metric].unit else ""
+        name, unit = _label(known, metric)
         text = (
             _l(
                 "%(name)s has reached its monthly quota of %(quota)s%(unit)s (%(day)s).",
@@ -109,3 +120,50 @@ def quota_warnings(
             }
         )
     return warnings
+
+
+def past_quota_breaches(
+    subscription: Subscription,
+    limits: dict[str, float],
+    known: dict[str, UsageMetric],
+    period: Period,
+    now: datetime,
+) -> list[dict]:
+    """A warning per quota and finished month (last month, and every month the page's range
+    touches) in which the subscription used more than its quota: a counter's month total, a
+    gauge's peak reading. Months are read in one query."""
+    if not limits:
+        return []
+    this_month = month_period(now.year, now.month)
+    last_month = month_period(*(this_month.start - timedelta(days=1)).timetuple()[:2])
+    start = min(last_month.start, month_period(period.start.year, period.start.month).start)
+    figures = monthly_usage([subscription.id], Period(start, this_month.start))
+    breaches = []
+    for (metric, month), value in sorted(figures.items(), key=lambda item: item[0][1]):
+        quota = limits.get(metric)
+        if quota is None or value <= quota:
+            continue
+        name, unit = _label(known, metric)
+        shown = f"{value:,.2f}".rstrip("0").rstrip(".")
+        label = datetime.strptime(month, "%Y-%m").strftime("%B %Y")
+        breaches.append(
+            {
+                "kind": "quota_exceeded",
+                "metric": metric,
+                "quota": quota,
+                "month": month,
+                "used": value,
+                "date": f"{month}-01",
+                "reached": True,
+                "message": _(
+                    "In %(month)s, %(name)s was %(used)s%(unit)s, over the monthly quota of "
+                    "%(quota)s%(unit)s.",
+                    month=label,
+                    name=name,
+                    used=shown,
+                    unit=unit,
+                    quota=format_number(quota),
+                ),
+            }
+        )
+    return breaches

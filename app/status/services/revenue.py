@@ -8,7 +8,9 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from ... import clock
 from ...catalog.models import ServiceOffer
+from ...catalog.prices import cost_in_force
 from ...extensions import db
 from ...subscriptions.models import ServiceContract, Subscription
 from .kpis import RUNNING
@@ -24,14 +26,15 @@ def _cents(money) -> sa.ColumnElement:
 
 def revenue(subscription_filter) -> dict:
     """Monthly recurring revenue and margin of active subscriptions, from their contracts' prices
-    (yearly prices count a twelfth; one-time prices are not recurring) and the offers' costs, per
+    (yearly prices count a twelfth; one-time prices are not recurring) and the offers' costs in
+    force now (catalog/prices.py: a price change's cost from its date), per
     currency. mrr/margin/currency give the only currency (or the largest, when there are several)."""
     rows = db.session.execute(
         sa.select(
             ServiceContract.currency,
             ServiceContract.billing_period,
             sa.func.sum(_cents(ServiceContract.price)),
-            sa.func.sum(_cents(ServiceOffer.cost)),
+            sa.func.sum(_cents(cost_in_force(clock.now()))),
         )
         .join(Subscription, Subscription.id == ServiceContract.subscription_id)
         .join(ServiceOffer, ServiceOffer.id == ServiceContract.offer_id)

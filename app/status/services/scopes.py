@@ -26,6 +26,9 @@ class Scope:
     orders: sa.Select
     requests: sa.Select
     product_ids: sa.Select
+    # True when product_ids is a product chosen by staff: its availability is the product's,
+    # whenever anyone subscribed; otherwise it is measured while the subscriptions ran
+    product_wide: bool = False
 
 
 def chosen_product(product_id: Any) -> int | None:
@@ -69,14 +72,16 @@ def scope_for(viewer: User, *, product_id: Any = None, offer_code: str = "") -> 
                 _("Choose an offer."), fields={"offer": [_("Choose an offer from the list.")]}
             )
         query = query.where(Subscription.offer_code == offer_code.strip().upper())
+    product_wide = product_id is not None and staff
     return Scope(
+        product_wide=product_wide,
         subscriptions=query,
         orders=sa.select(Order.id).where(Order.subscription_id.in_(query)),
         requests=sa.select(SupportRequest.id).where(SupportRequest.subscription_id.in_(query)),
         # staff see a product's availability even before anyone subscribes; a consumer only
         # that of products its groups use
         product_ids=sa.select(sa.literal(product_id))
-        if product_id is not None and staff
+        if product_wide
         else _products_in_scope(query),
     )
 

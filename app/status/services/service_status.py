@@ -16,7 +16,7 @@ from ...support.models import RequestStatus, SupportRequest
 from .kpis import availability, fulfillment_kpis, support_kpis
 from .notices import current_notices, maintenance_warnings
 from .periods import Period, parse_period
-from .quotas import quota_warnings, quotas
+from .quotas import past_quota_breaches, quota_warnings, quotas
 from .usage import metrics, usage_series
 
 
@@ -32,7 +32,8 @@ def subscription_status(viewer: User, subscription_id: int, period: Period | Non
     limits = {
         metric: quota for metric, quota in quotas(subscription).items() if metric in known
     }  # quotas on metrics we measure
-    warnings = quota_warnings(subscription, limits, known, now)
+    warnings = past_quota_breaches(subscription, limits, known, period, now)
+    warnings += quota_warnings(subscription, limits, known, now)
     upcoming = current_notices(product_ids)
     warnings += maintenance_warnings(upcoming, now)
     levels = (contract.snapshot if contract else {}).get("service_levels") or {}
@@ -47,8 +48,19 @@ def subscription_status(viewer: User, subscription_id: int, period: Period | Non
         "notices": upcoming,
         "open_requests": _open_requests(subscription),
         "warnings": warnings,
+        "running": running_within(subscription, period, now),
         "kpis": _kpis(subscription, product_ids, levels, period, now),
     }
+
+
+def running_within(subscription: Subscription, period: Period, now: datetime) -> Period | None:
+    """The part of the period in which the subscription was running (from its activation to its
+    termination), or None when it did not run then: its figures are measured over this part."""
+    running = Period(
+        max(period.start, subscription.active_since or now),
+        min(period.end, subscription.terminated_at or period.end, now),
+    )
+    return running if running.end > running.start else None
 
 
 def _open_requests(subscription: Subscription) -> list[SupportRequest]:
@@ -71,13 +83,10 @@ def _kpis(
 ) -> dict:
     """The subscription's KPIs beside the targets agreed in its contract."""
     # Availability counts only the time the subscription was running within the range.
-    running = Period(
-        max(period.start, subscription.active_since or now),
-        min(period.end, subscription.terminated_at or period.end),
-    )
+    running = running_within(subscription, period, now)
     return {
         "availability_pct": availability(product_ids, running)
-        if product_ids and running.end > running.start
+        if product_ids and running is not None
         else None,
         "availability_target_pct": levels.get("availability_pct"),
         "fulfillment": fulfillment_kpis(

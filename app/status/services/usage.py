@@ -19,7 +19,7 @@ from ...extensions import db
 from ...i18n import _
 from ...inputs import whole_number
 from ...subscriptions.models import Subscription
-from ..models import UsageMetric, UsageRecord
+from ..models import MetricKind, UsageMetric, UsageRecord
 from ..sqltime import at, day_of
 from .periods import FIRST_YEAR, LAST_YEAR, Period, in_years
 
@@ -225,20 +225,58 @@ def _upsert_usage(actor: User, values: dict) -> None:
         )
 
 
-def usage_series(subscription_ids: list[int], period: Period) -> dict[str, list[tuple[str, float]]]:
-    """Daily totals per metric over the period: {metric: [(day, quantity), ...]}."""
-    if not subscription_ids:
-        return {}
-    day = day_of(UsageRecord.period_start)
-    rows = db.session.execute(
-        sa.select(UsageRecord.metric, day, sa.func.sum(UsageRecord.quantity))
+def gauge_keys() -> list[str]:
+    """The metrics that are levels (MetricKind.GAUGE): their figures are peaks, never sums."""
+    return sorted(
+        db.session.scalars(
+            sa.select(UsageMetric.key).where(UsageMetric.kind == MetricKind.GAUGE.value)
+        )
+    )
+
+
+def _daily(subscription_filter, period: Period) -> sa.Subquery:
+    """Per metric and day, over the subscriptions: a counter's day is the sum of its records, a
+    gauge's the sum over the subscriptions of each one's highest reading that day (levels add up
+    across subscriptions at one time, never over time)."""
+    day = day_of(UsageRecord.period_start).label("day")
+    per_subscription = (
+        sa.select(
+            UsageRecord.metric.label("metric"),
+            day,
+            sa.case(
+                (UsageRecord.metric.in_(gauge_keys()), sa.func.max(UsageRecord.quantity)),
+                else_=sa.func.sum(UsageRecord.quantity),
+            ).label("quantity"),
+        )
         .where(
-            UsageRecord.subscription_id.in_(subscription_ids),
+            UsageRecord.subscription_id.in_(subscription_filter),
             UsageRecord.period_start >= at(period.start),
             UsageRecord.period_start < at(period.end),
         )
-        .group_by(UsageRecord.metric, day)
-        .order_by(UsageRecord.metric, day)
+        .group_by(UsageRecord.metric, UsageRecord.subscription_id, day)
+        .subquery()
+    )
+    return (
+        sa.select(
+            per_subscription.c.metric,
+            per_subscription.c.day,
+            sa.func.sum(per_subscription.c.quantity).label("quantity"),
+        )
+        .group_by(per_subscription.c.metric, per_subscription.c.day)
+        .subquery()
+    )
+
+
+def usage_series(subscription_ids: list[int], period: Period) -> dict[str, list[tuple[str, float]]]:
+    """Daily figures per metric over the period, only for days with records: {metric: [(day,
+    quantity), ...]}. A counter's day is its total, a gauge's its peak reading."""
+    if not subscription_ids:
+        return {}
+    daily = _daily(subscription_ids, period)
+    rows = db.session.execute(
+        sa.select(daily.c.metric, daily.c.day, daily.c.quantity).order_by(
+            daily.c.metric, daily.c.day
+        )
     ).all()
     series: dict[str, list[tuple[str, float]]] = {}
     for metric, bucket, total in rows:
@@ -247,13 +285,26 @@ def usage_series(subscription_ids: list[int], period: Period) -> dict[str, list[
 
 
 def usage_totals(subscription_filter, period: Period) -> dict[str, float]:
-    rows = db.session.execute(
-        sa.select(UsageRecord.metric, sa.func.sum(UsageRecord.quantity))
-        .where(
-            UsageRecord.subscription_id.in_(subscription_filter),
-            UsageRecord.period_start >= at(period.start),
-            UsageRecord.period_start < at(period.end),
-        )
-        .group_by(UsageRecord.metric)
-    ).all()
+    """Per metric over the period: a counter's total, a gauge's peak (its highest day)."""
+    daily = _daily(subscription_filter, period)
+    figure = sa.case(
+        (daily.c.metric.in_(gauge_keys()), sa.func.max(daily.c.quantity)),
+        else_=sa.func.sum(daily.c.quantity),
+    )
+    rows = db.session.execute(sa.select(daily.c.metric, figure).group_by(daily.c.metric)).all()
     return {metric: float(total) for metric, total in rows}
+
+
+def monthly_usage(subscription_filter, period: Period) -> dict[tuple[str, str], float]:
+    """Per (metric, 'YYYY-MM') with records in the period: a counter's month total, a gauge's
+    peak reading (its highest day) that month."""
+    daily = _daily(subscription_filter, period)
+    month = sa.func.substr(daily.c.day, 1, 7)
+    figure = sa.case(
+        (daily.c.metric.in_(gauge_keys()), sa.func.max(daily.c.quantity)),
+        else_=sa.func.sum(daily.c.quantity),
+    )
+    rows = db.session.execute(
+        sa.select(daily.c.metric, month, figure).group_by(daily.c.metric, month)
+    ).all()
+    return {(metric, label): float(value) for metric, label, value in rows}

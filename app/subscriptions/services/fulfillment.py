@@ -18,6 +18,7 @@ from ...errors import InvalidTransition, NotFound, ValidationFailed
 from ...extensions import db, get_by_id
 from ...i18n import _, _l
 from ...labels import label
+from ...notifications.models import NotificationKind
 from ...notifications.services import notify
 from ...versioning import check_version, flush_versioned, version_change
 from ..models import (
@@ -190,6 +191,7 @@ def _notify_group(task: FulfillmentTask) -> None:
         _l("New fulfillment task: %(name)s", name=task.name),
         _l("Order %(order_id)s needs “%(name)s”.", order_id=task.order_id, name=task.name),
         "/fulfillment",
+        kind=NotificationKind.ORDER_UPDATES,
     )
 
 
@@ -220,6 +222,7 @@ def _complete_order(actor: User, order: Order) -> None:
             _l("Active: %(name)s", name=subscription.offer.name),
             _l("Your subscription is active."),
             f"/subscriptions/{subscription.id}",
+            kind=NotificationKind.ORDER_UPDATES,
         )
     elif order.order_type == OrderType.MODIFY:
         target = order.target_offer or subscription.offer
@@ -244,6 +247,7 @@ def _complete_order(actor: User, order: Order) -> None:
             _l("Changed: %(name)s", name=target.name),
             _l("Your change is in place; the amended contract is on the subscription page."),
             f"/subscriptions/{subscription.id}",
+            kind=NotificationKind.ORDER_UPDATES,
         )
     else:
         for contract in contracts_of(subscription):
@@ -259,6 +263,7 @@ def _complete_order(actor: User, order: Order) -> None:
             _l("Ended: %(name)s", name=subscription.offer.name),
             _l("Your subscription is terminated."),
             f"/subscriptions/{subscription.id}",
+            kind=NotificationKind.ORDER_UPDATES,
         )
     audit.record(actor, "order", order.id, "completed", changes=changes, summary=order.order_type)
 
@@ -443,6 +448,7 @@ def _follow_task(actor: User, task: FulfillmentTask, before: str, reason: str) -
             _l("Problem with %(name)s", name=subscription.offer.name),
             _l("“%(name)s” failed: %(reason)s", name=task.name, reason=reason),
             f"/subscriptions/{subscription.id}",
+            kind=NotificationKind.ORDER_UPDATES,
         )
     elif before == TaskStatus.FAILED:  # retry: from this step; the ones done stay done
         _resume(actor, order)

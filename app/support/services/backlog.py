@@ -17,6 +17,7 @@ from ...catalog.models import DigitalProduct
 from ...errors import ValidationFailed
 from ...extensions import db, get_by_id
 from ...i18n import _, _l
+from ...notifications.models import NotificationKind
 from ...notifications.services import notify
 from ..models import BacklogItem, BacklogStatus, SupportRequest, backlog_item_requests
 from .products import chosen_product, products
@@ -74,6 +75,7 @@ def raise_backlog_item(
             _l("New %(kind)s for %(name)s", kind=kind, name=product.name),
             title,
             "/support/backlog",
+            kind=NotificationKind.SUPPORT_REPLIES,
         )
     return item
 

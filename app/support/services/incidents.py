@@ -16,6 +16,7 @@ from ...errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from ...extensions import db, get_by_id
 from ...i18n import _, _l
 from ...labels import label
+from ...notifications.models import NotificationKind
 from ...notifications.services import notify
 from ...versioning import version_change
 from ..models import Incident, IncidentStatus, RequestMessage, RequestStatus, SupportRequest
@@ -170,6 +171,7 @@ def transition_incident(
                 _l("Incident %(id)s is %(to)s", id=incident.id, to=to),
                 incident.title,
                 f"/support/requests/{request.id}",
+                kind=NotificationKind.SUPPORT_REPLIES,
             )
     return incident
 

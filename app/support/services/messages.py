@@ -15,6 +15,7 @@ from ...audit import services as audit
 from ...errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from ...extensions import db
 from ...i18n import _, _l
+from ...notifications.models import NotificationKind
 from ...notifications.services import notify
 from ...versioning import version_change
 from ..models import RequestMessage, RequestStatus, SupportRequest
@@ -90,13 +91,20 @@ def add_message(
     store_files(request, message, actor, uploads, internal=bool(internal))
     link = f"/support/requests/{request.id}"
     if agent and not internal:
-        notify([request.requester], _l("Reply on request %(id)s", id=request.id), body[:300], link)
+        notify(
+            [request.requester],
+            _l("Reply on request %(id)s", id=request.id),
+            body[:300],
+            link,
+            kind=NotificationKind.SUPPORT_REPLIES,
+        )
     elif not agent and request.assignee is not None:
         notify(
             [request.assignee],
             _l("Consumer replied on request %(id)s", id=request.id),
             body[:300],
             link,
+            kind=NotificationKind.SUPPORT_REPLIES,
         )
     audit.record(
         actor, "support_request", request.id, "note" if internal else "reply", changes=changes

@@ -18,6 +18,7 @@ from ...extensions import db
 from ...i18n import _, _l
 from ...inputs import unstorable_text
 from ...labels import lazy_label
+from ...notifications.models import NotificationKind
 from ...notifications.services import notify
 from ...subscriptions import services as subscriptions
 from ...subscriptions.models import Subscription, SubscriptionStatus
@@ -90,6 +91,7 @@ def open_request(
         ),
         _l("On %(name)s.", name=subscription.offer.name),
         f"/support/requests/{request.id}",
+        kind=NotificationKind.SUPPORT_REPLIES,
     )
     return request
 

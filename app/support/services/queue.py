@@ -17,6 +17,7 @@ from ...catalog.models import ServiceOffer
 from ...errors import InvalidTransition, ValidationFailed
 from ...extensions import db, get_by_id
 from ...i18n import _, _l
+from ...notifications.models import NotificationKind
 from ...notifications.services import notify
 from ...subscriptions.models import Subscription
 from ...versioning import version_change
@@ -128,6 +129,7 @@ def assign(
             _l("Assigned to you: request %(id)s", id=request.id),
             request.subject,
             f"/support/requests/{request.id}",
+            kind=NotificationKind.SUPPORT_REPLIES,
         )
     return request
 
@@ -183,5 +185,6 @@ def escalate(
         _l("Escalated to tier %(tier)s: %(subject)s", tier=request.tier, subject=request.subject),
         reason[:300],
         f"/support/requests/{request.id}",
+        kind=NotificationKind.SUPPORT_REPLIES,
     )
     return request

@@ -19,6 +19,7 @@ from ...accounts.services import require_role
 from ...audit import services as audit
 from ...extensions import db
 from ...i18n import _
+from ...notifications.models import NotificationKind
 from ...notifications.services import notify_each
 from ...subscriptions import services as subscriptions
 from ...subscriptions.models import Subscription
@@ -165,6 +166,46 @@ def sla_check(actor: User, now: datetime | None = None) -> dict:
     ago. Run by the system (the periodic job, `flask support sla-check`) in its unit of work."""
     require_role(actor, Role.ADMIN, message=_("Only the system runs the SLA check."))
     now = now or clock.now()
+    late_response, late_resolution = _late_requests(now)
+    agents_of_tier: dict[int, list[User]] = {}  # read once per tier, not once per breach
+    # Guarded "not marked yet": of two checks racing, only the one that marks a breach tells.
+    late_response = _mark(
+        late_response,
+        SupportRequest.response_breached_at.is_(None),
+        response_breached_at=SupportRequest.first_response_due,
+    )
+    late_resolution = _mark(
+        late_resolution,
+        SupportRequest.resolution_breached_at.is_(None),
+        resolution_breached_at=SupportRequest.resolution_due,
+    )
+    breaches = [("first response", late_response), ("resolution", late_resolution)]
+    for which, late in breaches:
+        if late:
+            signals.sla_breached.send(which, requests=late)
+    notify_each(
+        (
+            _breach_message(request, which, agents_of_tier)
+            for which, late in breaches
+            for request in late
+        ),
+        kind=NotificationKind.SUPPORT_REPLIES,
+    )
+    for which, late in breaches:
+        audit.record_many(
+            actor, "support_request", "sla_breached", dict.fromkeys((r.id for r in late), which)
+        )
+    closed = _close_stale(actor, now)
+    return {
+        "response_breaches": len(late_response),
+        "resolution_breaches": len(late_resolution),
+        "closed": closed,
+    }
+
+
+def _late_requests(now: datetime) -> tuple[list[SupportRequest], list[SupportRequest]]:
+    """Running requests past their first-response and their resolution due time, not yet
+    marked as breached (paused clocks are not late)."""
     with_assignee = selectinload(SupportRequest.assignee)
     late_response = db.session.scalars(
         sa.select(SupportRequest)
@@ -187,37 +228,7 @@ def sla_check(actor: User, now: datetime | None = None) -> dict:
             SupportRequest.paused_since.is_(None),
         )
     ).all()
-    agents_of_tier: dict[int, list[User]] = {}  # read once per tier, not once per breach
-    # Guarded "not marked yet": of two checks racing, only the one that marks a breach tells.
-    late_response = _mark(
-        late_response,
-        SupportRequest.response_breached_at.is_(None),
-        response_breached_at=SupportRequest.first_response_due,
-    )
-    late_resolution = _mark(
-        late_resolution,
-        SupportRequest.resolution_breached_at.is_(None),
-        resolution_breached_at=SupportRequest.resolution_due,
-    )
-    breaches = [("first response", late_response), ("resolution", late_resolution)]
-    for which, late in breaches:
-        if late:
-            signals.sla_breached.send(which, requests=late)
-    notify_each(
-        _breach_message(request, which, agents_of_tier)
-        for which, late in breaches
-        for request in late
-    )
-    for which, late in breaches:
-        audit.record_many(
-            actor, "support_request", "sla_breached", dict.fromkeys((r.id for r in late), which)
-        )
-    closed = _close_stale(actor, now)
-    return {
-        "response_breaches": len(late_response),
-        "resolution_breaches": len(late_resolution),
-        "closed": closed,
-    }
+    return late_response, late_resolution
 
 
 def _close_stale(actor: User, now: datetime) -> int:

@@ -14,6 +14,7 @@ from ...errors import InvalidTransition, NotAllowed, ValidationFailed
 from ...extensions import db
 from ...i18n import _, _l
 from ...labels import label, lazy_label
+from ...notifications.models import NotificationKind
 from ...notifications.services import notify
 from ...versioning import version_change
 from .. import signals
@@ -160,9 +161,10 @@ def _notify_transition(
         body = "\n\n".join(part for part in (texts.get(to, ""), reason[:300]) if part)
         notify(
             [request.requester],
-            _l("Request %(id)s: %(replace)s", id=request.id, replace=lazy_label(to)),
+            _l("Request %(id)s: %(replace)s", id=request.id, replace=to.replace("_", " ")),
             body,
             link,
+            kind=NotificationKind.SUPPORT_REPLIES,
         )
     else:
         word = _l("reopened") if before == R.RESOLVED and to == R.IN_PROGRESS else lazy_label(to)
@@ -174,4 +176,5 @@ def _notify_transition(
             _l("Request %(id)s %(word)s", id=request.id, word=word),
             request.subject,
             link,
+            kind=NotificationKind.SUPPORT_REPLIES,
         )

@@ -1,96 +1,58 @@
-"""In-app inbox and e-mail outbox. notify() joins the caller's transaction."""
+"""The e-mail outbox: e-mails wait here and go out over SMTP when MAIL_SERVER is set. Every
+e-mail ends with an absolute link to the recipient's notification preferences."""
 
 from __future__ import annotations
 
 import logging
 import smtplib
-from collections.abc import Iterable
 from datetime import timedelta
 from email.message import EmailMessage
 
 import sqlalchemy as sa
 from flask import current_app
 
-from .. import clock
-from ..accounts.models import User
-from ..errors import NotFound
-from ..extensions import db, get_by_id
-from ..i18n import DEFAULT_LANGUAGE, _, force_locale
-from .models import Notification, OutboxEmail
+from ... import clock
+from ...errors import NotFound
+from ...extensions import db, get_by_id
+from ...i18n import _
+from ..models import OutboxEmail
 
 log = logging.getLogger(__name__)
+PREFERENCES_PATH = "/account/notifications"
 
 
-def notify(recipients: Iterable[User], subject: str, body: str = "", link: str = "") -> int:
-    """Queue an inbox entry and an outbox e-mail for each distinct active recipient.
-
-    A subject or body made with `_l` is written in each recipient's language."""
-    return notify_each([(recipients, subject, body, link)])
-
-
-def notify_each(messages: Iterable[tuple[Iterable[User], str, str, str]]) -> int:
-    """`notify` for many messages (recipients, subject, body, link) in two statements, however
-    many messages and recipients: a batch job tells hundreds of people at once."""
-    now = clock.now()
-    inbox, outbox = [], []
-    for recipients, subject, body, link in messages:
-        seen: set[int] = set()
-        for user in recipients:
-            if user is None or user.id in seen or not user.active:
-                continue
-            seen.add(user.id)
-            with force_locale(user.locale or DEFAULT_LANGUAGE):
-                text, words = str(subject)[:200], str(body)
-            inbox.append({"user_id": user.id, "subject": text, "body": words, "link": link})
-            outbox.append(
-                {"recipient": user.email, "subject": text, "body": _email_body(words, link)}
-            )
-    if inbox:
-        db.session.execute(sa.insert(Notification), [{**row, "created_at": now} for row in inbox])
-        db.session.execute(sa.insert(OutboxEmail), [{**row, "created_at": now} for row in outbox])
-    return len(inbox)
+def absolute(link: str) -> str:
+    """A link of the portal as the recipient of an e-mail can open it (PUBLIC_URL first)."""
+    if link.startswith("/"):
+        return current_app.config["PUBLIC_URL"].rstrip("/") + link
+    return link
 
 
-def _email_body(body: str, link: str) -> str:
-    return f"{body}\n\n{link}".strip() if link else body
+def email_body(body: str, link: str = "") -> str:
+    """The text of an e-mail: the message, its link, and the footer with the preferences."""
+    text = f"{body}\n\n{absolute(link)}".strip() if link else body
+    footer = _("Choose which notifications you get, and how: %(url)s", url=preferences_url())
+    return f"{text}\n\n-- \n{footer}".lstrip()
 
 
-def unread_count(user: User) -> int:
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count(Notification.id)).where(
-                Notification.user_id == user.id, Notification.read_at.is_(None)
-            )
-        )
-        or 0
-    )
+def preferences_url() -> str:
+    return absolute(PREFERENCES_PATH)
 
 
-def inbox_query(user: User, *, unread_only: bool = False) -> sa.Select:
-    query = sa.select(Notification).where(Notification.user_id == user.id)
-    if unread_only:
-        query = query.where(Notification.read_at.is_(None))
-    return query.order_by(Notification.created_at.desc(), Notification.id.desc())
+def get_email(email_id: int) -> OutboxEmail:
+    email = get_by_id(OutboxEmail, email_id)
+    if email is None:
+        raise NotFound(_("No such e-mail in the outbox."))
+    return email
 
 
-def mark_read(user: User, notification_id: int) -> Notification:
-    notification = get_by_id(Notification, notification_id)
-    if notification is None or notification.user_id != user.id:
-        raise NotFound(_("No such notification."))
-    if notification.read_at is None:
-        notification.read_at = clock.now()
-    db.session.flush()
-    return notification
-
-
-def mark_all_read(user: User) -> int:
-    result = db.session.execute(
-        sa.update(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-        .values(read_at=clock.now())
-    )
-    db.session.flush()
-    return result.rowcount
+def email_status(email: OutboxEmail) -> str:
+    """sent, failed (it will not be tried again), retrying or pending."""
+    if email.sent_at is not None:
+        return "sent"
+    if email.attempts >= MAX_ATTEMPTS:
+        return "failed"
+    return "retrying" if email.last_error else "pending"
 
 
 def outbox_query(*, pending_only: bool = False) -> sa.Select:
