@@ -15,7 +15,7 @@ document.addEventListener("DOMContentLoaded", () => {
     summary.replaceChildren();
     fields.forEach((input) => {
       const label = form.querySelector(`label[for="${input.id}"]`) || input.closest("label");
-      let value = input.type === "checkbox" ? (input.checked ? "yes" : "no") : input.value.trim();
+      let value = input.type === "checkbox" ? (input.checked ? form.dataset.yes || "yes" : form.dataset.no || "no") : input.value.trim();
       if (input.tagName === "SELECT" && !input.value) value = "";
       if (!value) return;
       const dt = document.createElement("dt");

@@ -66,6 +66,8 @@ ENGLISH = [
     "Low",
     "left",
     "each",
+    "critical",
+    "business",
 ]
 SHOTS = Path(tempfile.mkdtemp(prefix="offerdesk-german-"))
 
@@ -76,6 +78,7 @@ def check_german(page, name: str) -> None:
     assert page.locator("html").get_attribute("lang") == "de"
     text = page.locator("body").inner_text()
     left_over = [word for word in ENGLISH if re.search(rf"\b{re.escape(word)}\b", text)]
+    left_over += re.findall(r"\b(yes|no)\b", text)  # e.g. a yes/no option in the summary
     assert left_over == [], f"{name}: English left on the page: {left_over} ({SHOTS})"
 
 
