@@ -5,7 +5,7 @@ such as form labels), `ngettext` picks a plural form."""
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import Babel, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -22,7 +22,10 @@ __all__ = ["LANGUAGES", "_", "_l", "babel", "init_app", "ngettext", "select_loca
 
 
 def select_locale() -> str:
-    """The user's chosen language, else the browser's best match, else English."""
+    """The user's chosen language, else the browser's best match, else English (also outside a
+    request: a job, a command, a service called from a test)."""
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
     from flask_login import current_user
 
     chosen = getattr(current_user, "locale", None) if current_user else None

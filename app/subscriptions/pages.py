@@ -16,7 +16,7 @@ from ..errors import InvalidTransition, ValidationFailed
 from ..extensions import db
 from ..inputs import search_text
 from .models import Subscription, SubscriptionStatus, TaskStatus
-from .services import contracts, fulfillment, selection, subscriptions, tracking
+from .services import contracts, fulfillment, holdings, orders, selection, subscriptions, tracking
 from .states import TASK
 
 CHANGE_ACTIONS = {"modify", "move_to_replacement"}
@@ -33,18 +33,24 @@ def _paginate(query: sa.Select, page: int, per_page: int | None):
 # --- agree and subscribe ---------------------------------------------------------------------
 
 
-def order_page(user: User, offer_id: int) -> dict:
+def order_page(user: User, offer_id: int, key: str = "") -> dict:
     """The order form of an offer the user may see: its quote, its members when it is a bundle,
-    the hours of work its plan expects and the user's groups; or, with `refusal` set, why it
-    cannot be ordered now."""
+    the hours of work its plan expects and the user's groups, and the order this form (its
+    idempotency `key`) already placed; or, with `refusal` set, why it cannot be ordered now
+    (the offer, or the user holding as many as one person may)."""
     offer = catalog.offer_for_viewer(user, offer_id)
     try:
         selection.orderable_offer(user, offer.id)
     except InvalidTransition as error:
         return refusal_page(user, offer, error.message)
+    placed = orders.placed_with(user, key) if key else None
+    held = holdings.refusal(user, None, offer) if placed is None else None
+    if held is not None:
+        return refusal_page(user, offer, held)
     groups = list(user.groups)
     return {
         "offer": offer,
+        "placed": placed,
         "refusal": None,
         "groups": groups,
         "show_groups": len(groups) > 1,

@@ -26,6 +26,7 @@ from .forms import (
     TaskActionForm,
     TaskFailForm,
     TerminateForm,
+    is_form_key,
     modify_form_for,
     new_idempotency_key,
     order_form_for,
@@ -124,10 +125,15 @@ def new():
     offer_id = arg_id("offer")
     if offer_id is None:
         abort(404, "Choose an offer in the catalog to order it.")
-    page = pages.order_page(current_user, offer_id)
+    key = request.args.get("form", "")
+    page = pages.order_page(current_user, offer_id, key if is_form_key(key) else "")
     if page["refusal"]:
         return _render_not_orderable(page, 409 if request.method == "POST" else 200)
-    form = order_form_for(page["offer"], page["groups"])
+    if request.method == "GET" and not is_form_key(key):
+        # a form opened anew gets its key in its address, so the same form shown again from
+        # history (Back re-requests it: pages are no-store) posts the same key
+        return redirect(url_for(".new", offer=offer_id, form=new_idempotency_key()))
+    form = order_form_for(page["offer"], page["groups"], key=key)
     status = 200
     if form.validate_on_submit():
         response, status = _place_order(form, page)

@@ -25,6 +25,7 @@ from ...versioning import flush_versioned
 from .. import signals
 from ..models import Order, OrderStatus, OrderType, Subscription, SubscriptionStatus
 from ..states import ORDER, SUBSCRIPTION
+from . import holdings
 from .contracts import agreement, write_contract
 from .fulfillment import advance, plan_tasks
 from .lifecycle import guarded_touch, move
@@ -51,6 +52,13 @@ def _existing_order(user: User, key: str, fingerprint: str) -> Order | None:
             fields={"idempotency_key": ["Use a new key for a new request."]},
         )
     return order
+
+
+def placed_with(user: User, key: str) -> Order | None:
+    """The order `user` already placed with this idempotency key, if any."""
+    return db.session.scalar(
+        sa.select(Order).where(Order.requested_by_id == user.id, Order.idempotency_key == key[:100])
+    )
 
 
 def _clean_key(key: Any) -> str:
@@ -159,7 +167,9 @@ def _new_subscription(
     key: str,
     fingerprint: str,
 ) -> Order:
-    """The subscription, its new-instance order, its contract and its tasks, started."""
+    """The subscription, its new-instance order, its contract and its tasks, started (if the
+    person and the group may hold one more)."""
+    holdings.reserve(actor, group, offer)
     subscription = Subscription(
         offer_id=offer.id,
         offer_code=offer.code,
@@ -236,6 +246,8 @@ def modify(
         )
 
     def build() -> Order:
+        if target.code != subscription.offer_code:
+            holdings.reserve(subscription.owner or actor, subscription.group, target)
         move(actor, subscription, S.MODIFYING)
         order = Order(
             subscription_id=subscription.id,
