@@ -16,7 +16,16 @@ from ..errors import InvalidTransition, ValidationFailed
 from ..extensions import db
 from ..inputs import search_text
 from .models import Subscription, SubscriptionStatus, TaskStatus
-from .services import contracts, fulfillment, holdings, orders, selection, subscriptions, tracking
+from .services import (
+    changes,
+    contracts,
+    fulfillment,
+    holdings,
+    orders,
+    selection,
+    subscriptions,
+    tracking,
+)
 from .states import TASK
 
 CHANGE_ACTIONS = {"modify", "move_to_replacement"}
@@ -110,7 +119,7 @@ def modify_page(
     target, refusal = subscription.offer, None
     if wanted not in (None, "", str(subscription.offer_id)):
         try:
-            target = selection.orderable_offer(user, wanted)
+            target = selection.change_target(user, subscription, wanted)
         except (InvalidTransition, ValidationFailed) as error:
             refusal = error.message
     matching = search_text(matching)
@@ -121,12 +130,16 @@ def modify_page(
         and all(offer.id != target.id for offer in targets)
     ):
         targets.insert(0, target)  # the chosen offer stays chosen whatever the list shows
+    contract = contracts.current_contract(subscription)
     return {
         **page,
         "replacement": replacement,
         "target": target,
+        "relations": selection.relations(subscription, targets),
         "refusal": refusal,
         "quote": selection.quote(target),
+        "price_difference": changes.price_difference(subscription, contract, target),
+        "contract_changes": changes.contract_changes(subscription, contract, target),
         "targets": targets,
         "more_targets": more,
         "matching": matching,

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from ..accounts.models import Role
 from ..catalog.models import BillingPeriod, ServiceOffer
 from ..errors import Conflict, InvalidTransition, ValidationFailed
+from ..i18n import _
 from ..web import (
     apply_field_errors,
     arg_id,
@@ -72,6 +73,13 @@ def helpers():
         "option_value": option_value,
         "tone": lambda status: STATUS_TONES.get(status or "", "warn"),
         "catalog_href": "/catalog/",
+        "relation_labels": {
+            "new_revision": _("its new revision"),
+            "replacement": _("the replacement"),
+            "upgrade": _("upgrade"),
+            "downgrade": _("downgrade"),
+            "same_product": _("same product"),
+        },
         "offer_href": lambda offer_id: f"/catalog/offers/{offer_id}",
     }
 

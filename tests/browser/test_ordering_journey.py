@@ -9,7 +9,9 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from app import unit_of_work
 from app.extensions import db
+from app.subscriptions import services as subs
 from app.subscriptions.models import Order, Subscription
 from tests.catalog import conftest as catalog_fixtures
 from tests.conftest import DEMO_PASSWORD, browser_login
@@ -58,3 +60,54 @@ def test_back_after_ordering_and_sending_again_shows_the_first_order(page, make_
         "You already have 1 active subscription(s) of VPN access"
     )
     _no_horizontal_overflow(page)
+
+
+AT_ONCE = [
+    {"name": "Create account", "mode": "automatic", "integration": None, "expected_hours": 1}
+]
+
+
+def test_the_change_form_offers_related_offers_with_the_price_difference(
+    page, make_offer, users, tmp_path
+):
+    consumer = users["consumer"]
+    vpn = make_offer("VPN-ACCESS", fulfillment_plan=AT_ONCE, upgrade_codes=["VPN-PLUS"])
+    plus = make_offer("VPN-PLUS", name="VPN plus", price="12.00", fulfillment_plan=AT_ONCE)
+    make_offer("PEN-TEST", name="Penetration test", price="6500.00", billing_period="one_time")
+    order, _ = subs.subscribe(
+        consumer,
+        vpn.id,
+        options={"profile": "developer", "devices": 2},
+        accept_terms=True,
+        idempotency_key="vpn",
+    )
+    unit_of_work.commit()
+    subscription_id = order.subscription_id
+
+    browser_login(page, consumer.email, DEMO_PASSWORD)
+    page.goto(f"/subscriptions/{subscription_id}")
+    page.get_by_role("link", name="Change").first.click()
+    choices = page.get_by_label("Offer after the change")
+    expect(choices.locator("option")).to_have_text(
+        ["Keep VPN access (change options only)", "VPN plus (VPN-PLUS) — upgrade"]
+    )
+    choices.select_option(label="VPN plus (VPN-PLUS) — upgrade")
+    page.get_by_role("button", name="Show this offer's options").click()
+    expect(page.get_by_role("heading", name="Move to VPN plus")).to_be_visible()
+    difference = page.get_by_test_id("price-difference")
+    expect(difference.get_by_role("row").nth(1)).to_have_text(
+        re.compile(r"Monthly\s*7\.50 EUR\s*12\.00 EUR\s*\+4\.50 EUR")
+    )
+    expect(page.get_by_test_id("contract-changes")).to_contain_text(
+        "The terms and service levels stay as they are."
+    )
+    for width, height in ((1280, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=str(tmp_path / f"change-{width}.png"), full_page=True)
+        _no_horizontal_overflow(page)
+    page.get_by_label("I accept the terms and conditions").check()
+    page.get_by_role("button", name="Order the change").click()
+    page.wait_for_url(re.compile(rf"/subscriptions/{subscription_id}$"))
+    db.session.expire_all()
+    change = db.session.scalars(sa.select(Order).where(Order.order_type == "modify")).one()
+    assert change.target_offer_id == plus.id

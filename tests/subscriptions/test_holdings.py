@@ -167,16 +167,30 @@ def test_the_catalog_api_sets_and_shows_the_limits(api, make_offer, users):
     assert (changed.json["max_per_person"], changed.json["max_per_group"]) == (1, 5)
 
 
-def test_the_editor_saves_the_limits(client_as, make_offer):
+def test_the_editor_saves_the_limits_and_change_paths(client_as, make_offer):
     offer = make_offer("VPN-ACCESS", publish=False)
     editor = client_as("catalog_manager")
     page = editor.get(f"/catalog/manage/offers/{offer.id}").get_data(as_text=True)
     assert 'name="max_per_person"' in page and "Active subscriptions per person" in page
-    data = offer_form(version=offer.version, max_per_person="1", max_per_group="")
+    assert 'name="upgrade_codes"' in page and 'name="downgrade_codes"' in page
+    data = offer_form(
+        version=offer.version,
+        max_per_person="1",
+        max_per_group="",
+        upgrade_codes="vpn-plus",
+        downgrade_codes="VPN-LITE, VPN-MINI",
+    )
     saved = editor.post(f"/catalog/manage/offers/{offer.id}", data=data)
     assert saved.status_code == 302, saved.get_data(as_text=True)[:2000]
     db.session.expire_all()
-    assert catalog.get_offer(offer.id).max_per_person == 1
+    saved_offer = catalog.get_offer(offer.id)
+    assert saved_offer.max_per_person == 1
+    assert (saved_offer.upgrade_codes, saved_offer.downgrade_codes) == (
+        ["VPN-PLUS"],
+        ["VPN-LITE", "VPN-MINI"],
+    )
+    shown = editor.get(f"/catalog/manage/offers/{offer.id}").get_data(as_text=True)
+    assert 'value="VPN-LITE, VPN-MINI"' in shown
     refused = editor.post(
         f"/catalog/manage/offers/{offer.id}",
         data=offer_form(version=catalog.get_offer(offer.id).version, max_per_person="none"),

@@ -29,7 +29,7 @@ from . import holdings
 from .contracts import agreement, write_contract
 from .fulfillment import advance, plan_tasks
 from .lifecycle import guarded_touch, move
-from .selection import clean_options, orderable_offer
+from .selection import change_target, clean_options, orderable_offer
 from .subscriptions import subscription_for
 
 S = SubscriptionStatus
@@ -270,19 +270,14 @@ def modify(
 
 
 def _change_target(actor: User, subscription: Subscription, target_offer_id: Any) -> ServiceOffer:
-    """The offer after the change: the current one, or another the actor may order now."""
+    """The offer after the change: the current one, or one the subscription may change to that
+    the actor may order now."""
     if (
         target_offer_id in (None, "")
         or int(_int(target_offer_id, "target_offer_id")) == subscription.offer_id
     ):
         return subscription.offer
-    target = orderable_offer(actor, target_offer_id)
-    if target.is_bundle or subscription.offer.is_bundle:
-        raise ValidationFailed(
-            "Bundles cannot be swapped; end the bundle and order anew.",
-            fields={"target_offer_id": ["Not for bundles."]},
-        )
-    return target
+    return change_target(actor, subscription, target_offer_id)
 
 
 # --- terminate -------------------------------------------------------------------------------
