@@ -234,6 +234,7 @@ def queue_page(
         "pagination": pagination,
         "allowed": {task.id: TASK.targets(task.status) for task in pagination.items},
         "overdue": {task.id: tracking.overdue_since(task) for task in pagination.items},
+        "summaries": {task.id: tracking.order_summary(task.order) for task in pagination.items},
         "groups": list(user.groups),
         "statuses": TASK_STATUSES,
     }
