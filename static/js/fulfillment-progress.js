@@ -1,6 +1,7 @@
 // The subscription page's fulfillment steps, live: while steps run, poll the page's small JSON
 // endpoint (a GET that never writes), update each step's status and latest message, and
-// announce changes in the aria-live region. Once every step is done or failed it stops, and
+// announce changes in the aria-live region. Once every step is done, or the order stopped on a
+// failed step (the later ones stay waiting), it stops, and
 // swaps in the page's fresh status, outputs and actions in place (no reload: the announcement
 // is not cut off and keyboard focus stays where it was).
 document.addEventListener("DOMContentLoaded", () => {
@@ -76,7 +77,11 @@ document.addEventListener("DOMContentLoaded", () => {
       .map((step) => `${step.name}: ${words(step.status)}${step.message ? ` — ${step.message}` : ""}`);
     if (progress.finished) {
       stopped = true;
-      news.push(`Fulfillment finished; the subscription is ${words(progress.subscription.status)}.`);
+      news.push(
+        progress.order && progress.order.status === "failed"
+          ? `Fulfillment stopped: a step failed; the subscription is ${words(progress.subscription.status)}.`
+          : `Fulfillment finished; the subscription is ${words(progress.subscription.status)}.`,
+      );
     }
     if (news.length && announce) announce.textContent = news.join(". ");
     if (!progress.finished) {
