@@ -199,6 +199,41 @@ def offer_code(errors: Errors, value: Any) -> str:
     return code
 
 
+def holding_limit(errors: Errors, field: str, value: Any) -> int | None:
+    """How many active subscriptions one holder may have: empty for any number, else 1–10,000."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    limit = whole_number(value, maximum=10_000)
+    if limit is None or isinstance(value, bool | float):
+        add(errors, field, _("Enter a whole number from 1 to 10,000, or leave it empty for any."))
+        return None
+    return limit
+
+
+def offer_codes(errors: Errors, field: str, value: Any) -> list[str]:
+    """A list of offer codes (a list, or text separated by commas, spaces or lines), each once,
+    in the order given."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = re.split(r"[\s,;]+", value)
+    if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
+        add(errors, field, _("Give offer codes, e.g. VPN-PLUS, VPN-LITE."))
+        return []
+    codes: list[str] = []
+    for item in value:
+        code = item.strip().upper()
+        if not code or code in codes:
+            continue
+        if not CODE_RE.match(code):
+            add(errors, field, _("“%(code)s” is not an offer code.", code=code[:40]))
+            continue
+        codes.append(code)
+    if len(codes) > 50:
+        add(errors, field, _("Name at most 50 offers."))
+    return codes
+
+
 def kind(errors: Errors, value: Any) -> str:
     return choice(
         errors, "kind", value or OfferKind.NEW_INSTANCE.value, [k.value for k in OfferKind], "kind"

@@ -216,6 +216,29 @@ class OfferForm(FlaskForm):
         default=BillingPeriod.MONTHLY.value,
     )
     terms = TextAreaField(_l("Terms and conditions"), description=_l("Markdown."))
+    max_per_person = StringField(
+        _l("Active subscriptions per person"),
+        widget=_number(step="1", min="1"),
+        description=_l("Empty: any number. 1 for one account per person, e.g. VPN access."),
+    )
+    max_per_group = StringField(
+        _l("Active subscriptions per group"),
+        widget=_number(step="1", min="1"),
+        description=_l("Empty: any number."),
+    )
+    upgrade_codes = StringField(
+        _l("Upgrades"),
+        description=_l(
+            "Codes of offers a subscriber may change to as an upgrade, separated by commas."
+        ),
+    )
+    downgrade_codes = StringField(
+        _l("Downgrades"),
+        description=_l(
+            "Codes of offers a subscriber may change to as a downgrade. The replacement and "
+            "offers of the same product are always offered."
+        ),
+    )
     service_levels = FormField(ServiceLevelsForm)
     options = FieldList(FormField(OptionForm))
     fulfillment_plan = FieldList(FormField(StepForm))
@@ -318,6 +341,10 @@ def offer_form_data(offer, in_force: tuple | None = None) -> dict:
         "currency": offer.currency,
         "billing_period": offer.billing_period,
         "terms": offer.terms,
+        "max_per_person": _text(offer.max_per_person),
+        "max_per_group": _text(offer.max_per_group),
+        "upgrade_codes": ", ".join(offer.upgrade_codes or []),
+        "downgrade_codes": ", ".join(offer.downgrade_codes or []),
         "service_levels": {
             "availability_pct": _text(levels.get("availability_pct")),
             "fulfillment_target_hours": _text(levels.get("fulfillment_target_hours")),
@@ -400,6 +427,10 @@ def offer_data(form: OfferForm, offer=None) -> dict:
         "currency": form.currency.data,
         "billing_period": form.billing_period.data,
         "terms": form.terms.data,
+        "max_per_person": form.max_per_person.data,
+        "max_per_group": form.max_per_group.data,
+        "upgrade_codes": form.upgrade_codes.data or "",
+        "downgrade_codes": form.downgrade_codes.data or "",
         "service_levels": {
             "availability_pct": levels.availability_pct.data,
             "fulfillment_target_hours": levels.fulfillment_target_hours.data,

@@ -185,6 +185,12 @@ class ServiceOffer(db.Model):
         sa.CheckConstraint("price >= 0", name="price_not_negative"),
         sa.CheckConstraint("cost >= 0", name="cost_not_negative"),
         sa.CheckConstraint(
+            "max_per_person IS NULL OR max_per_person >= 1", name="max_per_person_positive"
+        ),
+        sa.CheckConstraint(
+            "max_per_group IS NULL OR max_per_group >= 1", name="max_per_group_positive"
+        ),
+        sa.CheckConstraint(
             "valid_to IS NULL OR valid_from IS NULL OR valid_to > valid_from", name="validity_order"
         ),
         sa.Index("ix_service_offers_status_validity", "status", "valid_from", "valid_to"),
@@ -230,6 +236,13 @@ class ServiceOffer(db.Model):
     support_plan: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     planned_release_date: Mapped[datetime | None] = mapped_column(UTCDateTime)
     replacement_code: Mapped[str | None] = mapped_column(sa.String(40))
+    # how many active subscriptions of this offer one person / one group may hold (None: any)
+    max_per_person: Mapped[int | None] = mapped_column()
+    max_per_group: Mapped[int | None] = mapped_column()
+    # the offers (by code) a subscription of this one may change to, besides its replacement
+    # and the offers of the same product
+    upgrade_codes: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
+    downgrade_codes: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -119,6 +119,14 @@ class Label(fields.String):
 
 # --- API requests ------------------------------------------------------------------------
 
+LIMIT_META = {
+    "description": "How many active subscriptions of this offer one person (or one group) may "
+    "hold; null: any number.",
+    "example": 1,
+}
+UPGRADES_META = {"description": "Offer codes a subscription may change to as an upgrade."}
+DOWNGRADES_META = {"description": "Offer codes a subscription may change to as a downgrade."}
+
 
 class OfferWriteSchema(Schema):
     """The fields of an offer revision. On PATCH every field is optional and missing ones keep
@@ -148,6 +156,10 @@ class OfferWriteSchema(Schema):
     fulfillment_plan = fields.List(fields.Dict(), allow_none=True)
     support_plan = fields.Dict(keys=fields.Str(), allow_none=True)
     planned_release_date = Moment(allow_none=True)
+    max_per_person = fields.Raw(allow_none=True, metadata=LIMIT_META)
+    max_per_group = fields.Raw(allow_none=True, metadata=LIMIT_META)
+    upgrade_codes = fields.List(fields.Raw(), allow_none=True, metadata=UPGRADES_META)
+    downgrade_codes = fields.List(fields.Raw(), allow_none=True, metadata=DOWNGRADES_META)
 
 
 class OfferPatchSchema(OfferWriteSchema):
@@ -290,6 +302,10 @@ class ConsumerOfferSchema(Schema):
     replacement_code = fields.Str(allow_none=True)
     members = fields.List(fields.Nested(BundleMemberSchema))
     featured = fields.Bool()
+    max_per_person = fields.Int(allow_none=True, metadata=LIMIT_META)
+    max_per_group = fields.Int(allow_none=True, metadata=LIMIT_META)
+    upgrade_codes = fields.List(fields.Str(), metadata=UPGRADES_META)
+    downgrade_codes = fields.List(fields.Str(), metadata=DOWNGRADES_META)
 
 
 class ManagerOfferSchema(ConsumerOfferSchema):
@@ -540,6 +556,10 @@ class OfferFileSchema(Schema):
     canary = fields.Bool(load_default=False)
     featured = fields.Bool(load_default=False)
     replacement = fields.Str(load_default=None, allow_none=True)
+    max_per_person = fields.Raw(load_default=None, allow_none=True, metadata=LIMIT_META)
+    max_per_group = fields.Raw(load_default=None, allow_none=True, metadata=LIMIT_META)
+    upgrades = fields.List(fields.Raw(), load_default=list, metadata=UPGRADES_META)
+    downgrades = fields.List(fields.Raw(), load_default=list, metadata=DOWNGRADES_META)
     members = fields.List(fields.Str(), load_default=list)
     articles = fields.List(
         fields.Str(), load_default=list, metadata={"description": "Knowledge article titles."}

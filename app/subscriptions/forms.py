@@ -4,6 +4,7 @@ fields below."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -29,6 +30,11 @@ class MarkRequired:
 
 def new_idempotency_key() -> str:
     return uuid.uuid4().hex
+
+
+def is_form_key(value: str | None) -> bool:
+    """Whether `value` looks like a key `new_idempotency_key` made."""
+    return bool(value) and re.fullmatch(r"[0-9a-f]{32}", value) is not None
 
 
 def _option_field(option: dict, current: Any) -> Any:
@@ -123,12 +129,13 @@ def _with_options(base: type, definitions: list[dict], current: dict | None) -> 
     return type(base.__name__, (base,), attrs)
 
 
-def order_form_for(offer, groups: list, **kwargs) -> OrderForm:
-    """The order form generated from the offer's option definitions."""
+def order_form_for(offer, groups: list, *, key: str = "", **kwargs) -> OrderForm:
+    """The order form generated from the offer's option definitions, carrying `key` (the one
+    in the form's address) as its idempotency key."""
     form = _with_options(OrderForm, offer.options or [], None)(**kwargs)
     form.group_id.choices = [(str(group.id), group.name) for group in groups]
     if not form.is_submitted():
-        form.idempotency_key.data = new_idempotency_key()
+        form.idempotency_key.data = key if is_form_key(key) else new_idempotency_key()
     return form
 
 

@@ -16,7 +16,16 @@ from ..errors import InvalidTransition, ValidationFailed
 from ..extensions import db
 from ..inputs import search_text
 from .models import Subscription, SubscriptionStatus, TaskStatus
-from .services import contracts, fulfillment, selection, subscriptions, tracking
+from .services import (
+    changes,
+    contracts,
+    fulfillment,
+    holdings,
+    orders,
+    selection,
+    subscriptions,
+    tracking,
+)
 from .states import TASK
 
 CHANGE_ACTIONS = {"modify", "move_to_replacement"}
@@ -33,18 +42,24 @@ def _paginate(query: sa.Select, page: int, per_page: int | None):
 # --- agree and subscribe ---------------------------------------------------------------------
 
 
-def order_page(user: User, offer_id: int) -> dict:
+def order_page(user: User, offer_id: int, key: str = "") -> dict:
     """The order form of an offer the user may see: its quote, its members when it is a bundle,
-    the hours of work its plan expects and the user's groups; or, with `refusal` set, why it
-    cannot be ordered now."""
+    the hours of work its plan expects and the user's groups, and the order this form (its
+    idempotency `key`) already placed; or, with `refusal` set, why it cannot be ordered now
+    (the offer, or the user holding as many as one person may)."""
     offer = catalog.offer_for_viewer(user, offer_id)
     try:
         selection.orderable_offer(user, offer.id)
     except InvalidTransition as error:
         return refusal_page(user, offer, error.message)
+    placed = orders.placed_with(user, key) if key else None
+    held = holdings.refusal(user, None, offer) if placed is None else None
+    if held is not None:
+        return refusal_page(user, offer, held)
     groups = list(user.groups)
     return {
         "offer": offer,
+        "placed": placed,
         "refusal": None,
         "groups": groups,
         "show_groups": len(groups) > 1,
@@ -104,7 +119,7 @@ def modify_page(
     target, refusal = subscription.offer, None
     if wanted not in (None, "", str(subscription.offer_id)):
         try:
-            target = selection.orderable_offer(user, wanted)
+            target = selection.change_target(user, subscription, wanted)
         except (InvalidTransition, ValidationFailed) as error:
             refusal = error.message
     matching = search_text(matching)
@@ -115,12 +130,16 @@ def modify_page(
         and all(offer.id != target.id for offer in targets)
     ):
         targets.insert(0, target)  # the chosen offer stays chosen whatever the list shows
+    contract = contracts.current_contract(subscription)
     return {
         **page,
         "replacement": replacement,
         "target": target,
+        "relations": selection.relations(subscription, targets),
         "refusal": refusal,
         "quote": selection.quote(target),
+        "price_difference": changes.price_difference(subscription, contract, target),
+        "contract_changes": changes.contract_changes(subscription, contract, target),
         "targets": targets,
         "more_targets": more,
         "matching": matching,
@@ -215,6 +234,7 @@ def queue_page(
         "pagination": pagination,
         "allowed": {task.id: TASK.targets(task.status) for task in pagination.items},
         "overdue": {task.id: tracking.overdue_since(task) for task in pagination.items},
+        "summaries": {task.id: tracking.order_summary(task.order) for task in pagination.items},
         "groups": list(user.groups),
         "statuses": TASK_STATUSES,
     }

@@ -28,6 +28,7 @@ from .forms import (
     TaskActionForm,
     TaskFailForm,
     TerminateForm,
+    is_form_key,
     modify_form_for,
     new_idempotency_key,
     order_form_for,
@@ -79,6 +80,13 @@ def helpers():
         "tone": lambda status: STATUS_TONES.get(status or "", "warn"),
         "order_kind": lambda order_type: str(ORDER_KINDS.get(order_type, order_type)),
         "catalog_href": "/catalog/",
+        "relation_labels": {
+            "new_revision": _("its new revision"),
+            "replacement": _("the replacement"),
+            "upgrade": _("upgrade"),
+            "downgrade": _("downgrade"),
+            "same_product": _("same product"),
+        },
         "offer_href": lambda offer_id: f"/catalog/offers/{offer_id}",
     }
 
@@ -132,10 +140,15 @@ def new():
     offer_id = arg_id("offer")
     if offer_id is None:
         abort(404, _("Choose an offer in the catalog to order it."))
-    page = pages.order_page(current_user, offer_id)
+    key = request.args.get("form", "")
+    page = pages.order_page(current_user, offer_id, key if is_form_key(key) else "")
     if page["refusal"]:
         return _render_not_orderable(page, 409 if request.method == "POST" else 200)
-    form = order_form_for(page["offer"], page["groups"])
+    if request.method == "GET" and not is_form_key(key):
+        # a form opened anew gets its key in its address, so the same form shown again from
+        # history (Back re-requests it: pages are no-store) posts the same key
+        return redirect(url_for(".new", offer=offer_id, form=new_idempotency_key()))
+    form = order_form_for(page["offer"], page["groups"], key=key)
     status = 200
     if form.validate_on_submit():
         response, status = _place_order(form, page)

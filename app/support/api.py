@@ -26,6 +26,13 @@ from .services.request_view import request_view
 TAG = "support"
 
 
+def _whose_arg() -> str:
+    value = request.args.get("whose", "mine").strip()
+    if value not in ("mine", "group"):
+        raise ValidationFailed(_("Unknown whose."), fields={"whose": [_("Use mine or group.")]})
+    return value
+
+
 def _status_arg() -> str:
     value = request.args.get("status", "").strip()
     allowed = [status.value for status in RequestStatus]
@@ -89,11 +96,13 @@ def support_requests_create():
 
 @endpoint(
     "/support-requests",
-    summary="Your groups' support requests; for support agents, the queue of a tier",
+    summary="The support requests you opened (whose=group: all your groups'); for support "
+    "agents, the queue of a tier",
     tag=TAG,
     response=SupportRequestPageSchema,
     query={
         "status": "new, in_progress, waiting_on_consumer, resolved or closed",
+        "whose": "mine (default) or group: also your colleagues' requests in your groups",
         "tier": "agents: the queue's tier (default: your own)",
         "page": "page number, from 1",
         "per_page": "1–100",
@@ -106,7 +115,7 @@ def support_requests_list():
     if is_agent(user):
         query = queue.queue_query(user, tier=tier, status=status)
     else:
-        query = requests.my_requests_query(user, status=status)
+        query = requests.my_requests_query(user, status=status, whose=_whose_arg())
     page = _page(query)
     page["items"] = [_request_data(item) for item in page["items"]]
     return jsonify(page)

@@ -139,9 +139,15 @@ def _request_list(pagination) -> dict:
     }
 
 
-def my_requests_page(user: User, status: str) -> dict:
-    pagination = paginate(requests.my_requests_query(user, status=status))
-    return {**_request_list(pagination), "status": status, "can_ask": user.has_role(Role.CONSUMER)}
+def my_requests_page(user: User, status: str, whose: str = "mine") -> dict:
+    """The requests the user opened, or (whose="group") all of their groups', saying whose."""
+    pagination = paginate(requests.my_requests_query(user, status=status, whose=whose))
+    return {
+        **_request_list(pagination),
+        "status": status,
+        "whose": whose,
+        "can_ask": user.has_role(Role.CONSUMER),
+    }
 
 
 def queue_page(user: User, tier: int, filters: dict) -> dict:

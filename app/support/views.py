@@ -208,8 +208,9 @@ def deflect():
 @login_required
 def my_requests():
     status = _arg_choice("status", [s.value for s in RequestStatus])
+    whose = "group" if request.args.get("whose") == "group" else "mine"
     return render_template(
-        "support/my_requests.html", **pages.my_requests_page(current_user, status)
+        "support/my_requests.html", **pages.my_requests_page(current_user, status, whose)
     )
 
 

@@ -2,7 +2,7 @@
 users.timezone (an IANA name, none = UTC)
 
 Revision ID: b8e2d4f6a913
-Revises: b8d4f1a2c9e7
+Revises: b8e4c2a7d913
 Create Date: 2026-12-02 10:00:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b8e2d4f6a913'
-down_revision = 'b8d4f1a2c9e7'
+down_revision = 'b8e4c2a7d913'
 branch_labels = None
 depends_on = None
 

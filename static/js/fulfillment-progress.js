@@ -1,6 +1,7 @@
 // The subscription page's fulfillment steps, live: while steps run, poll the page's small JSON
 // endpoint (a GET that never writes), update each step's status and latest message, and
-// announce changes in the aria-live region. Once every step is done or failed it stops, and
+// announce changes in the aria-live region. Once every step is done, or the order stopped on a
+// failed step (the later ones stay waiting), it stops, and
 // swaps in the page's fresh status, outputs and actions in place (no reload: the announcement
 // is not cut off and keyboard focus stays where it was).
 document.addEventListener("DOMContentLoaded", () => {
@@ -78,8 +79,12 @@ document.addEventListener("DOMContentLoaded", () => {
       .map((step) => `${step.name}: ${words(step.status)}${step.message ? ` — ${step.message}` : ""}`);
     if (progress.finished) {
       stopped = true;
-      const finished = (announce && announce.dataset.finished) || "Fulfillment finished; the subscription is {status}.";
-      news.push(finished.replace("{status}", words(progress.subscription.status)));
+      const status = words(progress.subscription.status);
+      const stopped = progress.order && progress.order.status === "failed";
+      const said = stopped
+        ? (announce && announce.dataset.stopped) || "Fulfillment stopped: a step failed; the subscription is {status}."
+        : (announce && announce.dataset.finished) || "Fulfillment finished; the subscription is {status}.";
+      news.push(said.replace("{status}", status));
     }
     if (news.length && announce) announce.textContent = news.join(". ");
     if (!progress.finished) {

@@ -74,7 +74,10 @@ def test_engineering_consumer_neither_sees_nor_orders_the_bundle(
     assert "VPN access" in listing
     assert "Starter kit" not in listing
     assert "Payroll pilot" not in listing
-    assert http.get(f"/subscriptions/new?offer={starter_kit.id}").status_code == 404
+    assert (
+        http.get(f"/subscriptions/new?offer={starter_kit.id}", follow_redirects=True).status_code
+        == 404
+    )
     client = api(token_for(users["other_consumer"]))
     assert client.get(f"{API}/offers/{starter_kit.id}").status_code == 404
     listed = client.get(f"{API}/offers").json

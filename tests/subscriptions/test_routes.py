@@ -46,9 +46,11 @@ def count(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
-def add_visible_offers(how_many: int, *, kind: str, name: str) -> None:
-    """Published offers everyone sees, named `name` 0000, 0001, …: rows, not the services, as
-    only their number matters here."""
+def add_visible_offers(
+    how_many: int, *, kind: str, name: str, product_id: int | None = None
+) -> None:
+    """Published offers everyone sees, named `name` 0000, 0001, …, of the product given: rows,
+    not the services, as only their number matters here."""
     db.session.execute(  # past the offer's state machine, which admits new offers as drafts
         sa.insert(ServiceOffer),
         [
@@ -59,6 +61,7 @@ def add_visible_offers(how_many: int, *, kind: str, name: str) -> None:
                 "status": "published",
                 "price": Decimal("1.00"),
                 "published_at": clock.now(),
+                "product_id": product_id,
                 "version": 1,
             }
             for number in range(how_many)
@@ -78,7 +81,7 @@ def consumer(client_as):
 
 
 def order_form(consumer, offer_id: int, **data):
-    page = html(consumer.get(f"/subscriptions/new?offer={offer_id}"))
+    page = html(consumer.get(f"/subscriptions/new?offer={offer_id}", follow_redirects=True))
     payload = {"idempotency_key": hidden_key(page), "accept_terms": "y", **GOOD_OPTIONS}
     payload.update(data)
     return payload
@@ -88,6 +91,11 @@ def place_order(consumer, offer_id: int, **data):
     return consumer.post(
         f"/subscriptions/new?offer={offer_id}", data=order_form(consumer, offer_id, **data)
     )
+
+
+def product(name: str) -> int:
+    """A digital product's id (made by the system, as its offers' product)."""
+    return catalog.save_product(SYSTEM, name=name).id
 
 
 def manual_task(order_id: int) -> FulfillmentTask:
@@ -192,7 +200,7 @@ def test_compare_leaves_out_invisible_offers(consumer, make_offer):
 
 
 def test_order_form_generated_from_options(consumer, vpn):
-    response = consumer.get(f"/subscriptions/new?offer={vpn.id}")
+    response = consumer.get(f"/subscriptions/new?offer={vpn.id}", follow_redirects=True)
     assert response.status_code == 200
     page = html(response)
     assert "Personal use only. Monthly notice." in page  # terms
@@ -229,7 +237,7 @@ def test_help_text_and_defaults_are_shown(consumer, make_offer):
         }
     ]
     offer = make_offer("MAIL", name="Mailbox", options=options)
-    page = html(consumer.get(f"/subscriptions/new?offer={offer.id}"))
+    page = html(consumer.get(f"/subscriptions/new?offer={offer.id}", follow_redirects=True))
     chunk = field_chunk(page, "option_size")
     assert "In gigabytes." in chunk and 'value="5"' in chunk
 
@@ -328,7 +336,7 @@ def test_group_select_for_consumers_in_several_groups(app, make_offer, make_user
     offer = make_offer()
     sam = make_user("consumer", groups=("Sales", "Finance"))
     client = login(app.test_client(), sam)
-    page = html(client.get(f"/subscriptions/new?offer={offer.id}"))
+    page = html(client.get(f"/subscriptions/new?offer={offer.id}", follow_redirects=True))
     assert re.search(r'<select[^>]*name="group_id"', page)
     sales = accounts.find_group_by_name("Sales")
     response = client.post(
@@ -354,7 +362,7 @@ def test_retired_offer_shows_reason_and_replacement(consumer, make_offer, users)
         users["catalog_manager"], offer.id, "retired", replacement_code="VPN-NEXT"
     )
     clock.freeze(clock.now() + timedelta(minutes=5))
-    response = consumer.get(f"/subscriptions/new?offer={offer.id}")
+    response = consumer.get(f"/subscriptions/new?offer={offer.id}", follow_redirects=True)
     assert response.status_code == 200
     page = html(response)
     assert "VPN access is retired and takes no new orders." in page
@@ -387,8 +395,18 @@ def test_invisible_and_missing_offers_are_404(consumer, make_offer):
 
 
 def test_only_consumers_order(client_as, vpn):
-    assert client_as("support_agent").get(f"/subscriptions/new?offer={vpn.id}").status_code == 403
-    assert client_as("catalog_manager").get(f"/subscriptions/new?offer={vpn.id}").status_code == 403
+    assert (
+        client_as("support_agent")
+        .get(f"/subscriptions/new?offer={vpn.id}", follow_redirects=True)
+        .status_code
+        == 403
+    )
+    assert (
+        client_as("catalog_manager")
+        .get(f"/subscriptions/new?offer={vpn.id}", follow_redirects=True)
+        .status_code
+        == 403
+    )
 
 
 def test_bundle_lists_members_in_sequence(consumer, make_offer, users):
@@ -403,7 +421,7 @@ def test_bundle_lists_members_in_sequence(consumer, make_offer, users):
     knowledge.link_articles(manager, "STARTER-KIT", [article.id])
     for status in ("planned", "ready", "published"):
         catalog.transition_offer(manager, bundle.id, status)
-    page = html(consumer.get(f"/subscriptions/new?offer={bundle.id}"))
+    page = html(consumer.get(f"/subscriptions/new?offer={bundle.id}", follow_redirects=True))
     members = page.split('data-testid="bundle-members"')[1].split("</ol>")[0]
     assert members.index("Laptop") < members.index("VPN access")
     response = consumer.post(
@@ -552,7 +570,7 @@ def test_change_without_terms_or_without_change_is_refused(consumer, order_vpn, 
 
 
 def test_move_to_another_offer(consumer, order_vpn, agent, make_offer):
-    order, _ = order_vpn()
+    order, _ = order_vpn(upgrade_codes=["VPN-PREMIUM"])
     subscription = activate(order, agent)
     premium = make_offer("VPN-PREMIUM", name="VPN premium", price="12.00", options=[])
     page = html(consumer.get(f"/subscriptions/{subscription.id}/modify?target={premium.id}"))
@@ -623,38 +641,45 @@ def test_change_page_of_a_fulfilling_subscription_redirects(consumer, order_vpn)
 def test_change_targets_are_filtered_in_sql_before_any_bound(
     consumer, order_vpn, agent, make_offer, queries
 ):
-    """More than 300 visible offers, the first 300 by name bundles (which are no change target):
-    an allowed target sorting after them is still offered, in as many statements as before."""
-    order, _ = order_vpn()
+    """More than 300 visible offers of the same product, the first 300 by name bundles (which
+    are no change target): an allowed target sorting after them is still offered, in as many
+    statements as before."""
+    gateway = product("Remote Access Gateway")
+    order, _ = order_vpn(product_id=gateway)
     subscription = activate(order, agent)
-    zeta = make_offer("ZETA-VPN", name="Zeta VPN")
+    zeta = make_offer("ZETA-VPN", name="Zeta VPN", product_id=gateway)
     path = f"/subscriptions/{subscription.id}/modify"
     consumer.get(path)
     with queries() as few:
         consumer.get(path)
-    add_visible_offers(310, kind="bundle", name="Bundle")
+    add_visible_offers(310, kind="bundle", name="Bundle", product_id=gateway)
     with queries() as many:
         page = html(consumer.get(path))
-    assert f'<option value="{zeta.id}">Zeta VPN (ZETA-VPN)</option>' in page
+    assert f'<option value="{zeta.id}">Zeta VPN (ZETA-VPN) — same product</option>' in page
     assert "Bundle 0000" not in page
     assert len(many) == len(few), (len(few), len(many))
 
 
 def test_change_targets_past_the_bound_are_found_by_name(consumer, order_vpn, agent, make_offer):
-    order, _ = order_vpn()
+    gateway = product("Remote Access Gateway")
+    order, _ = order_vpn(product_id=gateway)
     subscription = activate(order, agent)
-    zeta = make_offer("ZETA-VPN", name="Zeta VPN")
-    add_visible_offers(selection.CHANGE_TARGET_LIMIT, kind="new_instance", name="Alpha")
+    zeta = make_offer("ZETA-VPN", name="Zeta VPN", product_id=gateway)
+    add_visible_offers(
+        selection.CHANGE_TARGET_LIMIT, kind="new_instance", name="Alpha", product_id=gateway
+    )
     path = f"/subscriptions/{subscription.id}/modify"
     page = html(consumer.get(path))
     listed = page.split('<select id="target"')[1].split("</select>")[0]
     assert listed.count("<option ") == selection.CHANGE_TARGET_LIMIT + 1  # and "Keep"
     assert "Zeta VPN (ZETA-VPN)" not in page and 'name="find"' in page
     found = html(consumer.get(f"{path}?find=zeta"))
-    assert f'<option value="{zeta.id}">Zeta VPN (ZETA-VPN)</option>' in found
+    assert f'<option value="{zeta.id}">Zeta VPN (ZETA-VPN) — same product</option>' in found
     assert "Alpha 0000" not in found
     chosen = html(consumer.get(f"{path}?target={zeta.id}"))  # chosen, it stays in the list
-    assert f'<option value="{zeta.id}" selected>Zeta VPN (ZETA-VPN)</option>' in chosen
+    assert (
+        f'<option value="{zeta.id}" selected>Zeta VPN (ZETA-VPN) — same product</option>' in chosen
+    )
     assert consumer.get(f"{path}?find=%01").status_code == 200
     assert consumer.get(f"{path}?find=%00").status_code == 400  # NUL: refused at the door
     for literal in ("100%25", "_", "💥" * 200):  # % and _ match themselves only

@@ -398,7 +398,7 @@ def test_who_may_make_a_move(open_request, users, agents, who, to, message):
         support.transition_request(agents[1], request.id, "resolved")
         with pytest.raises(NotAllowed) as error:
             support.transition_request(agents[1], request.id, "closed")
-        assert error.value.message == "Only the requester's group can do that."
+        assert error.value.message == "Only the person who opened the request can do that."
         return
     with pytest.raises(NotAllowed) as error:
         support.transition_request(users["consumer"], request.id, to)
@@ -791,12 +791,15 @@ def test_deflection_is_counted_and_opens_no_request(active_subscription, users, 
     assert db.session.scalar(sa.select(sa.func.count(Deflection.id))) == 1
 
 
-def test_my_requests_are_the_groups_only(open_request, users, make_user):
+def test_my_requests_are_my_own_and_my_groups_on_asking(open_request, users, make_user):
     request = open_request()
     colleague = make_user("consumer", groups=("Finance",))
-    assert [r.id for r in db.session.scalars(support.my_requests_query(colleague))] == [request.id]
-    assert list(db.session.scalars(support.my_requests_query(users["other_consumer"]))) == []
-    assert list(db.session.scalars(support.my_requests_query(colleague, status="closed"))) == []
+    mine = support.my_requests_query
+    assert [r.id for r in db.session.scalars(mine(users["consumer"]))] == [request.id]
+    assert list(db.session.scalars(mine(colleague))) == []  # not theirs
+    assert [r.id for r in db.session.scalars(mine(colleague, whose="group"))] == [request.id]
+    assert list(db.session.scalars(mine(users["other_consumer"], whose="group"))) == []
+    assert list(db.session.scalars(mine(colleague, status="closed", whose="group"))) == []
     with pytest.raises(NotFound):
         support.request_for(users["other_consumer"], request.id)
     # A colleague in the group may follow up and sees the public thread.

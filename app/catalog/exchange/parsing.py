@@ -24,6 +24,8 @@ FILE_NAMES = {
     "pilot_group_ids": "pilot_groups",
     "end_date": "valid_to",
     "replacement_code": "replacement",
+    "upgrade_codes": "upgrades",
+    "downgrade_codes": "downgrades",
     "article_ids": "articles",
     "to": "status",
 }

@@ -37,6 +37,8 @@ PLAIN_FIELDS = (
     "options",
     "fulfillment_plan",
     "support_plan",
+    "max_per_person",
+    "max_per_group",
 )
 # The file's names of the offer fields that hold ids in the database.
 FILE_NAMES = {"category_id": "category", "product_id": "product", "release_id": "release"}
@@ -131,6 +133,7 @@ def offer_fields(item: dict, existing: ServiceOffer | None, *, slugs: dict[str, 
     """The file's item as service fields; references resolved, relative dates resolved
     for new offers and left out (stored date kept) for existing ones."""
     data: dict[str, Any] = {key: item[key] for key in PLAIN_FIELDS}
+    data["upgrade_codes"], data["downgrade_codes"] = item["upgrades"], item["downgrades"]
     for key in DATE_FIELDS:
         value = item[key]
         if isinstance(value, Relative) and existing is not None:

@@ -61,6 +61,10 @@ OFFER_FIELDS = (
     "fulfillment_plan",
     "support_plan",
     "planned_release_date",
+    "max_per_person",
+    "max_per_group",
+    "upgrade_codes",
+    "downgrade_codes",
 )
 
 
@@ -106,7 +110,17 @@ def clean_offer_fields(data: dict, *, partial_of: ServiceOffer | None = None) ->
         "planned_release_date": check.moment(
             errors, "planned_release_date", source.get("planned_release_date")
         ),
+        "max_per_person": check.holding_limit(
+            errors, "max_per_person", source.get("max_per_person")
+        ),
+        "max_per_group": check.holding_limit(errors, "max_per_group", source.get("max_per_group")),
+        "upgrade_codes": check.offer_codes(errors, "upgrade_codes", source.get("upgrade_codes")),
+        "downgrade_codes": check.offer_codes(
+            errors, "downgrade_codes", source.get("downgrade_codes")
+        ),
     }
+    own_code = partial_of.code if partial_of is not None else str(data.get("code") or "").upper()
+    _check_change_paths(errors, cleaned, own_code.strip())
     if (
         cleaned["valid_from"]
         and cleaned["valid_to"]
@@ -131,6 +145,16 @@ def clean_offer_fields(data: dict, *, partial_of: ServiceOffer | None = None) ->
     if errors:
         raise ValidationFailed(_("The offer has invalid fields."), fields=errors)
     return cleaned
+
+
+def _check_change_paths(errors: check.Errors, cleaned: dict, own_code: str) -> None:
+    """Upgrades and downgrades name other offers, each in one list only. A code may name an
+    offer not created yet (a catalog file may list it later): it is eligible once it exists."""
+    for field in ("upgrade_codes", "downgrade_codes"):
+        if own_code and own_code in cleaned[field]:
+            check.add(errors, field, _("An offer is not a change of itself."))
+    for code in sorted(set(cleaned["upgrade_codes"]) & set(cleaned["downgrade_codes"])):
+        check.add(errors, "downgrade_codes", _("%(code)s is already an upgrade.", code=code))
 
 
 def create_offer(actor: User | None, data: dict) -> ServiceOffer:

@@ -26,10 +26,11 @@ from ...versioning import flush_versioned
 from .. import signals
 from ..models import Order, OrderStatus, OrderType, Subscription, SubscriptionStatus
 from ..states import ORDER, SUBSCRIPTION
+from . import holdings
 from .contracts import agreement, write_contract
 from .fulfillment import advance, plan_tasks
 from .lifecycle import guarded_touch, move
-from .selection import clean_options, orderable_offer
+from .selection import change_target, clean_options, orderable_offer
 from .subscriptions import subscription_for
 
 S = SubscriptionStatus
@@ -52,6 +53,13 @@ def _existing_order(user: User, key: str, fingerprint: str) -> Order | None:
             fields={"idempotency_key": [_("Use a new key for a new request.")]},
         )
     return order
+
+
+def placed_with(user: User, key: str) -> Order | None:
+    """The order `user` already placed with this idempotency key, if any."""
+    return db.session.scalar(
+        sa.select(Order).where(Order.requested_by_id == user.id, Order.idempotency_key == key[:100])
+    )
 
 
 def _clean_key(key: Any) -> str:
@@ -160,7 +168,9 @@ def _new_subscription(
     key: str,
     fingerprint: str,
 ) -> Order:
-    """The subscription, its new-instance order, its contract and its tasks, started."""
+    """The subscription, its new-instance order, its contract and its tasks, started (if the
+    person and the group may hold one more)."""
+    holdings.reserve(actor, group, offer)
     subscription = Subscription(
         offer_id=offer.id,
         offer_code=offer.code,
@@ -237,6 +247,8 @@ def modify(
         )
 
     def build() -> Order:
+        if target.code != subscription.offer_code:
+            holdings.reserve(subscription.owner or actor, subscription.group, target)
         move(actor, subscription, S.MODIFYING)
         order = Order(
             subscription_id=subscription.id,
@@ -259,19 +271,14 @@ def modify(
 
 
 def _change_target(actor: User, subscription: Subscription, target_offer_id: Any) -> ServiceOffer:
-    """The offer after the change: the current one, or another the actor may order now."""
+    """The offer after the change: the current one, or one the subscription may change to that
+    the actor may order now."""
     if (
         target_offer_id in (None, "")
         or int(_int(target_offer_id, "target_offer_id")) == subscription.offer_id
     ):
         return subscription.offer
-    target = orderable_offer(actor, target_offer_id)
-    if target.is_bundle or subscription.offer.is_bundle:
-        raise ValidationFailed(
-            _("Bundles cannot be swapped; end the bundle and order anew."),
-            fields={"target_offer_id": [_("Not for bundles.")]},
-        )
-    return target
+    return change_target(actor, subscription, target_offer_id)
 
 
 # --- terminate -------------------------------------------------------------------------------

@@ -66,18 +66,70 @@ def quote(offer: ServiceOffer, options: dict | None = None) -> dict:
     }
 
 
+# --- what a subscription may change to ---------------------------------------------------------
+
+
+def change_paths(subscription: Subscription) -> tuple[dict[str, str], set[int]]:
+    """Where a subscription may go: (offer code → how it relates, products). The codes are the
+    replacement of its offer and the upgrades and downgrades the catalog manager marked on it,
+    read from the revision the subscription has and the offer's live one; any offer of the same
+    digital product may be had too."""
+    sources = [subscription.offer]
+    live = catalog.live_revision(subscription.offer_code)
+    if live is not None and live.id != subscription.offer_id:
+        sources.append(live)
+    paths: dict[str, str] = {}
+    for source in sources:
+        if source.replacement_code:
+            paths.setdefault(source.replacement_code, "replacement")
+        for code in source.upgrade_codes or []:
+            paths.setdefault(code, "upgrade")
+        for code in source.downgrade_codes or []:
+            paths.setdefault(code, "downgrade")
+    paths.pop(subscription.offer_code, None)
+    return paths, {source.product_id for source in sources if source.product_id is not None}
+
+
+def relations(subscription: Subscription, offers: list[ServiceOffer]) -> dict[int, str]:
+    """How each offer relates to the subscription's: new_revision (of its own offer),
+    replacement, upgrade, downgrade, same_product, or "" when it is no change the subscription
+    may make."""
+    paths, products = change_paths(subscription)
+
+    def how(offer: ServiceOffer) -> str:
+        if offer.code == subscription.offer_code:
+            return "new_revision"
+        if offer.code in paths:
+            return paths[offer.code]
+        return "same_product" if offer.product_id in products else ""
+
+    return {offer.id: how(offer) for offer in offers}
+
+
+def _eligible(query: sa.Select, subscription: Subscription) -> sa.Select:
+    paths, products = change_paths(subscription)
+    reachable = [ServiceOffer.code == subscription.offer_code]  # its newer revision
+    if paths:
+        reachable.append(ServiceOffer.code.in_(sorted(paths)))
+    if products:
+        reachable.append(ServiceOffer.product_id.in_(sorted(products)))
+    return query.where(
+        sa.or_(*reachable),
+        ServiceOffer.id != subscription.offer_id,
+        ServiceOffer.kind != OfferKind.BUNDLE.value,
+    )
+
+
 def change_targets(
     user: User, subscription: Subscription, *, matching: str = "", limit: int = CHANGE_TARGET_LIMIT
 ) -> tuple[list[ServiceOffer], bool]:
-    """The offers a subscription may move to, by name: visible to the user (so live and inside
-    their validity, which is what orderable means), not bundles, not the offer it has, and, when
-    `matching` is given, with it in their name or code. Filtered in SQL, then at most `limit`;
-    the flag says whether more were left out."""
+    """The offers a subscription may move to (see `change_paths`), by name: visible to the user
+    (so live and inside their validity, which is what orderable means), not bundles, not the
+    offer it has, and, when `matching` is given, with it in their name or code. All of it in
+    SQL, then at most `limit`; the flag says whether more were left out."""
     if subscription.offer.is_bundle:
         return [], False
-    query = catalog.visible_offers_query(user).where(
-        ServiceOffer.id != subscription.offer_id, ServiceOffer.kind != OfferKind.BUNDLE.value
-    )
+    query = _eligible(catalog.visible_offers_query(user), subscription)
     text = search_text(matching)
     if text:
         query = query.where(
@@ -90,6 +142,26 @@ def change_targets(
         db.session.scalars(query.order_by(ServiceOffer.name, ServiceOffer.id).limit(limit + 1))
     )
     return offers[:limit], len(offers) > limit
+
+
+def change_target(user: User, subscription: Subscription, offer_id: Any) -> ServiceOffer:
+    """The offer the subscription would move to, if the user may order it now and it is one the
+    subscription may change to; otherwise a field error on target_offer_id."""
+    target = orderable_offer(user, offer_id)
+    if target.is_bundle or subscription.offer.is_bundle:
+        raise ValidationFailed(
+            _("Bundles cannot be swapped; end the bundle and order anew."),
+            fields={"target_offer_id": [_("Not for bundles.")]},
+        )
+    if not relations(subscription, [target])[target.id]:
+        message = _(
+            "%(name)s is not a change of %(current)s: choose its replacement, an upgrade or "
+            "downgrade, or another offer of the same product.",
+            name=target.name,
+            current=subscription.offer.name,
+        )
+        raise ValidationFailed(message, fields={"target_offer_id": [message]})
+    return target
 
 
 def clean_options(offer: ServiceOffer, raw: Any) -> dict:

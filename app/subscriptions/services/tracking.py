@@ -15,8 +15,9 @@ from ...catalog.services.access import CATALOG_ROLES
 from ...errors import NotFound
 from ...extensions import get_by_id
 from ...i18n import _
-from ..models import FulfillmentTask, Order, TaskStatus
+from ..models import FulfillmentTask, Order, OrderStatus, OrderType, TaskStatus
 from ..states import TASK
+from .contracts import contracts_of
 from .fulfillment import can_work
 from .subscriptions import current_order, orders_of, subscription_for
 
@@ -89,7 +90,11 @@ def progress_document(user: User, subscription_id: int) -> dict:
         "order": {"id": shown.id, "status": shown.status} if shown is not None else None,
         "steps": steps,
         "outputs": dict(subscription.outputs or {}),
-        "finished": all(step["status"] in FINISHED for step in steps),
+        # done when every step is, or when the order stopped (a failed step leaves the later
+        # ones waiting: the page stops polling and shows the subscription's new status)
+        "finished": shown is None
+        or shown.status != OrderStatus.IN_PROGRESS
+        or all(step["status"] in FINISHED for step in steps),
     }
 
 
@@ -115,4 +120,74 @@ def task_page(user: User, task_id: int) -> dict:
         "overdue_since": overdue_since(task),
         "can_retry": can_retry(user, task),
         "allowed": TASK.targets(task.status) if can_work(user, task) else set(),
+        "summary": order_summary(task.order),
     }
+
+
+# --- what an order asks for, as its tasks show it --------------------------------------------
+
+JUSTIFICATION_KEYS = ("justification", "reason", "business_reason")
+
+
+def _option_rows(definitions: list[dict], values: dict) -> list[dict]:
+    labels = {option.get("key"): option.get("label") or option.get("key") for option in definitions}
+    return [
+        {"key": key, "label": labels.get(key, key), "value": value}
+        for key, value in (values or {}).items()
+        if value not in (None, "")
+    ]
+
+
+def _before_change(order: Order) -> tuple[str, dict, list[dict]]:
+    """(offer name, options, option definitions) the subscription had when the change was
+    ordered: while it runs, the subscription's own; once done, its contract before the amended
+    one."""
+    subscription = order.subscription
+    if order.status == OrderStatus.COMPLETED:
+        agreed = contracts_of(subscription)
+        for earlier, later in zip(agreed, agreed[1:], strict=False):
+            if later.snapshot == order.agreement:
+                snapshot = earlier.snapshot or {}
+                return (
+                    snapshot.get("name", earlier.offer_code),
+                    snapshot.get("options") or {},
+                    snapshot.get("option_definitions") or [],
+                )
+    return subscription.offer.name, subscription.options or {}, subscription.offer.options or []
+
+
+def order_summary(order: Order) -> dict:
+    """What an agent needs to do the order's step: the options chosen (with labels), the
+    justification given, and for a change what changes (offer and options, before → after)."""
+    agreement = order.agreement or {}
+    definitions = agreement.get("option_definitions") or order.subscription.offer.options or []
+    options = _option_rows(definitions, order.options or {})
+    justification = next(
+        (str(row["value"]) for row in options if row["key"] in JUSTIFICATION_KEYS), ""
+    )
+    summary = {
+        "options": [row for row in options if row["key"] not in JUSTIFICATION_KEYS],
+        "justification": justification,
+        "change": None,
+    }
+    if order.order_type == OrderType.MODIFY:
+        offer_before, values_before, definitions_before = _before_change(order)
+        labels = {
+            row["key"]: row["label"] for row in _option_rows(definitions_before, values_before)
+        }
+        labels.update({row["key"]: row["label"] for row in options})
+        after_values = order.options or {}
+        summary["change"] = {
+            "offer_before": offer_before,
+            "offer_after": agreement.get("name") or offer_before,
+            "options": [
+                {
+                    "label": labels.get(key, key),
+                    "before": values_before.get(key),
+                    "after": after_values.get(key),
+                }
+                for key in sorted(set(values_before) | set(after_values))
+                if values_before.get(key) != after_values.get(key)
+            ],
+        }
+    return summary

@@ -14,7 +14,7 @@ from .attachments import attachments_for
 from .backlog import backlog_items_of
 from .incidents import can_work_incidents, incident_for_request, incident_progress
 from .messages import messages_for
-from .requests import request_for
+from .requests import is_requester, request_for
 from .transitions import may_make
 
 R = RequestStatus
@@ -47,7 +47,8 @@ def request_view(user: User, request_id: int) -> dict:
 def request_actions(user: User, request: SupportRequest) -> dict:
     """Which buttons this user gets on this request (the services still check every move)."""
     agent = is_agent(user)
-    consumer = request.group_id in user.group_ids and user.has_role(Role.CONSUMER)
+    consumer = is_requester(user, request)
+    colleague = not consumer and request.group_id in user.group_ids and user.has_role(Role.CONSUMER)
     status = request.status
     moves = {
         to
@@ -58,8 +59,9 @@ def request_actions(user: User, request: SupportRequest) -> dict:
     return {
         "agent": agent,
         "consumer": consumer,
+        "colleague": colleague,
         "transitions": sorted(moves),
-        "reply": open_ and (agent or consumer),
+        "reply": open_ and (agent or consumer or colleague),
         "take": agent
         and open_
         and request.assignee_id != user.id

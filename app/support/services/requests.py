@@ -31,16 +31,28 @@ def request_for(user: User, request_id: int) -> SupportRequest:
     return request
 
 
-def my_requests_query(user: User, *, status: str = "") -> sa.Select:
+def is_requester(user: User, request: SupportRequest) -> bool:
+    """Whether `user` opened the request as a consumer. The rule across a group: colleagues in
+    the request's group see it and may add to its thread (they share the subscription), but
+    only the requester makes the consumer's moves (answering, accepting the resolution,
+    reopening) and rates the support, besides the agents."""
+    return request.requester_id == user.id and user.has_role(Role.CONSUMER)
+
+
+def my_requests_query(user: User, *, status: str = "", whose: str = "mine") -> sa.Select:
+    """The requests the user opened; with whose="group", those of all the user's groups."""
     require_actor(user)
-    query = sa.select(SupportRequest).where(
-        SupportRequest.group_id.in_(sorted(user.group_ids) or [-1])
-    )
+    if whose == "group":
+        query = sa.select(SupportRequest).where(
+            SupportRequest.group_id.in_(sorted(user.group_ids) or [-1])
+        )
+    else:
+        query = sa.select(SupportRequest).where(SupportRequest.requester_id == user.id)
     if status:
         query = query.where(SupportRequest.status == status)
-    return query.options(selectinload(SupportRequest.assignee)).order_by(
-        SupportRequest.created_at.desc(), SupportRequest.id.desc()
-    )
+    return query.options(
+        selectinload(SupportRequest.assignee), selectinload(SupportRequest.requester)
+    ).order_by(SupportRequest.created_at.desc(), SupportRequest.id.desc())
 
 
 def request_by_key(actor: User, key: str | None) -> SupportRequest | None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from ... import validation as check
-from ...accounts.models import Role, User
+from ...accounts.models import User
 from ...audit import services as audit
 from ...errors import NotAllowed, ValidationFailed
 from ...i18n import _
 from ...versioning import version_change
 from ..models import RequestStatus, SupportRequest
-from .requests import flush_versioned, request_for
+from .requests import flush_versioned, is_requester, request_for
 from .text import typed_text
 
 R = RequestStatus
@@ -19,8 +19,8 @@ R = RequestStatus
 
 def rate(actor: User, request_id: int, satisfaction: Any, comment: Any = "") -> SupportRequest:
     request = request_for(actor, request_id)
-    if not (request.group_id in actor.group_ids and actor.has_role(Role.CONSUMER)):
-        raise NotAllowed(_("Only the requester's group rates the support received."))
+    if not is_requester(actor, request):
+        raise NotAllowed(_("Only the person who opened the request rates the support received."))
     errors: check.Errors = {}
     if request.status not in (R.RESOLVED, R.CLOSED):
         check.add(errors, "satisfaction", _("Rate the support once the request is resolved."))

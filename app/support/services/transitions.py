@@ -8,7 +8,7 @@ from typing import Any
 
 from ... import clock
 from ... import validation as check
-from ...accounts.models import Role, User
+from ...accounts.models import User
 from ...audit import services as audit
 from ...errors import InvalidTransition, NotAllowed, ValidationFailed
 from ...extensions import db
@@ -22,19 +22,19 @@ from ..models import RequestMessage, RequestStatus, SupportRequest
 from ..states import REQUESTS
 from . import sla
 from .agents import is_agent, tier_agents
-from .requests import check_version, flush_versioned, request_for
+from .requests import check_version, flush_versioned, is_requester, request_for
 from .text import typed_text
 
 R = RequestStatus
 
 
 def request_to_move(actor: User, request_id: int) -> SupportRequest:
-    """The request, if `actor` may change its status at all: an agent or the requester's group
-    (which moves each may make, the table says). Asked before anything sent is read."""
+    """The request, if `actor` may change its status at all: an agent or its requester (which
+    moves each may make, the table says; colleagues in the group only see it and write on it).
+    Asked before anything sent is read."""
     request = request_for(actor, request_id)
-    consumer = request.group_id in actor.group_ids and actor.has_role(Role.CONSUMER)
-    if not (is_agent(actor) or consumer):
-        raise NotAllowed(_("Only support agents and the requester's group change its status."))
+    if not (is_agent(actor) or is_requester(actor, request)):
+        raise NotAllowed(_("Only support agents and the person who opened it change its status."))
     return request
 
 
@@ -109,12 +109,11 @@ def _check_move(actor: User, request: SupportRequest, to: str) -> bool:
         )
     who = REQUESTS.data(request.status, to).who
     agent = is_agent(actor)
-    consumer = request.group_id in actor.group_ids and actor.has_role(Role.CONSUMER)
-    if not may_make(who, agent=agent, consumer=consumer):
+    if not may_make(who, agent=agent, consumer=is_requester(actor, request)):
         raise NotAllowed(
             {
                 "agent": "Only a support agent can do that.",
-                "consumer": "Only the requester's group can do that.",
+                "consumer": _("Only the person who opened the request can do that."),
             }.get(who, "Not allowed.")
         )
     return agent
