@@ -80,8 +80,8 @@ document.addEventListener("DOMContentLoaded", () => {
     if (progress.finished) {
       stopped = true;
       const status = words(progress.subscription.status);
-      const stopped = progress.order && progress.order.status === "failed";
-      const said = stopped
+      const failedStep = progress.order && progress.order.status === "failed";
+      const said = failedStep
         ? (announce && announce.dataset.stopped) || "Fulfillment stopped: a step failed; the subscription is {status}."
         : (announce && announce.dataset.finished) || "Fulfillment finished; the subscription is {status}.";
       news.push(said.replace("{status}", status));
