@@ -3,7 +3,7 @@ area on one blueprint: browse (consumers), workspace, editor and its tabs, categ
 
 Each route parses its form, calls one service (or a page builder in catalog/pages.py), and
 renders or redirects. Service errors come back next to the fields that caused them
-(`forms.place_errors`); a form shown again with its errors answers 422 (409 for a version
+(`offer_form.place_errors`); a form shown again with its errors answers 422 (409 for a version
 conflict), so the request's unit of work keeps nothing of it."""
 
 from . import (  # noqa: F401

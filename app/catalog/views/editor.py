@@ -11,7 +11,7 @@ from ...accounts.forms import ConfirmForm
 from ...errors import Conflict, InvalidTransition, ValidationFailed
 from ...i18n import _, _l, format_day, gettext
 from ...web import apply_field_errors, arg_id, roles_required
-from .. import forms, pages
+from .. import forms, offer_form, pages
 from ..models import EDITABLE_STATUSES, OfferStatus, ServiceOffer
 from ..services import lifecycle, offers, revisions
 from .blueprint import MANAGER, bp, form_int
@@ -116,7 +116,7 @@ def render_editor(
     if form is None:
         live = offer is not None and offer.status not in EDITABLE_STATUSES
         data = (
-            forms.offer_form_data(offer, page["current_price"] if live else None)
+            offer_form.offer_form_data(offer, page["current_price"] if live else None)
             if offer is not None
             else None
         )
@@ -161,9 +161,9 @@ def new_offer():
         op = request.form.get("op", "save")
         if op == "save":
             try:
-                created = offers.create_offer(current_user, forms.offer_data(form))
+                created = offers.create_offer(current_user, offer_form.offer_data(form))
             except ValidationFailed as error:
-                leftovers = forms.place_errors(form, error)
+                leftovers = offer_form.place_errors(form, error)
                 error_keys = tuple(error.fields)
                 flash(
                     gettext("%(message)s %(FIX_HINT)s", message=error.message, FIX_HINT=FIX_HINT),
@@ -176,7 +176,7 @@ def new_offer():
         elif op == "preview":
             preview = form.description.data or ""
         else:
-            forms.apply_list_op(form, op)
+            offer_form.apply_list_op(form, op)
     elif request.method == "POST":
         status = 400
     return render_editor(
@@ -190,14 +190,14 @@ def _save_offer(offer: ServiceOffer, form: forms.OfferForm):
         offers.update_offer(
             current_user,
             offer.id,
-            forms.offer_data(form, offer),
+            offer_form.offer_data(form, offer),
             expected_version=form_int(form.version.data),
         )
     except Conflict as error:
         flash(error.message, "error")
         return render_editor(offer, form, status=409, conflict=error.message)
     except (ValidationFailed, InvalidTransition) as error:
-        leftovers = forms.place_errors(form, error)
+        leftovers = offer_form.place_errors(form, error)
         flash(
             gettext("%(message)s %(FIX_HINT)s", message=error.message, FIX_HINT=FIX_HINT), "error"
         )
@@ -224,7 +224,7 @@ def edit_offer(offer_id: int):
     if op == "preview":
         preview = form.description.data or ""
     else:
-        forms.apply_list_op(form, op)
+        offer_form.apply_list_op(form, op)
     return render_editor(offer, form, preview=preview)
 
 
