@@ -8,10 +8,7 @@ from ...api.core import api_user, endpoint, json_body
 from ...errors import ValidationFailed
 from ...i18n import _
 from .. import exchange
-from ..schemas import (
-    CatalogFileSchema,
-    ImportReportSchema,
-)
+from ..file_schemas import CatalogFileSchema, ImportReportSchema
 from .common import (
     TAG,
     flag,

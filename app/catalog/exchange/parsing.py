@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 from ...errors import DomainError, InvalidTransition, ValidationFailed
 from ...i18n import _, format_number
 from ...inputs import unstorable_text
-from ..schemas import CatalogFileSchema
+from ..file_schemas import CatalogFileSchema
 
 # Service field names → the catalog file's names, for error paths.
 FILE_NAMES = {
