@@ -127,6 +127,14 @@ def clean_offer_fields(data: dict, *, partial_of: ServiceOffer | None = None) ->
         and cleaned["valid_to"] <= cleaned["valid_from"]
     ):
         check.add(errors, "valid_to", _("The end of validity must come after its start."))
+    _check_references(errors, cleaned, source)
+    if errors:
+        raise ValidationFailed(_("The offer has invalid fields."), fields=errors)
+    return cleaned
+
+
+def _check_references(errors: check.Errors, cleaned: dict, source: dict) -> None:
+    """The category, release and product ids name existing rows; a release sets its product."""
     for field, model in (
         ("category_id", Category),
         ("release_id", ProductRelease),
@@ -142,9 +150,6 @@ def clean_offer_fields(data: dict, *, partial_of: ServiceOffer | None = None) ->
     )
     if release is not None:
         cleaned["product_id"] = release.product_id
-    if errors:
-        raise ValidationFailed(_("The offer has invalid fields."), fields=errors)
-    return cleaned
 
 
 def _check_change_paths(errors: check.Errors, cleaned: dict, own_code: str) -> None:

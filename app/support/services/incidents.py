@@ -60,28 +60,9 @@ def raise_incident(
             _("Incidents are raised by operations staff (support agents of tier 2 and up).")
         )
     request = request_for(actor, request_id)
-    errors: check.Errors = {}
-    product = chosen_product(errors, product_id)
-    level = check.number(errors, "severity", severity, minimum=1, maximum=4, required=True)
-    if level is not None and level != int(level):
-        check.add(errors, "severity", _("Choose a whole number from 1 to 4."))
-    title = typed_text(errors, "title", title, required=True, max_length=200)
-    description = typed_text(errors, "description", description, max_length=20_000)
-    if request.status == R.CLOSED:
-        check.add(errors, "title", _("This request is closed; reopen it or open a new one first."))
-    current = db.session.get(Incident, request.incident_id) if request.incident_id else None
-    if current is not None and current.status != IncidentStatus.CLOSED:
-        check.add(
-            errors,
-            "title",
-            _(
-                "This request is already linked to incident %(id)s (%(status)s).",
-                id=current.id,
-                status=label(current.status),
-            ),
-        )
-    if errors:
-        raise ValidationFailed(_("The incident could not be raised."), fields=errors)
+    product, level, title, description = _checked_incident(
+        request, product_id, severity, title, description
+    )
     incident = Incident(
         product_id=product.id,
         severity=int(level),
@@ -114,6 +95,35 @@ def raise_incident(
     audit.record(actor, "incident", incident.id, "raised", summary=f"from request {request.id}")
     audit.record(actor, "support_request", request.id, "incident_raised", changes=linked)
     return incident
+
+
+def _checked_incident(request, product_id, severity, title, description) -> tuple:
+    """(product, severity, title, description) of an incident raised from the request, or
+    ValidationFailed under each bad field (a closed request, or one linked to an open incident,
+    under the title)."""
+    errors: check.Errors = {}
+    product = chosen_product(errors, product_id)
+    level = check.number(errors, "severity", severity, minimum=1, maximum=4, required=True)
+    if level is not None and level != int(level):
+        check.add(errors, "severity", _("Choose a whole number from 1 to 4."))
+    title = typed_text(errors, "title", title, required=True, max_length=200)
+    description = typed_text(errors, "description", description, max_length=20_000)
+    if request.status == R.CLOSED:
+        check.add(errors, "title", _("This request is closed; reopen it or open a new one first."))
+    current = db.session.get(Incident, request.incident_id) if request.incident_id else None
+    if current is not None and current.status != IncidentStatus.CLOSED:
+        check.add(
+            errors,
+            "title",
+            _(
+                "This request is already linked to incident %(id)s (%(status)s).",
+                id=current.id,
+                status=label(current.status),
+            ),
+        )
+    if errors:
+        raise ValidationFailed(_("The incident could not be raised."), fields=errors)
+    return product, level, title, description
 
 
 def incidents_query(actor: User, *, status: str = "") -> sa.Select:
