@@ -60,46 +60,46 @@ def mark_all_read():
 @bp.route("/account/notifications", methods=["GET", "POST"])
 @login_required
 def preferences_page():
-    form = PreferencesForm()
-    if form.validate_on_submit():
-        try:
-            preferences.save_preferences(current_user, form.choices())
-        except ValidationFailed as error:
-            apply_field_errors(form, error)
-        else:
-            flash(_("Your notification preferences are saved."), "success")
-            return redirect(url_for("notifications.preferences_page"))
-    elif request.method == "GET":
-        form.fill({k: v["channel"] for k, v in preferences.preferences_of(current_user).items()})
-    return render_template(
-        "notifications/preferences.html",
-        form=form,
-        defaults=preferences.defaults(),
-        channel_labels=preferences.CHANNEL_LABELS,
+    return _preferences_form(
+        save=preferences.save_preferences,
+        chosen=lambda: {
+            kind: row["channel"] for kind, row in preferences.preferences_of(current_user).items()
+        },
+        saved=_("Your notification preferences are saved."),
         admin_page=False,
-    ), (422 if form.errors else 200)
+    )
 
 
 @bp.route("/admin/notifications", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def defaults_page():
+    return _preferences_form(
+        save=preferences.save_defaults,
+        chosen=preferences.defaults,
+        saved=_("The default notification channels are saved."),
+        admin_page=True,
+    )
+
+
+def _preferences_form(*, save, chosen, saved: str, admin_page: bool):
+    """A user's own channels and the admin's defaults are one form: a channel per kind."""
     form = PreferencesForm()
     if form.validate_on_submit():
         try:
-            preferences.save_defaults(current_user, form.choices())
+            save(current_user, form.choices())
         except ValidationFailed as error:
             apply_field_errors(form, error)
         else:
-            flash(_("The default notification channels are saved."), "success")
-            return redirect(url_for("notifications.defaults_page"))
+            flash(saved, "success")
+            return redirect(request.path)
     elif request.method == "GET":
-        form.fill(preferences.defaults())
+        form.fill(chosen())
     return render_template(
         "notifications/preferences.html",
         form=form,
         defaults=preferences.defaults(),
         channel_labels=preferences.CHANNEL_LABELS,
-        admin_page=True,
+        admin_page=admin_page,
     ), (422 if form.errors else 200)
 
 
@@ -108,7 +108,9 @@ def defaults_page():
 def outbox():
     return render_template(
         "notifications/outbox.html",
-        pagination=paginate(services.outbox_query(pending_only=request.args.get("pending") == "1")),
+        pagination=paginate(
+            services.outbox_query(current_user, pending_only=request.args.get("pending") == "1")
+        ),
         mail_enabled=services.mail_enabled(),
         status_of=services.email_status,
         confirm_form=ConfirmForm(),
@@ -118,7 +120,7 @@ def outbox():
 @bp.route("/admin/outbox/<int:email_id>")
 @roles_required(Role.ADMIN)
 def outbox_email(email_id: int):
-    email = services.get_email(email_id)
+    email = services.get_email(current_user, email_id)
     return render_template(
         "notifications/outbox_email.html", email=email, status=services.email_status(email)
     )

@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
@@ -83,3 +84,15 @@ def test_only_an_admin_opens_an_outbox_email(client_as, users):
     email_id = db.session.scalars(sa.select(OutboxEmail.id)).one()
     assert client_as("consumer").get(f"/admin/outbox/{email_id}").status_code == 403
     assert client_as("admin").get(f"/admin/outbox/{email_id + 1}").status_code == 404
+
+
+def test_the_outbox_is_read_by_admins_only_in_the_service_too(users):
+    from app.errors import NotAllowed
+    from app.notifications import services
+
+    for actor in (None, users["consumer"], users["catalog_manager"]):
+        with pytest.raises(NotAllowed) as refusal:
+            services.outbox_query(actor)
+        assert refusal.value.message == "Only an administrator reads the outbox."
+        with pytest.raises(NotAllowed):
+            services.get_email(actor, 1)

@@ -16,6 +16,7 @@ from ...errors import NotFound
 from ...extensions import db, get_by_id
 from ...i18n import _
 from ..models import OutboxEmail
+from .preferences import require_admin
 
 log = logging.getLogger(__name__)
 PREFERENCES_PATH = "/account/notifications"
@@ -39,7 +40,12 @@ def preferences_url() -> str:
     return absolute(PREFERENCES_PATH)
 
 
-def get_email(email_id: int) -> OutboxEmail:
+def require_outbox_reader(actor) -> None:
+    require_admin(actor, _("Only an administrator reads the outbox."))
+
+
+def get_email(actor, email_id: int) -> OutboxEmail:
+    require_outbox_reader(actor)
     email = get_by_id(OutboxEmail, email_id)
     if email is None:
         raise NotFound(_("No such e-mail in the outbox."))
@@ -55,7 +61,8 @@ def email_status(email: OutboxEmail) -> str:
     return "retrying" if email.last_error else "pending"
 
 
-def outbox_query(*, pending_only: bool = False) -> sa.Select:
+def outbox_query(actor, *, pending_only: bool = False) -> sa.Select:
+    require_outbox_reader(actor)
     query = sa.select(OutboxEmail).order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc())
     if pending_only:
         query = query.where(OutboxEmail.sent_at.is_(None))

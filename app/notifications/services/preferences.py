@@ -124,9 +124,12 @@ def save_preferences(actor: User, choices: Any) -> dict[str, dict[str, Any]]:
     return preferences_of(actor)
 
 
-def require_admin(actor: User) -> None:
-    if not actor.has_role(Role.ADMIN):
-        raise NotAllowed(_("Only an administrator sets the default notification channels."))
+def require_admin(actor: User | None, message: str | None = None) -> None:
+    """No actor (or one without the admin role) is not allowed."""
+    if actor is None or not actor.has_role(Role.ADMIN):
+        raise NotAllowed(
+            message or _("Only an administrator sets the default notification channels.")
+        )
 
 
 def save_defaults(actor: User, choices: Any) -> dict[str, str]:
