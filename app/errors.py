@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, flash, jsonify, redirect, render_template, request
+from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -87,10 +88,32 @@ NUL_PLACES = {
 }
 
 
-def refuse_nul_input():
-    """Before any view: NUL in the path, the query string, a form field or a header is answered
-    400 (problem+json for the API, the error page otherwise) before it can reach a query."""
-    found = nul_input(
+# Pages a signed-out visitor may open; anywhere else, sign-in comes before input checks.
+SIGNED_OUT_ENDPOINTS = frozenset(
+    {"accounts.login", "accounts.oidc_login", "accounts.oidc_callback", "main.healthz", "static"}
+)
+
+
+def refuse_nul_input_on_pages():
+    """Before any page: NUL in the request, once the visitor is known. A signed-out visitor is
+    sent to sign in first (without a `next`, which would carry the NUL along). The API runs the
+    check itself, after the token (app/api/core.py)."""
+    if request.blueprint == "api":
+        return None
+    found = _nul_found()
+    if found is None:
+        return None
+    if (
+        not current_user.is_authenticated
+        and request.endpoint is not None
+        and request.endpoint not in SIGNED_OUT_ENDPOINTS
+    ):
+        return redirect(url_for("accounts.login"))
+    return refuse_nul_input(found)
+
+
+def _nul_found() -> tuple[str, str] | None:
+    return nul_input(
         request.path,
         {
             "query parameter": request.args.items(multi=True),
@@ -98,6 +121,12 @@ def refuse_nul_input():
             "header": request.headers.items(),
         },
     )
+
+
+def refuse_nul_input(found: tuple[str, str] | None = None):
+    """NUL in the path, the query string, a form field or a header is answered 400
+    (problem+json for the API, the error page otherwise) before it can reach a query."""
+    found = found or _nul_found()
     if found is None:
         return None
     kind, name = found
@@ -120,7 +149,7 @@ def refuse_nul_input():
 
 
 def register_error_handlers(app: Flask) -> None:
-    app.before_request(refuse_nul_input)
+    app.before_request(refuse_nul_input_on_pages)
 
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError):

@@ -14,7 +14,7 @@ from marshmallow import Schema, ValidationError
 
 from ..accounts import services as accounts
 from ..accounts.models import User
-from ..errors import DomainError, Unauthorized, ValidationFailed
+from ..errors import DomainError, Unauthorized, ValidationFailed, refuse_nul_input
 from ..extensions import csrf
 from ..i18n import gettext
 from ..inputs import MAX_ID, library_message, unstorable_text, whole_number
@@ -106,7 +106,7 @@ def authenticate():
     header = request.headers.get("Authorization", "")
     g.api_user = None
     if view is not None and getattr(view, "own_token", False):
-        return
+        return refuse_nul_input()  # the route checks its own token
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -114,6 +114,7 @@ def authenticate():
         g.api_user = accounts.authenticate_token(token.strip(), on_use=_record_token_use)
     elif view is not None and getattr(view, "requires_token", False):
         raise Unauthorized(gettext("This endpoint needs 'Authorization: Bearer <token>'."))
+    return refuse_nul_input()  # after the token: who asks is settled before what they send
 
 
 def _view_of(endpoint_name: str):

@@ -139,3 +139,24 @@ def test_a_header_with_nul_is_a_400_problem(users, api):
             "Remove the NUL character (\\0): text with it cannot be stored or searched."
         ]
     }
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/kpis?offer=%00VPN", "/api/v1/offers?q=vpn%00", "/api/v1/subscriptions?status=%00"],
+)
+def test_without_a_token_the_api_answers_401_before_looking_at_nul(api, path):
+    body = problem(api(None).get(path), 401)
+    assert body["detail"] == "This endpoint needs 'Authorization: Bearer <token>'."
+
+
+def test_with_a_revoked_or_unknown_token_nul_is_not_looked_at(api):
+    body = problem(api("not-a-token").get("/api/v1/offers?q=%00"), 401)
+    assert body["detail"] == "The API token is missing, unknown or revoked."
+
+
+@pytest.mark.parametrize("path", ["/catalog/?q=vpn%00", "/catalog/categories/access%00"])
+def test_a_signed_out_visitor_is_sent_to_sign_in_before_nul_is_looked_at(app, path):
+    response = app.test_client().get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login"
