@@ -4,12 +4,16 @@ from flask import current_app
 
 from .i18n import _l
 
+# not a role: the entry is for the managers of at least one group
+MANAGER = "group_manager"
+
 # (label, endpoint, roles that see it; empty = every signed-in user)
 NAVIGATION: list[tuple[str, str, tuple[str, ...]]] = [
     (_l("Home"), "main.home", ()),
     (_l("Catalog"), "catalog.browse", ("consumer",)),
     (_l("My subscriptions"), "subscriptions.mine", ("consumer",)),
     (_l("Support"), "support.my_requests", ("consumer",)),
+    (_l("My groups"), "support.my_groups", (MANAGER,)),
     (_l("Offers"), "catalog.workspace", ("catalog_manager",)),
     (_l("Products"), "catalog.products", ("product_manager", "catalog_manager")),
     (_l("Fulfillment queue"), "subscriptions.queue", ("support_agent",)),
@@ -31,5 +35,11 @@ def navigation_for(user) -> list[tuple[str, str]]:
     return [
         (label, endpoint)
         for label, endpoint, roles in NAVIGATION
-        if endpoint in views and (not roles or user.has_role(*roles))
+        if endpoint in views and _sees(user, roles)
     ]
+
+
+def _sees(user, roles: tuple[str, ...]) -> bool:
+    if roles == (MANAGER,):
+        return bool(getattr(user, "managed_groups", None))
+    return not roles or user.has_role(*roles)

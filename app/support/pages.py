@@ -268,3 +268,33 @@ def backlog_page(user: User, product_id: int | None) -> dict:
         "products": {p.id: p.name for p in products.products()},
         "product_id": product_id,
     }
+
+
+# --- a group as its managers see it -----------------------------------------------------------
+
+
+def group_page(user: User, group_id: int, owner_id: int | None = None) -> dict:
+    """A managed group: its managers and members (with how many subscriptions each owns), its
+    subscriptions (one member's, given `owner_id`) and its newest support requests."""
+    from ..accounts.services import groups
+    from ..subscriptions.services import group_view
+
+    pagination = paginate(group_view.group_subscriptions_query(user, group_id, owner_id=owner_id))
+    group = group_view.overseen_group(user, group_id)
+    items = requests.group_requests(user, group_id)
+    return {
+        "group": group,
+        "managers": groups.managers_of(group),
+        "counts": group_view.group_subscription_counts(user, group_id),
+        "owner_id": owner_id,
+        "pagination": pagination,
+        "requests": items,
+        "sla": {item.id: sla.sla_state(item) for item in items},
+        "request_subscriptions": requests.subscriptions_of(items),
+    }
+
+
+def managed_groups_page(user: User) -> dict:
+    from ..accounts.services import groups
+
+    return {"groups": groups.managed_groups(user)}

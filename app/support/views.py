@@ -214,6 +214,25 @@ def my_requests():
     )
 
 
+@bp.route("/my-groups")
+@login_required
+def my_groups():
+    """The groups the user manages; with exactly one, that group's page."""
+    page = pages.managed_groups_page(current_user)
+    if len(page["groups"]) == 1:
+        return redirect(url_for("support.my_group", group_id=page["groups"][0].id))
+    return render_template("support/my_groups.html", **page)
+
+
+@bp.route("/my-groups/<int:group_id>")
+@login_required
+def my_group(group_id: int):
+    owner_id = whole_number(request.args.get("member", ""))
+    return render_template(
+        "support/my_group.html", **pages.group_page(current_user, group_id, owner_id)
+    )
+
+
 def _bound(name: str):
     cls, prefix = FORM_PREFIXES[name]
     return cls(prefix=prefix)

@@ -119,3 +119,20 @@ def _names(row: SupportRequest | Incident) -> dict:
     if isinstance(row, Incident):
         return {"noun": "incident", "object_type": "incident"}
     return {"noun": "request", "object_type": "support_request"}
+
+
+def group_requests(actor: User, group_id: int, *, limit: int = 20) -> list[SupportRequest]:
+    """The group's newest support requests, for those who oversee the group (its managers,
+    admins, staff); NotFound for anyone else."""
+    from ...subscriptions.services.group_view import overseen_group
+
+    group = overseen_group(actor, group_id)
+    return list(
+        db.session.scalars(
+            sa.select(SupportRequest)
+            .where(SupportRequest.group_id == group.id)
+            .options(selectinload(SupportRequest.requester))
+            .order_by(SupportRequest.created_at.desc(), SupportRequest.id.desc())
+            .limit(limit)
+        )
+    )
