@@ -69,6 +69,16 @@ class GroupManagersForm(FlaskForm):
     )
 
 
+class OrderingGrantsForm(FlaskForm):
+    grantees = MultiCheckboxField(
+        _l("May order for others"),
+        coerce=int,
+        description=_l(
+            "Besides the managers, these members may order for the group's other members."
+        ),
+    )
+
+
 class TokenForm(FlaskForm):
     label = StringField(
         _l("Label"),

@@ -148,6 +148,33 @@ class ConsumerGroup(db.Model):
         return f"<ConsumerGroup {self.name}>"
 
 
+class OrderingGrant(db.Model):
+    """A permission an admin gives one user for one group: `orders_for_others` lets the user
+    order for the group's other members (as the group's managers may)."""
+
+    __tablename__ = "ordering_grants"
+    __table_args__ = (
+        sa.CheckConstraint("permission IN ('orders_for_others')", name="known_permission"),
+    )
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("consumer_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    permission: Mapped[str] = mapped_column(
+        sa.String(32), primary_key=True, default="orders_for_others"
+    )
+    granted_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    group: Mapped[ConsumerGroup] = relationship()
+
+
 class ApiToken(db.Model):
     __tablename__ = "api_tokens"
 

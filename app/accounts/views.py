@@ -21,6 +21,7 @@ from .forms import (
     GroupManagersForm,
     GroupMembersForm,
     LoginForm,
+    OrderingGrantsForm,
     PasswordChangeForm,
     PreferencesForm,
     TokenForm,
@@ -370,6 +371,7 @@ def edit_group(group_id: int | None = None):
         form=form,
         members_form=members_form,
         managers_form=managers_form,
+        grants_form=_grants_form(group),
         group=group,
     )
 
@@ -384,6 +386,32 @@ def _managers_form(group) -> GroupManagersForm:
     return form
 
 
+def _grants_form(group) -> OrderingGrantsForm:
+    form = OrderingGrantsForm(prefix="o")
+    if group is not None:
+        form.grantees.choices = [(user.id, f"{user.name} <{user.email}>") for user in group.members]
+        if request.method == "GET":
+            form.grantees.data = [user.id for user in group_services.grantees_of(group)]
+    return form
+
+
+@admin.route("/groups/<int:group_id>/ordering", methods=["POST"])
+@roles_required(Role.ADMIN)
+def group_ordering(group_id: int):
+    form = OrderingGrantsForm(prefix="o")
+    accept_any_id(form.grantees)
+    if not form.validate_on_submit():
+        flash(_("Choose members from the list."), "error")
+    else:
+        try:
+            group_services.set_ordering_grants(current_user, group_id, form.grantees.data or [])
+        except ValidationFailed as error:
+            flash(" ".join([error.message, *error.fields.get("user_id", [])]), "error")
+        else:
+            flash(_("Saved who may order for others."), "success")
+    return redirect(url_for("admin.edit_group", group_id=group_id))
+
+
 @admin.route("/groups/<int:group_id>/managers", methods=["POST"])
 @roles_required(Role.ADMIN)
 def group_managers(group_id: int):
@@ -393,7 +421,7 @@ def group_managers(group_id: int):
         flash(_("Choose managers from the list."), "error")
     else:
         try:
-            group_services.set_managers_by_ids(current_user, group_id, form.managers.data)
+            group_services.set_managers_by_ids(current_user, group_id, form.managers.data or [])
         except ValidationFailed as error:
             flash(" ".join([error.message, *error.fields.get("managers", [])]), "error")
         else:

@@ -97,6 +97,8 @@ def _subscription_body(subscription: Subscription, contract, order: Order | None
         "id": subscription.id,
         "offer": subscription.offer,
         "group": subscription.group,
+        "owner": subscription.owner,
+        "requested_by": subscription.requested_by or subscription.owner,
         "parent_id": subscription.parent_id,
         "status": subscription.status,
         "options": subscription.options or {},
@@ -181,6 +183,7 @@ def create_subscription():
             accept_terms=data["accept_terms"],
             idempotency_key=_key(),
             group_id=data["group_id"],
+            requested_for=data["requested_for"],
         )
     return _ordered(order, created)
 

@@ -13,6 +13,7 @@ from wtforms import BooleanField, HiddenField, SelectField, StringField, SubmitF
 from wtforms.validators import Length, StopValidation
 from wtforms.widgets import DateInput, NumberInput
 
+from ..accounts.forms import MultiCheckboxField
 from ..i18n import _, _l
 
 OPTION_PREFIX = "option_"
@@ -111,6 +112,15 @@ class OptionsMixin:
 
 class OrderForm(OptionsMixin, FlaskForm):
     group_id = SelectField(_l("Order for group"), choices=[], validate_choice=False)
+    # shown to those who may order for colleagues: "self" and the colleagues' ids
+    requested_for = MultiCheckboxField(
+        _l("Order for"),
+        choices=[],
+        description=_l(
+            "Each person ticked gets their own subscription (up to 20 at once): it is theirs, "
+            "and you are told of it as the one who ordered."
+        ),
+    )
     accept_terms = BooleanField(_l("I accept the terms and conditions"))
     idempotency_key = HiddenField()
 
@@ -129,11 +139,21 @@ def _with_options(base: type, definitions: list[dict], current: dict | None) -> 
     return type(base.__name__, (base,), attrs)
 
 
-def order_form_for(offer, groups: list, *, key: str = "", **kwargs) -> OrderForm:
+def order_form_for(
+    offer, groups: list, *, key: str = "", beneficiaries: list | None = None, **kwargs
+) -> OrderForm:
     """The order form generated from the offer's option definitions, carrying `key` (the one
-    in the form's address) as its idempotency key."""
+    in the form's address) as its idempotency key. `beneficiaries`, (group, members) pairs,
+    are the colleagues the user may order for: "Order for" lists them after "Myself"."""
     form = _with_options(OrderForm, offer.options or [], None)(**kwargs)
     form.group_id.choices = [(str(group.id), group.name) for group in groups]
+    form.requested_for.choices = [("self", _("Myself"))] + [
+        (str(member.id), f"{member.name} ({group.name})")
+        for group, members in beneficiaries or []
+        for member in members
+    ]
+    if not form.is_submitted():
+        form.requested_for.data = ["self"]
     if not form.is_submitted():
         form.idempotency_key.data = key if is_form_key(key) else new_idempotency_key()
     return form

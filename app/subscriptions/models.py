@@ -31,6 +31,7 @@ from .states import (
 __all__ = [
     "ContractStatus",
     "FulfillmentTask",
+    "GroupQuota",
     "Order",
     "OrderStatus",
     "OrderType",
@@ -67,6 +68,11 @@ class Subscription(db.Model):
     owner_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    # who ordered it: the owner, or a manager (or a user granted orders_for_others) ordering
+    # for the owner, who is the beneficiary
+    requested_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
     parent_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
     )
@@ -83,7 +89,8 @@ class Subscription(db.Model):
 
     offer: Mapped[ServiceOffer] = relationship(lazy="joined")
     group: Mapped[ConsumerGroup] = relationship(lazy="joined")
-    owner: Mapped[User | None] = relationship()
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
     parent: Mapped[Subscription | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Subscription]] = relationship(
         back_populates="parent", order_by="Subscription.id"
@@ -285,3 +292,71 @@ class TaskLogEntry(db.Model):
     status: Mapped[str] = mapped_column(sa.String(12), default="")
     message: Mapped[str] = mapped_column(sa.Text, default="")
     internal: Mapped[bool] = mapped_column(default=False)
+
+
+class GroupQuota(db.Model):
+    """A group's limit: at most `max_active` held subscriptions of one offer (by code, across
+    its revisions) or of one category (and its sub-categories), or a monthly budget: the sum of
+    the monthly-equivalent prices of the group's held subscriptions, in one currency. Orders
+    lock the group's quota rows before they count (app/subscriptions/services/quotas.py)."""
+
+    __tablename__ = "group_quotas"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(offer_code IS NOT NULL AND category_id IS NULL AND max_active IS NOT NULL"
+            " AND monthly_budget IS NULL AND currency IS NULL)"
+            " OR (offer_code IS NULL AND category_id IS NOT NULL AND max_active IS NOT NULL"
+            " AND monthly_budget IS NULL AND currency IS NULL)"
+            " OR (offer_code IS NULL AND category_id IS NULL AND max_active IS NULL"
+            " AND monthly_budget IS NOT NULL AND currency IS NOT NULL)",
+            name="one_kind_of_quota",
+        ),
+        sa.CheckConstraint("max_active IS NULL OR max_active >= 0", name="max_not_negative"),
+        sa.CheckConstraint(
+            "monthly_budget IS NULL OR monthly_budget >= 0", name="budget_not_negative"
+        ),
+        sa.Index(
+            "uq_group_quotas_offer",
+            "group_id",
+            "offer_code",
+            unique=True,
+            sqlite_where=sa.text("offer_code IS NOT NULL"),
+            postgresql_where=sa.text("offer_code IS NOT NULL"),
+        ),
+        sa.Index(
+            "uq_group_quotas_category",
+            "group_id",
+            "category_id",
+            unique=True,
+            sqlite_where=sa.text("category_id IS NOT NULL"),
+            postgresql_where=sa.text("category_id IS NOT NULL"),
+        ),
+        sa.Index(
+            "uq_group_quotas_budget",
+            "group_id",
+            unique=True,
+            sqlite_where=sa.text("monthly_budget IS NOT NULL"),
+            postgresql_where=sa.text("monthly_budget IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("consumer_groups.id", ondelete="CASCADE"), index=True
+    )
+    offer_code: Mapped[str | None] = mapped_column(sa.String(40))
+    category_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("categories.id", ondelete="CASCADE")
+    )
+    max_active: Mapped[int | None] = mapped_column()
+    monthly_budget: Mapped[Decimal | None] = mapped_column(MONEY)
+    currency: Mapped[str | None] = mapped_column(sa.String(3))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    group: Mapped[ConsumerGroup] = relationship()
+
+    @property
+    def kind(self) -> str:
+        if self.monthly_budget is not None:
+            return "budget"
+        return "offer" if self.offer_code else "category"

@@ -21,6 +21,7 @@ from .services import (
     contracts,
     fulfillment,
     holdings,
+    on_behalf,
     orders,
     selection,
     subscriptions,
@@ -53,14 +54,16 @@ def order_page(user: User, offer_id: int, key: str = "") -> dict:
     except InvalidTransition as error:
         return refusal_page(user, offer, error.message)
     placed = orders.placed_with(user, key) if key else None
+    beneficiaries = on_behalf.beneficiary_choices(user)
     held = holdings.refusal(user, None, offer) if placed is None else None
-    if held is not None:
+    if held is not None and not beneficiaries:  # one who orders for others may still do so
         return refusal_page(user, offer, held)
     groups = list(user.groups)
     return {
         "offer": offer,
         "placed": placed,
         "refusal": None,
+        "beneficiaries": beneficiaries,
         "groups": groups,
         "show_groups": len(groups) > 1,
         "quote": selection.quote(offer),
@@ -238,3 +241,8 @@ def queue_page(
         "groups": list(user.groups),
         "statuses": TASK_STATUSES,
     }
+
+
+def people_chosen(user: User, chosen: list[str]) -> list[int]:
+    """The "Order for" choices as user ids ("self": the user)."""
+    return [user.id if value == "self" else int(value) for value in chosen if value]

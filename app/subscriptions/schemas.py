@@ -15,6 +15,18 @@ class SubscribeSchema(Schema):
     options = fields.Dict(keys=fields.Str(), load_default=None, allow_none=True)
     accept_terms = ExactBoolean(required=True)
     group_id = IdField(load_default=None, allow_none=True)
+    requested_for = fields.Str(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=254),
+        metadata={
+            "description": "Order on behalf of a colleague: their e-mail address. They own the "
+            "subscription (and its group's approvals and quotas apply); you are its requested_by. "
+            "Allowed to a group's managers and to members an admin gave the orders_for_others "
+            "permission for the group. 404: nobody by that address in your groups; 403: you may "
+            "not order for them. Nothing is written in either case."
+        },
+    )
 
 
 class ModifySchema(Schema):
@@ -55,6 +67,11 @@ class SubscribedOfferSchema(Schema):
 
 class SubscriptionGroupSchema(Schema):
     id = fields.Int()
+    name = fields.Str()
+
+
+class SubscriptionPersonSchema(Schema):
+    email = fields.Str()
     name = fields.Str()
 
 
@@ -134,6 +151,16 @@ class SubscriptionSchema(Schema):
     id = fields.Int()
     offer = fields.Nested(SubscribedOfferSchema)
     group = fields.Nested(SubscriptionGroupSchema)
+    owner = fields.Nested(
+        SubscriptionPersonSchema,
+        allow_none=True,
+        metadata={"description": "Who the subscription is for (the beneficiary)."},
+    )
+    requested_by = fields.Nested(
+        SubscriptionPersonSchema,
+        allow_none=True,
+        metadata={"description": "Who ordered it: the owner, or someone ordering for them."},
+    )
     parent_id = fields.Int(allow_none=True)
     status = fields.Str()
     options = fields.Dict()

@@ -148,7 +148,9 @@ def new():
         # a form opened anew gets its key in its address, so the same form shown again from
         # history (Back re-requests it: pages are no-store) posts the same key
         return redirect(url_for(".new", offer=offer_id, form=new_idempotency_key()))
-    form = order_form_for(page["offer"], page["groups"], key=key)
+    form = order_form_for(
+        page["offer"], page["groups"], key=key, beneficiaries=page["beneficiaries"]
+    )
     status = 200
     if form.validate_on_submit():
         response, status = _place_order(form, page)
@@ -164,14 +166,19 @@ def _place_order(form, page: dict):
     """(response, status): the subscription's page once ordered, the refusal page, or no
     response when the form has errors to show."""
     offer = page["offer"]
+    people = pages.people_chosen(current_user, form.requested_for.data or [])
+    if not page["beneficiaries"]:
+        people = [current_user.id]
+    mine = people == [current_user.id]
     try:
-        order, created = orders.subscribe(
+        placed = orders.subscribe_for(
             current_user,
             offer.id,
+            people,
             options=form.options_data(),
             accept_terms=form.accept_terms.data is True,
             idempotency_key=form.idempotency_key.data,
-            group_id=form.group_id.data if page["show_groups"] else None,
+            group_id=form.group_id.data if page["show_groups"] and mine else None,
         )
     except ValidationFailed as error:
         _place_errors(form, error)
@@ -182,7 +189,10 @@ def _place_order(form, page: dict):
         flash(error.message, "error")
         form.idempotency_key.data = new_idempotency_key()
         return None, 409
-    if created:
+    (order, created), owners = placed[0], [o.subscription.owner for o, _created in placed]
+    if not created:
+        flash(_("You had already placed this order; here it is."), "info")
+    elif mine:
         flash(
             _(
                 "Ordered %(name)s. You agreed to its terms; your contract is on this page.",
@@ -191,7 +201,10 @@ def _place_order(form, page: dict):
             "success",
         )
     else:
-        flash(_("You had already placed this order; here it is."), "info")
+        names = ", ".join(owner.name for owner in owners if owner is not None)
+        flash(_("Ordered %(name)s for %(people)s.", name=offer.name, people=names), "success")
+    if len(placed) > 1:
+        return redirect(url_for(".mine")), 302
     return redirect(url_for(".detail", subscription_id=order.subscription_id)), 302
 
 

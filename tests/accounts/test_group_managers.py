@@ -244,3 +244,26 @@ def test_seeds_name_the_demo_managers(app):
     }
     again = app.test_cli_runner().invoke(args=["seed"])
     assert "group managers: 0 groups set" in again.output
+
+
+def test_admin_page_gives_and_takes_back_orders_for_others(client_as, users, legal):
+    client = client_as("admin")
+    group = legal["group"]
+    page = client.get(f"/admin/groups/{group.id}").get_data(as_text=True)
+    assert "<legend>May order for others</legend>" in page
+    url = f"/admin/groups/{group.id}/ordering"
+    response = client.post(url, data={"o-grantees": [str(legal["lars"].id)]}, follow_redirects=True)
+    assert "Saved who may order for others." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert [user.email for user in groups.grantees_of(group)] == ["lars@example.test"]
+    assert groups.may_order_for_others(legal["lars"], group) is True
+    assert groups.may_order_for_others(legal["lena"], group) is False
+    client.post(url, data={})
+    db.session.expire_all()
+    assert groups.grantees_of(group) == []
+    assert [e.action for e in _events("ordering_granted") + _events("ordering_revoked")] == [
+        "ordering_granted",
+        "ordering_revoked",
+    ]
+    refused = client.post(url, data={"o-grantees": [str(legal["otto"].id)]}, follow_redirects=True)
+    assert "Only a member of Legal may order for its members." in refused.get_data(as_text=True)

@@ -8,11 +8,12 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
+from ... import clock
 from ...audit import services as audit
 from ...errors import NotAllowed, NotFound, ValidationFailed
 from ...extensions import db, get_by_id
 from ...i18n import _
-from ..models import ConsumerGroup, Role, User, group_managers
+from ..models import ConsumerGroup, OrderingGrant, Role, User, group_managers
 from . import get_group, normalise_email, require_role
 
 
@@ -129,12 +130,18 @@ def set_managers_by_email(
 
 
 def drop_managers_who_left(group: ConsumerGroup) -> list[str]:
-    """After a change of members: managers who are no longer members stop managing the group.
-    Returns their e-mail addresses (for the caller's audit event)."""
+    """After a change of members: managers who are no longer members stop managing the group,
+    and lose its ordering grant. Returns the former managers' e-mail addresses (for the
+    caller's audit event)."""
     member_ids = {member.id for member in group.members}
     gone = [user for user in group.managers if user.id not in member_ids]
     if gone:
         group.managers = [user for user in group.managers if user.id in member_ids]
+    db.session.execute(  # and an ordering grant goes with the membership
+        sa.delete(OrderingGrant).where(
+            OrderingGrant.group_id == group.id, OrderingGrant.user_id.not_in(member_ids or [-1])
+        )
+    )
     return sorted(user.email for user in gone)
 
 
@@ -153,6 +160,110 @@ def group_for(actor: User | None, group_id: int) -> ConsumerGroup:
     if group is None or not (actor.has_role(Role.ADMIN) or group.id in actor.group_ids):
         raise NotFound(_("No such group."))
     return group
+
+
+# --- ordering for others ------------------------------------------------------------------------
+
+ORDERS_FOR_OTHERS = "orders_for_others"
+
+
+def _grant(user_id: int, group_id: int) -> OrderingGrant | None:
+    return db.session.get(OrderingGrant, (user_id, group_id, ORDERS_FOR_OTHERS))
+
+
+def has_ordering_grant(user: User | None, group: ConsumerGroup | int) -> bool:
+    if user is None or getattr(user, "is_system", False) or user.id is None:
+        return False
+    group_id = group if isinstance(group, int) else group.id
+    return _grant(user.id, group_id) is not None
+
+
+def may_order_for_others(user: User | None, group: ConsumerGroup) -> bool:
+    """Whether `user` may order for the group's other members: a member who manages the group
+    or holds its orders_for_others grant."""
+    if user is None or not user.is_active or group.id not in user.group_ids:
+        return False
+    return is_group_manager(user, group) or has_ordering_grant(user, group)
+
+
+def groups_ordered_for(user: User | None) -> list[ConsumerGroup]:
+    """The groups whose members `user` may order for, by name."""
+    if user is None or getattr(user, "is_system", False):
+        return []
+    return [group for group in user.groups if may_order_for_others(user, group)]
+
+
+def grantees_of(group: ConsumerGroup) -> list[User]:
+    """The users holding the group's orders_for_others grant, by name."""
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(OrderingGrant, OrderingGrant.user_id == User.id)
+            .where(
+                OrderingGrant.group_id == group.id, OrderingGrant.permission == ORDERS_FOR_OTHERS
+            )
+            .order_by(User.name, User.id)
+        )
+    )
+
+
+def set_ordering_grant(actor: User | None, group_id: int, user_id: int, granted: bool) -> bool:
+    """Give (or take back) one member the orders_for_others permission for the group; admins
+    only, audited. Returns whether anything changed."""
+    require_role(actor, Role.ADMIN)
+    group = get_group(group_id)
+    user = get_by_id(User, user_id)
+    if user is None:
+        raise ValidationFailed(
+            _("Unknown user."), fields={"user_id": [_("Choose existing users.")]}
+        )
+    existing = _grant(user.id, group.id)
+    if granted and existing is None:
+        if user.id not in {member.id for member in group.members}:
+            raise ValidationFailed(
+                _("Only a member of %(group)s may order for its members.", group=group.name),
+                fields={"user_id": [_("Add them as a member first.")]},
+            )
+        db.session.add(
+            OrderingGrant(
+                user_id=user.id,
+                group_id=group.id,
+                permission=ORDERS_FOR_OTHERS,
+                granted_by_id=actor.id,
+                created_at=clock.now(),
+            )
+        )
+    elif not granted and existing is not None:
+        db.session.delete(existing)
+    else:
+        return False
+    audit.record(
+        actor,
+        "group",
+        group.id,
+        "ordering_granted" if granted else "ordering_revoked",
+        summary=f"{ORDERS_FOR_OTHERS}: {user.email}",
+        changes=audit.diff({ORDERS_FOR_OTHERS: None}, {ORDERS_FOR_OTHERS: user.email})
+        if granted
+        else audit.diff({ORDERS_FOR_OTHERS: user.email}, {ORDERS_FOR_OTHERS: None}),
+    )
+    db.session.flush()
+    return True
+
+
+def set_ordering_grants(actor: User | None, group_id: int, user_ids: Iterable[int]) -> int:
+    """Make exactly `user_ids` the group's members with orders_for_others (admins only; each
+    change audited). Returns how many grants changed."""
+    require_role(actor, Role.ADMIN)
+    group = get_group(group_id)
+    wanted = set(user_ids)
+    current = {user.id for user in grantees_of(group)}
+    changed = 0
+    for user_id in sorted(current - wanted):
+        changed += set_ordering_grant(actor, group.id, user_id, False)
+    for user_id in sorted(wanted - current):
+        changed += set_ordering_grant(actor, group.id, user_id, True)
+    return changed
 
 
 def _require_actor(actor: User | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ from ...versioning import flush_versioned
 from .. import signals
 from ..models import Order, OrderStatus, OrderType, Subscription, SubscriptionStatus
 from ..states import ORDER, SUBSCRIPTION
-from . import holdings
+from . import holdings, on_behalf
 from .contracts import agreement, write_contract
 from .fulfillment import advance, plan_tasks
 from .lifecycle import guarded_touch, move
@@ -137,10 +137,14 @@ def subscribe(
     accept_terms: bool,
     idempotency_key: Any,
     group_id: Any = None,
+    requested_for: User | str | int | None = None,
 ) -> tuple[Order, bool]:
     """Agree to an offer's terms and order it. Returns (order, created); a retried request with the
-    same idempotency key returns the first order with created False."""
+    same idempotency key returns the first order with created False. With `requested_for` (a
+    colleague: a user, an e-mail address or an id), the actor orders for them
+    (app/subscriptions/services/on_behalf.py): they own the subscription."""
     require_consumer(actor)
+    owner = actor if requested_for is None else on_behalf.find_beneficiary(actor, requested_for)
     key = _clean_key(idempotency_key)
     offer = orderable_offer(actor, offer_id)
     if accept_terms is not True:
@@ -149,14 +153,49 @@ def subscribe(
             fields={"accept_terms": [_("You must accept the terms to order.")]},
         )
     cleaned = clean_options(offer, options)
-    group = _group_for(actor, group_id)
-    fingerprint = _fingerprint(kind="new", offer=offer.id, options=cleaned, group=group.id)
+    group = on_behalf.order_group(actor, owner, group_id) or _group_for(actor, group_id)
+    parts = {"kind": "new", "offer": offer.id, "options": cleaned, "group": group.id}
+    if owner.id != actor.id:
+        parts["for"] = owner.id
+    fingerprint = _fingerprint(**parts)
     return _insert_order_once(
         actor,
         key,
         fingerprint,
-        lambda: _new_subscription(actor, offer, group, cleaned, key=key, fingerprint=fingerprint),
+        lambda: _new_subscription(
+            actor, offer, group, cleaned, key=key, fingerprint=fingerprint, owner=owner
+        ),
     )
+
+
+def subscribe_for(
+    actor: User,
+    offer_id: Any,
+    people: Iterable[User | str | int],
+    *,
+    options: Any,
+    accept_terms: bool,
+    idempotency_key: Any,
+    group_id: Any = None,
+) -> list[tuple[Order, bool]]:
+    """Order the offer once for each person (the actor among them, or not), up to
+    on_behalf.MAX_BENEFICIARIES: all or none. The first refusal raises, and the caller's
+    rollback takes back the orders placed before it. Each order's key is derived from
+    `idempotency_key` (`key`, `key#2`, ...), so a retried submission gets its orders back."""
+    beneficiaries = on_behalf.beneficiaries_from(actor, people)
+    key = str(idempotency_key or "").strip()
+    return [
+        subscribe(
+            actor,
+            offer_id,
+            options=options,
+            accept_terms=accept_terms,
+            idempotency_key=on_behalf.derived_key(key, position) if key else key,
+            group_id=group_id,
+            requested_for=beneficiary,
+        )
+        for position, beneficiary in enumerate(beneficiaries, start=1)
+    ]
 
 
 def _new_subscription(
@@ -167,15 +206,17 @@ def _new_subscription(
     *,
     key: str,
     fingerprint: str,
+    owner: User,
 ) -> Order:
     """The subscription, its new-instance order, its contract and its tasks, started (if the
-    person and the group may hold one more)."""
-    holdings.reserve(actor, group, offer)
+    owner and the group may hold one more, within the group's quotas)."""
+    holdings.reserve(owner, group, offer)
     subscription = Subscription(
         offer_id=offer.id,
         offer_code=offer.code,
         group_id=group.id,
-        owner_id=actor.id,
+        owner_id=owner.id,
+        requested_by_id=actor.id,
         status=S.REQUESTED.value,
         options=cleaned,
         created_at=clock.now(),
@@ -202,10 +243,13 @@ def _new_subscription(
         "subscription",
         subscription.id,
         "ordered",
-        summary=f"{offer.code} for {group.name}",
-        changes={"status": {"before": None, "after": S.REQUESTED.value}},
+        summary=f"{offer.code} for {group.name}"
+        + (f" on behalf of {owner.email}" if owner.id != actor.id else ""),
+        changes={"status": {"before": None, "after": S.REQUESTED.value}}
+        | ({"owner": {"before": None, "after": owner.email}} if owner.id != actor.id else {}),
     )
     signals.subscription_ordered.send(subscription)
+    on_behalf.tell_both(actor, subscription)
     move(actor, subscription, S.FULFILLING)
     advance(actor, order)
     return order
