@@ -212,12 +212,13 @@ def register_template_helpers(app: Flask) -> None:
     from .labels import capital_label, label
     from .markdown import render_markdown
     from .navigation import navigation_for
-    from .web import page_url, query_args
+    from .web import current_url, page_url, query_args
 
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["label"] = label
     app.jinja_env.filters["capital_label"] = capital_label
     app.jinja_env.globals["page_url"] = page_url
+    app.jinja_env.globals["current_url"] = current_url
     app.jinja_env.globals["query_args"] = query_args
 
     @app.context_processor

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from marshmallow import fields
@@ -30,6 +31,37 @@ def whole_number(value: Any, *, minimum: int = 1, maximum: int = MAX_ID) -> int 
     else:
         return None
     return number if minimum <= number <= maximum else None
+
+
+MAX_PRICE = Decimal("9999999999.99")  # what a price column holds
+
+
+def _amount(errors: dict[str, list[str]], name: str, value: Any) -> Decimal | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        amount = Decimal(str(value).strip().replace(",", "."))
+    except (InvalidOperation, ValueError):
+        errors[name] = [_("Enter an amount such as 25 or 9.90.")]
+        return None
+    if not amount.is_finite() or amount < 0 or amount > MAX_PRICE:
+        errors[name] = [_("Enter an amount between 0 and 9999999999.99.")]
+        return None
+    return amount
+
+
+def price_bounds(
+    low: Any, high: Any, *, names: tuple[str, str] = ("min_price", "max_price")
+) -> tuple[Decimal | None, Decimal | None, dict[str, list[str]]]:
+    """(minimum, maximum, field errors) of a price filter typed as text (the catalog's and the
+    search's): blank is no bound, "9,90" is 9.90; an amount that is not a number, negative or
+    past MAX_PRICE, and a maximum below the minimum, are errors under the field's name."""
+    errors: dict[str, list[str]] = {}
+    minimum = _amount(errors, names[0], low)
+    maximum = _amount(errors, names[1], high)
+    if minimum is not None and maximum is not None and minimum > maximum:
+        errors[names[1]] = [_("The maximum price must not be below the minimum.")]
+    return minimum, maximum, errors
 
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

@@ -126,3 +126,14 @@ def page_url(page: int) -> str:
 
     view_args = request.view_args or {}
     return url_for(request.endpoint, **view_args, **query_args(*view_args, "page"), page=page)
+
+
+def current_url(**changes) -> str:
+    """The current page's URL with some query parameters changed (None or "" removes one),
+    keeping the others (and the page number)."""
+    from flask import url_for
+
+    view_args = request.view_args or {}
+    args = query_args(*view_args, *changes)
+    args.update({key: value for key, value in changes.items() if value not in (None, "")})
+    return url_for(request.endpoint, **view_args, **args)

@@ -9,7 +9,7 @@ from flask import current_app
 
 from ..accounts import services as accounts
 from ..accounts.models import User
-from ..errors import NotFound
+from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..i18n import _l, gettext
 from ..knowledge import services as knowledge
@@ -21,6 +21,7 @@ from .services import (
     bundles,
     categories,
     lifecycle,
+    listing,
     offers,
     pricing,
     products,
@@ -84,17 +85,39 @@ def catalog_home(user: User) -> dict:
     return result
 
 
-def browse_page(user: User, page: int) -> dict:
-    featured, newest = workspace.featured_and_new(user)
-    pagination, prices = _visible_page(visibility.visible_offers_query(user), page)
-    prices.update(pricing.prices_in_force([*featured, *newest]))
-    return {
+def browse_page(
+    user: User, page: int, sort: str | None = None, min_price=None, max_price=None
+) -> dict:
+    """The catalog: as it opens (sorted by name, unfiltered), page 1 shows the featured and new
+    offers and the list ("More offers") leaves those out on every page, so no offer is shown
+    twice; sorted or filtered, the list holds every match and the strips are left out. Bad
+    sort or price input: field errors and no list."""
+    result = {
         "tree": categories.category_tree(),
-        "featured": featured,
-        "newest": newest,
-        "pagination": pagination,
-        "prices": prices,
+        "featured": [],
+        "newest": [],
+        "pagination": None,
+        "prices": {},
+        "errors": {},
+        "sorts": listing.CATALOG_SORTS,
+        "more": False,
     }
+    try:
+        chosen = listing.parse_listing(sort, min_price, max_price)
+    except ValidationFailed as error:
+        result["errors"] = error.fields
+        return result
+    shown: list[ServiceOffer] = []
+    if chosen.is_default:
+        featured, newest = workspace.featured_and_new(user)
+        shown = [*featured, *newest]
+        result.update(featured=featured if page == 1 else [], newest=newest if page == 1 else [])
+        result["more"] = bool(shown)
+    query = listing.listed_offers(user, chosen, exclude_ids=[offer.id for offer in shown])
+    pagination = _paginate(query, page)
+    result["pagination"] = pagination
+    result["prices"] = pricing.prices_in_force([*pagination.items, *shown])
+    return result
 
 
 def category_page(user: User, slug: str, page: int) -> dict:

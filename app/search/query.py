@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from ..catalog.models import BillingPeriod, OfferKind
 from ..errors import ValidationFailed
 from ..i18n import _, _l
+from ..inputs import price_bounds
 from .facets import PRICE_RANGE_BY_VALUE
 from .index.schema import ANALYZER
 
@@ -25,7 +26,6 @@ SORTS: dict[str, str] = {
 MAX_QUERY_LENGTH = 200
 MAX_WORDS = 8
 MAX_PER_PAGE = 100
-MAX_PRICE = Decimal("9999999999.99")
 
 _WORD = re.compile(r"\w+(?:\.?\w+)*", re.UNICODE)
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -82,20 +82,6 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _money(errors: dict, name: str, value: Any) -> Decimal | None:
-    if _blank(value):
-        return None
-    try:
-        amount = Decimal(str(value).strip().replace(",", "."))
-    except (InvalidOperation, ValueError):
-        errors[name] = [_("Enter an amount such as 25 or 9.90.")]
-        return None
-    if not amount.is_finite() or amount < 0 or amount > MAX_PRICE:
-        errors[name] = [_("Enter an amount between 0 and 9999999999.99.")]
-        return None
-    return amount
-
-
 def _integer(errors: dict, name: str, value: Any, low: int, high: int) -> int:
     try:
         number = int(str(value).strip())
@@ -145,10 +131,8 @@ def parse_criteria(
         ]
         text = text[:MAX_QUERY_LENGTH]
     category_value = None if _blank(category) else str(category).strip()[:140]
-    low = _money(errors, "min_price", min_price)
-    high = _money(errors, "max_price", max_price)
-    if low is not None and high is not None and low > high:
-        errors["max_price"] = [_("The maximum price must not be below the minimum.")]
+    low, high, price_errors = price_bounds(min_price, max_price)
+    errors.update(price_errors)
     criteria = Criteria(
         text=text,
         words=words_of(text),

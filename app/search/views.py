@@ -14,7 +14,7 @@ from .services import search_offers
 bp = Blueprint("search", __name__, url_prefix="/search")
 
 FILTER_ARGS = ("category", "billing", "kind", "price", "min_price", "max_price")
-SEARCH_ARGS = ("q", "sort", *FILTER_ARGS)
+SEARCH_ARGS = ("q", "sort", *FILTER_ARGS, "compare")  # compare: the offers chosen to compare
 
 
 def search_url(**changes) -> str:

@@ -107,6 +107,15 @@ def _place_errors(form, error: ValidationFailed) -> None:
 # --- compare ---------------------------------------------------------------------------------
 
 
+@bp.app_template_global()
+def compared_ids() -> list[int]:
+    """The offers chosen for a comparison on a list page (catalog, search): ?compare=1,2."""
+    return comparison.chosen_ids(request.args.getlist("compare"))
+
+
+bp.add_app_template_global(comparison.MAX_COMPARED, "max_compared")
+
+
 @bp.route("/compare")
 @login_required
 def compare():

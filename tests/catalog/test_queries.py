@@ -16,6 +16,9 @@ PAGES = {
     "workspace filtered": ("catalog_manager", "/catalog/manage/?status=published&group=-1"),
     "workspace export": ("catalog_manager", "/catalog/manage/export.csv"),
     "catalog home": ("consumer", "/catalog/"),
+    "catalog home page 2": ("consumer", "/catalog/?page=2"),
+    "catalog sorted by price": ("consumer", "/catalog/?sort=price_desc&min_price=0.5&max_price=90"),
+    "catalog newest first": ("consumer", "/catalog/?sort=newest"),
     "category page": ("consumer", "/catalog/categories/network"),
     "home page": ("consumer", "/"),
 }

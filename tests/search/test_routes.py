@@ -151,3 +151,15 @@ def test_links_carry_only_the_search_parameters(shop, client_as):
     links = hrefs(html, "category=")
     assert links and all(link.startswith("/search?") and "x=1" not in link for link in links)
     assert "javascript:" not in html
+
+
+def test_search_results_add_offers_to_a_comparison(client_as, make_offer):
+    vpn = make_offer("VPN-ACCESS")
+    consumer = client_as("consumer")
+    page = page_text(consumer.get("/search?q=vpn"))
+    assert (
+        f'href="/search?q=vpn&amp;compare={vpn.id}#offer-card-{vpn.id}">Add to comparison' in page
+    )
+    page = page_text(consumer.get(f"/search?q=vpn&compare={vpn.id}"))
+    assert f'href="/compare?ids={vpn.id}"' in page
+    assert f'href="/search?q=vpn#offer-card-{vpn.id}">Remove from comparison' in page

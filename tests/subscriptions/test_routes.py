@@ -141,7 +141,7 @@ def test_compare_shows_offers_side_by_side(consumer, make_offer):
 def test_compare_takes_repeated_ids_from_checkboxes(consumer, make_offer):
     vpn, laptop = make_offer("VPN-ACCESS"), make_offer("LAPTOP", name="Laptop")
     page = html(consumer.get(f"/compare?ids={vpn.id}&ids={laptop.id}"))
-    table = page.split("<table>")[1]
+    table = page.split("<table")[1]
     assert "VPN access" in table and "Laptop" in table
 
 
@@ -167,15 +167,72 @@ def test_compare_add_list_leaves_out_the_chosen_offers_before_its_bound(consumer
     assert "AAA one" not in listed and "AAA two" not in listed
 
 
-def test_compare_more_than_three_keeps_three_with_a_message(consumer, make_offer):
-    ids = [
-        make_offer(code, name=code.title()).id for code in ("A-ONE", "B-TWO", "C-THREE", "D-FOUR")
-    ]
+def test_compare_more_than_four_keeps_four_with_a_message(consumer, make_offer):
+    codes = ("A-ONE", "B-TWO", "C-THREE", "D-FOUR", "E-FIVE")
+    ids = [make_offer(code, name=code.title()).id for code in codes]
     response = consumer.get("/compare?ids=" + ",".join(map(str, ids)))
     assert response.status_code == 200
     page = html(response)
-    assert "up to three offers" in page
-    assert "C-Three" in page and "D-Four" not in page.split("<table>")[1]
+    assert "You can compare up to 4 offers at a time; showing the first 4 of 5." in page
+    table = page.split("<table")[1]
+    assert "D-Four" in table and "E-Five" not in table
+    assert "You are comparing 4 offers, the most at a time." in page
+    assert '<select id="add"' not in page
+
+
+def test_compare_adding_a_fifth_offer_says_four_is_the_most(consumer, make_offer):
+    ids = [make_offer(f"OFFER-{n}", name=f"Offer {n}").id for n in range(5)]
+    chosen = ",".join(map(str, ids[:4]))
+    response = consumer.get(f"/compare?ids={chosen}&add={ids[4]}", follow_redirects=True)
+    page = html(response)
+    assert "You can compare up to 4 offers at a time; showing the first 4 of 5." in page
+    assert "Offer 4" not in page.split("<table")[1]
+
+
+def test_compare_table_has_fixed_columns_for_the_offers(consumer, make_offer):
+    ids = [make_offer(f"OFFER-{n}", name=f"Offer {n}").id for n in range(3)]
+    page = html(consumer.get("/compare?ids=" + ",".join(map(str, ids))))
+    assert '<table class="compare-grid compare-3">' in page
+    assert page.count('<col class="compare-offer-col">') == 3
+
+
+def test_compare_page_links_back_to_the_catalog_with_its_offers(consumer, make_offer):
+    vpn, laptop = make_offer("VPN-ACCESS"), make_offer("LAPTOP", name="Laptop")
+    page = html(consumer.get(f"/compare?ids={vpn.id},{laptop.id}"))
+    assert f'href="/catalog/?compare={vpn.id},{laptop.id}"' in page
+
+
+def test_catalog_cards_add_and_remove_offers_of_a_comparison(consumer, make_offer):
+    vpn, laptop = make_offer("VPN-ACCESS"), make_offer("LAPTOP", name="Laptop")
+    page = html(consumer.get("/catalog/"))
+    assert (
+        f'href="/catalog/?compare={vpn.id}#offer-card-{vpn.id}">Add to comparison'
+        '<span class="visually-hidden">: VPN access</span>' in page
+    )
+    page = html(consumer.get(f"/catalog/?compare={vpn.id}"))
+    assert (
+        f'href="/catalog/?compare={vpn.id},{laptop.id}#offer-card-{laptop.id}">Add to comparison'
+        in page
+    )
+    assert f'href="/catalog/#offer-card-{vpn.id}">Remove from comparison' in page
+    bar = page.split('data-testid="compare-bar"')[1].split("</section>")[0]
+    assert "1 offer chosen to compare" in bar
+    assert f'href="/compare?ids={vpn.id}"' in bar
+
+
+def test_catalog_cards_say_when_the_comparison_is_full(consumer, make_offer):
+    ids = [make_offer(f"OFFER-{n}", name=f"Offer {n}").id for n in range(5)]
+    page = html(consumer.get("/catalog/?compare=" + ",".join(map(str, ids[:4]))))
+    assert "4 offers chosen to compare" in page
+    card = page.split(f'id="offer-card-{ids[4]}"')[1].split("</article>")[0]
+    assert "Add to comparison" not in card
+    assert "You can compare up to 4 offers. Remove one to add this one." in card
+
+
+def test_catalog_ignores_bad_compare_ids(consumer, make_offer):
+    make_offer("VPN-ACCESS")
+    for bad in ("abc", "1,,x,💥", "99999999999999999999", ",".join(["1"] * 500)):
+        assert consumer.get(f"/catalog/?compare={bad}").status_code == 200
 
 
 @pytest.mark.parametrize(

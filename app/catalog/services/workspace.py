@@ -116,7 +116,8 @@ def status_counts(actor: User) -> dict[str, int]:
 
 
 def featured_and_new(user: User, limit: int = 6) -> tuple[list[ServiceOffer], list[ServiceOffer]]:
-    """The consumer home: featured offers, and the newest published ones."""
+    """The consumer home: featured offers, and the newest published ones not featured already
+    (an offer is shown once)."""
     base = visible_offers_query(user)
     featured = list(
         db.session.scalars(
@@ -135,7 +136,10 @@ def featured_and_new(user: User, limit: int = 6) -> tuple[list[ServiceOffer], li
         db.session.scalars(
             # Every published revision has a publication moment; saying so lets the plain
             # index on published_at serve the DESC order (NULLS LAST would not, on PostgreSQL).
-            base.where(ServiceOffer.published_at.is_not(None))
+            base.where(
+                ServiceOffer.published_at.is_not(None),
+                ServiceOffer.id.not_in([offer.id for offer in featured] or [-1]),
+            )
             .order_by(ServiceOffer.published_at.desc(), ServiceOffer.id.desc())
             .limit(limit)
         )

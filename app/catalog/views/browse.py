@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import redirect, render_template, url_for
+from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ...web import page_number
@@ -13,7 +13,15 @@ from .blueprint import bp
 @bp.route("/")
 @login_required
 def browse():
-    return render_template("catalog/browse.html", **pages.browse_page(current_user, page_number()))
+    args = request.args
+    page = pages.browse_page(
+        current_user,
+        page_number(),
+        sort=args.get("sort"),
+        min_price=args.get("min_price"),
+        max_price=args.get("max_price"),
+    )
+    return render_template("catalog/browse.html", **page), (422 if page["errors"] else 200)
 
 
 @bp.route("/categories/<slug>")

@@ -1,5 +1,6 @@
 """Comparing offers side by side before selecting one: price, status, service levels, options
-and fulfillment time of up to three offers the user may see."""
+and fulfillment time of up to MAX_COMPARED offers the user may see. List pages (catalog,
+search) carry the offers chosen so far in ?compare=."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ...extensions import db
 from ...i18n import gettext
 from .fulfillment import plan_hours
 
-MAX_COMPARED = 3
+MAX_COMPARED = 4
 MAX_REQUESTED = 20  # ids read from a request; the rest are dropped with a message
 CANDIDATE_LIMIT = 300
 
@@ -52,7 +53,7 @@ def ids_with(values: Iterable[str], added: str) -> str:
 
 
 def compare(user: User, values: Iterable[str]) -> dict:
-    """The comparison page: the chosen offers the user may see (three at most), messages about
+    """The comparison page: the chosen offers the user may see (MAX_COMPARED at most), messages about
     any left out, and the other offers that may still be added."""
     ids, messages = requested_ids(values)
     found = {
@@ -70,7 +71,8 @@ def compare(user: User, values: Iterable[str]) -> dict:
     if len(offers) > MAX_COMPARED:
         messages.append(
             gettext(
-                "You can compare up to three offers at a time; showing the first three of %(count)s.",
+                "You can compare up to %(max)s offers at a time; showing the first %(max)s of %(count)s.",
+                max=MAX_COMPARED,
                 count=len(offers),
             )
         )
@@ -82,6 +84,12 @@ def compare(user: User, values: Iterable[str]) -> dict:
         "ids": ",".join(str(offer.id) for offer in offers),
         "can_order": user.has_role(Role.CONSUMER),
     }
+
+
+def chosen_ids(values: Iterable[str]) -> list[int]:
+    """The offers chosen for a comparison on a list page (?compare=1,2): numbers only, each
+    once, at most MAX_COMPARED; whether the user may see them is checked on the compare page."""
+    return requested_ids(values)[0][:MAX_COMPARED]
 
 
 def _compared(offer: ServiceOffer, offers: list[ServiceOffer]) -> dict:

@@ -1,0 +1,85 @@
+"""The consumer catalog's list: its sort orders and price filter (the price in force now, as
+search filters it), and which offers the page lists besides its featured and new strips."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from ... import clock
+from ...accounts.models import User
+from ...errors import ValidationFailed
+from ...i18n import _, _l
+from ...inputs import price_bounds
+from ..models import ServiceOffer
+from ..prices import price_in_force
+from .visibility import visible_offers_query
+
+DEFAULT_SORT = "name"
+CATALOG_SORTS: dict[str, Any] = {
+    "name": _l("Name"),
+    "price_asc": _l("Price, low to high"),
+    "price_desc": _l("Price, high to low"),
+    "newest": _l("Newest first"),
+}
+
+
+@dataclass(frozen=True)
+class Listing:
+    """How the catalog's list is sorted and filtered."""
+
+    sort: str = DEFAULT_SORT
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+
+    @property
+    def is_default(self) -> bool:
+        """Sorted by name with no price filter: the catalog as it opens."""
+        return self.sort == DEFAULT_SORT and self.min_price is None and self.max_price is None
+
+
+def parse_listing(sort: Any = None, min_price: Any = None, max_price: Any = None) -> Listing:
+    """The list's sort and price bounds from text (a query string); ValidationFailed with a
+    message under each bad field otherwise."""
+    low, high, errors = price_bounds(min_price, max_price)
+    chosen = str(sort or "").strip() or DEFAULT_SORT
+    if chosen not in CATALOG_SORTS:
+        errors["sort"] = [_("Choose a sort order from the list.")]
+    if errors:
+        raise ValidationFailed(_("Check the sort order and price filter."), fields=errors)
+    return Listing(sort=chosen, min_price=low, max_price=high)
+
+
+def listed_offers(
+    user: User,
+    listing: Listing,
+    *,
+    exclude_ids: Iterable[int] = (),
+    now: datetime | None = None,
+) -> sa.Select:
+    """The offers the user may see now, filtered by the price in force and sorted as chosen
+    (offers without a price last; then by name), leaving out `exclude_ids`."""
+    now = now or clock.now()
+    price = price_in_force(now)
+    query = visible_offers_query(user, now)
+    excluded = sorted(set(exclude_ids))
+    if excluded:
+        query = query.where(ServiceOffer.id.not_in(excluded))
+    if listing.min_price is not None:
+        query = query.where(price >= listing.min_price)
+    if listing.max_price is not None:
+        query = query.where(price <= listing.max_price)
+    by_name = (ServiceOffer.name, ServiceOffer.id)
+    if listing.sort == "price_asc":
+        return query.order_by(price.is_(None), price, *by_name)
+    if listing.sort == "price_desc":
+        return query.order_by(price.is_(None), price.desc(), *by_name)
+    if listing.sort == "newest":
+        published = ServiceOffer.published_at
+        return query.order_by(published.is_(None), published.desc(), ServiceOffer.id.desc())
+    return query.order_by(*by_name)
