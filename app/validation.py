@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from . import order_options
 from .catalog.models import BillingPeriod, OfferKind
 from .i18n import _, format_number
 from .inputs import whole_number
@@ -375,7 +376,9 @@ def options(errors: Errors, value: Any) -> list[dict]:
             "help": text(errors, f"{prefix}.help", raw.get("help"), max_length=300),
         }
         _option_type_rules(errors, prefix, raw, option)
+        order_options.clean_rules(errors, prefix, raw, option)
         cleaned.append(option)
+    order_options.check_definitions(errors, cleaned)
     return cleaned
 
 
@@ -391,13 +394,14 @@ def _option_type_rules(errors: Errors, prefix: str, raw: dict, option: dict) -> 
             if isinstance(choices, list)
             else []
         )
-        if not choices:
+        sourced = raw.get("depends_on") or raw.get("choice_list")  # choices from elsewhere
+        if not choices and not sourced:
             add(errors, f"{prefix}.choices", _("A choice field needs at least one choice."))
         elif len(set(choices)) != len(choices):
             add(errors, f"{prefix}.choices", _("Each choice must appear once."))
         option["choices"] = choices
         if default not in (None, ""):
-            if default not in choices:
+            if default not in choices and not sourced:
                 add(errors, f"{prefix}.default", _("The default must be one of the choices."))
             option["default"] = default
     elif kind_ == "number":

@@ -124,6 +124,32 @@ class OptionForm(Form):
         _l("Choices"), description=_l("Comma separated, e.g. small, medium, large.")
     )
     help = StringField(_l("Help text"))
+    visible_when = TextAreaField(
+        _l("Shown when"),
+        description=_l('JSON, e.g. {"field": "gpu", "equals": true}. Empty: always shown.'),
+        render_kw={"rows": 2, "spellcheck": "false"},
+    )
+    required_when = TextAreaField(
+        _l("Required when"),
+        description=_l('JSON, e.g. {"all": [{"field": "gpu", "equals": true}]}.'),
+        render_kw={"rows": 2, "spellcheck": "false"},
+    )
+    depends_on = StringField(
+        _l("Choices depend on"), description=_l("The key of another choice field, e.g. region.")
+    )
+    choice_map = TextAreaField(
+        _l("Choices per parent value"),
+        description=_l('JSON, e.g. {"eu-west": ["Dublin 1", "Dublin 2"]}.'),
+        render_kw={"rows": 2, "spellcheck": "false"},
+    )
+    choice_list = StringField(
+        _l("Choice list"), description=_l("The name of a choice list; its entries are the choices.")
+    )
+    prices = TextAreaField(
+        _l("Price per value"),
+        description=_l('JSON, e.g. {"32": {"monthly": "10.00"}}; a yes/no toggle prices "true".'),
+        render_kw={"rows": 2, "spellcheck": "false"},
+    )
 
 
 class StepForm(Form):

@@ -29,6 +29,8 @@ __all__ = [
     "BillingPeriod",
     "BundleMember",
     "Category",
+    "ChoiceList",
+    "ChoiceListEntry",
     "DigitalProduct",
     "OfferKind",
     "OfferSettings",
@@ -338,3 +340,39 @@ class PriceChange(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
+
+
+class ChoiceList(db.Model):
+    """A named list of choices catalog managers keep (cost centres, locations); an order-form
+    choice field takes its entries with `"choice_list": "<name>"`."""
+
+    __tablename__ = "choice_lists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    label: Mapped[str] = mapped_column(sa.String(120))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    entries: Mapped[list[ChoiceListEntry]] = relationship(
+        back_populates="choice_list",
+        order_by="ChoiceListEntry.position",
+        cascade="all, delete-orphan",
+    )
+
+
+class ChoiceListEntry(db.Model):
+    __tablename__ = "choice_list_entries"
+    __table_args__ = (
+        sa.UniqueConstraint("list_id", "value", name="uq_choice_list_entry_value"),
+        sa.Index("ix_choice_list_entries_list_position", "list_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(sa.ForeignKey("choice_lists.id", ondelete="CASCADE"))
+    value: Mapped[str] = mapped_column(sa.String(120))
+    label: Mapped[str] = mapped_column(sa.String(200), default="")
+    position: Mapped[int] = mapped_column(default=0)
+
+    choice_list: Mapped[ChoiceList] = relationship(back_populates="entries")

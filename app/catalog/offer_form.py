@@ -5,6 +5,7 @@ buttons on its lists (`apply_list_op`), and the service's problems put next to t
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -45,7 +46,17 @@ def _option_row(option: dict) -> dict:
         "max_length": _text(option.get("max_length")),
         "choices": ", ".join(str(choice) for choice in option.get("choices") or []),
         "help": option.get("help", ""),
+        **{name: _json_text(option.get(name)) for name in JSON_RULES},
+        "depends_on": option.get("depends_on", ""),
+        "choice_list": option.get("choice_list", ""),
     }
+
+
+JSON_RULES = ("visible_when", "required_when", "choice_map", "prices")
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False) if value else ""
 
 
 def offer_form_data(offer, in_force: tuple | None = None) -> dict:
@@ -126,6 +137,9 @@ def _option_data(row: Form) -> dict:
         "required": bool(row.required.data),
         "default": default,
         "help": row.help.data,
+        **{name: row[name].data or "" for name in JSON_RULES},  # JSON text, read by the service
+        "depends_on": (row.depends_on.data or "").strip(),
+        "choice_list": (row.choice_list.data or "").strip(),
     }
     if kind == "number":
         data.update(min=row.min.data, max=row.max.data)

@@ -9,7 +9,15 @@ import uuid
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    Form,
+    HiddenField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import Length, StopValidation
 from wtforms.widgets import DateInput, NumberInput
 
@@ -157,6 +165,14 @@ def order_form_for(
     if not form.is_submitted():
         form.idempotency_key.data = key if is_form_key(key) else new_idempotency_key()
     return form
+
+
+class PreviewForm(OptionsMixin, Form):
+    """The order form's fields alone, as the offer editor previews them."""
+
+
+def preview_form_for(definitions: list[dict]) -> PreviewForm:
+    return _with_options(PreviewForm, definitions, None)(formdata=None)
 
 
 def modify_form_for(target, current_options: dict, **kwargs) -> ModifyForm:

@@ -121,6 +121,10 @@ class ServiceContract(db.Model):
     offer_code: Mapped[str] = mapped_column(sa.String(40))
     offer_revision: Mapped[int]
     price: Mapped[Decimal] = mapped_column(MONEY)
+    # what the chosen options add per month (snapshot["price_breakdown"] has the lines)
+    options_monthly: Mapped[Decimal] = mapped_column(
+        MONEY, default=Decimal("0.00"), server_default="0"
+    )
     currency: Mapped[str] = mapped_column(sa.String(3))
     billing_period: Mapped[str] = mapped_column(sa.String(10))
     # name, summary, terms, service_levels, options chosen, option definitions, fulfillment target

@@ -7,9 +7,11 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ... import validation as check
 from ...accounts.forms import ConfirmForm
 from ...errors import Conflict, InvalidTransition, ValidationFailed
 from ...i18n import _, _l, format_day, gettext
+from ...subscriptions.forms import preview_form_for
 from ...web import apply_field_errors, arg_id, roles_required
 from .. import forms, offer_form, pages
 from ..models import EDITABLE_STATUSES, OfferStatus, ServiceOffer
@@ -142,9 +144,22 @@ def render_editor(
             if key != "bundle" or (offer is not None and offer.is_bundle)
         ],
     }
+    context["form_preview"] = _form_preview(form, offer)
     if offer is not None:
         context.update(page, **_tab_forms(offer, page, subforms))
     return render_template("catalog/editor.html", **context), status
+
+
+def _form_preview(form: forms.OfferForm, offer: ServiceOffer | None) -> dict:
+    """The order form as a consumer will see it: of the fields in the editor when they are
+    valid (the "Preview the order form" button shows unsaved changes), else of the saved ones."""
+    definitions = (offer.options or []) if offer is not None else []
+    if form.is_submitted():
+        errors: dict = {}
+        posted = check.options(errors, offer_form.offer_data(form, offer)["options"])
+        if not errors:
+            definitions = posted
+    return {"definitions": definitions, "form": preview_form_for(definitions)}
 
 
 def editor_url(offer_id: int, section: str = "") -> str:
@@ -175,7 +190,7 @@ def new_offer():
                 return redirect(editor_url(created.id))
         elif op == "preview":
             preview = form.description.data or ""
-        else:
+        elif op != "preview_form":
             offer_form.apply_list_op(form, op)
     elif request.method == "POST":
         status = 400
@@ -223,7 +238,7 @@ def edit_offer(offer_id: int):
     preview = None
     if op == "preview":
         preview = form.description.data or ""
-    else:
+    elif op != "preview_form":
         offer_form.apply_list_op(form, op)
     return render_editor(offer, form, preview=preview)
 

@@ -26,7 +26,8 @@ def _cents(money) -> sa.ColumnElement:
 
 def revenue(subscription_filter) -> dict:
     """Monthly recurring revenue and margin of active subscriptions, from their contracts' prices
-    (yearly prices count a twelfth; one-time prices are not recurring) and the offers' costs in
+    (yearly prices count a twelfth; one-time prices are not recurring) plus what their chosen
+    options add per month (the contract's priced breakdown) and the offers' costs in
     force now (catalog/prices.py: a price change's cost from its date), per
     currency. mrr/margin/currency give the only currency (or the largest, when there are several)."""
     rows = db.session.execute(
@@ -35,6 +36,7 @@ def revenue(subscription_filter) -> dict:
             ServiceContract.billing_period,
             sa.func.sum(_cents(ServiceContract.price)),
             sa.func.sum(_cents(cost_in_force(clock.now()))),
+            sa.func.sum(_cents(ServiceContract.options_monthly)),
         )
         .join(Subscription, Subscription.id == ServiceContract.subscription_id)
         .join(ServiceOffer, ServiceOffer.id == ServiceContract.offer_id)
@@ -46,8 +48,9 @@ def revenue(subscription_filter) -> dict:
         .group_by(ServiceContract.currency, ServiceContract.billing_period)
     ).all()
     monthly: dict[str, tuple[Decimal, Decimal]] = {}
-    for currency, billing_period, price_cents, cost_cents in rows:
+    for currency, billing_period, price_cents, cost_cents, options_cents in rows:
         price, cost = monthly.get(currency, (Decimal(0), Decimal(0)))
+        price += Decimal(options_cents or 0) / 100  # what priced options add each month
         months = MONTHS_PER_PRICE.get(billing_period)
         if months is not None:
             price += Decimal(price_cents or 0) / 100 / months

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ... import clock
+from ... import clock, order_options
 from ...accounts.models import User
 from ...audit import services as audit
 from ...catalog import services as catalog
@@ -62,13 +62,17 @@ def current_contracts(subscription_ids: list[int]) -> dict[int, ServiceContract]
 def agreement(offer: ServiceOffer, options: dict, user: User) -> dict:
     """The snapshot of what the user agrees to now: it becomes the contract, unchanged."""
     price, _ = catalog.current_price(offer)
+    price = price if price is not None else Decimal("0.00")
     return {
         "offer_id": offer.id,
         "offer_code": offer.code,
         "offer_revision": offer.revision,
         "name": offer.name,
         "summary": offer.summary,
-        "price": str(price if price is not None else Decimal("0.00")),
+        "price": str(price),
+        "price_breakdown": order_options.priced(
+            offer.options or [], options or {}, price, offer.billing_period
+        ),
         "currency": offer.currency,
         "billing_period": offer.billing_period,
         "terms": offer.terms,
@@ -91,6 +95,9 @@ def write_contract(
         offer_code=offer.code,
         offer_revision=offer.revision,
         price=Decimal(agreement["price"]),
+        options_monthly=Decimal(
+            (agreement.get("price_breakdown") or {}).get("extra", {}).get("monthly", "0.00")
+        ),
         currency=agreement["currency"],
         billing_period=agreement["billing_period"],
         snapshot=agreement,

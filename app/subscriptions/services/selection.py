@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ... import conditions, order_options
 from ... import validation as check
 from ...accounts.models import User
 from ...catalog import services as catalog
@@ -64,6 +65,24 @@ def quote(offer: ServiceOffer, options: dict | None = None) -> dict:
         "options": options or {},
         "members": [member.member_code for member in offer.members] if offer.is_bundle else [],
     }
+
+
+def priced(offer: ServiceOffer, options: dict | None) -> dict:
+    """The priced breakdown of ordering `offer` with (cleaned) `options`: its price in force
+    and what each chosen value adds (app/order_options.py holds the one computation)."""
+    price, _cost = catalog.current_price(offer)
+    return order_options.priced(
+        offer.options or [], options or {}, price or Decimal("0.00"), offer.billing_period
+    )
+
+
+def tentative_options(offer: ServiceOffer, raw: Any) -> dict:
+    """The options as they would be cleaned, or {} while they are not valid (for a page's
+    first price summary; ordering cleans them for real)."""
+    try:
+        return clean_options(offer, raw)
+    except ValidationFailed:
+        return {}
 
 
 # --- what a subscription may change to ---------------------------------------------------------
@@ -165,7 +184,10 @@ def change_target(user: User, subscription: Subscription, offer_id: Any) -> Serv
 
 
 def clean_options(offer: ServiceOffer, raw: Any) -> dict:
-    """Check chosen options against the offer's definitions; errors keyed options.<key>."""
+    """Check chosen options against the offer's definitions; errors keyed options.<key>.
+    Fields are settled in order (app/order_options.py): a field whose `visible_when` does not
+    hold is hidden, and its value dropped unseen; `required_when` makes a shown field required;
+    a dependent choice takes the choices of its parent's value, a sourced one its list's."""
     raw = {} if raw is None else raw
     errors: check.Errors = {}
     if not isinstance(raw, dict):
@@ -173,29 +195,44 @@ def clean_options(offer: ServiceOffer, raw: Any) -> dict:
             _("Options must be an object."),
             fields={"options": [_("Send the options as an object.")]},
         )
-    definitions = {option["key"]: option for option in offer.options or []}
-    unknown = sorted(set(raw) - set(definitions))
+    definitions = offer.options or []
+    unknown = sorted(set(raw) - {option["key"] for option in definitions})
     if unknown:
         check.add(errors, "options", _("Unknown option: %(names)s.", names=", ".join(unknown)))
     cleaned: dict = {}
-    for key, option in definitions.items():
-        field = f"options.{key}"
-        value = raw.get(key)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if (
-                option.get("required")
-                and option.get("default") in (None, "")
-                and option["type"] != "boolean"
-            ):
-                check.add(errors, field, f"{option['label']} is required.")
-                continue
-            value = option.get("default")
-            if value is None:
-                continue
-        cleaned[key] = _clean_option_value(errors, field, option, value)
+    for option in order_options.settling_order(definitions):
+        if not conditions.evaluate(option.get("visible_when"), cleaned):
+            continue  # hidden: whatever was sent for it is ignored
+        value = _settled_value(errors, option, raw.get(option["key"]), cleaned)
+        if value is not None:
+            cleaned[option["key"]] = value
     if errors:
         raise ValidationFailed(_("Some options are not valid."), fields=errors)
-    return {key: value for key, value in cleaned.items() if value is not None}
+    return {
+        option["key"]: cleaned[option["key"]] for option in definitions if option["key"] in cleaned
+    }
+
+
+def _settled_value(errors: check.Errors, option: dict, value: Any, settled: dict) -> Any:
+    field = f"options.{option['key']}"
+    if value is None or (isinstance(value, str) and not value.strip()):
+        required = option.get("required") or (
+            option.get("required_when") and conditions.evaluate(option["required_when"], settled)
+        )
+        if required and option.get("default") in (None, "") and option["type"] != "boolean":
+            check.add(errors, field, f"{option['label']} is required.")
+            return None
+        value = option.get("default")
+        if value is None:
+            return None
+    if option.get("depends_on"):
+        parent = settled.get(option["depends_on"])
+        choices = (option.get("choice_map") or {}).get(conditions.as_text(parent), [])
+        option = {**option, "choices": choices}
+        if parent is None:
+            check.add(errors, field, _("Choose %(parent)s first.", parent=option["depends_on"]))
+            return None
+    return _clean_option_value(errors, field, option, value)
 
 
 def _clean_option_value(errors: check.Errors, field: str, option: dict, value: Any) -> Any:
