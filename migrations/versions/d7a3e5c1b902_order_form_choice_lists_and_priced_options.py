@@ -2,7 +2,7 @@
 what a contract's chosen options add per month (service_contracts.options_monthly)
 
 Revision ID: d7a3e5c1b902
-Revises: b8e2d4f6a913
+Revises: 7c2f9a4e1d63
 Create Date: 2026-12-03 06:00:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd7a3e5c1b902'
-down_revision = 'b8e2d4f6a913'
+down_revision = '7c2f9a4e1d63'
 branch_labels = None
 depends_on = None
 
