@@ -161,6 +161,30 @@ def test_a_change_to_another_offer_counts_against_the_budget(agent, users, vpn, 
     assert quotas.quota_breaches(_finance(), vpn, replacing=order.subscription) == []
 
 
+AT_ONCE = [
+    {"name": "Create account", "mode": "automatic", "integration": None, "expected_hours": 1}
+]
+
+
+def test_a_change_to_a_dearer_offer_past_the_budget_is_refused(users, make_offer):
+    basic = make_offer("VPN-BASIC", fulfillment_plan=AT_ONCE, upgrade_codes=["VPN-PLUS"])
+    target = make_offer("VPN-PLUS", fulfillment_plan=AT_ONCE, price="30.00")
+    order, _ = _order(users["consumer"], basic, "basic")  # 7.50 a month
+    quota_admin.set_quota(SYSTEM, _finance().id, monthly_budget="20.00", currency="EUR")
+    with pytest.raises(InvalidTransition) as refused:
+        subs.modify(
+            users["consumer"],
+            order.subscription_id,
+            target_offer_id=target.id,
+            accept_terms=True,
+            idempotency_key="up",
+        )
+    assert refused.value.message == (
+        "This order (30.00 EUR a month) would take Finance past its monthly budget: "
+        "0.00 of 20.00 EUR is used."  # the subscription's own price no longer counts
+    )
+
+
 # --- setting quotas --------------------------------------------------------------------------
 
 
