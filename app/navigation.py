@@ -14,6 +14,7 @@ NAVIGATION: list[tuple[str, str, tuple[str, ...]]] = [
     (_l("My subscriptions"), "subscriptions.mine", ("consumer",)),
     (_l("Support"), "support.my_requests", ("consumer",)),
     (_l("My groups"), "support.my_groups", (MANAGER,)),
+    (_l("Quotas"), "quotas.index", ("admin", "product_manager", MANAGER)),
     (_l("Offers"), "catalog.workspace", ("catalog_manager",)),
     (_l("Products"), "catalog.products", ("product_manager", "catalog_manager")),
     (_l("Fulfillment queue"), "subscriptions.queue", ("support_agent",)),
@@ -40,6 +41,9 @@ def navigation_for(user) -> list[tuple[str, str]]:
 
 
 def _sees(user, roles: tuple[str, ...]) -> bool:
-    if roles == (MANAGER,):
-        return bool(getattr(user, "managed_groups", None))
-    return not roles or user.has_role(*roles)
+    if not roles:
+        return True
+    real = tuple(role for role in roles if role != MANAGER)
+    if real and user.has_role(*real):
+        return True
+    return MANAGER in roles and bool(getattr(user, "managed_groups", None))

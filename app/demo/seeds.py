@@ -80,6 +80,41 @@ def load_group_managers(folder: Path) -> str:
     return f"group managers: {changed} groups set"
 
 
+def load_quota_seeds(folder: Path) -> list[str]:
+    """seeds/quotas.yaml: each quota a group does not have yet, set by the system (commits)."""
+    import sqlalchemy as sa
+
+    from ..catalog.models import Category
+    from ..subscriptions.services import quota_admin, quotas
+
+    created = 0
+    for item in read_yaml(folder, "quotas.yaml"):
+        group = accounts.find_group_by_name(item["group"])
+        category_id = None
+        if item.get("category"):
+            category_id = db.session.scalar(
+                sa.select(Category.id).where(Category.slug == item["category"])
+            )
+        if group is None or (item.get("category") and category_id is None):
+            continue
+        wanted = (item.get("offer"), category_id, "monthly_budget" in item)
+        have = {(q.offer_code, q.category_id, q.kind == "budget") for q in quotas.quotas_of(group)}
+        if wanted in have:
+            continue
+        quota_admin.set_quota(
+            SYSTEM,
+            group.id,
+            offer_code=item.get("offer"),
+            category_id=category_id,
+            max_active=item.get("max_active"),
+            monthly_budget=item.get("monthly_budget"),
+            currency=item.get("currency"),
+        )
+        created += 1
+    unit_of_work.commit()
+    return [f"quotas: {created} created"]
+
+
 def load_integrations(folder: Path) -> str:
     """The integrations the demo's automatic steps call (seeds/integrations.yaml), created as
     the system when missing. One whose URL INTEGRATION_ALLOWED_HOSTS refuses is skipped (the
@@ -136,4 +171,5 @@ def load_seeds(
     unit_of_work.commit()
     report += load_status_seeds(folder)  # metrics, demo usage, notices (commits itself)
     report += load_support_seeds(folder)  # articles, demo requests (commits itself)
+    report += load_quota_seeds(folder)  # after the demo subscriptions, which it counts
     return report

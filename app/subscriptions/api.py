@@ -22,6 +22,7 @@ from .models import Order, Subscription, SubscriptionStatus, TaskStatus
 from .schemas import (
     FulfillmentTaskPageSchema,
     FulfillmentTaskSchema,
+    GroupQuotasSchema,
     ModifySchema,
     OrderedSubscriptionSchema,
     ServiceContractSchema,
@@ -32,7 +33,7 @@ from .schemas import (
     TaskTransitionSchema,
     TerminateSchema,
 )
-from .services import automation, contracts, fulfillment, orders, subscriptions
+from .services import automation, contracts, fulfillment, orders, quota_admin, subscriptions
 
 TAG = "subscriptions"
 
@@ -328,3 +329,16 @@ def fulfillment_task_callback(task_id: int):
         task_id, bearer_token(), size=request.content_length, body=_callback_body
     )
     return jsonify(FulfillmentTaskSchema().dump(task))
+
+
+@endpoint(
+    "/groups/<int:group_id>/quotas",
+    summary="A group's quotas and monthly budget with what is used and left (admins, product "
+    "managers and the group's members). Orders past a quota are refused with its message.",
+    tag=TAG,
+    response=GroupQuotasSchema,
+)
+def group_quotas(group_id: int):
+    group = quota_admin.group_for_quotas(api_user(), group_id)
+    items = [quota_admin.describe(item) for item in quota_admin.usage_of(group)]
+    return jsonify(GroupQuotasSchema().dump({"group": group, "items": items}))

@@ -221,3 +221,34 @@ class TaskActionForm(FlaskForm):
 class TaskFailForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[Length(max=2000)])
     version = HiddenField()
+
+
+class QuotaForm(FlaskForm):
+    """One quota of a group: a count of an offer or a category, or the monthly budget. The
+    service checks the values, so every problem is reported next to its field."""
+
+    group_id = SelectField(_l("Group"), choices=[], validate_choice=False)
+    kind = SelectField(
+        _l("Kind"),
+        choices=[
+            ("offer", _l("Subscriptions of an offer")),
+            ("category", _l("Subscriptions of a category")),
+            ("budget", _l("Monthly budget")),
+        ],
+        validate_choice=False,
+    )
+    offer_code = StringField(
+        _l("Offer code"), validators=[Length(max=40)], description=_l("For an offer's quota.")
+    )
+    category_id = SelectField(_l("Category"), choices=[], validate_choice=False)
+    max_active = StringField(
+        _l("Most active subscriptions"),
+        validators=[Length(max=12)],
+        description=_l("For an offer's or a category's quota: 0 or more."),
+    )
+    monthly_budget = StringField(
+        _l("Monthly budget"),
+        validators=[Length(max=20)],
+        description=_l("The most the group's subscriptions may cost a month, e.g. 1000.00."),
+    )
+    currency = SelectField(_l("Currency"), choices=[], validate_choice=False, default="EUR")

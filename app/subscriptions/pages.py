@@ -23,6 +23,7 @@ from .services import (
     holdings,
     on_behalf,
     orders,
+    quotas,
     selection,
     subscriptions,
     tracking,
@@ -64,6 +65,7 @@ def order_page(user: User, offer_id: int, key: str = "") -> dict:
         "placed": placed,
         "refusal": None,
         "beneficiaries": beneficiaries,
+        "quota_left": quota_left(user, offer),
         "groups": groups,
         "show_groups": len(groups) > 1,
         "quote": selection.quote(offer),
@@ -248,3 +250,11 @@ def queue_page(
 def people_chosen(user: User, chosen: list[str]) -> list[int]:
     """The "Order for" choices as user ids ("self": the user)."""
     return [user.id if value == "self" else int(value) for value in chosen if value]
+
+
+def quota_left(user, offer: ServiceOffer) -> list[str]:
+    """What is left of the quotas of the user's groups for `offer` ("2 of 5 left for
+    Engineering"), for the order form and the offer page; nothing for staff."""
+    if not getattr(user, "is_authenticated", False) or not user.has_role("consumer"):
+        return []
+    return quotas.left_for(sorted(user.groups, key=lambda group: group.name), offer)

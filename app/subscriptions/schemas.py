@@ -200,3 +200,30 @@ class FulfillmentTaskPageSchema(Schema):
     pages = fields.Int()
     per_page = fields.Int()
     total = fields.Int()
+
+
+class QuotaUsageSchema(Schema):
+    id = fields.Int()
+    kind = fields.Str(metadata={"enum": ["offer", "category", "budget"]})
+    offer_code = fields.Str(allow_none=True)
+    category_id = fields.Int(allow_none=True)
+    name = fields.Str(metadata={"description": "The offer's or category's name; '' for a budget."})
+    limit = fields.Raw(
+        metadata={
+            "description": "Most active subscriptions, or the monthly budget (a decimal string)."
+        }
+    )
+    used = fields.Raw(
+        metadata={
+            "description": "Held subscriptions counted (requested to terminating), or the sum of "
+            "their monthly-equivalent prices (monthly; yearly ÷ 12; one-time not counted)."
+        }
+    )
+    left = fields.Raw()
+    currency = fields.Str(allow_none=True, metadata={"description": "A budget's one currency."})
+    text = fields.Str(metadata={"example": "2 of 5 left for Engineering"})
+
+
+class GroupQuotasSchema(Schema):
+    group = fields.Nested(SubscriptionGroupSchema)
+    items = fields.List(fields.Nested(QuotaUsageSchema))

@@ -70,6 +70,12 @@ def option_value(value) -> str:
     return "" if value is None else str(value)
 
 
+@bp.app_context_processor
+def quota_helpers():
+    """quota_left(offer): the offer page's lines on what the user's groups have left."""
+    return {"quota_left": lambda offer: pages.quota_left(current_user, offer)}
+
+
 @bp.context_processor
 def helpers():
     """Template helpers for this blueprint's pages. Catalog URLs follow the house conventions

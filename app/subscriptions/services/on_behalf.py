@@ -17,6 +17,7 @@ from ...accounts.models import ConsumerGroup, Role, User
 from ...accounts.services import find_user_by_email
 from ...accounts.services import groups as group_rules
 from ...errors import NotAllowed, NotFound, ValidationFailed
+from ...extensions import get_by_id
 from ...i18n import _, _l
 from ...notifications.models import NotificationKind
 from ...notifications.services import notify
@@ -73,9 +74,7 @@ def _person(person: User | str | int) -> User | None:
     if isinstance(person, User):
         return person
     if isinstance(person, int):
-        from ...extensions import db
-
-        return db.session.get(User, person)
+        return get_by_id(User, person)
     if isinstance(person, str) and person.strip():
         return find_user_by_email(person)
     return None

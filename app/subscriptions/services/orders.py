@@ -26,7 +26,7 @@ from ...versioning import flush_versioned
 from .. import signals
 from ..models import Order, OrderStatus, OrderType, Subscription, SubscriptionStatus
 from ..states import ORDER, SUBSCRIPTION
-from . import holdings, on_behalf
+from . import holdings, on_behalf, quotas
 from .contracts import agreement, write_contract
 from .fulfillment import advance, plan_tasks
 from .lifecycle import guarded_touch, move
@@ -211,6 +211,7 @@ def _new_subscription(
     """The subscription, its new-instance order, its contract and its tasks, started (if the
     owner and the group may hold one more, within the group's quotas)."""
     holdings.reserve(owner, group, offer)
+    quotas.reserve(group, offer)
     subscription = Subscription(
         offer_id=offer.id,
         offer_code=offer.code,
@@ -293,6 +294,8 @@ def modify(
     def build() -> Order:
         if target.code != subscription.offer_code:
             holdings.reserve(subscription.owner or actor, subscription.group, target)
+        if target.id != subscription.offer_id:
+            quotas.reserve(subscription.group, target, replacing=subscription)
         move(actor, subscription, S.MODIFYING)
         order = Order(
             subscription_id=subscription.id,
