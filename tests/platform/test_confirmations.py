@@ -75,6 +75,35 @@ def _call_args(source: str, start: int) -> str:
     raise AssertionError("unbalanced post_button call")
 
 
+def _top_level_args(args: str) -> list[str]:
+    """The arguments of a call, split at the commas outside quotes, parentheses and braces."""
+    parts, depth, quote, current = [], 0, None, ""
+    for char in args:
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+            continue
+        current += char
+    return [*parts, current.strip()] if current.strip() else parts
+
+
+def _asks(args: str) -> bool:
+    """post_button(action, label, cls, extra, confirm): a question by keyword or in 5th place."""
+    parts = _top_level_args(args)
+    if any(part.startswith("confirm=") for part in parts):
+        return True
+    positional = [part for part in parts if not re.match(r"^\w+=", part)]
+    return len(positional) >= 5 and positional[4] != "None"
+
+
 def post_button_actions(name: str, source: str) -> list[Action]:
     actions = []
     for found in re.finditer(r"post_button\(", source):
@@ -87,7 +116,7 @@ def post_button_actions(name: str, source: str) -> list[Action]:
             continue
         if _is_destructive(args, label) or any(DESTRUCTIVE_WORDS.match(t) for t in labels[:2]):
             line = source[: found.start()].count("\n") + 1
-            actions.append(Action(name, line, label, "confirm=" in args))
+            actions.append(Action(name, line, label, _asks(args)))
     return actions
 
 
@@ -173,6 +202,10 @@ def test_the_scan_flags_a_destructive_button_without_a_question():
     assert post_button_actions("sample.html", call) == [Action("sample.html", 1, "Revoke", False)]
     asked = "{{ post_button('/x', _('Revoke'), 'button small', confirm=_('Revoke it?')) }}"
     assert post_button_actions("sample.html", asked)[0].confirmed
+    in_fifth_place = "{{ post_button('/x', _('Delete'), 'button danger', None, _('Delete it?')) }}"
+    assert post_button_actions("sample.html", in_fifth_place)[0].confirmed
+    unasked = "{{ post_button('/x', _('Delete'), 'button danger', {'a': '1, 2'}, None) }}"
+    assert not post_button_actions("sample.html", unasked)[0].confirmed
 
 
 def test_there_is_one_way_to_ask():
