@@ -62,11 +62,6 @@ def _paginate(query: sa.Select, page: int):
     return db.paginate(query, page=page, per_page=per_page, max_per_page=200, error_out=False)
 
 
-def _visible_page(query: sa.Select, page: int):
-    pagination = _paginate(query.order_by(ServiceOffer.name, ServiceOffer.id), page)
-    return pagination, pricing.prices_in_force(pagination.items)
-
-
 # --- the consumer catalog --------------------------------------------------------------------
 
 
@@ -120,18 +115,30 @@ def browse_page(
     return result
 
 
-def category_page(user: User, slug: str, page: int) -> dict:
-    """A category's visible offers, its own and those of every category below it."""
+def category_page(
+    user: User, slug: str, page: int, sort: str | None = None, min_price=None, max_price=None
+) -> dict:
+    """A category's visible offers, its own and those of every category below it, sorted and
+    filtered by price as the catalog's list is (bad input: field errors and no list)."""
     found, children, trail = categories.category_place(slug)
-    inside = ServiceOffer.category_id.in_(categories.subtree_ids(found.id, active_only=True))
-    pagination, prices = _visible_page(visibility.visible_offers_query(user).where(inside), page)
-    return {
+    result = {
         "category": found,
         "children": children,
         "trail": trail,
-        "pagination": pagination,
-        "prices": prices,
+        "pagination": None,
+        "prices": {},
+        "errors": {},
+        "sorts": listing.CATALOG_SORTS,
     }
+    try:
+        chosen = listing.parse_listing(sort, min_price, max_price)
+    except ValidationFailed as error:
+        result["errors"] = error.fields
+        return result
+    inside = ServiceOffer.category_id.in_(categories.subtree_ids(found.id, active_only=True))
+    pagination = _paginate(listing.listed_offers(user, chosen).where(inside), page)
+    result.update(pagination=pagination, prices=pricing.prices_in_force(pagination.items))
+    return result
 
 
 def offer_page(user: User, offer_id: int) -> dict:

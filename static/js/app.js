@@ -8,11 +8,7 @@ document.addEventListener("DOMContentLoaded", () => {
       toggle.setAttribute("aria-expanded", String(open));
     });
   }
-  document.querySelectorAll("form[data-confirm]").forEach((form) => {
-    form.addEventListener("submit", (event) => {
-      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-    });
-  });
+  // Destructive actions (data-confirm) ask first in static/js/confirm.js, the one place that does.
   // A second click on a submit button while the first request runs does nothing.
   document.querySelectorAll("form").forEach((form) => {
     form.addEventListener("submit", (event) => {

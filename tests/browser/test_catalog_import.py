@@ -11,6 +11,7 @@ from app.accounts.models import SYSTEM
 from app.catalog import services as catalog
 from app.catalog.exchange import dump_yaml, export_catalog
 from app.extensions import db
+from tests.browser.confirmations import answer_confirmation
 from tests.catalog import conftest as catalog_fixtures
 from tests.conftest import DEMO_PASSWORD, browser_login
 
@@ -90,8 +91,8 @@ def test_dry_run_shows_the_draft_conflict_then_the_steps_and_imports_as_checked(
         page.screenshot(path=f"{SHOTS}/import-report-390.png", full_page=True)
         page.set_viewport_size({"width": 1280, "height": 900})
 
-    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Import as checked").click()
+    answer_confirmation(page)
     expect(page.get_by_text("The catalog file was imported as checked.")).to_be_visible()
     expect(page.get_by_role("heading", name="What the import did")).to_be_visible()
 

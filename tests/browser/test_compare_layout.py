@@ -47,10 +47,11 @@ def test_three_offers_chosen_from_the_catalog_fit_at_1280_and_390(
     make_offer("VPN-ACCESS", name="VPN access")
     make_offer("LAPTOP", name="Laptop", summary=LONG_SUMMARY, price="45.00")
     make_offer("MONITOR", name="Monitor 27 inch", summary="A monitor.", price="12.00")
+    dock = make_offer("DOCK", name="Docking station", summary=LONG_SUMMARY, price="9.00")
 
     browser_login(page, users["consumer"].email, DEMO_PASSWORD)
     page.goto("/catalog/")
-    for name in ("VPN access", "Laptop", "Monitor 27 inch"):
+    for name in ("VPN access", "Laptop", "Monitor 27 inch"):  # three of the four
         page.get_by_role("link", name=re.compile(rf"^Add to comparison\W+{name}$")).first.click()
         page.wait_for_load_state()
     bar = page.get_by_test_id("compare-bar")
@@ -94,3 +95,17 @@ def test_three_offers_chosen_from_the_catalog_fit_at_1280_and_390(
     expect(page.get_by_role("columnheader", name=re.compile("^Monitor"))).to_have_count(0)
     page.get_by_role("link", name="‹ Catalog").click()
     expect(page.get_by_test_id("compare-bar")).to_contain_text("2 offers chosen to compare")
+
+    # Four offers, the most, still fit at 1280 px.
+    chosen = page.url.split("compare=")[1].split("#")[0]
+    page.goto(f"/compare?ids={chosen}&add={dock.id}")
+    page.get_by_label("Add an offer").select_option(label="Monitor 27 inch (MONITOR)")
+    page.get_by_role("button", name="Add to comparison").click()
+    expect(page.get_by_text("You are comparing 4 offers, the most at a time.")).to_be_visible()
+    headers = page.locator(".compare-grid > thead > tr > th")
+    expect(headers).to_have_count(5)
+    assert document_width(page) <= 1280
+    for column in headers.all()[1:]:
+        box = column.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 1280
+    page.screenshot(path=str(tmp_path / "compare-4-1280.png"), full_page=True)

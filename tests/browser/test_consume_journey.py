@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.search import index
+from tests.browser.confirmations import answer_confirmation
 from tests.catalog import conftest as catalog_fixtures
 from tests.conftest import DEMO_PASSWORD, browser_login
 from tests.subscriptions import conftest as subscription_fixtures
@@ -141,8 +142,8 @@ def test_consumer_orders_changes_and_ends_a_vpn(
 
     # End it now; the agent decommissions it.
     page.get_by_role("link", name="End subscription…").click()
-    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="End now").click()
+    assert answer_confirmation(page) == "End VPN access now?"
     expect(page.get_by_text("Termination ordered")).to_be_visible()
     expect(status_of(page)).to_contain_text("terminating")
     work_task(agent_page, "Decommission")

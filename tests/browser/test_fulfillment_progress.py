@@ -17,6 +17,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.confirmations import answer_confirmation
 from tests.catalog import conftest as catalog_fixtures
 from tests.conftest import DEMO_PASSWORD, browser_login
 from tests.fulfillment import conftest as fulfillment_fixtures
@@ -188,22 +189,16 @@ def test_an_agent_sees_the_attempts_and_retries_the_failed_step_after_confirming
 
     # Dismissing the confirmation changes nothing.
     retry = page.get_by_role("button", name="Retry this step")
-    page.once("dialog", lambda dialog: dialog.dismiss())
     retry.focus()
     page.keyboard.press("Enter")
+    answer_confirmation(page, accept=False)
     expect(page.get_by_test_id("task-status")).to_contain_text("failed")
     assert len(receiver.requests) == 2
 
     receiver.default = (202, {})
-    messages = []
-
-    def accept(dialog):
-        messages.append(dialog.message)
-        dialog.accept()
-
-    page.once("dialog", accept)
     retry.focus()
     page.keyboard.press("Enter")
+    messages = [answer_confirmation(page)]
     expect(page.get_by_text(f"Step “Provision VM” (order {order_id}) runs again.")).to_be_visible()
     assert messages == ["Run “Provision VM” again? It is sent to Provisioner once more."]
     expect(page.get_by_test_id("task-status")).to_contain_text("in progress")

@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 from app import clock
 from app.accounts import services as accounts
 from app.catalog import services as catalog
+from tests.browser.confirmations import answer_confirmation
 from tests.catalog import conftest as catalog_fixtures
 from tests.conftest import browser_login
 
@@ -167,8 +168,8 @@ def test_offer_released_to_one_group_then_retired_with_a_replacement(page: Page,
     # --- A consumer in the group finds it; one outside does not ------------------------------
     browser_login(page, finance_consumer.email)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Catalog").click()
-    all_offers = page.get_by_test_id("all-offers")
-    all_offers.get_by_role("link", name="Remote desktop").click()
+    catalog_page = page.get_by_role("main")  # in "New in the catalog": each offer is shown once
+    catalog_page.get_by_role("link", name="Remote desktop", exact=True).click()
     expect(page.get_by_role("heading", name="Remote desktop", level=1)).to_be_visible()
     expect(page.get_by_test_id("price")).to_have_text("10.00 EUR")
     expect(page.get_by_text("Operating system")).to_be_visible()
@@ -189,8 +190,8 @@ def test_offer_released_to_one_group_then_retired_with_a_replacement(page: Page,
     end = (clock.now() + timedelta(days=14)).date().isoformat()
     page.get_by_label("End date").fill(end)
     page.get_by_label("Replacement offer").fill("vpn-next")
-    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Retire offer").click()
+    assert answer_confirmation(page) == "Retire REMOTE-DESKTOP?"
     expect(page.get_by_text(f"REMOTE-DESKTOP will be retired on {end}.")).to_be_visible()
     expect(page.get_by_test_id("display-status").first).to_have_text("retiring")
     log_out(page)

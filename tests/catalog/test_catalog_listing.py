@@ -177,3 +177,20 @@ def test_price_bounds_is_the_one_parser_of_catalog_and_search():
     assert refused.value.fields == {
         "max_price": ["The maximum price must not be below the minimum."]
     }
+
+
+def test_a_category_page_sorts_and_filters_too(make_offer, catalog_setup, client_as):
+    manager = catalog_setup["catalog_manager"]
+    network = catalog.save_category(manager, name="Network")
+    for code, price in (("NET-A", "30.00"), ("NET-B", "3.00"), ("NET-C", "15.00")):
+        make_offer(code, name=code.title(), price=price, category_id=network.id)
+    make_offer("ELSEWHERE", price="4.00")
+    http = client_as("consumer")
+    page = html(http.get(f"/catalog/categories/{network.slug}?sort=price_asc&max_price=20"))
+    assert card_codes(page.split('data-testid="category-offers"')[1]) == ["NET-B", "NET-C"]
+    refused = http.get(f"/catalog/categories/{network.slug}?min_price=9&max_price=1")
+    assert refused.status_code == 422
+    assert (
+        '<p class="error" id="catalog-max_price-error">'
+        "The maximum price must not be below the minimum.</p>" in html(refused)
+    )

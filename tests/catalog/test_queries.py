@@ -20,6 +20,7 @@ PAGES = {
     "catalog sorted by price": ("consumer", "/catalog/?sort=price_desc&min_price=0.5&max_price=90"),
     "catalog newest first": ("consumer", "/catalog/?sort=newest"),
     "category page": ("consumer", "/catalog/categories/network"),
+    "category page sorted": ("consumer", "/catalog/categories/network?sort=price_asc&min_price=1"),
     "home page": ("consumer", "/"),
 }
 

@@ -27,8 +27,16 @@ def browse():
 @bp.route("/categories/<slug>")
 @login_required
 def category(slug: str):
-    page = pages.category_page(current_user, slug, page_number())
-    return render_template("catalog/category.html", **page)
+    args = request.args
+    page = pages.category_page(
+        current_user,
+        slug,
+        page_number(),
+        sort=args.get("sort"),
+        min_price=args.get("min_price"),
+        max_price=args.get("max_price"),
+    )
+    return render_template("catalog/category.html", **page), (422 if page["errors"] else 200)
 
 
 @bp.route("/offers/<int:offer_id>")
