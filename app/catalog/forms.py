@@ -64,6 +64,19 @@ class CategoryForm(FlaskForm):
     description = TextAreaField(_l("Description"))
 
 
+class ChoiceListForm(FlaskForm):
+    name = StringField(
+        _l("Name"), description=_l("Lower-case letters, digits and hyphens, e.g. cost-centres.")
+    )
+    label = StringField(_l("Title"))
+    description = TextAreaField(_l("Description"))
+    entries = TextAreaField(
+        _l("Entries"),
+        description=_l("One a line: the value, then optionally | and what people read."),
+        render_kw={"rows": 12, "spellcheck": "false"},
+    )
+
+
 # --- the offer editor ---------------------------------------------------------------------
 
 

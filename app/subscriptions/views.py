@@ -148,7 +148,7 @@ def new():
         # a form opened anew gets its key in its address, so the same form shown again from
         # history (Back re-requests it: pages are no-store) posts the same key
         return redirect(url_for(".new", offer=offer_id, form=new_idempotency_key()))
-    form = order_form_for(page["offer"], page["groups"], key=key)
+    form = order_form_for(page["offer"], page["groups"], key=key, sourced=page["sourced"])
     status = 200
     if form.validate_on_submit():
         response, status = _place_order(form, page)

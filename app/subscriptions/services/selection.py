@@ -232,6 +232,11 @@ def _settled_value(errors: check.Errors, option: dict, value: Any, settled: dict
         if parent is None:
             check.add(errors, field, _("Choose %(parent)s first.", parent=option["depends_on"]))
             return None
+    if option.get("choice_list"):
+        if not isinstance(value, str) or not catalog.choice_list_has(option["choice_list"], value):
+            check.add(errors, field, _("Choose one of the list's entries."))
+            return None
+        return value.strip()
     return _clean_option_value(errors, field, option, value)
 
 
