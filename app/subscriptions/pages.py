@@ -68,7 +68,6 @@ def order_page(user: User, offer_id: int, key: str = "") -> dict:
         if offer.is_bundle
         else [],
         "plan_hours": fulfillment.plan_hours(offer),
-        "breakdown": selection.priced(offer, selection.tentative_options(offer, {})),
         "priced_options": any(option.get("prices") for option in offer.options or []),
         "sourced": sourced_entries(offer.options or []),
     }

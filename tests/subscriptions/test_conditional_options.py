@@ -147,3 +147,18 @@ def test_the_editor_shows_rule_errors_on_their_field_and_previews_the_form(clien
     assert 'id="form-preview"' in page and 'data-option="gpu_model"' in page
     assert "The order form as a consumer sees it" in page
     assert "{&#34;field&#34;: &#34;gpu&#34;, &#34;equals&#34;: true}" in page
+
+
+def test_the_order_page_prices_the_form_as_it_stands_without_javascript(client_as, vm):
+    consumer = client_as("consumer")
+    address = consumer.get(f"/subscriptions/new?offer={vm.id}").headers["Location"]
+    first = consumer.get(address).get_data(as_text=True)
+    assert 'data-testid="total-monthly">7.50 EUR<' in first
+    posted = consumer.post(
+        address,
+        data={"option_region": "eu-west", "option_memory_gb": "32", "option_gpu": "y"},
+    )  # terms not accepted, GPU model missing: shown again, priced as chosen
+    assert posted.status_code == 422
+    page = posted.get_data(as_text=True)
+    assert 'data-testid="total-monthly">57.50 EUR<' in page
+    assert 'data-testid="total-one-time">25.00 EUR<' in page
