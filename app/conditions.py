@@ -169,6 +169,7 @@ def problem(condition: Any, depth: int = 0) -> str | None:
         return _("“%(name)s” compares with a number.", name=used[0])
     if used[0] == "is_set" and not isinstance(operand, bool):
         return _("“is_set” is true or false.")
-    if isinstance(operand, dict):
+    items = operand if used[0] == "in" else [operand]
+    if any(isinstance(item, dict | list) for item in items):
         return _("Compare with a value, not an object.")
     return None

@@ -59,6 +59,17 @@ class PriceHistoryFileSchema(Schema):
     reason = fields.Str(load_default="")
 
 
+class ChoiceListFileSchema(Schema):
+    name = fields.Str(required=True)
+    label = fields.Str(required=True)
+    description = fields.Str(load_default="")
+    entries = fields.List(
+        fields.Raw(),
+        load_default=list,
+        metadata={"description": "Values, or {value, label} where people read another text."},
+    )
+
+
 class OfferFileSchema(Schema):
     """One offer, by code: the fields of its live (else latest) revision, its status, and what
     belongs to the code across revisions. Missing keys mean empty / default."""
@@ -119,6 +130,7 @@ class CatalogFileSchema(Schema):
     categories = fields.List(fields.Nested(CategoryFileSchema), load_default=list)
     products = fields.List(fields.Nested(ProductFileSchema), load_default=list)
     articles = fields.List(fields.Nested(ArticleFileSchema), load_default=list)
+    choice_lists = fields.List(fields.Nested(ChoiceListFileSchema), load_default=list)
     offers = fields.List(fields.Nested(OfferFileSchema), load_default=list)
 
 
@@ -155,6 +167,7 @@ class ImportReportSchema(Schema):
     products = fields.Nested(ImportCountsSchema)
     releases = fields.Nested(ImportCountsSchema)
     articles = fields.Nested(ImportCountsSchema)
+    choice_lists = fields.Nested(ImportCountsSchema)
     lines = fields.List(fields.Str())
     fingerprint = fields.Str(
         metadata={

@@ -64,6 +64,19 @@ class CategoryForm(FlaskForm):
     description = TextAreaField(_l("Description"))
 
 
+class ChoiceListForm(FlaskForm):
+    name = StringField(
+        _l("Name"), description=_l("Lower-case letters, digits and hyphens, e.g. cost-centres.")
+    )
+    label = StringField(_l("Title"))
+    description = TextAreaField(_l("Description"))
+    entries = TextAreaField(
+        _l("Entries"),
+        description=_l("One a line: the value, then optionally | and what people read."),
+        render_kw={"rows": 12, "spellcheck": "false"},
+    )
+
+
 # --- the offer editor ---------------------------------------------------------------------
 
 
@@ -130,15 +143,15 @@ class OptionForm(Form):
         render_kw={"rows": 2, "spellcheck": "false"},
     )
     required_when = TextAreaField(
-        _l("Required when"),
+        _l("Must be filled in when"),
         description=_l('JSON, e.g. {"all": [{"field": "gpu", "equals": true}]}.'),
         render_kw={"rows": 2, "spellcheck": "false"},
     )
     depends_on = StringField(
-        _l("Choices depend on"), description=_l("The key of another choice field, e.g. region.")
+        _l("Follows field"), description=_l("The key of another choice field, e.g. region.")
     )
     choice_map = TextAreaField(
-        _l("Choices per parent value"),
+        _l("Per value of that field"),
         description=_l('JSON, e.g. {"eu-west": ["Dublin 1", "Dublin 2"]}.'),
         render_kw={"rows": 2, "spellcheck": "false"},
     )
@@ -146,7 +159,7 @@ class OptionForm(Form):
         _l("Choice list"), description=_l("The name of a choice list; its entries are the choices.")
     )
     prices = TextAreaField(
-        _l("Price per value"),
+        _l("Extra charge per value"),
         description=_l('JSON, e.g. {"32": {"monthly": "10.00"}}; a yes/no toggle prices "true".'),
         render_kw={"rows": 2, "spellcheck": "false"},
     )

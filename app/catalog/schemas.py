@@ -472,3 +472,33 @@ class ProductSchema(Schema):
     owner_id = fields.Int(allow_none=True)
     releases = fields.List(fields.Nested(ReleaseSchema))
     created_at = Moment()
+
+
+class ChoiceListEntrySchema(Schema):
+    value = fields.Str(required=True)
+    label = fields.Str(load_default="")
+
+
+class ChoiceListWriteSchema(Schema):
+    name = fields.Str(
+        metadata={"description": "Lower-case letters, digits and hyphens; given on create only."}
+    )
+    label = fields.Str(required=True)
+    description = fields.Str(load_default="")
+    entries = fields.List(fields.Nested(ChoiceListEntrySchema), load_default=list)
+
+
+class ChoiceListSummarySchema(Schema):
+    name = fields.Str()
+    label = fields.Str()
+    description = fields.Str()
+    entry_count = fields.Int()
+    updated_at = fields.DateTime()
+
+
+class ChoiceListSchema(ChoiceListSummarySchema):
+    entries = fields.List(fields.Nested(ChoiceListEntrySchema))
+
+
+class ChoiceListListSchema(Schema):
+    items = fields.List(fields.Nested(ChoiceListSummarySchema))

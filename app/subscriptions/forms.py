@@ -8,6 +8,7 @@ import re
 import uuid
 from typing import Any
 
+from flask import url_for
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -46,13 +47,48 @@ def is_form_key(value: str | None) -> bool:
     return bool(value) and re.fullmatch(r"[0-9a-f]{32}", value) is not None
 
 
-def _option_field(option: dict, current: Any) -> Any:
-    """One WTForms field for an option definition of the offer's order form."""
+def _sourced_field(option: dict, default: Any, validators: list, entries) -> Any:
+    """A choice field taking a choice list: a select of its entries when the list is short
+    (`entries`), else a text input searching the list as one types (a datalist filled from the
+    search endpoint; the server checks the value is an entry)."""
+    label, help_text = option.get("label") or option["key"], option.get("help") or ""
+    if entries is not None:
+        choices = [(entry.value, entry.label or entry.value) for entry in entries]
+        choices.insert(0, ("", _("— choose —")))
+        return SelectField(
+            label,
+            choices=choices,
+            default=default or "",
+            description=help_text,
+            validators=validators,
+            validate_choice=False,
+        )
+    return StringField(
+        label,
+        default=default or "",
+        description=help_text or _("Type to search the list."),
+        validators=validators,
+        render_kw={
+            "list": f"{OPTION_PREFIX}{option['key']}-list",
+            "autocomplete": "off",
+            "role": "combobox",
+            "data-search-url": url_for("catalog.choice_list_search", name=option["choice_list"]),
+        },
+    )
+
+
+def _option_field(option: dict, current: Any, sourced: dict | None = None) -> Any:
+    """One WTForms field for an option definition of the offer's order form; `sourced` holds
+    the entries of the short choice lists it takes (None for a long one)."""
     label = option.get("label") or option["key"]
     help_text = option.get("help") or ""
     validators = [MarkRequired()] if option.get("required") and option["type"] != "boolean" else []
     default = current if current is not None else option.get("default")
     kind = option["type"]
+    if kind == "choice" and option.get("choice_list"):
+        return _sourced_field(
+            option, default, validators, (sourced or {}).get(option["choice_list"])
+        )
     if kind == "boolean":
         return BooleanField(label, default=bool(default), description=help_text)
     if kind == "number":
@@ -139,21 +175,31 @@ class ModifyForm(OptionsMixin, FlaskForm):
     idempotency_key = HiddenField()
 
 
-def _with_options(base: type, definitions: list[dict], current: dict | None) -> type:
+def _with_options(
+    base: type, definitions: list[dict], current: dict | None, sourced: dict | None = None
+) -> type:
     current = current or {}
     attrs: dict[str, Any] = {"option_keys": [option["key"] for option in definitions]}
     for option in definitions:
-        attrs[OPTION_PREFIX + option["key"]] = _option_field(option, current.get(option["key"]))
+        attrs[OPTION_PREFIX + option["key"]] = _option_field(
+            option, current.get(option["key"]), sourced
+        )
     return type(base.__name__, (base,), attrs)
 
 
 def order_form_for(
-    offer, groups: list, *, key: str = "", beneficiaries: list | None = None, **kwargs
+    offer,
+    groups: list,
+    *,
+    key: str = "",
+    beneficiaries: list | None = None,
+    sourced: dict | None = None,
+    **kwargs,
 ) -> OrderForm:
     """The order form generated from the offer's option definitions, carrying `key` (the one
     in the form's address) as its idempotency key. `beneficiaries`, (group, members) pairs,
     are the colleagues the user may order for: "Order for" lists them after "Myself"."""
-    form = _with_options(OrderForm, offer.options or [], None)(**kwargs)
+    form = _with_options(OrderForm, offer.options or [], None, sourced)(**kwargs)
     form.group_id.choices = [(str(group.id), group.name) for group in groups]
     form.requested_for.choices = [("self", _("Myself"))] + [
         (str(member.id), f"{member.name} ({group.name})")
@@ -171,8 +217,8 @@ class PreviewForm(OptionsMixin, Form):
     """The order form's fields alone, as the offer editor previews them."""
 
 
-def preview_form_for(definitions: list[dict]) -> PreviewForm:
-    return _with_options(PreviewForm, definitions, None)(formdata=None)
+def preview_form_for(definitions: list[dict], sourced: dict | None = None) -> PreviewForm:
+    return _with_options(PreviewForm, definitions, None, sourced)(formdata=None)
 
 
 def modify_form_for(target, current_options: dict, **kwargs) -> ModifyForm:

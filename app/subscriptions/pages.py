@@ -73,9 +73,16 @@ def order_page(user: User, offer_id: int, key: str = "") -> dict:
         if offer.is_bundle
         else [],
         "plan_hours": fulfillment.plan_hours(offer),
-        "breakdown": selection.priced(offer, selection.tentative_options(offer, {})),
         "priced_options": any(option.get("prices") for option in offer.options or []),
+        "sourced": sourced_entries(offer.options or []),
     }
+
+
+def sourced_entries(definitions: list[dict]) -> dict:
+    """The entries of each short choice list an order form takes (None for a long one, which
+    the form searches)."""
+    names = {option["choice_list"] for option in definitions if option.get("choice_list")}
+    return {name: catalog.inline_entries(name) for name in names}
 
 
 def refusal_page(user: User, offer: ServiceOffer, reason: str) -> dict:

@@ -34,7 +34,7 @@ from .forms import (
     order_form_for,
 )
 from .models import Subscription
-from .services import automation, comparison, contracts, fulfillment, orders, tracking
+from .services import automation, comparison, contracts, fulfillment, orders, selection, tracking
 
 bp = Blueprint("subscriptions", __name__)
 
@@ -164,7 +164,11 @@ def new():
         # history (Back re-requests it: pages are no-store) posts the same key
         return redirect(url_for(".new", offer=offer_id, form=new_idempotency_key()))
     form = order_form_for(
-        page["offer"], page["groups"], key=key, beneficiaries=page["beneficiaries"]
+        page["offer"],
+        page["groups"],
+        key=key,
+        beneficiaries=page["beneficiaries"],
+        sourced=page["sourced"],
     )
     status = 200
     if form.validate_on_submit():
@@ -174,6 +178,10 @@ def new():
     elif request.method == "POST":
         flash(_("The form expired; please submit it again."), "error")
         status = 400
+    # the price summary of the form as it stands (order-options.js keeps it up to date)
+    page["breakdown"] = selection.priced(
+        page["offer"], selection.tentative_options(page["offer"], form.options_data())
+    )
     return render_template("subscriptions/new.html", form=form, **page), status
 
 

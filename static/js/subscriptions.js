@@ -14,6 +14,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const render = () => {
     summary.replaceChildren();
     fields.forEach((input) => {
+      if (input.disabled) return; // hidden by its condition (order-options.js): not ordered
       const label = form.querySelector(`label[for="${input.id}"]`) || input.closest("label");
       let value = input.type === "checkbox" ? (input.checked ? form.dataset.yes || "yes" : form.dataset.no || "no") : input.value.trim();
       if (input.tagName === "SELECT" && !input.value) value = "";
@@ -26,7 +27,9 @@ document.addEventListener("DOMContentLoaded", () => {
     });
     summary.hidden = summary.childElementCount === 0;
   };
-  fields.forEach((input) => input.addEventListener("change", render));
-  fields.forEach((input) => input.addEventListener("input", render));
+  // after order-options.js has shown and hidden the fields this change touches
+  const later = () => setTimeout(render, 0);
+  fields.forEach((input) => input.addEventListener("change", later));
+  fields.forEach((input) => input.addEventListener("input", later));
   render();
 });

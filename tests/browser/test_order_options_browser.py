@@ -88,3 +88,43 @@ def test_the_virtual_machine_form_follows_the_consumers_choices(page, make_offer
     breakdown = page.get_by_test_id("price-breakdown")
     expect(breakdown).to_contain_text("Memory (GB): 32")
     expect(breakdown.locator("tfoot")).to_have_text(re.compile(r"Total\s*25.00 EUR\s*130.00 EUR"))
+
+
+def test_a_long_choice_list_is_searched_as_the_consumer_types(page, make_offer, users):
+    from app.catalog.services import choice_lists
+
+    choice_lists.save_choice_list(
+        users["catalog_manager"],
+        {
+            "name": "cost-centres",
+            "label": "Cost centres",
+            "entries": [
+                {"value": f"CC-{n:04d}", "label": f"Department {n}"} for n in range(1, 501)
+            ],
+        },
+    )
+    field = {
+        "key": "cost_centre",
+        "label": "Cost centre",
+        "type": "choice",
+        "choice_list": "cost-centres",
+        "required": True,
+    }
+    offer = make_offer("SEATS-CC", options=[field])
+    browser_login(page, users["consumer"].email, DEMO_PASSWORD)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/subscriptions/new?offer={offer.id}")
+    box = page.get_by_role("combobox", name="Cost centre")
+    expect(page.locator("#option_cost_centre-list option")).to_have_count(0)
+    box.press_sequentially("CC-049")
+    suggestions = page.locator("#option_cost_centre-list option")
+    expect(suggestions).to_have_count(10)  # CC-0490 to CC-0499
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    box.fill("CC-0042")
+    page.get_by_label("I accept the terms and conditions").check()
+    page.get_by_role("button", name="Agree and order").click()
+    page.wait_for_url(re.compile(r"/subscriptions/\d+$"))
+    db.session.expire_all()
+    assert db.session.scalars(sa.select(ServiceContract)).one().snapshot["options"] == {
+        "cost_centre": "CC-0042"
+    }

@@ -17,7 +17,7 @@ from werkzeug.datastructures import FileStorage
 from app import jobs, unit_of_work
 from app.accounts import services as accounts
 from app.accounts.models import SYSTEM, User
-from app.catalog.models import Category, DigitalProduct
+from app.catalog.models import Category, ChoiceList, DigitalProduct
 from app.demo.seeds import load_seeds
 from app.extensions import db
 from app.integrations.models import Webhook
@@ -133,6 +133,7 @@ def _ids(consumer: User, subscription: Subscription, own_request: int) -> dict[s
         "product_id": _first(sa.select(DigitalProduct.id).order_by(DigitalProduct.id)),
         "table": "summary",
         "email_id": _first(sa.select(OutboxEmail.id).order_by(OutboxEmail.id)),
+        "name": _first(sa.select(ChoiceList.name).order_by(ChoiceList.id)),
     }
 
 

@@ -119,3 +119,46 @@ def test_conditions_written_as_json_text_are_read_and_bad_json_is_explained(cata
     assert _refused(catalog_setup, options) == {
         "options.1.required_when": ["This is not valid JSON."]
     }
+
+
+def test_the_api_carries_the_rules_and_refuses_a_cycle_on_its_field(users, api, catalog_setup):
+    from tests.conftest import token_for
+
+    manager = api(token_for(users["catalog_manager"]))
+    created = manager.post("/api/v1/offers", json=complete_offer_data("VM-API", options=VM_OPTIONS))
+    assert created.status_code == 201, created.get_json()
+    by_key = {option["key"]: option for option in created.get_json()["options"]}
+    assert by_key["gpu_model"]["required_when"] == {"field": "gpu", "equals": True}
+    assert by_key["data_centre"]["depends_on"] == "region"
+    looped = [
+        {"key": "a", "label": "A", "type": "text", "visible_when": {"field": "a", "is_set": True}},
+    ]
+    refused = manager.post("/api/v1/offers", json=complete_offer_data("VM-LOOP", options=looped))
+    assert refused.status_code == 422
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert refused.get_json()["errors"] == {
+        "options.0.visible_when": ["These rules go round in a circle: a → a."]
+    }
+
+
+def test_the_editor_shows_rule_errors_on_their_field_and_previews_the_form(client_as, vm):
+    manager = client_as("catalog_manager")
+    page = manager.get(f"/catalog/manage/offers/{vm.id}").get_data(as_text=True)
+    assert 'id="form-preview"' in page and 'data-option="gpu_model"' in page
+    assert "The order form as a consumer sees it" in page
+    assert "{&#34;field&#34;: &#34;gpu&#34;, &#34;equals&#34;: true}" in page
+
+
+def test_the_order_page_prices_the_form_as_it_stands_without_javascript(client_as, vm):
+    consumer = client_as("consumer")
+    address = consumer.get(f"/subscriptions/new?offer={vm.id}").headers["Location"]
+    first = consumer.get(address).get_data(as_text=True)
+    assert 'data-testid="total-monthly">7.50 EUR<' in first
+    posted = consumer.post(
+        address,
+        data={"option_region": "eu-west", "option_memory_gb": "32", "option_gpu": "y"},
+    )  # terms not accepted, GPU model missing: shown again, priced as chosen
+    assert posted.status_code == 422
+    page = posted.get_data(as_text=True)
+    assert 'data-testid="total-monthly">57.50 EUR<' in page
+    assert 'data-testid="total-one-time">25.00 EUR<' in page

@@ -7,4 +7,4 @@ Offers are edited with optimistic locking: GET returns `ETag: "<version>"`; PATC
 `If-Match` with it (428 without, 409 when someone saved in between, naming what changed).
 Transitions and bundle members take `If-Match` too, when it is sent."""
 
-from . import catalog_file, categories, offers, products  # noqa: F401 - register the endpoints
+from . import catalog_file, categories, choice_lists, offers, products  # noqa: F401 - register the endpoints

@@ -33,6 +33,7 @@ from ..models import (
     ServiceOffer,
 )
 from . import references as refs
+from .choice_lists import apply_choice_lists
 from .outcome import Outcome, watching
 from .parsing import add_problem
 from .per_code import apply_code_settings
@@ -91,6 +92,7 @@ def apply_document(run: ImportRun, codes: list[str]) -> None:
     _categories(run, run.doc["categories"], None, "categories")
     _products(run)
     _articles(run)
+    apply_choice_lists(run)  # before the offers, whose order forms may take them
     seen: dict[str, int] = {}
     for index, code in enumerate(codes):
         if code in seen:

@@ -28,6 +28,7 @@ from ..models import (
     offer_audience,
 )
 from ..schemas import iso
+from .choice_lists import export_choice_lists
 
 FORMAT = "offerdesk-catalog"
 HEADER = """\
@@ -54,6 +55,7 @@ def export_catalog(actor: User | None) -> dict:
         "categories": _export_categories(),
         "products": _export_products(),
         "articles": _export_articles(),
+        "choice_lists": export_choice_lists(),
         "offers": list(export_offers().values()),
     }
 

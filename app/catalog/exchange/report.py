@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ...audit.services import _jsonable
 
-KINDS = ("categories", "products", "releases", "articles")
+KINDS = ("categories", "products", "releases", "articles", "choice_lists")
 
 
 @dataclass
@@ -128,8 +128,10 @@ def report_lines(report: dict) -> list[str]:
             lines.append(f"{verb} {code}")
         lines += _outcome_lines(line, dry)
     created, updated = ("to create", "to update") if dry else ("created", "updated")
-    for part in ("summary", "categories", "products", "releases", "articles"):
-        counts = report[part]
+    for part in ("summary", *KINDS):
+        counts = report.get(part)
+        if counts is None:
+            continue
         lines.append(
             f"{'offers' if part == 'summary' else part}: {counts['created']} {created}, "
             f"{counts['updated']} {updated}, {counts['unchanged']} unchanged"

@@ -33,6 +33,11 @@ from .categories import (
     move_category,
     save_category,
 )
+from .choice_lists import (
+    INLINE_LIMIT,
+    choice_list_has,
+    inline_entries,
+)
 from .lifecycle import (
     OFFER_TRANSITIONS,
     readiness,
@@ -86,6 +91,9 @@ __all__ = [
     "RELEASE_TRANSITIONS",
     "CATALOG_ROLES",
     "OFFER_FIELDS",
+    "INLINE_LIMIT",
+    "choice_list_has",
+    "inline_entries",
     "add_price_change",
     "archive_category",
     "audience_of",

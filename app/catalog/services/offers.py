@@ -28,6 +28,7 @@ from ..models import (
     ProductRelease,
     ServiceOffer,
 )
+from . import choice_lists
 from .access import CATALOG_ROLES
 from .bundles import check_bundle_validity
 from .pricing import current_price
@@ -128,6 +129,8 @@ def clean_offer_fields(data: dict, *, partial_of: ServiceOffer | None = None) ->
     ):
         check.add(errors, "valid_to", _("The end of validity must come after its start."))
     _check_references(errors, cleaned, source)
+    for field, messages in choice_lists.unknown_lists(cleaned["options"]).items():
+        errors.setdefault(field, []).extend(messages)
     if errors:
         raise ValidationFailed(_("The offer has invalid fields."), fields=errors)
     return cleaned

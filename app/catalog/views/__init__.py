@@ -9,6 +9,7 @@ conflict), so the request's unit of work keeps nothing of it."""
 from . import (  # noqa: F401
     browse,
     categories,
+    choice_lists,
     editor,
     editor_tabs,
     exchange,

@@ -77,12 +77,9 @@ def priced(offer: ServiceOffer, options: dict | None) -> dict:
 
 
 def tentative_options(offer: ServiceOffer, raw: Any) -> dict:
-    """The options as they would be cleaned, or {} while they are not valid (for a page's
-    first price summary; ordering cleans them for real)."""
-    try:
-        return clean_options(offer, raw)
-    except ValidationFailed:
-        return {}
+    """The options as they would be cleaned, leaving out the ones not valid yet (for a page's
+    price summary as the form stands; ordering cleans them for real)."""
+    return clean_options(offer, raw, strict=False)
 
 
 # --- what a subscription may change to ---------------------------------------------------------
@@ -183,7 +180,7 @@ def change_target(user: User, subscription: Subscription, offer_id: Any) -> Serv
     return target
 
 
-def clean_options(offer: ServiceOffer, raw: Any) -> dict:
+def clean_options(offer: ServiceOffer, raw: Any, *, strict: bool = True) -> dict:
     """Check chosen options against the offer's definitions; errors keyed options.<key>.
     Fields are settled in order (app/order_options.py): a field whose `visible_when` does not
     hold is hidden, and its value dropped unseen; `required_when` makes a shown field required;
@@ -191,6 +188,8 @@ def clean_options(offer: ServiceOffer, raw: Any) -> dict:
     raw = {} if raw is None else raw
     errors: check.Errors = {}
     if not isinstance(raw, dict):
+        if not strict:
+            return {}
         raise ValidationFailed(
             _("Options must be an object."),
             fields={"options": [_("Send the options as an object.")]},
@@ -206,7 +205,7 @@ def clean_options(offer: ServiceOffer, raw: Any) -> dict:
         value = _settled_value(errors, option, raw.get(option["key"]), cleaned)
         if value is not None:
             cleaned[option["key"]] = value
-    if errors:
+    if errors and strict:
         raise ValidationFailed(_("Some options are not valid."), fields=errors)
     return {
         option["key"]: cleaned[option["key"]] for option in definitions if option["key"] in cleaned
@@ -232,6 +231,11 @@ def _settled_value(errors: check.Errors, option: dict, value: Any, settled: dict
         if parent is None:
             check.add(errors, field, _("Choose %(parent)s first.", parent=option["depends_on"]))
             return None
+    if option.get("choice_list"):
+        if not isinstance(value, str) or not catalog.choice_list_has(option["choice_list"], value):
+            check.add(errors, field, _("Choose one of the list's entries."))
+            return None
+        return value.strip()
     return _clean_option_value(errors, field, option, value)
 
 
