@@ -83,9 +83,7 @@ def test_the_catalog_folds_its_categories_on_a_phone_so_offers_come_first(page, 
     page.screenshot(path=str(tmp_path / "catalog-1280.png"), full_page=True)
 
 
-def test_my_subscriptions_are_cards_on_a_phone_with_change_and_end_in_reach(
-    page, demo, tmp_path
-):
+def test_my_subscriptions_are_cards_on_a_phone_with_change_and_end_in_reach(page, demo, tmp_path):
     browser_login(page, FIONA, "offerdesk-demo")
     page.set_viewport_size(PHONE)
     page.goto("/subscriptions")
