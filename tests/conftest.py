@@ -418,6 +418,25 @@ def browser():
         chromium.close()
 
 
+@pytest.fixture(autouse=True)
+def accessibility_pass(request, monkeypatch):
+    """Every page state a browser test visits passes axe's WCAG 2.1 AA rules and is no wider
+    than its viewport (tests/browser/accessibility.py); the test fails at teardown otherwise."""
+    if "browser" not in request.fixturenames:
+        yield None
+        return
+    from tests.browser.accessibility import Checker, watch_browser
+
+    served = "_live_server" in request.fixturenames
+    origin = request.getfixturevalue("_live_server").url if served else ""
+    checker = Checker(request.node.nodeid, origin=origin)
+    watch_browser(request.getfixturevalue("browser"), checker, monkeypatch)
+    yield checker
+    failure = checker.finish()
+    if failure:
+        pytest.fail(failure, pytrace=False)
+
+
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})

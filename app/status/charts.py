@@ -15,9 +15,12 @@ from markupsafe import Markup, escape
 from ..i18n import _l, gettext
 
 COLOURS = ("#1f5fbf", "#b3261e", "#1d7a46", "#9a6200")
-WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 28, 44
+# The viewBox: the chart scales to the width of its box (app.css), words with it; on a phone
+# the words are drawn at 22 units instead of 12, so labels are spaced for that size.
+WIDTH, HEIGHT = 900, 280
+LEFT, RIGHT, TOP, BOTTOM = 72, 16, 32, 48
 MAX_X_LABELS = 8
+LABEL_CHAR = 13  # the width of one character of an axis label at its largest size
 
 
 def _number(value: float) -> str:
@@ -26,21 +29,32 @@ def _number(value: float) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
-def _nice_step(top: float, ticks: int = 4) -> float:
+def _nice_step(top: float, ticks: int = 4, whole: bool = False) -> float:
+    """A round step for about `ticks` grid lines; for whole counts, a whole step (1, 2, 5,
+    10, 20...: never 0.25 of an order)."""
     raw = top / ticks
     magnitude = 10 ** math.floor(math.log10(raw))
-    for factor in (1, 2, 2.5, 5, 10):
-        if raw <= factor * magnitude:
-            return factor * magnitude
-    return 10 * magnitude
+    factors = (1, 2, 5, 10) if whole else (1, 2, 2.5, 5, 10)
+    step = next((f * magnitude for f in factors if raw <= f * magnitude), 10 * magnitude)
+    return max(1.0, step) if whole else step
 
 
 def _scale(values: Sequence[float], reference: float | None) -> tuple[float, float]:
+    whole = all(float(v).is_integer() for v in [*values, reference or 0])
     top = max([*values, reference or 0, 0])
     if top <= 0:
-        return 1.0, 0.25
-    step = _nice_step(top)
+        return (1.0, 1.0) if whole else (1.0, 0.25)
+    step = _nice_step(top, whole=whole)
     return step * math.ceil(top / step), step
+
+
+def _label_every(labels: Sequence[str]) -> int:
+    """Show every n-th x-axis label, so that labels never overlap at their largest size."""
+    if not labels:
+        return 1
+    room = WIDTH - LEFT - RIGHT
+    fits = max(1, int(room // (max(len(label) for label in labels) * LABEL_CHAR + 16)))
+    return max(1, math.ceil(len(labels) / min(fits, MAX_X_LABELS)))
 
 
 def _open(chart_id: str, title: str, desc: str, css: str) -> list[str]:
@@ -66,7 +80,7 @@ def _axes(
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#5b6675">{escape(_number(value))}</text>'
         )
         value += step
-    every = max(1, math.ceil(len(labels) / MAX_X_LABELS))
+    every = _label_every(labels)
     for index, (label, x) in enumerate(zip(labels, xs, strict=True)):
         if index % every == 0:
             parts.append(
@@ -87,7 +101,7 @@ def _legend(parts: list[str], names: Sequence[str], reference_label: str = "") -
             f'<rect x="{x}" y="8" width="12" height="12" fill="{colour}" class="series-{index}"/>'
             f'<text x="{x + 16}" y="18" fill="#1c2430">{escape(name)}</text>'
         )
-        x += 28 + 7 * len(name)
+        x += 28 + LABEL_CHAR * len(name)
     if reference_label:
         parts.append(
             f'<line x1="{x}" x2="{x + 16}" y1="14" y2="14" stroke="#9a6200" stroke-width="2" stroke-dasharray="4 3"/>'

@@ -27,7 +27,7 @@ class RangeForm(FlaskForm):
 setattr(  # noqa: B010 - `from` cannot be written as a class attribute
     RangeForm,
     "from",
-    StringField(_l("From"), render_kw={"type": "date"}, description=_l("First day (YYYY-MM-DD).")),
+    StringField(_l("From"), render_kw={"type": "date"}, description=_l("First day shown.")),
 )
 setattr(  # noqa: B010
     RangeForm,
@@ -53,7 +53,7 @@ class NoticeForm(FlaskForm):
     starts_at = StringField(
         _l("Starts (UTC)"),
         render_kw={"type": "datetime-local"},
-        description=_l("YYYY-MM-DD HH:MM, UTC."),
+        description=_l("Date and time in UTC."),
     )
     ends_at = StringField(
         _l("Expected end (UTC)"),

@@ -8,6 +8,10 @@ document.addEventListener("DOMContentLoaded", () => {
       toggle.setAttribute("aria-expanded", String(open));
     });
   }
+  // Folded lists that stay open on a wide screen (the catalog's categories).
+  if (window.matchMedia("(min-width: 901px)").matches) {
+    document.querySelectorAll("details[data-open-wide]").forEach((details) => { details.open = true; });
+  }
   // Destructive actions (data-confirm) ask first in static/js/confirm.js, the one place that does.
   // A second click on a submit button while the first request runs does nothing.
   document.querySelectorAll("form").forEach((form) => {
