@@ -26,8 +26,8 @@ from ...versioning import flush_versioned
 from .. import signals
 from ..models import Order, OrderStatus, OrderType, Subscription, SubscriptionStatus
 from ..states import ORDER, SUBSCRIPTION
-from . import holdings
-from .contracts import agreement, write_contract
+from . import approvals, holdings
+from .contracts import agreement
 from .fulfillment import advance, plan_tasks
 from .lifecycle import guarded_touch, move
 from .selection import change_target, clean_options, orderable_offer
@@ -183,6 +183,7 @@ def _new_subscription(
     db.session.add(subscription)
     db.session.flush()
     agreed = agreement(offer, cleaned, actor)
+    steps = approvals.plan(offer, agreed)  # an order that needs approval waits for it
     order = Order(
         subscription_id=subscription.id,
         order_type=OrderType.NEW.value,
@@ -192,11 +193,12 @@ def _new_subscription(
         request_fingerprint=fingerprint,
         requested_by_id=actor.id,
         created_at=clock.now(),
+        status=(
+            OrderStatus.AWAITING_APPROVAL if approvals.waits(steps) else OrderStatus.IN_PROGRESS
+        ).value,
     )
     db.session.add(order)
     db.session.flush()  # the idempotency key's unique index answers here, before more work
-    write_contract(subscription, offer, agreed, actor, version=1)
-    plan_tasks(actor, order, subscription, offer)
     audit.record(
         actor,
         "subscription",
@@ -206,8 +208,9 @@ def _new_subscription(
         changes={"status": {"before": None, "after": S.REQUESTED.value}},
     )
     signals.subscription_ordered.send(subscription)
-    move(actor, subscription, S.FULFILLING)
-    advance(actor, order)
+    approvals.attach(actor, order, steps)  # asks the first step's approvers, if one waits
+    if order.status != OrderStatus.AWAITING_APPROVAL:
+        approvals.start_new_instance(actor, order)
     return order
 
 
