@@ -59,6 +59,16 @@ class GroupMembersForm(FlaskForm):
     members = MultiCheckboxField(_l("Members"), coerce=int)
 
 
+class GroupManagersForm(FlaskForm):
+    managers = MultiCheckboxField(
+        _l("Managers"),
+        coerce=int,
+        description=_l(
+            "Managers see the group's subscriptions and requests and may order for its members."
+        ),
+    )
+
+
 class TokenForm(FlaskForm):
     label = StringField(
         _l("Label"),

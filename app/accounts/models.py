@@ -27,6 +27,17 @@ group_members = sa.Table(
     sa.Column("local", sa.Boolean, nullable=False, default=True, server_default=sa.true()),
 )
 
+# The members who manage a group: they see its subscriptions and requests and may order for its
+# members. A manager is always a member too (app/accounts/services/groups.py keeps that rule).
+group_managers = sa.Table(
+    "group_managers",
+    db.metadata,
+    sa.Column(
+        "group_id", sa.ForeignKey("consumer_groups.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
@@ -53,6 +64,11 @@ class User(UserMixin, db.Model):
         secondary=group_members,
         back_populates="members",
         lazy="selectin",
+        order_by="ConsumerGroup.name",
+    )
+    managed_groups: Mapped[list[ConsumerGroup]] = relationship(
+        secondary=group_managers,
+        back_populates="managers",
         order_by="ConsumerGroup.name",
     )
 
@@ -124,6 +140,9 @@ class ConsumerGroup(db.Model):
     members: Mapped[list[User]] = relationship(
         secondary=group_members, back_populates="groups", order_by="User.name"
     )
+    managers: Mapped[list[User]] = relationship(
+        secondary=group_managers, back_populates="managed_groups", order_by="User.name"
+    )
 
     def __repr__(self) -> str:
         return f"<ConsumerGroup {self.name}>"
@@ -174,6 +193,7 @@ class SystemActor:
     is_system = True
     support_tier = None
     groups: list = []
+    managed_groups: list = []
     group_ids: frozenset = frozenset()
     role_names = frozenset(role.value for role in Role)
 

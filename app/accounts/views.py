@@ -18,6 +18,7 @@ from . import services
 from .forms import (
     ConfirmForm,
     GroupForm,
+    GroupManagersForm,
     GroupMembersForm,
     LoginForm,
     PasswordChangeForm,
@@ -26,6 +27,7 @@ from .forms import (
     UserForm,
 )
 from .models import Role
+from .services import groups as group_services
 from .services import openid, sso
 
 bp = Blueprint("accounts", __name__)
@@ -340,6 +342,7 @@ def edit_group(group_id: int | None = None):
     group = services.get_group(group_id) if group_id else None
     form = GroupForm(obj=group if request.method == "GET" else None)
     members_form = GroupMembersForm(prefix="m")
+    managers_form = _managers_form(group)
     if group is not None:
         members_form.members.choices = [
             (user.id, f"{user.name} <{user.email}>")
@@ -363,8 +366,39 @@ def edit_group(group_id: int | None = None):
             flash(_("Group %(name)s saved.", name=saved.name), "success")
             return redirect(url_for("admin.edit_group", group_id=saved.id))
     return render_template(
-        "admin/group_form.html", form=form, members_form=members_form, group=group
+        "admin/group_form.html",
+        form=form,
+        members_form=members_form,
+        managers_form=managers_form,
+        group=group,
     )
+
+
+def _managers_form(group) -> GroupManagersForm:
+    """The managers form of a group's page: its members to choose from, its managers ticked."""
+    form = GroupManagersForm(prefix="g")
+    if group is not None:
+        form.managers.choices = [(user.id, f"{user.name} <{user.email}>") for user in group.members]
+        if request.method == "GET":
+            form.managers.data = [user.id for user in group_services.managers_of(group)]
+    return form
+
+
+@admin.route("/groups/<int:group_id>/managers", methods=["POST"])
+@roles_required(Role.ADMIN)
+def group_managers(group_id: int):
+    form = GroupManagersForm(prefix="g")
+    accept_any_id(form.managers)
+    if not form.validate_on_submit():
+        flash(_("Choose managers from the list."), "error")
+    else:
+        try:
+            group_services.set_managers_by_ids(current_user, group_id, form.managers.data)
+        except ValidationFailed as error:
+            flash(" ".join([error.message, *error.fields.get("managers", [])]), "error")
+        else:
+            flash(_("Managers saved."), "success")
+    return redirect(url_for("admin.edit_group", group_id=group_id))
 
 
 @admin.route("/groups/<int:group_id>/members", methods=["POST"])

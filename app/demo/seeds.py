@@ -64,6 +64,22 @@ def load_users(folder: Path) -> str:
     return f"users: {created} created"
 
 
+def load_group_managers(folder: Path) -> str:
+    """The managers seeds/groups.yaml names, set on a group that has none yet (a group whose
+    managers an admin chose is left as it is)."""
+    from ..accounts.services import groups
+
+    changed = 0
+    for item in read_yaml(folder, "groups.yaml"):
+        group = accounts.find_group_by_name(item["name"])
+        if group is None or group.managers or not item.get("managers"):
+            continue
+        groups.set_managers_by_email(SYSTEM, group.id, item["managers"])
+        changed += 1
+    db.session.flush()
+    return f"group managers: {changed} groups set"
+
+
 def load_integrations(folder: Path) -> str:
     """The integrations the demo's automatic steps call (seeds/integrations.yaml), created as
     the system when missing. One whose URL INTEGRATION_ALLOWED_HOSTS refuses is skipped (the
@@ -113,7 +129,8 @@ def load_seeds(
 ) -> list[str]:
     """Groups, users, then the catalog, in one transaction: a failure leaves nothing behind."""
     folder = seed_folder(directory)
-    report = [load_groups(folder), load_users(folder), load_integrations(folder)]
+    report = [load_groups(folder), load_users(folder), load_group_managers(folder)]
+    report.append(load_integrations(folder))
     with silenced():  # a catalog that was there before its users: history, not news
         report += load_catalog(folder, progress=progress)
     unit_of_work.commit()

@@ -447,15 +447,15 @@ def set_group_members(actor: User, group_id: int, user_ids: Iterable[int]) -> Co
         raise ValidationFailed(
             _("Unknown user."), fields={"members": [_("Choose existing users.")]}
         )
+    from .groups import drop_managers_who_left
+
     before = sorted(user.email for user in group.members)
     group.members = members
-    audit.record(
-        actor,
-        "group",
-        group.id,
-        "members_changed",
-        changes=audit.diff({"members": before}, {"members": sorted(u.email for u in members)}),
-    )
+    changes = audit.diff({"members": before}, {"members": sorted(u.email for u in members)})
+    left = drop_managers_who_left(group)  # a manager who leaves the group stops managing it
+    if left:
+        changes["managers_removed"] = {"before": left, "after": []}
+    audit.record(actor, "group", group.id, "members_changed", changes=changes)
     db.session.flush()
     return group
 
