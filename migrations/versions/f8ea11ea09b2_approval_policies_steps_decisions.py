@@ -3,7 +3,7 @@ order, decisions, delegations; orders may await approval, be rejected or cancell
 subscriptions with them); orders.status widened to 20 characters for awaiting_approval
 
 Revision ID: f8ea11ea09b2
-Revises: b8e2d4f6a913
+Revises: 3e7a1c9d5b20
 Create Date: 2026-12-03 06:00:00.000000
 
 """
@@ -15,7 +15,7 @@ from app.models_base import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = 'f8ea11ea09b2'
-down_revision = 'b8e2d4f6a913'
+down_revision = '3e7a1c9d5b20'
 branch_labels = None
 depends_on = None
 

@@ -297,3 +297,16 @@ def test_the_nearest_policy_applies(users, offer, finance, catalog_setup):
     _policy(users, offer, {"steps": []})  # removed
     assert policies.policy_for(offer).scope in ("category", "default")
     assert db.session.scalar(sa.select(sa.func.count(Order.id))) == 0
+
+
+def test_the_beneficiarys_group_managers_approve(users, offer, make_user):
+    from app.accounts.services import groups
+
+    manager = make_user("consumer", groups=("Finance",), name="Fiona")
+    finance = accounts.find_group_by_name("Finance")
+    groups.set_managers(users["admin"], finance, [manager])
+    _policy(users, offer, {"steps": [{"name": "Manager", "approvers": ["group_managers"]}]})
+    order = _order(users["consumer"], offer)
+    assert order.approval_steps[0].asked == [manager.id]
+    approvals.decide(manager, order.approval_steps[0].id, "approve")
+    assert order.status in ("in_progress", "completed")

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from ...accounts import services as accounts
 from ...accounts.models import ConsumerGroup, Role, User, UserRole
+from ...accounts.services.groups import managers_of
 from ...extensions import db
 from ...i18n import _
 from ..models import ApprovalStep, Order
@@ -17,13 +18,7 @@ from . import delegations
 
 
 def _group_managers(group: ConsumerGroup | None) -> list[User]:
-    if group is None:
-        return []
-    try:  # group managers land with their own change; until then a group has none
-        from ...accounts.services.groups import managers_of
-    except ImportError:
-        return []
-    return list(managers_of(group))
+    return list(managers_of(group)) if group is not None else []
 
 
 def people(entry: dict, group: ConsumerGroup | None) -> list[User]:
