@@ -131,6 +131,7 @@ def register_blueprints(app: Flask) -> None:
     from .status import api as status_api  # noqa: F401 - registers its endpoints
     from .status.views import bp as status_bp
     from .subscriptions import api as subscriptions_api  # noqa: F401 - registers its endpoints
+    from .subscriptions.approval_views import bp as approvals_bp
     from .subscriptions.views import bp as subscriptions_bp
     from .support import api as support_api  # noqa: F401 - registers its endpoints
     from .support.views import bp as support_bp
@@ -146,6 +147,7 @@ def register_blueprints(app: Flask) -> None:
         catalog_bp,
         search_bp,
         subscriptions_bp,
+        approvals_bp,
         support_bp,
         knowledge_bp,
         status_bp,

@@ -140,3 +140,23 @@ def recipients(user_ids: list[int]) -> list[User]:
     for delegates in delegations.delegates_for(list(user_ids)).values():
         users.extend(delegates)
     return users
+
+
+def takes_part(user: User, subscription_id: int) -> bool:
+    """Whether `user` is (or was) asked to approve an order of the subscription, decided one, or
+    stands in today for someone asked: approvers see the subscription they decide on."""
+    if getattr(user, "id", None) is None:
+        return False
+    steps = db.session.scalars(
+        sa.select(ApprovalStep)
+        .join(Order, Order.id == ApprovalStep.order_id)
+        .where(Order.subscription_id == subscription_id)
+    ).all()
+    if not steps:
+        return False
+    stands_for = delegations.delegators_of(user) | {user.id}
+    return any(
+        stands_for & set(step.asked or [])
+        or any(decision.decided_by_id == user.id for decision in step.decisions)
+        for step in steps
+    )

@@ -210,6 +210,18 @@ def _fresh_step(step_id: Any) -> tuple[ApprovalStep, Order]:
     return step, order
 
 
+def check_decider(actor: User, step_id: Any) -> None:
+    """Refuse (before the body is read) a caller who may not decide this step: reads only."""
+    step = db.session.get(ApprovalStep, whole_number(step_id) or 0)
+    if step is None:
+        raise NotFound(_("No such approval."))
+    order = db.session.get(Order, step.order_id)
+    if routing.standing_for(actor, step, order) is None and step.status == A.PENDING:
+        if getattr(actor, "id", None) in routing.excluded(order):
+            raise NotAllowed(_("You cannot decide on your own order."))
+        raise NotAllowed(_("This approval is not yours to decide."))
+
+
 def decide(
     actor: User, step_id: Any, decision: Any, comment: Any = "", *, version: Any = None
 ) -> ApprovalStep:

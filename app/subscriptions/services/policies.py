@@ -60,6 +60,13 @@ def policy_for(offer: ServiceOffer) -> ApprovalPolicy | None:
     return db.session.scalar(sa.select(ApprovalPolicy).where(ApprovalPolicy.scope == "default"))
 
 
+def offer_by_id(offer_id: Any) -> ServiceOffer:
+    offer = get_by_id(ServiceOffer, offer_id)
+    if offer is None:
+        raise NotFound(_("No such offer."))
+    return offer
+
+
 def all_policies() -> list[ApprovalPolicy]:
     return list(
         db.session.scalars(
