@@ -310,3 +310,42 @@ def test_the_beneficiarys_group_managers_approve(users, offer, make_user):
     assert order.approval_steps[0].asked == [manager.id]
     approvals.decide(manager, order.approval_steps[0].id, "approve")
     assert order.status in ("in_progress", "completed")
+
+
+def test_reminders_then_escalation_to_the_next_listed_approver(app, users, offer, finance):
+    from app.notifications.models import Notification
+    from app.subscriptions.services import approval_reminders
+
+    data = {
+        "steps": [
+            {
+                "name": "Finance",
+                "approvers": [f"user {finance[0].email}", f"user {finance[1].email}"],
+            }
+        ],
+        "reminder_hours": 4,
+        "escalation_hours": 24,
+    }
+    _policy(users, offer, data)
+    order = _order(users["consumer"], offer)
+    step = order.approval_steps[0]
+    start = step.started_at
+    assert step.asked == [finance[0].id]
+    assert approval_reminders.remind_and_escalate(SYSTEM, start + timedelta(hours=3)) == (0, 0)
+    assert approval_reminders.remind_and_escalate(SYSTEM, start + timedelta(hours=4)) == (1, 0)
+    assert approval_reminders.remind_and_escalate(SYSTEM, start + timedelta(hours=5)) == (0, 0)
+    assert approval_reminders.remind_and_escalate(SYSTEM, start + timedelta(hours=24)) == (0, 1)
+    assert step.asked == [finance[0].id, finance[1].id]
+    assert step.note.startswith("Escalated: nobody decided in 24 hours")
+    subjects = db.session.scalars(
+        sa.select(Notification.subject)
+        .where(Notification.user_id == finance[1].id)
+        .order_by(Notification.id)
+    ).all()
+    assert subjects == ["Approval needed: VPN access"]
+    # nobody further: the next run only reminds
+    assert approval_reminders.remind_and_escalate(SYSTEM, start + timedelta(hours=48)) == (1, 0)
+    result = app.test_cli_runner().invoke(args=["subscriptions", "approvals"])
+    assert result.exit_code == 0 and "Reminded" in result.output
+    approvals.decide(finance[1], step.id, "approve")
+    assert order.status in ("in_progress", "completed")

@@ -146,10 +146,10 @@ def _start_next(actor: User, order: Order) -> None:
     step.asked, step.reached, step.note, step.started_at = asked, reached, note, clock.now()
     flush_versioned(step, noun="approval", object_type="approval_step")
     audit.record(actor, "approval_step", step.id, "started", summary=f"asked {len(asked)}")
-    _ask(step, order, asked)
+    ask(step, order, asked)
 
 
-def _ask(step: ApprovalStep, order: Order, asked: list[int], *, reminder: bool = False) -> None:
+def ask(step: ApprovalStep, order: Order, asked: list[int], *, reminder: bool = False) -> None:
     name = order.subscription.offer.name
     requester = order.requested_by.name if order.requested_by else "Offerdesk"
     subject = (
