@@ -349,3 +349,35 @@ def test_reminders_then_escalation_to_the_next_listed_approver(app, users, offer
     assert result.exit_code == 0 and "Reminded" in result.output
     approvals.decide(finance[1], step.id, "approve")
     assert order.status in ("in_progress", "completed")
+
+
+def test_the_catalog_file_carries_approval_policies(users, offer, finance):
+    from app.catalog.exchange import export as catalog_export
+    from app.catalog.exchange import import_catalog
+
+    manager = users["catalog_manager"]
+    _policy(users, offer, {**EXPENSIVE, "reminder_hours": 4})
+    document = catalog_export.export_catalog(manager)
+    assert document["approval_policies"] == [
+        {
+            "offer": "LAPTOP-PRO",
+            "steps": [
+                {
+                    "name": "Finance",
+                    "approvers": [{"kind": "approver_group", "group": "Finance Approvers"}],
+                    "require": "one",
+                    "condition": "price_monthly > 100",
+                }
+            ],
+            "reminder_hours": 4,
+        }
+    ]
+    version = policies.find("offer", "LAPTOP-PRO").version
+    import_catalog(manager, document)
+    assert policies.find("offer", "LAPTOP-PRO").version == version  # unchanged: nothing written
+    document["approval_policies"][0]["steps"][0]["condition"] = "price_monthly >> 1"
+    with pytest.raises(ValidationFailed) as refused:
+        import_catalog(manager, document)
+    assert [key for key in refused.value.fields if key.startswith("approval_policies")] == [
+        "approval_policies[0].steps[0].condition"
+    ]

@@ -36,6 +36,7 @@ from . import references as refs
 from .outcome import Outcome, watching
 from .parsing import add_problem
 from .per_code import apply_code_settings
+from .policies import apply_approval_policies
 from .report import KINDS, Counts
 
 LIFECYCLE = (
@@ -109,6 +110,7 @@ def apply_document(run: ImportRun, codes: list[str]) -> None:
             run.progress(codes[index])
     for index in _retirement_order(run, offers, codes):
         _retire(run, index, offers[index], codes[index])
+    apply_approval_policies(run)
     db.session.flush()
 
 

@@ -28,6 +28,7 @@ from ..models import (
     offer_audience,
 )
 from ..schemas import iso
+from .policies import export_policies
 
 FORMAT = "offerdesk-catalog"
 HEADER = """\
@@ -55,6 +56,7 @@ def export_catalog(actor: User | None) -> dict:
         "products": _export_products(),
         "articles": _export_articles(),
         "offers": list(export_offers().values()),
+        **({"approval_policies": approval} if (approval := export_policies()) else {}),
     }
 
 

@@ -274,6 +274,8 @@ def set_policy(
             db.session.delete(policy)
             db.session.flush()
         return None
+    if policy is not None and all(data_of(policy).get(f) == cleaned[f] for f in FIELDS):
+        return policy  # saved already: nothing changes, nothing is recorded
     if policy is None:
         policy = ApprovalPolicy(
             scope=scope,
