@@ -10,7 +10,9 @@ NAVIGATION: list[tuple[str, str, tuple[str, ...]]] = [
     (_l("Catalog"), "catalog.browse", ("consumer",)),
     (_l("My subscriptions"), "subscriptions.mine", ("consumer",)),
     (_l("Support"), "support.my_requests", ("consumer",)),
+    (_l("Approvals"), "approvals.inbox", ()),  # anyone may be asked (or stand in) to approve
     (_l("Offers"), "catalog.workspace", ("catalog_manager",)),
+    (_l("Approval policies"), "approvals.policy_list", ("catalog_manager",)),
     (_l("Products"), "catalog.products", ("product_manager", "catalog_manager")),
     (_l("Fulfillment queue"), "subscriptions.queue", ("support_agent",)),
     (_l("Support queue"), "support.queue", ("support_agent",)),
