@@ -12,7 +12,7 @@ from app.audit.models import AuditEvent
 from app.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from app.extensions import db
 from app.subscriptions import services as subs
-from app.subscriptions.models import FulfillmentTask, Order, ServiceContract
+from app.subscriptions.models import FulfillmentTask, ServiceContract
 from app.subscriptions.services import approvals, delegations, policies
 
 EXPENSIVE = {
@@ -275,28 +275,27 @@ def test_policies_are_checked_when_saved(users, offer, make_user):
         policies.set_policy(users["consumer"], "offer", offer.id, EXPENSIVE)
 
 
-def test_the_nearest_policy_applies(users, offer, finance, catalog_setup):
+def test_the_nearest_policy_applies(users, make_offer, finance):
+    from app.catalog import services as catalog
+
     manager = users["catalog_manager"]
-    policies.set_policy(
-        manager,
-        "default",
-        None,
-        {"steps": [{"name": "Default", "approvers": ["approver_group Finance Approvers"]}]},
-    )
+    hardware = catalog.save_category(manager, name="Hardware")
+    laptops = catalog.save_category(manager, name="Laptops", parent_id=hardware.id)
+    offer = make_offer("LAPTOP-PRO", price="145.50", category_id=laptops.id)
+    step = {"approvers": ["approver_group Finance Approvers"]}
+    assert policies.policy_for(offer) is None
+    policies.set_policy(manager, "default", None, {"steps": [{**step, "name": "Default"}]})
     assert policies.policy_for(offer).scope == "default"
-    if offer.category_id is not None:
-        policies.set_policy(
-            manager,
-            "category",
-            offer.category_id,
-            {"steps": [{"name": "Cat", "approvers": ["approver_group Finance Approvers"]}]},
-        )
-        assert policies.policy_for(offer).scope == "category"
-    _policy(users, offer, EXPENSIVE)
-    assert policies.policy_for(offer).scope == "offer"
-    _policy(users, offer, {"steps": []})  # removed
-    assert policies.policy_for(offer).scope in ("category", "default")
-    assert db.session.scalar(sa.select(sa.func.count(Order.id))) == 0
+    policies.set_policy(manager, "category", hardware.id, {"steps": [{**step, "name": "Parent"}]})
+    assert policies.policy_for(offer).steps[0]["name"] == "Parent"  # inherited by sub-categories
+    policies.set_policy(manager, "category", laptops.id, {"steps": [{**step, "name": "Own cat"}]})
+    assert policies.policy_for(offer).steps[0]["name"] == "Own cat"
+    _policy(users, offer, {"steps": [{**step, "name": "Offer"}]})
+    assert policies.policy_for(offer).steps[0]["name"] == "Offer"
+    _policy(users, offer, {"steps": []})  # removed: the category's applies again
+    assert policies.policy_for(offer).steps[0]["name"] == "Own cat"
+    order = _order(users["consumer"], offer)
+    assert [s.name for s in order.approval_steps] == ["Own cat"]
 
 
 def test_the_beneficiarys_group_managers_approve(users, offer, make_user):
@@ -381,3 +380,32 @@ def test_the_catalog_file_carries_approval_policies(users, offer, finance):
     assert [key for key in refused.value.fields if key.startswith("approval_policies")] == [
         "approval_policies[0].steps[0].condition"
     ]
+
+
+def test_approvers_are_told_in_app_and_by_e_mail_and_decisions_are_audited(users, offer, finance):
+    from app.notifications.models import Notification, OutboxEmail
+
+    _policy(users, offer, EXPENSIVE)
+    order = _order(users["consumer"], offer)
+    told = db.session.scalars(
+        sa.select(Notification.subject).where(Notification.user_id == finance[0].id)
+    ).all()
+    mailed = db.session.scalars(
+        sa.select(OutboxEmail.subject).where(OutboxEmail.recipient == finance[0].email)
+    ).all()
+    assert told == mailed == ["Approval needed: VPN access"]
+    step = approvals.decide(finance[1], order.approval_steps[0].id, "reject", "Not this year.")
+    events = db.session.scalars(
+        sa.select(AuditEvent).where(
+            AuditEvent.object_type == "approval_step", AuditEvent.object_id == str(step.id)
+        )
+    ).all()
+    assert [(e.action, e.actor_id) for e in events] == [
+        ("started", users["consumer"].id),
+        ("rejected", finance[1].id),
+    ]
+    assert events[-1].summary == f"order {order.id}: Not this year."
+    requester = db.session.scalars(
+        sa.select(Notification.body).where(Notification.user_id == users["consumer"].id)
+    ).all()
+    assert "Your order was rejected: Not this year." in requester
