@@ -105,6 +105,21 @@ def _order_body(order: Order | None) -> dict | None:
             "percent": progress["percent"],
             "current_step": current.name if current is not None else None,
         },
+        "approval_steps": [_approval_step_row(step) for step in order.approval_steps],
+    }
+
+
+def _approval_step_row(step) -> dict:
+    return {
+        "id": step.id,
+        "sequence": step.sequence,
+        "name": step.name,
+        "status": step.status,
+        "note": step.note,
+        "asked": [row["user"].name for row in approval_routing.asked_people(step)]
+        if step.status == "pending"
+        else [],
+        "decided_by": [d.decided_by.name for d in step.decisions if d.decided_by],
     }
 
 

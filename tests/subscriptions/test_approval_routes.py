@@ -181,3 +181,12 @@ def test_the_policies_page(app, make_offer, users, felix):
     assert saved.status_code == 302
     page = manager.get("/approval-policies").get_data(as_text=True)
     assert "Offer GPU-VM" in page and "price_monthly &gt; 100" in page
+
+
+def test_the_subscription_api_shows_the_orders_approval(api, waiting, users):
+    body = api(token_for(users["consumer"])).get(f"/api/v1/subscriptions/{waiting.subscription_id}")
+    (order,) = body.get_json()["orders"]
+    assert order["status"] == "awaiting_approval"
+    assert [(s["name"], s["status"], s["asked"]) for s in order["approval_steps"]] == [
+        ("Finance", "pending", ["Felix"])
+    ]
