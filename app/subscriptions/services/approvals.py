@@ -60,18 +60,21 @@ def facts_of(agreement: dict) -> conditions.Facts:
     )
 
 
-def plan(offer: ServiceOffer, agreement: dict) -> list[ApprovalStep]:
+def plan(offer: ServiceOffer, agreement: dict, breaches: list | tuple = ()) -> list[ApprovalStep]:
     """The approval steps of a new order of `offer` (not saved yet): each waiting, skipped
-    (its condition does not hold) or auto-approved, with why."""
+    (its condition does not hold) or auto-approved, with why. `breaches` (the group's quotas
+    this order exceeds, under a policy whose `on_exceed` is approve) add a last "Over quota"
+    step for the group's managers, which no auto-approve condition passes."""
     policy = policies.policy_for(offer)
-    if policy is None or not policy.steps:
-        return []
+    specs = list(policy.steps or []) if policy is not None else []
     facts = facts_of(agreement)
     auto, why = (
-        conditions.explain(policy.auto_approve, facts) if policy.auto_approve else (False, "")
+        conditions.explain(policy.auto_approve, facts)
+        if policy is not None and policy.auto_approve
+        else (False, "")
     )
     steps = []
-    for sequence, spec in enumerate(policy.steps, start=1):
+    for sequence, spec in enumerate(specs, start=1):
         status, note = A.WAITING, ""
         if auto:
             status, note = A.AUTO_APPROVED, why
@@ -79,22 +82,33 @@ def plan(offer: ServiceOffer, agreement: dict) -> list[ApprovalStep]:
             held, reason = conditions.explain(spec["condition"], facts)
             if not held:
                 status, note = A.SKIPPED, reason
-        step = ApprovalStep(
-            sequence=sequence,
-            name=spec["name"],
-            mode=spec.get("require") or "one",
-            approvers=spec.get("approvers") or [],
-            fallback=spec.get("fallback"),
-            condition=spec.get("condition") or "",
-            status=status.value,
-            asked=[],
-            note=note,
-            reminder_hours=policy.reminder_hours,
-            escalation_hours=policy.escalation_hours,
-            decided_at=None if status == A.WAITING else clock.now(),
-        )
-        steps.append(step)
+        steps.append(_step(policy, sequence, spec, status, note))
+    if breaches:
+        spec = {
+            "name": _("Over quota"),
+            "approvers": [{"kind": "group_managers"}],
+            "require": "one",
+        }
+        note = " ".join(breach.message for breach in breaches)
+        steps.append(_step(policy, len(steps) + 1, spec, A.WAITING, note))
     return steps
+
+
+def _step(policy, sequence: int, spec: dict, status: A, note: str) -> ApprovalStep:
+    return ApprovalStep(
+        sequence=sequence,
+        name=spec["name"],
+        mode=spec.get("require") or "one",
+        approvers=spec.get("approvers") or [],
+        fallback=spec.get("fallback"),
+        condition=spec.get("condition") or "",
+        status=status.value,
+        asked=[],
+        note=note,
+        reminder_hours=policy.reminder_hours if policy is not None else None,
+        escalation_hours=policy.escalation_hours if policy is not None else None,
+        decided_at=None if status == A.WAITING else clock.now(),
+    )
 
 
 def waits(steps: list[ApprovalStep]) -> bool:
@@ -143,7 +157,8 @@ def _start_next(actor: User, order: Order) -> None:
         return
     asked, reached, note = routing.first_asked(step, order)
     APPROVAL_STEP.move(step, A.PENDING)
-    step.asked, step.reached, step.note, step.started_at = asked, reached, note, clock.now()
+    step.asked, step.reached, step.started_at = asked, reached, clock.now()
+    step.note = " ".join(part for part in (step.note, note) if part)
     flush_versioned(step, noun="approval", object_type="approval_step")
     audit.record(actor, "approval_step", step.id, "started", summary=f"asked {len(asked)}")
     ask(step, order, asked)
