@@ -44,4 +44,11 @@ class PolicyForm(FlaskForm):
     auto_approve = StringField(_l("Auto-approve when"))
     reminder_hours = StringField(_l("Remind approvers after (hours)"))
     escalation_hours = StringField(_l("Escalate after (hours)"))
+    on_exceed = SelectField(
+        _l("An order past its group's quota"),
+        choices=[
+            ("refuse", _l("is refused")),
+            ("approve", _l("gets an extra approval by the group's managers")),
+        ],
+    )
     version = HiddenField()

@@ -159,6 +159,7 @@ def _fill(form: PolicyForm, scope: str, target: str) -> None:
         form.auto_approve.data = policy.auto_approve
         form.reminder_hours.data = policy.reminder_hours or ""
         form.escalation_hours.data = policy.escalation_hours or ""
+        form.on_exceed.data = policy.on_exceed
         form.version.data = policy.version
 
 
@@ -181,12 +182,13 @@ def _save(form: PolicyForm) -> int:
                 "auto_approve": form.auto_approve.data,
                 "reminder_hours": form.reminder_hours.data,
                 "escalation_hours": form.escalation_hours.data,
+                "on_exceed": form.on_exceed.data,
             },
             version=form.version.data or None,
         )
     except ValidationFailed as error:
         for name, messages in error.fields.items():
-            if name in ("auto_approve", "reminder_hours", "escalation_hours"):
+            if name in ("auto_approve", "reminder_hours", "escalation_hours", "on_exceed"):
                 field = getattr(form, name)
                 field.errors = list(field.errors) + list(messages)
             else:
