@@ -153,6 +153,12 @@ SCHEDULE: list[PeriodicJob] = [
         _l("Start the terminations whose date has come."),
     ),
     PeriodicJob(
+        "subscriptions.approvals",
+        subscription_jobs.remind_approvers,
+        5,
+        _l("Remind approvers of orders waiting too long, and escalate to the next approver."),
+    ),
+    PeriodicJob(
         "support.sla",
         support_jobs.check_slas,
         1,

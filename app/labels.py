@@ -39,6 +39,13 @@ LABELS = {
     "pending": _l("pending"),
     "delivered": _l("delivered"),
     "running": _l("running"),
+    # approvals
+    "awaiting_approval": _l("awaiting approval"),
+    "rejected": _l("rejected"),
+    "cancelled": _l("withdrawn"),
+    "approved": _l("approved"),
+    "skipped": _l("skipped"),
+    "auto_approved": _l("auto-approved"),
     # support requests, incidents and backlog items
     "new": _l("new"),
     "waiting_on_consumer": _l("waiting on consumer"),

@@ -132,6 +132,11 @@ class CatalogFileSchema(Schema):
     articles = fields.List(fields.Nested(ArticleFileSchema), load_default=list)
     choice_lists = fields.List(fields.Nested(ChoiceListFileSchema), load_default=list)
     offers = fields.List(fields.Nested(OfferFileSchema), load_default=list)
+    approval_policies = fields.List(
+        fields.Dict(),
+        load_default=list,
+        metadata={"description": "offer: CODE | category: slug | default: true, with the policy"},
+    )
 
 
 class OfferImportLineSchema(Schema):

@@ -18,6 +18,12 @@ from ..api.core import (
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..i18n import _
+from .approval_schemas import (
+    ApprovalListSchema,
+    ApprovalPolicySchema,
+    ApprovalStepSchema,
+    DecisionSchema,
+)
 from .models import Order, Subscription, SubscriptionStatus, TaskStatus
 from .schemas import (
     FulfillmentTaskPageSchema,
@@ -33,7 +39,18 @@ from .schemas import (
     TaskTransitionSchema,
     TerminateSchema,
 )
-from .services import automation, contracts, fulfillment, orders, quota_admin, subscriptions
+from .services import (
+    approval_queries,
+    approval_routing,
+    approvals,
+    automation,
+    contracts,
+    fulfillment,
+    orders,
+    quota_admin,
+    subscriptions,
+)
+from .services import policies as approval_policies
 
 TAG = "subscriptions"
 
@@ -90,6 +107,21 @@ def _order_body(order: Order | None) -> dict | None:
             "percent": progress["percent"],
             "current_step": current.name if current is not None else None,
         },
+        "approval_steps": [_approval_step_row(step) for step in order.approval_steps],
+    }
+
+
+def _approval_step_row(step) -> dict:
+    return {
+        "id": step.id,
+        "sequence": step.sequence,
+        "name": step.name,
+        "status": step.status,
+        "note": step.note,
+        "asked": [row["user"].name for row in approval_routing.asked_people(step)]
+        if step.status == "pending"
+        else [],
+        "decided_by": [d.decided_by.name for d in step.decisions if d.decided_by],
     }
 
 
@@ -342,3 +374,131 @@ def group_quotas(group_id: int):
     group = quota_admin.group_for_quotas(api_user(), group_id)
     items = [quota_admin.describe(item) for item in quota_admin.usage_of(group)]
     return jsonify(GroupQuotasSchema().dump({"group": group, "items": items}))
+# --- approvals -------------------------------------------------------------------------------
+
+
+def _person(user) -> dict | None:
+    return None if user is None else {"id": user.id, "name": user.name, "email": user.email}
+
+
+def _step_body(step, order, for_user=None) -> dict:
+    subscription = order.subscription
+    asked = {row["user"].id: row["user"] for row in approval_routing.asked_people(step)}
+    return {
+        "id": step.id,
+        "order_id": order.id,
+        "subscription_id": subscription.id,
+        "offer_code": subscription.offer_code,
+        "offer_name": subscription.offer.name,
+        "requested_by": _person(order.requested_by),
+        "price": str(order.agreement.get("price", "")),
+        "currency": order.agreement.get("currency", ""),
+        "billing_period": order.agreement.get("billing_period", ""),
+        "sequence": step.sequence,
+        "name": step.name,
+        "status": step.status,
+        "mode": step.mode,
+        "note": step.note,
+        "asked": [_person(user) for user in asked.values()],
+        "on_behalf_of": _person(for_user),
+        "decisions": [
+            {
+                "decision": d.decision,
+                "comment": d.comment,
+                "decided_at": d.decided_at,
+                "decided_by": _person(d.decided_by),
+                "on_behalf_of": _person(d.for_user) if d.on_behalf else None,
+            }
+            for d in step.decisions
+        ],
+        "started_at": step.started_at,
+        "version": step.version,
+    }
+
+
+@endpoint(
+    "/approvals",
+    summary="The approval steps waiting for the caller's decision (as an asked approver, or today's delegate of one), oldest first",
+    tag="approvals",
+    response=ApprovalListSchema,
+)
+def list_approvals():
+    rows = approval_queries.waiting_for(api_user())
+    items = [
+        _step_body(row["step"], row["order"], row["for_user"] if row["on_behalf"] else None)
+        for row in rows
+    ]
+    return jsonify(ApprovalListSchema().dump({"items": items}))
+
+
+@endpoint(
+    "/approvals/<int:step_id>/decision",
+    "POST",
+    summary="Approve or reject a waiting step (a reason is required to reject); deciding twice, someone else's step, one's own order, a withdrawn order or a stale `version` is refused with nothing changed",
+    tag="approvals",
+    body=DecisionSchema,
+    response=ApprovalStepSchema,
+)
+def decide_approval(step_id: int):
+    approvals.check_decider(api_user(), step_id)
+    data = load(DecisionSchema())
+    step = approvals.decide(
+        api_user(), step_id, data["decision"], data["comment"], version=data["version"]
+    )
+    return jsonify(
+        ApprovalStepSchema().dump(_step_body(step, db.session.get(Order, step.order_id)))
+    )
+
+
+@endpoint(
+    "/orders/<int:order_id>/withdrawal",
+    "POST",
+    summary="The requester (or the beneficiary) withdraws an order that awaits approval",
+    tag="approvals",
+    status=200,
+)
+def withdraw_order(order_id: int):
+    order = approvals.cancel(api_user(), order_id)
+    return jsonify({"id": order.id, "status": order.status})
+
+
+def _policy_body(offer) -> dict:
+    own = approval_policies.find("offer", offer.code)
+    policy = own or approval_policies.policy_for(offer)
+    body = approval_policies.data_of(policy)
+    body.update(
+        scope=policy.scope if policy else "none",
+        offer_code=policy.offer_code if policy else None,
+        version=policy.version if policy else None,
+        inherited=own is None and policy is not None,
+    )
+    return body
+
+
+@endpoint(
+    "/offers/<int:offer_id>/approval-policy",
+    summary="The approval policy an order of this offer goes through (its own, else inherited from its category or the catalog default)",
+    tag="approvals",
+    response=ApprovalPolicySchema,
+)
+def get_approval_policy(offer_id: int):
+    approval_policies.require_catalog_manager(api_user())
+    offer = approval_policies.offer_by_id(offer_id)
+    return jsonify(ApprovalPolicySchema().dump(_policy_body(offer)))
+
+
+@endpoint(
+    "/offers/<int:offer_id>/approval-policy",
+    "PUT",
+    summary="Set the offer's own approval policy (catalog managers); no steps and no auto_approve removes it. Conditions are checked with the column of the first error",
+    tag="approvals",
+    body=ApprovalPolicySchema,
+    response=ApprovalPolicySchema,
+)
+def put_approval_policy(offer_id: int):
+    approval_policies.require_catalog_manager(api_user())
+    offer = approval_policies.offer_by_id(offer_id)
+    data = load(ApprovalPolicySchema())
+    version = data.pop("version")
+    approval_policies.set_policy(api_user(), "offer", offer, data, version=version)
+    return jsonify(ApprovalPolicySchema().dump(_policy_body(offer)))

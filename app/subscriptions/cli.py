@@ -6,7 +6,7 @@ import click
 from .. import unit_of_work
 from ..accounts.models import SYSTEM
 from ..errors import DomainError
-from .services import orders
+from .services import approval_reminders, orders
 
 
 @click.group()
@@ -23,3 +23,12 @@ def process() -> None:
         raise click.ClickException(error.message) from None
     unit_of_work.commit()
     click.echo(f"Started {started} scheduled termination{'' if started == 1 else 's'}.")
+
+
+@subscriptions.command("approvals")
+def approvals() -> None:
+    """Remind approvers of steps past their reminder time, escalate those past their escalation
+    time (the periodic job does the same every 5 minutes)."""
+    reminded, escalated = approval_reminders.remind_and_escalate(SYSTEM)
+    unit_of_work.commit()
+    click.echo(f"Reminded {reminded}, escalated {escalated} approval step(s).")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..accounts.models import SYSTEM
 from . import services
+from .services import approval_reminders
 
 
 def start_due_terminations() -> str:
@@ -12,3 +13,10 @@ def start_due_terminations() -> str:
     Each start is a versioned status change, so running it twice starts nothing twice."""
     started = services.process_due(SYSTEM)
     return f"Started {started} scheduled termination{'' if started == 1 else 's'}."
+
+
+def remind_approvers() -> str:
+    """What `flask subscriptions approvals` does: remind the approvers of steps waiting past
+    their policy's reminder time, and escalate those past its escalation time."""
+    reminded, escalated = approval_reminders.remind_and_escalate(SYSTEM)
+    return f"Reminded {reminded}, escalated {escalated} approval step(s)."

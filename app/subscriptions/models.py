@@ -15,12 +15,19 @@ from ..catalog.models import MONEY, ServiceOffer
 from ..extensions import db
 from ..integrations.models import AttemptRecord
 from ..models_base import UTCDateTime
+from .approval_models import (
+    ApprovalDecision,
+    ApprovalDelegation,
+    ApprovalPolicy,
+    ApprovalStep,
+)
 from .states import (
     CONTRACT,
     ORDER,
     STEP_DELIVERY,
     SUBSCRIPTION,
     TASK,
+    ApprovalStepStatus,
     ContractStatus,
     OrderStatus,
     StepDeliveryStatus,
@@ -29,6 +36,11 @@ from .states import (
 )
 
 __all__ = [
+    "ApprovalDecision",
+    "ApprovalDelegation",
+    "ApprovalPolicy",
+    "ApprovalStep",
+    "ApprovalStepStatus",
     "ContractStatus",
     "FulfillmentTask",
     "GroupQuota",
@@ -154,7 +166,7 @@ class Order(db.Model):
         sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
     )
     order_type: Mapped[str] = mapped_column(sa.String(12))
-    status: Mapped[str] = mapped_column(sa.String(12), default=OrderStatus.IN_PROGRESS.value)
+    status: Mapped[str] = mapped_column(sa.String(20), default=OrderStatus.IN_PROGRESS.value)
     target_offer_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("service_offers.id", ondelete="RESTRICT")
     )
@@ -178,6 +190,9 @@ class Order(db.Model):
     requested_by: Mapped[User | None] = relationship()
     tasks: Mapped[list[FulfillmentTask]] = relationship(
         back_populates="order", order_by="FulfillmentTask.sequence", cascade="all, delete-orphan"
+    )
+    approval_steps: Mapped[list[ApprovalStep]] = relationship(
+        order_by="ApprovalStep.sequence", cascade="all, delete-orphan"
     )
 
     __mapper_args__ = {"version_id_col": version}

@@ -17,6 +17,7 @@ from ..extensions import db
 from ..inputs import search_text
 from .models import Subscription, SubscriptionStatus, TaskStatus
 from .services import (
+    approval_queries,
     changes,
     contracts,
     fulfillment,
@@ -110,6 +111,7 @@ def subscription_page(user: User, subscription_id: int) -> dict:
         "actions": subscriptions.next_actions(user, subscription),
         "replacement": subscriptions.offers_retired_for(subscription, user),
         "members": subscription.children,
+        "approval": approval_queries.timeline(user, approval_queries.approval_order(history)),
     }
 
 

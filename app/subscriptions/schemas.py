@@ -115,6 +115,30 @@ class OrderProgressSchema(Schema):
     current_step = fields.Str(allow_none=True)
 
 
+class OrderApprovalStepSchema(Schema):
+    id = fields.Int()
+    sequence = fields.Int()
+    name = fields.Str()
+    status = fields.Str(
+        metadata={
+            "enum": [
+                "waiting",
+                "pending",
+                "approved",
+                "rejected",
+                "skipped",
+                "auto_approved",
+                "cancelled",
+            ]
+        }
+    )
+    note = fields.Str(
+        metadata={"description": "Why it was skipped or auto-approved, or how it was routed"}
+    )
+    asked = fields.List(fields.Str(), metadata={"description": "Who can approve it now"})
+    decided_by = fields.List(fields.Str())
+
+
 class ServiceOrderSchema(Schema):
     id = fields.Int()
     subscription_id = fields.Int()
@@ -128,6 +152,7 @@ class ServiceOrderSchema(Schema):
     failure_reason = fields.Str()
     progress = fields.Nested(OrderProgressSchema)
     tasks = fields.List(fields.Nested(FulfillmentTaskSchema))
+    approval_steps = fields.List(fields.Nested(OrderApprovalStepSchema))
 
 
 class ServiceContractSchema(Schema):

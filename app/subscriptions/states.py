@@ -21,13 +21,18 @@ class SubscriptionStatus(enum.StrEnum):
     TERMINATING = "terminating"
     TERMINATED = "terminated"
     FAILED = "failed"
+    REJECTED = "rejected"  # its order was rejected by an approver: nothing was fulfilled
+    CANCELLED = "cancelled"  # its requester withdrew the order while it awaited approval
 
 
 class OrderStatus(enum.StrEnum):
     SCHEDULED = "scheduled"  # a termination waiting for its date
+    AWAITING_APPROVAL = "awaiting_approval"  # a new-instance order waiting for its approvers
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     FAILED = "failed"
+    REJECTED = "rejected"  # an approver said no: nothing fulfilled, no contract
+    CANCELLED = "cancelled"  # the requester withdrew it while it awaited approval
 
 
 class TaskStatus(enum.StrEnum):
@@ -42,6 +47,16 @@ class StepDeliveryStatus(enum.StrEnum):
     PENDING = "pending"  # being sent, or waiting for its next attempt
     DELIVERED = "delivered"  # the receiver took it (2xx), or called back
     FAILED = "failed"  # out of attempts, or overtaken (the task was finished another way)
+
+
+class ApprovalStepStatus(enum.StrEnum):
+    WAITING = "waiting"  # an earlier step is not decided yet
+    PENDING = "pending"  # its approvers are asked now
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SKIPPED = "skipped"  # its condition does not hold for this order
+    AUTO_APPROVED = "auto_approved"  # the policy's auto-approve condition holds
+    CANCELLED = "cancelled"  # the order was withdrawn or rejected before this step decided
 
 
 class ContractStatus(enum.StrEnum):
@@ -70,6 +85,8 @@ SUBSCRIPTION = StateMachine(
         (S.FAILED, S.FULFILLING): "retry of a new-instance order",
         (S.FAILED, S.MODIFYING): "retry of a change",
         (S.FAILED, S.TERMINATING): "retry of an end (or its bundle ends)",
+        (S.REQUESTED, S.REJECTED): "an approver rejected its order",
+        (S.REQUESTED, S.CANCELLED): "its requester withdrew the order awaiting approval",
     },
     initial=(S.REQUESTED,),
 )
@@ -82,8 +99,27 @@ ORDER = StateMachine(
         (OrderStatus.IN_PROGRESS, OrderStatus.COMPLETED): "every step is done",
         (OrderStatus.IN_PROGRESS, OrderStatus.FAILED): "a step failed",
         (OrderStatus.FAILED, OrderStatus.IN_PROGRESS): "an agent retries the failed step",
+        (OrderStatus.AWAITING_APPROVAL, OrderStatus.IN_PROGRESS): "its last approval step passed",
+        (OrderStatus.AWAITING_APPROVAL, OrderStatus.REJECTED): "an approver rejected it",
+        (OrderStatus.AWAITING_APPROVAL, OrderStatus.CANCELLED): "its requester withdrew it",
     },
-    initial=(OrderStatus.IN_PROGRESS, OrderStatus.SCHEDULED),
+    initial=(OrderStatus.IN_PROGRESS, OrderStatus.SCHEDULED, OrderStatus.AWAITING_APPROVAL),
+)
+
+A = ApprovalStepStatus
+APPROVAL_STEP = StateMachine(
+    "approval step",
+    ApprovalStepStatus,
+    {
+        (A.WAITING, A.PENDING): "the steps before it are decided: its approvers are asked",
+        (A.WAITING, A.SKIPPED): "its condition does not hold for the order",
+        (A.WAITING, A.AUTO_APPROVED): "the policy's auto-approve condition holds",
+        (A.WAITING, A.CANCELLED): "the order was withdrawn or rejected before its turn",
+        (A.PENDING, A.APPROVED): "one (or every) approver approved",
+        (A.PENDING, A.REJECTED): "an approver rejected it, with a reason",
+        (A.PENDING, A.CANCELLED): "the requester withdrew the order",
+    },
+    initial=(A.WAITING, A.SKIPPED, A.AUTO_APPROVED),  # decided as the order is placed
 )
 
 TASK = StateMachine(

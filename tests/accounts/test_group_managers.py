@@ -239,6 +239,7 @@ def test_seeds_name_the_demo_managers(app):
     assert managers == {
         "Engineering": ["grace@offerdesk.example"],
         "Finance": ["fiona@offerdesk.example"],
+        "Finance Approvers": [],  # the approver group of the demo's approval policies
         "Sales": ["sam@offerdesk.example"],
         "Support Desk": [],
     }

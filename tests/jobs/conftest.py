@@ -30,6 +30,7 @@ from tests.support.conftest import active_subscription, agents  # noqa: F401
 # The periodic jobs, in the order Admin -> Jobs lists them.
 SCHEDULED = [
     "subscriptions.terminations",
+    "subscriptions.approvals",
     "support.sla",
     "notifications.outbox",
     "notifications.digest",

@@ -21,7 +21,7 @@ from app.subscriptions.models import (
     Subscription,
 )
 from app.subscriptions.services import fulfillment, orders
-from app.subscriptions.states import CONTRACT, ORDER, SUBSCRIPTION, TASK
+from app.subscriptions.states import APPROVAL_STEP, CONTRACT, ORDER, SUBSCRIPTION, TASK
 from tests.catalog.conftest import complete_offer_data
 
 SUBSCRIPTION_STATES = (
@@ -32,6 +32,8 @@ SUBSCRIPTION_STATES = (
     "terminating",
     "terminated",
     "failed",
+    "rejected",
+    "cancelled",
 )
 SUBSCRIPTION_MOVES = {
     ("requested", "fulfilling"),
@@ -47,13 +49,44 @@ SUBSCRIPTION_MOVES = {
     ("failed", "fulfilling"),
     ("failed", "modifying"),
     ("failed", "terminating"),
+    ("requested", "rejected"),  # an approver rejected its order
+    ("requested", "cancelled"),  # its requester withdrew the order awaiting approval
 }
-ORDER_STATES = ("scheduled", "in_progress", "completed", "failed")
+ORDER_STATES = (
+    "scheduled",
+    "awaiting_approval",
+    "in_progress",
+    "completed",
+    "failed",
+    "rejected",
+    "cancelled",
+)
 ORDER_MOVES = {
     ("scheduled", "in_progress"),
     ("in_progress", "completed"),
     ("in_progress", "failed"),
     ("failed", "in_progress"),
+    ("awaiting_approval", "in_progress"),
+    ("awaiting_approval", "rejected"),
+    ("awaiting_approval", "cancelled"),
+}
+STEP_STATES = (
+    "waiting",
+    "pending",
+    "approved",
+    "rejected",
+    "skipped",
+    "auto_approved",
+    "cancelled",
+)
+STEP_MOVES = {
+    ("waiting", "pending"),
+    ("waiting", "skipped"),
+    ("waiting", "auto_approved"),
+    ("waiting", "cancelled"),
+    ("pending", "approved"),
+    ("pending", "rejected"),
+    ("pending", "cancelled"),
 }
 TASK_STATES = ("waiting", "queued", "in_progress", "done", "failed")
 TASK_MOVES = {
@@ -75,11 +108,12 @@ CONTRACT_MOVES = {("active", "superseded"), ("active", "ended")}
     ("machine", "states", "moves", "initial"),
     [
         (SUBSCRIPTION, SUBSCRIPTION_STATES, SUBSCRIPTION_MOVES, {"requested"}),
-        (ORDER, ORDER_STATES, ORDER_MOVES, {"scheduled", "in_progress"}),
+        (ORDER, ORDER_STATES, ORDER_MOVES, {"scheduled", "in_progress", "awaiting_approval"}),
         (TASK, TASK_STATES, TASK_MOVES, {"waiting"}),
         (CONTRACT, CONTRACT_STATES, CONTRACT_MOVES, {"active"}),
+        (APPROVAL_STEP, STEP_STATES, STEP_MOVES, {"waiting", "skipped", "auto_approved"}),
     ],
-    ids=["subscription", "order", "task", "contract"],
+    ids=["subscription", "order", "task", "contract", "approval_step"],
 )
 def test_the_declared_states_and_moves(machine, states, moves, initial):
     assert machine.states == states

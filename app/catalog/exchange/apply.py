@@ -37,6 +37,7 @@ from .choice_lists import apply_choice_lists
 from .outcome import Outcome, watching
 from .parsing import add_problem
 from .per_code import apply_code_settings
+from .policies import apply_approval_policies
 from .report import KINDS, Counts
 
 LIFECYCLE = (
@@ -111,6 +112,7 @@ def apply_document(run: ImportRun, codes: list[str]) -> None:
             run.progress(codes[index])
     for index in _retirement_order(run, offers, codes):
         _retire(run, index, offers[index], codes[index])
+    apply_approval_policies(run)
     db.session.flush()
 
 

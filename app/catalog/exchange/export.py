@@ -29,6 +29,7 @@ from ..models import (
 )
 from ..schemas import iso
 from .choice_lists import export_choice_lists
+from .policies import export_policies
 
 FORMAT = "offerdesk-catalog"
 HEADER = """\
@@ -57,6 +58,7 @@ def export_catalog(actor: User | None) -> dict:
         "articles": _export_articles(),
         "choice_lists": export_choice_lists(),
         "offers": list(export_offers().values()),
+        **({"approval_policies": approval} if (approval := export_policies()) else {}),
     }
 
 

@@ -26,8 +26,8 @@ from ...versioning import flush_versioned
 from .. import signals
 from ..models import Order, OrderStatus, OrderType, Subscription, SubscriptionStatus
 from ..states import ORDER, SUBSCRIPTION
-from . import holdings, on_behalf, quotas
-from .contracts import agreement, write_contract
+from . import approvals, holdings, on_behalf, quotas
+from .contracts import agreement
 from .fulfillment import advance, plan_tasks
 from .lifecycle import guarded_touch, move
 from .selection import change_target, clean_options, orderable_offer
@@ -211,7 +211,7 @@ def _new_subscription(
     """The subscription, its new-instance order, its contract and its tasks, started (if the
     owner and the group may hold one more, within the group's quotas)."""
     holdings.reserve(owner, group, offer)
-    quotas.reserve(group, offer)
+    breaches = quotas.reserve(group, offer, on_exceed=approvals.on_exceed(offer))
     subscription = Subscription(
         offer_id=offer.id,
         offer_code=offer.code,
@@ -225,6 +225,7 @@ def _new_subscription(
     db.session.add(subscription)
     db.session.flush()
     agreed = agreement(offer, cleaned, actor)
+    steps = approvals.plan(offer, agreed, breaches)  # an order that needs approval waits for it
     order = Order(
         subscription_id=subscription.id,
         order_type=OrderType.NEW.value,
@@ -234,11 +235,12 @@ def _new_subscription(
         request_fingerprint=fingerprint,
         requested_by_id=actor.id,
         created_at=clock.now(),
+        status=(
+            OrderStatus.AWAITING_APPROVAL if approvals.waits(steps) else OrderStatus.IN_PROGRESS
+        ).value,
     )
     db.session.add(order)
     db.session.flush()  # the idempotency key's unique index answers here, before more work
-    write_contract(subscription, offer, agreed, actor, version=1)
-    plan_tasks(actor, order, subscription, offer)
     audit.record(
         actor,
         "subscription",
@@ -251,8 +253,9 @@ def _new_subscription(
     )
     signals.subscription_ordered.send(subscription)
     on_behalf.tell_both(actor, subscription)
-    move(actor, subscription, S.FULFILLING)
-    advance(actor, order)
+    approvals.attach(actor, order, steps)  # asks the first step's approvers, if one waits
+    if order.status != OrderStatus.AWAITING_APPROVAL:
+        approvals.start_new_instance(actor, order)
     return order
 
 

@@ -297,11 +297,12 @@ def reserve(
 ) -> list[Breach]:
     """The atomic check: lock the group's quotas, then count. A breach is refused
     (InvalidTransition with its message) unless `on_exceed` is "approve", when the breaches are
-    returned for the approval flow to add a step; no breach: []."""
+    returned for the approval flow to add a step; no breach: []. A budget in another currency
+    than the offer is refused whatever the policy says: no approval converts currencies."""
     if not lock(group):
         return []
     breaches = quota_breaches(group, offer, replacing=replacing)
-    if breaches and on_exceed != "approve":
+    if breaches and (on_exceed != "approve" or any(b.kind == "currency" for b in breaches)):
         message = " ".join(breach.message for breach in breaches)
         raise InvalidTransition(message, fields={"offer_id": [message]})
     return breaches

@@ -13,6 +13,7 @@ from ...errors import NotFound
 from ...extensions import db, get_by_id
 from ...i18n import _
 from ..models import Order, OrderStatus, Subscription, SubscriptionStatus
+from . import approval_routing
 
 S = SubscriptionStatus
 RUNNING_ORDER_STATUSES = (OrderStatus.IN_PROGRESS, OrderStatus.SCHEDULED, OrderStatus.FAILED)
@@ -58,7 +59,9 @@ def subscribed_offers(user: User) -> list[tuple[str, str]]:
 def subscription_for(user: User, subscription_id: int) -> Subscription:
     subscription = get_by_id(Subscription, subscription_id)
     if subscription is None or not (
-        sees_all_subscriptions(user) or subscription.group_id in user.group_ids
+        sees_all_subscriptions(user)
+        or subscription.group_id in user.group_ids
+        or approval_routing.takes_part(user, subscription.id)  # its approvers see what they decide
     ):
         raise NotFound(_("No such subscription."))
     return subscription
