@@ -131,8 +131,8 @@ def register_blueprints(app: Flask) -> None:
     from .status import api as status_api  # noqa: F401 - registers its endpoints
     from .status.views import bp as status_bp
     from .subscriptions import api as subscriptions_api  # noqa: F401 - registers its endpoints
-    from .subscriptions.quota_views import bp as quotas_bp
     from .subscriptions.approval_views import bp as approvals_bp
+    from .subscriptions.quota_views import bp as quotas_bp
     from .subscriptions.views import bp as subscriptions_bp
     from .support import api as support_api  # noqa: F401 - registers its endpoints
     from .support.views import bp as support_bp

@@ -15,7 +15,11 @@ NAVIGATION: list[tuple[str, str, tuple[str, ...]]] = [
     (_l("Support"), "support.my_requests", ("consumer",)),
     (_l("My groups"), "support.my_groups", (MANAGER,)),
     (_l("Quotas"), "quotas.index", ("admin", "product_manager", MANAGER)),
-    (_l("Approvals"), "approvals.inbox", ("consumer", "catalog_manager", "product_manager", "admin")),
+    (
+        _l("Approvals"),
+        "approvals.inbox",
+        ("consumer", "catalog_manager", "product_manager", "admin"),
+    ),
     (_l("Offers"), "catalog.workspace", ("catalog_manager",)),
     (_l("Approval policies"), "approvals.policy_list", ("catalog_manager",)),
     (_l("Products"), "catalog.products", ("product_manager", "catalog_manager")),

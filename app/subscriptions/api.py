@@ -374,6 +374,8 @@ def group_quotas(group_id: int):
     group = quota_admin.group_for_quotas(api_user(), group_id)
     items = [quota_admin.describe(item) for item in quota_admin.usage_of(group)]
     return jsonify(GroupQuotasSchema().dump({"group": group, "items": items}))
+
+
 # --- approvals -------------------------------------------------------------------------------
 
 

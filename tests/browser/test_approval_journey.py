@@ -1,8 +1,7 @@
-"""In a real browser: a laptop over the Finance threshold waits for approval; Felix (Finance
-Approvers) sees it on Approvals and approves, and fulfillment starts for the requester; a second
-order is rejected with a reason, the requester reads why, and no fulfillment task or contract
-exists for it. (Ordering on behalf of a group member lands separately: here the requester orders
-for themselves.)"""
+"""In a real browser: a group manager orders a laptop over the Finance threshold for a member of
+the group; it waits for approval; Felix (Finance Approvers) sees it on Approvals and approves,
+fulfillment starts, and the member finds the subscription as theirs; a second order is rejected
+with a reason, the manager reads why, and no fulfillment task or contract exists for it."""
 
 import re
 
@@ -10,6 +9,8 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from app.accounts import services as accounts
+from app.accounts.services import groups
 from app.extensions import db
 from app.subscriptions.models import FulfillmentTask, Order, ServiceContract
 from app.subscriptions.services import policies
@@ -32,8 +33,10 @@ POLICY = {
 }
 
 
-def _order_laptop(page, offer_id: int) -> int:
+def _order_laptop(page, offer_id: int, beneficiary: str) -> int:
     page.goto(f"/subscriptions/new?offer={offer_id}")
+    page.get_by_label("Myself").uncheck()
+    page.get_by_label(f"{beneficiary} (Finance)").check()
     page.get_by_label("Profile").select_option("developer")
     page.get_by_label("I accept the terms and conditions").check()
     page.get_by_role("button", name="Agree and order").click()
@@ -61,11 +64,13 @@ def test_finance_approves_one_laptop_and_rejects_another(
     felix = make_user("consumer", groups=("Finance Approvers",), name="Felix Approver")
     laptop = make_offer("LAPTOP-PRO", price="75.00")
     policies.set_policy(users["catalog_manager"], "offer", laptop.id, POLICY)
+    manager = make_user("consumer", groups=("Finance",), name="Mia Manager")
+    groups.set_managers(users["admin"], accounts.find_group_by_name("Finance"), [manager])
     db.session.commit()
-    requester = users["consumer"]
+    member = users["consumer"]
 
-    browser_login(page, requester.email, DEMO_PASSWORD)
-    first = _order_laptop(page, laptop.id)
+    browser_login(page, manager.email, DEMO_PASSWORD)
+    first = _order_laptop(page, laptop.id, member.name)
     approval = page.get_by_test_id("approval")
     expect(page.get_by_test_id("approval-status")).to_have_text("awaiting approval")
     expect(approval).to_contain_text("Who can approve now: Felix Approver")
@@ -89,7 +94,18 @@ def test_finance_approves_one_laptop_and_rejects_another(
     assert tasks >= 1 and contracts == 1
     expect(page.get_by_role("heading", name=re.compile("Fulfillment:"))).to_be_visible()
 
-    second = _order_laptop(page, laptop.id)
+    member_context = browser.new_context(base_url=live_server.url)
+    member_page = member_context.new_page()
+    browser_login(member_page, member.email, DEMO_PASSWORD)
+    member_page.goto("/subscriptions")
+    expect(member_page.get_by_role("link", name="VPN access").first).to_be_visible()
+    member_page.goto(f"/subscriptions/{first}")
+    expect(member_page.get_by_test_id("requested-by")).to_have_text(
+        f"Mia Manager, on behalf of {member.name}"
+    )
+    member_context.close()
+
+    second = _order_laptop(page, laptop.id, member.name)
     approver.goto(f"/subscriptions/{second}")
     form = approver.get_by_test_id("decide-form")
     form.get_by_label("Comment (required to reject)").fill("One laptop per person.")

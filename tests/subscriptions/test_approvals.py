@@ -409,3 +409,82 @@ def test_approvers_are_told_in_app_and_by_e_mail_and_decisions_are_audited(users
         sa.select(Notification.body).where(Notification.user_id == users["consumer"].id)
     ).all()
     assert "Your order was rejected: Not this year." in requester
+
+
+def test_an_order_past_the_quota_waits_for_the_managers_when_the_policy_says_so(
+    users, offer, make_user
+):
+    from app.accounts.services import groups
+    from app.errors import InvalidTransition
+    from app.subscriptions.services import quota_admin
+
+    manager = make_user("consumer", groups=("Finance",), name="Fiona")
+    finance = accounts.find_group_by_name("Finance")
+    groups.set_managers(users["admin"], finance, [manager])
+    quota_admin.set_quota(SYSTEM, finance.id, offer_code="LAPTOP-PRO", max_active=1)
+    first = _order(users["consumer"], offer, key="q1")
+    assert first.status in ("in_progress", "completed")
+    with pytest.raises(InvalidTransition) as refused:  # the default: past the quota is refused
+        _order(users["consumer"], offer, key="q2")
+    assert refused.value.message.startswith("Finance has used its quota: 1 of 1")
+
+    _policy(
+        users,
+        offer,
+        {
+            "steps": [
+                {
+                    "name": "Big spender",
+                    "approvers": ["group_managers"],
+                    "condition": "price_monthly > 1000",
+                }
+            ],
+            "on_exceed": "approve",
+        },
+    )
+    second = _order(users["consumer"], offer, key="q3")
+    assert second.status == "awaiting_approval"
+    assert [(s.name, s.status) for s in second.approval_steps] == [
+        ("Big spender", "skipped"),
+        ("Over quota", "pending"),
+    ]
+    assert second.approval_steps[1].asked == [manager.id]
+    assert second.approval_steps[1].note.startswith("Finance has used its quota: 1 of 1")
+    assert _contracts(second) == 0 and _tasks(second) == 0
+    approvals.decide(manager, second.approval_steps[1].id, "approve")
+    assert second.status in ("in_progress", "completed")
+    assert _contracts(second) == 1
+
+
+def test_a_budget_in_another_currency_is_refused_even_when_the_policy_approves_breaches(
+    users, make_offer
+):
+    from app.errors import InvalidTransition
+    from app.subscriptions.services import quota_admin
+
+    dollars = make_offer("VPN-US", currency="USD")
+    finance = accounts.find_group_by_name("Finance")
+    quota_admin.set_quota(SYSTEM, finance.id, monthly_budget="100.00", currency="EUR")
+    _policy(
+        users,
+        dollars,
+        {
+            "steps": [
+                {
+                    "name": "Manager",
+                    "approvers": ["group_managers"],
+                    "condition": "price_monthly > 1000",
+                }
+            ],
+            "on_exceed": "approve",
+        },
+    )
+    with pytest.raises(InvalidTransition) as refused:
+        subs.subscribe(
+            users["consumer"],
+            dollars.id,
+            options={"profile": "developer", "devices": 2},
+            accept_terms=True,
+            idempotency_key="usd",
+        )
+    assert "nothing converts between them" in refused.value.message
