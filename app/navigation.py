@@ -14,7 +14,7 @@ NAVIGATION: list[tuple[str, str, tuple[str, ...]]] = [
     (_l("My subscriptions"), "subscriptions.mine", ("consumer",)),
     (_l("Support"), "support.my_requests", ("consumer",)),
     (_l("My groups"), "support.my_groups", (MANAGER,)),
-    (_l("Quotas"), "quotas.index", ("admin", "product_manager", MANAGER)),
+    (_l("Quotas"), "quotas.index", ("admin", "product_manager")),  # managers: on My groups
     (
         _l("Approvals"),
         "approvals.inbox",

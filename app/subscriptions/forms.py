@@ -71,7 +71,6 @@ def _sourced_field(option: dict, default: Any, validators: list, entries) -> Any
         render_kw={
             "list": f"{OPTION_PREFIX}{option['key']}-list",
             "autocomplete": "off",
-            "role": "combobox",
             "data-search-url": url_for("catalog.choice_list_search", name=option["choice_list"]),
         },
     )

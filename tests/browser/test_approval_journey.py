@@ -14,6 +14,7 @@ from app.accounts.services import groups
 from app.extensions import db
 from app.subscriptions.models import FulfillmentTask, Order, ServiceContract
 from app.subscriptions.services import policies
+from tests.browser.confirmations import answer_confirmation
 from tests.catalog import conftest as catalog_fixtures
 from tests.conftest import DEMO_PASSWORD, browser_login
 
@@ -110,6 +111,7 @@ def test_finance_approves_one_laptop_and_rejects_another(
     form = approver.get_by_test_id("decide-form")
     form.get_by_label("Comment (required to reject)").fill("One laptop per person.")
     form.get_by_role("button", name="Reject").click()
+    answer_confirmation(approver)
     expect(approver.get_by_text("Rejected: the requester is told why.")).to_be_visible()
     approver_context.close()
 

@@ -40,11 +40,18 @@ def _tops(locator) -> set[int]:
     return {round(_box(item)["y"]) for item in locator.all()}
 
 
-@pytest.mark.parametrize("email", ["fiona@offerdesk.example", "agent1@offerdesk.example"])
-def test_the_header_is_one_row_at_1280_for_consumers_and_agents(page, demo, email):
+@pytest.mark.parametrize(
+    "email, entries",
+    [
+        ("erik@offerdesk.example", 6),  # a consumer
+        ("fiona@offerdesk.example", 7),  # a consumer who manages Finance: My groups too
+        ("agent1@offerdesk.example", 5),
+    ],
+)
+def test_the_header_is_one_row_at_1280_for_consumers_and_agents(page, demo, email, entries):
     browser_login(page, email, DEMO_PASSWORD)
     nav_items = page.get_by_role("navigation", name="Main").get_by_role("listitem")
-    assert nav_items.count() == 5
+    assert nav_items.count() == entries
     assert len(_tops(nav_items)) == 1
     bar = _box(page.locator(".site-header .bar"))
     row = _box(nav_items.first)
