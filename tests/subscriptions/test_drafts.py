@@ -140,13 +140,17 @@ def test_ordering_from_a_resumed_draft_deletes_it(client_as, users, vm):
     assert db.session.scalar(sa.select(sa.func.count(OrderDraft.id))) == 0
 
 
-def test_deleting_a_draft_and_someone_elses_draft_is_404(client_as, users, vm):
+def test_deleting_a_draft_and_someone_elses_draft_is_404(client_as, users, vm, make_offer):
     draft = drafts.save(users["consumer"], vm, {"region": "eu-west"})
     db.session.commit()
     other = client_as("other_consumer")
     assert other.get(f"/subscriptions/new?offer={vm.id}&draft={draft.id}").status_code == 404
     assert other.post(f"/subscriptions/drafts/{draft.id}/delete").status_code == 404
     consumer = client_as("consumer")
+    elsewhere = make_offer("VPN-ACCESS")  # a draft resumed on another offer's form: not found
+    assert (
+        consumer.get(f"/subscriptions/new?offer={elsewhere.id}&draft={draft.id}").status_code == 404
+    )
     deleted = consumer.post(f"/subscriptions/drafts/{draft.id}/delete")
     assert deleted.status_code == 302
     assert db.session.scalar(sa.select(sa.func.count(OrderDraft.id))) == 0

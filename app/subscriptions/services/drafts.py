@@ -85,6 +85,15 @@ def draft_for(user: User, draft_id: Any) -> OrderDraft:
     return draft
 
 
+def draft_on(user: User, draft_id: Any, offer: ServiceOffer) -> OrderDraft:
+    """One of the user's drafts of `offer` (any revision of its code): resuming a draft on
+    another offer's form is not found either."""
+    draft = draft_for(user, draft_id)
+    if draft.offer.code != offer.code:
+        raise NotFound(_("No such draft."))
+    return draft
+
+
 def resume_offer_id(draft: OrderDraft) -> int:
     """The offer to resume a draft on: the live revision of its offer's code, if there is one."""
     live = catalog.live_revision(draft.offer.code)

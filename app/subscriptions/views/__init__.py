@@ -154,15 +154,19 @@ def new():
         abort(404, _("Choose an offer in the catalog to order it."))
     key = request.args.get("form", "")
     draft_id = arg_id("draft")
-    draft = drafts.draft_for(current_user, draft_id) if draft_id is not None else None
+    if draft_id is not None:  # someone else's draft: not found before anything else
+        drafts.draft_for(current_user, draft_id)
     page = pages.order_page(current_user, offer_id, key if is_form_key(key) else "")
     if page["refusal"]:
         return _render_not_orderable(page, 409 if request.method == "POST" else 200)
+    page["stale"] = []
+    page["draft"] = (
+        drafts.draft_on(current_user, draft_id, page["offer"]) if draft_id is not None else None
+    )
     if request.method == "GET" and not is_form_key(key):
         # a form opened anew gets its key in its address, so the same form shown again from
         # history (Back re-requests it: pages are no-store) posts the same key
         return redirect(url_for(".new", offer=offer_id, form=new_idempotency_key(), draft=draft_id))
-    page["draft"], page["stale"] = draft, []
     form = _order_form(page, key)
     status = 200
     if form.validate_on_submit():
