@@ -105,6 +105,16 @@ def test_save_as_draft_lists_it_and_resuming_fills_the_form(client_as, users, vm
     assert re.search(r'<option selected value="16">', page)
     assert 'data-testid="stale-values"' not in page
 
+    resumed = _form_address(consumer, vm.id, draft.id)
+    again = consumer.post(
+        resumed, data={"option_region": "eu-west", "option_memory_gb": "32", "save_draft": "1"}
+    )
+    assert again.status_code == 302  # saving a resumed draft updates it
+    db.session.expire_all()
+    assert [d.values["options"] for d in db.session.scalars(sa.select(OrderDraft))] == [
+        {"region": "eu-west", "memory_gb": "32", "gpu": False}
+    ]
+
 
 def test_a_resumed_draft_says_what_no_longer_applies(client_as, users, vm):
     draft = drafts.save(users["consumer"], vm, {"region": "eu-west", "memory_gb": "32"})
