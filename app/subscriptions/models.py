@@ -21,6 +21,7 @@ from .approval_models import (
     ApprovalPolicy,
     ApprovalStep,
 )
+from .draft_models import OrderDraft
 from .states import (
     CONTRACT,
     ORDER,
@@ -45,6 +46,7 @@ __all__ = [
     "FulfillmentTask",
     "GroupQuota",
     "Order",
+    "OrderDraft",
     "OrderStatus",
     "OrderType",
     "ServiceContract",

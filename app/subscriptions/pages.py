@@ -20,6 +20,7 @@ from .services import (
     approval_queries,
     changes,
     contracts,
+    drafts,
     fulfillment,
     holdings,
     on_behalf,
@@ -214,6 +215,7 @@ def my_subscriptions_page(
     return {
         "pagination": pagination,
         "rows": subscription_rows(user, list(pagination.items)),
+        "drafts": [(draft, drafts.resume_offer_id(draft)) for draft in drafts.drafts_of(user)],
         "statuses": SUBSCRIPTION_STATUSES,
         "offers": subscriptions.subscribed_offers(user),
         "groups": accounts.list_groups()

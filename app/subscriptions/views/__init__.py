@@ -22,6 +22,7 @@ from ...web import (
 )
 from .. import pages
 from ..forms import (
+    OPTION_PREFIX,
     ConfirmForm,
     TerminateForm,
     is_form_key,
@@ -30,7 +31,7 @@ from ..forms import (
     order_form_for,
 )
 from ..models import Subscription
-from ..services import comparison, contracts, orders, selection, tracking
+from ..services import comparison, contracts, drafts, orders, selection, tracking
 
 bp = Blueprint("subscriptions", __name__)
 
@@ -152,22 +153,25 @@ def new():
     if offer_id is None:
         abort(404, _("Choose an offer in the catalog to order it."))
     key = request.args.get("form", "")
+    draft_id = arg_id("draft")
+    if draft_id is not None:  # someone else's draft: not found before anything else
+        drafts.draft_for(current_user, draft_id)
     page = pages.order_page(current_user, offer_id, key if is_form_key(key) else "")
     if page["refusal"]:
         return _render_not_orderable(page, 409 if request.method == "POST" else 200)
+    page["stale"] = []
+    page["draft"] = (
+        drafts.draft_on(current_user, draft_id, page["offer"]) if draft_id is not None else None
+    )
     if request.method == "GET" and not is_form_key(key):
         # a form opened anew gets its key in its address, so the same form shown again from
         # history (Back re-requests it: pages are no-store) posts the same key
-        return redirect(url_for(".new", offer=offer_id, form=new_idempotency_key()))
-    form = order_form_for(
-        page["offer"],
-        page["groups"],
-        key=key,
-        beneficiaries=page["beneficiaries"],
-        sourced=page["sourced"],
-    )
+        return redirect(url_for(".new", offer=offer_id, form=new_idempotency_key(), draft=draft_id))
+    form = _order_form(page, key)
     status = 200
     if form.validate_on_submit():
+        if "save_draft" in request.form:
+            return _save_draft(form, page)
         response, status = _place_order(form, page)
         if response is not None:
             return response, status
@@ -179,6 +183,54 @@ def new():
         page["offer"], selection.tentative_options(page["offer"], form.options_data())
     )
     return render_template("subscriptions/new.html", form=form, **page), status
+
+
+def _order_form(page: dict, key: str):
+    """The order form; opened from a draft (GET), filled with the draft's values that still
+    apply, `page["stale"]` listing those that no longer do."""
+    draft, data = page["draft"], {}
+    if draft is not None and request.method == "GET":
+        kept, page["stale"] = drafts.resumed(draft, page["offer"])
+        data = {f"{OPTION_PREFIX}{name}": value for name, value in kept.items()}
+        if draft.values.get("group_id"):
+            data["group_id"] = draft.values["group_id"]
+    form = order_form_for(
+        page["offer"],
+        page["groups"],
+        key=key,
+        beneficiaries=page["beneficiaries"],
+        sourced=page["sourced"],
+        data=data,
+    )
+    if draft is not None and request.method == "GET" and draft.values.get("requested_for"):
+        form.requested_for.data = draft.values["requested_for"]
+    return form
+
+
+def _save_draft(form, page: dict):
+    draft = drafts.save(
+        current_user,
+        page["offer"],
+        form.options_data(),
+        group_id=form.group_id.data if page["show_groups"] else None,
+        requested_for=form.requested_for.data if page["beneficiaries"] else None,
+        draft_id=page["draft"].id if page["draft"] is not None else None,
+    )
+    flash(
+        _("Saved a draft of your order of %(name)s. Resume it from Drafts.", name=draft.offer.name),
+        "success",
+    )
+    return redirect(url_for(".mine") + "#drafts")
+
+
+@bp.route("/subscriptions/drafts/<int:draft_id>/delete", methods=["POST"])
+@login_required
+def delete_draft(draft_id: int):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    drafts.discard(current_user, draft_id)
+    flash(_("Draft deleted."), "success")
+    return redirect(url_for(".mine") + "#drafts")
 
 
 def _place_order(form, page: dict):
@@ -209,6 +261,8 @@ def _place_order(form, page: dict):
         form.idempotency_key.data = new_idempotency_key()
         return None, 409
     (order, created), owners = placed[0], [o.subscription.owner for o, _created in placed]
+    if page.get("draft") is not None:  # ordered from a resumed draft: the draft is done
+        drafts.discard(current_user, page["draft"].id)
     if not created:
         flash(_("You had already placed this order; here it is."), "info")
     elif mine:
