@@ -191,7 +191,8 @@ def list_subscriptions():
     )
     pagination = _paginate(query)
     ids = [subscription.id for subscription in pagination.items]
-    agreed, running = contracts.current_contracts(ids), subscriptions.current_orders(ids)
+    agreed = contracts.current_contracts(ids)
+    running = subscriptions.current_orders(ids, with_approvals=True)
     items = [_subscription_body(s, agreed.get(s.id), running.get(s.id)) for s in pagination.items]
     return jsonify(SubscriptionPageSchema().dump(_page_body(pagination, items)))
 

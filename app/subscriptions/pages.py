@@ -215,7 +215,7 @@ def my_subscriptions_page(
     return {
         "pagination": pagination,
         "rows": subscription_rows(user, list(pagination.items)),
-        "drafts": [(draft, drafts.resume_offer_id(draft)) for draft in drafts.drafts_of(user)],
+        "drafts": drafts.drafts_to_resume(user),
         "statuses": SUBSCRIPTION_STATUSES,
         "offers": subscriptions.subscribed_offers(user),
         "groups": accounts.list_groups()

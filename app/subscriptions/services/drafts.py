@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from ... import clock, conditions
 from ...accounts.models import User
 from ...catalog import services as catalog
-from ...catalog.models import ServiceOffer
+from ...catalog.models import LIVE_STATUSES, ServiceOffer
 from ...errors import NotFound
 from ...extensions import db, get_by_id
 from ...i18n import _
@@ -66,15 +67,37 @@ def save(
     return draft
 
 
+DRAFTS_LISTED = 50
+
+
 def drafts_of(user: User) -> list[OrderDraft]:
-    """The user's drafts, the last saved first."""
+    """The user's drafts, the last saved first (the newest DRAFTS_LISTED), with their offers."""
     return list(
         db.session.scalars(
             sa.select(OrderDraft)
             .where(OrderDraft.user_id == user.id)
+            .options(joinedload(OrderDraft.offer))
             .order_by(OrderDraft.updated_at.desc(), OrderDraft.id.desc())
+            .limit(DRAFTS_LISTED)
         )
     )
+
+
+def drafts_to_resume(user: User) -> list[tuple[OrderDraft, int]]:
+    """The user's drafts, each with the offer to resume it on (as resume_offer_id), in two
+    queries whatever their number (My subscriptions lists them)."""
+    listed = drafts_of(user)
+    codes = {draft.offer.code for draft in listed}
+    live = dict(
+        db.session.execute(
+            sa.select(ServiceOffer.code, ServiceOffer.id).where(
+                ServiceOffer.code.in_(codes), ServiceOffer.status.in_(LIVE_STATUSES)
+            )
+        ).all()
+        if codes
+        else []
+    )
+    return [(draft, live.get(draft.offer.code, draft.offer_id)) for draft in listed]
 
 
 def draft_for(user: User, draft_id: Any) -> OrderDraft:

@@ -12,7 +12,14 @@ from ...catalog.models import ServiceOffer
 from ...errors import NotFound
 from ...extensions import db, get_by_id
 from ...i18n import _
-from ..models import Order, OrderStatus, Subscription, SubscriptionStatus
+from ..models import (
+    ApprovalDecision,
+    ApprovalStep,
+    Order,
+    OrderStatus,
+    Subscription,
+    SubscriptionStatus,
+)
 from . import approval_routing
 
 S = SubscriptionStatus
@@ -90,9 +97,19 @@ def current_order(subscription: Subscription) -> Order | None:
     )
 
 
-def current_orders(subscription_ids: list[int]) -> dict[int, Order]:
-    """current_order for many subscriptions, with their tasks, in two queries (for list pages)."""
+def current_orders(
+    subscription_ids: list[int], *, with_approvals: bool = False
+) -> dict[int, Order]:
+    """current_order for many subscriptions, with their tasks, in two queries (for list pages);
+    `with_approvals` loads their approval steps and decisions too (two more: for the API)."""
     orders: dict[int, Order] = {}
+    loads = [selectinload(Order.tasks)]
+    if with_approvals:
+        loads.append(
+            selectinload(Order.approval_steps)
+            .selectinload(ApprovalStep.decisions)
+            .joinedload(ApprovalDecision.decided_by)
+        )
     if subscription_ids:
         for order in db.session.scalars(
             sa.select(Order)
@@ -100,7 +117,7 @@ def current_orders(subscription_ids: list[int]) -> dict[int, Order]:
                 Order.subscription_id.in_(subscription_ids),
                 Order.status.in_(RUNNING_ORDER_STATUSES),
             )
-            .options(selectinload(Order.tasks))
+            .options(*loads)
             .order_by(Order.id)
         ):
             orders[order.subscription_id] = order
