@@ -127,6 +127,7 @@ def register_blueprints(app: Flask) -> None:
     from .main.views import bp as main_bp
     from .notifications import api as notifications_api  # noqa: F401 - registers its endpoints
     from .notifications.views import bp as notifications_bp
+    from .search import api as search_api  # noqa: F401 - registers its endpoints
     from .search.views import bp as search_bp
     from .status import api as status_api  # noqa: F401 - registers its endpoints
     from .status.views import bp as status_bp

@@ -391,6 +391,11 @@ class OfferPageSchema(Schema):
     per_page = fields.Int()
     pages = fields.Int()
     total = fields.Int()
+    query = fields.Str(metadata={"description": "With ?q=: the search words as understood."})
+    suggestion = fields.Str(
+        allow_none=True,
+        metadata={"description": "With ?q=: a corrected query that finds offers (did you mean)."},
+    )
 
 
 class PriceChangeListSchema(Schema):

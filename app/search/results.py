@@ -3,6 +3,7 @@ are ranked, sorted and paged. Knowledge articles are listed apart (the top ARTIC
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from .query import Criteria
 
 ARTICLE_LIMIT = 5
+_NAME_WORD = re.compile(r"\w+", re.UNICODE)
 ARTICLE_CANDIDATES = 25
 
 
@@ -203,23 +205,51 @@ def _sort_key(sort: str):
     )
 
 
+def _name_words(text: str) -> str:
+    return " ".join(_NAME_WORD.findall(text.lower()))
+
+
+def exact_name_docs(kept: list, text: str) -> set[int]:
+    """The kept documents whose name is the query, word for word (case and punctuation aside):
+    they rank first, so an offer's exact name always finds that offer first."""
+    wanted = _name_words(text)
+    if not wanted:
+        return set()
+    first = wanted.split(" ", 1)[0]
+    return {
+        docnum
+        for row, docnum in kept
+        if first in row.name.lower() and _name_words(row.name) == wanted
+    }
+
+
+def _scored(searcher, expansions, docnums: set[int], limit: int) -> list[tuple[float, int]]:
+    if not docnums or limit <= 0:  # an empty filter would mean "no filter" to Whoosh
+        return []
+    return list(searcher.search(scoring_query(expansions), filter=docnums, limit=limit).top_n)
+
+
 def ranked_page(searcher, expansions, kept: list, criteria: Criteria) -> list:
-    """The requested page of (row, score, docnum). By relevance, Whoosh scores (BM25F) and
-    keeps the top of the kept documents only; other orders sort the rows."""
+    """The requested page of (row, score, docnum). By relevance: offers named exactly as the
+    query first, then Whoosh scores (BM25F), keeping the top of the kept documents only; other
+    orders sort the rows."""
     start = (criteria.page - 1) * criteria.per_page
     if criteria.sort != "relevance":
         key = _sort_key(criteria.sort)
         kept.sort(key=lambda item: key(item[0]))
         return [(row, None, docnum) for row, docnum in kept[start : start + criteria.per_page]]
     rows = {docnum: row for row, docnum in kept}
-    if not rows:  # an empty filter would mean "no filter" to Whoosh
-        return []
-    results = searcher.search(
-        scoring_query(expansions), filter=set(rows), limit=start + criteria.per_page
-    )
-    ranked = [(rows[docnum], score, docnum) for score, docnum in results.top_n]
-    ranked.sort(key=lambda item: (-item[1], item[0].name.lower(), item[0].id))
-    return ranked[start:]
+    exact = exact_name_docs(kept, criteria.text)
+    limit = start + criteria.per_page
+
+    def ordered(scored) -> list:
+        ranked = [(rows[docnum], score, docnum) for score, docnum in scored]
+        ranked.sort(key=lambda item: (-item[1], item[0].name.lower(), item[0].id))
+        return ranked
+
+    ranked = ordered(_scored(searcher, expansions, exact, len(exact)))
+    ranked += ordered(_scored(searcher, expansions, set(rows) - exact, limit - len(ranked)))
+    return ranked[start:limit]
 
 
 def ranked_articles(searcher, expansions, docnums: set[int], by_relevance: bool) -> list[dict]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import current_app, jsonify, request
 from sqlalchemy.orm import selectinload
 
@@ -9,6 +10,7 @@ from ...api.core import api_user, endpoint, int_arg, load
 from ...errors import ValidationFailed
 from ...extensions import db
 from ...i18n import _
+from ...search.services import search_offers
 from ..models import ServiceOffer
 from ..schemas import (
     MANAGER_SUMMARY_FIELDS,
@@ -53,7 +55,8 @@ from .common import (
 @endpoint(
     "/offers",
     summary="Offers the caller may see now. Catalog managers may list any status with "
-    "?status= (and get the full view: cost, margin, audience, version).",
+    "?status= (and get the full view: cost, margin, audience, version). With ?q=, the offers "
+    "that match, best first, from the same search as the search page.",
     tag=TAG,
     response=OfferPageSchema,
     query={
@@ -62,12 +65,24 @@ from .common import (
         "status": "Catalog managers: draft, planned, ready, published, retired, superseded, "
         "scheduled or all.",
         "category_id": "Only offers in this category.",
+        "q": "Search words (at most 200 characters): each must match the name, summary, "
+        "description or code, stemmed, as a prefix or within a typo. Ranked, best first; "
+        "not with ?status=.",
+        "min_price": "With q: the price in force now at least this amount.",
+        "max_price": "With q: the price in force now at most this amount.",
     },
 )
 def catalog_offers():
     user = api_user()
     status = request.args.get("status", "").strip()
     category_id = int_arg("category_id", None)
+    if "q" in request.args:
+        if status:
+            raise ValidationFailed(
+                _("Search and a status filter cannot be combined."),
+                fields={"status": [_("Leave out status when searching with q.")]},
+            )
+        return _searched_offers(user, category_id)
     if status and status not in LIST_STATUSES:
         raise ValidationFailed(
             _("Unknown status."),
@@ -102,6 +117,42 @@ def catalog_offers():
     )
 
 
+def _searched_offers(user, category_id: int | None):
+    """GET /offers?q=: the search service's ranked page, as the offers the listing shows."""
+    result = search_offers(
+        user,
+        request.args.get("q", ""),
+        category=category_id,
+        min_price=request.args.get("min_price"),
+        max_price=request.args.get("max_price"),
+        page=int_arg("page", 1, maximum=100_000),
+        per_page=int_arg("per_page", current_app.config["ITEMS_PER_PAGE"], maximum=100),
+    )
+    ids = [hit.id for hit in result.hits]
+    found = db.session.scalars(
+        sa.select(ServiceOffer)
+        .where(ServiceOffer.id.in_(ids))
+        .options(selectinload(ServiceOffer.members))
+    ).all()
+    by_id = {offer.id: offer for offer in found}
+    ranked = [by_id[offer_id] for offer_id in ids if offer_id in by_id]
+    manager = access.can_manage_catalog(user)
+    schema = offer_schema(
+        user, many=True, only=MANAGER_SUMMARY_FIELDS if manager else SUMMARY_FIELDS
+    )
+    return jsonify(
+        {
+            "items": schema.dump(offer_views(ranked, user)),
+            "page": result.page,
+            "per_page": result.per_page,
+            "pages": result.pages,
+            "total": result.total,
+            "query": result.query,
+            "suggestion": result.suggestion,
+        }
+    )
+
+
 @endpoint(
     "/offers/<int:offer_id>",
     summary="One offer, if the caller may see it (404 otherwise). ETag: its version.",
@@ -130,6 +181,42 @@ def catalog_create_offer():
     require_manager(user)
     data = load(OfferWriteSchema())
     return offer_response(offers.create_offer(user, data), user, 201)
+
+
+def _searched_offers(user, category_id: int | None):
+    """GET /offers?q=: the search service's ranked page, as the offers the listing shows."""
+    result = search_offers(
+        user,
+        request.args.get("q", ""),
+        category=category_id,
+        min_price=request.args.get("min_price"),
+        max_price=request.args.get("max_price"),
+        page=int_arg("page", 1, maximum=100_000),
+        per_page=int_arg("per_page", current_app.config["ITEMS_PER_PAGE"], maximum=100),
+    )
+    ids = [hit.id for hit in result.hits]
+    found = db.session.scalars(
+        sa.select(ServiceOffer)
+        .where(ServiceOffer.id.in_(ids))
+        .options(selectinload(ServiceOffer.members))
+    ).all()
+    by_id = {offer.id: offer for offer in found}
+    ranked = [by_id[offer_id] for offer_id in ids if offer_id in by_id]
+    manager = access.can_manage_catalog(user)
+    schema = offer_schema(
+        user, many=True, only=MANAGER_SUMMARY_FIELDS if manager else SUMMARY_FIELDS
+    )
+    return jsonify(
+        {
+            "items": schema.dump(offer_views(ranked, user)),
+            "page": result.page,
+            "per_page": result.per_page,
+            "pages": result.pages,
+            "total": result.total,
+            "query": result.query,
+            "suggestion": result.suggestion,
+        }
+    )
 
 
 @endpoint(
