@@ -183,42 +183,6 @@ def catalog_create_offer():
     return offer_response(offers.create_offer(user, data), user, 201)
 
 
-def _searched_offers(user, category_id: int | None):
-    """GET /offers?q=: the search service's ranked page, as the offers the listing shows."""
-    result = search_offers(
-        user,
-        request.args.get("q", ""),
-        category=category_id,
-        min_price=request.args.get("min_price"),
-        max_price=request.args.get("max_price"),
-        page=int_arg("page", 1, maximum=100_000),
-        per_page=int_arg("per_page", current_app.config["ITEMS_PER_PAGE"], maximum=100),
-    )
-    ids = [hit.id for hit in result.hits]
-    found = db.session.scalars(
-        sa.select(ServiceOffer)
-        .where(ServiceOffer.id.in_(ids))
-        .options(selectinload(ServiceOffer.members))
-    ).all()
-    by_id = {offer.id: offer for offer in found}
-    ranked = [by_id[offer_id] for offer_id in ids if offer_id in by_id]
-    manager = access.can_manage_catalog(user)
-    schema = offer_schema(
-        user, many=True, only=MANAGER_SUMMARY_FIELDS if manager else SUMMARY_FIELDS
-    )
-    return jsonify(
-        {
-            "items": schema.dump(offer_views(ranked, user)),
-            "page": result.page,
-            "per_page": result.per_page,
-            "pages": result.pages,
-            "total": result.total,
-            "query": result.query,
-            "suggestion": result.suggestion,
-        }
-    )
-
-
 @endpoint(
     "/offers/<int:offer_id>",
     "PATCH",
