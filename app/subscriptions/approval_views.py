@@ -9,9 +9,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..accounts.models import Role
-from ..catalog.models import Category, ServiceOffer
+from ..catalog.models import ServiceOffer
 from ..errors import Conflict, DomainError, NotAllowed, ValidationFailed
-from ..extensions import db
 from ..i18n import _
 from ..web import apply_field_errors, is_safe_next, roles_required
 from .approval_forms import DecisionForm, DelegationForm, PolicyForm, WithdrawForm
@@ -109,23 +108,6 @@ def revoke(delegation_id: int):
 # --- policies ------------------------------------------------------------------------------------
 
 
-def _target_of(scope: str, target: str):
-    """The offer (by code), the category (by id or name) or None for the default."""
-    target = (target or "").strip()
-    if scope == "offer":
-        return db.session.scalar(
-            db.select(ServiceOffer)
-            .where(ServiceOffer.code == target.upper())
-            .order_by(ServiceOffer.revision.desc())
-            .limit(1)
-        )
-    if scope == "category":
-        if target.isdigit():
-            return db.session.get(Category, int(target))
-        return db.session.scalar(db.select(Category).where(Category.name == target))
-    return None
-
-
 @bp.route("/approval-policies", methods=["GET", "POST"])
 @roles_required(Role.CATALOG_MANAGER)
 def policy_list():
@@ -151,7 +133,7 @@ def policy_list():
 
 
 def _fill(form: PolicyForm, scope: str, target: str) -> None:
-    found = _target_of(scope, target)
+    found = policies.target_named(scope, target)
     key = found.code if isinstance(found, ServiceOffer) else (found.id if found else None)
     policy = policies.find(scope, key) if (found is not None or scope == "default") else None
     if policy is not None:
@@ -165,7 +147,7 @@ def _fill(form: PolicyForm, scope: str, target: str) -> None:
 
 def _save(form: PolicyForm) -> int:
     scope = form.scope.data
-    found = _target_of(scope, form.target.data)
+    found = policies.target_named(scope, form.target.data)
     if scope != "default" and found is None:
         form.target.errors = [
             _("No offer has this code.") if scope == "offer" else _("No such category.")

@@ -305,6 +305,24 @@ def set_policy(
     return policy
 
 
+def target_named(scope: str, text: str | None) -> ServiceOffer | Category | None:
+    """What a person typed as a policy's target: an offer's code (its newest revision), a
+    category's id or name; None for the default or when nothing has that name."""
+    text = (text or "").strip()
+    if scope == "offer":
+        return db.session.scalar(
+            sa.select(ServiceOffer)
+            .where(ServiceOffer.code == text.upper())
+            .order_by(ServiceOffer.revision.desc())
+            .limit(1)
+        )
+    if scope == "category":
+        if text.isdigit():
+            return db.session.get(Category, int(text))
+        return db.session.scalar(sa.select(Category).where(Category.name == text))
+    return None
+
+
 def _target(scope: str, target: Any) -> tuple[ServiceOffer | None, Category | None]:
     if scope == "offer":
         offer = target if isinstance(target, ServiceOffer) else get_by_id(ServiceOffer, target)
