@@ -2,13 +2,10 @@
 the offer's limit (service, order page, API), counted atomically when two orders race, set in
 the editor, the API and the catalog file."""
 
-import threading
-
 import pytest
 import sqlalchemy as sa
 
 from app import unit_of_work
-from app.accounts.models import User
 from app.catalog import services as catalog
 from app.catalog.exchange import export as catalog_export
 from app.errors import InvalidTransition, ValidationFailed
@@ -17,6 +14,7 @@ from app.subscriptions import services as subs
 from app.subscriptions.models import Order, Subscription
 from tests.catalog.test_routes import offer_form
 from tests.conftest import login, token_for
+from tests.races import orders_racing_at_first_write
 
 OPTIONS = {"profile": "developer", "devices": 2}
 AT_ONCE = [
@@ -217,49 +215,7 @@ def test_two_concurrent_orders_cannot_both_pass_the_limit(app, make_offer, users
     vpn = make_offer("VPN-ACCESS", max_per_person=1)
     offer_id, user_id = vpn.id, users["consumer"].id
     db.session.commit()
-    barrier = threading.Barrier(2)
-    outcomes: dict[str, str] = {}
-    keys = ("k1", "k2")
-    waited: set[str] = set()
-
-    def both_have_read(conn, cursor, statement, parameters, context, executemany):
-        """Each order's first write waits until the other has reached its own."""
-        name = threading.current_thread().name
-        if (
-            name in keys
-            and name not in waited
-            and not statement.lstrip().upper().startswith("SELECT")
-        ):
-            waited.add(name)
-            barrier.wait(timeout=30)
-
-    def order(key: str) -> None:
-        with app.app_context():
-            try:
-                subs.subscribe(
-                    db.session.get(User, user_id),
-                    offer_id,
-                    options=OPTIONS,
-                    accept_terms=True,
-                    idempotency_key=key,
-                )
-                unit_of_work.commit()
-                outcomes[key] = "ordered"
-            except InvalidTransition as error:
-                db.session.rollback()
-                outcomes[key] = error.message
-            finally:
-                db.session.remove()
-
-    sa.event.listen(db.engine, "before_cursor_execute", both_have_read)
-    try:
-        threads = [threading.Thread(target=order, args=(key,), name=key) for key in keys]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", both_have_read)
+    outcomes = orders_racing_at_first_write(app, user_id, offer_id, ["k1", "k2"], OPTIONS)
     assert sorted(outcomes.values()) == sorted(["ordered", ONE_PER_PERSON])
     db.session.expire_all()
     assert _held_by(users["consumer"]) == 1

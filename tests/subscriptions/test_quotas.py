@@ -2,7 +2,6 @@
 refused with a clear message; what is left shown on the order form and the offer page; set by
 admins and product managers (audited) on /quotas; read by the API; seeded."""
 
-import threading
 from decimal import Decimal
 
 import pytest
@@ -10,7 +9,7 @@ import sqlalchemy as sa
 
 from app import unit_of_work
 from app.accounts import services as accounts
-from app.accounts.models import SYSTEM, User
+from app.accounts.models import SYSTEM
 from app.accounts.services import groups
 from app.audit.models import AuditEvent
 from app.catalog import services as catalog
@@ -20,6 +19,7 @@ from app.subscriptions import services as subs
 from app.subscriptions.models import GroupQuota, Order, Subscription
 from app.subscriptions.services import quota_admin, quotas
 from tests.conftest import login, token_for
+from tests.races import orders_racing_at_first_write
 
 OPTIONS = {"profile": "developer", "devices": 2}
 VPN_FULL = (
@@ -341,56 +341,7 @@ def test_twenty_concurrent_orders_for_the_last_unit(app, users, vpn):
     unit_of_work.commit()
     offer_id, user_id = vpn.id, users["consumer"].id
     keys = [f"race-{n}" for n in range(20)]
-    barrier = threading.Barrier(len(keys))
-    outcomes: dict[str, str] = {}
-    waited: set[str] = set()
-
-    def all_have_read(conn, cursor, statement, parameters, context, executemany):
-        name = threading.current_thread().name
-        if (
-            name in keys
-            and name not in waited
-            and not statement.lstrip().upper().startswith("SELECT")
-        ):
-            waited.add(name)
-            barrier.wait(timeout=60)
-
-    def order(key: str) -> None:
-        with app.app_context():
-            try:
-                subs.subscribe(
-                    db.session.get(User, user_id),
-                    offer_id,
-                    options=OPTIONS,
-                    accept_terms=True,
-                    idempotency_key=key,
-                )
-                unit_of_work.commit()
-                outcomes[key] = "ordered"
-            except InvalidTransition as error:
-                db.session.rollback()
-                outcomes[key] = error.message
-            except Exception as error:  # noqa: BLE001 - the test reports any other failure
-                db.session.rollback()
-                outcomes[key] = repr(error)
-            finally:
-                db.session.remove()
-
-    old_pool = db.engine.pool
-    pool = old_pool.recreate()
-    pool._max_overflow = 40  # every racer holds its own connection at the barrier
-    db.engine.pool = pool
-    sa.event.listen(db.engine, "before_cursor_execute", all_have_read)
-    try:
-        threads = [threading.Thread(target=order, args=(key,), name=key) for key in keys]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", all_have_read)
-        db.engine.pool = old_pool
-        pool.dispose()
+    outcomes = orders_racing_at_first_write(app, user_id, offer_id, keys, OPTIONS)
     full = VPN_FULL
     assert sorted(outcomes.values()) == sorted(["ordered"] + [full] * 19)
     db.session.expire_all()
