@@ -226,7 +226,13 @@ def exact_name_docs(kept: list, text: str) -> set[int]:
 def _scored(searcher, expansions, docnums: set[int], limit: int) -> list[tuple[float, int]]:
     if not docnums or limit <= 0:  # an empty filter would mean "no filter" to Whoosh
         return []
-    return list(searcher.search(scoring_query(expansions), filter=docnums, limit=limit).top_n)
+    query = scoring_query(expansions)
+    top = list(searcher.search(query, filter=docnums, limit=limit + 1).top_n)
+    if len(top) > limit and top[limit][0] == top[limit - 1][0]:
+        # Equal scores straddle the page's end, and Whoosh kept the lowest document numbers of
+        # them: take every match, so the name order picks the same ones on every page.
+        top = list(searcher.search(query, filter=docnums, limit=None).top_n)
+    return top
 
 
 def ranked_page(searcher, expansions, kept: list, criteria: Criteria) -> list:

@@ -230,6 +230,19 @@ def test_pagination(make_offer, users, source):
     assert beyond.hits == [] and beyond.total == 25
 
 
+def test_equal_scores_across_a_page_boundary_neither_repeat_nor_go_missing(users, source):
+    """25 offers that score the same, indexed in the reverse of their names' order: each page
+    lists the next ten by name, whichever ten the index happens to hold first."""
+    for number in reversed(range(25)):
+        add_published_offers(
+            1, prefix=f"TIE{number:02d}", name=f"Widget {number:03d}", summary="A widget."
+        )
+    source()
+    pages = [search(users["consumer"], "widget", page=page, per_page=10) for page in (1, 2, 3)]
+    seen = [hit.name for page in pages for hit in page.hits]
+    assert seen == [f"Widget {number:03d}" for number in range(25)]
+
+
 def test_a_broad_match_reads_the_visible_offers_whole_with_the_same_answer(
     make_offer, users, monkeypatch
 ):
