@@ -190,3 +190,40 @@ def test_the_subscription_api_shows_the_orders_approval(api, waiting, users):
     assert [(s["name"], s["status"], s["asked"]) for s in order["approval_steps"]] == [
         ("Finance", "pending", ["Felix"])
     ]
+
+
+def test_a_waiting_change_is_in_the_inbox_and_on_the_subscription_page(
+    app, agent, make_offer, users, felix
+):
+    offer = make_offer("LAPTOP-PRO", price="45.50", name="Laptop pro")
+    order, _ = subs.subscribe(
+        users["consumer"],
+        offer.id,
+        options={"profile": "developer", "devices": 2},
+        accept_terms=True,
+        idempotency_key="k1",
+    )
+    for task in order.tasks:
+        if task.status != "done":
+            subs.transition_task(agent, task.id, "complete")
+    policies.set_policy(
+        users["catalog_manager"],
+        "offer",
+        offer.id,
+        {"steps": [{**POLICY["steps"][0], "condition": "options.devices > 2"}]},
+    )
+    change, _ = subs.modify(
+        users["consumer"],
+        order.subscription_id,
+        options={"profile": "developer", "devices": 4},
+        accept_terms=True,
+        idempotency_key="k2",
+    )
+    db.session.commit()
+    inbox = login(app.test_client(), felix).get("/approvals").get_data(as_text=True)
+    assert f'data-order-id="{change.id}"' in inbox
+    assert "A change of this subscription, to Laptop pro." in inbox
+    requester = login(app.test_client(), users["consumer"])
+    detail = requester.get(f"/subscriptions/{order.subscription_id}").get_data(as_text=True)
+    assert 'data-testid="approval-status">awaiting approval<' in detail
+    assert "Until it is approved the subscription stays as it is." in detail

@@ -488,3 +488,88 @@ def test_a_budget_in_another_currency_is_refused_even_when_the_policy_approves_b
             idempotency_key="usd",
         )
     assert "nothing converts between them" in refused.value.message
+
+
+# --- changes -------------------------------------------------------------------------------------
+
+MANY_DEVICES = {
+    "steps": [
+        {
+            "name": "Finance",
+            "approvers": [{"kind": "approver_group", "group": "Finance Approvers"}],
+            "condition": "options.devices > 2",
+        }
+    ]
+}
+
+
+def _active_laptop(users, offer, agent):
+    order = _order(users["consumer"], offer)
+    _complete(order, agent)
+    assert order.subscription.status == "active"
+    _policy(users, offer, MANY_DEVICES)
+    return order.subscription
+
+
+def _complete(order, agent) -> None:
+    for task in order.tasks:
+        if task.status != "done":
+            subs.transition_task(agent, task.id, "complete")
+
+
+def _change(users, subscription, devices: int, key: str):
+    order, _ = subs.modify(
+        users["consumer"],
+        subscription.id,
+        options={"profile": "developer", "devices": devices},
+        accept_terms=True,
+        idempotency_key=key,
+    )
+    return order
+
+
+def test_a_change_waits_for_its_policy_and_a_rejection_leaves_the_subscription_as_it_was(
+    agent, users, offer, finance
+):
+    subscription = _active_laptop(users, offer, agent)
+    change = _change(users, subscription, 3, "three")
+    assert (change.status, subscription.status, _tasks(change)) == (
+        "awaiting_approval",
+        "modifying",
+        0,
+    )
+    step = change.approval_steps[0]
+    assert (step.status, sorted(step.asked)) == ("pending", sorted(u.id for u in finance))
+    approvals.decide(finance[0], step.id, "reject", "Two devices are enough.")
+    assert (change.status, change.failure_reason) == ("rejected", "Two devices are enough.")
+    assert subscription.status == "active"
+    assert subscription.options == {"profile": "developer", "devices": 2, "split_tunnel": False}
+    assert _tasks(change) == 0 and _contracts(change) == 1
+
+
+def test_an_approved_change_is_fulfilled_and_amends_the_contract(agent, users, offer, finance):
+    subscription = _active_laptop(users, offer, agent)
+    change = _change(users, subscription, 3, "three")
+    approvals.decide(finance[1], change.approval_steps[0].id, "approve", "fine")
+    assert change.status == "in_progress" and _tasks(change) >= 1
+    _complete(change, agent)
+    assert (change.status, subscription.status) == ("completed", "active")
+    assert subscription.options == {"profile": "developer", "devices": 3, "split_tunnel": False}
+    assert _contracts(change) == 2  # the amended contract beside the first
+
+
+def test_a_change_the_condition_does_not_catch_goes_through_and_says_why(
+    agent, users, offer, finance
+):
+    subscription = _active_laptop(users, offer, agent)
+    change = _change(users, subscription, 1, "one")
+    assert change.status == "in_progress"
+    assert [(s.status, s.note) for s in change.approval_steps] == [("skipped", "devices 1 ≤ 2")]
+
+
+def test_the_requester_withdraws_a_waiting_change(agent, users, offer, finance):
+    subscription = _active_laptop(users, offer, agent)
+    change = _change(users, subscription, 3, "three")
+    approvals.cancel(users["consumer"], change.id)
+    assert (change.status, subscription.status) == ("cancelled", "active")
+    assert _tasks(change) == 0

@@ -56,8 +56,9 @@ def waiting_for(user: User) -> list[dict]:
 
 
 def approval_order(orders: list[Order]) -> Order | None:
-    """The subscription's order that went through approval (its new-instance order), if any."""
-    return next((order for order in orders if order.approval_steps), None)
+    """The subscription's newest order that went through approval (a change's, else its
+    new-instance order's), if any; `orders` are oldest first."""
+    return next((order for order in reversed(orders) if order.approval_steps), None)
 
 
 def timeline(user: User, order: Order | None) -> dict | None:

@@ -1,11 +1,12 @@
-"""The approval flow of a new-instance order. When it is placed, its policy's steps are copied
+"""The approval flow of an order for a new instance or a change (a change is approved by the
+policy of the offer it changes to, over its new price and options). When it is placed, its policy's steps are copied
 onto it: a step whose condition does not hold is skipped, and if the policy's auto-approve
 condition holds every step is auto-approved (each says why, with the order's values). If a step
 is left, the order waits in `awaiting_approval`: no contract, no fulfillment task. Its approvers
 are told; one approval (or every asked approver's, for a step that needs all) passes the step
 and the next one starts; after the last, the contract is written and fulfillment starts. One
-rejection, with its reason, ends the order (`rejected`): nothing fulfilled. The requester may
-withdraw a waiting order (`cancelled`).
+rejection, with its reason, ends the order (`rejected`): nothing fulfilled; a rejected change leaves the subscription as it
+was. The requester may withdraw a waiting order (`cancelled`).
 
 A decision or a withdrawal first takes the order row's write lock (a guarded UPDATE that changes
 nothing), then reads the step again: of any number of concurrent decisions one is recorded, and
@@ -35,6 +36,7 @@ from ..models import (
     ApprovalStepStatus,
     Order,
     OrderStatus,
+    OrderType,
     SubscriptionStatus,
 )
 from ..states import APPROVAL_STEP, ORDER
@@ -135,10 +137,15 @@ def attach(actor: User, order: Order, steps: list[ApprovalStep]) -> None:
         _start_next(actor, order)
 
 
-def start_new_instance(actor: User, order: Order) -> None:
-    """An approved (or unguarded) new order: the contract the requester agreed to, its tasks,
-    fulfilling, and its first steps run."""
+def start_fulfillment(actor: User, order: Order) -> None:
+    """An approved (or unguarded) order: its tasks, and their first steps run. A new instance
+    first gets the contract the requester agreed to (a change's is amended when it is done)."""
     subscription = order.subscription
+    if order.order_type == OrderType.MODIFY:
+        target = db.session.get(ServiceOffer, order.target_offer_id) or subscription.offer
+        plan_tasks(actor, order, subscription, target)
+        advance(actor, order)
+        return
     offer = db.session.get(ServiceOffer, order.agreement.get("offer_id")) or subscription.offer
     agreed_by = order.requested_by or subscription.owner or actor
     write_contract(subscription, offer, order.agreement, agreed_by, version=1)
@@ -160,7 +167,7 @@ def _start_next(actor: User, order: Order) -> None:
             _l("Approved: %(name)s", name=order.subscription.offer.name),
             _l("Your order is approved: fulfillment starts."),
         )
-        start_new_instance(actor, order)
+        start_fulfillment(actor, order)
         return
     asked, reached, note = routing.first_asked(step, order)
     APPROVAL_STEP.move(step, A.PENDING)
@@ -339,12 +346,11 @@ def _end(actor: User, order: Order, to: OrderStatus, reason: str) -> None:
     flush_versioned(order, noun="order", object_type="order")
     audit.record(actor, "order", order.id, str(to), changes=changes, summary=reason[:255])
     subscription = order.subscription
-    move(
-        actor,
-        subscription,
-        S.REJECTED if to == OrderStatus.REJECTED else S.CANCELLED,
-        reason=reason,
-    )
+    if order.order_type == OrderType.MODIFY:
+        ended = S.ACTIVE  # the subscription goes on as it was
+    else:
+        ended = S.REJECTED if to == OrderStatus.REJECTED else S.CANCELLED
+    move(actor, subscription, ended, reason=reason)
     if to == OrderStatus.REJECTED:
         _tell(
             order,

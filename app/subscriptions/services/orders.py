@@ -255,7 +255,7 @@ def _new_subscription(
     on_behalf.tell_both(actor, subscription)
     approvals.attach(actor, order, steps)  # asks the first step's approvers, if one waits
     if order.status != OrderStatus.AWAITING_APPROVAL:
-        approvals.start_new_instance(actor, order)
+        approvals.start_fulfillment(actor, order)
     return order
 
 
@@ -295,29 +295,54 @@ def modify(
         )
 
     def build() -> Order:
-        if target.code != subscription.offer_code:
-            holdings.reserve(subscription.owner or actor, subscription.group, target)
-        if target.id != subscription.offer_id:
-            quotas.reserve(subscription.group, target, replacing=subscription)
-        move(actor, subscription, S.MODIFYING)
-        order = Order(
-            subscription_id=subscription.id,
-            order_type=OrderType.MODIFY.value,
-            target_offer_id=target.id,
-            options=cleaned,
-            agreement=agreement(target, cleaned, actor),
-            idempotency_key=key,
-            request_fingerprint=fingerprint,
-            requested_by_id=actor.id,
-            created_at=clock.now(),
-        )
-        db.session.add(order)
-        db.session.flush()
-        plan_tasks(actor, order, subscription, target)
-        advance(actor, order)
-        return order
+        return _modification(actor, subscription, target, cleaned, key, fingerprint)
 
     return _insert_order_once(actor, key, fingerprint, build)
+
+
+def _modification(
+    actor: User,
+    subscription: Subscription,
+    target: ServiceOffer,
+    cleaned: dict,
+    key: str,
+    fingerprint: str,
+) -> Order:
+    """The modification order: waiting for approval when the target's policy asks for it, else
+    its tasks started."""
+    if target.code != subscription.offer_code:
+        holdings.reserve(subscription.owner or actor, subscription.group, target)
+    breaches = []
+    if target.id != subscription.offer_id:
+        breaches = quotas.reserve(
+            subscription.group,
+            target,
+            replacing=subscription,
+            on_exceed=approvals.on_exceed(target),
+        )
+    move(actor, subscription, S.MODIFYING)
+    agreed = agreement(target, cleaned, actor)
+    steps = approvals.plan(target, agreed, breaches)  # the target's policy decides
+    order = Order(
+        subscription_id=subscription.id,
+        order_type=OrderType.MODIFY.value,
+        target_offer_id=target.id,
+        options=cleaned,
+        agreement=agreed,
+        idempotency_key=key,
+        request_fingerprint=fingerprint,
+        requested_by_id=actor.id,
+        created_at=clock.now(),
+        status=(
+            OrderStatus.AWAITING_APPROVAL if approvals.waits(steps) else OrderStatus.IN_PROGRESS
+        ).value,
+    )
+    db.session.add(order)
+    db.session.flush()
+    approvals.attach(actor, order, steps)
+    if order.status != OrderStatus.AWAITING_APPROVAL:
+        approvals.start_fulfillment(actor, order)
+    return order
 
 
 def _change_target(actor: User, subscription: Subscription, target_offer_id: Any) -> ServiceOffer:
