@@ -1,13 +1,17 @@
 """The approvals pages and API: the inbox, deciding from it and from the subscription page,
 withdrawing, delegating, the policies page, and problem+json for every refusal."""
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
+
+from app import clock
 
 from app.extensions import db
 from app.subscriptions import services as subs
 from app.subscriptions.models import ApprovalStep, Order
-from app.subscriptions.services import policies
+from app.subscriptions.services import delegations, policies
 from tests.conftest import login, token_for
 
 POLICY = {
@@ -227,3 +231,39 @@ def test_a_waiting_change_is_in_the_inbox_and_on_the_subscription_page(
     detail = requester.get(f"/subscriptions/{order.subscription_id}").get_data(as_text=True)
     assert 'data-testid="approval-status">awaiting approval<' in detail
     assert "Until it is approved the subscription stays as it is." in detail
+
+
+def test_the_inbox_runs_the_same_queries_for_3_or_12_waiting_orders(
+    app, make_offer, make_user, users, felix, queries
+):
+    """Orders of requesters in two groups, decided by felix's delegate while he is away: her
+    inbox reads them all in a fixed number of statements."""
+    offer = make_offer("LAPTOP-PRO", price="145.50")
+    policies.set_policy(users["catalog_manager"], "offer", offer.id, POLICY)
+    requesters = [
+        make_user("consumer", groups=("Finance" if n % 2 else "Engineering",)) for n in range(12)
+    ]
+    dana = make_user("consumer", groups=("Finance",), name="Dana")
+    delegations.delegate(
+        felix,
+        to=dana.email,
+        starts_on=clock.now().date(),
+        ends_on=clock.now().date() + timedelta(days=3),
+    )
+    approver = login(app.test_client(), dana)
+    counts = []
+    for total in (3, 12):
+        for position, requester in enumerate(requesters[:total]):
+            subs.subscribe(
+                requester,
+                offer.id,
+                options={"profile": "developer", "devices": 2},
+                accept_terms=True,
+                idempotency_key=f"inbox-{position}",
+            )
+        db.session.commit()
+        with queries() as statements:
+            page = approver.get("/approvals").get_data(as_text=True)
+        assert page.count('data-testid="approval-row"') == total
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts

@@ -10,8 +10,9 @@ from sqlalchemy.orm import selectinload
 
 from ...accounts.models import User
 from ...extensions import db
-from ..models import ApprovalStep, ApprovalStepStatus, Order, OrderStatus
+from ..models import ApprovalStep, ApprovalStepStatus, Order, OrderStatus, Subscription
 from . import approval_routing as routing
+from . import delegations
 
 A = ApprovalStepStatus
 
@@ -28,31 +29,45 @@ def pending_steps() -> list[ApprovalStep]:
 
 
 def waiting_for(user: User) -> list[dict]:
-    """The pending steps `user` may decide now, oldest first: {step, order, for_user_id,
-    on_behalf}."""
+    """The pending steps `user` may decide now, oldest first: {step, order, for_user,
+    on_behalf}. A fixed number of statements, however many steps wait."""
     if getattr(user, "id", None) is None:
         return []
-    rows = []
     steps = pending_steps()
     orders = {
         order.id: order
         for order in db.session.scalars(
-            sa.select(Order).where(Order.id.in_([step.order_id for step in steps] or [-1]))
+            sa.select(Order)
+            .where(Order.id.in_([step.order_id for step in steps] or [-1]))
+            .options(
+                selectinload(Order.requested_by),
+                selectinload(Order.subscription).selectinload(Subscription.offer),
+                selectinload(Order.subscription).selectinload(Subscription.owner),
+            )
         )
     }
+    delegators = delegations.delegators_of(user)
+    standing = []
     for step in steps:
         order = orders[step.order_id]
-        for_user = routing.standing_for(user, step, order)
+        for_user = routing.standing_for(user, step, order, delegators)
         if for_user is not None and not any(d.for_user_id == for_user for d in step.decisions):
-            rows.append(
-                {
-                    "step": step,
-                    "order": order,
-                    "for_user": db.session.get(User, for_user),
-                    "on_behalf": for_user != user.id,
-                }
-            )
-    return rows
+            standing.append((step, order, for_user))
+    people = {
+        person.id: person
+        for person in db.session.scalars(
+            sa.select(User).where(User.id.in_({for_user for _, _, for_user in standing} or [-1]))
+        )
+    }
+    return [
+        {
+            "step": step,
+            "order": order,
+            "for_user": people[for_user],
+            "on_behalf": for_user != user.id,
+        }
+        for step, order, for_user in standing
+    ]
 
 
 def approval_order(orders: list[Order]) -> Order | None:

@@ -106,16 +106,21 @@ def _catalog_managers() -> list[User]:
     )
 
 
-def standing_for(user: User, step: ApprovalStep, order: Order) -> int | None:
-    """The asked approver `user` decides for: themselves, or (today) a delegator of theirs;
-    None when the step is not theirs to decide, or the order is their own."""
+def standing_for(
+    user: User, step: ApprovalStep, order: Order, delegators: set[int] | None = None
+) -> int | None:
+    """The asked approver `user` decides for: themselves, or (today) a delegator of theirs
+    (`delegators`, when the caller has read them already); None when the step is not theirs to
+    decide, or the order is their own."""
     if getattr(user, "id", None) is None or user.id in excluded(order):
         return None
     asked = step.asked or []
     if user.id in asked:
         return user.id
     decided = {decision.for_user_id for decision in step.decisions}
-    for delegator in sorted(delegations.delegators_of(user)):
+    if delegators is None:
+        delegators = delegations.delegators_of(user)
+    for delegator in sorted(delegators):
         if delegator in asked and delegator not in decided:
             return delegator
     return None
