@@ -7,7 +7,6 @@ import pytest
 import sqlalchemy as sa
 
 from app import clock
-
 from app.extensions import db
 from app.subscriptions import services as subs
 from app.subscriptions.models import ApprovalStep, Order
