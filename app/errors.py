@@ -65,8 +65,13 @@ class RateLimited(DomainError):
     title = _l("Too many requests")
 
 
+JSON_TYPES = ("application/json", "application/problem+json")
+
+
 def wants_problem_json() -> bool:
-    return request.path.startswith("/api/")
+    """The API, and the JSON a page's script asks for (an order form's choice-list search, live
+    progress): their errors are problem documents, not the HTML error page."""
+    return request.path.startswith("/api/") or request.accept_mimetypes.best in JSON_TYPES
 
 
 def problem(status: int, title: str, detail: str, **extra):

@@ -97,6 +97,20 @@ def test_a_short_list_is_a_menu_and_a_long_one_is_searched(users, make_offer, cl
     }
 
 
+def test_searching_a_list_that_is_gone_answers_a_problem_document(client_as):
+    """The order form's script asks for JSON: a list deleted since the page loaded is a 404
+    problem it can read, not the HTML error page."""
+    consumer = client_as("consumer")
+    response = consumer.get(
+        "/catalog/choice-lists/gone/search?q=CC", headers={"Accept": "application/json"}
+    )
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 404
+    page = consumer.get("/catalog/choice-lists/gone/search?q=CC", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and page.mimetype == "text/html"
+
+
 def test_the_api_creates_reads_changes_and_deletes_a_list(users, api):
     manager = api(token_for(users["catalog_manager"]))
     consumer = api(token_for(users["consumer"]))
