@@ -124,6 +124,19 @@ def waits(steps: list[ApprovalStep]) -> bool:
     return any(step.status == A.WAITING for step in steps)
 
 
+def initial_status(steps: list[ApprovalStep]) -> str:
+    """A placed order's status: waiting for approval when a step waits, else under way."""
+    return (OrderStatus.AWAITING_APPROVAL if waits(steps) else OrderStatus.IN_PROGRESS).value
+
+
+def begin(actor: User, order: Order, steps: list[ApprovalStep]) -> None:
+    """The placed order's steps saved: its first approvers asked, or (nothing to wait for) its
+    fulfillment started."""
+    attach(actor, order, steps)
+    if order.status != OrderStatus.AWAITING_APPROVAL:
+        start_fulfillment(actor, order)
+
+
 def attach(actor: User, order: Order, steps: list[ApprovalStep]) -> None:
     """Save the planned steps on the just-placed order and ask the first step's approvers."""
     for step in steps:

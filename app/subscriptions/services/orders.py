@@ -235,9 +235,7 @@ def _new_subscription(
         request_fingerprint=fingerprint,
         requested_by_id=actor.id,
         created_at=clock.now(),
-        status=(
-            OrderStatus.AWAITING_APPROVAL if approvals.waits(steps) else OrderStatus.IN_PROGRESS
-        ).value,
+        status=approvals.initial_status(steps),
     )
     db.session.add(order)
     db.session.flush()  # the idempotency key's unique index answers here, before more work
@@ -253,9 +251,7 @@ def _new_subscription(
     )
     signals.subscription_ordered.send(subscription)
     on_behalf.tell_both(actor, subscription)
-    approvals.attach(actor, order, steps)  # asks the first step's approvers, if one waits
-    if order.status != OrderStatus.AWAITING_APPROVAL:
-        approvals.start_fulfillment(actor, order)
+    approvals.begin(actor, order, steps)
     return order
 
 
@@ -333,15 +329,11 @@ def _modification(
         request_fingerprint=fingerprint,
         requested_by_id=actor.id,
         created_at=clock.now(),
-        status=(
-            OrderStatus.AWAITING_APPROVAL if approvals.waits(steps) else OrderStatus.IN_PROGRESS
-        ).value,
+        status=approvals.initial_status(steps),
     )
     db.session.add(order)
     db.session.flush()
-    approvals.attach(actor, order, steps)
-    if order.status != OrderStatus.AWAITING_APPROVAL:
-        approvals.start_fulfillment(actor, order)
+    approvals.begin(actor, order, steps)
     return order
 
 
