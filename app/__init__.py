@@ -105,7 +105,10 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import fulfillment_jobs  # noqa: F401 - registers the step jobs and their sweep
+    from . import (
+        fulfillment_jobs,  # noqa: F401 - registers the step jobs and their sweep
+        search_jobs,  # noqa: F401 - registers the rebuild of a broken search index
+    )
     from .accounts import api as accounts_api  # noqa: F401 - registers its endpoints
     from .accounts.views import admin
     from .accounts.views import bp as accounts_bp

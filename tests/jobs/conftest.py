@@ -38,6 +38,7 @@ SCHEDULED = [
     "catalog.expired",
     "status.quota_warnings",
     "fulfillment.lost_steps",  # registered by app.fulfillment_jobs; also run at start
+    "search.index_health",  # registered by app.search_jobs; also run at start
     "integrations.lost_deliveries",  # registered by app.integrations.jobs; also run at start
 ]
 

@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 
+from app import search_jobs
 from app.search import index
 from tests.search.conftest import indexed_keys, names, search
 
@@ -104,3 +105,16 @@ def test_a_missing_folder_is_rebuilt_and_the_changes_made_meanwhile_are_in_it(
     index.rebuild()
     assert "offer:LATE" in indexed_keys()
     assert names(search(users["consumer"], "arrival")) == ["Late arrival"]
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES, ids=lambda function: function.__name__)
+def test_the_job_engine_rebuilds_a_broken_index(shop, users, search_index, breakage):
+    assert search_jobs.rebuild_broken_index() == "the index answers"
+    breakage(search_index)
+    assert search(users["consumer"], "vpn").degraded
+    assert search_jobs.rebuild_broken_index().startswith("rebuilt (")
+    result = search(users["consumer"], "vpm")
+    assert result.source == "index" and not result.degraded
+    assert names(result) == ["VPN access"] and result.suggestion == "vpn"
+    assert len(indexed_keys()) == 8  # 4 offers and 4 articles
+    assert search_jobs.rebuild_broken_index() == "the index answers"

@@ -69,6 +69,24 @@ def open_index(path: Path | None = None):
         raise IndexUnavailable(f"the index in {path} cannot be opened ({error!r})") from error
 
 
+def probe(path: Path | None = None) -> str | None:
+    """Why the index cannot answer a search, or None when it can: it opens, and its stored
+    documents, its terms and a first posting list read back."""
+    try:
+        ix = open_index(path)
+        with ix.searcher() as searcher:
+            searcher.doc_count()
+            next(iter(searcher.all_stored_fields()), None)
+            for fieldname, text in searcher.reader().all_terms():
+                list(searcher.reader().postings(fieldname, text).all_ids())
+                break
+    except IndexUnavailable as reason:
+        return str(reason)
+    except Exception as error:  # noqa: BLE001 - whatever a broken file raises
+        return f"the index in {path or index_dir()} is broken ({error!r})"
+    return None
+
+
 def status() -> dict:
     """What the index looks like now (for the CLI and operators)."""
     path = index_dir()
