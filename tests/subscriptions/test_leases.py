@@ -1,0 +1,139 @@
+"""Leases: a 30-day lease is warned about at day 25 (once, in the app and by e-mail), extended
+within its 90-day maximum, and ended by the sweep through the normal termination flow."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app import clock, unit_of_work
+from app.accounts.models import SYSTEM
+from app.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from app.extensions import db
+from app.notifications.models import Notification, OutboxEmail
+from app.subscriptions import services as subs
+from app.subscriptions.models import Order, Subscription
+from app.subscriptions.services import leases
+from tests.conftest import token_for
+from tests.subscriptions.conftest import agent, order_vpn  # noqa: F401
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+LEASE = {"lease_days": 30, "lease_max_days": 90, "lease_warn_days": 5}
+
+
+def _leased(order_vpn, agent, **lease):
+    clock.freeze(START)
+    order, _ = order_vpn(**(lease or LEASE))
+    task = next(task for task in order.tasks if task.mode == "manual")
+    subs.transition_task(agent, task.id, "complete")
+    return db.session.get(Subscription, order.subscription_id)
+
+
+def _warnings(user):
+    inbox = db.session.scalar(
+        sa.select(sa.func.count(Notification.id)).where(
+            Notification.user_id == user.id, Notification.subject.like("Your lease of%")
+        )
+    )
+    mails = db.session.scalar(
+        sa.select(sa.func.count(OutboxEmail.id)).where(
+            OutboxEmail.recipient == user.email, OutboxEmail.subject.like("Your lease of%")
+        )
+    )
+    return inbox, mails
+
+
+def test_lease_is_warned_once_extended_and_ended_at_its_end(order_vpn, agent, users):
+    subscription = _leased(order_vpn, agent)
+    assert subscription.status == "active"
+    assert clock.as_utc(subscription.lease_ends_at) == datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
+    clock.freeze(START + timedelta(days=24))
+    assert leases.sweep(SYSTEM) == (0, 0)
+    clock.freeze(START + timedelta(days=25))  # 5 days before the end
+    assert leases.sweep(SYSTEM) == (1, 0)
+    assert leases.sweep(SYSTEM) == (0, 0)  # never twice
+    assert _warnings(users["consumer"]) == (1, 1)
+    notice = db.session.scalars(
+        sa.select(Notification)
+        .where(Notification.user_id == users["consumer"].id)
+        .order_by(Notification.id.desc())
+    ).first()
+    assert notice.subject == "Your lease of VPN access ends on 2026-04-01"
+    assert notice.link == f"/subscriptions/{subscription.id}"
+
+    leases.extend(users["consumer"], subscription.id, "2026-04-15")
+    subscription = db.session.get(Subscription, subscription.id)
+    assert clock.as_utc(subscription.lease_ends_at) == datetime(2026, 4, 15, 23, 59, tzinfo=UTC)
+    assert subscription.lease_warned_at is None
+    clock.freeze(datetime(2026, 4, 2, 9, 0, tzinfo=UTC))  # past the first end: still active
+    assert leases.sweep(SYSTEM) == (0, 0)
+    clock.freeze(datetime(2026, 4, 11, 9, 0, tzinfo=UTC))  # warned again before the new end
+    assert leases.sweep(SYSTEM) == (1, 0)
+    clock.freeze(datetime(2026, 4, 16, 0, 0, tzinfo=UTC))
+    assert leases.sweep(SYSTEM) == (0, 1)
+    subscription = db.session.get(Subscription, subscription.id)
+    assert subscription.status == "terminating"
+    end = db.session.scalar(
+        sa.select(Order).where(
+            Order.subscription_id == subscription.id, Order.order_type == "terminate"
+        )
+    )
+    assert end.status == "in_progress"
+    subs.transition_task(agent, end.tasks[0].id, "complete")
+    subscription = db.session.get(Subscription, subscription.id)
+    assert subscription.status == "terminated"
+    assert subs.current_contract(subscription).status == "ended"
+    assert leases.sweep(SYSTEM) == (0, 0)
+    assert _warnings(users["consumer"]) == (2, 2)  # one per end date, none twice
+
+
+def test_extension_bad_input_gets_field_messages(order_vpn, agent, users):
+    subscription = _leased(order_vpn, agent)
+    cases = {
+        "2026-06-01": "The lease can run until 2026-05-31 at the latest.",
+        "2026-03-01": "The end date must be in the future.",
+        "2026-03-20": "Choose a date after the current end, 2026-04-01.",
+        "soon": "Enter a date",
+        "": "Choose the new end date.",
+    }
+    for value, message in cases.items():
+        with pytest.raises(ValidationFailed) as failure:
+            leases.extend(users["consumer"], subscription.id, value)
+        assert failure.value.fields["lease_ends_at"][0].startswith(message), value
+
+
+def test_only_the_owner_or_a_group_manager_extends(order_vpn, agent, users, make_user):
+    subscription = _leased(order_vpn, agent)
+    colleague = make_user("consumer", groups=("Finance",))
+    with pytest.raises(NotAllowed):
+        leases.extend(colleague, subscription.id, "2026-04-10")
+    with pytest.raises(NotFound):
+        leases.extend(users["other_consumer"], subscription.id, "2026-04-10")
+
+
+def test_a_subscription_without_lease_cannot_be_extended(order_vpn, agent, users):
+    subscription = _leased(order_vpn, agent, lease_days=None)
+    assert subscription.lease_ends_at is None
+    with pytest.raises(Conflict) as failure:
+        leases.extend(users["consumer"], subscription.id, "2026-04-10")
+    assert failure.value.fields == {"lease_ends_at": ["This subscription has no lease."]}
+
+
+def test_api_extends_and_answers_problems(order_vpn, agent, users, api):
+    subscription = _leased(order_vpn, agent)
+    unit_of_work.commit()
+    path = f"/api/v1/subscriptions/{subscription.id}/lease-extension"
+    owner = api(token_for(users["consumer"]))
+    response = owner.post(path, json={"lease_ends_at": "2026-05-31"})
+    assert response.status_code == 200, response.data
+    assert response.json["lease_ends_at"].startswith("2026-05-31T23:59")
+    assert response.json["lease_latest_end"].startswith("2026-05-31T23:59")
+    response = owner.post(path, json={"lease_ends_at": "2026-07-01"})
+    assert response.status_code == 422
+    assert response.content_type == "application/problem+json"
+    assert response.json["errors"]["lease_ends_at"] == [
+        "The lease can run until 2026-05-31 at the latest."
+    ]
+    response = api(token_for(users["other_consumer"])).post(path, json={"lease_ends_at": "x"})
+    assert response.status_code == 404
+    assert response.content_type == "application/problem+json"
