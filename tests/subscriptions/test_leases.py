@@ -137,3 +137,82 @@ def test_api_extends_and_answers_problems(order_vpn, agent, users, api):
     response = api(token_for(users["other_consumer"])).post(path, json={"lease_ends_at": "x"})
     assert response.status_code == 404
     assert response.content_type == "application/problem+json"
+
+
+@pytest.mark.committed  # threads, each on its own connection
+def test_two_sweeps_racing_warn_and_end_once(app, order_vpn, agent, users):
+    import threading
+
+    from tests.races import _reads
+
+    subscription_id = _leased(order_vpn, agent).id
+    unit_of_work.commit()
+    names = ["sweep-1", "sweep-2"]
+
+    def race() -> list[str]:
+        barrier = threading.Barrier(len(names))
+        waited: set[str] = set()
+        outcomes: list[str] = []
+
+        def all_have_read(conn, cursor, statement, parameters, context, executemany):
+            name = threading.current_thread().name
+            if name in names and name not in waited and not _reads(statement):
+                waited.add(name)
+                barrier.wait(timeout=60)
+
+        def sweep() -> None:
+            with app.app_context():
+                try:
+                    outcomes.append(str(leases.sweep(SYSTEM)))
+                    unit_of_work.commit()
+                except Conflict:
+                    db.session.rollback()
+                    outcomes.append("refused")
+                finally:
+                    db.session.remove()
+
+        pool = db.engine.pool
+        db.engine.pool = pool.recreate()
+        sa.event.listen(db.engine, "before_cursor_execute", all_have_read)
+        try:
+            threads = [threading.Thread(target=sweep, name=name) for name in names]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=120)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", all_have_read)
+            db.engine.pool.dispose()
+            db.engine.pool = pool
+        return sorted(outcomes)
+
+    clock.freeze(START + timedelta(days=26))
+    warned = race()
+    assert warned in (["(0, 0)", "(1, 0)"], ["(1, 0)", "refused"])
+    assert _warnings(users["consumer"]) == (1, 1)
+    clock.freeze(START + timedelta(days=31))
+    ended = race()
+    assert ended in (["(0, 0)", "(0, 1)"], ["(0, 1)", "refused"])
+    db.session.expire_all()
+    assert db.session.get(Subscription, subscription_id).status == "terminating"
+    ends = sa.select(sa.func.count(Order.id)).where(
+        Order.subscription_id == subscription_id, Order.order_type == "terminate"
+    )
+    assert db.session.scalar(ends) == 1
+
+
+def test_subscription_page_shows_the_lease_and_extends_it(order_vpn, agent, users, client_as):
+    subscription = _leased(order_vpn, agent)
+    unit_of_work.commit()
+    owner = client_as("consumer")
+    page = owner.get(f"/subscriptions/{subscription.id}").get_data(as_text=True)
+    assert "Lease ends on 2026-04-01" in page
+    assert "You can extend it until 2026-05-31 at the latest." in page
+    path = f"/subscriptions/{subscription.id}/lease-extension"
+    bad = owner.post(path, data={"lease_ends_at": "2026-06-30"})
+    assert bad.status_code == 422
+    assert "The lease can run until 2026-05-31 at the latest." in bad.get_data(as_text=True)
+    good = owner.post(path, data={"lease_ends_at": "2026-05-01"})
+    assert good.status_code == 302
+    page = owner.get(f"/subscriptions/{subscription.id}").get_data(as_text=True)
+    assert "Lease ends on 2026-05-01" in page
