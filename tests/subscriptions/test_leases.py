@@ -216,3 +216,18 @@ def test_subscription_page_shows_the_lease_and_extends_it(order_vpn, agent, user
     assert good.status_code == 302
     page = owner.get(f"/subscriptions/{subscription.id}").get_data(as_text=True)
     assert "Lease ends on 2026-05-01" in page
+
+
+def test_offer_lease_terms_are_validated(make_offer):
+    with pytest.raises(ValidationFailed) as failure:
+        make_offer("LEASED", lease_days=30, lease_max_days=20, lease_warn_days=30)
+    assert failure.value.fields == {
+        "lease_max_days": ["The maximum cannot be below the lease's days."],
+        "lease_warn_days": ["Warn fewer days before the end than the lease lasts."],
+    }
+    with pytest.raises(ValidationFailed) as failure:
+        make_offer("LEASED", lease_days="0", lease_warn_days=5)
+    assert failure.value.fields == {
+        "lease_days": ["Enter a whole number of days from 1 to 3,650, or leave it empty."],
+        "lease_warn_days": ["Set the lease's days first."],
+    }
