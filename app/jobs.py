@@ -159,6 +159,12 @@ SCHEDULE: list[PeriodicJob] = [
         _l("Remind approvers of orders waiting too long, and escalate to the next approver."),
     ),
     PeriodicJob(
+        "subscriptions.leases",
+        subscription_jobs.sweep_leases,
+        5,
+        _l("Warn owners once before their lease ends, and end the leases whose date has come."),
+    ),
+    PeriodicJob(
         "support.sla",
         support_jobs.check_slas,
         1,

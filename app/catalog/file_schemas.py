@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from .schemas import (
     DOWNGRADES_META,
+    LEASE_META,
     LIMIT_META,
     OFFER_STATUSES,
     UPGRADES_META,
@@ -110,6 +111,10 @@ class OfferFileSchema(Schema):
     replacement = fields.Str(load_default=None, allow_none=True)
     max_per_person = fields.Raw(load_default=None, allow_none=True, metadata=LIMIT_META)
     max_per_group = fields.Raw(load_default=None, allow_none=True, metadata=LIMIT_META)
+    lease_days = fields.Raw(load_default=None, allow_none=True, metadata=LEASE_META)
+    lease_max_days = fields.Raw(load_default=None, allow_none=True)
+    lease_warn_days = fields.Raw(load_default=None, allow_none=True)
+    lease_end_chosen = fields.Bool(load_default=False)
     upgrades = fields.List(fields.Raw(), load_default=list, metadata=UPGRADES_META)
     downgrades = fields.List(fields.Raw(), load_default=list, metadata=DOWNGRADES_META)
     members = fields.List(fields.Str(), load_default=list)

@@ -259,6 +259,21 @@ class OfferForm(FlaskForm):
         widget=_number(step="1", min="1"),
         description=_l("Empty: any number."),
     )
+    lease_days = StringField(
+        _l("Lease (days)"),
+        widget=_number(step="1", min="1"),
+        description=_l("Empty: no lease. Else subscriptions end this many days after they start."),
+    )
+    lease_max_days = StringField(
+        _l("Longest lease with extensions (days)"),
+        widget=_number(step="1", min="1"),
+        description=_l("Empty: the lease cannot be extended."),
+    )
+    lease_warn_days = StringField(
+        _l("Warn the owner (days before the end)"),
+        widget=_number(step="1", min="1"),
+        description=_l("In the app and by e-mail, once. Empty: no warning."),
+    )
     upgrade_codes = StringField(
         _l("Upgrades"),
         description=_l(

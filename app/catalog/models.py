@@ -165,6 +165,18 @@ class OfferSettings(db.Model):
     featured: Mapped[bool] = mapped_column(default=False)
 
 
+# an offer's lease: a subscription ends `lease_days` after it became active (or on the date its
+# orderer chose, when `lease_end_chosen`); it may be extended up to `lease_max_days` after it
+# began; its owner is warned `lease_warn_days` before the end
+LEASE_MAX_CHECK = (
+    "lease_max_days IS NULL OR (lease_days IS NOT NULL AND lease_max_days >= lease_days)"
+)
+LEASE_WARN_CHECK = (
+    "lease_warn_days IS NULL OR (lease_days IS NOT NULL AND lease_warn_days >= 1"
+    " AND lease_warn_days < lease_days)"
+)
+
+
 class ServiceOffer(db.Model):
     __tablename__ = "service_offers"
     __table_args__ = (
@@ -195,6 +207,9 @@ class ServiceOffer(db.Model):
         sa.CheckConstraint(
             "valid_to IS NULL OR valid_from IS NULL OR valid_to > valid_from", name="validity_order"
         ),
+        sa.CheckConstraint("lease_days IS NULL OR lease_days >= 1", name="lease_days_positive"),
+        sa.CheckConstraint(LEASE_MAX_CHECK, name="lease_max_days_at_least_lease"),
+        sa.CheckConstraint(LEASE_WARN_CHECK, name="lease_warn_days_before_end"),
         sa.Index("ix_service_offers_status_validity", "status", "valid_from", "valid_to"),
         # The catalog lists by name and "new offers" by publication: with these the database
         # walks the index and stops at a page instead of sorting every visible offer.
@@ -241,6 +256,11 @@ class ServiceOffer(db.Model):
     # how many active subscriptions of this offer one person / one group may hold (None: any)
     max_per_person: Mapped[int | None] = mapped_column()
     max_per_group: Mapped[int | None] = mapped_column()
+    # the lease (see LEASE_MAX_CHECK): None, no lease
+    lease_days: Mapped[int | None] = mapped_column()
+    lease_max_days: Mapped[int | None] = mapped_column()
+    lease_warn_days: Mapped[int | None] = mapped_column()
+    lease_end_chosen: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # the offers (by code) a subscription of this one may change to, besides its replacement
     # and the offers of the same product
     upgrade_codes: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")

@@ -84,6 +84,9 @@ def offer_form_data(offer, in_force: tuple | None = None) -> dict:
         "terms": offer.terms,
         "max_per_person": _text(offer.max_per_person),
         "max_per_group": _text(offer.max_per_group),
+        "lease_days": _text(offer.lease_days),
+        "lease_max_days": _text(offer.lease_max_days),
+        "lease_warn_days": _text(offer.lease_warn_days),
         "upgrade_codes": ", ".join(offer.upgrade_codes or []),
         "downgrade_codes": ", ".join(offer.downgrade_codes or []),
         "service_levels": {
@@ -173,6 +176,9 @@ def offer_data(form: OfferForm, offer=None) -> dict:
         "terms": form.terms.data,
         "max_per_person": form.max_per_person.data,
         "max_per_group": form.max_per_group.data,
+        "lease_days": form.lease_days.data,
+        "lease_max_days": form.lease_max_days.data,
+        "lease_warn_days": form.lease_warn_days.data,
         "upgrade_codes": form.upgrade_codes.data or "",
         "downgrade_codes": form.downgrade_codes.data or "",
         "service_levels": {

@@ -120,6 +120,10 @@ class Label(fields.String):
 
 # --- API requests ------------------------------------------------------------------------
 
+LEASE_META = {
+    "description": "Days a subscription runs before it ends (none: no lease); lease_max_days:"
+    " the most an extension may reach; lease_warn_days: the owner's warning before the end."
+}
 LIMIT_META = {
     "description": "How many active subscriptions of this offer one person (or one group) may "
     "hold; null: any number.",
@@ -159,6 +163,10 @@ class OfferWriteSchema(Schema):
     planned_release_date = Moment(allow_none=True)
     max_per_person = fields.Raw(allow_none=True, metadata=LIMIT_META)
     max_per_group = fields.Raw(allow_none=True, metadata=LIMIT_META)
+    lease_days = fields.Raw(allow_none=True, metadata=LEASE_META)
+    lease_max_days = fields.Raw(allow_none=True)
+    lease_warn_days = fields.Raw(allow_none=True)
+    lease_end_chosen = fields.Bool()
     upgrade_codes = fields.List(fields.Raw(), allow_none=True, metadata=UPGRADES_META)
     downgrade_codes = fields.List(fields.Raw(), allow_none=True, metadata=DOWNGRADES_META)
 
@@ -305,6 +313,10 @@ class ConsumerOfferSchema(Schema):
     featured = fields.Bool()
     max_per_person = fields.Int(allow_none=True, metadata=LIMIT_META)
     max_per_group = fields.Int(allow_none=True, metadata=LIMIT_META)
+    lease_days = fields.Int(allow_none=True, metadata=LEASE_META)
+    lease_max_days = fields.Int(allow_none=True)
+    lease_warn_days = fields.Int(allow_none=True)
+    lease_end_chosen = fields.Bool()
     upgrade_codes = fields.List(fields.Str(), metadata=UPGRADES_META)
     downgrade_codes = fields.List(fields.Str(), metadata=DOWNGRADES_META)
 

@@ -29,12 +29,14 @@ from .schemas import (
     FulfillmentTaskPageSchema,
     FulfillmentTaskSchema,
     GroupQuotasSchema,
+    LeaseExtensionSchema,
     ModifySchema,
     OrderedSubscriptionSchema,
     ServiceContractSchema,
     SubscribeSchema,
     SubscriptionDetailSchema,
     SubscriptionPageSchema,
+    SubscriptionSchema,
     TaskCallbackSchema,
     TaskTransitionSchema,
     TerminateSchema,
@@ -46,6 +48,7 @@ from .services import (
     automation,
     contracts,
     fulfillment,
+    leases,
     orders,
     quota_admin,
     subscriptions,
@@ -140,6 +143,8 @@ def _subscription_body(subscription: Subscription, contract, order: Order | None
         "active_since": subscription.active_since,
         "terminated_at": subscription.terminated_at,
         "terminates_on": subscription.terminates_on,
+        "lease_ends_at": subscription.lease_ends_at,
+        "lease_latest_end": leases.latest_end(subscription),
         "contract_id": contract.id if contract is not None else None,
         "current_order": _order_body(order),
         "next_actions": subscriptions.next_actions(api_user(), subscription),
@@ -283,6 +288,29 @@ def create_termination(subscription_id: int):
             api_user(), subscription_id, at=data["at"], idempotency_key=_key()
         )
     return _ordered(order, created)
+
+
+@endpoint(
+    "/subscriptions/<int:subscription_id>/lease-extension",
+    "POST",
+    summary="Extend the subscription's lease to a later end, within its offer's maximum",
+    tag=TAG,
+    body=LeaseExtensionSchema,
+    response=SubscriptionSchema,
+)
+def create_lease_extension(subscription_id: int):
+    user = api_user()
+    subscription = subscriptions.subscription_for(user, subscription_id)
+    if not leases.may_extend(user, subscription):  # authorization before validation
+        leases.extend(user, subscription_id, None)
+    data = load(LeaseExtensionSchema())
+    subscription = leases.extend(user, subscription_id, data["lease_ends_at"])
+    body = _subscription_body(
+        subscription,
+        contracts.current_contract(subscription),
+        subscriptions.current_order(subscription),
+    )
+    return jsonify(SubscriptionSchema().dump(body))
 
 
 # --- contracts -------------------------------------------------------------------------------

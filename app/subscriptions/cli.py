@@ -6,7 +6,7 @@ import click
 from .. import unit_of_work
 from ..accounts.models import SYSTEM
 from ..errors import DomainError
-from .services import approval_reminders, orders
+from .services import approval_reminders, leases, orders
 
 
 @click.group()
@@ -32,3 +32,15 @@ def approvals() -> None:
     reminded, escalated = approval_reminders.remind_and_escalate(SYSTEM)
     unit_of_work.commit()
     click.echo(f"Reminded {reminded}, escalated {escalated} approval step(s).")
+
+
+@subscriptions.command("leases")
+def lease_sweep() -> None:
+    """Warn owners of leases ending soon (once each) and end the leases whose date has come (the
+    periodic job `subscriptions.leases` does the same every 5 minutes)."""
+    try:
+        warned, ended = leases.sweep(SYSTEM)
+    except DomainError as error:  # a lost race: nothing was ended, the next run retries
+        raise click.ClickException(error.message) from None
+    unit_of_work.commit()
+    click.echo(f"Warned {warned}, ended {ended} lease(s).")

@@ -297,3 +297,13 @@ class QuotaForm(FlaskForm):
         description=_l("The most the group's subscriptions may cost a month, e.g. 1000.00."),
     )
     currency = SelectField(_l("Currency"), choices=[], validate_choice=False, default="EUR")
+
+
+class LeaseExtensionForm(FlaskForm):
+    lease_ends_at = StringField(
+        _l("New end date"),
+        validators=[Length(max=40)],
+        widget=DateInput(),
+        description=_l("A later date, up to the latest end shown (the lease ends at 23:59 UTC)."),
+    )
+    submit = SubmitField(_l("Extend the lease"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..accounts.models import SYSTEM
 from . import services
-from .services import approval_reminders
+from .services import approval_reminders, leases
 
 
 def start_due_terminations() -> str:
@@ -20,3 +20,10 @@ def remind_approvers() -> str:
     their policy's reminder time, and escalate those past its escalation time."""
     reminded, escalated = approval_reminders.remind_and_escalate(SYSTEM)
     return f"Reminded {reminded}, escalated {escalated} approval step(s)."
+
+
+def sweep_leases() -> str:
+    """What `flask subscriptions leases` does: warn owners of leases about to end (once), and
+    end the leases whose date has come through the normal termination flow."""
+    warned, ended = leases.sweep(SYSTEM)
+    return f"Warned {warned}, ended {ended} lease(s)."

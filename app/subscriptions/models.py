@@ -99,6 +99,10 @@ class Subscription(db.Model):
     active_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     terminates_on: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the end of its offer's lease (app/subscriptions/services/leases.py), and when its owner was
+    # warned of it (once: the sweep never warns twice)
+    lease_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    lease_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column()  # the optimistic lock (app/versioning.py)
 
     offer: Mapped[ServiceOffer] = relationship(lazy="joined")

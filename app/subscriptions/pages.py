@@ -23,6 +23,7 @@ from .services import (
     drafts,
     fulfillment,
     holdings,
+    leases,
     on_behalf,
     orders,
     quotas,
@@ -113,6 +114,8 @@ def subscription_page(user: User, subscription_id: int) -> dict:
         "replacement": subscriptions.offers_retired_for(subscription, user),
         "members": subscription.children,
         "approval": approval_queries.timeline(user, approval_queries.approval_order(history)),
+        "lease_latest": leases.latest_end(subscription),
+        "can_extend_lease": leases.may_extend(user, subscription),
     }
 
 

@@ -35,6 +35,16 @@ class ModifySchema(Schema):
     accept_terms = ExactBoolean(required=True)
 
 
+class LeaseExtensionSchema(Schema):
+    lease_ends_at = fields.Str(
+        required=True,
+        validate=validate.Length(max=40),
+        metadata={
+            "description": "ISO date or date-time the lease ends on instead, within its limit."
+        },
+    )
+
+
 class TerminateSchema(Schema):
     at = fields.Str(
         load_default=None,
@@ -194,6 +204,10 @@ class SubscriptionSchema(Schema):
     active_since = fields.DateTime(allow_none=True)
     terminated_at = fields.DateTime(allow_none=True)
     terminates_on = fields.DateTime(allow_none=True)
+    lease_ends_at = fields.DateTime(allow_none=True)
+    lease_latest_end = fields.DateTime(
+        allow_none=True, metadata={"description": "The latest end an extension may choose."}
+    )
     contract_id = fields.Int(allow_none=True)
     current_order = fields.Nested(ServiceOrderSchema, allow_none=True)
     next_actions = fields.List(fields.Str())

@@ -31,6 +31,7 @@ from tests.support.conftest import active_subscription, agents  # noqa: F401
 SCHEDULED = [
     "subscriptions.terminations",
     "subscriptions.approvals",
+    "subscriptions.leases",
     "support.sla",
     "notifications.outbox",
     "notifications.digest",

@@ -39,6 +39,10 @@ PLAIN_FIELDS = (
     "support_plan",
     "max_per_person",
     "max_per_group",
+    "lease_days",
+    "lease_max_days",
+    "lease_warn_days",
+    "lease_end_chosen",
 )
 # The file's names of the offer fields that hold ids in the database.
 FILE_NAMES = {"category_id": "category", "product_id": "product", "release_id": "release"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -16,6 +17,7 @@ from ...audit import services as audit
 from ...errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from ...extensions import db
 from ...i18n import _
+from ...inputs import whole_number
 from ...integrations.models import Integration
 from ...labels import label
 from ..models import (
@@ -42,6 +44,7 @@ from .revisions import (
     settings_for,
 )
 
+LEASE_FIELDS = ("lease_days", "lease_max_days", "lease_warn_days", "lease_end_chosen")
 OFFER_FIELDS = (
     "name",
     "summary",
@@ -66,7 +69,50 @@ OFFER_FIELDS = (
     "max_per_group",
     "upgrade_codes",
     "downgrade_codes",
+    *LEASE_FIELDS,
 )
+
+
+def lease_terms(errors: check.Errors, source: dict) -> dict:
+    """The lease: its days (1–3,650), the maximum an extension may reach (at least the days),
+    the warning's days before the end (fewer than the days), and whether the orderer chooses
+    the end date (within the maximum). All empty: no lease."""
+    days, most, warn = (
+        _lease_number(errors, field, source.get(field))
+        for field in ("lease_days", "lease_max_days", "lease_warn_days")
+    )
+    chosen = bool(source.get("lease_end_chosen"))
+    if days is None:
+        for field, value in (("lease_max_days", most), ("lease_warn_days", warn)):
+            if value is not None:
+                check.add(errors, field, _("Set the lease's days first."))
+        if chosen:
+            check.add(errors, "lease_end_chosen", _("Set the lease's days first."))
+    else:
+        if most is not None and most < days:
+            check.add(errors, "lease_max_days", _("The maximum cannot be below the lease's days."))
+        if warn is not None and warn >= days:
+            check.add(
+                errors, "lease_warn_days", _("Warn fewer days before the end than the lease lasts.")
+            )
+    return {
+        "lease_days": days,
+        "lease_max_days": most,
+        "lease_warn_days": warn,
+        "lease_end_chosen": chosen,
+    }
+
+
+def _lease_number(errors: check.Errors, field: str, value: Any) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    number = whole_number(value, maximum=3650)
+    if number is None or isinstance(value, bool | float):
+        check.add(
+            errors, field, _("Enter a whole number of days from 1 to 3,650, or leave it empty.")
+        )
+        return None
+    return number
 
 
 def _group_names() -> set[str]:
@@ -119,6 +165,7 @@ def clean_offer_fields(data: dict, *, partial_of: ServiceOffer | None = None) ->
         "downgrade_codes": check.offer_codes(
             errors, "downgrade_codes", source.get("downgrade_codes")
         ),
+        **lease_terms(errors, source),
     }
     own_code = partial_of.code if partial_of is not None else str(data.get("code") or "").upper()
     _check_change_paths(errors, cleaned, own_code.strip())

@@ -24,6 +24,7 @@ from .. import pages
 from ..forms import (
     OPTION_PREFIX,
     ConfirmForm,
+    LeaseExtensionForm,
     TerminateForm,
     is_form_key,
     modify_form_for,
@@ -290,6 +291,7 @@ def detail(subscription_id: int):
     return render_template(
         "subscriptions/detail.html",
         confirm_form=ConfirmForm(),
+        lease_form=LeaseExtensionForm(),
         **pages.subscription_page(current_user, subscription_id),
     )
 
@@ -500,4 +502,4 @@ def _iso(value) -> str:
     return value.isoformat(timespec="minutes") if value else ""
 
 
-from . import queue  # noqa: E402,F401  (the fulfillment queue's routes, on this blueprint)
+from . import leases, queue  # noqa: E402,F401  (the queue's and the lease form's routes)
