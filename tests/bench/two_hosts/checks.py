@@ -102,9 +102,18 @@ def _publish_revision(manager: requests.Session, offer_id: int, summary: str) ->
     return draft
 
 
-def change_found_elsewhere(settings: dict, probes: int = 5, within: float = 1.0) -> list[dict]:
+def _seen_on_b(word: str, offer_id: int, reader: dict) -> bool:
+    try:
+        answer = requests.get(f"{HOSTS[1].url}{API}/offers?q={word}", headers=reader, timeout=5)
+    except requests.RequestException:
+        return False
+    return any(item["id"] == offer_id for item in answer.json().get("items", []))
+
+
+def change_found_elsewhere(settings: dict, probes: int = 5, give_up: float = 10.0) -> list[dict]:
     """Publish a revision with a new word through host A, then search for the word through host B
-    (as a consumer, in the API) until the revision is found or `within` seconds passed."""
+    (as a consumer, in the API) until the revision is found: the seconds from A's answer to the
+    first search on B that found it (None: not found within `give_up` seconds)."""
     manager = requests.Session()
     manager.headers["Authorization"] = f"Bearer {settings['manager_token']}"
     reader = {"Authorization": f"Bearer {settings['consumers'][0]['token']}"}
@@ -113,17 +122,12 @@ def change_found_elsewhere(settings: dict, probes: int = 5, within: float = 1.0)
         word = "probe" + uuid.uuid4().hex[:10]
         offer_id = _publish_revision(manager, offer_id, f"Now with {word} inside")
         published_at, seen_after = time.monotonic(), None
-        while time.monotonic() - published_at < within:
-            items = requests.get(
-                f"{HOSTS[1].url}{API}/offers?q={word}", headers=reader, timeout=5
-            ).json()["items"]
-            if any(item["id"] == offer_id for item in items):
-                seen_after = time.monotonic() - published_at
-                break
-            time.sleep(0.02)
-        found.append(
-            {"word": word, "seconds": None if seen_after is None else round(seen_after, 3)}
-        )
+        while seen_after is None and time.monotonic() - published_at < give_up:
+            if _seen_on_b(word, offer_id, reader):
+                seen_after = round(time.monotonic() - published_at, 3)
+            else:
+                time.sleep(0.02)
+        found.append({"word": word, "seconds": seen_after})
         time.sleep(2)
     settings["probed_offer"] = offer_id
     return found
@@ -132,7 +136,23 @@ def change_found_elsewhere(settings: dict, probes: int = 5, within: float = 1.0)
 # --- nothing lost, nothing twice --------------------------------------------------------------
 
 
-def stored_once(deployment: Deployment, acks_file: Path) -> dict:
+def live_revisions(deployment: Deployment, settings: dict) -> None:
+    """Point the settings at the published revisions of the two offers the manager revises (a
+    run publishes new ones)."""
+    engine = sa.create_engine(deployment.database_url())
+    with engine.connect() as connection:
+        for name in ("published_offer", "probed_offer"):
+            settings[name] = connection.execute(
+                sa.text(
+                    "SELECT live.id FROM service_offers AS live JOIN service_offers AS seen "
+                    "ON seen.code = live.code WHERE seen.id = :id AND live.status = 'published'"
+                ),
+                {"id": settings[name]},
+            ).scalar_one()
+    engine.dispose()
+
+
+def stored_once(deployment: Deployment, acks_file: Path, run: str) -> dict:
     """For orders and support requests: how many were acknowledged, how many of those are stored
     (with the acknowledged id), how many keys are stored more than once, and how many were stored
     without an acknowledgement (the request was cut off after its commit)."""
@@ -152,13 +172,17 @@ def stored_once(deployment: Deployment, acks_file: Path) -> dict:
             stored = defaultdict(list)
             for key, row_id in rows:
                 stored[key].append(row_id)
-            acked = [ack for ack in acks if ack["kind"] == kind]
+            acked = [ack for ack in acks if ack["kind"] == kind and ack["id"] is not None]
+            unanswered = {ack["key"]: ack["status"] for ack in acks if ack["kind"] == kind
+                          and ack["id"] is None}  # fmt: skip
+            not_acked = set(stored) - {ack["key"] for ack in acked}
             report[kind] = {
                 "acknowledged": len(acked),
                 "acknowledged by A": sum(ack["host"] == HOSTS[0].url for ack in acked),
                 "lost": sum(ack["id"] not in stored.get(ack["key"], []) for ack in acked),
                 "stored twice": sum(len(ids) > 1 for ids in stored.values()),
-                "stored, not acknowledged": len(set(stored) - {ack["key"] for ack in acked}),
+                "stored, not acknowledged": len(not_acked),
+                "their last answers": sorted(str(unanswered.get(key, "none")) for key in not_acked),
             }
     engine.dispose()
     return report

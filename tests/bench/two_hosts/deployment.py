@@ -23,6 +23,13 @@ ROOT = Path(__file__).resolve().parents[3]
 BIN = ROOT / ".venv" / "bin"
 PORTAL_PORT = 8000
 FLOOR_PORT = 8001
+# recent gunicorn opens a control socket in ~/.gunicorn, which several masters would share
+NO_CONTROL = (
+    ["--no-control-socket"]
+    if "--no-control-socket" in subprocess.run([str(BIN / "gunicorn"), "--help"],
+                                               capture_output=True, text=True).stdout
+    else []
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -182,20 +189,7 @@ class Deployment:
     def start_hosts(self) -> None:
         for host in HOSTS:
             self.processes[host.name] = subprocess.Popen(
-                [
-                    "ip",
-                    "netns",
-                    "exec",
-                    host.namespace,
-                    str(BIN / "gunicorn"),
-                    "--workers",
-                    "2",
-                    "--bind",
-                    f"{host.inside}:{PORTAL_PORT}",
-                    "--log-level",
-                    "warning",
-                    "wsgi:app",
-                ],  # fmt: skip
+                _gunicorn(host, PORTAL_PORT, "wsgi:app", "--log-level", "warning"),
                 cwd=ROOT,
                 env=self.environment(host.outside, host.name),
                 start_new_session=True,
@@ -210,18 +204,7 @@ class Deployment:
         )
         first = HOSTS[0]
         self.processes["floor"] = subprocess.Popen(
-            [
-                "ip",
-                "netns",
-                "exec",
-                first.namespace,
-                str(BIN / "gunicorn"),
-                "--workers",
-                "2",
-                "--bind",
-                f"{first.inside}:{FLOOR_PORT}",
-                "tests.bench.two_hosts.floor:app",
-            ],  # fmt: skip
+            _gunicorn(first, FLOOR_PORT, "tests.bench.two_hosts.floor:app"),
             cwd=ROOT,
             env={**os.environ, "DATABASE_URL": self.database_url(first.outside)},
             start_new_session=True,
@@ -232,6 +215,13 @@ class Deployment:
 
     def kill_host(self, name: str) -> None:
         _kill(self.processes.pop(name))
+
+
+def _gunicorn(host: Host, port: int, app: str, *options: str) -> list[str]:
+    """gunicorn in the host's namespace, 2 sync workers, as the benchmark's every app server."""
+    where = ("ip", "netns", "exec", host.namespace)
+    return [*where, str(BIN / "gunicorn"), "--workers", "2", "--bind", f"{host.inside}:{port}",
+            *options, *NO_CONTROL, app]  # fmt: skip
 
 
 def _kill(process: subprocess.Popen) -> None:

@@ -33,6 +33,12 @@ def _acknowledged(**entry) -> None:
         ACKS.append(entry)
 
 
+def _unanswered(kind: str, key: str, response) -> None:
+    """A write no host acknowledged (refused, or cut off): kept to explain what is stored."""
+    status = 0 if response is None else response.status_code
+    _acknowledged(kind=kind, key=key, id=None, host=None, status=status)
+
+
 @events.test_stop.add_listener
 def _write_acknowledgements(environment, **kwargs) -> None:
     with open(CONFIG["acks_file"], "w") as out:
@@ -40,11 +46,11 @@ def _write_acknowledgements(environment, **kwargs) -> None:
 
 
 def _sign_in(client, host: str, person: dict) -> None:
-    page = client.get(host + "/login", name="/login")
+    page = client.get(host + "/login", name="GET /login")
     token = CSRF.search(page.text)
     client.post(
         host + "/login",
-        name="/login",
+        name="POST /login",
         data={
             "csrf_token": token.group(1) if token else "",
             "email": person["email"],
@@ -127,7 +133,7 @@ class System(Portal):
     def order(self) -> None:
         if not self.person["orderable_offers"]:
             return
-        key = f"bench-order-{uuid.uuid4()}"
+        key = f"bench-order-{CONFIG['run']}-{uuid.uuid4()}"
         body = {"offer_id": random.choice(self.person["orderable_offers"]), "accept_terms": True}
         host, response = self.call(
             "POST",
@@ -140,12 +146,14 @@ class System(Portal):
         if response is not None and response.status_code in (200, 201):
             order = response.json()["order"]
             _acknowledged(kind="order", key=key, id=order["id"], host=host)
+        else:
+            _unanswered("order", key, response)
 
     @task(1)
     def ask_for_support(self) -> None:
         if not self.person["subscriptions"]:
             return
-        key = f"bench-request-{uuid.uuid4()}"
+        key = f"bench-request-{CONFIG['run']}-{uuid.uuid4()}"
         body = {
             "subscription_id": random.choice(self.person["subscriptions"]),
             "request_type": "question",
@@ -163,6 +171,8 @@ class System(Portal):
         )
         if response is not None and response.status_code in (200, 201):
             _acknowledged(kind="request", key=key, id=response.json()["id"], host=host)
+        else:
+            _unanswered("request", key, response)
 
 
 class CatalogManager(Portal):
