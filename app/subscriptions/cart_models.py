@@ -18,16 +18,17 @@ from ..models_base import UTCDateTime
 
 class Cart(db.Model):
     """One per user. `version` goes up by one on every change of its items (an SQL increment,
-    so two changes at once make two versions): a checkout names the version it saw."""
+    so two changes at once make two versions): a checkout names the version it saw. `changes`
+    keeps the latest changes ({"version", "change": added|changed|removed|ordered, "item_id",
+    "offer"}), so a stale checkout can say what changed since the version it saw."""
 
     __tablename__ = "carts"
     __table_args__ = (sa.CheckConstraint("version >= 1", name="version_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True
-    )
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     version: Mapped[int] = mapped_column(default=1, server_default="1")
+    changes: Mapped[list] = mapped_column(sa.JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     items: Mapped[list[CartItem]] = relationship(
@@ -43,9 +44,7 @@ class CartItem(db.Model):
     __tablename__ = "cart_items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    cart_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("carts.id", ondelete="CASCADE"), index=True
-    )
+    cart_id: Mapped[int] = mapped_column(sa.ForeignKey("carts.id", ondelete="CASCADE"), index=True)
     offer_id: Mapped[int] = mapped_column(sa.ForeignKey("service_offers.id", ondelete="CASCADE"))
     options: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     accept_terms: Mapped[bool] = mapped_column(default=False, server_default=sa.false())

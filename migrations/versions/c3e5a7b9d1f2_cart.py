@@ -25,6 +25,7 @@ def upgrade():
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('user_id', sa.Integer(), nullable=False),
         sa.Column('version', sa.Integer(), server_default='1', nullable=False),
+        sa.Column('changes', sa.JSON(), nullable=False),
         sa.Column('updated_at', UTCDateTime(), nullable=False),
         sa.CheckConstraint('version >= 1', name=op.f('ck_carts_version_positive')),
         sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_carts_user_id_users'), ondelete='CASCADE'),
