@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from ... import clock
 from ...accounts.models import User
-from ...errors import Conflict, DomainError, ValidationFailed
+from ...errors import Conflict, DomainError, NotFound, ValidationFailed
 from ...extensions import db
 from ...i18n import _
 from ...inputs import whole_number
@@ -59,6 +59,15 @@ def checked_out(user: User, key: str) -> CartCheckout | None:
     )
 
 
+def checkout_for(user: User, key: Any) -> CartCheckout:
+    """One of the user's checkouts, by its key; someone else's is not found."""
+    orders.require_consumer(user)
+    done = checked_out(user, str(key or "")[:KEY_LENGTH])
+    if done is None:
+        raise NotFound(_("No such checkout."))
+    return done
+
+
 def orders_of(checkout: CartCheckout) -> list[Order]:
     """The checkout's orders, in the order of the cart's items."""
     found = {
@@ -69,10 +78,15 @@ def orders_of(checkout: CartCheckout) -> list[Order]:
 
 
 def checkout(
-    actor: User, *, expected_cart_version: Any, idempotency_key: Any
+    actor: User,
+    *,
+    expected_cart_version: Any,
+    idempotency_key: Any,
+    accepted: dict[int, bool] | None = None,
 ) -> tuple[list[Order], bool]:
     """Order every item of the actor's cart as it stood at `expected_cart_version`. Returns
-    (orders, created); the same key again returns the first checkout's orders, created False."""
+    (orders, created); the same key again returns the first checkout's orders, created False.
+    `accepted` (item id → ticked), from the cart page's terms checkboxes, is applied first."""
     orders.require_consumer(actor)
     key, version = _clean_key(idempotency_key), _version(expected_cart_version)
     cart = carts.cart_of(actor)
@@ -93,6 +107,9 @@ def checkout(
         raise ValidationFailed(
             _("Your cart is empty."), fields={"items": [_("Add an offer to your cart first.")]}
         )
+    for item in items:
+        if accepted is not None and item.id in accepted:
+            item.accept_terms = accepted[item.id] is True
     _refuse_blocked(actor, items)
     placed = _place_all(actor, items, key)
     db.session.add(
