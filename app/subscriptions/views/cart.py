@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from ...accounts.models import Role
 from ...errors import Conflict, InvalidTransition, NotFound, ValidationFailed
-from ...i18n import _
+from ...i18n import _, ngettext
 from ...inputs import whole_number
 from ...web import roles_required
 from ..forms import CheckoutForm, ConfirmForm, new_idempotency_key
@@ -85,7 +85,12 @@ def checkout():
         flash(error.message, "error")
         return _render_cart(CheckoutForm(formdata=None), error.fields, 409)
     if created:
-        flash(_("Ordered %(num)d items. You agreed to their terms.", num=len(placed)), "success")
+        message = ngettext(
+            "Ordered %(num)d item. You agreed to its terms.",
+            "Ordered %(num)d items. You agreed to their terms.",
+            len(placed),
+        )
+        flash(message, "success")
     else:
         flash(_("You had already checked out this cart; here are its orders."), "info")
     return redirect(url_for(".checkout_done", key=form.idempotency_key.data))
