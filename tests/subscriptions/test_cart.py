@@ -13,7 +13,7 @@ from app.catalog import services as catalog
 from app.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from app.extensions import db
 from app.subscriptions.models import CartCheckout, Order, ServiceContract, Subscription
-from app.subscriptions.services import cart, cart_checkout, drafts
+from app.subscriptions.services import cart, cart_checkout, drafts, policies
 from tests.vm_options import VM_OPTIONS
 
 VM_CHOICES = {
@@ -208,3 +208,19 @@ def test_no_actor_and_staff_may_not_use_a_cart(users, vpn):
             cart_checkout.checkout(actor, expected_cart_version=1, idempotency_key="k")
         with pytest.raises(NotAllowed):
             cart.cart_page(actor)
+
+
+def test_approvals_apply_per_item(users, vm, vpn):
+    consumer = users["consumer"]
+    policies.set_policy(
+        users["catalog_manager"],
+        "offer",
+        vpn.id,
+        {"steps": [{"name": "Finance", "approvers": ["approver_group Finance"]}]},
+    )
+    _fill(consumer, vm, vpn)
+    placed, _created = cart_checkout.checkout(
+        consumer, expected_cart_version=3, idempotency_key="k"
+    )
+    assert [order.status for order in placed] == ["in_progress", "awaiting_approval"]
+    assert _count(ServiceContract) == 1  # the VPN's contract is written once it is approved
