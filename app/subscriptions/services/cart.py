@@ -268,7 +268,10 @@ def cart_page(user: User) -> dict:
     cart = db.session.scalar(
         sa.select(Cart)
         .where(Cart.user_id == user.id)
-        .options(selectinload(Cart.items).selectinload(CartItem.group))
+        .options(
+            selectinload(Cart.items).selectinload(CartItem.group),
+            selectinload(Cart.items).selectinload(CartItem.offer),
+        )
     )
     items = list(cart.items) if cart is not None else []
     rows = [

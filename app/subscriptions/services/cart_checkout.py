@@ -100,9 +100,9 @@ def checkout(
                 fields={"idempotency_key": [_("Use a new key for a new checkout.")]},
             )
         return orders_of(done), False
-    if cart is None or cart.version != version:
+    if cart is not None and cart.version != version:
         _refuse_stale(cart, version)
-    items = list(cart.items)
+    items = list(cart.items) if cart is not None else []
     if not items:
         raise ValidationFailed(
             _("Your cart is empty."), fields={"items": [_("Add an offer to your cart first.")]}
@@ -129,7 +129,7 @@ def checkout(
 
 
 def _refuse_stale(cart, version: int) -> None:
-    changed = carts.changes_since(cart, version) if cart is not None else []
+    changed = carts.changes_since(cart, version)
     message = _("Your cart changed since you opened it (in another tab or window).")
     if changed:
         message += " " + " ".join(changed)
