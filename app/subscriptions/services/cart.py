@@ -179,23 +179,6 @@ def change_item(
     return item
 
 
-def accept_terms(actor: User, accepted: dict[int, bool]) -> None:
-    """Tick or untick the terms of several items at once (the cart page's checkboxes): one new
-    version when anything changed."""
-    cart = cart_of(actor)
-    if cart is None:
-        return
-    changed = [
-        item
-        for item in cart.items
-        if item.id in accepted and item.accept_terms != (accepted[item.id] is True)
-    ]
-    for item in changed:
-        item.accept_terms = accepted[item.id] is True
-    if changed:
-        noted(cart, "changed", changed)
-
-
 def remove_item(actor: User, item_id: Any) -> None:
     item = item_for(actor, item_id)
     cart, offer, removed_id = item.cart, item.offer, item.id
