@@ -135,6 +135,7 @@ def register_blueprints(app: Flask) -> None:
     from .status import api as status_api  # noqa: F401 - registers its endpoints
     from .status.views import bp as status_bp
     from .subscriptions import api as subscriptions_api  # noqa: F401 - registers its endpoints
+    from .subscriptions import cart_api  # noqa: F401 - registers its endpoints
     from .subscriptions.approval_views import bp as approvals_bp
     from .subscriptions.quota_views import bp as quotas_bp
     from .subscriptions.views import bp as subscriptions_bp

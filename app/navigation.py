@@ -12,6 +12,7 @@ NAVIGATION: list[tuple[str, str, tuple[str, ...]]] = [
     (_l("Home"), "main.home", ()),
     (_l("Catalog"), "catalog.browse", ("consumer",)),
     (_l("My subscriptions"), "subscriptions.mine", ("consumer",)),
+    (_l("Cart"), "subscriptions.cart_page", ("consumer",)),
     (_l("Support"), "support.my_requests", ("consumer",)),
     (_l("My groups"), "support.my_groups", (MANAGER,)),
     (_l("Quotas"), "quotas.index", ("admin", "product_manager")),  # managers: on My groups

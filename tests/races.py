@@ -69,3 +69,47 @@ def orders_racing_at_first_write(
 
 def _reads(statement: str) -> bool:
     return statement.lstrip().upper().startswith("SELECT")
+
+
+def racing_at_first_write(app, work: dict[str, object]) -> dict[str, object]:
+    """Run each named `work()` on its own thread, connection and session, let go together at
+    their first write, then committed. Each name's outcome: what `work` returned, or the
+    refusal's or other failure's repr."""
+    names = list(work)
+    barrier = threading.Barrier(len(names))
+    outcomes: dict[str, object] = {}
+    waited: set[str] = set()
+
+    def all_have_read(conn, cursor, statement, parameters, context, executemany):
+        name = threading.current_thread().name
+        if name in names and name not in waited and not _reads(statement):
+            waited.add(name)
+            barrier.wait(timeout=60)
+
+    def run(name: str) -> None:
+        with app.app_context():
+            try:
+                outcomes[name] = work[name]()
+                unit_of_work.commit()
+            except Exception as error:  # noqa: BLE001 - the test reports any failure
+                db.session.rollback()
+                outcomes[name] = repr(error)
+            finally:
+                db.session.remove()
+
+    old_pool = db.engine.pool
+    pool = old_pool.recreate()
+    pool._max_overflow = len(names) * 2
+    db.engine.pool = pool
+    sa.event.listen(db.engine, "before_cursor_execute", all_have_read)
+    try:
+        threads = [threading.Thread(target=run, args=(name,), name=name) for name in names]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", all_have_read)
+        db.engine.pool = old_pool
+        pool.dispose()
+    return outcomes

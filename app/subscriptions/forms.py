@@ -252,6 +252,14 @@ class TerminateForm(FlaskForm):
             raise StopValidation(_("Choose the date the subscription should end."))
 
 
+class CheckoutForm(FlaskForm):
+    """The Cart page's checkout: a key made when the page renders (a second click sends the
+    same one) and the cart version the page shows. The terms checkboxes are read by name."""
+
+    idempotency_key = HiddenField()
+    cart_version = HiddenField()
+
+
 class ConfirmForm(FlaskForm):
     """A POST button with its CSRF token."""
 

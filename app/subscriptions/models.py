@@ -21,6 +21,7 @@ from .approval_models import (
     ApprovalPolicy,
     ApprovalStep,
 )
+from .cart_models import Cart, CartCheckout, CartItem
 from .draft_models import OrderDraft
 from .states import (
     CONTRACT,
@@ -42,6 +43,9 @@ __all__ = [
     "ApprovalPolicy",
     "ApprovalStep",
     "ApprovalStepStatus",
+    "Cart",
+    "CartCheckout",
+    "CartItem",
     "ContractStatus",
     "FulfillmentTask",
     "GroupQuota",

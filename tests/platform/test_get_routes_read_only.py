@@ -134,6 +134,7 @@ def _ids(consumer: User, subscription: Subscription, own_request: int) -> dict[s
         "table": "summary",
         "email_id": _first(sa.select(OutboxEmail.id).order_by(OutboxEmail.id)),
         "name": _first(sa.select(ChoiceList.name).order_by(ChoiceList.id)),
+        "key": "walk-checkout",  # a cart checkout's key: no such checkout, so 404
     }
 
 

@@ -97,7 +97,8 @@ def _insert_order_once(
 # --- subscribe --------------------------------------------------------------------------------
 
 
-def _group_for(user: User, group_id: Any) -> ConsumerGroup:
+def ordering_group(user: User, group_id: Any) -> ConsumerGroup:
+    """The group an order of `user` is for: the one chosen (one of theirs), else their first."""
     groups = {group.id: group for group in user.groups}
     if not groups:
         raise ValidationFailed(
@@ -153,7 +154,7 @@ def subscribe(
             fields={"accept_terms": [_("You must accept the terms to order.")]},
         )
     cleaned = clean_options(offer, options)
-    group = on_behalf.order_group(actor, owner, group_id) or _group_for(actor, group_id)
+    group = on_behalf.order_group(actor, owner, group_id) or ordering_group(actor, group_id)
     parts = {"kind": "new", "offer": offer.id, "options": cleaned, "group": group.id}
     if owner.id != actor.id:
         parts["for"] = owner.id

@@ -154,31 +154,45 @@ def new():
     if offer_id is None:
         abort(404, _("Choose an offer in the catalog to order it."))
     key = request.args.get("form", "")
-    draft_id = arg_id("draft")
-    if draft_id is not None:  # someone else's draft: not found before anything else
+    draft_id, item_id = arg_id("draft"), arg_id("item")
+    if draft_id is not None:  # someone else's draft or item: not found before anything else
         drafts.draft_for(current_user, draft_id)
+    item = cart_views.item_being_edited(item_id, offer_id)
     page = pages.order_page(current_user, offer_id, key if is_form_key(key) else "")
     if page["refusal"]:
         return _render_not_orderable(page, 409 if request.method == "POST" else 200)
-    page["stale"] = []
+    page["stale"], page["cart_item"] = [], item
     page["draft"] = (
         drafts.draft_on(current_user, draft_id, page["offer"]) if draft_id is not None else None
     )
     if request.method == "GET" and not is_form_key(key):
         # a form opened anew gets its key in its address, so the same form shown again from
         # history (Back re-requests it: pages are no-store) posts the same key
-        return redirect(url_for(".new", offer=offer_id, form=new_idempotency_key(), draft=draft_id))
+        return redirect(
+            url_for(
+                ".new", offer=offer_id, form=new_idempotency_key(), draft=draft_id, item=item_id
+            )
+        )
     form = _order_form(page, key)
     status = 200
     if form.validate_on_submit():
         if "save_draft" in request.form:
             return _save_draft(form, page)
+        if "add_to_cart" in request.form or item is not None:
+            response = cart_views.to_cart(form, page)
+            if response is not None:
+                return response
+            return _render_order_form(form, page, 422)
         response, status = _place_order(form, page)
         if response is not None:
             return response, status
     elif request.method == "POST":
         flash(_("The form expired; please submit it again."), "error")
         status = 400
+    return _render_order_form(form, page, status)
+
+
+def _render_order_form(form, page: dict, status: int):
     # the price summary of the form as it stands (order-options.js keeps it up to date)
     page["breakdown"] = selection.priced(
         page["offer"], selection.tentative_options(page["offer"], form.options_data())
@@ -188,8 +202,12 @@ def new():
 
 def _order_form(page: dict, key: str):
     """The order form; opened from a draft (GET), filled with the draft's values that still
-    apply, `page["stale"]` listing those that no longer do."""
+    apply, `page["stale"]` listing those that no longer do; opened on a cart item, with its."""
     draft, data = page["draft"], {}
+    if page["cart_item"] is not None and request.method == "GET":
+        item = page["cart_item"]
+        data = {f"{OPTION_PREFIX}{name}": value for name, value in (item.options or {}).items()}
+        data |= {"group_id": str(item.group_id or ""), "accept_terms": item.accept_terms}
     if draft is not None and request.method == "GET":
         kept, page["stale"] = drafts.resumed(draft, page["offer"])
         data = {f"{OPTION_PREFIX}{name}": value for name, value in kept.items()}
@@ -502,4 +520,5 @@ def _iso(value) -> str:
     return value.isoformat(timespec="minutes") if value else ""
 
 
+from . import cart as cart_views  # noqa: E402  (the Cart page's routes)
 from . import leases, queue  # noqa: E402,F401  (the queue's and the lease form's routes)
