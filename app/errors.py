@@ -65,6 +65,13 @@ class RateLimited(DomainError):
     title = _l("Too many requests")
 
 
+class Unavailable(DomainError):
+    """A system the call needs (the file store) did not answer; nothing was saved."""
+
+    status = 503
+    title = _l("Service unavailable")
+
+
 JSON_TYPES = ("application/json", "application/problem+json")
 
 

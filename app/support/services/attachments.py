@@ -1,21 +1,24 @@
 """Attachments on support requests: what is accepted (type sniffed, size bounded), storing the
-files, and reading them back as the user may see them. A file is written to UPLOAD_DIR before the
-transaction commits, so it is deleted again if that transaction rolls back."""
+files, and reading them back as the user may see them. The bytes go to the file store
+(app/storage.py: UPLOAD_DIR or S3-compatible object storage) under a random key before the
+transaction commits: if a put fails the call is refused and nothing is committed; if the
+transaction rolls back after a put (its commit failed), the objects it wrote are deleted again."""
 
 from __future__ import annotations
 
 import functools
+import logging
 import re
-import secrets
 from pathlib import Path
+from typing import BinaryIO
 
 import sqlalchemy as sa
 from flask import current_app
 
-from ... import clock, unit_of_work
+from ... import clock, storage, unit_of_work
 from ... import validation as check
 from ...accounts.models import User
-from ...errors import NotFound, ValidationFailed
+from ...errors import NotFound, Unavailable, ValidationFailed
 from ...extensions import db, get_by_id
 from ...i18n import _
 from ..models import Attachment, RequestMessage, SupportRequest
@@ -34,6 +37,7 @@ ALLOWED_ATTACHMENTS = {
 }
 MAX_ATTACHMENTS = 10
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+log = logging.getLogger(__name__)
 
 
 def size_text(size: int) -> str:
@@ -91,19 +95,16 @@ def clean_files(
 def store_files(
     request: SupportRequest, message: RequestMessage | None, actor: User, files, internal: bool
 ) -> None:
-    folder = Path(current_app.config["UPLOAD_DIR"])
-    folder.mkdir(parents=True, exist_ok=True)
+    store = storage.current()
     for name, content_type, data in files:
-        stored = secrets.token_hex(16)
-        path = folder / stored
-        path.write_bytes(data)
-        unit_of_work.on_rollback(functools.partial(path.unlink, missing_ok=True))
+        key = _put(store, data, content_type)
+        unit_of_work.on_rollback(functools.partial(_forget, store, key))
         db.session.add(
             Attachment(
                 request_id=request.id,
                 message_id=message.id if message else None,
                 filename=name,
-                stored_name=stored,
+                stored_name=key,
                 content_type=content_type,
                 size=len(data),
                 internal=internal,
@@ -111,6 +112,28 @@ def store_files(
                 created_at=clock.now(),
             )
         )
+
+
+def _put(store: storage.Storage, data: bytes, content_type: str) -> str:
+    key = storage.new_key()
+    try:
+        store.put(key, data, content_type)
+    except storage.StorageError:
+        log.exception("An attachment could not be stored in %r", store)
+        text = _(
+            "The attachments could not be stored just now, so nothing was saved; your text is "
+            "kept. Try again in a few minutes."
+        )
+        raise Unavailable(text, fields={"attachments": [text]}) from None
+    return key
+
+
+def _forget(store: storage.Storage, key: str) -> None:
+    """The transaction that named the object rolled back: no row will ever point to it."""
+    try:
+        store.delete(key)
+    except storage.StorageError:
+        log.exception("Orphaned attachment object %s left in %r", key, store)
 
 
 def attachments_for(user: User, request: SupportRequest) -> list[Attachment]:
@@ -121,11 +144,21 @@ def attachments_for(user: User, request: SupportRequest) -> list[Attachment]:
     return list(db.session.scalars(query.order_by(Attachment.id)))
 
 
-def attachment_for(user: User, attachment_id: int) -> tuple[Attachment, Path]:
+def attachment_for(user: User, attachment_id: int) -> tuple[Attachment, BinaryIO]:
+    """The attachment and its bytes (a stream the caller closes), if the user may see it."""
     attachment = get_by_id(Attachment, attachment_id)
     if attachment is None:
         raise NotFound(_("No such attachment."))
     request_for(user, attachment.request_id)
     if attachment.internal and not is_agent(user):
         raise NotFound(_("No such attachment."))
-    return attachment, Path(current_app.config["UPLOAD_DIR"]) / attachment.stored_name
+    try:
+        return attachment, storage.current().open(attachment.stored_name)
+    except storage.ObjectMissing:
+        log.error("Attachment %s: object %s is missing", attachment.id, attachment.stored_name)
+        raise NotFound(_("The file is missing.")) from None
+    except storage.StorageError:
+        log.exception("Attachment %s could not be read", attachment.id)
+        raise Unavailable(
+            _("The file could not be fetched just now. Try again in a few minutes.")
+        ) from None
