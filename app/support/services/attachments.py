@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -92,21 +93,54 @@ def clean_files(
     return cleaned
 
 
-def store_files(
-    request: SupportRequest, message: RequestMessage | None, actor: User, files, internal: bool
-) -> None:
+@dataclass(frozen=True)
+class StoredFile:
+    name: str
+    content_type: str
+    size: int
+    key: str
+
+
+def put_files(files: list[tuple[str, str, bytes]]) -> list[StoredFile]:
+    """Each cleaned upload into the file store, before the caller writes any row: a store that
+    fails refuses the call (what this call already put is deleted) with nothing to undo in the
+    database. If the transaction rolls back later (its commit failed), the objects are deleted."""
     store = storage.current()
-    for name, content_type, data in files:
-        key = _put(store, data, content_type)
-        unit_of_work.on_rollback(functools.partial(_forget, store, key))
+    stored: list[StoredFile] = []
+    try:
+        for name, content_type, data in files:
+            key = _put(store, data, content_type)
+            unit_of_work.on_rollback(functools.partial(_forget, store, key))
+            stored.append(StoredFile(name, content_type, len(data), key))
+    except Unavailable:
+        forget_files(stored)
+        raise
+    return stored
+
+
+def forget_files(stored: list[StoredFile]) -> None:
+    """Objects put for a call that then stored nothing (it found the same request already open)."""
+    store = storage.current()
+    for item in stored:
+        _forget(store, item.key)
+
+
+def record_files(
+    request: SupportRequest,
+    message: RequestMessage | None,
+    actor: User,
+    stored: list[StoredFile],
+    internal: bool,
+) -> None:
+    for item in stored:
         db.session.add(
             Attachment(
                 request_id=request.id,
                 message_id=message.id if message else None,
-                filename=name,
-                stored_name=key,
-                content_type=content_type,
-                size=len(data),
+                filename=item.name,
+                stored_name=item.key,
+                content_type=item.content_type,
+                size=item.size,
                 internal=internal,
                 uploaded_by_id=actor.id,
                 created_at=clock.now(),
@@ -129,7 +163,8 @@ def _put(store: storage.Storage, data: bytes, content_type: str) -> str:
 
 
 def _forget(store: storage.Storage, key: str) -> None:
-    """The transaction that named the object rolled back: no row will ever point to it."""
+    """No row will ever point to this object. If the store cannot delete it now, it is left as an
+    orphan (logged with its key): nothing serves it, and deleting it by hand is safe."""
     try:
         store.delete(key)
     except storage.StorageError:
