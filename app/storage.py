@@ -18,6 +18,8 @@ import os
 import re
 import secrets
 import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import urlsplit
@@ -62,6 +64,8 @@ class Storage(Protocol):
     def delete(self, key: str) -> None: ...
 
     def exists(self, key: str) -> bool: ...
+
+    def keys_older_than(self, cutoff: datetime) -> Iterator[str]: ...
 
 
 class LocalFolder:
@@ -114,6 +118,22 @@ class LocalFolder:
 
     def exists(self, key: str) -> bool:
         return self.path_for(key).is_file()
+
+    def keys_older_than(self, cutoff: datetime) -> Iterator[str]:
+        """The keys of files last written before `cutoff`; other files are left alone."""
+        try:
+            entries = list(os.scandir(self.root))
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            raise StorageError(f"Could not list {self.root}: {error}") from error
+        for entry in entries:
+            if (
+                _KEY.fullmatch(entry.name)
+                and entry.is_file()
+                and datetime.fromtimestamp(entry.stat().st_mtime, UTC) < cutoff
+            ):
+                yield entry.name
 
 
 class S3Bucket:
@@ -178,6 +198,21 @@ class S3Bucket:
                 return False
             raise StorageError(f"Could not look up {key} in {self!r}: {error}") from error
         return True
+
+    def keys_older_than(self, cutoff: datetime) -> Iterator[str]:
+        """The keys of objects under the prefix last written before `cutoff`, page by page."""
+        start = f"{self.prefix}/" if self.prefix else ""
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=start
+        )
+        try:
+            for page in pages:
+                for item in page.get("Contents", []):
+                    key = item["Key"][len(start) :]
+                    if _KEY.fullmatch(key) and item["LastModified"] < cutoff:
+                        yield key
+        except self._failures as error:
+            raise StorageError(f"Could not list {self!r}: {error}") from error
 
 
 def s3_client(endpoint_url: str | None, timeout: float):

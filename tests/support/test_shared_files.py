@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import io
 import uuid
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from app import create_app, storage
+from app import clock, create_app, storage
+from app.accounts.models import SYSTEM
 from app.extensions import db
 from app.support import services as support
 from app.support.models import Attachment, RequestMessage, SupportRequest
@@ -230,3 +232,25 @@ def test_a_store_that_does_not_answer_on_download_is_a_503_page(host, active_sub
     )
     assert response.status_code == 503
     assert "The file could not be fetched just now." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("backend", ["local", "s3"])
+def test_objects_no_attachment_names_are_collected_once_a_day_old(
+    backend, host, active_subscription, users
+):
+    shared = host("a", **({"STORAGE_URL": ""} if backend == "local" else {}))
+    consumer = login(shared.test_client(), users["consumer"])
+    assert open_with_files(consumer, active_subscription, [("a.log", LOG)]).status_code == 302
+    [attachment] = stored()
+    with shared.app_context():
+        store = storage.current()
+        orphans = [storage.new_key(), storage.new_key()]
+        for key in orphans:
+            store.put(key, b"left by a killed process", "text/plain")
+        assert support.collect_orphaned_files(SYSTEM) == 0  # too young: maybe still committing
+        assert all(store.exists(key) for key in orphans)
+        clock.freeze(clock.now() + timedelta(days=1, minutes=1))
+        assert support.collect_orphaned_files(SYSTEM) == 2
+        assert [store.exists(key) for key in orphans] == [False, False]
+        assert store.read(attachment.stored_name) == LOG
+        assert support.collect_orphaned_files(SYSTEM) == 0

@@ -7,9 +7,11 @@ transaction rolls back after a put (its commit failed), the objects it wrote are
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,7 +20,8 @@ from flask import current_app
 
 from ... import clock, storage, unit_of_work
 from ... import validation as check
-from ...accounts.models import User
+from ...accounts.models import Role, User
+from ...accounts.services import require_role
 from ...errors import NotFound, Unavailable, ValidationFailed
 from ...extensions import db, get_by_id
 from ...i18n import _
@@ -39,6 +42,9 @@ ALLOWED_ATTACHMENTS = {
 MAX_ATTACHMENTS = 10
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
 log = logging.getLogger(__name__)
+# An object younger than this may belong to a transaction still under way: never collected.
+ORPHAN_AGE = timedelta(days=1)
+COLLECT_BATCH = 500
 
 
 def size_text(size: int) -> str:
@@ -197,3 +203,25 @@ def attachment_for(user: User, attachment_id: int) -> tuple[Attachment, BinaryIO
         raise Unavailable(
             _("The file could not be fetched just now. Try again in a few minutes.")
         ) from None
+
+
+def collect_orphaned_files(actor: User) -> int:
+    """Delete the objects no attachment row names that are older than ORPHAN_AGE: left by a
+    process that died between storing a file and committing its row, or by a rollback whose
+    delete failed. Run by the system (the periodic job); the number deleted."""
+    require_role(actor, Role.ADMIN, message=_("Only the system collects orphaned files."))
+    store = storage.current()
+    keys = store.keys_older_than(clock.now() - ORPHAN_AGE)
+    deleted = 0
+    while batch := list(itertools.islice(keys, COLLECT_BATCH)):
+        named = set(
+            db.session.scalars(
+                sa.select(Attachment.stored_name).where(Attachment.stored_name.in_(batch))
+            )
+        )
+        for key in batch:
+            if key not in named:
+                store.delete(key)
+                log.info("Deleted orphaned attachment object %s from %r", key, store)
+                deleted += 1
+    return deleted
