@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -89,6 +90,29 @@ def test_keys_that_could_name_another_place_are_refused_before_the_store_is_aske
     ):
         with pytest.raises(ValueError, match="Not a storage key"):
             call()
+
+
+def test_keys_older_than_a_moment_are_listed_and_younger_ones_are_not(store):
+    keys = sorted(storage.new_key() for _ in range(3))
+    for key in keys:
+        store.put(key, b"x", "text/plain")
+    now = datetime.now(UTC)
+    assert sorted(store.keys_older_than(now + timedelta(minutes=1))) == keys
+    assert list(store.keys_older_than(now - timedelta(hours=1))) == []
+
+
+def test_an_empty_store_lists_no_keys(store):
+    assert list(store.keys_older_than(datetime.now(UTC) + timedelta(days=1))) == []
+
+
+def test_the_local_folder_lists_only_keys_not_other_files(tmp_path):
+    store = storage.LocalFolder(tmp_path)
+    key = storage.new_key()
+    store.put(key, b"x", "text/plain")
+    (tmp_path / ".upload-half-written").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("someone else's")
+    (tmp_path / "folder").mkdir()
+    assert list(store.keys_older_than(datetime.now(UTC) + timedelta(minutes=1))) == [key]
 
 
 def test_new_keys_are_random_and_valid():
