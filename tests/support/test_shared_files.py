@@ -164,6 +164,7 @@ def test_a_store_that_fails_on_upload_refuses_the_request_clearly_and_saves_noth
     assert response.status_code == 503
     html = response.get_data(as_text=True)
     assert "The attachments could not be stored just now, so nothing was saved" in html
+    assert "The files could not be stored; attach them again." in html  # next to the field
     assert UNMOVED_TEXT in html and "Every 10 minutes." in html
     assert counts() == (0, 0, 0)
 

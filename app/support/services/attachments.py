@@ -164,7 +164,8 @@ def _put(store: storage.Storage, data: bytes, content_type: str) -> str:
             "The attachments could not be stored just now, so nothing was saved; your text is "
             "kept. Try again in a few minutes."
         )
-        raise Unavailable(text, fields={"attachments": [text]}) from None
+        field = _("The files could not be stored; attach them again.")
+        raise Unavailable(text, fields={"attachments": [field]}) from None
     return key
 
 

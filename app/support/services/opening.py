@@ -72,7 +72,7 @@ def open_request(
     stored = put_files(uploads)  # before any row is written: a failing store refuses the request
     request = _new_request(actor, subscription, key, fields)
     try:
-        with db.session.begin_nested():  # the key's unique index answers here, before files
+        with db.session.begin_nested():  # the key's unique index answers here
             db.session.add(request)
             db.session.flush()
     except IntegrityError:
