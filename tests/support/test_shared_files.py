@@ -255,3 +255,17 @@ def test_objects_no_attachment_names_are_collected_once_a_day_old(
         assert [store.exists(key) for key in orphans] == [False, False]
         assert store.read(attachment.stored_name) == LOG
         assert support.collect_orphaned_files(SYSTEM) == 0
+
+
+def test_an_uploaded_file_name_never_names_the_object(
+    host, s3_server, prefix, active_subscription, users
+):
+    client = login(host("a").test_client(), users["consumer"])
+    hostile = "../../other-prefix/..\\evil name.log"
+    assert open_with_files(client, active_subscription, [(hostile, LOG)]).status_code == 302
+    [attachment] = stored()
+    assert attachment.filename.endswith("evil name.log") and "/" not in attachment.filename
+    assert len(attachment.stored_name) == 32 and set(attachment.stored_name) <= set(
+        "0123456789abcdef"
+    )
+    assert s3_server.names(prefix) == [f"{prefix}/{attachment.stored_name}"]
