@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import i18n, unit_of_work
+from . import i18n, storage, unit_of_work
 from .config import INSTANCE_DIR, ROOT, load_config
 from .extensions import csrf, db, login_manager, migrate
 from .i18n import N_
@@ -76,6 +76,7 @@ def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 - every model known before migrations run
 
     db.init_app(app)
+    storage.init_app(app)
     migrate.init_app(
         app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True
     )

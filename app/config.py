@@ -44,6 +44,11 @@ class Config:
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search_index"))
     SEARCH_LOCK_TIMEOUT = float(os.environ.get("SEARCH_LOCK_TIMEOUT", "2"))
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    # Attachments in S3-compatible object storage (s3://bucket/prefix) instead of UPLOAD_DIR,
+    # for several hosts; the endpoint for a non-AWS store, and the longest wait per call.
+    STORAGE_URL = os.environ.get("STORAGE_URL", "")
+    STORAGE_ENDPOINT_URL = os.environ.get("STORAGE_ENDPOINT_URL", "")
+    STORAGE_TIMEOUT = float(os.environ.get("STORAGE_TIMEOUT", "10"))
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 12 * 1024 * 1024)
     MAX_ATTACHMENT_BYTES = _int("MAX_ATTACHMENT_BYTES", 5 * 1024 * 1024)
 

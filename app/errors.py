@@ -65,6 +65,13 @@ class RateLimited(DomainError):
     title = _l("Too many requests")
 
 
+class Unavailable(DomainError):
+    """A system the call needs (the file store) did not answer; nothing was saved."""
+
+    status = 503
+    title = _l("Service unavailable")
+
+
 JSON_TYPES = ("application/json", "application/problem+json")
 
 
@@ -161,7 +168,7 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         if wants_problem_json():
             return problem(error.status, error.title, error.message, errors=error.fields)
-        if error.status in (403, 404, 401):
+        if error.status in (403, 404, 401, 503):
             return render_error_page(error.status, error.message)
         flash(error.message, "error")
         return redirect(request.referrer or "/")
@@ -222,6 +229,7 @@ def render_error_page(status: int, message: str | None):
         403: _("Not allowed"),
         404: _("Not found"),
         500: _("Server error"),
+        503: _("Service unavailable"),
     }
     return (
         render_template(

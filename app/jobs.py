@@ -171,6 +171,12 @@ SCHEDULE: list[PeriodicJob] = [
         _l("Record SLA breaches (notified once) and close requests resolved for 7 days."),
     ),
     PeriodicJob(
+        "support.orphaned_files",
+        support_jobs.collect_orphaned_files,
+        60,
+        _l("Delete stored files that no attachment names, a day after they were written."),
+    ),
+    PeriodicJob(
         "notifications.outbox",
         notification_jobs.send_outbox,
         1,

@@ -18,3 +18,9 @@ def check_slas() -> str:
         result2=result["resolution_breaches"],
         result3=result["closed"],
     )
+
+
+def collect_orphaned_files() -> str:
+    """Objects in the file store that no attachment names, older than a day, deleted."""
+    deleted = services.collect_orphaned_files(SYSTEM)
+    return _("Orphaned files deleted: %(count)s.", count=deleted)

@@ -4,8 +4,6 @@ renders or redirects; refused input re-renders the form with the user's text kep
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import (
     Blueprint,
     abort,
@@ -20,7 +18,14 @@ from flask import (
 from flask_login import current_user, login_required
 
 from ..accounts.models import Role
-from ..errors import Conflict, DomainError, InvalidTransition, NotFound, ValidationFailed
+from ..errors import (
+    Conflict,
+    DomainError,
+    InvalidTransition,
+    NotFound,
+    Unavailable,
+    ValidationFailed,
+)
 from ..i18n import _
 from ..inputs import whole_number
 from ..knowledge import services as knowledge
@@ -169,7 +174,7 @@ def _send_request(form):
         form.subscription_id.errors = [_("Choose one of your subscriptions.")]
         flash(_("The request could not be sent."), "error")
         return None, 422
-    except (ValidationFailed, Conflict) as error:
+    except (ValidationFailed, Conflict, Unavailable) as error:
         return None, _failed(form, error)
     return created, 302
 
@@ -256,7 +261,7 @@ def _post(request_id: int, name: str, call, success: str):
         return _render_request(request_id, (name, form), 400)
     try:
         call(form)
-    except (ValidationFailed, Conflict, InvalidTransition) as error:
+    except (ValidationFailed, Conflict, InvalidTransition, Unavailable) as error:
         code = _failed(form, error)
         return _render_request(request_id, (name, form), code)
     flash(success, "success")
@@ -388,11 +393,10 @@ def rate(request_id: int):
 @bp.route("/attachments/<int:attachment_id>")
 @login_required
 def attachment(attachment_id: int):
-    item, path = attachment_for(current_user, attachment_id)
-    if not Path(path).is_file():
-        abort(404, _("The file is missing."))
+    """Streamed from the file store through this route, so the permission check stays."""
+    item, stream = attachment_for(current_user, attachment_id)
     response = send_file(
-        path,
+        stream,
         mimetype=item.content_type,
         as_attachment=True,
         download_name=item.filename,
@@ -450,7 +454,7 @@ def incident_transition(incident_id: int):
             note=form.note.data,
             expected_version=form.version.data,
         )
-    except (ValidationFailed, Conflict, InvalidTransition) as error:
+    except (ValidationFailed, Conflict, InvalidTransition, Unavailable) as error:
         code = _failed(form, error)
         return _render_incidents((incident_id, form), code)
     flash(

@@ -33,6 +33,7 @@ SCHEDULED = [
     "subscriptions.approvals",
     "subscriptions.leases",
     "support.sla",
+    "support.orphaned_files",
     "notifications.outbox",
     "notifications.digest",
     "catalog.orderable",

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app import clock, unit_of_work
+from app import clock, storage, unit_of_work
 from app.accounts.models import SYSTEM
 from app.catalog import services as catalog
 from app.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
@@ -192,7 +192,10 @@ def test_attachment_is_stored_outside_the_web_root_and_served_only_to_those_who_
         ("screen.png", "image/png", len(PNG)),
         ("log.txt", "text/plain", 14),
     ]
-    attachment, path = support.attachment_for(users["consumer"], files[0].id)
+    attachment, stream = support.attachment_for(users["consumer"], files[0].id)
+    with stream:
+        assert stream.read() == PNG
+    path = storage.current().path_for(attachment.stored_name)
     assert path.read_bytes() == PNG
     assert Path(app.config["UPLOAD_DIR"]).resolve() in path.resolve().parents
     assert Path(app.static_folder).resolve() not in path.resolve().parents

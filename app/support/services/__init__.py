@@ -10,7 +10,12 @@ so `from app.support import services` keeps working for them."""
 
 from ...knowledge.services import rate_article, save_article_with_offers
 from .agents import assignable_agents
-from .attachments import MAX_ATTACHMENTS, attachment_for, attachments_for
+from .attachments import (
+    MAX_ATTACHMENTS,
+    attachment_for,
+    attachments_for,
+    collect_orphaned_files,
+)
 from .backlog import (
     backlog_counts,
     backlog_export_rows,
@@ -43,6 +48,7 @@ __all__ = [
     "assignable_agents",
     "attachment_for",
     "attachments_for",
+    "collect_orphaned_files",
     "backlog_counts",
     "backlog_export_rows",
     "backlog_items_of",

@@ -1,21 +1,28 @@
 """Attachments on support requests: what is accepted (type sniffed, size bounded), storing the
-files, and reading them back as the user may see them. A file is written to UPLOAD_DIR before the
-transaction commits, so it is deleted again if that transaction rolls back."""
+files, and reading them back as the user may see them. The bytes go to the file store
+(app/storage.py: UPLOAD_DIR or S3-compatible object storage) under a random key before the
+transaction commits: if a put fails the call is refused and nothing is committed; if the
+transaction rolls back after a put (its commit failed), the objects it wrote are deleted again."""
 
 from __future__ import annotations
 
 import functools
+import itertools
+import logging
 import re
-import secrets
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 import sqlalchemy as sa
 from flask import current_app
 
-from ... import clock, unit_of_work
+from ... import clock, storage, unit_of_work
 from ... import validation as check
-from ...accounts.models import User
-from ...errors import NotFound, ValidationFailed
+from ...accounts.models import Role, User
+from ...accounts.services import require_role
+from ...errors import NotFound, Unavailable, ValidationFailed
 from ...extensions import db, get_by_id
 from ...i18n import _
 from ..models import Attachment, RequestMessage, SupportRequest
@@ -34,6 +41,10 @@ ALLOWED_ATTACHMENTS = {
 }
 MAX_ATTACHMENTS = 10
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+log = logging.getLogger(__name__)
+# An object younger than this may belong to a transaction still under way: never collected.
+ORPHAN_AGE = timedelta(days=1)
+COLLECT_BATCH = 500
 
 
 def size_text(size: int) -> str:
@@ -88,29 +99,83 @@ def clean_files(
     return cleaned
 
 
-def store_files(
-    request: SupportRequest, message: RequestMessage | None, actor: User, files, internal: bool
+@dataclass(frozen=True)
+class StoredFile:
+    name: str
+    content_type: str
+    size: int
+    key: str
+
+
+def put_files(files: list[tuple[str, str, bytes]]) -> list[StoredFile]:
+    """Each cleaned upload into the file store, before the caller writes any row: a store that
+    fails refuses the call (what this call already put is deleted) with nothing to undo in the
+    database. If the transaction rolls back later (its commit failed), the objects are deleted."""
+    store = storage.current()
+    stored: list[StoredFile] = []
+    try:
+        for name, content_type, data in files:
+            key = _put(store, data, content_type)
+            unit_of_work.on_rollback(functools.partial(_forget, store, key))
+            stored.append(StoredFile(name, content_type, len(data), key))
+    except Unavailable:
+        forget_files(stored)
+        raise
+    return stored
+
+
+def forget_files(stored: list[StoredFile]) -> None:
+    """Objects put for a call that then stored nothing (it found the same request already open)."""
+    store = storage.current()
+    for item in stored:
+        _forget(store, item.key)
+
+
+def record_files(
+    request: SupportRequest,
+    message: RequestMessage | None,
+    actor: User,
+    stored: list[StoredFile],
+    internal: bool,
 ) -> None:
-    folder = Path(current_app.config["UPLOAD_DIR"])
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, content_type, data in files:
-        stored = secrets.token_hex(16)
-        path = folder / stored
-        path.write_bytes(data)
-        unit_of_work.on_rollback(functools.partial(path.unlink, missing_ok=True))
+    for item in stored:
         db.session.add(
             Attachment(
                 request_id=request.id,
                 message_id=message.id if message else None,
-                filename=name,
-                stored_name=stored,
-                content_type=content_type,
-                size=len(data),
+                filename=item.name,
+                stored_name=item.key,
+                content_type=item.content_type,
+                size=item.size,
                 internal=internal,
                 uploaded_by_id=actor.id,
                 created_at=clock.now(),
             )
         )
+
+
+def _put(store: storage.Storage, data: bytes, content_type: str) -> str:
+    key = storage.new_key()
+    try:
+        store.put(key, data, content_type)
+    except storage.StorageError:
+        log.exception("An attachment could not be stored in %r", store)
+        text = _(
+            "The attachments could not be stored just now, so nothing was saved; your text is "
+            "kept. Try again in a few minutes."
+        )
+        field = _("The files could not be stored; attach them again.")
+        raise Unavailable(text, fields={"attachments": [field]}) from None
+    return key
+
+
+def _forget(store: storage.Storage, key: str) -> None:
+    """No row will ever point to this object. If the store cannot delete it now, it is left as an
+    orphan (logged with its key): nothing serves it, and deleting it by hand is safe."""
+    try:
+        store.delete(key)
+    except storage.StorageError:
+        log.exception("Orphaned attachment object %s left in %r", key, store)
 
 
 def attachments_for(user: User, request: SupportRequest) -> list[Attachment]:
@@ -121,11 +186,43 @@ def attachments_for(user: User, request: SupportRequest) -> list[Attachment]:
     return list(db.session.scalars(query.order_by(Attachment.id)))
 
 
-def attachment_for(user: User, attachment_id: int) -> tuple[Attachment, Path]:
+def attachment_for(user: User, attachment_id: int) -> tuple[Attachment, BinaryIO]:
+    """The attachment and its bytes (a stream the caller closes), if the user may see it."""
     attachment = get_by_id(Attachment, attachment_id)
     if attachment is None:
         raise NotFound(_("No such attachment."))
     request_for(user, attachment.request_id)
     if attachment.internal and not is_agent(user):
         raise NotFound(_("No such attachment."))
-    return attachment, Path(current_app.config["UPLOAD_DIR"]) / attachment.stored_name
+    try:
+        return attachment, storage.current().open(attachment.stored_name)
+    except storage.ObjectMissing:
+        log.error("Attachment %s: object %s is missing", attachment.id, attachment.stored_name)
+        raise NotFound(_("The file is missing.")) from None
+    except storage.StorageError:
+        log.exception("Attachment %s could not be read", attachment.id)
+        raise Unavailable(
+            _("The file could not be fetched just now. Try again in a few minutes.")
+        ) from None
+
+
+def collect_orphaned_files(actor: User) -> int:
+    """Delete the objects no attachment row names that are older than ORPHAN_AGE: left by a
+    process that died between storing a file and committing its row, or by a rollback whose
+    delete failed. Run by the system (the periodic job); the number deleted."""
+    require_role(actor, Role.ADMIN, message=_("Only the system collects orphaned files."))
+    store = storage.current()
+    keys = store.keys_older_than(clock.now() - ORPHAN_AGE)
+    deleted = 0
+    while batch := list(itertools.islice(keys, COLLECT_BATCH)):
+        named = set(
+            db.session.scalars(
+                sa.select(Attachment.stored_name).where(Attachment.stored_name.in_(batch))
+            )
+        )
+        for key in batch:
+            if key not in named:
+                store.delete(key)
+                log.info("Deleted orphaned attachment object %s from %r", key, store)
+                deleted += 1
+    return deleted

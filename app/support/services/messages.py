@@ -22,7 +22,7 @@ from ..models import RequestMessage, RequestStatus, SupportRequest
 from ..states import REQUESTS
 from . import sla
 from .agents import is_agent, require_actor
-from .attachments import clean_files, store_files
+from .attachments import clean_files, put_files, record_files
 from .requests import flush_versioned, request_for
 from .text import typed_text
 
@@ -78,6 +78,7 @@ def add_message(
             else _("The message could not be sent.")
         )
         raise ValidationFailed(message, fields=errors)
+    stored = put_files(uploads)  # before any row is written: a failing store refuses the reply
     changes = _answer(actor, request, agent=agent, internal=bool(internal))
     message = RequestMessage(
         request_id=request.id,
@@ -88,7 +89,7 @@ def add_message(
     )
     db.session.add(message)
     db.session.flush()
-    store_files(request, message, actor, uploads, internal=bool(internal))
+    record_files(request, message, actor, stored, internal=bool(internal))
     link = f"/support/requests/{request.id}"
     if agent and not internal:
         notify(

@@ -26,7 +26,7 @@ from .. import signals
 from ..models import Priority, RequestStatus, RequestType, SupportRequest
 from . import sla
 from .agents import tier_agents
-from .attachments import clean_files, store_files
+from .attachments import clean_files, forget_files, put_files, record_files
 from .requests import request_by_key
 from .text import typed_text
 
@@ -69,17 +69,19 @@ def open_request(
     fields, uploads = _checked_fields(
         subscription, request_type, priority, subject, description, files
     )
+    stored = put_files(uploads)  # before any row is written: a failing store refuses the request
     request = _new_request(actor, subscription, key, fields)
     try:
-        with db.session.begin_nested():  # the key's unique index answers here, before files
+        with db.session.begin_nested():  # the key's unique index answers here
             db.session.add(request)
             db.session.flush()
     except IntegrityError:
         already = request_by_key(actor, key)
         if already is None:
             raise
+        forget_files(stored)
         return _same_request(already, subscription_id, fields["subject"], fields["description"])
-    store_files(request, None, actor, uploads, internal=False)
+    record_files(request, None, actor, stored, internal=False)
     audit.record(actor, "support_request", request.id, "opened", summary=request.subject[:200])
     signals.request_opened.send(request)
     notify(
