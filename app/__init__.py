@@ -94,6 +94,18 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user)
 
 
+@event.listens_for(Engine, "savepoint")
+def _sqlite_savepoint_inside_a_transaction(connection, name):
+    """pysqlite begins a transaction only before a write, not before a SAVEPOINT: SQLite then
+    takes the SAVEPOINT as the transaction itself, and its RELEASE commits everything so far
+    (a later rollback could not take back a row written under it). Begin first."""
+    dbapi_connection = connection.connection.dbapi_connection
+    if type(dbapi_connection).__module__.startswith("sqlite3") and not (
+        dbapi_connection.in_transaction
+    ):
+        dbapi_connection.execute("BEGIN")
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
     """WAL and a busy timeout let several processes share the SQLite file."""

@@ -124,3 +124,20 @@ def test_a_released_savepoint_is_not_the_commit(app):
     assert application.test_client().post("/edge/savepoint").status_code == 200
     assert _labels() == ["kept"]
     assert ran == ["savepoint released", "committed"]
+
+
+def test_a_row_written_under_a_released_savepoint_is_rolled_back_with_the_request(app):
+    """The first statement of the request opens a SAVEPOINT (as opening a support request does
+    around its insert); when the request then fails, the row written under it is gone too. On
+    SQLite, releasing a SAVEPOINT that began the transaction would have committed the row."""
+    application = create_app(settings_for_tests())
+
+    @application.post("/edge/savepoint-then-fail")
+    def savepoint_then_fail():
+        with db.session.begin_nested():
+            audit.record(None, "test", 1, "under the savepoint")
+        raise ValidationFailed("No.", fields={"x": ["Not this."]})
+
+    refused = application.test_client().post("/edge/savepoint-then-fail")
+    assert refused.status_code == 302  # back to the form, with the message
+    assert _labels() == []

@@ -18,7 +18,7 @@ from app.accounts.models import SYSTEM
 from app.extensions import db
 from app.support import services as support
 from app.support.models import Attachment, RequestMessage, SupportRequest
-from tests.conftest import DATABASE_URL, login, settings_for_tests
+from tests.conftest import login, settings_for_tests
 from tests.jobs.conftest import free_port
 from tests.s3 import s3_server  # noqa: F401
 from tests.support.test_routes import attachments_refused_by_the_database  # noqa: F401
@@ -207,12 +207,6 @@ def test_objects_stored_before_a_failed_commit_are_deleted_from_the_bucket(
     assert counts()[2] == 0
 
 
-@pytest.mark.xfail(
-    DATABASE_URL.startswith("sqlite"),
-    strict=True,
-    reason="pysqlite's own transaction handling: a SAVEPOINT opened before the transaction's first "
-    "write (open_request's begin_nested) starts the transaction, and its RELEASE commits it",
-)
 def test_a_request_whose_commit_fails_is_not_kept(
     host, active_subscription, users, attachments_refused_by_the_database
 ):
