@@ -223,6 +223,7 @@ def create_subscription():
             idempotency_key=_key(),
             group_id=data["group_id"],
             requested_for=data["requested_for"],
+            lease_ends_on=data["lease_ends_on"],
         )
     return _ordered(order, created)
 

@@ -27,6 +27,16 @@ class SubscribeSchema(Schema):
             "not order for them. Nothing is written in either case."
         },
     )
+    lease_ends_on = fields.Raw(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "For an offer with lease_end_chosen: the day (YYYY-MM-DD) the lease"
+            " ends, at 23:59 UTC, from tomorrow to lease_max_days (or lease_days) after today;"
+            " absent: lease_days after today. 422 with errors.lease_ends_on for a day in the"
+            " past, beyond the maximum or not a date. Ignored for other offers."
+        },
+    )
 
 
 class ModifySchema(Schema):
