@@ -64,6 +64,8 @@ class OrderType(enum.StrEnum):
     NEW = "new"
     MODIFY = "modify"
     TERMINATE = "terminate"
+    # a lease's new end waiting for approval (services/lease_approval.py): no tasks, no contract
+    EXTEND_LEASE = "extend_lease"
 
 
 class Subscription(db.Model):

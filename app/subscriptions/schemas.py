@@ -192,6 +192,12 @@ class ServiceContractSchema(Schema):
     ended_at = fields.DateTime(allow_none=True)
 
 
+class PendingLeaseExtensionSchema(Schema):
+    order_id = fields.Int()
+    status = fields.Str(metadata={"enum": ["awaiting_approval"]})
+    lease_ends_at = fields.DateTime(metadata={"description": "The end asked for."})
+
+
 class SubscriptionSchema(Schema):
     id = fields.Int()
     offer = fields.Nested(SubscribedOfferSchema)
@@ -217,6 +223,14 @@ class SubscriptionSchema(Schema):
     lease_ends_at = fields.DateTime(allow_none=True)
     lease_latest_end = fields.DateTime(
         allow_none=True, metadata={"description": "The latest end an extension may choose."}
+    )
+    lease_extension = fields.Nested(
+        PendingLeaseExtensionSchema,
+        allow_none=True,
+        metadata={
+            "description": "The lease extension waiting for approval (one subscription's"
+            " answers only; absent in lists)."
+        },
     )
     contract_id = fields.Int(allow_none=True)
     current_order = fields.Nested(ServiceOrderSchema, allow_none=True)

@@ -55,7 +55,12 @@ def billing_label(value: str) -> str:
         return value or ""
 
 
-ORDER_KINDS = {"new": _l("Order"), "modify": _l("Change"), "terminate": _l("Termination")}
+ORDER_KINDS = {
+    "new": _l("Order"),
+    "modify": _l("Change"),
+    "terminate": _l("Termination"),
+    "extend_lease": _l("Lease extension"),
+}
 
 
 def option_value(value) -> str:
