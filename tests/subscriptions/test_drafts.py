@@ -67,6 +67,29 @@ def test_resuming_after_the_form_changed_keeps_what_still_applies(users, vm):
     ]
 
 
+def test_resuming_names_values_a_changed_condition_hides_or_a_changed_limit_refuses(
+    make_offer, users
+):
+    disk = {"key": "disk_gb", "label": "Disk (GB)", "type": "number", "min": 20, "max": 500}
+    offer = make_offer("VM-DISK", options=[*VM_OPTIONS, disk])
+    draft = drafts.save(
+        users["consumer"],
+        offer,
+        {"region": "eu-west", "gpu": True, "gpu_model": "A100", "disk_gb": "400"},
+    )
+    assert draft.values["options"]["gpu_model"] == "A100"
+    changed = [dict(option) for option in VM_OPTIONS]
+    changed[4]["visible_when"] = {"field": "region", "equals": "eu-north"}
+    changed[4]["required_when"] = None
+    _change_form(offer, [*changed, dict(disk, max=200)])
+    kept, stale = drafts.resumed(draft, offer)
+    assert kept == {"region": "eu-west", "gpu": True}
+    assert stale == [
+        "GPU model: no longer applies with your other choices.",
+        "Disk (GB): “400” is no longer accepted.",
+    ]
+
+
 def test_someone_elses_draft_is_not_found(users, vm):
     draft = drafts.save(users["consumer"], vm, {"region": "eu-west"})
     with pytest.raises(NotFound):

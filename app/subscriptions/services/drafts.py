@@ -1,7 +1,8 @@
 """Saved drafts of an order form: the values a consumer entered, kept per user without checking
 required fields (ordering checks everything). Only the offer's option keys are kept, and not the
 values of fields hidden by their `visible_when`. Resuming keeps the values of fields that still
-exist and says which saved values no longer apply (a field removed, a choice no longer offered)."""
+exist and says which saved values no longer apply (a field removed, a choice no longer offered,
+a field a changed condition now hides, a value outside changed limits)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from ... import clock, conditions
 from ...accounts.models import User
 from ...catalog import services as catalog
 from ...catalog.models import LIVE_STATUSES, ServiceOffer
-from ...errors import NotFound
+from ...errors import NotFound, ValidationFailed
 from ...extensions import db, get_by_id
 from ...i18n import _
 from ..draft_models import OrderDraft
@@ -156,6 +157,31 @@ def resumed(draft: OrderDraft, offer: ServiceOffer) -> tuple[dict, list[str]]:
             )
         else:
             kept[key] = value
+    return _settled(offer, kept, stale)
+
+
+def _settled(offer: ServiceOffer, kept: dict, stale: list[str]) -> tuple[dict, list[str]]:
+    """Drop, and name, the kept values the form would not take as it stands now: a field that
+    a changed condition hides, or a value outside a field's changed limits."""
+    settled = selection.tentative_options(offer, kept)
+    try:
+        selection.clean_options(offer, kept)
+        refused: dict = {}
+    except ValidationFailed as failure:
+        refused = failure.fields or {}
+    for option in offer.options or []:
+        key, label = option["key"], option.get("label") or option["key"]
+        if key not in kept:
+            continue
+        if not conditions.evaluate(option.get("visible_when"), settled):
+            stale.append(_("%(label)s: no longer applies with your other choices.", label=label))
+        elif f"options.{key}" in refused:
+            stale.append(
+                _("%(label)s: “%(value)s” is no longer accepted.", label=label, value=kept[key])
+            )
+        else:
+            continue
+        del kept[key]
     return kept, stale
 
 

@@ -37,20 +37,30 @@ def orderable_offer(user: User, offer_id: Any) -> ServiceOffer:
     if not catalog.in_consumer_audience(user, offer):
         raise NotFound(_("No such offer."))
     if not offer.is_orderable():
-        reason = {
-            "scheduled": f"{offer.name} can be ordered from {offer.valid_from:%Y-%m-%d}."
-            if offer.valid_from
-            else "",
-            "retired": f"{offer.name} is retired and takes no new orders.",
-            "expired": f"{offer.name} is no longer offered.",
-        }.get(status, f"{offer.name} is not orderable ({status}).")
+        reason = _not_orderable_reason(offer, status)
         replacement = catalog.replacement_for(user, offer)
         if replacement is not None:
-            reason += (
-                f" Order its replacement, {replacement.name} (offer {replacement.id}), instead."
+            reason += " " + _(
+                "Order its replacement, %(name)s (offer %(id)s), instead.",
+                name=replacement.name,
+                id=replacement.id,
             )
         raise InvalidTransition(reason.strip(), fields={"offer_id": [reason.strip()]})
     return offer
+
+
+def _not_orderable_reason(offer: ServiceOffer, status: str) -> str:
+    if status == "scheduled" and offer.valid_from:
+        return _(
+            "%(name)s can be ordered from %(day)s.",
+            name=offer.name,
+            day=f"{offer.valid_from:%Y-%m-%d}",
+        )
+    if status == "retired":
+        return _("%(name)s is retired and takes no new orders.", name=offer.name)
+    if status == "expired":
+        return _("%(name)s is no longer offered.", name=offer.name)
+    return _("%(name)s is not orderable (%(status)s).", name=offer.name, status=status)
 
 
 def quote(offer: ServiceOffer, options: dict | None = None) -> dict:
@@ -219,7 +229,7 @@ def _settled_value(errors: check.Errors, option: dict, value: Any, settled: dict
             option.get("required_when") and conditions.evaluate(option["required_when"], settled)
         )
         if required and option.get("default") in (None, "") and option["type"] != "boolean":
-            check.add(errors, field, f"{option['label']} is required.")
+            check.add(errors, field, _("%(label)s is required.", label=option["label"]))
             return None
         value = option.get("default")
         if value is None:
