@@ -115,6 +115,7 @@ class OfferFileSchema(Schema):
     lease_max_days = fields.Raw(load_default=None, allow_none=True)
     lease_warn_days = fields.Raw(load_default=None, allow_none=True)
     lease_end_chosen = fields.Bool(load_default=False)
+    lease_extension_needs_approval = fields.Bool(load_default=False)
     upgrades = fields.List(fields.Raw(), load_default=list, metadata=UPGRADES_META)
     downgrades = fields.List(fields.Raw(), load_default=list, metadata=DOWNGRADES_META)
     members = fields.List(fields.Str(), load_default=list)

@@ -274,6 +274,14 @@ class OfferForm(FlaskForm):
         widget=_number(step="1", min="1"),
         description=_l("In the app and by e-mail, once. Empty: no warning."),
     )
+    lease_end_chosen = BooleanField(
+        _l("The orderer chooses the end date"),
+        description=_l("Within the longest lease; proposed: the lease's days from the order."),
+    )
+    lease_extension_needs_approval = BooleanField(
+        _l("An extension needs approval"),
+        description=_l("By the offer's approval policy, else by the group's managers."),
+    )
     upgrade_codes = StringField(
         _l("Upgrades"),
         description=_l(

@@ -261,6 +261,10 @@ class ServiceOffer(db.Model):
     lease_max_days: Mapped[int | None] = mapped_column()
     lease_warn_days: Mapped[int | None] = mapped_column()
     lease_end_chosen: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # an extension waits for the approvals engine instead of moving the end at once
+    lease_extension_needs_approval: Mapped[bool] = mapped_column(
+        default=False, server_default=sa.false()
+    )
     # the offers (by code) a subscription of this one may change to, besides its replacement
     # and the offers of the same product
     upgrade_codes: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")

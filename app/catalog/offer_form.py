@@ -59,6 +59,16 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False) if value else ""
 
 
+def _lease_data(offer) -> dict:
+    return {
+        "lease_days": _text(offer.lease_days),
+        "lease_max_days": _text(offer.lease_max_days),
+        "lease_warn_days": _text(offer.lease_warn_days),
+        "lease_end_chosen": offer.lease_end_chosen,
+        "lease_extension_needs_approval": offer.lease_extension_needs_approval,
+    }
+
+
 def offer_form_data(offer, in_force: tuple | None = None) -> dict:
     """What the form shows for a saved revision; `in_force` (price, cost) replaces its own
     price and cost (a live revision shows the ones in force, not the ones it started with)."""
@@ -84,9 +94,7 @@ def offer_form_data(offer, in_force: tuple | None = None) -> dict:
         "terms": offer.terms,
         "max_per_person": _text(offer.max_per_person),
         "max_per_group": _text(offer.max_per_group),
-        "lease_days": _text(offer.lease_days),
-        "lease_max_days": _text(offer.lease_max_days),
-        "lease_warn_days": _text(offer.lease_warn_days),
+        **_lease_data(offer),
         "upgrade_codes": ", ".join(offer.upgrade_codes or []),
         "downgrade_codes": ", ".join(offer.downgrade_codes or []),
         "service_levels": {
@@ -179,6 +187,8 @@ def offer_data(form: OfferForm, offer=None) -> dict:
         "lease_days": form.lease_days.data,
         "lease_max_days": form.lease_max_days.data,
         "lease_warn_days": form.lease_warn_days.data,
+        "lease_end_chosen": form.lease_end_chosen.data is True,
+        "lease_extension_needs_approval": form.lease_extension_needs_approval.data is True,
         "upgrade_codes": form.upgrade_codes.data or "",
         "downgrade_codes": form.downgrade_codes.data or "",
         "service_levels": {

@@ -124,6 +124,14 @@ LEASE_META = {
     "description": "Days a subscription runs before it ends (none: no lease); lease_max_days:"
     " the most an extension may reach; lease_warn_days: the owner's warning before the end."
 }
+CHOSEN_META = {
+    "description": "The orderer chooses the end date when ordering (lease_ends_on), from"
+    " tomorrow to lease_max_days (or lease_days) after the order."
+}
+APPROVAL_META = {
+    "description": "A lease extension waits for approval (the offer's policy, else the group's"
+    " managers) instead of moving the end at once."
+}
 LIMIT_META = {
     "description": "How many active subscriptions of this offer one person (or one group) may "
     "hold; null: any number.",
@@ -166,7 +174,8 @@ class OfferWriteSchema(Schema):
     lease_days = fields.Raw(allow_none=True, metadata=LEASE_META)
     lease_max_days = fields.Raw(allow_none=True)
     lease_warn_days = fields.Raw(allow_none=True)
-    lease_end_chosen = fields.Bool()
+    lease_end_chosen = fields.Bool(metadata=CHOSEN_META)
+    lease_extension_needs_approval = fields.Bool(metadata=APPROVAL_META)
     upgrade_codes = fields.List(fields.Raw(), allow_none=True, metadata=UPGRADES_META)
     downgrade_codes = fields.List(fields.Raw(), allow_none=True, metadata=DOWNGRADES_META)
 
@@ -316,7 +325,8 @@ class ConsumerOfferSchema(Schema):
     lease_days = fields.Int(allow_none=True, metadata=LEASE_META)
     lease_max_days = fields.Int(allow_none=True)
     lease_warn_days = fields.Int(allow_none=True)
-    lease_end_chosen = fields.Bool()
+    lease_end_chosen = fields.Bool(metadata=CHOSEN_META)
+    lease_extension_needs_approval = fields.Bool(metadata=APPROVAL_META)
     upgrade_codes = fields.List(fields.Str(), metadata=UPGRADES_META)
     downgrade_codes = fields.List(fields.Str(), metadata=DOWNGRADES_META)
 

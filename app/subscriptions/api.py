@@ -48,6 +48,7 @@ from .services import (
     automation,
     contracts,
     fulfillment,
+    lease_approval,
     leases,
     orders,
     quota_admin,
@@ -223,6 +224,7 @@ def create_subscription():
             idempotency_key=_key(),
             group_id=data["group_id"],
             requested_for=data["requested_for"],
+            lease_ends_on=data["lease_ends_on"],
         )
     return _ordered(order, created)
 
@@ -242,6 +244,7 @@ def get_subscription(subscription_id: int):
         subscriptions.current_order(subscription),
     )
     body["contracts"] = contracts.contracts_of(subscription)
+    body["lease_extension"] = _pending_extension(subscription)
     body["orders"] = [_order_body(order) for order in subscriptions.orders_of(subscription)]
     body["members"] = [_subscription_body(child, None, None) for child in subscription.children]
     return jsonify(SubscriptionDetailSchema().dump(body))
@@ -293,7 +296,9 @@ def create_termination(subscription_id: int):
 @endpoint(
     "/subscriptions/<int:subscription_id>/lease-extension",
     "POST",
-    summary="Extend the subscription's lease to a later end, within its offer's maximum",
+    summary="Extend the subscription's lease to a later end, within its offer's maximum (200);"
+    " when its offer's extensions need approval the end does not move yet: 202 with"
+    " lease_extension, the order waiting for approval",
     tag=TAG,
     body=LeaseExtensionSchema,
     response=SubscriptionSchema,
@@ -310,7 +315,21 @@ def create_lease_extension(subscription_id: int):
         contracts.current_contract(subscription),
         subscriptions.current_order(subscription),
     )
-    return jsonify(SubscriptionSchema().dump(body))
+    body["lease_extension"] = _pending_extension(subscription)
+    response = jsonify(SubscriptionSchema().dump(body))
+    response.status_code = 202 if body["lease_extension"] else 200
+    return response
+
+
+def _pending_extension(subscription: Subscription) -> dict | None:
+    order = lease_approval.pending(subscription)
+    if order is None:
+        return None
+    return {
+        "order_id": order.id,
+        "status": order.status,
+        "lease_ends_at": lease_approval.requested_end(order),
+    }
 
 
 # --- contracts -------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from wtforms.validators import Length, StopValidation
 from wtforms.widgets import DateInput, NumberInput
 
 from ..accounts.forms import MultiCheckboxField
-from ..i18n import _, _l
+from ..i18n import _, _l, format_day
+from .services import lease_terms
 
 OPTION_PREFIX = "option_"
 
@@ -164,6 +165,8 @@ class OrderForm(OptionsMixin, FlaskForm):
             "and you are told of it as the one who ordered."
         ),
     )
+    # asked when the offer's orderer chooses the lease's end (lease_terms.py)
+    lease_ends_on = StringField(_l("Ends on"), validators=[Length(max=40)], widget=DateInput())
     accept_terms = BooleanField(_l("I accept the terms and conditions"))
     idempotency_key = HiddenField()
 
@@ -209,6 +212,16 @@ def order_form_for(
         form.requested_for.data = ["self"]
     if not form.is_submitted():
         form.idempotency_key.data = key if is_form_key(key) else new_idempotency_key()
+    if lease_terms.asks_end(offer):
+        earliest, default, latest = lease_terms.choice_bounds(offer)
+        form.lease_ends_on.render_kw = {"min": earliest.isoformat(), "max": latest.isoformat()}
+        form.lease_ends_on.description = _(
+            "The subscription ends at 23:59 UTC that day: from %(earliest)s to %(latest)s.",
+            earliest=format_day(earliest),
+            latest=format_day(latest),
+        )
+        if not form.lease_ends_on.data:
+            form.lease_ends_on.data = default.isoformat()
     return form
 
 

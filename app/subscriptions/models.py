@@ -68,6 +68,8 @@ class OrderType(enum.StrEnum):
     NEW = "new"
     MODIFY = "modify"
     TERMINATE = "terminate"
+    # a lease's new end waiting for approval (services/lease_approval.py): no tasks, no contract
+    EXTEND_LEASE = "extend_lease"
 
 
 class Subscription(db.Model):
@@ -107,6 +109,8 @@ class Subscription(db.Model):
     # warned of it (once: the sweep never warns twice)
     lease_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     lease_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the end chosen in the order form, for an offer with `lease_end_chosen` (lease_terms.py)
+    lease_chosen_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column()  # the optimistic lock (app/versioning.py)
 
     offer: Mapped[ServiceOffer] = relationship(lazy="joined")

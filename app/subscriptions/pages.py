@@ -116,6 +116,7 @@ def subscription_page(user: User, subscription_id: int) -> dict:
         "approval": approval_queries.timeline(user, approval_queries.approval_order(history)),
         "lease_latest": leases.latest_end(subscription),
         "can_extend_lease": leases.may_extend(user, subscription),
+        "lease_extension": leases.pending_extension(subscription),
     }
 
 

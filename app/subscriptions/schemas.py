@@ -27,6 +27,16 @@ class SubscribeSchema(Schema):
             "not order for them. Nothing is written in either case."
         },
     )
+    lease_ends_on = fields.Raw(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "For an offer with lease_end_chosen: the day (YYYY-MM-DD) the lease"
+            " ends, at 23:59 UTC, from tomorrow to lease_max_days (or lease_days) after today;"
+            " absent: lease_days after today. 422 with errors.lease_ends_on for a day in the"
+            " past, beyond the maximum or not a date. Ignored for other offers."
+        },
+    )
 
 
 class ModifySchema(Schema):
@@ -182,6 +192,12 @@ class ServiceContractSchema(Schema):
     ended_at = fields.DateTime(allow_none=True)
 
 
+class PendingLeaseExtensionSchema(Schema):
+    order_id = fields.Int()
+    status = fields.Str(metadata={"enum": ["awaiting_approval"]})
+    lease_ends_at = fields.DateTime(metadata={"description": "The end asked for."})
+
+
 class SubscriptionSchema(Schema):
     id = fields.Int()
     offer = fields.Nested(SubscribedOfferSchema)
@@ -207,6 +223,14 @@ class SubscriptionSchema(Schema):
     lease_ends_at = fields.DateTime(allow_none=True)
     lease_latest_end = fields.DateTime(
         allow_none=True, metadata={"description": "The latest end an extension may choose."}
+    )
+    lease_extension = fields.Nested(
+        PendingLeaseExtensionSchema,
+        allow_none=True,
+        metadata={
+            "description": "The lease extension waiting for approval (one subscription's"
+            " answers only; absent in lists)."
+        },
     )
     contract_id = fields.Int(allow_none=True)
     current_order = fields.Nested(ServiceOrderSchema, allow_none=True)

@@ -87,7 +87,7 @@ def without_timestamp(document: dict) -> dict:
 
 def test_seed_gives_the_demo_catalog_and_a_second_seed_changes_nothing(app):
     output = seed(app)
-    assert "catalog: 46 offers created, 0 updated, 0 unchanged" in output
+    assert "catalog: 47 offers created, 0 updated, 0 unchanged" in output
     offers = current_revisions()
     assert len(offers) >= 30
     top_level = {c.name for c in db.session.scalars(sa.select(Category)) if c.parent_id is None}
@@ -159,7 +159,7 @@ def test_seed_gives_the_demo_catalog_and_a_second_seed_changes_nothing(app):
 
     before = fingerprint(everything=False)
     again = seed(app)
-    assert "catalog: 0 offers created, 0 updated, 46 unchanged" in again
+    assert "catalog: 0 offers created, 0 updated, 47 unchanged" in again
     assert fingerprint(everything=False) == before
 
 
@@ -177,7 +177,7 @@ def test_export_then_import_into_an_empty_database_gives_the_same_catalog(app):
     assert count(ServiceOffer) == 0 and count(Category) == 0
     data, lines = parse_yaml(text)
     report = import_catalog(SYSTEM, data, lines=lines)
-    assert report["summary"] == {"created": 46, "updated": 0, "unchanged": 0}
+    assert report["summary"] == {"created": 47, "updated": 0, "unchanged": 0}
     second = export_catalog(SYSTEM)
     assert without_timestamp(second) == without_timestamp(first)
 

@@ -106,8 +106,8 @@ def test_catalog_export_and_import_round_trip_on_the_command_line(app, tmp_path)
     target = tmp_path / "catalog.yaml"
     exported = runner.invoke(args=["catalog", "export", "--output", str(target)])
     assert exported.exit_code == 0, exported.output
-    assert "Exported 46 offers" in exported.output
-    assert target.read_text(encoding="utf-8").count("\n- code: ") == 46
+    assert "Exported 47 offers" in exported.output
+    assert target.read_text(encoding="utf-8").count("\n- code: ") == 47
     to_stdout = runner.invoke(args=["catalog", "export"])
     assert "format: offerdesk-catalog" in to_stdout.output
     text = target.read_text(encoding="utf-8").replace("price: '7.50'", "price: '7.95'", 1)
@@ -115,7 +115,7 @@ def test_catalog_export_and_import_round_trip_on_the_command_line(app, tmp_path)
     dry = runner.invoke(args=["catalog", "import", str(target), "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "would update VPN-ACCESS: price" in dry.output
-    assert "offers: 0 to create, 1 to update, 45 unchanged" in dry.output
+    assert "offers: 0 to create, 1 to update, 46 unchanged" in dry.output
     assert "Dry run: nothing was saved." in dry.output
     from app.catalog import services as catalog
 

@@ -275,6 +275,7 @@ def _offer_item(
             "lease_max_days": offer.lease_max_days,
             "lease_warn_days": offer.lease_warn_days,
             "lease_end_chosen": offer.lease_end_chosen,
+            "lease_extension_needs_approval": offer.lease_extension_needs_approval,
             "upgrades": list(offer.upgrade_codes or []),
             "downgrades": list(offer.downgrade_codes or []),
             "members": [member.member_code for member in offer.members],

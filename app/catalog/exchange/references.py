@@ -43,6 +43,7 @@ PLAIN_FIELDS = (
     "lease_max_days",
     "lease_warn_days",
     "lease_end_chosen",
+    "lease_extension_needs_approval",
 )
 # The file's names of the offer fields that hold ids in the database.
 FILE_NAMES = {"category_id": "category", "product_id": "product", "release_id": "release"}

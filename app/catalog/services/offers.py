@@ -44,7 +44,13 @@ from .revisions import (
     settings_for,
 )
 
-LEASE_FIELDS = ("lease_days", "lease_max_days", "lease_warn_days", "lease_end_chosen")
+LEASE_FIELDS = (
+    "lease_days",
+    "lease_max_days",
+    "lease_warn_days",
+    "lease_end_chosen",
+    "lease_extension_needs_approval",
+)
 OFFER_FIELDS = (
     "name",
     "summary",
@@ -81,13 +87,18 @@ def lease_terms(errors: check.Errors, source: dict) -> dict:
         _lease_number(errors, field, source.get(field))
         for field in ("lease_days", "lease_max_days", "lease_warn_days")
     )
-    chosen = bool(source.get("lease_end_chosen"))
+    chosen = check.flag(source.get("lease_end_chosen"))
+    approved = check.flag(source.get("lease_extension_needs_approval"))
     if days is None:
         for field, value in (("lease_max_days", most), ("lease_warn_days", warn)):
             if value is not None:
                 check.add(errors, field, _("Set the lease's days first."))
-        if chosen:
-            check.add(errors, "lease_end_chosen", _("Set the lease's days first."))
+        for field, value in (
+            ("lease_end_chosen", chosen),
+            ("lease_extension_needs_approval", approved),
+        ):
+            if value:
+                check.add(errors, field, _("Set the lease's days first."))
     else:
         if most is not None and most < days:
             check.add(errors, "lease_max_days", _("The maximum cannot be below the lease's days."))
@@ -100,6 +111,7 @@ def lease_terms(errors: check.Errors, source: dict) -> dict:
         "lease_max_days": most,
         "lease_warn_days": warn,
         "lease_end_chosen": chosen,
+        "lease_extension_needs_approval": approved,
     }
 
 

@@ -42,6 +42,8 @@ FIELD_SECTIONS = {
     "lease_days": "terms",
     "lease_max_days": "terms",
     "lease_warn_days": "terms",
+    "lease_end_chosen": "terms",
+    "lease_extension_needs_approval": "terms",
     "upgrade_codes": "general",
     "downgrade_codes": "general",
     "service_levels": "levels",

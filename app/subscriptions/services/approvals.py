@@ -25,7 +25,7 @@ from ...audit import services as audit
 from ...catalog.models import ServiceOffer
 from ...errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from ...extensions import db
-from ...i18n import _, _l
+from ...i18n import _, _l, format_day
 from ...inputs import whole_number
 from ...notifications.models import NotificationKind
 from ...notifications.services import notify
@@ -41,7 +41,7 @@ from ..models import (
 )
 from ..states import APPROVAL_STEP, ORDER
 from . import approval_routing as routing
-from . import conditions, policies
+from . import conditions, lease_approval, policies
 from .contracts import write_contract
 from .fulfillment import advance, plan_tasks
 from .lifecycle import move
@@ -69,17 +69,20 @@ def on_exceed(offer: ServiceOffer) -> str:
     return policy.on_exceed if policy is not None and policy.on_exceed else "refuse"
 
 
-def plan(offer: ServiceOffer, agreement: dict, breaches: list | tuple = ()) -> list[ApprovalStep]:
+def plan(
+    offer: ServiceOffer, agreement: dict, breaches: list | tuple = (), *, auto_approve: bool = True
+) -> list[ApprovalStep]:
     """The approval steps of a new order of `offer` (not saved yet): each waiting, skipped
     (its condition does not hold) or auto-approved, with why. `breaches` (the group's quotas
     this order exceeds, under a policy whose `on_exceed` is approve) add a last "Over quota"
-    step for the group's managers, which no auto-approve condition passes."""
+    step for the group's managers, which no auto-approve condition passes. Without
+    `auto_approve` (a lease extension) the policy's auto-approve condition is not applied."""
     policy = policies.policy_for(offer)
     specs = list(policy.steps or []) if policy is not None else []
     facts = facts_of(agreement)
     auto, why = (
         conditions.explain(policy.auto_approve, facts)
-        if policy is not None and policy.auto_approve
+        if auto_approve and policy is not None and policy.auto_approve
         else (False, "")
     )
     steps = []
@@ -101,6 +104,13 @@ def plan(offer: ServiceOffer, agreement: dict, breaches: list | tuple = ()) -> l
         note = " ".join(breach.message for breach in breaches)
         steps.append(_step(policy, len(steps) + 1, spec, A.WAITING, note))
     return steps
+
+
+def extension_step(policy, sequence: int, name: str) -> ApprovalStep:
+    """The step of a lease extension whose offer's policy has none waiting: the group's
+    managers decide (routing falls back to the catalog managers when there are none)."""
+    spec = {"name": name, "approvers": [{"kind": "group_managers"}], "require": "one"}
+    return _step(policy, sequence, spec, A.WAITING, "")
 
 
 def _step(policy, sequence: int, spec: dict, status: A, note: str) -> ApprovalStep:
@@ -154,6 +164,9 @@ def start_fulfillment(actor: User, order: Order) -> None:
     """An approved (or unguarded) order: its tasks, and their first steps run. A new instance
     first gets the contract the requester agreed to (a change's is amended when it is done)."""
     subscription = order.subscription
+    if order.order_type == OrderType.EXTEND_LEASE:
+        lease_approval.apply(actor, order)
+        return
     if order.order_type == OrderType.MODIFY:
         target = db.session.get(ServiceOffer, order.target_offer_id) or subscription.offer
         plan_tasks(actor, order, subscription, target)
@@ -175,11 +188,7 @@ def _start_next(actor: User, order: Order) -> None:
         ORDER.move(order, OrderStatus.IN_PROGRESS)
         flush_versioned(order, noun="order", object_type="order")
         audit.record(actor, "order", order.id, "approved", changes=changes)
-        _tell(
-            order,
-            _l("Approved: %(name)s", name=order.subscription.offer.name),
-            _l("Your order is approved: fulfillment starts."),
-        )
+        _tell(order, _l("Approved: %(name)s", name=order.subscription.offer.name), _approved(order))
         start_fulfillment(actor, order)
         return
     asked, reached, note = routing.first_asked(step, order)
@@ -189,6 +198,13 @@ def _start_next(actor: User, order: Order) -> None:
     flush_versioned(step, noun="approval", object_type="approval_step")
     audit.record(actor, "approval_step", step.id, "started", summary=f"asked {len(asked)}")
     ask(step, order, asked)
+
+
+def _approved(order: Order) -> Any:
+    if order.order_type == OrderType.EXTEND_LEASE:
+        day = lease_approval.requested_end(order)
+        return _l("The lease extension is approved: it now ends on %(day)s.", day=format_day(day))
+    return _l("Your order is approved: fulfillment starts.")
 
 
 def ask(step: ApprovalStep, order: Order, asked: list[int], *, reminder: bool = False) -> None:
@@ -363,13 +379,19 @@ def _end(actor: User, order: Order, to: OrderStatus, reason: str) -> None:
         ended = S.ACTIVE  # the subscription goes on as it was
     else:
         ended = S.REJECTED if to == OrderStatus.REJECTED else S.CANCELLED
-    move(actor, subscription, ended, reason=reason)
+    if order.order_type != OrderType.EXTEND_LEASE:  # a lease not extended runs on unchanged
+        move(actor, subscription, ended, reason=reason)
     if to == OrderStatus.REJECTED:
         _tell(
             order,
             _l("Rejected: %(name)s", name=subscription.offer.name),
             _l("Your order was rejected: %(reason)s", reason=reason),
         )
+
+
+def withdraw(actor: User, order: Order, reason: str) -> None:
+    """Withdraw a waiting order for the system (a lease extension whose lease has ended)."""
+    _end(actor, order, OrderStatus.CANCELLED, reason)
 
 
 def cancel(actor: User, order_id: Any) -> Order:

@@ -46,8 +46,10 @@ def save(
     group_id: str | None = None,
     requested_for: list[str] | None = None,
     draft_id: int | None = None,
+    lease_ends_on: str | None = None,
 ) -> OrderDraft:
-    """Save the order form as it stands: a new draft, or the resumed one (`draft_id`)."""
+    """Save the order form as it stands: a new draft, or the resumed one (`draft_id`). The
+    lease's end, as typed, is kept unchecked (ordering checks it against that day)."""
     kept = _kept_options(offer, options or {})
     labels = {
         option["key"]: option.get("label") or option["key"]
@@ -59,6 +61,8 @@ def save(
         values["group_id"] = str(group_id)
     if requested_for:
         values["requested_for"] = [str(person) for person in requested_for]
+    if lease_ends_on and offer.lease_end_chosen:
+        values["lease_ends_on"] = str(lease_ends_on)[:40]
     draft = draft_for(user, draft_id) if draft_id is not None else None
     if draft is None:
         draft = OrderDraft(user_id=user.id, offer_id=offer.id, created_at=clock.now())

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import flag_modified
 
 from ... import clock
 from ... import validation as check
@@ -23,6 +24,8 @@ from ...i18n import _, _l, format_day
 from ...notifications.models import NotificationKind
 from ...notifications.services import notify
 from ..models import Order, OrderStatus, OrderType, Subscription, SubscriptionStatus
+from . import approvals, lease_approval, policies
+from .contracts import agreement
 from .lifecycle import guarded_touch
 from .orders import _start_termination
 from .subscriptions import subscription_for
@@ -43,6 +46,14 @@ def latest_end(subscription: Subscription) -> datetime | None:
         return None
     latest = lease_start(subscription) + timedelta(days=days)
     return latest.replace(hour=23, minute=59, second=0, microsecond=0)
+
+
+def pending_extension(subscription: Subscription) -> dict | None:
+    """The extension waiting for approval, for the subscription's page: its order and end."""
+    if subscription.lease_ends_at is None or subscription.status != S.ACTIVE:
+        return None
+    order = lease_approval.pending(subscription)
+    return {"order": order, "ends": lease_approval.requested_end(order)} if order else None
 
 
 def may_extend(user: User, subscription: Subscription) -> bool:
@@ -67,7 +78,9 @@ def _end_of_day(value: datetime) -> datetime:
 def extend(actor: User, subscription_id: int, ends: Any) -> Subscription:
     """Move the lease's end later, within the offer's maximum. Authorization first (a
     subscription the actor cannot see is not found; one of the group, not theirs, refused),
-    then the date: field-level errors under `lease_ends_at`."""
+    then the date: field-level errors under `lease_ends_at`. For an offer whose extensions
+    need approval the end does not move: an `extend_lease` order waits for approval
+    (lease_approval.pending(subscription) is it; one at a time)."""
     subscription = subscription_for(actor, subscription_id)
     if subscription.lease_ends_at is None:
         raise Conflict(
@@ -83,6 +96,28 @@ def extend(actor: User, subscription_id: int, ends: Any) -> Subscription:
         raise NotAllowed(
             _("Only the subscription's owner or a manager of its group can extend it.")
         )
+    waiting = lease_approval.pending(subscription)
+    if waiting is not None:
+        day = format_day(lease_approval.requested_end(waiting))
+        message = _("An extension to %(day)s already waits for approval.", day=day)
+        raise Conflict(message, fields={"lease_ends_at": [message]})
+    when = _new_end(subscription, ends)
+    if subscription.offer.lease_extension_needs_approval:
+        _ask_approval(actor, subscription, when)
+        return subscription
+    guarded_touch(
+        actor,
+        subscription,
+        "lease_extended",
+        summary=f"{when:%Y-%m-%d}",
+        lease_ends_at=when,
+        lease_warned_at=None,  # warned again before the new end
+    )
+    return subscription
+
+
+def _new_end(subscription: Subscription, ends: Any) -> datetime:
+    """The chosen new end, or field-level errors under `lease_ends_at`."""
     errors: check.Errors = {}
     when = check.moment(errors, "lease_ends_at", ends)
     if when is None and not errors:
@@ -104,17 +139,43 @@ def extend(actor: User, subscription_id: int, ends: Any) -> Subscription:
                 "lease_ends_at",
                 _("The lease can run until %(day)s at the latest.", day=format_day(latest)),
             )
-    if errors:
+    if errors or when is None:
         raise ValidationFailed(_("The lease could not be extended."), fields=errors)
-    guarded_touch(
-        actor,
-        subscription,
-        "lease_extended",
-        summary=f"{when:%Y-%m-%d}",
-        lease_ends_at=when,
-        lease_warned_at=None,  # warned again before the new end
+    return when
+
+
+def _ask_approval(actor: User, subscription: Subscription, when: datetime) -> Order:
+    """The extension as an order waiting for approval: the offer's policy's steps (their
+    conditions over the subscription's price and options; never auto-approved), or, when none
+    of them waits, one "Lease extension" step for the group's managers (routing's fallbacks
+    apply: never the requester or the owner)."""
+    offer = subscription.offer
+    agreed = agreement(offer, subscription.options, actor) | {"lease_ends_at": when.isoformat()}
+    steps = approvals.plan(offer, agreed, auto_approve=False)
+    if not approvals.waits(steps):
+        steps = [
+            approvals.extension_step(
+                policies.policy_for(offer), len(steps) + 1, _("Lease extension")
+            )
+        ]
+    # the subscription's version moves with the request: of two racing requests one is placed
+    flag_modified(subscription, "options")
+    guarded_touch(actor, subscription, "lease_extension_requested", summary=f"{when:%Y-%m-%d}")
+    order = Order(
+        subscription_id=subscription.id,
+        order_type=OrderType.EXTEND_LEASE.value,
+        options={"lease_ends_at": when.isoformat()},
+        agreement=agreed,
+        idempotency_key=f"lease-extension-{subscription.id}-v{subscription.version}",
+        request_fingerprint="",
+        requested_by_id=actor.id,
+        created_at=clock.now(),
+        status=approvals.initial_status(steps),
     )
-    return subscription
+    db.session.add(order)
+    db.session.flush()
+    approvals.begin(actor, order, steps)
+    return order
 
 
 # --- the sweep ---------------------------------------------------------------------------------
@@ -180,6 +241,9 @@ def _end_due(actor: User, now: datetime) -> int:
         .order_by(Subscription.id)
     ).all()
     for subscription in due:
+        waiting = lease_approval.pending(subscription)
+        if waiting is not None:  # too late to decide: the lease has ended
+            approvals.withdraw(actor, waiting, _("The lease ended before it was decided."))
         _start_termination(actor, _termination_order(actor, subscription, now))
     return len(due)
 

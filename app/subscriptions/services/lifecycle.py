@@ -3,7 +3,6 @@ and versioned writes of a subscription's fields, so two racing requests cannot b
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from ... import clock
@@ -15,6 +14,7 @@ from ...versioning import flush_versioned, version_change
 from .. import signals
 from ..models import OrderType, Subscription, SubscriptionStatus
 from ..states import SUBSCRIPTION
+from .lease_terms import first_end
 
 S = SubscriptionStatus
 
@@ -37,9 +37,8 @@ def move(actor: User, subscription: Subscription, to: str, *, reason: str = "") 
     activated = to == S.ACTIVE and subscription.active_since is None
     if activated:
         subscription.active_since = clock.now()
-        lease_days = subscription.offer.lease_days
-        if lease_days and subscription.lease_ends_at is None and subscription.parent_id is None:
-            subscription.lease_ends_at = subscription.active_since + timedelta(days=lease_days)
+        if subscription.lease_ends_at is None:
+            subscription.lease_ends_at = first_end(subscription, subscription.active_since)
     if to == S.TERMINATED:
         subscription.terminated_at = clock.now()
     if to == S.FAILED:

@@ -26,7 +26,7 @@ from ...versioning import flush_versioned
 from .. import signals
 from ..models import Order, OrderStatus, OrderType, Subscription, SubscriptionStatus
 from ..states import ORDER, SUBSCRIPTION
-from . import approvals, holdings, on_behalf, quotas
+from . import approvals, holdings, lease_terms, on_behalf, quotas
 from .contracts import agreement
 from .fulfillment import advance, plan_tasks
 from .lifecycle import guarded_touch, move
@@ -139,11 +139,13 @@ def subscribe(
     idempotency_key: Any,
     group_id: Any = None,
     requested_for: User | str | int | None = None,
+    lease_ends_on: Any = None,
 ) -> tuple[Order, bool]:
     """Agree to an offer's terms and order it. Returns (order, created); a retried request with the
     same idempotency key returns the first order with created False. With `requested_for` (a
     colleague: a user, an e-mail address or an id), the actor orders for them
-    (app/subscriptions/services/on_behalf.py): they own the subscription."""
+    (app/subscriptions/services/on_behalf.py): they own the subscription. `lease_ends_on`: the
+    day the lease ends, for an offer whose orderer chooses it (lease_terms.py)."""
     require_consumer(actor)
     owner = actor if requested_for is None else on_behalf.find_beneficiary(actor, requested_for)
     key = _clean_key(idempotency_key)
@@ -153,20 +155,35 @@ def subscribe(
             _("Accept the terms and conditions to order."),
             fields={"accept_terms": [_("You must accept the terms to order.")]},
         )
-    cleaned = clean_options(offer, options)
+    cleaned, chosen = _options_and_end(offer, options, lease_ends_on)
     group = on_behalf.order_group(actor, owner, group_id) or ordering_group(actor, group_id)
     parts = {"kind": "new", "offer": offer.id, "options": cleaned, "group": group.id}
     if owner.id != actor.id:
         parts["for"] = owner.id
+    if chosen is not None:
+        parts["lease_ends_on"] = chosen.date().isoformat()
     fingerprint = _fingerprint(**parts)
     return _insert_order_once(
         actor,
         key,
         fingerprint,
         lambda: _new_subscription(
-            actor, offer, group, cleaned, key=key, fingerprint=fingerprint, owner=owner
+            actor, offer, group, cleaned, key=key, fingerprint=fingerprint, owner=owner, end=chosen
         ),
     )
+
+
+def _options_and_end(offer: ServiceOffer, options: Any, ends_on: Any) -> tuple[dict, Any]:
+    """The cleaned options and the chosen lease end, their field errors reported together."""
+    errors: check.Errors = {}
+    chosen = lease_terms.chosen_end(errors, offer, ends_on)
+    try:
+        cleaned = clean_options(offer, options)
+    except ValidationFailed as error:
+        raise ValidationFailed(error.message, fields={**error.fields, **errors}) from None
+    if errors:
+        raise ValidationFailed(_("Choose when the lease ends."), fields=errors)
+    return cleaned, chosen
 
 
 def subscribe_for(
@@ -178,6 +195,7 @@ def subscribe_for(
     accept_terms: bool,
     idempotency_key: Any,
     group_id: Any = None,
+    lease_ends_on: Any = None,
 ) -> list[tuple[Order, bool]]:
     """Order the offer once for each person (the actor among them, or not), up to
     on_behalf.MAX_BENEFICIARIES: all or none. The first refusal raises, and the caller's
@@ -194,6 +212,7 @@ def subscribe_for(
             idempotency_key=on_behalf.derived_key(key, position) if key else key,
             group_id=group_id,
             requested_for=beneficiary,
+            lease_ends_on=lease_ends_on,
         )
         for position, beneficiary in enumerate(beneficiaries, start=1)
     ]
@@ -208,6 +227,7 @@ def _new_subscription(
     key: str,
     fingerprint: str,
     owner: User,
+    end: datetime | None = None,
 ) -> Order:
     """The subscription, its new-instance order, its contract and its tasks, started (if the
     owner and the group may hold one more, within the group's quotas)."""
@@ -222,10 +242,11 @@ def _new_subscription(
         status=S.REQUESTED.value,
         options=cleaned,
         created_at=clock.now(),
+        lease_chosen_end=end,
     )
     db.session.add(subscription)
     db.session.flush()
-    agreed = agreement(offer, cleaned, actor)
+    agreed = agreement(offer, cleaned, actor) | lease_terms.snapshot(offer, end)
     steps = approvals.plan(offer, agreed, breaches)  # an order that needs approval waits for it
     order = Order(
         subscription_id=subscription.id,

@@ -55,7 +55,12 @@ def billing_label(value: str) -> str:
         return value or ""
 
 
-ORDER_KINDS = {"new": _l("Order"), "modify": _l("Change"), "terminate": _l("Termination")}
+ORDER_KINDS = {
+    "new": _l("Order"),
+    "modify": _l("Change"),
+    "terminate": _l("Termination"),
+    "extend_lease": _l("Lease extension"),
+}
 
 
 def option_value(value) -> str:
@@ -213,6 +218,8 @@ def _order_form(page: dict, key: str):
         data = {f"{OPTION_PREFIX}{name}": value for name, value in kept.items()}
         if draft.values.get("group_id"):
             data["group_id"] = draft.values["group_id"]
+        if draft.values.get("lease_ends_on"):
+            data["lease_ends_on"] = draft.values["lease_ends_on"]
     form = order_form_for(
         page["offer"],
         page["groups"],
@@ -234,6 +241,7 @@ def _save_draft(form, page: dict):
         group_id=form.group_id.data if page["show_groups"] else None,
         requested_for=form.requested_for.data if page["beneficiaries"] else None,
         draft_id=page["draft"].id if page["draft"] is not None else None,
+        lease_ends_on=form.lease_ends_on.data,
     )
     flash(
         _("Saved a draft of your order of %(name)s. Resume it from Drafts.", name=draft.offer.name),
@@ -269,6 +277,7 @@ def _place_order(form, page: dict):
             accept_terms=form.accept_terms.data is True,
             idempotency_key=form.idempotency_key.data,
             group_id=form.group_id.data if page["show_groups"] and mine else None,
+            lease_ends_on=form.lease_ends_on.data,
         )
     except ValidationFailed as error:
         _place_errors(form, error)

@@ -34,10 +34,13 @@ def extend_lease(subscription_id: int):
             flash(error.message, "error")
             return redirect(url_for(".detail", subscription_id=subscription_id))
         else:
-            flash(
-                _("The lease now ends on %(day)s.", day=format_day(extended.lease_ends_at)),
-                "success",
-            )
+            waiting = leases.pending_extension(extended)
+            if waiting is not None:
+                day = format_day(waiting["ends"])
+                flash(_("Extension to %(day)s waiting for approval.", day=day), "info")
+            else:
+                day = format_day(extended.lease_ends_at)
+                flash(_("The lease now ends on %(day)s.", day=day), "success")
             return redirect(url_for(".detail", subscription_id=subscription_id))
     elif "csrf_token" in form.errors:
         flash(_("The form expired; please submit it again."), "error")
