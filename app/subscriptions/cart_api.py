@@ -22,6 +22,7 @@ def _item_body(row: dict) -> dict:
         "options": item.options or {},
         "accept_terms": item.accept_terms,
         "added_at": item.added_at,
+        "lease_ends_on": item.lease_ends_on,
         "currency": row["offer"].currency,
         "lines": breakdown["lines"],
         "totals": breakdown["totals"],
@@ -70,6 +71,7 @@ def add_cart_item():
         accept_terms=data["accept_terms"],
         group_id=data["group_id"],
         draft_id=data["draft_id"],
+        lease_ends_on=data["lease_ends_on"],
     )
     response = jsonify(CartSchema().dump(_cart_body(api_user())))
     response.status_code = 201

@@ -4,7 +4,7 @@ Re-exported by models.py."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -39,7 +39,8 @@ class Cart(db.Model):
 class CartItem(db.Model):
     """An offer with its options (as cleaned when added or changed), the group it is for, and
     whether its terms are accepted. `offer_version` and `offer_status` are the offer as it was
-    when added, to tell what changed since."""
+    when added, to tell what changed since. `lease_ends_on`: the lease's end chosen in the order
+    form, for an offer with `lease_end_chosen` (None: `lease_days` after the checkout)."""
 
     __tablename__ = "cart_items"
 
@@ -54,6 +55,7 @@ class CartItem(db.Model):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     offer_version: Mapped[int] = mapped_column()
     offer_status: Mapped[str] = mapped_column(sa.String(16))
+    lease_ends_on: Mapped[date | None] = mapped_column(sa.Date)
 
     cart: Mapped[Cart] = relationship(back_populates="items")
     offer: Mapped[ServiceOffer] = relationship()

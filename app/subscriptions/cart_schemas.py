@@ -25,6 +25,17 @@ class CartItemRequestSchema(Schema):
         allow_none=True,
         metadata={"description": "Added from this saved draft: the draft is deleted."},
     )
+    lease_ends_on = fields.Raw(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "For an offer with lease_end_chosen: the day (YYYY-MM-DD) the lease"
+            " ends, checked as an order checks it (from tomorrow to lease_max_days, or"
+            " lease_days, after today; 422 with errors.lease_ends_on otherwise) and checked"
+            " again at checkout; absent: lease_days after the checkout. Ignored for other"
+            " offers."
+        },
+    )
 
 
 class CheckoutRequestSchema(Schema):
@@ -62,6 +73,10 @@ class CartItemSchema(Schema):
     options = fields.Dict(keys=fields.Str())
     accept_terms = fields.Bool()
     added_at = fields.DateTime()
+    lease_ends_on = fields.Date(
+        allow_none=True,
+        metadata={"description": "The lease's end chosen (null: lease_days after the checkout)"},
+    )
     currency = fields.Str()
     lines = fields.List(fields.Nested(PricedLineSchema))
     totals = fields.Dict(

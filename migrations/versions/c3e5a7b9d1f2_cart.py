@@ -1,5 +1,5 @@
 """the cart: one per user with a version, its items (offer, options, terms accepted, group, the
-offer as seen when added), and the checkouts done, unique by idempotency key per user
+offer as seen when added, the lease end chosen), and the checkouts done, unique by idempotency key per user
 
 Revision ID: c3e5a7b9d1f2
 Revises: b2d4f6a8c0e1
@@ -43,6 +43,7 @@ def upgrade():
         sa.Column('added_at', UTCDateTime(), nullable=False),
         sa.Column('offer_version', sa.Integer(), nullable=False),
         sa.Column('offer_status', sa.String(length=16), nullable=False),
+        sa.Column('lease_ends_on', sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(['cart_id'], ['carts.id'], name=op.f('fk_cart_items_cart_id_carts'), ondelete='CASCADE'),
         sa.ForeignKeyConstraint(['group_id'], ['consumer_groups.id'], name=op.f('fk_cart_items_group_id_consumer_groups'), ondelete='SET NULL'),
         sa.ForeignKeyConstraint(['offer_id'], ['service_offers.id'], name=op.f('fk_cart_items_offer_id_service_offers'), ondelete='CASCADE'),

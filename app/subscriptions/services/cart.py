@@ -9,6 +9,7 @@ Every change goes through `_changed`, which bumps the cart's version with an SQL
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ... import clock
+from ... import validation as check
 from ...accounts.models import User
 from ...catalog import services as catalog
 from ...catalog.models import OfferStatus, ServiceOffer
@@ -24,7 +26,7 @@ from ...errors import NotFound, ValidationFailed
 from ...extensions import db, get_by_id
 from ...i18n import _
 from ..cart_models import Cart, CartItem
-from . import drafts, orders, selection
+from . import drafts, lease_terms, orders, selection
 
 MAX_ITEMS = 20
 CHANGES_KEPT = 50
@@ -124,13 +126,15 @@ def add_item(
     accept_terms: bool = False,
     group_id: Any = None,
     draft_id: Any = None,
+    lease_ends_on: Any = None,
 ) -> CartItem:
-    """Add an offer with its options (checked as an order checks them) to the actor's cart;
-    added from a resumed draft (`draft_id`), the draft is done and deleted."""
+    """Add an offer with its options and, for an offer whose orderer chooses it, the lease's end
+    (checked as an order checks them) to the actor's cart; added from a resumed draft
+    (`draft_id`), the draft is done and deleted."""
     orders.require_consumer(actor)
     draft = drafts.draft_for(actor, draft_id) if draft_id not in (None, "") else None
     offer = selection.orderable_offer(actor, offer_id)
-    cleaned = selection.clean_options(offer, options)
+    cleaned, ends_on = _options_and_end(offer, {} if options is None else options, lease_ends_on)
     group = orders.ordering_group(actor, group_id)
     cart = _cart_for(actor)
     lock(cart, bump=False)
@@ -146,6 +150,7 @@ def add_item(
         added_at=clock.now(),
         offer_version=offer.version,
         offer_status=offer.status,
+        lease_ends_on=ends_on,
     )
     db.session.add(item)
     db.session.flush()
@@ -162,21 +167,45 @@ def change_item(
     options: Any = None,
     accept_terms: bool | None = None,
     group_id: Any = None,
+    lease_ends_on: Any = None,
 ) -> CartItem:
-    """Change an item's options (checked again), its group, or whether its terms are accepted."""
+    """Change an item's options (checked again), its group, its lease's end (None: unchanged;
+    empty: the default) or whether its terms are accepted."""
     item = item_for(actor, item_id)
-    if options is not None or group_id not in (None, ""):
+    if options is not None or group_id not in (None, "") or lease_ends_on is not None:
         offer = selection.orderable_offer(actor, item.offer_id)
-        if options is not None:
-            item.options = selection.clean_options(offer, options)
-        if group_id not in (None, ""):
-            item.group_id = orders.ordering_group(actor, group_id).id
+        cleaned, ends_on = _options_and_end(offer, options, lease_ends_on)
+        group = orders.ordering_group(actor, group_id) if group_id not in (None, "") else None
+        if cleaned is not None:
+            item.options = cleaned
+        if group is not None:
+            item.group_id = group.id
+        if lease_ends_on is not None:
+            item.lease_ends_on = ends_on
         item.offer_version, item.offer_status = offer.version, offer.status
     if accept_terms is not None:
         item.accept_terms = accept_terms is True
     db.session.flush()
     _changed(item.cart, "changed", item.id, item.offer)
     return item
+
+
+def _options_and_end(
+    offer: ServiceOffer, options: Any, lease_ends_on: Any
+) -> tuple[dict | None, date | None]:
+    """The cleaned options (None when not sent) and the lease's chosen end day (None when the
+    offer does not ask for one or none was chosen: the default at checkout), their field errors
+    reported together as an order reports them."""
+    errors: check.Errors = {}
+    chosen = lease_terms.chosen_end(errors, offer, lease_ends_on)
+    try:
+        cleaned = selection.clean_options(offer, options) if options is not None else None
+    except ValidationFailed as error:
+        raise ValidationFailed(error.message, fields={**error.fields, **errors}) from None
+    if errors:
+        raise ValidationFailed(_("Choose when the lease ends."), fields=errors)
+    empty = lease_ends_on is None or (isinstance(lease_ends_on, str) and not lease_ends_on.strip())
+    return cleaned, None if chosen is None or empty else chosen.date()
 
 
 def remove_item(actor: User, item_id: Any) -> None:

@@ -168,6 +168,7 @@ def _place_all(actor: User, items: list[CartItem], key: str) -> list[Order]:
                 accept_terms=True,
                 idempotency_key=f"{key}#{position}",
                 group_id=item.group_id,
+                lease_ends_on=item.lease_ends_on,
             )
         except DomainError as error:
             db.session.rollback()

@@ -213,6 +213,8 @@ def _order_form(page: dict, key: str):
         item = page["cart_item"]
         data = {f"{OPTION_PREFIX}{name}": value for name, value in (item.options or {}).items()}
         data |= {"group_id": str(item.group_id or ""), "accept_terms": item.accept_terms}
+        if item.lease_ends_on is not None:
+            data["lease_ends_on"] = item.lease_ends_on.isoformat()
     if draft is not None and request.method == "GET":
         kept, page["stale"] = drafts.resumed(draft, page["offer"])
         data = {f"{OPTION_PREFIX}{name}": value for name, value in kept.items()}

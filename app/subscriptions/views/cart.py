@@ -143,6 +143,7 @@ def to_cart(form, page: dict):
                 options=form.options_data(),
                 accept_terms=form.accept_terms.data is True,
                 group_id=form.group_id.data if page["show_groups"] else None,
+                lease_ends_on=form.lease_ends_on.data,
             )
         else:
             cart.add_item(
@@ -151,6 +152,7 @@ def to_cart(form, page: dict):
                 options=form.options_data(),
                 accept_terms=form.accept_terms.data is True,
                 group_id=form.group_id.data if page["show_groups"] else None,
+                lease_ends_on=form.lease_ends_on.data,
                 draft_id=page["draft"].id if page.get("draft") is not None else None,
             )
     except ValidationFailed as error:
