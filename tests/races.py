@@ -4,6 +4,7 @@ their first write, so every one has read the same committed state before any wri
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
@@ -18,63 +19,37 @@ def orders_racing_at_first_write(
     app, user_id: int, offer_id: int, keys: list[str], options: dict
 ) -> dict[str, str]:
     """Each key's order: "ordered", the refusal's message, or the repr of anything else."""
-    barrier = threading.Barrier(len(keys))
-    outcomes: dict[str, str] = {}
-    waited: set[str] = set()
 
-    def all_have_read(conn, cursor, statement, parameters, context, executemany):
-        name = threading.current_thread().name
-        if name in keys and name not in waited and not _reads(statement):
-            waited.add(name)
-            barrier.wait(timeout=60)
+    def order(key: str):
+        def place() -> str:
+            subs.subscribe(
+                db.session.get(User, user_id),
+                offer_id,
+                options=options,
+                accept_terms=True,
+                idempotency_key=key,
+            )
+            return "ordered"
 
-    def order(key: str) -> None:
-        with app.app_context():
-            try:
-                subs.subscribe(
-                    db.session.get(User, user_id),
-                    offer_id,
-                    options=options,
-                    accept_terms=True,
-                    idempotency_key=key,
-                )
-                unit_of_work.commit()
-                outcomes[key] = "ordered"
-            except InvalidTransition as error:
-                db.session.rollback()
-                outcomes[key] = error.message
-            except Exception as error:  # noqa: BLE001 - the test reports any other failure
-                db.session.rollback()
-                outcomes[key] = repr(error)
-            finally:
-                db.session.remove()
+        return place
 
-    old_pool = db.engine.pool
-    pool = old_pool.recreate()
-    pool._max_overflow = len(keys) * 2  # every racer holds its own connection at the barrier
-    db.engine.pool = pool
-    sa.event.listen(db.engine, "before_cursor_execute", all_have_read)
-    try:
-        threads = [threading.Thread(target=order, args=(key,), name=key) for key in keys]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", all_have_read)
-        db.engine.pool = old_pool
-        pool.dispose()
-    return outcomes
+    return racing_at_first_write(
+        app,
+        {key: order(key) for key in keys},
+        refused=lambda error: error.message if isinstance(error, InvalidTransition) else None,
+    )
 
 
 def _reads(statement: str) -> bool:
     return statement.lstrip().upper().startswith("SELECT")
 
 
-def racing_at_first_write(app, work: dict[str, object]) -> dict[str, object]:
+def racing_at_first_write(
+    app, work: dict[str, object], refused: Callable[[Exception], object | None] = lambda e: None
+) -> dict[str, object]:
     """Run each named `work()` on its own thread, connection and session, let go together at
-    their first write, then committed. Each name's outcome: what `work` returned, or the
-    refusal's or other failure's repr."""
+    their first write, then committed. Each name's outcome: what `work` returned, or, when it
+    failed (and was rolled back), what `refused(error)` makes of the failure, else its repr."""
     names = list(work)
     barrier = threading.Barrier(len(names))
     outcomes: dict[str, object] = {}
@@ -93,7 +68,8 @@ def racing_at_first_write(app, work: dict[str, object]) -> dict[str, object]:
                 unit_of_work.commit()
             except Exception as error:  # noqa: BLE001 - the test reports any failure
                 db.session.rollback()
-                outcomes[name] = repr(error)
+                described = refused(error)
+                outcomes[name] = repr(error) if described is None else described
             finally:
                 db.session.remove()
 

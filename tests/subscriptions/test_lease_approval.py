@@ -20,6 +20,7 @@ from app.subscriptions import services as subs
 from app.subscriptions.models import Order, Subscription
 from app.subscriptions.services import approvals, lease_approval, leases, policies
 from tests.conftest import login, token_for
+from tests.races import racing_at_first_write
 from tests.subscriptions.conftest import agent, order_vpn  # noqa: F401
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -181,54 +182,24 @@ def test_api_answers_202_with_the_waiting_extension(order_vpn, agent, users, man
 
 @pytest.mark.committed  # threads, each on its own connection
 def test_two_racing_requests_place_one_extension(app, order_vpn, agent, users, manager):
-    import threading
-
-    from tests.races import _reads
-
     subscription_id = _leased(order_vpn, agent).id
     unit_of_work.commit()
-    people = {"owner": users["consumer"].id, "manager": manager.id}
-    barrier = threading.Barrier(len(people))
-    waited: set[str] = set()
-    outcomes: list[str] = []
 
-    def all_have_read(conn, cursor, statement, parameters, context, executemany):
-        name = threading.current_thread().name
-        if name in people and name not in waited and not _reads(statement):
-            waited.add(name)
-            barrier.wait(timeout=60)
+    def request(user_id: int, day: str):
+        def extend() -> str:
+            leases.extend(db.session.get(type(users["consumer"]), user_id), subscription_id, day)
+            return "placed"
 
-    def request(day: str) -> None:
-        with app.app_context():
-            try:
-                actor = db.session.get(
-                    type(users["consumer"]), people[threading.current_thread().name]
-                )
-                leases.extend(actor, subscription_id, day)
-                unit_of_work.commit()
-                outcomes.append("placed")
-            except Conflict:
-                db.session.rollback()
-                outcomes.append("refused")
-            finally:
-                db.session.remove()
+        return extend
 
-    pool = db.engine.pool
-    db.engine.pool = pool.recreate()
-    sa.event.listen(db.engine, "before_cursor_execute", all_have_read)
-    try:
-        threads = [
-            threading.Thread(target=request, name=name, args=(day,))
-            for name, day in (("owner", "2026-04-15"), ("manager", "2026-04-20"))
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", all_have_read)
-        db.engine.pool.dispose()
-        db.engine.pool = pool
+    outcomes = racing_at_first_write(
+        app,
+        {
+            "owner": request(users["consumer"].id, "2026-04-15"),
+            "manager": request(manager.id, "2026-04-20"),
+        },
+        refused=lambda error: "refused" if isinstance(error, Conflict) else None,
+    ).values()
     assert sorted(outcomes) == ["placed", "refused"]
     db.session.expire_all()
     waiting = sa.select(sa.func.count(Order.id)).where(
