@@ -1,7 +1,10 @@
 import pytest
 
+from app import clock
 from app.accounts import services as accounts
+from app.extensions import db
 from app.subscriptions import services as subs
+from app.subscriptions.models import Subscription
 from tests.catalog.conftest import (  # noqa: F401
     catalog_setup,
     complete_offer_data,  # noqa: F401
@@ -37,3 +40,12 @@ def order_vpn(make_offer, users):
 
     factory.holder = offer_holder
     return factory
+
+
+def leased_subscription(order_vpn, agent, start, lease: dict) -> Subscription:
+    """A VPN subscription with this lease, ordered at `start` and made active by the agent."""
+    clock.freeze(start)
+    order, _ = order_vpn(**lease)
+    task = next(task for task in order.tasks if task.mode == "manual")
+    subs.transition_task(agent, task.id, "complete")
+    return db.session.get(Subscription, order.subscription_id)

@@ -16,12 +16,11 @@ from app.accounts.services import groups
 from app.errors import Conflict
 from app.extensions import db
 from app.notifications.models import Notification
-from app.subscriptions import services as subs
 from app.subscriptions.models import Order, Subscription
 from app.subscriptions.services import approvals, lease_approval, leases, policies
 from tests.conftest import login, token_for
 from tests.races import racing_at_first_write
-from tests.subscriptions.conftest import agent, order_vpn  # noqa: F401
+from tests.subscriptions.conftest import agent, leased_subscription, order_vpn  # noqa: F401
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LEASE = {
@@ -42,11 +41,7 @@ def manager(make_user, users):
 
 
 def _leased(order_vpn, agent, **lease):
-    clock.freeze(START)
-    order, _ = order_vpn(**(lease or LEASE))
-    task = next(task for task in order.tasks if task.mode == "manual")
-    subs.transition_task(agent, task.id, "complete")
-    return db.session.get(Subscription, order.subscription_id)
+    return leased_subscription(order_vpn, agent, START, lease or LEASE)
 
 
 def _subjects(user) -> list[str]:

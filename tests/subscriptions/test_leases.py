@@ -15,18 +15,14 @@ from app.subscriptions import services as subs
 from app.subscriptions.models import Order, Subscription
 from app.subscriptions.services import leases
 from tests.conftest import token_for
-from tests.subscriptions.conftest import agent, order_vpn  # noqa: F401
+from tests.subscriptions.conftest import agent, leased_subscription, order_vpn  # noqa: F401
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LEASE = {"lease_days": 30, "lease_max_days": 90, "lease_warn_days": 5}
 
 
 def _leased(order_vpn, agent, **lease):
-    clock.freeze(START)
-    order, _ = order_vpn(**(lease or LEASE))
-    task = next(task for task in order.tasks if task.mode == "manual")
-    subs.transition_task(agent, task.id, "complete")
-    return db.session.get(Subscription, order.subscription_id)
+    return leased_subscription(order_vpn, agent, START, lease or LEASE)
 
 
 def _warnings(user):
