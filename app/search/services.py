@@ -37,6 +37,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 import sqlalchemy as sa
+from flask import current_app
 
 from .. import clock
 from ..accounts.models import User
@@ -45,6 +46,7 @@ from .fallback import search_database
 from .highlight import offer_snippets
 from .index.store import IndexUnavailable, open_index
 from .matching import Expansion, expand, matching_docs, split_documents, terms_by_field
+from .postgres.answer import search_postgres
 from .query import Criteria, Word, parse_criteria
 from .results import (
     ARTICLE_CANDIDATES,
@@ -121,11 +123,18 @@ def search_offers(
     return _answer(user, criteria, clock.now())
 
 
+def backend() -> str:
+    """The search backend this app answers with: "whoosh" or "postgres" (SEARCH_BACKEND)."""
+    return current_app.config.get("SEARCH_BACKEND") or "whoosh"
+
+
 def _answer(user: User, criteria: Criteria, now: datetime) -> SearchResult:
-    """From the index when there are words to match; from the database for an empty query, and
-    when the index cannot answer."""
+    """From the search backend when there are words to match; from the database for an empty
+    query, and when the Whoosh index cannot answer."""
     if not criteria.words:
         return search_database(user, criteria, now, degraded=False)
+    if backend() == "postgres":
+        return search_postgres(user, criteria, now, in_limit=IN_LIMIT)
     try:
         return _search_index(user, criteria, now)
     except sa.exc.SQLAlchemyError:

@@ -83,11 +83,11 @@ def candidate_rows(
     return {row.code: row for row in db.session.connection().execute(query)}
 
 
-def page_rows(now: datetime, ids: list[int]) -> dict[int, Any]:
+def page_rows(now: datetime, ids: list[int], *extra) -> dict[int, Any]:
     if not ids:
         return {}
     query = (
-        sa.select(*row_columns(price_in_force(now)))
+        sa.select(*row_columns(price_in_force(now)), *extra)
         .outerjoin(Category, Category.id == ServiceOffer.category_id)
         .where(ServiceOffer.id.in_(ids))
     )
