@@ -9,13 +9,16 @@ from app import create_app
 from app.config import DEV_SECRET_KEY, load_config
 from app.extensions import db
 from app.markdown import render_markdown
+from app.search.postgres import include_object
 from tests.conftest import DEMO_PASSWORD, settings_for_tests
 
 
 @pytest.mark.committed  # a second connection
 def test_models_and_migrations_agree(app):
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": include_object}
+        )
         differences = compare_metadata(context, db.metadata)
     assert differences == []
 

@@ -16,6 +16,17 @@ from app.extensions import db
 from app.search import index
 from app.search.services import search_offers
 from tests.catalog.conftest import *  # noqa: F403 - make_offer, catalog_setup, complete_offer_data
+from tests.conftest import SERVER_URL
+
+# The search backends this run can test: PostgreSQL full-text search needs PostgreSQL.
+BACKENDS = ["whoosh", "postgres"] if SERVER_URL else ["whoosh"]
+
+
+@pytest.fixture(params=BACKENDS)
+def search_backend(request, app, monkeypatch):
+    """Run the test with each search backend this database has (SEARCH_BACKEND)."""
+    monkeypatch.setitem(app.config, "SEARCH_BACKEND", request.param)
+    return request.param
 
 
 @pytest.fixture(autouse=True)
