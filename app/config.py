@@ -141,10 +141,11 @@ SEARCH_BACKENDS = ("whoosh", "postgres")
 
 
 def search_backend(settings: dict) -> str:
-    """SEARCH_BACKEND checked, or its default: Whoosh on every database for now (see
-    docs/search.md)."""
+    """SEARCH_BACKEND checked, or its default: "postgres" on PostgreSQL, "whoosh" otherwise
+    (docs/search.md)."""
     on_postgres = settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
-    backend = (settings.get("SEARCH_BACKEND") or "").strip().lower() or "whoosh"
+    backend = (settings.get("SEARCH_BACKEND") or "").strip().lower()
+    backend = backend or ("postgres" if on_postgres else "whoosh")
     if backend not in SEARCH_BACKENDS:
         raise RuntimeError(f"SEARCH_BACKEND must be one of {', '.join(SEARCH_BACKENDS)}.")
     if backend == "postgres" and not on_postgres:

@@ -35,6 +35,18 @@ def test_postgres_urls_use_psycopg3():
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/d"
 
 
+def test_the_search_backend_follows_the_database_unless_set():
+    postgres, sqlite = "postgresql://u@h/d", "sqlite://"
+    assert load_config({"SQLALCHEMY_DATABASE_URI": postgres})["SEARCH_BACKEND"] == "postgres"
+    assert load_config({"SQLALCHEMY_DATABASE_URI": sqlite})["SEARCH_BACKEND"] == "whoosh"
+    chosen = load_config({"SQLALCHEMY_DATABASE_URI": postgres, "SEARCH_BACKEND": "Whoosh"})
+    assert chosen["SEARCH_BACKEND"] == "whoosh"
+    with pytest.raises(RuntimeError, match="SEARCH_BACKEND must be one of"):
+        load_config({"SEARCH_BACKEND": "solr"})
+    with pytest.raises(RuntimeError, match="needs a PostgreSQL"):
+        load_config({"SEARCH_BACKEND": "postgres", "SQLALCHEMY_DATABASE_URI": sqlite})
+
+
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
     sqlite_app = create_app(
         settings_for_tests(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'wal.db'}")

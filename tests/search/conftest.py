@@ -22,6 +22,14 @@ from tests.conftest import SERVER_URL
 BACKENDS = ["whoosh", "postgres"] if SERVER_URL else ["whoosh"]
 
 
+@pytest.fixture(autouse=True)
+def whoosh_unless_chosen(request, app, monkeypatch):
+    """Tests of the Whoosh index itself (its listeners, fallback, rebuilds) run on Whoosh, the
+    default on SQLite, whatever the database; tests that take `search_backend` run on each."""
+    if not {"search_backend", "postgres_backend"} & set(request.fixturenames):
+        monkeypatch.setitem(app.config, "SEARCH_BACKEND", "whoosh")
+
+
 @pytest.fixture(params=BACKENDS)
 def search_backend(request, app, monkeypatch):
     """Run the test with each search backend this database has (SEARCH_BACKEND)."""
