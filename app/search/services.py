@@ -21,6 +21,12 @@ How a search is answered
    warning is logged. `SearchResult.source` says which answered; `degraded` is True for that
    fallback. An empty query (browse with filters) is always answered by SQL.
 
+Steps 1 to 3 describe the Whoosh backend. With SEARCH_BACKEND=postgres (the default on
+PostgreSQL) the words are matched by PostgreSQL full-text search instead (app/search/postgres/:
+generated tsvector columns, pg_trgm for typos and "did you mean"), with the same rules, and the
+same visibility, facets, results and highlighting code; it needs no index and no fallback.
+See docs/search.md.
+
 Knowledge articles are listed apart (the top five). A published article is found by
 everyone when it is tied to no offer, or to at least one offer the user may see now; catalog
 managers and support agents find every published article. So an article never gives away a
