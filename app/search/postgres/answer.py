@@ -40,8 +40,12 @@ from .matching import (
     WordMatch,
     article_condition,
     match_words,
-    matching_offers,
+    offer_match,
+    offer_rank,
     rank_query,
+)
+from .matching import (
+    score as offer_score,
 )
 
 
@@ -50,22 +54,18 @@ def search_postgres(
 ) -> SearchResult:
     categories = category_labels()
     matches = match_words(criteria.words, categories)
-    scores = matching_offers(matches)
+    rows = _visible(user, now, matches, criteria.sort, in_limit)
+    candidates = [(row, offer_score(row.rank, row.category_id, matches)) for row in rows.values()]
     corrected = correction(criteria.words, [list(match.near) for match in matches])
     alternative = match_words(corrected, categories, fuzzy=False) if corrected else []
-    alternative_codes = set(matching_offers(alternative)) if alternative else set()
-
-    rows = candidate_rows(
-        user, now, set(scores) | alternative_codes, criteria.sort, in_limit=in_limit
-    )
-    candidates = [(rows[code], score) for code, score in scores.items() if code in rows]
     facts = [facts_of(row, criteria) for row, _ in candidates]
     misses = {each: missed_filters(each, criteria, categories) for each in set(facts)}
     kept = [item for item, each in zip(candidates, facts, strict=True) if not misses[each]]
 
     suggestion = None
     if corrected and (
-        alternative_codes & set(rows) or _articles(user, now, alternative, "relevance", 1)
+        _visible(user, now, alternative, "relevance", in_limit)
+        or _articles(user, now, alternative, "relevance", 1)
     ):
         suggestion = " ".join(word.raw for word in corrected)
     return SearchResult(
@@ -82,6 +82,15 @@ def search_postgres(
         degraded=False,
         articles=_articles(user, now, matches, criteria.sort, ARTICLE_LIMIT),
     )
+
+
+def _visible(user: User, now: datetime, matches: list[WordMatch], sort: str, in_limit: int):
+    """The offers the user may see that match every word, with their rank (one query)."""
+    where = offer_match(matches)
+    if where is None:
+        return {}
+    rank = offer_rank(matches).label("rank")
+    return candidate_rows(user, now, set(), sort, in_limit=in_limit, where=where, extra=(rank,))
 
 
 def _ranked_page(kept: list, criteria: Criteria) -> list:

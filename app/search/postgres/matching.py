@@ -189,20 +189,22 @@ def rank_query(matches: list[WordMatch]) -> sa.ColumnElement | None:
     return _or(queries) if queries else None
 
 
-def matching_offers(matches: list[WordMatch]) -> dict[str, float]:
-    """The live offers matching every word, by code, with their rank (ts_rank_cd over the
-    weighted vector, plus a little per word matched through the category)."""
+def offer_match(matches: list[WordMatch]) -> sa.ColumnElement | None:
+    """SQL: a live offer matching every word (None: no offer can)."""
     if not matches or any(m.query is None and not m.categories for m in matches):
-        return {}
+        return None
+    return sa.and_(ServiceOffer.status.in_(LIVE_STATUSES), *(offer_condition(m) for m in matches))
+
+
+def offer_rank(matches: list[WordMatch]) -> sa.ColumnElement:
+    """SQL: ts_rank_cd over the weighted vector (score() adds the categories' part)."""
     ranking = rank_query(matches)
-    rank = sa.func.ts_rank_cd(RANK_WEIGHTS, OFFER_VECTOR, ranking) if ranking is not None else 0
-    rows = db.session.execute(
-        sa.select(ServiceOffer.code, ServiceOffer.category_id, sa.literal(0.0) + rank).where(
-            ServiceOffer.status.in_(LIVE_STATUSES), *(offer_condition(m) for m in matches)
-        )
-    ).all()
-    scores = {}
-    for code, category_id, score in rows:
-        bonus = sum(CATEGORY_BONUS for m in matches if category_id in m.categories)
-        scores[code] = float(score or 0) + bonus
-    return scores
+    if ranking is None:
+        return sa.literal(0.0)
+    return sa.func.ts_rank_cd(RANK_WEIGHTS, OFFER_VECTOR, ranking)
+
+
+def score(rank: float | None, category_id: int | None, matches: list[WordMatch]) -> float:
+    """The rank plus a little per word matched through the offer's category."""
+    bonus = sum(CATEGORY_BONUS for m in matches if category_id in m.categories)
+    return float(rank or 0) + bonus
