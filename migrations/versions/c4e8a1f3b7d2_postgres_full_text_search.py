@@ -1,6 +1,6 @@
 """PostgreSQL full-text search: weighted tsvector columns on offers and knowledge articles,
 generated (so always current, in the transaction that changes the row), GIN indexes on them, and
-pg_trgm indexes on the names for typo matching and "did you mean". PostgreSQL only: on SQLite
+pg_trgm indexes on the offers' texts and the articles' titles for typo matching and "did you mean". PostgreSQL only: on SQLite
 this migration changes nothing (Whoosh is the search backend there).
 
 Revision ID: c4e8a1f3b7d2
@@ -8,13 +8,14 @@ Revises: b2d4f6a8c0e1
 Create Date: 2026-12-07 14:30:00.000000
 
 """
+
 from alembic import op
 import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'c4e8a1f3b7d2'
-down_revision = 'b2d4f6a8c0e1'
+revision = "c4e8a1f3b7d2"
+down_revision = "b2d4f6a8c0e1"
 branch_labels = None
 depends_on = None
 
@@ -64,6 +65,7 @@ def upgrade():
     for table, column in (
         ("service_offers", "name"),
         ("service_offers", "summary"),
+        ("service_offers", "description"),
         ("knowledge_articles", "title"),
     ):
         op.execute(
@@ -77,6 +79,7 @@ def downgrade():
     for name in (
         "ix_service_offers_name_trgm",
         "ix_service_offers_summary_trgm",
+        "ix_service_offers_description_trgm",
         "ix_knowledge_articles_title_trgm",
         "ix_service_offers_search_vector",
         "ix_knowledge_articles_search_vector",

@@ -80,6 +80,11 @@ def test_a_typo_still_finds_the_offer_and_suggests_the_spelling(shop, users):
     assert result.suggestion == "storage"
 
 
+def test_a_typo_of_a_word_found_only_in_descriptions_is_corrected(shop, users):
+    result = search(users["consumer"], "entreprise")
+    assert result.total == 4 and result.suggestion == "enterprise"
+
+
 def test_no_suggestion_for_words_the_index_knows_or_nothing_close(shop, users):
     assert search(users["consumer"], "vpn access").suggestion is None
     result = search(users["consumer"], "xylophone")

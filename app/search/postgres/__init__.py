@@ -16,6 +16,7 @@ POSTGRES_ONLY = frozenset(
         "ix_knowledge_articles_search_vector",
         "ix_service_offers_name_trgm",
         "ix_service_offers_summary_trgm",
+        "ix_service_offers_description_trgm",
         "ix_knowledge_articles_title_trgm",
     }
 )

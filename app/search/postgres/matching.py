@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from ...catalog.models import LIVE_STATUSES, ServiceOffer
 from ...extensions import db
 from ...knowledge.models import ArticleStatus, KnowledgeArticle, offer_articles
+from ..index.documents import plain_text
 from ..index.schema import ANALYZER
 from ..query import Word
 from ..suggestions import nearest
@@ -131,17 +132,28 @@ def _known(words: list[Word]) -> list[bool]:
 
 
 def _candidate_texts(raw: str) -> list[str]:
-    """Names, summaries and codes of live offers, titles of published articles, that have a
-    word like `raw` (pg_trgm's word similarity, through the trigram indexes)."""
+    """Names, summaries, descriptions and codes of live offers, titles of published articles,
+    that have a word like `raw` (pg_trgm's word similarity, through the trigram indexes)."""
     db.session.execute(
         sa.select(sa.func.set_config("pg_trgm.word_similarity_threshold", TRIGRAM_THRESHOLD, True))
     )
     like = sa.literal(raw)
     offers = db.session.execute(
-        sa.select(ServiceOffer.name, ServiceOffer.summary, ServiceOffer.code)
+        sa.select(
+            ServiceOffer.name, ServiceOffer.summary, ServiceOffer.description, ServiceOffer.code
+        )
         .where(
             ServiceOffer.status.in_(LIVE_STATUSES),
-            sa.or_(like.bool_op("<%")(ServiceOffer.name), like.bool_op("<%")(ServiceOffer.summary)),
+            sa.or_(
+                *(
+                    like.bool_op("<%")(column)
+                    for column in (
+                        ServiceOffer.name,
+                        ServiceOffer.summary,
+                        ServiceOffer.description,
+                    )
+                )
+            ),
         )
         .limit(NEAR_CANDIDATES)
     ).all()
@@ -153,7 +165,10 @@ def _candidate_texts(raw: str) -> list[str]:
         )
         .limit(NEAR_CANDIDATES)
     ).all()
-    texts = [f"{name} {summary or ''} {code.replace('-', ' ')}" for name, summary, code in offers]
+    texts = [
+        f"{name} {summary or ''} {plain_text(description)} {code.replace('-', ' ')}"
+        for name, summary, description, code in offers
+    ]
     return texts + list(titles)
 
 
