@@ -43,6 +43,9 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search_index"))
     SEARCH_LOCK_TIMEOUT = float(os.environ.get("SEARCH_LOCK_TIMEOUT", "2"))
+    # "whoosh" (the embedded index on this host's disk) or "postgres" (full-text search in the
+    # database, the same on every host). Blank: the default for the database (see load_config).
+    SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "")
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     # Attachments in S3-compatible object storage (s3://bucket/prefix) instead of UPLOAD_DIR,
     # for several hosts; the endpoint for a non-AWS store, and the longest wait per call.
@@ -135,4 +138,21 @@ def load_config(overrides: dict | None = None) -> dict:
         settings["SQLALCHEMY_DATABASE_URI"] = settings["SQLALCHEMY_DATABASE_URI"].replace(
             "postgresql://", "postgresql+psycopg://", 1
         )
+    settings["SEARCH_BACKEND"] = search_backend(settings)
     return settings
+
+
+SEARCH_BACKENDS = ("whoosh", "postgres")
+
+
+def search_backend(settings: dict) -> str:
+    """SEARCH_BACKEND checked, or its default: "postgres" on PostgreSQL, "whoosh" otherwise
+    (docs/search.md)."""
+    on_postgres = settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    backend = (settings.get("SEARCH_BACKEND") or "").strip().lower()
+    backend = backend or ("postgres" if on_postgres else "whoosh")
+    if backend not in SEARCH_BACKENDS:
+        raise RuntimeError(f"SEARCH_BACKEND must be one of {', '.join(SEARCH_BACKENDS)}.")
+    if backend == "postgres" and not on_postgres:
+        raise RuntimeError("SEARCH_BACKEND=postgres needs a PostgreSQL DATABASE_URL.")
+    return backend

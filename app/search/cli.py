@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 
 from .index import store, writer
 
@@ -15,6 +16,8 @@ def search() -> None:
 @search.command("reindex")
 def reindex() -> None:
     """Rebuild the whole search index from the database."""
+    if _postgres():
+        return
     total = writer.count_documents()
     try:
         with click.progressbar(
@@ -34,6 +37,8 @@ def reindex() -> None:
 @search.command("status")
 def status() -> None:
     """Say whether the index is usable, and how many documents it holds."""
+    if _postgres():
+        return
     state = store.status()
     if state["available"]:
         click.echo(
@@ -42,3 +47,14 @@ def status() -> None:
         )
     else:
         raise click.ClickException(f"Search index unavailable: {state['reason']}.")
+
+
+def _postgres() -> bool:
+    """With SEARCH_BACKEND=postgres there is no index: say so."""
+    if current_app.config.get("SEARCH_BACKEND") != "postgres":
+        return False
+    click.echo(
+        "SEARCH_BACKEND=postgres: PostgreSQL answers searches from columns it keeps current "
+        "itself; there is no index to rebuild."
+    )
+    return True

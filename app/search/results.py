@@ -188,7 +188,7 @@ def article_hit(stored: dict, terms: dict) -> ArticleHit:
     )
 
 
-def _sort_key(sort: str):
+def sort_key(sort: str):
     """The order of candidate rows for the sorts other than relevance (Whoosh ranks those)."""
 
     def by_name(row) -> tuple:
@@ -241,7 +241,7 @@ def ranked_page(searcher, expansions, kept: list, criteria: Criteria) -> list:
     orders sort the rows."""
     start = (criteria.page - 1) * criteria.per_page
     if criteria.sort != "relevance":
-        key = _sort_key(criteria.sort)
+        key = sort_key(criteria.sort)
         kept.sort(key=lambda item: key(item[0]))
         return [(row, None, docnum) for row, docnum in kept[start : start + criteria.per_page]]
     rows = {docnum: row for row, docnum in kept}

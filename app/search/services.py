@@ -21,6 +21,12 @@ How a search is answered
    warning is logged. `SearchResult.source` says which answered; `degraded` is True for that
    fallback. An empty query (browse with filters) is always answered by SQL.
 
+Steps 1 to 3 describe the Whoosh backend. With SEARCH_BACKEND=postgres (the default on
+PostgreSQL) the words are matched by PostgreSQL full-text search instead (app/search/postgres/:
+generated tsvector columns, pg_trgm for typos and "did you mean"), with the same rules, and the
+same visibility, facets, results and highlighting code; it needs no index and no fallback.
+See docs/search.md.
+
 Knowledge articles are listed apart (the top five). A published article is found by
 everyone when it is tied to no offer, or to at least one offer the user may see now; catalog
 managers and support agents find every published article. So an article never gives away a
@@ -37,6 +43,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 import sqlalchemy as sa
+from flask import current_app
 
 from .. import clock
 from ..accounts.models import User
@@ -45,6 +52,7 @@ from .fallback import search_database
 from .highlight import offer_snippets
 from .index.store import IndexUnavailable, open_index
 from .matching import Expansion, expand, matching_docs, split_documents, terms_by_field
+from .postgres.answer import search_postgres
 from .query import Criteria, Word, parse_criteria
 from .results import (
     ARTICLE_CANDIDATES,
@@ -121,11 +129,18 @@ def search_offers(
     return _answer(user, criteria, clock.now())
 
 
+def backend() -> str:
+    """The search backend this app answers with: "whoosh" or "postgres" (SEARCH_BACKEND)."""
+    return current_app.config.get("SEARCH_BACKEND") or "whoosh"
+
+
 def _answer(user: User, criteria: Criteria, now: datetime) -> SearchResult:
-    """From the index when there are words to match; from the database for an empty query, and
-    when the index cannot answer."""
+    """From the search backend when there are words to match; from the database for an empty
+    query, and when the Whoosh index cannot answer."""
     if not criteria.words:
         return search_database(user, criteria, now, degraded=False)
+    if backend() == "postgres":
+        return search_postgres(user, criteria, now, in_limit=IN_LIMIT)
     try:
         return _search_index(user, criteria, now)
     except sa.exc.SQLAlchemyError:

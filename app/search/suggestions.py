@@ -52,6 +52,23 @@ def near_words(reader, raw: str) -> list[str]:
     return ranked[:NEAR_LIMIT]
 
 
+def nearest(raw: str, frequency: dict[str, int]) -> list[str]:
+    """The words of `frequency` (word: how many documents have it) near `raw`, by the rule
+    near_words applies to the index's words: within one edit of a word of up to four letters,
+    two edits of a longer one, sharing its first letter; nearest and most frequent first."""
+    maxdist = 1 if len(raw) <= 4 else 2
+    scores = {
+        word: (_distance(raw, word), -count)
+        for word, count in frequency.items()
+        if word != raw and word[:1] == raw[:1] and abs(len(word) - len(raw)) <= maxdist
+    }
+    ranked = sorted(
+        (word for word, score in scores.items() if score[0] <= maxdist),
+        key=lambda word: (*scores[word], word),
+    )
+    return ranked[:NEAR_LIMIT]
+
+
 def correction(words: list[Word], near: list[list[str]]) -> list[Word] | None:
     """The query with each unknown word replaced by its nearest indexed word, if any changed."""
     corrected: list[Word] = []

@@ -58,12 +58,21 @@ def visible_offers(user: User, now: datetime, *columns) -> sa.Select:
 
 
 def candidate_rows(
-    user: User, now: datetime, codes: set[str], sort: str, *, in_limit: int
+    user: User,
+    now: datetime,
+    codes: set[str],
+    sort: str,
+    *,
+    in_limit: int,
+    where: sa.ColumnElement | None = None,
+    extra: tuple = (),
 ) -> dict[str, Any]:
     """The visible offers among these codes, with what filters, facets and sorting need (one
     query; the page's rows are read in full afterwards). Above `in_limit` codes, every visible
-    offer is read instead of IN (...), and the caller keeps the ones it matched."""
-    if not codes:
+    offer is read instead of IN (...), and the caller keeps the ones it matched. A backend that
+    matches in SQL passes its condition as `where` (then `codes` is ignored) and its rank among
+    the `extra` columns."""
+    if not codes and where is None:
         return {}
     columns = [
         ServiceOffer.id,
@@ -76,18 +85,20 @@ def candidate_rows(
     ]
     if sort == "newest":  # parsing thousands of timestamps costs as much as the rest
         columns.append(ServiceOffer.published_at)
-    query = visible_offers(user, now, *columns)
-    if len(codes) <= in_limit:
+    query = visible_offers(user, now, *columns, *extra)
+    if where is not None:
+        query = query.where(where)
+    elif len(codes) <= in_limit:
         query = query.where(ServiceOffer.code.in_(sorted(codes)))
     # Core, not the ORM: thousands of plain rows, and the ORM's row processing doubled the time.
     return {row.code: row for row in db.session.connection().execute(query)}
 
 
-def page_rows(now: datetime, ids: list[int]) -> dict[int, Any]:
+def page_rows(now: datetime, ids: list[int], *extra) -> dict[int, Any]:
     if not ids:
         return {}
     query = (
-        sa.select(*row_columns(price_in_force(now)))
+        sa.select(*row_columns(price_in_force(now)), *extra)
         .outerjoin(Category, Category.id == ServiceOffer.category_id)
         .where(ServiceOffer.id.in_(ids))
     )

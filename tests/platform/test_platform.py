@@ -9,13 +9,16 @@ from app import create_app
 from app.config import DEV_SECRET_KEY, load_config
 from app.extensions import db
 from app.markdown import render_markdown
+from app.search.postgres import include_object
 from tests.conftest import DEMO_PASSWORD, settings_for_tests
 
 
 @pytest.mark.committed  # a second connection
 def test_models_and_migrations_agree(app):
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": include_object}
+        )
         differences = compare_metadata(context, db.metadata)
     assert differences == []
 
@@ -30,6 +33,18 @@ def test_production_refuses_the_development_secret_key(monkeypatch):
 def test_postgres_urls_use_psycopg3():
     config = load_config({"SQLALCHEMY_DATABASE_URI": "postgresql://u@h/d"})
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/d"
+
+
+def test_the_search_backend_follows_the_database_unless_set():
+    postgres, sqlite = "postgresql://u@h/d", "sqlite://"
+    assert load_config({"SQLALCHEMY_DATABASE_URI": postgres})["SEARCH_BACKEND"] == "postgres"
+    assert load_config({"SQLALCHEMY_DATABASE_URI": sqlite})["SEARCH_BACKEND"] == "whoosh"
+    chosen = load_config({"SQLALCHEMY_DATABASE_URI": postgres, "SEARCH_BACKEND": "Whoosh"})
+    assert chosen["SEARCH_BACKEND"] == "whoosh"
+    with pytest.raises(RuntimeError, match="SEARCH_BACKEND must be one of"):
+        load_config({"SEARCH_BACKEND": "solr"})
+    with pytest.raises(RuntimeError, match="needs a PostgreSQL"):
+        load_config({"SEARCH_BACKEND": "postgres", "SQLALCHEMY_DATABASE_URI": sqlite})
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):

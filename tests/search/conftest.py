@@ -16,6 +16,25 @@ from app.extensions import db
 from app.search import index
 from app.search.services import search_offers
 from tests.catalog.conftest import *  # noqa: F403 - make_offer, catalog_setup, complete_offer_data
+from tests.conftest import SERVER_URL
+
+# The search backends this run can test: PostgreSQL full-text search needs PostgreSQL.
+BACKENDS = ["whoosh", "postgres"] if SERVER_URL else ["whoosh"]
+
+
+@pytest.fixture(autouse=True)
+def whoosh_unless_chosen(request, app, monkeypatch):
+    """Tests of the Whoosh index itself (its listeners, fallback, rebuilds) run on Whoosh, the
+    default on SQLite, whatever the database; tests that take `search_backend` run on each."""
+    if not {"search_backend", "postgres_backend"} & set(request.fixturenames):
+        monkeypatch.setitem(app.config, "SEARCH_BACKEND", "whoosh")
+
+
+@pytest.fixture(params=BACKENDS)
+def search_backend(request, app, monkeypatch):
+    """Run the test with each search backend this database has (SEARCH_BACKEND)."""
+    monkeypatch.setitem(app.config, "SEARCH_BACKEND", request.param)
+    return request.param
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ from app.search.index import writer
 from tests.conftest import module_world, token_for
 
 API = "/api/v1"
+pytestmark = pytest.mark.usefixtures("search_backend")  # each backend this database has
 
 
 @module_world

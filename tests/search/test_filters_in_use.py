@@ -5,8 +5,12 @@ filter is shown by its name, never by its slug."""
 import re
 from html import unescape
 
+import pytest
+
 from app.catalog import services as catalog
 from app.extensions import db
+
+pytestmark = pytest.mark.usefixtures("search_backend")
 
 
 def forms(html: str) -> list[str]:

@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
+
 from app import clock
 from app.catalog import services as catalog
 from tests.conftest import token_for
 from tests.search.conftest import search
+
+pytestmark = pytest.mark.usefixtures("search_backend")
 
 
 def test_page_api_and_search_show_the_price_in_force(make_offer, users, client_as, api):

@@ -10,6 +10,8 @@ from app.extensions import db
 from tests.conftest import count_queries
 from tests.search.conftest import add_published_offers
 
+pytestmark = pytest.mark.usefixtures("search_backend")
+
 
 def page_text(response) -> str:
     return response.get_data(as_text=True)
@@ -119,14 +121,18 @@ def test_pagination_keeps_the_query(client_as, users):
     assert "No more offers on this page" in beyond
 
 
-def test_degraded_mode_is_said_on_the_page(shop, client_as, search_index):
+def test_degraded_mode_is_said_on_the_page(shop, client_as, search_index, search_backend):
+    if search_backend == "postgres":
+        pytest.skip("the PostgreSQL backend has no index to lose")
     shutil.rmtree(search_index)
     html = words(page_text(client_as("consumer").get("/search?q=vpn")))
     assert "simplified mode" in html and "VPN access" in html
 
 
 @pytest.mark.parametrize("engine", ["index", "database"])
-def test_the_page_runs_a_bounded_number_of_queries(client_as, search_index, engine):
+def test_the_page_runs_a_bounded_number_of_queries(client_as, search_index, engine, search_backend):
+    if engine == "database" and search_backend == "postgres":
+        pytest.skip("the SQL fallback answers for a broken Whoosh index only")
     client = client_as("consumer")
     if engine == "database":
         shutil.rmtree(search_index)

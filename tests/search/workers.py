@@ -14,6 +14,7 @@ def _app(database_url: str, index_dir: str, lock_timeout: float):
             "SECRET_KEY": "test-secret-key",
             "SEARCH_INDEX_DIR": index_dir,
             "SEARCH_LOCK_TIMEOUT": lock_timeout,
+            "SEARCH_BACKEND": "whoosh",  # the processes race for the Whoosh index
             "MAIL_SERVER": "",
         }
     )
