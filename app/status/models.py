@@ -188,7 +188,7 @@ class UsageGroupRollup(db.Model):
     peak: Mapped[Decimal] = _amount(sa.Numeric(18, 4))
 
 
-SUBSCRIPTION_COUNTS = ("created", "started", "ended", "running")
+SUBSCRIPTION_COUNTS = ("created", "started", "terminated", "ended", "running")
 SUBSCRIPTION_MONEY = (
     "monthly_contracts",
     "yearly_contracts",
@@ -200,11 +200,11 @@ SUBSCRIPTION_MONEY = (
 
 class SubscriptionRollup(db.Model):
     """Subscriptions per offer, consumer group, currency and day: how many were created, became
-    active and ended that day; and the running ones' recurring money (MRR, and the contracts a
-    margin takes the offer's cost in force from), counted on the day they began to run. Counts
-    carry no currency (''). A day of `started`/`ended` is the day up to whose end the moment
-    falls (a midnight belongs to the day before), so the sum before a midnight is exactly the
-    moments at or before it."""
+    active, were terminated and ended (after being active) that day; and, counted on the day
+    they were created, how many run now and the running ones' recurring money (MRR, and the
+    contracts a margin takes the offer's cost in force from). Counts carry no currency ('').
+    The day of `started`/`ended` is the day up to whose end the moment falls (a midnight ends
+    the day before), so the days before a midnight hold exactly the moments at or before it."""
 
     __tablename__ = "subscription_rollups"
     __table_args__ = (
@@ -222,7 +222,8 @@ class SubscriptionRollup(db.Model):
     day: Mapped[date] = mapped_column(sa.Date)
     created: Mapped[int] = _amount()
     started: Mapped[int] = _amount()
-    ended: Mapped[int] = _amount()
+    terminated: Mapped[int] = _amount()  # on the day of terminated_at
+    ended: Mapped[int] = _amount()  # terminated after being active: up to the day of its end
     running: Mapped[int] = _amount()
     monthly_contracts: Mapped[int] = _amount()
     yearly_contracts: Mapped[int] = _amount()
