@@ -1,6 +1,7 @@
 """daily rollups: usage per subscription (and per group), metric and day; subscriptions, MRR
 and the contracts a margin is taken from per offer, group, currency and day; support volume,
-SLA outcomes and satisfaction per offer, group and day
+SLA outcomes and satisfaction per offer, group and day; subscriptions indexed by their
+creation, activation and termination moments
 
 Revision ID: c4e6a8b0d2f3
 Revises: b2d4f6a8c0e1
@@ -19,6 +20,10 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('subscriptions', schema=None) as batch_op:
+        batch_op.create_index('ix_subscriptions_created_at', ['created_at'], unique=False)
+        batch_op.create_index('ix_subscriptions_active_since', ['active_since'], unique=False)
+        batch_op.create_index('ix_subscriptions_terminated_at', ['terminated_at'], unique=False)
     op.create_table('usage_group_rollups',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('group_id', sa.Integer(), nullable=False),
@@ -151,3 +156,7 @@ def downgrade():
         batch_op.drop_index('ix_usage_group_rollups_day')
 
     op.drop_table('usage_group_rollups')
+    with op.batch_alter_table('subscriptions', schema=None) as batch_op:
+        batch_op.drop_index('ix_subscriptions_terminated_at')
+        batch_op.drop_index('ix_subscriptions_active_since')
+        batch_op.drop_index('ix_subscriptions_created_at')

@@ -1,8 +1,7 @@
 """The daily rollups: kept current as facts are written, rebuilt from the facts to the same rows,
 and the dashboard and KPI figures read from them equal those computed from the facts alone."""
 
-import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -22,7 +21,6 @@ from app.status.services import dashboards, rollups
 from app.status.services.periods import Period, parse_period
 from app.subscriptions.models import ServiceContract, Subscription
 from app.support.models import SupportRequest
-from tests.races import racing_at_first_write
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 ROLLUPS = (UsageRollup, UsageGroupRollup, SubscriptionRollup, SupportRollup)

@@ -22,13 +22,19 @@ from ...catalog.prices import cost_in_force
 from ...extensions import db
 from ...subscriptions.models import Subscription
 from ...support.models import SupportRequest
-from ..models import SubscriptionRollup, SupportRollup, UsageGroupRollup, UsageRollup
-from ..sqltime import at, seconds_between
+from ..models import (
+    SubscriptionRollup,
+    SupportRollup,
+    UsageGroupRollup,
+    UsageRecord,
+    UsageRollup,
+)
+from ..sqltime import at, day_of, seconds_between
 from .kpis import _hours, ratio
 from .periods import Period, months_of
 from .revenue import CENT
 from .scopes import Scope
-from .usage import _daily, gauge_keys
+from .usage import gauge_keys
 
 
 def _midnight(day: date) -> datetime:
@@ -75,6 +81,32 @@ def _days(table, parts: Split) -> list[sa.ColumnElement]:
 # --- usage ---------------------------------------------------------------------------------------
 
 
+def _edge_usage(scope: Scope, parts: Split, gauges: set[str]) -> sa.Select:
+    """Per metric and day of the edges, from the records (usage._daily's figures), walked by
+    their period index and joined to the subscriptions in scope."""
+    U = UsageRecord  # noqa: N806
+    day = day_of(U.period_start).label("day")
+    per_subscription = (
+        sa.select(
+            U.metric.label("metric"),
+            day,
+            sa.case(
+                (U.metric.in_(sorted(gauges)), sa.func.max(U.quantity)),
+                else_=sa.func.sum(U.quantity),
+            ).label("quantity"),
+        )
+        .join(Subscription, Subscription.id == U.subscription_id)
+        .where(scope.subscriptions.whereclause, _within(U.period_start, parts.edges))
+        .group_by(U.metric, U.subscription_id, day)
+        .subquery()
+    )
+    return sa.select(
+        per_subscription.c.metric,
+        per_subscription.c.day,
+        sa.func.sum(per_subscription.c.quantity),
+    ).group_by(per_subscription.c.metric, per_subscription.c.day)
+
+
 def usage_totals(scope: Scope, period: Period) -> dict[str, float]:
     """Per metric over the period: a counter's total, a gauge's peak day (usage.usage_totals)."""
     parts = split(period)
@@ -95,11 +127,8 @@ def usage_totals(scope: Scope, period: Period) -> dict[str, float]:
         ).all()
         for metric, day, quantity, peak in rows:
             figures[(metric, day)] = peak if metric in gauges else quantity
-    for part in parts.edges:
-        daily = _daily(scope.subscriptions, part)
-        for metric, day, quantity in db.session.execute(
-            sa.select(daily.c.metric, daily.c.day, daily.c.quantity)
-        ).all():
+    if parts.edges:
+        for metric, day, quantity in db.session.execute(_edge_usage(scope, parts, gauges)).all():
             figures[(metric, f"edge-{day}")] = quantity
     totals: dict[str, float] = {}
     for (metric, _day), value in figures.items():
@@ -129,76 +158,71 @@ def _month_ends(period: Period) -> list[tuple[str, datetime, date]]:
     return ends
 
 
-def _new_and_terminated(scope: Scope, period: Period, parts: Split) -> dict[str, list[int]]:
-    per_month: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    if parts.first is not None:
-        table = SubscriptionRollup.__table__
-        for day, created, terminated in db.session.execute(
-            sa.select(table.c.day, sa.func.sum(table.c.created), sa.func.sum(table.c.terminated))
-            .where(*_days(table, parts), *scope.rollup_filter(table))
-            .group_by(table.c.day)
-        ).all():
-            per_month[day.strftime("%Y-%m")][0] += int(created or 0)
-            per_month[day.strftime("%Y-%m")][1] += int(terminated or 0)
-    if parts.edges:
-        S = Subscription  # noqa: N806
-        for index, moment in enumerate((S.created_at, S.terminated_at)):
-            for created in db.session.scalars(
-                sa.select(moment).where(S.id.in_(scope.subscriptions), _within(moment, parts.edges))
-            ):
-                per_month[created.strftime("%Y-%m")][index] += 1
-    return per_month
-
-
-def _active_at(scope: Scope, ends: list[tuple[str, datetime, date]]) -> list[int]:
-    """Active at each moment: started up to it minus ended (after being active) up to it; the
-    rollups up to its midnight, the facts after."""
-    if not ends:
-        return []
+def _daily_counts(scope: Scope) -> list[tuple]:
+    """Per day: created, terminated, started − ended, and running, in one pass."""
     table = SubscriptionRollup.__table__
-    row = db.session.execute(
+    return db.session.execute(
         sa.select(
-            *[
-                sa.func.sum(sa.case((table.c.day < cut, table.c.started - table.c.ended), else_=0))
-                for _, _, cut in ends
-            ]
-        ).where(*scope.rollup_filter(table))
-    ).one()
+            table.c.day,
+            sa.func.sum(table.c.created),
+            sa.func.sum(table.c.terminated),
+            sa.func.sum(table.c.started - table.c.ended),
+            sa.func.sum(table.c.running),
+        )
+        .where(*scope.rollup_filter(table))
+        .group_by(table.c.day)
+    ).all()
+
+
+def _edge_new_and_terminated(scope: Scope, parts: Split, per_month: dict) -> None:
+    S = Subscription  # noqa: N806
+    for index, moment in enumerate((S.created_at, S.terminated_at)):
+        for when in db.session.scalars(
+            sa.select(moment).where(scope.subscriptions.whereclause, _within(moment, parts.edges))
+        ):
+            per_month[when.strftime("%Y-%m")][index] += 1
+
+
+def _edge_active(scope: Scope, ends: list[tuple[str, datetime, date]]) -> list[int]:
+    """Per month end: started after its midnight and up to it, minus ended (after being
+    active) in the same span, from the facts."""
     S = Subscription  # noqa: N806
     started, ended = S.active_since, S.terminated_at
-    after = [
-        (
-            _count_if(sa.and_(started > at(_midnight(cut)), started <= at(moment))),
-            _count_if(
-                sa.and_(started.is_not(None), ended > at(_midnight(cut)), ended <= at(moment))
-            ),
-        )
-        for _, moment, cut in ends
-    ]
+    columns = []
+    for _, moment, cut in ends:
+        after = at(_midnight(cut))
+        columns.append(_count_if(sa.and_(started > after, started <= at(moment))))
+        columns.append(_count_if(sa.and_(started.is_not(None), ended > after, ended <= at(moment))))
     earliest = at(_midnight(min(cut for _, _, cut in ends)))
-    facts = db.session.execute(
-        sa.select(*[column for pair in after for column in pair]).where(
-            S.id.in_(scope.subscriptions), sa.or_(started > earliest, ended > earliest)
+    row = db.session.execute(
+        sa.select(*columns).where(
+            scope.subscriptions.whereclause, sa.or_(started > earliest, ended > earliest)
         )
     ).one()
-    return [
-        int(row[index] or 0) + int(facts[2 * index] or 0) - int(facts[2 * index + 1] or 0)
-        for index in range(len(ends))
-    ]
+    return [int(row[2 * i] or 0) - int(row[2 * i + 1] or 0) for i in range(len(ends))]
 
 
 def subscription_counts(scope: Scope, period: Period) -> dict:
     """Active now, new and terminated per month, active at each month's end (kpis.py)."""
     parts = split(period)
-    per_month = _new_and_terminated(scope, period, parts)
     ends = _month_ends(period)
-    active = _active_at(scope, ends)
-    table = SubscriptionRollup.__table__
-    running = db.session.scalar(
-        sa.select(sa.func.sum(table.c.running)).where(*scope.rollup_filter(table))
-    )
+    per_month: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    active = [0] * len(ends)
+    running = 0
+    for day, created, terminated, net, runs in _daily_counts(scope):
+        running += int(runs or 0)
+        if parts.first is not None and parts.first <= day < parts.end:
+            per_month[day.strftime("%Y-%m")][0] += int(created or 0)
+            per_month[day.strftime("%Y-%m")][1] += int(terminated or 0)
+        for index, (_, _, cut) in enumerate(ends):
+            if day < cut:
+                active[index] += int(net or 0)
+    if parts.edges:
+        _edge_new_and_terminated(scope, parts, per_month)
+    if ends:
+        active = [a + b for a, b in zip(active, _edge_active(scope, ends), strict=True)]
     return {
-        "active_now": int(running or 0),
+        "active_now": running,
         "per_month": [
             {
                 "month": label,
@@ -320,7 +344,9 @@ def _support_facts(scope: Scope, periods: list[Period]) -> tuple:
             sa.func.sum(sa.case((resolved, resolution), else_=0)),
             sa.func.sum(R.satisfaction),
             sa.func.count(R.satisfaction),
-        ).where(R.id.in_(scope.requests), _within(R.created_at, periods))
+        )
+        .join(Subscription, Subscription.id == R.subscription_id)
+        .where(scope.subscriptions.whereclause, _within(R.created_at, periods))
     ).one()
 
 
