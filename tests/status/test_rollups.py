@@ -1,7 +1,8 @@
 """The daily rollups: kept current as facts are written, rebuilt from the facts to the same rows,
 and the dashboard and KPI figures read from them equal those computed from the facts alone."""
 
-from datetime import UTC, datetime, timedelta
+import random
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -21,6 +22,7 @@ from app.status.services import dashboards, rollups
 from app.status.services.periods import Period, parse_period
 from app.subscriptions.models import ServiceContract, Subscription
 from app.support.models import SupportRequest
+from tests.races import racing_at_first_write
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 ROLLUPS = (UsageRollup, UsageGroupRollup, SubscriptionRollup, SupportRollup)
@@ -342,3 +344,199 @@ def test_the_rollups_kept_current_equal_a_rebuild_and_a_rebuild_changes_nothing(
     assert snapshot() == kept
     compare(users["product_manager"], parse_period("2026-10-01", "2026-11-20"))
     compare(users["product_manager"], parse_period(None, None), offer_code="TEAM-WIKI")
+
+
+# --- generated data against the facts ---------------------------------------------------------
+
+
+def _moment(rng: random.Random, days_back: int) -> datetime:
+    """A whole minute in the last `days_back` days before NOW; now and then a midnight."""
+    moment = NOW - timedelta(minutes=rng.randrange(1, days_back * 24 * 60))
+    if rng.random() < 0.1:
+        moment = moment.replace(hour=0, minute=0)
+    return moment.replace(second=0, microsecond=0)
+
+
+def generate(rng, offers, groups, owner, feeder) -> list:
+    """Subscriptions in every status, usage (counters and gauges, some periods fed twice) and
+    support requests with responses, resolutions, breaches and ratings."""
+    subs = []
+    for _ in range(40):
+        created = _moment(rng, 120)
+        state = rng.choice(["active", "active", "terminated", "requested", "terminating"])
+        active = created + timedelta(hours=rng.randint(1, 48)) if state != "requested" else None
+        if active is not None and active > NOW:
+            active, state = None, "requested"
+        ended = None
+        if state == "terminated":
+            ended = min(active + timedelta(days=rng.randint(0, 60), hours=rng.randint(1, 9)), NOW)
+        subs.append(
+            subscription(
+                rng.choice(offers),
+                rng.choice(groups),
+                owner,
+                created=created,
+                active_since=active,
+                ended=ended,
+                status=state,
+            )
+        )
+    rows = []
+    for _ in range(300):
+        sub = rng.choice(subs)
+        start = _moment(rng, 90).replace(minute=0)
+        metric = rng.choice(["gb_transferred", "active_users"])
+        rows.append(
+            {
+                "subscription_id": sub.id,
+                "metric": metric,
+                "quantity": rng.randint(0, 500) / 4,
+                "period_start": start.isoformat(),
+                "period_end": (start + timedelta(hours=rng.choice([1, 6]))).isoformat(),
+            }
+        )
+    status.record_usage(feeder, rows[:150])
+    status.record_usage(feeder, rows[150:] + [dict(row, quantity=1) for row in rows[:20]])
+    for _ in range(30):
+        sub = rng.choice(subs)
+        opened = _moment(rng, 90)
+        responded = opened + timedelta(minutes=rng.randint(5, 900)) if rng.random() < 0.8 else None
+        resolved = (
+            responded + timedelta(minutes=rng.randint(5, 3000))
+            if responded and rng.random() < 0.7
+            else None
+        )
+        extra = {}
+        if rng.random() < 0.3:
+            extra["response_breached_at"] = opened + timedelta(hours=8)
+        if resolved and rng.random() < 0.3:
+            extra["resolution_breached_at"] = opened + timedelta(hours=24)
+        if resolved and rng.random() < 0.6:
+            extra["satisfaction"] = rng.randint(1, 5)
+        support_request(sub, owner, opened=opened, responded=responded, resolved=resolved, **extra)
+    return subs
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_generated_figures_from_rollups_equal_those_from_the_facts(
+    seed, users, make_offer, make_user, metrics, feeder
+):
+    clock.freeze(NOW)
+    rng = random.Random(seed)
+    first = status_product(users, "Remote Access")
+    second = status_product(users, "Collaboration")
+    offers = [
+        make_offer("VPN-ACCESS", product_id=first.id),
+        make_offer("VPN-PLUS", product_id=first.id, price="12.00", cost="4.00"),
+        make_offer("TEAM-WIKI", product_id=second.id, price="20.00", cost="5.00"),
+        make_offer(
+            "ARCHIVE", product_id=second.id, price="99.00", cost="10.00", billing_period="yearly"
+        ),
+    ]
+    consumer = users["consumer"]
+    groups = [min(consumer.group_ids), min(users["other_consumer"].group_ids)]
+    subs = generate(rng, offers, groups, consumer, feeder)
+    for sub in rng.sample([s for s in subs if s.status == "active"], 2):
+        change_offer(sub, rng.choice(offers))
+    kept = snapshot()
+    periods = [
+        parse_period(None, None),  # the last 30 days: a partial first day, and today
+        parse_period("2026-08-01", "2026-11-20"),
+        parse_period("2026-09-03", "2026-10-17"),  # whole days in the past
+        parse_period("2026-11-19T06:30:00+00:00", "2026-11-20T11:00:00+00:00"),
+    ]
+    viewers = [
+        users["product_manager"],
+        users["catalog_manager"],
+        consumer,
+        users["other_consumer"],
+    ]
+    for period in periods:
+        for viewer in viewers:
+            compare(viewer, period)
+        compare(users["product_manager"], period, product_id=first.id)
+        compare(users["product_manager"], period, offer_code="TEAM-WIKI")
+        compare(consumer, period, offer_code="VPN-ACCESS")
+    rollups.rebuild(db.session)
+    assert snapshot() == kept
+
+
+def status_product(users, name: str):
+    from app.catalog import services as catalog
+
+    return catalog.save_product(users["product_manager"], name=name)
+
+
+# --- two writers, one rollup row ----------------------------------------------------------------
+
+
+@pytest.mark.committed
+def test_two_concurrent_writers_to_one_rollup_row_both_count(
+    app, users, make_offer, metrics, feeder
+):
+    """Two support requests opened on one offer, group and day, and two usage periods of one
+    subscription's day, each pair by two connections let go together at their first write."""
+    clock.freeze(NOW)
+    vpn = make_offer("VPN-ACCESS")
+    owner = users["consumer"]
+    sub = subscription(
+        vpn,
+        min(owner.group_ids),
+        owner,
+        created=at("2026-10-01", "09:00"),
+        active_since=at("2026-10-01", "10:00"),
+    )
+    db.session.commit()
+    sub_id, owner_id, feeder_id = sub.id, owner.id, feeder.id
+
+    def open_request(hour: int):
+        def work():
+            clock.freeze(NOW)
+            request = db.session.get(Subscription, sub_id)
+            from app.accounts.models import User
+
+            support_request(
+                request, db.session.get(User, owner_id), opened=at("2026-11-19", f"{hour:02}:00")
+            )
+
+        return work
+
+    def feed(hour: int):
+        def work():
+            from app.accounts.models import User
+
+            clock.freeze(NOW)
+            usage(
+                db.session.get(User, feeder_id),
+                db.session.get(Subscription, sub_id),
+                "gb_transferred",
+                at("2026-11-19", f"{hour:02}:00"),
+                10 + hour,
+                hours=1,
+            )
+
+        return work
+
+    assert racing_at_first_write(app, {"a": open_request(9), "b": open_request(10)}) == {
+        "a": "committed",
+        "b": "committed",
+    }
+    assert racing_at_first_write(app, {"c": feed(9), "d": feed(10)}) == {
+        "c": "committed",
+        "d": "committed",
+    }
+    db.session.expire_all()
+    day = date(2026, 11, 19)
+    assert db.session.scalar(sa.select(SupportRollup.requests).where(SupportRollup.day == day)) == 2
+    row = db.session.execute(
+        sa.select(UsageRollup.records, UsageRollup.quantity, UsageRollup.peak).where(
+            UsageRollup.day == day
+        )
+    ).one()
+    assert (row.records, row.quantity, row.peak) == (2, Decimal("39"), Decimal("20"))
+    group = db.session.execute(
+        sa.select(UsageGroupRollup.records, UsageGroupRollup.quantity).where(
+            UsageGroupRollup.day == day
+        )
+    ).one()
+    assert (group.records, group.quantity) == (2, Decimal("39"))
