@@ -78,12 +78,25 @@ def dashboard(
 
 
 def kpi_report(
-    viewer: User, period: Period, *, product_id: Any = None, offer_code: str = ""
+    viewer: User,
+    period: Period,
+    *,
+    product_id: Any = None,
+    offer_code: str = "",
+    page: int = 1,
+    per_page: int | None = None,
 ) -> dict:
-    """The dashboard's figures and, for those who see them, every live offer's (the KPI API)."""
+    """The dashboard's figures and, for those who see them, one page of every live offer's,
+    busiest first, with the API's paging fields (page, per_page, pages, total offers)."""
     data = dashboard(viewer, period, product_id=product_id, offer_code=offer_code)
     if sees_offer_figures(viewer):
-        data["offers"] = offer_table(viewer, period, product_id=product_id)
+        offers = offer_table_page(
+            viewer, period, product_id=product_id, page=page, per_page=per_page
+        )
+        data["offers"] = offers.items
+        data.update(
+            page=offers.page, per_page=offers.per_page, pages=offers.pages, total=offers.total
+        )
     return data
 
 
