@@ -238,9 +238,9 @@ def subscription_counts(scope: Scope, period: Period) -> dict:
 # --- revenue -------------------------------------------------------------------------------------
 
 
-def revenue(scope: Scope) -> dict:
-    """MRR and margin of the running subscriptions, per currency (revenue.revenue): the prices
-    from the rollups, the cost each offer has in force now times its running contracts."""
+def _money_per_currency(scope: Scope) -> list[tuple]:
+    """Per currency: monthly and yearly price cents, option cents, and the cost cents of the
+    running contracts at each offer's cost in force now (monthly, yearly)."""
     table = SubscriptionRollup.__table__
     per_offer = (
         sa.select(
@@ -283,8 +283,14 @@ def revenue(scope: Scope) -> dict:
             > 0
         )
     ).all()
+    return rows
+
+
+def revenue(scope: Scope) -> dict:
+    """MRR and margin of the running subscriptions, per currency (revenue.revenue): the prices
+    from the rollups, the cost each offer has in force now times its running contracts."""
     by_currency = []
-    for currency, monthly, yearly, options, monthly_cost, yearly_cost in rows:
+    for currency, monthly, yearly, options, monthly_cost, yearly_cost in _money_per_currency(scope):
         price = (
             Decimal(options or 0) / 100
             + Decimal(monthly or 0) / 100
