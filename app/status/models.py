@@ -232,6 +232,26 @@ class SubscriptionRollup(db.Model):
     options_cents: Mapped[int] = _amount(sa.BigInteger)
 
 
+class SubscriptionGroupRollup(db.Model):
+    """The counts of subscription_rollups per consumer group and day, for scopes without a
+    product or an offer (the all-products dashboard, a consumer's groups)."""
+
+    __tablename__ = "subscription_group_rollups"
+    __table_args__ = (
+        sa.UniqueConstraint("group_id", "day", name="uq_subscription_group_rollup_grain"),
+        *_not_negative(*SUBSCRIPTION_COUNTS),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("consumer_groups.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(sa.Date)
+    created: Mapped[int] = _amount()
+    started: Mapped[int] = _amount()
+    terminated: Mapped[int] = _amount()
+    ended: Mapped[int] = _amount()
+    running: Mapped[int] = _amount()
+
+
 SUPPORT_COUNTS = (
     "requests",
     "responded",

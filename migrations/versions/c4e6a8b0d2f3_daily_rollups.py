@@ -77,6 +77,24 @@ def upgrade():
     with op.batch_alter_table('subscription_rollups', schema=None) as batch_op:
         batch_op.create_index('ix_subscription_rollups_group_day', ['group_id', 'day'], unique=False)
 
+    op.create_table('subscription_group_rollups',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('group_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('created', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('started', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('terminated', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('ended', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('running', sa.Integer(), server_default='0', nullable=False),
+    sa.CheckConstraint('created >= 0', name=op.f('ck_subscription_group_rollups_created_not_negative')),
+    sa.CheckConstraint('started >= 0', name=op.f('ck_subscription_group_rollups_started_not_negative')),
+    sa.CheckConstraint('terminated >= 0', name=op.f('ck_subscription_group_rollups_terminated_not_negative')),
+    sa.CheckConstraint('ended >= 0', name=op.f('ck_subscription_group_rollups_ended_not_negative')),
+    sa.CheckConstraint('running >= 0', name=op.f('ck_subscription_group_rollups_running_not_negative')),
+    sa.ForeignKeyConstraint(['group_id'], ['consumer_groups.id'], name=op.f('fk_subscription_group_rollups_group_id_consumer_groups'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_subscription_group_rollups')),
+    sa.UniqueConstraint('group_id', 'day', name='uq_subscription_group_rollup_grain')
+    )
     op.create_table('support_rollups',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('offer_id', sa.Integer(), nullable=False),
@@ -148,6 +166,7 @@ def downgrade():
         batch_op.drop_index('ix_support_rollups_day')
 
     op.drop_table('support_rollups')
+    op.drop_table('subscription_group_rollups')
     with op.batch_alter_table('subscription_rollups', schema=None) as batch_op:
         batch_op.drop_index('ix_subscription_rollups_group_day')
 

@@ -12,6 +12,7 @@ from app import clock
 from app.extensions import db
 from app.status import services as status
 from app.status.models import (
+    SubscriptionGroupRollup,
     SubscriptionRollup,
     SupportRollup,
     UsageGroupRollup,
@@ -25,7 +26,13 @@ from app.support.models import SupportRequest
 from tests.races import racing_at_first_write
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-ROLLUPS = (UsageRollup, UsageGroupRollup, SubscriptionRollup, SupportRollup)
+ROLLUPS = (
+    UsageRollup,
+    UsageGroupRollup,
+    SubscriptionRollup,
+    SubscriptionGroupRollup,
+    SupportRollup,
+)
 
 
 KEYS = {"id", "subscription_id", "offer_id", "group_id", "metric", "currency", "day"}

@@ -23,6 +23,7 @@ from ...extensions import db
 from ...subscriptions.models import Subscription
 from ...support.models import SupportRequest
 from ..models import (
+    SubscriptionGroupRollup,
     SubscriptionRollup,
     SupportRollup,
     UsageGroupRollup,
@@ -159,8 +160,9 @@ def _month_ends(period: Period) -> list[tuple[str, datetime, date]]:
 
 
 def _daily_counts(scope: Scope) -> list[tuple]:
-    """Per day: created, terminated, started − ended, and running, in one pass."""
-    table = SubscriptionRollup.__table__
+    """Per day: created, terminated, started − ended, and running, in one pass (over the
+    groups' rows when no product or offer is chosen)."""
+    table = (SubscriptionGroupRollup if scope.offer_ids is None else SubscriptionRollup).__table__
     return db.session.execute(
         sa.select(
             table.c.day,

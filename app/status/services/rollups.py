@@ -23,7 +23,13 @@ from sqlalchemy.orm import Session
 
 from ...subscriptions.models import ServiceContract, Subscription
 from ...support.models import SupportRequest
-from ..models import UsageGroupRollup, UsageRecord, UsageRollup
+from ..models import (
+    SUBSCRIPTION_COUNTS,
+    SubscriptionGroupRollup,
+    UsageGroupRollup,
+    UsageRecord,
+    UsageRollup,
+)
 from ..sqltime import at, greatest
 from .rollup_facts import (
     SUBSCRIPTION_AMOUNTS,
@@ -128,6 +134,16 @@ def _totals(connection, select: sa.Select, key, amounts) -> dict[tuple, dict]:
     }
 
 
+def _per_group(change: dict[tuple, dict]) -> dict[tuple, dict]:
+    """The counts of subscription rollup changes (offer, group, currency, day) per group and day."""
+    out: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys(SUBSCRIPTION_COUNTS, 0))
+    for (_offer, group_id, currency, day), amounts in change.items():
+        if currency == "":
+            for name in SUBSCRIPTION_COUNTS:
+                out[(group_id, day)][name] += amounts.get(name, 0)
+    return dict(out)
+
+
 def _difference(before: dict, after: dict) -> dict[tuple, dict]:
     out: dict[tuple, dict] = {}
     for row_key in set(before) | set(after):
@@ -221,7 +237,9 @@ def _after_flush(session: Session, _context) -> None:
     connection = session.connection()
     subscriptions_after, support_after = _read(connection, facts, requests, moved)
     model, key, _ = TABLES["subscriptions"]
-    add_to_rollup(connection, model, key, _difference(subscriptions_before, subscriptions_after))
+    change = _difference(subscriptions_before, subscriptions_after)
+    add_to_rollup(connection, model, key, change)
+    add_to_rollup(connection, SubscriptionGroupRollup, ("group_id", "day"), _per_group(change))
     model, key, _ = TABLES["support"]
     add_to_rollup(connection, model, key, _difference(support_before, support_after))
     if moved:
@@ -325,7 +343,12 @@ def rebuild(session: Session, progress=None, batch: int = REBUILD_BATCH) -> dict
     (`progress(n)` after each); run in one transaction, so running it again gives the same rows
     and readers see the old rollups until it commits."""
     connection = session.connection()
-    for model in (UsageGroupRollup, UsageRollup, *(m for m, _, _ in TABLES.values())):
+    for model in (
+        UsageGroupRollup,
+        UsageRollup,
+        SubscriptionGroupRollup,
+        *(m for m, _, _ in TABLES.values()),
+    ):
         connection.execute(sa.delete(model))
     first, last = connection.execute(
         sa.select(sa.func.min(Subscription.id), sa.func.max(Subscription.id))
@@ -356,6 +379,20 @@ def rebuild(session: Session, progress=None, batch: int = REBUILD_BATCH) -> dict
         )
         if progress is not None:
             progress(min(end, last + 1) - start)
+    _project_to_groups(connection)
+    return {
+        model.__tablename__: connection.scalar(sa.select(sa.func.count()).select_from(model))
+        for model in (
+            UsageRollup,
+            UsageGroupRollup,
+            SubscriptionGroupRollup,
+            *(m for m, _, _ in TABLES.values()),
+        )
+    }
+
+
+def _project_to_groups(connection) -> None:
+    """The group-and-day tables, summed from the finer ones."""
     rows = UsageRollup.__table__
     connection.execute(
         sa.insert(UsageGroupRollup).from_select(
@@ -368,7 +405,16 @@ def rebuild(session: Session, progress=None, batch: int = REBUILD_BATCH) -> dict
             ).group_by(rows.c.group_id, rows.c.metric, rows.c.day),
         )
     )
-    return {
-        model.__tablename__: connection.scalar(sa.select(sa.func.count()).select_from(model))
-        for model in (UsageRollup, UsageGroupRollup, *(m for m, _, _ in TABLES.values()))
-    }
+    counts = TABLES["subscriptions"][0].__table__
+    connection.execute(
+        sa.insert(SubscriptionGroupRollup).from_select(
+            ["group_id", "day", *SUBSCRIPTION_COUNTS],
+            sa.select(
+                counts.c.group_id,
+                counts.c.day,
+                *[sa.func.sum(counts.c[name]) for name in SUBSCRIPTION_COUNTS],
+            )
+            .where(counts.c.currency == "")
+            .group_by(counts.c.group_id, counts.c.day),
+        )
+    )
