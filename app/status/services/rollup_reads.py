@@ -37,6 +37,8 @@ from .revenue import CENT
 from .scopes import Scope
 from .usage import gauge_keys
 
+QUANTUM = Decimal("0.0001")  # the scale of usage quantities
+
 
 def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
@@ -131,14 +133,14 @@ def usage_totals(scope: Scope, period: Period) -> dict[str, float]:
     if parts.edges:
         for metric, day, quantity in db.session.execute(_edge_usage(scope, parts, gauges)).all():
             figures[(metric, f"edge-{day}")] = quantity
-    totals: dict[str, float] = {}
+    totals: dict[str, Decimal] = {}
     for (metric, _day), value in figures.items():
-        value = float(value or 0)
+        value = Decimal(str(value or 0))  # summed exactly, as the database sums the facts
         if metric in gauges:
             totals[metric] = max(totals.get(metric, value), value)
         else:
-            totals[metric] = totals.get(metric, 0.0) + value
-    return totals
+            totals[metric] = totals.get(metric, Decimal(0)) + value
+    return {metric: float(total.quantize(QUANTUM)) for metric, total in totals.items()}
 
 
 # --- subscriptions -------------------------------------------------------------------------------
