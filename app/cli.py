@@ -32,6 +32,9 @@ def register(app: Flask) -> None:
     from .subscriptions.cli import subscriptions as subscriptions_cli
 
     app.cli.add_command(subscriptions_cli)
+    from .status.cli import status as status_cli
+
+    app.cli.add_command(status_cli)
     from .support.cli import support as support_cli
 
     app.cli.add_command(support_cli)

@@ -99,7 +99,7 @@ def _load_usage(config: dict) -> str:
     profiles = config.get("profiles") or {}
     weekend = float(config.get("weekend_factor", 0.4))
     today = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    rows = 0
+    rows, days_fed = 0, set()
     for subscription in targets:
         profile = profiles.get(subscription.offer_code) or profiles.get("default") or {}
         first = today - timedelta(days=days)
@@ -112,7 +112,11 @@ def _load_usage(config: dict) -> str:
             )
         for metric, (base, growth) in profile.items():
             if metric in known:
-                rows += _add_daily_usage(subscription, metric, first, today, base, growth, weekend)
+                rows += _add_daily_usage(
+                    subscription, metric, first, today, base, growth, weekend, days_fed
+                )
+    if days_fed:  # the dashboards' rollups count the seeded days as the usage feed would
+        status.rollups.refresh_usage_days(db.session, days_fed)
     db.session.commit()
     return f"demo usage: {rows} rows for {len(targets)} subscriptions"
 
@@ -143,9 +147,11 @@ def _add_daily_usage(
     base,
     growth,
     weekend: float,
+    days_fed: set,
 ) -> int:
     """One usage row a day from `first` to yesterday, growing by `growth` a day from `base`,
-    scaled by `weekend` on Saturdays and Sundays; the number of rows added."""
+    scaled by `weekend` on Saturdays and Sundays; the number of rows added (and their
+    subscription, metric and day in `days_fed`)."""
     rows, day = 0, first
     while day < today:
         index = (day - first).days
@@ -160,6 +166,7 @@ def _add_daily_usage(
                 recorded_at=clock.now(),
             )
         )
+        days_fed.add((subscription.id, metric, day.astimezone(UTC).date()))
         rows += 1
         day += timedelta(days=1)
     return rows

@@ -3,9 +3,9 @@ KPIs and service notices. Each calls the same service as the HTML pages."""
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 
-from ..api.core import api_user, endpoint, json_body, load
+from ..api.core import api_user, endpoint, int_arg, json_body, load
 from ..errors import ValidationFailed
 from ..i18n import _
 from .schemas import (
@@ -79,13 +79,26 @@ def status_subscription(subscription_id: int):
     summary="KPIs and flow metrics per product or offer over a date range (consumers: their groups only)",
     tag="status",
     response=KpiSchema,
-    query={"product": "Digital product id", "offer": "Offer code", **RANGE},
+    query={
+        "product": "Digital product id",
+        "offer": "Offer code",
+        **RANGE,
+        "page": "Managers: the page of per-offer figures, from 1 (past the end: the last).",
+        "per_page": "Managers: offers per page, 1–100.",
+    },
 )
 def status_kpis():
     user = api_user()
     period = parse_period(request.args.get("from"), request.args.get("to"))
     product, offer = request.args.get("product") or None, request.args.get("offer") or ""
-    data = kpi_report(user, period, product_id=product, offer_code=offer)
+    data = kpi_report(
+        user,
+        period,
+        product_id=product,
+        offer_code=offer,
+        page=int_arg("page", 1, maximum=100_000),
+        per_page=int_arg("per_page", current_app.config["ITEMS_PER_PAGE"], maximum=100),
+    )
     return jsonify(KpiSchema().dump(data))
 
 

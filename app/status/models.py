@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -121,3 +121,176 @@ class NoticeUpdate(db.Model):
     message: Mapped[str] = mapped_column(sa.Text)
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+# --- daily rollups -------------------------------------------------------------------------------
+# Kept current in the transaction that writes the facts (services/rollups.py) and rebuilt from
+# them by `flask status rebuild-rollups`; the dashboards read them for whole days. They cover
+# top-level subscriptions only, as the dashboards do. Money is in whole cents, as revenue sums it.
+
+
+def _not_negative(*columns: str) -> list[sa.CheckConstraint]:
+    return [
+        sa.CheckConstraint(f"{column} >= 0", name=f"{column}_not_negative") for column in columns
+    ]
+
+
+def _amount(kind=sa.Integer) -> Mapped:
+    """A count or a sum: zero until something adds to it."""
+    return mapped_column(kind, default=0, server_default="0")
+
+
+class UsageRollup(db.Model):
+    """Usage per subscription, metric and day: the day's total (what a counter adds up) and its
+    highest reading (what a gauge's day is)."""
+
+    __tablename__ = "usage_rollups"
+    __table_args__ = (
+        sa.UniqueConstraint("subscription_id", "metric", "day", name="uq_usage_rollup_grain"),
+        *_not_negative("records", "quantity", "peak"),
+        sa.Index("ix_usage_rollups_offer_day", "offer_id", "day"),
+        sa.Index("ix_usage_rollups_group_day", "group_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("subscriptions.id", ondelete="CASCADE")
+    )
+    metric: Mapped[str] = mapped_column(sa.ForeignKey("usage_metrics.key", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(sa.Date)
+    # the subscription's offer and group, so a scope filters without a join (an offer code
+    # filter names the offers of that code)
+    offer_id: Mapped[int] = mapped_column()
+    group_id: Mapped[int] = mapped_column()
+    records: Mapped[int] = _amount()
+    quantity: Mapped[Decimal] = _amount(sa.Numeric(18, 4))
+    peak: Mapped[Decimal] = _amount(sa.Numeric(18, 4))
+
+
+class UsageGroupRollup(db.Model):
+    """Usage per consumer group, metric and day, for scopes wider than an offer or a product:
+    the day's total and the sum of each subscription's highest reading (levels add up across
+    subscriptions at one time)."""
+
+    __tablename__ = "usage_group_rollups"
+    __table_args__ = (
+        sa.UniqueConstraint("group_id", "metric", "day", name="uq_usage_group_rollup_grain"),
+        *_not_negative("records", "quantity", "peak"),
+        sa.Index("ix_usage_group_rollups_day", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("consumer_groups.id", ondelete="CASCADE"))
+    metric: Mapped[str] = mapped_column(sa.ForeignKey("usage_metrics.key", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(sa.Date)
+    records: Mapped[int] = _amount()
+    quantity: Mapped[Decimal] = _amount(sa.Numeric(18, 4))
+    peak: Mapped[Decimal] = _amount(sa.Numeric(18, 4))
+
+
+SUBSCRIPTION_COUNTS = ("created", "started", "terminated", "ended", "running")
+SUBSCRIPTION_MONEY = (
+    "monthly_contracts",
+    "yearly_contracts",
+    "monthly_price_cents",
+    "yearly_price_cents",
+    "options_cents",
+)
+
+
+class SubscriptionRollup(db.Model):
+    """Subscriptions per offer, consumer group, currency and day: how many were created, became
+    active, were terminated and ended (after being active) that day; and, counted on the day
+    they were created, how many run now and the running ones' recurring money (MRR, and the
+    contracts a margin takes the offer's cost in force from). Counts carry no currency ('').
+    The day of `started`/`ended` is the day up to whose end the moment falls (a midnight ends
+    the day before), so the days before a midnight hold exactly the moments at or before it."""
+
+    __tablename__ = "subscription_rollups"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "offer_id", "group_id", "currency", "day", name="uq_subscription_rollup_grain"
+        ),
+        *_not_negative(*SUBSCRIPTION_COUNTS, *SUBSCRIPTION_MONEY),
+        sa.Index("ix_subscription_rollups_group_day", "group_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offer_id: Mapped[int] = mapped_column(sa.ForeignKey("service_offers.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("consumer_groups.id", ondelete="CASCADE"))
+    currency: Mapped[str] = mapped_column(sa.String(3), default="")
+    day: Mapped[date] = mapped_column(sa.Date)
+    created: Mapped[int] = _amount()
+    started: Mapped[int] = _amount()
+    terminated: Mapped[int] = _amount()  # on the day of terminated_at
+    ended: Mapped[int] = _amount()  # terminated after being active: up to the day of its end
+    running: Mapped[int] = _amount()
+    monthly_contracts: Mapped[int] = _amount()
+    yearly_contracts: Mapped[int] = _amount()
+    monthly_price_cents: Mapped[int] = _amount(sa.BigInteger)
+    yearly_price_cents: Mapped[int] = _amount(sa.BigInteger)
+    options_cents: Mapped[int] = _amount(sa.BigInteger)
+
+
+class SubscriptionGroupRollup(db.Model):
+    """The counts of subscription_rollups per consumer group and day, for scopes without a
+    product or an offer (the all-products dashboard, a consumer's groups)."""
+
+    __tablename__ = "subscription_group_rollups"
+    __table_args__ = (
+        sa.UniqueConstraint("group_id", "day", name="uq_subscription_group_rollup_grain"),
+        *_not_negative(*SUBSCRIPTION_COUNTS),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("consumer_groups.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(sa.Date)
+    created: Mapped[int] = _amount()
+    started: Mapped[int] = _amount()
+    terminated: Mapped[int] = _amount()
+    ended: Mapped[int] = _amount()
+    running: Mapped[int] = _amount()
+
+
+SUPPORT_COUNTS = (
+    "requests",
+    "responded",
+    "response_met",
+    "response_breached",
+    "resolved",
+    "resolution_met",
+    "resolution_breached",
+    "rated",
+    "satisfaction_sum",
+)
+
+
+class SupportRollup(db.Model):
+    """Support requests per offer, consumer group and the day they were opened: volume, first
+    responses and resolutions (met: no breach recorded), breaches, the seconds to respond and
+    to resolve (for the averages) and satisfaction (sum and count of ratings)."""
+
+    __tablename__ = "support_rollups"
+    __table_args__ = (
+        sa.UniqueConstraint("offer_id", "group_id", "day", name="uq_support_rollup_grain"),
+        *_not_negative(*SUPPORT_COUNTS, "response_seconds", "resolution_seconds"),
+        sa.Index("ix_support_rollups_group_day", "group_id", "day"),
+        sa.Index("ix_support_rollups_day", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offer_id: Mapped[int] = mapped_column(sa.ForeignKey("service_offers.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("consumer_groups.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(sa.Date)
+    requests: Mapped[int] = _amount()
+    responded: Mapped[int] = _amount()
+    response_met: Mapped[int] = _amount()
+    response_breached: Mapped[int] = _amount()
+    resolved: Mapped[int] = _amount()
+    resolution_met: Mapped[int] = _amount()
+    resolution_breached: Mapped[int] = _amount()
+    # whole seconds, summed exactly (the averages divide them by `responded` and `resolved`)
+    response_seconds: Mapped[int] = _amount(sa.BigInteger)
+    resolution_seconds: Mapped[int] = _amount(sa.BigInteger)
+    rated: Mapped[int] = _amount()
+    satisfaction_sum: Mapped[int] = _amount()

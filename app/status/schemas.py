@@ -220,4 +220,11 @@ class KpiSchema(Schema):
     deflection_pct = fields.Float(allow_none=True)
     availability_pct = fields.Float(allow_none=True)
     flow = fields.Dict()
-    offers = fields.List(fields.Dict(), metadata={"description": "Per offer (managers only)."})
+    offers = fields.List(
+        fields.Dict(),
+        metadata={"description": "One page of the figures per offer, busiest first (managers)."},
+    )
+    page = fields.Int(metadata={"description": "Managers: the page of offers shown."})
+    per_page = fields.Int(metadata={"description": "Managers: offers per page."})
+    pages = fields.Int(metadata={"description": "Managers: pages of offers."})
+    total = fields.Int(metadata={"description": "Managers: live offers in all."})

@@ -34,12 +34,14 @@ def _seconds_between_sqlite(element, compiler, **kw):
     return f"((julianday({compiler.process(end, **kw)}) - julianday({compiler.process(start, **kw)})) * 86400.0)"
 
 
-def _bucket(name: str, doc: str, postgres: str, sqlite: str) -> type[FunctionElement]:
+def _bucket(
+    name: str, doc: str, postgres: str, sqlite: str, kind: sa.types.TypeEngine | None = None
+) -> type[FunctionElement]:
     """A one-argument SQL function over a timestamp; `{0}` in each template is the argument."""
     function = type(
         name,
         (FunctionElement,),
-        {"type": sa.String(), "inherit_cache": True, "name": name, "__doc__": doc},
+        {"type": kind or sa.String(), "inherit_cache": True, "name": name, "__doc__": doc},
     )
 
     @compiles(function)
@@ -70,6 +72,22 @@ day_of = _bucket(
     "'YYYY-MM-DD' of a timestamp (UTC).",
     "to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
     "strftime('%Y-%m-%d', {0})",
+)
+date_of = _bucket(
+    "date_of",
+    "The UTC calendar day of a timestamp, as a DATE (SQLite: 'YYYY-MM-DD').",
+    "CAST(({0} AT TIME ZONE 'UTC') AS DATE)",
+    "date({0})",
+    sa.Date(),
+)
+# SQLite's clock has millisecond steps: a moment less than 1 ms after midnight counts as before it.
+date_up_to = _bucket(
+    "date_up_to",
+    "The UTC day up to whose end a moment falls: its day, except that a midnight is the end of the "
+    "day before (so the days before a midnight hold exactly the moments at or before it).",
+    "CAST((({0} AT TIME ZONE 'UTC') - INTERVAL '1 microsecond') AS DATE)",
+    "date({0}, '-0.001 seconds')",
+    sa.Date(),
 )
 
 

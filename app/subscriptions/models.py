@@ -78,6 +78,10 @@ class Subscription(db.Model):
         sa.Index("ix_subscriptions_group_status", "group_id", "status"),
         sa.Index("ix_subscriptions_offer_status", "offer_code", "status"),
         sa.Index("ix_subscriptions_offer_parent", "offer_id", "parent_id"),  # products in scope
+        # the dashboards read today (and a range's partial days) from these moments
+        sa.Index("ix_subscriptions_created_at", "created_at"),
+        sa.Index("ix_subscriptions_active_since", "active_since"),
+        sa.Index("ix_subscriptions_terminated_at", "terminated_at"),
         SUBSCRIPTION.check_constraint(),
     )
 

@@ -391,4 +391,23 @@ def test_openapi_documents_the_status_endpoints(client):
         "offer",
         "from",
         "to",
+        "page",
+        "per_page",
     }
+
+
+def test_kpis_page_the_figures_per_offer(world, api, tokens):
+    manager = api(tokens["product_manager"])
+    first = manager.get("/api/v1/kpis?per_page=1").json
+    assert (first["page"], first["per_page"], first["pages"], first["total"]) == (1, 1, 2, 2)
+    second = manager.get("/api/v1/kpis?per_page=1&page=2").json
+    assert len(first["offers"]) == len(second["offers"]) == 1
+    assert {first["offers"][0]["code"], second["offers"][0]["code"]} == {"VPN-ACCESS", "TEAM-WIKI"}
+    past_the_end = manager.get("/api/v1/kpis?per_page=1&page=9").json
+    assert past_the_end["page"] == 2 and past_the_end["offers"] == second["offers"]
+    everything = manager.get("/api/v1/kpis").json
+    assert (everything["page"], everything["pages"], everything["total"]) == (1, 1, 2)
+    assert problem(manager.get("/api/v1/kpis?per_page=0"), 422)["errors"]["per_page"]
+    assert problem(manager.get("/api/v1/kpis?page=x"), 422)["errors"]["page"]
+    consumer = api(tokens["consumer"]).get("/api/v1/kpis?page=2").json
+    assert "offers" not in consumer and "total" not in consumer

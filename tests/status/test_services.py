@@ -789,6 +789,10 @@ def test_status_seeds_load_once_and_show_a_quota_warning(world, users, make_user
     assert subscription.active_since == datetime(
         2026, 10, 11, 12, 0, tzinfo=UTC
     )  # ordered 09:00, done 3 h later
+    november = status.parse_period("2026-11-01", "2026-11-19")
+    seeded = dashboards.dashboard(seller, november)["usage"]  # the rollups count the seeded days
+    assert seeded == dashboards.dashboard(seller, november, from_facts=True)["usage"]
+    assert seeded["gb_transferred"] > 0
     page = status.subscription_status(seller, subscription.id)
     warnings = {warning["kind"]: warning for warning in page["warnings"]}
     assert warnings["quota"]["date"].startswith(

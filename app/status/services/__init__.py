@@ -4,6 +4,7 @@ SQL aggregates (never typed in, never by loading every row into Python), one mod
 Code inside app/status imports the concept modules; the names below are the ones used from
 outside it (tests, the demo seeding), so `from app.status import services` keeps working."""
 
+from . import rollups  # noqa: F401 - its flush listeners keep the rollups current
 from .dashboards import dashboard, filter_choices, offer_table, offer_table_page
 from .flow import flow_metrics
 from .kpis import availability, fulfillment_kpis, outage_minutes, support_kpis

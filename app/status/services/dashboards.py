@@ -17,6 +17,7 @@ from ...paging import RowPage
 from ...subscriptions import services as subscriptions
 from ...subscriptions.models import Order, OrderType, Subscription
 from ..sqltime import at
+from . import rollup_reads as rolled
 from .flow import flow_metrics
 from .kpis import (
     RUNNING,
@@ -38,17 +39,33 @@ LIVE_OFFER_STATUSES = ("published", "retired")
 
 
 def dashboard(
-    viewer: User, period: Period, *, product_id: Any = None, offer_code: str = ""
+    viewer: User,
+    period: Period,
+    *,
+    product_id: Any = None,
+    offer_code: str = "",
+    from_facts: bool = False,
 ) -> dict:
+    """Every KPI of the viewer's scope over the period. Subscriptions, revenue, usage and support
+    come from the daily rollups (whole days) and the facts (the rest); `from_facts` computes them
+    from the facts alone, the reference the rollups are tested against."""
     scope = scope_for(viewer, product_id=product_id, offer_code=offer_code)
-    support = support_kpis(scope.requests, period)
+    if from_facts:
+        support = support_kpis(scope.requests, period)
+        counts = subscription_counts(scope.subscriptions, period)
+        usage = usage_totals(scope.subscriptions, period)
+    else:
+        support = rolled.support_kpis(scope, period)
+        counts = rolled.subscription_counts(scope, period)
+        usage = rolled.usage_totals(scope, period)
+    sees_revenue = viewer.has_role(Role.PRODUCT_MANAGER, Role.CATALOG_MANAGER)
     return {
         "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
-        "subscriptions": subscription_counts(scope.subscriptions, period),
-        "revenue": revenue(scope.subscriptions)
-        if viewer.has_role(Role.PRODUCT_MANAGER, Role.CATALOG_MANAGER)
+        "subscriptions": counts,
+        "revenue": (revenue(scope.subscriptions) if from_facts else rolled.revenue(scope))
+        if sees_revenue
         else None,
-        "usage": usage_totals(scope.subscriptions, period),
+        "usage": usage,
         "fulfillment": fulfillment_kpis(scope.orders, period),
         "support": support,
         "deflection_pct": deflection_rate(scope.subscriptions, period, support["requests"]),
@@ -61,12 +78,25 @@ def dashboard(
 
 
 def kpi_report(
-    viewer: User, period: Period, *, product_id: Any = None, offer_code: str = ""
+    viewer: User,
+    period: Period,
+    *,
+    product_id: Any = None,
+    offer_code: str = "",
+    page: int = 1,
+    per_page: int | None = None,
 ) -> dict:
-    """The dashboard's figures and, for those who see them, every live offer's (the KPI API)."""
+    """The dashboard's figures and, for those who see them, one page of every live offer's,
+    busiest first, with the API's paging fields (page, per_page, pages, total offers)."""
     data = dashboard(viewer, period, product_id=product_id, offer_code=offer_code)
     if sees_offer_figures(viewer):
-        data["offers"] = offer_table(viewer, period, product_id=product_id)
+        offers = offer_table_page(
+            viewer, period, product_id=product_id, page=page, per_page=per_page
+        )
+        data["offers"] = offers.items
+        data.update(
+            page=offers.page, per_page=offers.per_page, pages=offers.pages, total=offers.total
+        )
     return data
 
 

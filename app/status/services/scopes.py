@@ -29,6 +29,18 @@ class Scope:
     # True when product_ids is a product chosen by staff: its availability is the product's,
     # whenever anyone subscribed; otherwise it is measured while the subscriptions ran
     product_wide: bool = False
+    # the same scope for the rollups (keyed by offer and group): None means every one
+    group_ids: list[int] | None = None
+    offer_ids: sa.Select | None = None
+
+    def rollup_filter(self, table: sa.Table) -> list[sa.ColumnElement]:
+        """The scope as conditions on a rollup table's offer_id and group_id."""
+        where = []
+        if self.group_ids is not None:
+            where.append(table.c.group_id.in_(self.group_ids))
+        if self.offer_ids is not None:
+            where.append(table.c.offer_id.in_(self.offer_ids))
+        return where
 
 
 def chosen_product(product_id: Any) -> int | None:
@@ -50,10 +62,12 @@ def scope_for(viewer: User, *, product_id: Any = None, offer_code: str = "") -> 
     their groups' subscriptions (whatever filter they pass)."""
     query = sa.select(Subscription.id).where(Subscription.parent_id.is_(None))
     staff = viewer.has_role(Role.PRODUCT_MANAGER, Role.CATALOG_MANAGER, Role.SUPPORT_AGENT)
+    group_ids, offers = None, []
     if staff:
         pass
     elif viewer.has_role(Role.CONSUMER):
-        query = query.where(Subscription.group_id.in_(sorted(viewer.group_ids) or [-1]))
+        group_ids = sorted(viewer.group_ids) or [-1]
+        query = query.where(Subscription.group_id.in_(group_ids))
     else:
         raise NotAllowed(_("Your role has no dashboard."))
     product_id = chosen_product(product_id)
@@ -66,15 +80,19 @@ def scope_for(viewer: User, *, product_id: Any = None, offer_code: str = "") -> 
                 .correlate(None)
             )
         )
+        offers.append(ServiceOffer.product_id == product_id)
     if offer_code:
         if not isinstance(offer_code, str) or len(offer_code) > 40:
             raise ValidationFailed(
                 _("Choose an offer."), fields={"offer": [_("Choose an offer from the list.")]}
             )
         query = query.where(Subscription.offer_code == offer_code.strip().upper())
+        offers.append(ServiceOffer.code == offer_code.strip().upper())
     product_wide = product_id is not None and staff
     return Scope(
         product_wide=product_wide,
+        group_ids=group_ids,
+        offer_ids=sa.select(ServiceOffer.id).where(*offers) if offers else None,
         subscriptions=query,
         orders=sa.select(Order.id).where(Order.subscription_id.in_(query)),
         requests=sa.select(SupportRequest.id).where(SupportRequest.subscription_id.in_(query)),

@@ -21,6 +21,7 @@ from ...inputs import whole_number
 from ...subscriptions.models import Subscription
 from ..models import MetricKind, UsageMetric, UsageRecord
 from ..sqltime import at, day_of
+from . import rollups
 from .periods import FIRST_YEAR, LAST_YEAR, Period, in_years
 
 MAX_BATCH = 1000
@@ -79,6 +80,13 @@ def record_usage(actor: User, rows: Any, *, atomic: bool = False) -> dict:
     stored = len(rows) - len(errors)
     if cleaned:
         _store_usage(actor, list(cleaned.values()))
+        rollups.refresh_usage_days(
+            db.session,
+            {
+                (row["subscription_id"], row["metric"], row["period_start"].date())
+                for row in cleaned.values()
+            },
+        )
         audit.record(actor, "usage", "batch", "recorded", summary=f"{stored} rows")
     db.session.flush()
     return {"stored": stored, "rejected": len(errors), "errors": errors}
