@@ -121,13 +121,14 @@ def change_found_elsewhere(settings: dict, probes: int = 5, give_up: float = 10.
     for _ in range(probes):
         word = "probe" + uuid.uuid4().hex[:10]
         offer_id = _publish_revision(manager, offer_id, f"Now with {word} inside")
-        published_at, seen_after = time.monotonic(), None
+        published_at, seen_after, searches = time.monotonic(), None, 0
         while seen_after is None and time.monotonic() - published_at < give_up:
+            searches += 1
             if _seen_on_b(word, offer_id, reader):
                 seen_after = round(time.monotonic() - published_at, 3)
             else:
                 time.sleep(0.02)
-        found.append({"word": word, "seconds": seen_after})
+        found.append({"word": word, "seconds": seen_after, "searches": searches})
         time.sleep(2)
     settings["probed_offer"] = offer_id
     return found
@@ -173,6 +174,7 @@ def stored_once(deployment: Deployment, acks_file: Path, run: str) -> dict:
             for key, row_id in rows:
                 stored[key].append(row_id)
             acked = [ack for ack in acks if ack["kind"] == kind and ack["id"] is not None]
+            # the last word on each key: "sent" alone means the request never came back
             unanswered = {ack["key"]: ack["status"] for ack in acks if ack["kind"] == kind
                           and ack["id"] is None}  # fmt: skip
             not_acked = set(stored) - {ack["key"] for ack in acked}

@@ -135,6 +135,7 @@ class System(Portal):
             return
         key = f"bench-order-{CONFIG['run']}-{uuid.uuid4()}"
         body = {"offer_id": random.choice(self.person["orderable_offers"]), "accept_terms": True}
+        _acknowledged(kind="order", key=key, id=None, host=None, status="sent")
         host, response = self.call(
             "POST",
             "/api/v1/subscriptions",
@@ -161,6 +162,7 @@ class System(Portal):
             "subject": "How do I reset the access?",
             "description": "Asked by the two-host benchmark.",
         }
+        _acknowledged(kind="request", key=key, id=None, host=None, status="sent")
         host, response = self.call(
             "POST",
             "/api/v1/support-requests",

@@ -154,6 +154,7 @@ def render(args, compared, mixed, killed) -> str:
     kill_rows, kill_stored, _ = killed
     seen = [probe["seconds"] for probe in probes]
     within = bool(seen) and all(second is not None and second <= 1 for second in seen)
+    first = sum(probe["searches"] == 1 and probe["seconds"] is not None for probe in probes)
     return "\n".join(
         [
             f"Two hosts x 2 gunicorn workers, {args.users} locust users, {args.seconds} s per run.",
@@ -165,7 +166,8 @@ def render(args, compared, mixed, killed) -> str:
             "",
             markdown(rows),
             f"A change published on A found by search on B: {seen} s "
-            f"({'all within 1 s' if within else 'NOT all within 1 s'}).",
+            f"({'all within 1 s' if within else 'NOT all within 1 s'}); found by the first "
+            f"search on B after A's answer: {first} of {len(probes)}.",
             "",
             f"Orders and support requests: {json.dumps(stored)}",
             "",
