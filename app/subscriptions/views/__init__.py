@@ -5,7 +5,7 @@ or redirects."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ...accounts.models import Role
@@ -118,8 +118,11 @@ def _place_errors(form, error: ValidationFailed) -> None:
 
 @bp.app_template_global()
 def compared_ids() -> list[int]:
-    """The offers chosen for a comparison on a list page (catalog, search): ?compare=1,2."""
-    return comparison.chosen_ids(request.args.getlist("compare"))
+    """The offers chosen for a comparison on a list page (catalog, search): ?compare=1,2.
+    Read once per request: every offer card asks."""
+    if "compared_ids" not in g:
+        g.compared_ids = comparison.chosen_ids(request.args.getlist("compare"))
+    return list(g.compared_ids)
 
 
 bp.add_app_template_global(comparison.MAX_COMPARED, "max_compared")
