@@ -99,11 +99,24 @@ def served(env: dict[str, str]):
     """The portal and the floor under gunicorn, 2 sync workers each, until the block ends."""
     processes = [
         subprocess.Popen(
-            [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
-             "--log-level", "warning", app],
-            cwd=ROOT, env=env, start_new_session=True,
+            [
+                str(BIN / "gunicorn"),
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                app,
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
         )  # fmt: skip
-        for port, app in ((PORTAL_PORT, "wsgi:app"), (FLOOR_PORT, "tests.bench.two_hosts.floor:app"))
+        for port, app in (
+            (PORTAL_PORT, "wsgi:app"),
+            (FLOOR_PORT, "tests.bench.two_hosts.floor:app"),
+        )
     ]
     try:
         for port, path in ((PORTAL_PORT, "/login"), (FLOOR_PORT, "/")):

@@ -69,7 +69,9 @@ def offer_card_price(price, currency: str | None, billing_period: str) -> Markup
     if price is None:
         return texts["no price"]
     if billing_period not in texts:
-        texts[billing_period] = escape(str(BILLING_LABELS.get(billing_period, billing_period)).lower())
+        texts[billing_period] = escape(
+            str(BILLING_LABELS.get(billing_period, billing_period)).lower()
+        )
     amount = escape(format_money(price, currency))
     return amount + Markup(' <span class="billing">') + texts[billing_period] + Markup("</span>")
 

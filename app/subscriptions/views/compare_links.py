@@ -54,7 +54,9 @@ def compare_toggle_html(offer_id: int, name: str) -> Markup:
     hidden = Markup('<span class="visually-hidden">: {}</span></a>').format(name)
     if offer_id in chosen:
         href = _href(page, [i for i in chosen if i != offer_id])
-        inner = Markup('<a href="{}#offer-card-{}">').format(href, offer_id) + page["remove"] + hidden
+        inner = (
+            Markup('<a href="{}#offer-card-{}">').format(href, offer_id) + page["remove"] + hidden
+        )
     elif len(chosen) >= comparison.MAX_COMPARED:
         inner = Markup('<span class="hint-inline">') + page["full"] + Markup("</span>")
     else:
