@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import available_timezones
 
+from babel import numbers
 from flask import Flask, has_request_context, request
 from flask_babel import (
     Babel,
     force_locale,
-    format_currency,
     format_date,
     format_datetime,
     format_decimal,
@@ -147,11 +148,20 @@ def format_money(amount, currency: str | None) -> str:
     """An amount of money as the locale writes it ("1,234.50 EUR", "1.234,50 €")."""
     if amount is None or amount == "":
         return ""
-    pattern = _pattern("money")
-    value = Decimal(str(amount))
+    locale = get_locale() or DEFAULT_LANGUAGE
+    return _money(str(amount), currency or "EUR", str(locale))
+
+
+@lru_cache(maxsize=4096)
+def _money(amount: str, currency: str, locale: str) -> str:
+    """Babel's formatting is costly and a catalog page shows the same few prices many times:
+    the text is a function of the amount, the currency and the locale (and its pattern)."""
+    pattern = _PATTERNS.get(locale.split("_")[0], {}).get("money")
     if pattern:
-        return format_currency(value, currency or "EUR", pattern, currency_digits=False)
-    return format_currency(value, currency or "EUR")
+        return numbers.format_currency(
+            Decimal(amount), currency, pattern, locale=locale, currency_digits=False
+        )
+    return numbers.format_currency(Decimal(amount), currency, locale=locale)
 
 
 def format_number(value, digits: int | None = None) -> str:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ... import clock
@@ -17,7 +18,7 @@ from ...audit import services as audit
 from ...errors import NotAllowed, NotFound, RateLimited, Unauthorized, ValidationFailed
 from ...extensions import db, get_by_id
 from ...i18n import _, _l
-from ...inputs import search_text
+from ...inputs import search_text, whole_number
 from ..models import ApiToken, ConsumerGroup, LoginAttempt, Role, User, UserRole
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -365,7 +366,24 @@ def password_log_in_closed(user: User) -> bool:
 
 
 def load_user(user_id: str) -> User | None:
-    user = get_by_id(User, user_id)
+    """The signed-in user of a request, with the roles, groups and managed groups that every
+    page's navigation and visibility rules read, in one statement instead of four."""
+    number = whole_number(user_id)
+    if number is None:
+        return None
+    user = (
+        db.session.scalars(
+            sa.select(User)
+            .where(User.id == number)
+            .options(
+                joinedload(User.roles),
+                joinedload(User.groups),
+                joinedload(User.managed_groups),
+            )
+        )
+        .unique()
+        .first()
+    )
     return user if user is not None and user.active else None
 
 
@@ -512,7 +530,7 @@ def list_tokens(actor: User, owner_id: int | None = None) -> list[ApiToken]:
         require_role(actor, Role.ADMIN)
     if owner_id is not None:
         query = query.where(ApiToken.user_id == owner_id)
-    return list(db.session.scalars(query.options(sa.orm.joinedload(ApiToken.user))))
+    return list(db.session.scalars(query.options(joinedload(ApiToken.user))))
 
 
 def revoke_token(actor: User, token_id: int) -> ApiToken:

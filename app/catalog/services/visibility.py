@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -64,16 +65,22 @@ def audience_clause(user: User, *, as_consumer: bool = False):
     (a bundle never shows a canary or group-only offer beyond that offer's own audience)."""
     if can_manage_catalog(user) and not as_consumer:
         return sa.true()
-    group_ids = sorted(user.group_ids)
+    return _audience_of_groups(tuple(sorted(user.group_ids)))
+
+
+@lru_cache(maxsize=1024)
+def _audience_of_groups(group_ids: tuple[int, ...]):
+    """Built once per set of groups and process: constructing the expression costs more than
+    running its (cached) compiled statement, and a clause is immutable, so it is shared."""
     hidden_member = (
         sa.exists()
         .where(
             BundleMember.bundle_id == ServiceOffer.id,
-            ~_code_in_audience(BundleMember.member_code, group_ids),
+            ~_code_in_audience(BundleMember.member_code, list(group_ids)),
         )
         .correlate_except(BundleMember)
     )
-    return sa.and_(_code_in_audience(ServiceOffer.code, group_ids), ~hidden_member)
+    return sa.and_(_code_in_audience(ServiceOffer.code, list(group_ids)), ~hidden_member)
 
 
 def visible_offers_query(user: User, now: datetime | None = None) -> sa.Select:

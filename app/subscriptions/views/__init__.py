@@ -116,12 +116,6 @@ def _place_errors(form, error: ValidationFailed) -> None:
 # --- compare ---------------------------------------------------------------------------------
 
 
-@bp.app_template_global()
-def compared_ids() -> list[int]:
-    """The offers chosen for a comparison on a list page (catalog, search): ?compare=1,2."""
-    return comparison.chosen_ids(request.args.getlist("compare"))
-
-
 bp.add_app_template_global(comparison.MAX_COMPARED, "max_compared")
 
 
@@ -532,4 +526,4 @@ def _iso(value) -> str:
 
 
 from . import cart as cart_views  # noqa: E402  (the Cart page's routes)
-from . import leases, queue  # noqa: E402,F401  (the queue's and the lease form's routes)
+from . import compare_links, leases, queue  # noqa: E402,F401  (routes and list-page helpers)
