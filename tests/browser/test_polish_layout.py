@@ -43,8 +43,8 @@ def _tops(locator) -> set[int]:
 @pytest.mark.parametrize(
     "email, entries",
     [
-        ("erik@offerdesk.example", 6),  # a consumer
-        ("fiona@offerdesk.example", 7),  # a consumer who manages Finance: My groups too
+        ("erik@offerdesk.example", 7),  # a consumer (the Cart among them)
+        ("fiona@offerdesk.example", 8),  # a consumer who manages Finance: My groups too
         ("agent1@offerdesk.example", 5),
     ],
 )

@@ -188,7 +188,7 @@ def test_offer_released_to_one_group_then_retired_with_a_replacement(page: Page,
     browser_login(page, manager.email)
     page.goto(f"/catalog/manage/offers/{offer_id}")
     end = (clock.now() + timedelta(days=14)).date().isoformat()
-    page.get_by_label("End date").fill(end)
+    page.get_by_label("End date", exact=True).fill(end)
     page.get_by_label("Replacement offer").fill("vpn-next")
     page.get_by_role("button", name="Retire offer").click()
     assert answer_confirmation(page) == "Retire REMOTE-DESKTOP?"
