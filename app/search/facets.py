@@ -204,3 +204,12 @@ def facet_values(
             if keep(prices.get(p.value, 0), criteria.price_range == p.value)
         ],
     }
+
+
+def filtered_candidates(candidates: list[tuple], criteria, categories) -> tuple[list, dict]:
+    """(the candidates, each a tuple led by its offer row, that every chosen filter keeps;
+    the facets, counted over all of them): what both search backends do with their matches."""
+    facts = [facts_of(item[0], criteria) for item in candidates]
+    misses = {each: missed_filters(each, criteria, categories) for each in set(facts)}
+    kept = [item for item, each in zip(candidates, facts, strict=True) if not misses[each]]
+    return kept, facets_from_facts(Counter(facts), misses, criteria, categories)

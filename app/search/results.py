@@ -111,6 +111,23 @@ class SearchResult(Paged):
     degraded: bool  # True when the index was unavailable and the database answered instead
     articles: list[ArticleHit] = field(default_factory=list)
 
+    @classmethod
+    def from_index(cls, criteria: Criteria, total: int, facets: dict, **found) -> SearchResult:
+        """An answer of a search backend (not the SQL fallback): `found` holds hits, suggestion
+        and articles."""
+        return cls(
+            query=criteria.text,
+            total=total,
+            page=criteria.page,
+            per_page=criteria.per_page,
+            sort=criteria.sort,
+            filters=criteria.filters(),
+            facets=facets,
+            source="index",
+            degraded=False,
+            **found,
+        )
+
     @property
     def items(self) -> list[OfferHit]:
         return self.hits

@@ -37,7 +37,6 @@ only when the corrected words find something the user may see.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
@@ -47,7 +46,7 @@ from flask import current_app
 
 from .. import clock
 from ..accounts.models import User
-from .facets import category_labels, facets_from_facts, facts_of, missed_filters
+from .facets import category_labels, filtered_candidates
 from .fallback import search_database
 from .highlight import offer_snippets
 from .index.store import IndexUnavailable, open_index
@@ -192,9 +191,7 @@ def _search_index(user: User, criteria: Criteria, now: datetime) -> SearchResult
         )
         categories = category_labels()
         candidates = [(rows[code], docnum) for code, docnum in matched.items() if code in rows]
-        facts = [facts_of(row, criteria) for row, _ in candidates]
-        misses = {each: missed_filters(each, criteria, categories) for each in set(facts)}
-        kept = [item for item, each in zip(candidates, facts, strict=True) if not misses[each]]
+        kept, facets = filtered_candidates(candidates, criteria, categories)
         page = ranked_page(searcher, expansions, kept, criteria)
 
         terms = terms_by_field(expansions)
@@ -208,19 +205,8 @@ def _search_index(user: User, criteria: Criteria, now: datetime) -> SearchResult
         ):
             suggestion = " ".join(word.raw for word in alternative.words)
 
-        return SearchResult(
-            query=criteria.text,
-            hits=hits,
-            total=len(kept),
-            page=criteria.page,
-            per_page=criteria.per_page,
-            sort=criteria.sort,
-            filters=criteria.filters(),
-            facets=facets_from_facts(Counter(facts), misses, criteria, categories),
-            suggestion=suggestion,
-            source="index",
-            degraded=False,
-            articles=articles,
+        return SearchResult.from_index(
+            criteria, len(kept), facets, hits=hits, suggestion=suggestion, articles=articles
         )
 
 

@@ -8,7 +8,6 @@ answer with the same shapes, the same visibility rules and the same markup."""
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -17,7 +16,7 @@ from ...accounts.models import User
 from ...catalog.models import ServiceOffer
 from ...extensions import db
 from ...knowledge.models import KnowledgeArticle
-from ..facets import category_labels, facets_from_facts, facts_of, missed_filters
+from ..facets import category_labels, filtered_candidates
 from ..highlight import offer_snippets
 from ..index.documents import plain_text
 from ..index.schema import ANALYZER
@@ -58,9 +57,7 @@ def search_postgres(
     candidates = [(row, offer_score(row.rank, row.category_id, matches)) for row in rows.values()]
     corrected = correction(criteria.words, [list(match.near) for match in matches])
     alternative = match_words(corrected, categories, fuzzy=False) if corrected else []
-    facts = [facts_of(row, criteria) for row, _ in candidates]
-    misses = {each: missed_filters(each, criteria, categories) for each in set(facts)}
-    kept = [item for item, each in zip(candidates, facts, strict=True) if not misses[each]]
+    kept, facets = filtered_candidates(candidates, criteria, categories)
 
     suggestion = None
     if corrected and (
@@ -68,18 +65,12 @@ def search_postgres(
         or _articles(user, now, alternative, "relevance", 1)
     ):
         suggestion = " ".join(word.raw for word in corrected)
-    return SearchResult(
-        query=criteria.text,
+    return SearchResult.from_index(
+        criteria,
+        len(kept),
+        facets,
         hits=_offer_hits(_ranked_page(kept, criteria), now, matches),
-        total=len(kept),
-        page=criteria.page,
-        per_page=criteria.per_page,
-        sort=criteria.sort,
-        filters=criteria.filters(),
-        facets=facets_from_facts(Counter(facts), misses, criteria, categories),
         suggestion=suggestion,
-        source="index",
-        degraded=False,
         articles=_articles(user, now, matches, criteria.sort, ARTICLE_LIMIT),
     )
 
