@@ -68,9 +68,8 @@ def traffic_settings(deployment: Deployment, acks_file: Path) -> dict:
     seen_by_all = set.intersection(*(set(person["visible_offers"]) for person in people))
     published, probed = sorted(seen_by_all)[:2]
     for person in people:  # the manager revises these two: their ids move on
-        person["visible_offers"] = [
-            offer for offer in person["visible_offers"] if offer not in (published, probed)
-        ]
+        for listed in ("visible_offers", "orderable_offers"):
+            person[listed] = [offer for offer in person[listed] if offer not in (published, probed)]
     words = sorted(
         {word for p in people for name in p["names"] for word in WORD.findall(name.lower())}
     )
@@ -159,9 +158,9 @@ def stored_once(deployment: Deployment, acks_file: Path, run: str) -> dict:
     without an acknowledgement (the request was cut off after its commit)."""
     acks = json.loads(acks_file.read_text())
     engine = sa.create_engine(deployment.database_url())
-    tables = {
-        "order": ("orders", "bench-order-%"),
-        "request": ("support_requests", "bench-request-%"),
+    tables = {  # the run's own keys: the kill run follows the mixed run on the same database
+        "order": ("orders", f"bench-order-{run}-%"),
+        "request": ("support_requests", f"bench-request-{run}-%"),
     }
     report = {}
     with engine.connect() as connection:

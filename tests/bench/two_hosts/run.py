@@ -83,7 +83,8 @@ def markdown(rows: list[dict]) -> str:
 
 
 def mixed_run(deployment, settings_file, out: Path, users: int, seconds: int, kill_a: bool):
-    """One run of the mix; with kill_a, host A is killed halfway. Returns (rows, stored, probes)."""
+    """One run of the mix; with kill_a, host A is killed halfway. Returns (rows, failures,
+    stored, probes)."""
     name = "kill" if kill_a else "mix"
     settings = json.loads(settings_file.read_text())
     checks.live_revisions(deployment, settings)
@@ -106,9 +107,21 @@ def mixed_run(deployment, settings_file, out: Path, users: int, seconds: int, ki
     runner.wait(timeout=seconds + 120)
     return (
         table(out / name),
+        failures(out / name),
         checks.stored_once(deployment, Path(settings["acks_file"]), name),
         probes,
     )
+
+
+def failures(prefix: Path) -> list[dict]:
+    """What locust recorded as failed, by endpoint and answer (the first 120 characters)."""
+    with open(f"{prefix}_failures.csv") as failed:
+        return [
+            {"endpoint": row["Name"] if row["Name"].startswith(row["Method"] + " ")
+             else f"{row['Method']} {row['Name']}",
+             "answer": row["Error"][:120], "times": int(row["Occurrences"])}
+            for row in csv.DictReader(failed)
+        ]  # fmt: skip
 
 
 def page_against_floor(settings_file: Path, out: Path, users: int, seconds: int) -> list[dict]:
@@ -150,8 +163,8 @@ def main() -> None:
 
 
 def render(args, compared, mixed, killed) -> str:
-    rows, stored, probes = mixed
-    kill_rows, kill_stored, _ = killed
+    rows, failed, stored, probes = mixed
+    kill_rows, kill_failed, kill_stored, _ = killed
     seen = [probe["seconds"] for probe in probes]
     within = bool(seen) and all(second is not None and second <= 1 for second in seen)
     first = sum(probe["searches"] == 1 and probe["seconds"] is not None for probe in probes)
@@ -165,6 +178,9 @@ def render(args, compared, mixed, killed) -> str:
             "The mix against both hosts:",
             "",
             markdown(rows),
+            "Failed requests:",
+            "",
+            markdown(failed),
             f"A change published on A found by search on B: {seen} s "
             f"({'all within 1 s' if within else 'NOT all within 1 s'}); found by the first "
             f"search on B after A's answer: {first} of {len(probes)}.",
@@ -174,6 +190,9 @@ def render(args, compared, mixed, killed) -> str:
             "Second run, host A killed halfway:",
             "",
             markdown(kill_rows),
+            "Failed requests:",
+            "",
+            markdown(kill_failed),
             f"Orders and support requests: {json.dumps(kill_stored)}",
             "",
         ]
