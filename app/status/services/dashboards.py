@@ -30,6 +30,7 @@ from .kpis import (
 )
 from .periods import Period
 from .revenue import revenue
+from .rollup_orders import order_figures
 from .scopes import chosen_product, scope_for
 from .usage import usage_totals
 
@@ -46,18 +47,22 @@ def dashboard(
     offer_code: str = "",
     from_facts: bool = False,
 ) -> dict:
-    """Every KPI of the viewer's scope over the period. Subscriptions, revenue, usage and support
-    come from the daily rollups (whole days) and the facts (the rest); `from_facts` computes them
-    from the facts alone, the reference the rollups are tested against."""
+    """Every KPI of the viewer's scope over the period. Subscriptions, revenue, usage, support,
+    fulfillment and flow come from the daily rollups (whole days) and the facts (the rest);
+    `from_facts` computes them from the facts alone, the reference the rollups are tested
+    against."""
     scope = scope_for(viewer, product_id=product_id, offer_code=offer_code)
     if from_facts:
         support = support_kpis(scope.requests, period)
         counts = subscription_counts(scope.subscriptions, period)
         usage = usage_totals(scope.subscriptions, period)
+        fulfillment = fulfillment_kpis(scope.orders, period)
+        flow = flow_metrics(scope.orders, scope.requests, period)
     else:
         support = rolled.support_kpis(scope, period)
         counts = rolled.subscription_counts(scope, period)
         usage = rolled.usage_totals(scope, period)
+        fulfillment, flow = order_figures(scope, period)
     sees_revenue = viewer.has_role(Role.PRODUCT_MANAGER, Role.CATALOG_MANAGER)
     return {
         "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
@@ -66,14 +71,14 @@ def dashboard(
         if sees_revenue
         else None,
         "usage": usage,
-        "fulfillment": fulfillment_kpis(scope.orders, period),
+        "fulfillment": fulfillment,
         "support": support,
         "deflection_pct": deflection_rate(scope.subscriptions, period, support["requests"]),
         "availability_pct": availability(
             scope.product_ids,
             period if scope.product_wide else running_span(scope.subscriptions, period),
         ),
-        "flow": flow_metrics(scope.orders, scope.requests, period),
+        "flow": flow,
     }
 
 
