@@ -296,6 +296,31 @@ class SupportRollup(db.Model):
     satisfaction_sum: Mapped[int] = _amount()
 
 
+class OfferRollup(db.Model):
+    """subscription_rollups summed over groups and days per offer and currency: the running
+    subscriptions (currency '') and their recurring money, so revenue over every offer reads
+    one row per offer and currency, not one per group and day."""
+
+    __tablename__ = "offer_rollups"
+    __table_args__ = (
+        sa.UniqueConstraint("offer_id", "currency", name="uq_offer_rollup_grain"),
+        *_not_negative("running", *SUBSCRIPTION_MONEY),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offer_id: Mapped[int] = mapped_column(sa.ForeignKey("service_offers.id", ondelete="CASCADE"))
+    currency: Mapped[str] = mapped_column(sa.String(3), default="")
+    running: Mapped[int] = _amount()
+    monthly_contracts: Mapped[int] = _amount()
+    yearly_contracts: Mapped[int] = _amount()
+    monthly_price_cents: Mapped[int] = _amount(sa.BigInteger)
+    yearly_price_cents: Mapped[int] = _amount(sa.BigInteger)
+    options_cents: Mapped[int] = _amount(sa.BigInteger)
+
+
+OFFER_AMOUNTS = ("running", *SUBSCRIPTION_MONEY)
+
+
 ORDER_AMOUNTS = ("done", "lead_seconds", "active_seconds", "with_target", "within_target")
 
 

@@ -1,5 +1,6 @@
 """order rollups: completed orders per offer, group, order type, day of completion and flow
-time bucket (hundredths of an hour), for fulfillment and the flow metrics
+time bucket (hundredths of an hour), for fulfillment and the flow metrics; offer rollups:
+running subscriptions and their recurring money per offer and currency, for revenue
 
 Revision ID: rollup0001
 Revises: d2a4c6e8f0b1
@@ -17,6 +18,7 @@ branch_labels = None
 depends_on = None
 
 AMOUNTS = ('done', 'lead_seconds', 'active_seconds', 'with_target', 'within_target')
+MONEY = ('monthly_contracts', 'yearly_contracts', 'monthly_price_cents', 'yearly_price_cents', 'options_cents')
 
 
 def upgrade():
@@ -42,8 +44,25 @@ def upgrade():
         batch_op.create_index('ix_order_rollups_day', ['day'], unique=False)
         batch_op.create_index('ix_order_rollups_group_day', ['group_id', 'day'], unique=False)
 
+    op.create_table('offer_rollups',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('offer_id', sa.Integer(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('running', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('monthly_contracts', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('yearly_contracts', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('monthly_price_cents', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('yearly_price_cents', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('options_cents', sa.BigInteger(), server_default='0', nullable=False),
+    *[sa.CheckConstraint(f'{name} >= 0', name=op.f(f'ck_offer_rollups_{name}_not_negative')) for name in ('running', *MONEY)],
+    sa.ForeignKeyConstraint(['offer_id'], ['service_offers.id'], name=op.f('fk_offer_rollups_offer_id_service_offers'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_offer_rollups')),
+    sa.UniqueConstraint('offer_id', 'currency', name='uq_offer_rollup_grain')
+    )
+
 
 def downgrade():
+    op.drop_table('offer_rollups')
     with op.batch_alter_table('order_rollups', schema=None) as batch_op:
         batch_op.drop_index('ix_order_rollups_group_day')
         batch_op.drop_index('ix_order_rollups_day')

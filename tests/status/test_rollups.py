@@ -12,6 +12,7 @@ from app import clock
 from app.extensions import db
 from app.status import services as status
 from app.status.models import (
+    OfferRollup,
     OrderRollup,
     SubscriptionGroupRollup,
     SubscriptionRollup,
@@ -34,6 +35,7 @@ ROLLUPS = (
     SubscriptionGroupRollup,
     SupportRollup,
     OrderRollup,
+    OfferRollup,
 )
 
 

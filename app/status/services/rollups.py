@@ -24,7 +24,9 @@ from sqlalchemy.orm import Session
 from ...subscriptions.models import FulfillmentTask, Order, ServiceContract, Subscription
 from ...support.models import SupportRequest
 from ..models import (
+    OFFER_AMOUNTS,
     SUBSCRIPTION_COUNTS,
+    OfferRollup,
     SubscriptionGroupRollup,
     UsageGroupRollup,
     UsageRecord,
@@ -149,6 +151,15 @@ def _per_group(change: dict[tuple, dict]) -> dict[tuple, dict]:
     return dict(out)
 
 
+def _per_offer(change: dict[tuple, dict]) -> dict[tuple, dict]:
+    """The running counts and money of subscription rollup changes per offer and currency."""
+    out: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys(OFFER_AMOUNTS, 0))
+    for (offer_id, _group, currency, _day), amounts in change.items():
+        for name in OFFER_AMOUNTS:
+            out[(offer_id, currency)][name] += amounts.get(name, 0)
+    return dict(out)
+
+
 def _difference(before: dict, after: dict) -> dict[tuple, dict]:
     out: dict[tuple, dict] = {}
     for row_key in set(before) | set(after):
@@ -263,6 +274,7 @@ def _after_flush(session: Session, _context) -> None:
     change = _difference(subscriptions_before, subscriptions_after)
     add_to_rollup(connection, model, key, change)
     add_to_rollup(connection, SubscriptionGroupRollup, ("group_id", "day"), _per_group(change))
+    add_to_rollup(connection, OfferRollup, ("offer_id", "currency"), _per_offer(change))
     model, key, _ = TABLES["support"]
     add_to_rollup(connection, model, key, _difference(support_before, support_after))
     model, key, _ = TABLES["orders"]
@@ -377,6 +389,7 @@ def rebuild(session: Session, progress=None, batch: int = REBUILD_BATCH) -> dict
         UsageGroupRollup,
         UsageRollup,
         SubscriptionGroupRollup,
+        OfferRollup,
         *(m for m, _, _ in TABLES.values()),
     ):
         connection.execute(sa.delete(model))
@@ -413,6 +426,7 @@ def rebuild(session: Session, progress=None, batch: int = REBUILD_BATCH) -> dict
             UsageRollup,
             UsageGroupRollup,
             SubscriptionGroupRollup,
+            OfferRollup,
             *(m for m, _, _ in TABLES.values()),
         )
     }
@@ -443,5 +457,15 @@ def _project_to_groups(connection) -> None:
             )
             .where(counts.c.currency == "")
             .group_by(counts.c.group_id, counts.c.day),
+        )
+    )
+    connection.execute(
+        sa.insert(OfferRollup).from_select(
+            ["offer_id", "currency", *OFFER_AMOUNTS],
+            sa.select(
+                counts.c.offer_id,
+                counts.c.currency,
+                *[sa.func.sum(counts.c[name]) for name in OFFER_AMOUNTS],
+            ).group_by(counts.c.offer_id, counts.c.currency),
         )
     )
