@@ -63,10 +63,11 @@ def _parts(scope, period, viewer) -> dict[str, tuple]:
             ),
             None,
         ),
-        "offer table page": (
-            lambda: dashboards.offer_table_page(viewer, period),
-            None,
+        "offer table (all)": (
+            lambda: dashboards.offer_table(viewer, period, from_facts=True),
+            lambda: dashboards.offer_table(viewer, period),
         ),
+        "offer table page": (None, lambda: dashboards.offer_table_page(viewer, period)),
         "whole dashboard": (
             lambda: dashboards.dashboard(viewer, period, from_facts=True),
             lambda: dashboards.dashboard(viewer, period),

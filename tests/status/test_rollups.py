@@ -259,6 +259,11 @@ def compare(viewer, period: Period, **filters) -> dict:
     rolled = dashboards.dashboard(viewer, period, **filters)
     facts = dashboards.dashboard(viewer, period, from_facts=True, **filters)
     assert rolled == facts, (period, filters)
+    if dashboards.sees_offer_figures(viewer) and not filters.get("offer_code"):
+        product = filters.get("product_id")
+        assert dashboards.offer_table(viewer, period, product_id=product) == (
+            dashboards.offer_table(viewer, period, product_id=product, from_facts=True)
+        ), (period, filters)
     return rolled
 
 
@@ -406,6 +411,10 @@ def test_the_dashboard_from_rollups_gives_the_hand_worked_figures(small, users):
     assert finance["usage"] == {"gb_transferred": 115.0, "active_users": 7.0}
     assert finance["support"]["requests"] == 1 and finance["subscriptions"]["active_now"] == 1
     assert finance["fulfillment"]["orders"] == 1 and finance["flow"]["done"] == 3
+    assert dashboards.offer_table(users["product_manager"], november) == [
+        {"code": "TEAM-WIKI", "name": "Team wiki", "orders": 1, "active": 1},
+        {"code": "VPN-ACCESS", "name": "VPN access", "orders": 1, "active": 1},
+    ]
     wiki = compare(users["product_manager"], november, offer_code="TEAM-WIKI")
     assert wiki["usage"] == {"active_users": 4.0} and wiki["support"]["requests"] == 1
 

@@ -16,6 +16,7 @@ from ...inputs import whole_number
 from ...paging import RowPage
 from ...subscriptions import services as subscriptions
 from ...subscriptions.models import Order, OrderType, Subscription
+from ..models import OfferRollup
 from ..sqltime import at
 from . import rollup_reads as rolled
 from .flow import flow_metrics
@@ -110,8 +111,37 @@ def sees_offer_figures(viewer: User) -> bool:
     return viewer.has_role(Role.CATALOG_MANAGER, Role.PRODUCT_MANAGER)
 
 
+def _running_per_code(from_facts: bool) -> sa.Subquery:
+    """Running subscriptions per offer code: top-level ones from the offer rollups and the few
+    child subscriptions from the facts (by their parent index); or all from the facts."""
+    if from_facts:
+        return (
+            sa.select(
+                Subscription.offer_code.label("code"),
+                sa.func.count(Subscription.id).label("active"),
+            )
+            .where(Subscription.status.in_(RUNNING))
+            .group_by(Subscription.offer_code)
+            .subquery()
+        )
+    rolled = (
+        sa.select(ServiceOffer.code.label("code"), OfferRollup.running.label("active"))
+        .join(ServiceOffer, ServiceOffer.id == OfferRollup.offer_id)
+        .where(OfferRollup.currency == "", OfferRollup.running > 0)
+    )
+    children = sa.select(
+        Subscription.offer_code.label("code"), sa.literal(1).label("active")
+    ).where(Subscription.parent_id.is_not(None), Subscription.status.in_(RUNNING))
+    both = sa.union_all(rolled, children).subquery("running")
+    return (
+        sa.select(both.c.code, sa.func.sum(both.c.active).label("active"))
+        .group_by(both.c.code)
+        .subquery()
+    )
+
+
 def _offer_table_query(
-    viewer: User, period: Period, product_id: Any
+    viewer: User, period: Period, product_id: Any, from_facts: bool = False
 ) -> tuple[sa.Select, sa.Select]:
     """Per live offer code: new orders in the period and active subscriptions now, busiest
     first; and the count of those codes (the outer joins keep one row per code)."""
@@ -128,14 +158,7 @@ def _offer_table_query(
         .group_by(Subscription.offer_code)
         .subquery()
     )
-    active = (
-        sa.select(
-            Subscription.offer_code.label("code"), sa.func.count(Subscription.id).label("active")
-        )
-        .where(Subscription.status.in_(RUNNING))
-        .group_by(Subscription.offer_code)
-        .subquery()
-    )
+    active = _running_per_code(from_facts)
     live = sa.select(
         ServiceOffer.code.label("code"), sa.func.max(ServiceOffer.name).label("name")
     ).where(ServiceOffer.status.in_(LIVE_OFFER_STATUSES))
@@ -161,9 +184,11 @@ def _offer_rows(query: sa.Select) -> list[dict]:
     ]
 
 
-def offer_table(viewer: User, period: Period, *, product_id: Any = None) -> list[dict]:
+def offer_table(
+    viewer: User, period: Period, *, product_id: Any = None, from_facts: bool = False
+) -> list[dict]:
     """Every live offer's figures, busiest first (catalog and product managers; CSV and API)."""
-    query, _ = _offer_table_query(viewer, period, product_id)
+    query, _ = _offer_table_query(viewer, period, product_id, from_facts)
     return _offer_rows(query)
 
 
