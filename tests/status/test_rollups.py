@@ -685,7 +685,8 @@ def test_two_concurrent_writers_to_one_rollup_row_both_count(
 @pytest.mark.committed
 def test_two_orders_completed_at_once_on_one_rollup_row_both_count(app, users, make_offer):
     """Two orders of one offer and group, with the same flow time, completed by two
-    connections let go together at their first write: the day's row counts both."""
+    connections let go together at their first write: the day's row counts both. Then two
+    subscriptions of that offer, created at once: its one offer_rollups row counts both."""
     clock.freeze(NOW)
     vpn = make_offer("VPN-ACCESS")
     owner = users["consumer"]
@@ -731,3 +732,32 @@ def test_two_orders_completed_at_once_on_one_rollup_row_both_count(app, users, m
         ).where(OrderRollup.day == date(2026, 11, 19))
     ).one()
     assert tuple(row) == (2, 2 * 3.5 * 3600, 2, 2, 350)  # 3 h 30 each, within 8 h
+
+    def subscribe(hour: int):
+        def work():
+            from app.accounts.models import User
+
+            clock.freeze(NOW)
+            subscription(
+                db.session.get(type(vpn), vpn_id),
+                group_id,
+                db.session.get(User, owner_id),
+                created=at("2026-11-19", f"{hour:02}:00"),
+                active_since=at("2026-11-19", f"{hour + 1:02}:00"),
+            )
+            return "committed"
+
+        return work
+
+    vpn_id, group_id, owner_id = vpn.id, min(owner.group_ids), owner.id
+    assert racing_at_first_write(app, {"c": subscribe(12), "d": subscribe(14)}) == {
+        "c": "committed",
+        "d": "committed",
+    }
+    db.session.expire_all()
+    per_offer = db.session.execute(
+        sa.select(OfferRollup.currency, OfferRollup.running, OfferRollup.monthly_contracts)
+        .where(OfferRollup.offer_id == vpn_id)
+        .order_by(OfferRollup.currency)
+    ).all()
+    assert [tuple(row) for row in per_offer] == [("", 4, 0), ("EUR", 0, 4)]  # one offer's row
