@@ -294,3 +294,60 @@ class SupportRollup(db.Model):
     resolution_seconds: Mapped[int] = _amount(sa.BigInteger)
     rated: Mapped[int] = _amount()
     satisfaction_sum: Mapped[int] = _amount()
+
+
+class OfferRollup(db.Model):
+    """subscription_rollups summed over groups and days per offer and currency: the running
+    subscriptions (currency '') and their recurring money, so revenue over every offer reads
+    one row per offer and currency, not one per group and day."""
+
+    __tablename__ = "offer_rollups"
+    __table_args__ = (
+        sa.UniqueConstraint("offer_id", "currency", name="uq_offer_rollup_grain"),
+        *_not_negative("running", *SUBSCRIPTION_MONEY),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offer_id: Mapped[int] = mapped_column(sa.ForeignKey("service_offers.id", ondelete="CASCADE"))
+    currency: Mapped[str] = mapped_column(sa.String(3), default="")
+    running: Mapped[int] = _amount()
+    monthly_contracts: Mapped[int] = _amount()
+    yearly_contracts: Mapped[int] = _amount()
+    monthly_price_cents: Mapped[int] = _amount(sa.BigInteger)
+    yearly_price_cents: Mapped[int] = _amount(sa.BigInteger)
+    options_cents: Mapped[int] = _amount(sa.BigInteger)
+
+
+OFFER_AMOUNTS = ("running", *SUBSCRIPTION_MONEY)
+
+
+ORDER_AMOUNTS = ("done", "lead_seconds", "active_seconds", "with_target", "within_target")
+
+
+class OrderRollup(db.Model):
+    """Completed orders per offer, consumer group, order type, day of completion and flow time
+    in hundredths of an hour (the unit the dashboard shows; its percentiles are read from these
+    buckets): how many, their whole seconds from order to completion and of active task time,
+    and how many had a fulfillment target in their agreement and were done within it."""
+
+    __tablename__ = "order_rollups"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "offer_id", "group_id", "order_type", "day", "flow_bucket", name="uq_order_rollup_grain"
+        ),
+        *_not_negative(*ORDER_AMOUNTS),
+        sa.Index("ix_order_rollups_day", "day"),
+        sa.Index("ix_order_rollups_group_day", "group_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offer_id: Mapped[int] = mapped_column(sa.ForeignKey("service_offers.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("consumer_groups.id", ondelete="CASCADE"))
+    order_type: Mapped[str] = mapped_column(sa.String(12))
+    day: Mapped[date] = mapped_column(sa.Date)
+    flow_bucket: Mapped[int] = mapped_column()  # round(flow seconds / 36)
+    done: Mapped[int] = _amount()
+    lead_seconds: Mapped[int] = _amount(sa.BigInteger)
+    active_seconds: Mapped[int] = _amount(sa.BigInteger)
+    with_target: Mapped[int] = _amount()
+    within_target: Mapped[int] = _amount()

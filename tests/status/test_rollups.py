@@ -12,6 +12,8 @@ from app import clock
 from app.extensions import db
 from app.status import services as status
 from app.status.models import (
+    OfferRollup,
+    OrderRollup,
     SubscriptionGroupRollup,
     SubscriptionRollup,
     SupportRollup,
@@ -21,7 +23,7 @@ from app.status.models import (
 )
 from app.status.services import dashboards, rollups
 from app.status.services.periods import Period, parse_period
-from app.subscriptions.models import ServiceContract, Subscription
+from app.subscriptions.models import FulfillmentTask, Order, ServiceContract, Subscription
 from app.support.models import SupportRequest
 from tests.races import racing_at_first_write
 
@@ -32,10 +34,22 @@ ROLLUPS = (
     SubscriptionRollup,
     SubscriptionGroupRollup,
     SupportRollup,
+    OrderRollup,
+    OfferRollup,
 )
 
 
-KEYS = {"id", "subscription_id", "offer_id", "group_id", "metric", "currency", "day"}
+KEYS = {
+    "id",
+    "subscription_id",
+    "offer_id",
+    "group_id",
+    "metric",
+    "currency",
+    "day",
+    "order_type",
+    "flow_bucket",
+}
 
 
 def _rows(model) -> list[tuple]:
@@ -146,6 +160,38 @@ def change_offer(sub, offer) -> None:
     walk(sub, ["active"])
 
 
+def order(sub, requester, kind, *, created, completed=None, active_hours=None, target=None):
+    """An order with one task, started and done flush by flush, then the order completed."""
+    levels = {"fulfillment_target_hours": target} if target is not None else {}
+    placed = Order(
+        subscription_id=sub.id,
+        order_type=kind,
+        status="in_progress",
+        options={},
+        agreement={"service_levels": levels},
+        idempotency_key=f"k-{sub.id}-{kind}-{created.isoformat()}",
+        requested_by_id=requester.id,
+        created_at=created,
+    )
+    db.session.add(placed)
+    db.session.flush()
+    task = FulfillmentTask(
+        order_id=placed.id, subscription_id=sub.id, sequence=1, name="Provision", mode="manual"
+    )
+    db.session.add(task)
+    db.session.flush()
+    walk(task, ["queued"])
+    if active_hours is not None:
+        task.started_at = created + timedelta(minutes=10)
+        walk(task, ["in_progress"])
+        task.completed_at = task.started_at + timedelta(hours=active_hours)
+        walk(task, ["done"])
+    if completed is not None:
+        placed.completed_at = completed
+        walk(placed, ["completed"])
+    return placed
+
+
 def support_request(sub, requester, *, opened, responded=None, resolved=None, **extra):
     """A request opened, then answered, resolved, breached and rated flush by flush."""
     request = SupportRequest(
@@ -213,6 +259,11 @@ def compare(viewer, period: Period, **filters) -> dict:
     rolled = dashboards.dashboard(viewer, period, **filters)
     facts = dashboards.dashboard(viewer, period, from_facts=True, **filters)
     assert rolled == facts, (period, filters)
+    if dashboards.sees_offer_figures(viewer) and not filters.get("offer_code"):
+        product = filters.get("product_id")
+        assert dashboards.offer_table(viewer, period, product_id=product) == (
+            dashboards.offer_table(viewer, period, product_id=product, from_facts=True)
+        ), (period, filters)
     return rolled
 
 
@@ -285,6 +336,35 @@ def small(users, make_offer, metrics, feeder):
         resolved=at("2026-11-20", "11:30"),
         satisfaction=2,
     )
+    # 48 h against a 24 h target; 24 h with no target; 1 h against 4 h, today; one still open
+    new = {"kind": "new"}
+    order(
+        s1,
+        owner,
+        created=at("2026-11-02", "10:00"),
+        completed=at("2026-11-04", "10:00"),
+        active_hours=3,
+        target=24,
+        **new,
+    )
+    order(
+        s1,
+        owner,
+        "modify",
+        created=at("2026-11-05", "09:00"),
+        completed=at("2026-11-06", "09:00"),
+        active_hours=2,
+    )
+    order(
+        s3,
+        owner,
+        created=at("2026-11-20", "08:00"),
+        completed=at("2026-11-20", "09:00"),
+        active_hours=0.5,
+        target=4,
+        **new,
+    )
+    order(s3, owner, "modify", created=at("2026-11-20", "10:00"))
     return {"vpn": vpn, "wiki": wiki, "subs": (s1, s2, s3)}
 
 
@@ -308,9 +388,33 @@ def test_the_dashboard_from_rollups_gives_the_hand_worked_figures(small, users):
     # 7.50 + 20.00 and 2.50 of options each; costs 3.00 and 5.00
     assert data["revenue"]["mrr"] == Decimal("32.50")
     assert data["revenue"]["margin"] == Decimal("24.50")
+    assert data["fulfillment"] == {
+        "orders": 2,
+        "average_lead_hours": 24.5,  # (48 + 1) / 2
+        "within_target_pct": 50.0,
+    }
+    # done: orders of 48, 24 and 1 h; requests of 24 and 1.5 h
+    assert data["flow"] == {
+        "velocity_per_week": [
+            {"week": "2026-11-02", "done": 3},
+            {"week": "2026-11-16", "done": 2},
+        ],
+        "flow_time_median_hours": 24.0,
+        "flow_time_p85_hours": 48.0,
+        "load_now": 2,
+        "load_by_type": {"modify": 1, "support": 1},
+        "efficiency_pct": 31.5,  # (3 + 2 + 0.5 + 24 + 1.5) / (48 + 24 + 1 + 24 + 1.5)
+        "distribution_pct": {"modify": 20.0, "new": 40.0, "support": 40.0},
+        "done": 5,
+    }
     finance = compare(users["consumer"], november)
     assert finance["usage"] == {"gb_transferred": 115.0, "active_users": 7.0}
     assert finance["support"]["requests"] == 1 and finance["subscriptions"]["active_now"] == 1
+    assert finance["fulfillment"]["orders"] == 1 and finance["flow"]["done"] == 3
+    assert dashboards.offer_table(users["product_manager"], november) == [
+        {"code": "TEAM-WIKI", "name": "Team wiki", "orders": 1, "active": 1},
+        {"code": "VPN-ACCESS", "name": "VPN access", "orders": 1, "active": 1},
+    ]
     wiki = compare(users["product_manager"], november, offer_code="TEAM-WIKI")
     assert wiki["usage"] == {"active_users": 4.0} and wiki["support"]["requests"] == 1
 
@@ -338,8 +442,12 @@ def test_the_rollups_kept_current_equal_a_rebuild_and_a_rebuild_changes_nothing(
     change_offer(s1, small["wiki"])  # its usage, requests and money move with it
     s3.terminated_at = NOW - timedelta(hours=1)
     walk(s3, ["terminating", "terminated"])
+    task = db.session.scalar(
+        sa.select(FulfillmentTask).join(Order).where(Order.order_type == "modify").limit(1)
+    )
+    task.completed_at = task.completed_at + timedelta(hours=1)  # a correction: more active time
     kept = snapshot()
-    assert kept["usage_rollups"] and kept["support_rollups"]
+    assert kept["usage_rollups"] and kept["support_rollups"] and kept["order_rollups"]
     rollups.rebuild(db.session)
     rebuilt = snapshot()
     assert {
@@ -421,6 +529,29 @@ def generate(rng, offers, groups, owner, feeder) -> list:
         if resolved and rng.random() < 0.6:
             extra["satisfaction"] = rng.randint(1, 5)
         support_request(sub, owner, opened=opened, responded=responded, resolved=resolved, **extra)
+    for sub in subs:
+        target = rng.choice([None, 8, 24])
+        order(
+            sub,
+            owner,
+            "new",
+            created=sub.created_at,
+            completed=sub.active_since,
+            active_hours=rng.choice([None, 0.5, 2]) if sub.active_since else None,
+            target=target,
+        )
+    for _ in range(15):
+        sub = rng.choice(subs)
+        created = _moment(rng, 90)
+        completed = created + timedelta(minutes=rng.randint(10, 4000))
+        order(
+            sub,
+            owner,
+            rng.choice(["modify", "terminate"]),
+            created=created,
+            completed=completed if completed < NOW and rng.random() < 0.8 else None,
+            active_hours=rng.choice([None, 1, 3]),
+        )
     return subs
 
 
@@ -549,3 +680,84 @@ def test_two_concurrent_writers_to_one_rollup_row_both_count(
         )
     ).one()
     assert (group.records, group.quantity) == (2, Decimal("39"))
+
+
+@pytest.mark.committed
+def test_two_orders_completed_at_once_on_one_rollup_row_both_count(app, users, make_offer):
+    """Two orders of one offer and group, with the same flow time, completed by two
+    connections let go together at their first write: the day's row counts both. Then two
+    subscriptions of that offer, created at once: its one offer_rollups row counts both."""
+    clock.freeze(NOW)
+    vpn = make_offer("VPN-ACCESS")
+    owner = users["consumer"]
+    subs = [
+        subscription(
+            vpn,
+            min(owner.group_ids),
+            owner,
+            created=at("2026-11-18", f"0{hour}:00"),
+            active_since=at("2026-11-18", f"0{hour + 1}:00"),
+        )
+        for hour in (6, 8)
+    ]
+    placed = [
+        order(sub, owner, "modify", created=at("2026-11-19", f"0{hour}:00"), target=8)
+        for sub, hour in zip(subs, (6, 8), strict=True)
+    ]
+    db.session.commit()
+    ids = [item.id for item in placed]
+
+    def complete(order_id: int, hour: int):
+        def work():
+            clock.freeze(NOW)
+            item = db.session.get(Order, order_id)
+            item.completed_at, item.status = at("2026-11-19", f"{hour:02}:30"), "completed"
+            db.session.flush()
+            return "committed"
+
+        return work
+
+    assert racing_at_first_write(app, {"a": complete(ids[0], 9), "b": complete(ids[1], 11)}) == {
+        "a": "committed",
+        "b": "committed",
+    }
+    db.session.expire_all()
+    row = db.session.execute(
+        sa.select(
+            OrderRollup.done,
+            OrderRollup.lead_seconds,
+            OrderRollup.with_target,
+            OrderRollup.within_target,
+            OrderRollup.flow_bucket,
+        ).where(OrderRollup.day == date(2026, 11, 19))
+    ).one()
+    assert tuple(row) == (2, 2 * 3.5 * 3600, 2, 2, 350)  # 3 h 30 each, within 8 h
+
+    def subscribe(hour: int):
+        def work():
+            from app.accounts.models import User
+
+            clock.freeze(NOW)
+            subscription(
+                db.session.get(type(vpn), vpn_id),
+                group_id,
+                db.session.get(User, owner_id),
+                created=at("2026-11-19", f"{hour:02}:00"),
+                active_since=at("2026-11-19", f"{hour + 1:02}:00"),
+            )
+            return "committed"
+
+        return work
+
+    vpn_id, group_id, owner_id = vpn.id, min(owner.group_ids), owner.id
+    assert racing_at_first_write(app, {"c": subscribe(12), "d": subscribe(14)}) == {
+        "c": "committed",
+        "d": "committed",
+    }
+    db.session.expire_all()
+    per_offer = db.session.execute(
+        sa.select(OfferRollup.currency, OfferRollup.running, OfferRollup.monthly_contracts)
+        .where(OfferRollup.offer_id == vpn_id)
+        .order_by(OfferRollup.currency)
+    ).all()
+    assert [tuple(row) for row in per_offer] == [("", 4, 0), ("EUR", 0, 4)]  # one offer's row

@@ -16,6 +16,7 @@ from ...inputs import whole_number
 from ...paging import RowPage
 from ...subscriptions import services as subscriptions
 from ...subscriptions.models import Order, OrderType, Subscription
+from ..models import OfferRollup
 from ..sqltime import at
 from . import rollup_reads as rolled
 from .flow import flow_metrics
@@ -30,6 +31,7 @@ from .kpis import (
 )
 from .periods import Period
 from .revenue import revenue
+from .rollup_orders import order_figures
 from .scopes import chosen_product, scope_for
 from .usage import usage_totals
 
@@ -46,18 +48,22 @@ def dashboard(
     offer_code: str = "",
     from_facts: bool = False,
 ) -> dict:
-    """Every KPI of the viewer's scope over the period. Subscriptions, revenue, usage and support
-    come from the daily rollups (whole days) and the facts (the rest); `from_facts` computes them
-    from the facts alone, the reference the rollups are tested against."""
+    """Every KPI of the viewer's scope over the period. Subscriptions, revenue, usage, support,
+    fulfillment and flow come from the daily rollups (whole days) and the facts (the rest);
+    `from_facts` computes them from the facts alone, the reference the rollups are tested
+    against."""
     scope = scope_for(viewer, product_id=product_id, offer_code=offer_code)
     if from_facts:
         support = support_kpis(scope.requests, period)
         counts = subscription_counts(scope.subscriptions, period)
         usage = usage_totals(scope.subscriptions, period)
+        fulfillment = fulfillment_kpis(scope.orders, period)
+        flow = flow_metrics(scope.orders, scope.requests, period)
     else:
         support = rolled.support_kpis(scope, period)
         counts = rolled.subscription_counts(scope, period)
         usage = rolled.usage_totals(scope, period)
+        fulfillment, flow = order_figures(scope, period)
     sees_revenue = viewer.has_role(Role.PRODUCT_MANAGER, Role.CATALOG_MANAGER)
     return {
         "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
@@ -66,14 +72,14 @@ def dashboard(
         if sees_revenue
         else None,
         "usage": usage,
-        "fulfillment": fulfillment_kpis(scope.orders, period),
+        "fulfillment": fulfillment,
         "support": support,
         "deflection_pct": deflection_rate(scope.subscriptions, period, support["requests"]),
         "availability_pct": availability(
             scope.product_ids,
             period if scope.product_wide else running_span(scope.subscriptions, period),
         ),
-        "flow": flow_metrics(scope.orders, scope.requests, period),
+        "flow": flow,
     }
 
 
@@ -105,8 +111,37 @@ def sees_offer_figures(viewer: User) -> bool:
     return viewer.has_role(Role.CATALOG_MANAGER, Role.PRODUCT_MANAGER)
 
 
+def _running_per_code(from_facts: bool) -> sa.Subquery:
+    """Running subscriptions per offer code: top-level ones from the offer rollups and the few
+    child subscriptions from the facts (by their parent index); or all from the facts."""
+    if from_facts:
+        return (
+            sa.select(
+                Subscription.offer_code.label("code"),
+                sa.func.count(Subscription.id).label("active"),
+            )
+            .where(Subscription.status.in_(RUNNING))
+            .group_by(Subscription.offer_code)
+            .subquery()
+        )
+    rolled = (
+        sa.select(ServiceOffer.code.label("code"), OfferRollup.running.label("active"))
+        .join(ServiceOffer, ServiceOffer.id == OfferRollup.offer_id)
+        .where(OfferRollup.currency == "", OfferRollup.running > 0)
+    )
+    children = sa.select(
+        Subscription.offer_code.label("code"), sa.literal(1).label("active")
+    ).where(Subscription.parent_id.is_not(None), Subscription.status.in_(RUNNING))
+    both = sa.union_all(rolled, children).subquery("running")
+    return (
+        sa.select(both.c.code, sa.func.sum(both.c.active).label("active"))
+        .group_by(both.c.code)
+        .subquery()
+    )
+
+
 def _offer_table_query(
-    viewer: User, period: Period, product_id: Any
+    viewer: User, period: Period, product_id: Any, from_facts: bool = False
 ) -> tuple[sa.Select, sa.Select]:
     """Per live offer code: new orders in the period and active subscriptions now, busiest
     first; and the count of those codes (the outer joins keep one row per code)."""
@@ -123,14 +158,7 @@ def _offer_table_query(
         .group_by(Subscription.offer_code)
         .subquery()
     )
-    active = (
-        sa.select(
-            Subscription.offer_code.label("code"), sa.func.count(Subscription.id).label("active")
-        )
-        .where(Subscription.status.in_(RUNNING))
-        .group_by(Subscription.offer_code)
-        .subquery()
-    )
+    active = _running_per_code(from_facts)
     live = sa.select(
         ServiceOffer.code.label("code"), sa.func.max(ServiceOffer.name).label("name")
     ).where(ServiceOffer.status.in_(LIVE_OFFER_STATUSES))
@@ -156,9 +184,11 @@ def _offer_rows(query: sa.Select) -> list[dict]:
     ]
 
 
-def offer_table(viewer: User, period: Period, *, product_id: Any = None) -> list[dict]:
+def offer_table(
+    viewer: User, period: Period, *, product_id: Any = None, from_facts: bool = False
+) -> list[dict]:
     """Every live offer's figures, busiest first (catalog and product managers; CSV and API)."""
-    query, _ = _offer_table_query(viewer, period, product_id)
+    query, _ = _offer_table_query(viewer, period, product_id, from_facts)
     return _offer_rows(query)
 
 

@@ -63,28 +63,43 @@ def outage_minutes(product_ids, period: Period) -> float:
 def running_span(subscription_filter, period: Period) -> Period | None:
     """The part of the period from the first activation to the last termination (or now) of
     the subscriptions that ran in it; None when none of them ran then. Availability over a
-    viewer's subscriptions is measured over this part, never over time before they existed."""
-    now = clock.now()
-    first, last, still_running = db.session.execute(
+    viewer's subscriptions is measured over this part, never over time before they existed.
+    Each end is one probe along an index on its moment (not a pass over every subscription):
+    did one run at the period's start, else the first activation in it; does one still run,
+    else the last termination in it."""
+    S = Subscription  # noqa: N806
+    start, end = at(period.start), at(period.end)
+    # the filter's own conditions (a select of Subscription.id), so each probe walks its index
+    scope = subscription_filter.whereclause
+    ours = [
+        sa.true() if scope is None else scope,
+        S.active_since.is_not(None),
+        S.active_since < end,
+    ]
+
+    def first(moment, *where, descending=False) -> sa.ScalarSelect:
+        order = moment.desc() if descending else moment
+        return sa.select(moment).where(*ours, *where).order_by(order).limit(1).scalar_subquery()
+
+    at_start, first_in, still_running, last = db.session.execute(
         sa.select(
-            sa.func.min(Subscription.active_since),
-            sa.func.max(Subscription.terminated_at),
-            _count_if(Subscription.terminated_at.is_(None)),
-        ).where(
-            Subscription.id.in_(subscription_filter),
-            Subscription.active_since.is_not(None),
-            Subscription.active_since < at(period.end),
-            sa.or_(
-                Subscription.terminated_at.is_(None),
-                Subscription.terminated_at > at(period.start),
-            ),
+            first(S.active_since, S.active_since <= start, _ended_after(start)),
+            first(S.active_since, S.active_since > start, _ended_after(start)),
+            first(S.active_since, S.terminated_at.is_(None)),
+            first(S.terminated_at, S.terminated_at > start, descending=True),
         )
     ).one()
-    if first is None:
+    if (at_start is None and first_in is None) or (still_running is None and last is None):
         return None
-    last = now if still_running else last
-    span = Period(max(period.start, _utc(first)), min(period.end, _utc(last), now))
+    now = clock.now()
+    began = period.start if at_start is not None else _utc(first_in)
+    last = now if still_running is not None else _utc(last)
+    span = Period(max(period.start, began), min(period.end, last, now))
     return span if span.end > span.start else None
+
+
+def _ended_after(moment) -> sa.ColumnElement:
+    return sa.or_(Subscription.terminated_at.is_(None), Subscription.terminated_at > moment)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -202,7 +217,10 @@ def deflection_rate(subscription_filter, period: Period, requests: int) -> float
     deflected = (
         db.session.scalar(
             sa.select(sa.func.count(Deflection.id)).where(
-                Deflection.subscription_id.in_(subscription_filter),
+                # EXISTS: walk the period's deflections by their index, probe the scope
+                sa.exists().where(
+                    list(subscription_filter.subquery().c)[0] == Deflection.subscription_id
+                ),
                 Deflection.created_at >= at(period.start),
                 Deflection.created_at < at(period.end),
             )

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ...subscriptions.models import ServiceContract, Subscription
+from ...subscriptions.models import FulfillmentTask, Order, ServiceContract, Subscription
 from ...support.models import SupportRequest
 from ..models import (
+    ORDER_AMOUNTS,
     SUBSCRIPTION_COUNTS,
     SUBSCRIPTION_MONEY,
     SUPPORT_COUNTS,
+    OrderRollup,
     SubscriptionRollup,
     SupportRollup,
     UsageRecord,
@@ -27,6 +29,7 @@ SUPPORT_AMOUNTS = (*SUPPORT_COUNTS, "response_seconds", "resolution_seconds")
 USAGE_KEY = ("subscription_id", "metric", "day")
 USAGE_AMOUNTS = ("records", "quantity", "peak")
 USAGE_GROUP_KEY = ("group_id", "metric", "day")
+ORDER_KEY = ("offer_id", "group_id", "order_type", "day", "flow_bucket")
 
 
 def _when(condition, value=1) -> sa.ColumnElement:
@@ -153,8 +156,54 @@ def usage_contributions(where: list) -> sa.Select:
     )
 
 
+def flow_bucket(seconds) -> sa.ColumnElement:
+    """A flow time in hundredths of an hour, rounded as the dashboard rounds its hours."""
+    return sa.cast(sa.func.round(seconds / 36), sa.Integer)
+
+
+def order_contributions(where: list) -> sa.Select:
+    """Per rollup key, what the completed orders matching `where` add on the day they were
+    completed: their lead (= flow) seconds and the active seconds of their finished tasks,
+    whole seconds; with a fulfillment target, whether the lead was within it
+    (kpis.fulfillment_kpis and flow.flow_metrics count them so)."""
+    O, S, T = Order, Subscription, FulfillmentTask  # noqa: N806, E741
+    lead = seconds_between(O.created_at, O.completed_at)
+    target = O.agreement[("service_levels", "fulfillment_target_hours")].as_float()
+    active = (
+        sa.select(sa.func.sum(seconds_between(T.started_at, T.completed_at)))
+        .where(T.order_id == O.id, T.completed_at.is_not(None), T.started_at.is_not(None))
+        .correlate(O)
+        .scalar_subquery()
+    )
+    per_order = (
+        sa.select(
+            S.offer_id.label("offer_id"),
+            S.group_id.label("group_id"),
+            O.order_type.label("order_type"),
+            date_of(O.completed_at).label("day"),
+            flow_bucket(lead).label("flow_bucket"),
+            sa.func.round(lead).label("lead_seconds"),
+            sa.func.round(sa.func.coalesce(active, 0)).label("active_seconds"),
+            _when(target.is_not(None)).label("with_target"),
+            _when(sa.and_(target.is_not(None), lead <= target * 3600)).label("within_target"),
+        )
+        .join(S, S.id == O.subscription_id)
+        .where(S.parent_id.is_(None), O.completed_at.is_not(None), *where)
+        .subquery("per_order")
+    )
+    sums = {
+        "done": sa.func.count(),
+        **{name: sa.func.sum(per_order.c[name]) for name in ORDER_AMOUNTS if name != "done"},
+    }
+    return sa.select(
+        *[per_order.c[name] for name in ORDER_KEY],
+        *[sa.cast(sums[name], sa.BigInteger).label(name) for name in ORDER_AMOUNTS],
+    ).group_by(*[per_order.c[name] for name in ORDER_KEY])
+
+
 TABLES = {
     "subscriptions": (SubscriptionRollup, SUBSCRIPTION_KEY, SUBSCRIPTION_AMOUNTS),
     "support": (SupportRollup, SUPPORT_KEY, SUPPORT_AMOUNTS),
     "usage": (UsageRollup, USAGE_KEY, USAGE_AMOUNTS),
+    "orders": (OrderRollup, ORDER_KEY, ORDER_AMOUNTS),
 }

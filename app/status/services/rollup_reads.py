@@ -23,6 +23,7 @@ from ...extensions import db
 from ...subscriptions.models import Subscription
 from ...support.models import SupportRequest
 from ..models import (
+    OfferRollup,
     SubscriptionGroupRollup,
     SubscriptionRollup,
     SupportRollup,
@@ -244,8 +245,9 @@ def subscription_counts(scope: Scope, period: Period) -> dict:
 
 def _money_per_currency(scope: Scope) -> list[tuple]:
     """Per currency: monthly and yearly price cents, option cents, and the cost cents of the
-    running contracts at each offer's cost in force now (monthly, yearly)."""
-    table = SubscriptionRollup.__table__
+    running contracts at each offer's cost in force now (monthly, yearly); over every group,
+    from the rows per offer and currency."""
+    table = (OfferRollup if scope.group_ids is None else SubscriptionRollup).__table__
     per_offer = (
         sa.select(
             table.c.offer_id,

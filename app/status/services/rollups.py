@@ -21,10 +21,12 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ...subscriptions.models import ServiceContract, Subscription
+from ...subscriptions.models import FulfillmentTask, Order, ServiceContract, Subscription
 from ...support.models import SupportRequest
 from ..models import (
+    OFFER_AMOUNTS,
     SUBSCRIPTION_COUNTS,
+    OfferRollup,
     SubscriptionGroupRollup,
     UsageGroupRollup,
     UsageRecord,
@@ -32,6 +34,8 @@ from ..models import (
 )
 from ..sqltime import at, greatest
 from .rollup_facts import (
+    ORDER_AMOUNTS,
+    ORDER_KEY,
     SUBSCRIPTION_AMOUNTS,
     SUBSCRIPTION_KEY,
     SUPPORT_AMOUNTS,
@@ -39,6 +43,7 @@ from .rollup_facts import (
     TABLES,
     USAGE_AMOUNTS,
     USAGE_GROUP_KEY,
+    order_contributions,
     subscription_contributions,
     support_contributions,
     usage_contributions,
@@ -73,6 +78,8 @@ WATCHED = {
         "resolution_breached_at",
         "satisfaction",
     ),
+    Order: ("order_type", "created_at", "completed_at", "agreement", "subscription_id"),
+    FulfillmentTask: ("started_at", "completed_at", "order_id"),
 }
 
 
@@ -144,6 +151,15 @@ def _per_group(change: dict[tuple, dict]) -> dict[tuple, dict]:
     return dict(out)
 
 
+def _per_offer(change: dict[tuple, dict]) -> dict[tuple, dict]:
+    """The running counts and money of subscription rollup changes per offer and currency."""
+    out: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys(OFFER_AMOUNTS, 0))
+    for (offer_id, _group, currency, _day), amounts in change.items():
+        for name in OFFER_AMOUNTS:
+            out[(offer_id, currency)][name] += amounts.get(name, 0)
+    return dict(out)
+
+
 def _difference(before: dict, after: dict) -> dict[tuple, dict]:
     out: dict[tuple, dict] = {}
     for row_key in set(before) | set(after):
@@ -164,24 +180,29 @@ def _changed(obj: Any, fields: tuple[str, ...]) -> bool:
     return any(attrs[name].history.has_changes() for name in fields)
 
 
-def _touched(session: Session) -> tuple[list, list, list]:
-    """The subscriptions and contracts, and the support requests, whose contribution this flush
-    may change; and the subscriptions moving to another offer or group (their requests and
-    usage follow them)."""
-    facts, requests, moved = [], [], []
+def _touched(session: Session) -> tuple[list, list, list, list]:
+    """The subscriptions and contracts, the support requests, and the orders and tasks whose
+    contribution this flush may change; and the subscriptions moving to another offer or group
+    (their requests, orders and usage follow them)."""
+    facts, requests, orders, moved = [], [], [], []
     dirty = session.dirty
     for obj in (*session.new, *dirty, *session.deleted):
         fields = WATCHED.get(type(obj))
         if fields is None or (obj in dirty and not _changed(obj, fields)):
             continue
-        (requests if isinstance(obj, SupportRequest) else facts).append(obj)
+        if isinstance(obj, SupportRequest):
+            requests.append(obj)
+        elif isinstance(obj, Order | FulfillmentTask):
+            orders.append(obj)
+        else:
+            facts.append(obj)
         if (
             isinstance(obj, Subscription)
             and obj in dirty
             and _changed(obj, ("offer_id", "group_id"))
         ):
             moved.append(obj)
-    return facts, requests, moved
+    return facts, requests, orders, moved
 
 
 def _subscription_ids(facts: list) -> set[int]:
@@ -190,11 +211,11 @@ def _subscription_ids(facts: list) -> set[int]:
     return ids
 
 
-def _read(connection, facts: list, requests: list, moved: list) -> tuple[dict, dict]:
+def _read(connection, facts: list, requests: list, orders: list, moved: list) -> tuple:
     subscription_ids = _subscription_ids(facts)
     request_ids = {obj.id for obj in requests if obj.id is not None}
-    moved_ids = {obj.id for obj in moved}
-    subscriptions = support = {}
+    moved_ids = sorted(obj.id for obj in moved)
+    subscriptions = support = order_totals = {}
     if subscription_ids:
         subscriptions = _totals(
             connection,
@@ -209,23 +230,34 @@ def _read(connection, facts: list, requests: list, moved: list) -> tuple[dict, d
                 [
                     sa.or_(
                         SupportRequest.id.in_(sorted(request_ids)),
-                        SupportRequest.subscription_id.in_(sorted(moved_ids)),
+                        SupportRequest.subscription_id.in_(moved_ids),
                     )
                 ]
             ),
             SUPPORT_KEY,
             SUPPORT_AMOUNTS,
         )
-    return subscriptions, support
+    order_ids = {obj.id if isinstance(obj, Order) else obj.order_id for obj in orders}
+    order_ids.discard(None)
+    if order_ids or moved_ids:
+        order_totals = _totals(
+            connection,
+            order_contributions(
+                [sa.or_(Order.id.in_(sorted(order_ids)), Order.subscription_id.in_(moved_ids))]
+            ),
+            ORDER_KEY,
+            ORDER_AMOUNTS,
+        )
+    return subscriptions, support, order_totals
 
 
 @event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, _context, _instances) -> None:
     session.info.pop(PENDING, None)  # whatever a failed flush left behind
-    facts, requests, moved = _touched(session)
-    if facts or requests:
-        before = _read(session.connection(), facts, requests, moved)
-        session.info[PENDING] = (facts, requests, moved, before)
+    facts, requests, orders, moved = _touched(session)
+    if facts or requests or orders:
+        before = _read(session.connection(), facts, requests, orders, moved)
+        session.info[PENDING] = (facts, requests, orders, moved, before)
 
 
 @event.listens_for(Session, "after_flush")
@@ -233,15 +265,20 @@ def _after_flush(session: Session, _context) -> None:
     pending = session.info.pop(PENDING, None)
     if pending is None:
         return
-    facts, requests, moved, (subscriptions_before, support_before) = pending
+    facts, requests, orders, moved, (subscriptions_before, support_before, orders_before) = pending
     connection = session.connection()
-    subscriptions_after, support_after = _read(connection, facts, requests, moved)
+    subscriptions_after, support_after, orders_after = _read(
+        connection, facts, requests, orders, moved
+    )
     model, key, _ = TABLES["subscriptions"]
     change = _difference(subscriptions_before, subscriptions_after)
     add_to_rollup(connection, model, key, change)
     add_to_rollup(connection, SubscriptionGroupRollup, ("group_id", "day"), _per_group(change))
+    add_to_rollup(connection, OfferRollup, ("offer_id", "currency"), _per_offer(change))
     model, key, _ = TABLES["support"]
     add_to_rollup(connection, model, key, _difference(support_before, support_after))
+    model, key, _ = TABLES["orders"]
+    add_to_rollup(connection, model, key, _difference(orders_before, orders_after))
     if moved:
         subscription = Subscription.__table__
         connection.execute(
@@ -336,6 +373,11 @@ def refresh_usage_days(session: Session, keys: set[tuple]) -> None:
 # --- rebuilding from the facts -------------------------------------------------------------------
 
 REBUILD_BATCH = 5000
+CONTRIBUTIONS = {
+    "subscriptions": subscription_contributions,
+    "support": support_contributions,
+    "orders": order_contributions,
+}
 
 
 def rebuild(session: Session, progress=None, batch: int = REBUILD_BATCH) -> dict[str, int]:
@@ -347,6 +389,7 @@ def rebuild(session: Session, progress=None, batch: int = REBUILD_BATCH) -> dict
         UsageGroupRollup,
         UsageRollup,
         SubscriptionGroupRollup,
+        OfferRollup,
         *(m for m, _, _ in TABLES.values()),
     ):
         connection.execute(sa.delete(model))
@@ -361,13 +404,10 @@ def rebuild(session: Session, progress=None, batch: int = REBUILD_BATCH) -> dict
                 "support",
                 [SupportRequest.subscription_id >= start, SupportRequest.subscription_id < end],
             ),
+            ("orders", [Order.subscription_id >= start, Order.subscription_id < end]),
         ):
             model, key, amounts = TABLES[name]
-            contributions = (
-                subscription_contributions(where)
-                if name == "subscriptions"
-                else support_contributions(where)
-            )
+            contributions = CONTRIBUTIONS[name](where)
             add_to_rollup(connection, model, key, _totals(connection, contributions, key, amounts))
         usage = usage_contributions(
             [UsageRecord.subscription_id >= start, UsageRecord.subscription_id < end]
@@ -386,6 +426,7 @@ def rebuild(session: Session, progress=None, batch: int = REBUILD_BATCH) -> dict
             UsageRollup,
             UsageGroupRollup,
             SubscriptionGroupRollup,
+            OfferRollup,
             *(m for m, _, _ in TABLES.values()),
         )
     }
@@ -416,5 +457,15 @@ def _project_to_groups(connection) -> None:
             )
             .where(counts.c.currency == "")
             .group_by(counts.c.group_id, counts.c.day),
+        )
+    )
+    connection.execute(
+        sa.insert(OfferRollup).from_select(
+            ["offer_id", "currency", *OFFER_AMOUNTS],
+            sa.select(
+                counts.c.offer_id,
+                counts.c.currency,
+                *[sa.func.sum(counts.c[name]) for name in OFFER_AMOUNTS],
+            ).group_by(counts.c.offer_id, counts.c.currency),
         )
     )
