@@ -233,7 +233,7 @@ def register_security_headers(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     from .labels import capital_label, label
     from .markdown import render_markdown
-    from .navigation import navigation_for
+    from .navigation import header_counts, navigation_for
     from .web import current_url, page_url, query_args
 
     app.jinja_env.filters["markdown"] = render_markdown
@@ -248,9 +248,12 @@ def register_template_helpers(app: Flask) -> None:
         if not current_user.is_authenticated:
             return {"unread_notifications": 0, "navigation": []}
         if "unread_notifications" not in g:
-            from .notifications.services import unread_count
+            from .accounts.models import Role
 
-            g.unread_notifications = unread_count(current_user)
+            consumer = current_user.has_role(Role.CONSUMER)
+            # cart_count() (subscriptions.views.cart) reads g.cart_count when it is there
+            g.unread_notifications, cart_count = header_counts(current_user, with_cart=consumer)
+            g.setdefault("cart_count", cart_count)
         return {
             "unread_notifications": g.unread_notifications,
             "navigation": navigation_for(current_user),

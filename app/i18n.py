@@ -16,7 +16,7 @@ from functools import lru_cache
 from zoneinfo import available_timezones
 
 from babel import numbers
-from flask import Flask, has_request_context, request
+from flask import Flask, g, has_request_context, request
 from flask_babel import (
     Babel,
     force_locale,
@@ -24,6 +24,7 @@ from flask_babel import (
     format_datetime,
     format_decimal,
     get_locale,
+    get_translations,
     gettext,
     lazy_gettext,
     ngettext,
@@ -202,8 +203,33 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", DEFAULT_TIMEZONE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    # Flask-Babel's template callables find the translations through five context look-ups a
+    # text, and a page has a hundred texts: these keep them for the request's locale.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+    )
     app.jinja_env.filters["datetime"] = format_when
     app.jinja_env.filters["date"] = format_day
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["number"] = format_number
     app.jinja_env.globals["html_lang"] = html_lang
+
+
+def _translations():
+    """The translations of the current locale, looked up once while that locale holds:
+    `force_locale` (a mail in its recipient's language) sets another locale object and
+    `refresh` drops it, and either makes the next text look them up again."""
+    if not g:  # no application context: Flask-Babel answers with no translations
+        return get_translations()
+    app_g = g._get_current_object()
+    locale = getattr(getattr(app_g, "_flask_babel", None), "babel_locale", None)
+    kept = getattr(app_g, "_template_translations", None)
+    if kept is not None and locale is not None and kept[0] is locale:
+        return kept[1]
+    translations = get_translations()  # finds the locale (and keeps it) when it was not yet
+    app_g._template_translations = (app_g._flask_babel.babel_locale, translations)
+    return translations

@@ -1,5 +1,7 @@
 """Markdown rendered to HTML and sanitised, so authors can format but never inject."""
 
+from functools import lru_cache
+
 import markdown as md
 import nh3
 from markupsafe import Markup
@@ -40,8 +42,20 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "abbr": {"title"}}
 
 
+CACHED_LENGTH = 20_000  # longer texts are rendered each time: the cache stays a few MB
+
+
 def render_markdown(text: str | None) -> Markup:
-    html = md.markdown(text or "", extensions=["extra", "sane_lists"], output_format="html")
+    text = str(text or "")  # a lazy text: its words in the request's language
+    return _rendered(text) if len(text) <= CACHED_LENGTH else _rendered.__wrapped__(text)
+
+
+# The HTML is a function of the text alone, and an offer page renders the same description,
+# terms and articles on every request: a Markdown parser built and run each time was a fifth
+# of that page's time.
+@lru_cache(maxsize=512)
+def _rendered(text: str) -> Markup:
+    html = md.markdown(text, extensions=["extra", "sane_lists"], output_format="html")
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -1,8 +1,12 @@
 """The main navigation, by role. Entries whose page is not registered are left out."""
 
+import sqlalchemy as sa
 from flask import current_app
 
+from .extensions import db
 from .i18n import _l
+from .notifications.models import Notification
+from .subscriptions.cart_models import Cart, CartItem
 
 # not a role: the entry is for the managers of at least one group
 MANAGER = "group_manager"
@@ -54,3 +58,18 @@ def _sees(user, roles: tuple[str, ...]) -> bool:
     if real and user.has_role(*real):
         return True
     return MANAGER in roles and bool(getattr(user, "managed_groups", None))
+
+
+def header_counts(user, *, with_cart: bool) -> tuple[int, int]:
+    """The header's counts: the user's unread notifications and (`with_cart`: a consumer's)
+    items in the cart, in one statement (every page shows them)."""
+    unread = sa.select(sa.func.count(Notification.id)).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None)
+    )
+    in_cart = (
+        sa.select(sa.func.count(CartItem.id)).join(Cart).where(Cart.user_id == user.id)
+        if with_cart
+        else sa.select(sa.literal(0))
+    )
+    row = db.session.execute(sa.select(unread.scalar_subquery(), in_cart.scalar_subquery())).one()
+    return row[0] or 0, row[1] or 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from ..accounts import services as accounts
 from ..accounts.models import User
@@ -178,6 +178,16 @@ def terminate_page(user: User, subscription_id: int) -> dict:
 # --- my subscriptions ------------------------------------------------------------------------
 
 
+# The list shows the owner's name, not their roles and groups (loaded with every user
+# otherwise), nor the offer's release and product.
+LISTED_LOAD = (
+    selectinload(Subscription.owner).options(lazyload(User.roles), lazyload(User.groups)),
+    joinedload(Subscription.offer).options(
+        lazyload(ServiceOffer.release), lazyload(ServiceOffer.product)
+    ),
+)
+
+
 def _listed(user: User, status: str, offer_code: str, group_id: int | None) -> sa.Select:
     """The subscriptions the user sees, filtered; an unknown status filters nothing."""
     return subscriptions.visible_subscriptions_query(
@@ -185,7 +195,7 @@ def _listed(user: User, status: str, offer_code: str, group_id: int | None) -> s
         status=status if status in SUBSCRIPTION_STATUSES else "",
         offer_code=offer_code[:40],
         group_id=group_id,
-    ).options(selectinload(Subscription.owner))
+    ).options(*LISTED_LOAD)
 
 
 def subscription_rows(user: User, listed: list[Subscription]) -> list[dict]:

@@ -132,6 +132,25 @@ def test_a_time_in_berlin_in_german(app, users):
         assert format_money(Decimal("19.9"), "USD") == "19,90\xa0$"
 
 
+def test_a_templates_texts_follow_a_locale_forced_inside_the_request(app):
+    """Templates keep the translations for the request's locale (app/i18n.py _translations):
+    a forced locale (a mail in its recipient's language) and a refreshed one still count."""
+    from flask import render_template_string
+
+    from app.i18n import force_locale, refresh
+
+    page = "{{ _('Catalog') }} {{ ngettext('%(num)d item', '%(num)d items', 2) }}"
+    with app.test_request_context(headers={"Accept-Language": "de"}):
+        assert render_template_string(page) == "Katalog 2 Positionen"
+        with force_locale("en"):
+            assert render_template_string(page) == "Catalog 2 items"
+        assert render_template_string(page) == "Katalog 2 Positionen"
+        with force_locale("de"), force_locale("en"):
+            assert render_template_string(page) == "Catalog 2 items"
+        refresh()
+        assert render_template_string(page) == "Katalog 2 Positionen"
+
+
 def test_problem_json_speaks_the_callers_language(app):
     response = app.test_client().get("/api/v1/offers", headers=GERMAN)
     assert response.status_code == 401

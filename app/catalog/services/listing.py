@@ -16,10 +16,34 @@ from ...accounts.models import User
 from ...errors import ValidationFailed
 from ...i18n import _, _l
 from ...inputs import price_bounds
-from ..models import ServiceOffer
+from ..models import Category, ServiceOffer
 from ..prices import price_in_force
 from .visibility import visible_offers_query
 
+# What an offer card shows (templates/catalog/_macros.html offer_card, and the price looked up by
+# code and id): a list page loads a few dozen offers, and the whole row with its JSON columns and
+# three joined rows (category, release, product) cost more to load than the page's SQL itself.
+CARD_LOAD = (
+    sa.orm.load_only(
+        ServiceOffer.id,
+        ServiceOffer.code,
+        ServiceOffer.name,
+        ServiceOffer.summary,
+        ServiceOffer.kind,
+        ServiceOffer.status,
+        ServiceOffer.category_id,
+        ServiceOffer.valid_from,
+        ServiceOffer.valid_to,
+        ServiceOffer.currency,
+        ServiceOffer.billing_period,
+        ServiceOffer.price,  # the price in force falls back on it (pricing.in_force_by_id)
+        ServiceOffer.cost,
+        ServiceOffer.published_at,
+    ),
+    sa.orm.joinedload(ServiceOffer.category).load_only(Category.name),
+    sa.orm.lazyload(ServiceOffer.release),
+    sa.orm.lazyload(ServiceOffer.product),
+)
 DEFAULT_SORT = "name"
 CATALOG_SORTS: dict[str, Any] = {
     "name": _l("Name"),
@@ -66,7 +90,7 @@ def listed_offers(
     (offers without a price last; then by name), leaving out `exclude_ids`."""
     now = now or clock.now()
     price = price_in_force(now)
-    query = visible_offers_query(user, now)
+    query = visible_offers_query(user, now).options(*CARD_LOAD)
     excluded = sorted(set(exclude_ids))
     if excluded:
         query = query.where(ServiceOffer.id.not_in(excluded))

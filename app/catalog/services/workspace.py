@@ -14,6 +14,7 @@ from ...i18n import _
 from ..models import OfferKind, OfferSettings, OfferStatus, ServiceOffer, offer_audience
 from .access import CATALOG_ROLES
 from .categories import subtree_ids
+from .listing import CARD_LOAD
 from .visibility import visible_offers_query
 
 SUGGESTION_LIMIT = 50
@@ -118,7 +119,7 @@ def status_counts(actor: User) -> dict[str, int]:
 def featured_and_new(user: User, limit: int = 6) -> tuple[list[ServiceOffer], list[ServiceOffer]]:
     """The consumer home: featured offers, and the newest published ones not featured already
     (an offer is shown once)."""
-    base = visible_offers_query(user)
+    base = visible_offers_query(user).options(*CARD_LOAD)
     featured = list(
         db.session.scalars(
             # A subquery, not a join: audience_clause's EXISTS on offer_settings would
