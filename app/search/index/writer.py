@@ -26,6 +26,7 @@ from whoosh.writing import CLEAR
 from ...catalog.models import LIVE_STATUSES, ServiceOffer
 from ...extensions import db
 from ...knowledge.models import ArticleStatus, KnowledgeArticle
+from .bulk import BulkWriter
 from .documents import article_documents, offer_documents
 from .locks import (
     REBUILD_LOCK_TIMEOUT,
@@ -292,7 +293,7 @@ def rebuild(progress: Callable[[int], None] | None = None) -> dict[str, int]:
             ix = storage.create_index(SCHEMA, indexname=INDEX_NAME)
         take_pending(path)  # the full read below covers whatever was queued so far
         # Postings sorted in memory: the default 128 MB spills runs to disk and merges them.
-        writer = ix.writer(_lk=False, limitmb=REBUILD_MEMORY_MB)
+        writer = BulkWriter(ix, _lk=False, limitmb=REBUILD_MEMORY_MB)
         try:
             counts = _write_everything(writer, progress)
             writer.commit(mergetype=CLEAR, optimize=True)
