@@ -113,7 +113,7 @@ def apply_changes(keys: Iterable[str]) -> bool:
     if not keys and not has_pending(path):
         return True
     try:
-        ix = open_index(path)
+        ix = open_index(path, repair=False)
     except IndexUnavailable as reason:
         log.info("Search index not updated for %s: %s.", sorted(keys)[:10], reason)
         if path.is_dir():
@@ -282,7 +282,7 @@ def rebuild(progress: Callable[[int], None] | None = None) -> dict[str, int]:
             raise IndexUnavailable(f"the index in {path} stayed locked by another writer")
         storage = FileStorage(str(path))
         try:
-            open_index(path)
+            open_index(path, repair=False)
             healthy = True
         except IndexUnavailable:
             healthy = False
