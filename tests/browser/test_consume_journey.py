@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.search import index
+from app.search.index import listeners
 from tests.browser.confirmations import answer_confirmation
 from tests.catalog import conftest as catalog_fixtures
 from tests.conftest import DEMO_PASSWORD, browser_login
@@ -25,11 +26,13 @@ agent = subscription_fixtures.agent
 
 
 @pytest.fixture
-def fresh_index(app):
-    """The journey searches: start from an empty index and leave none behind."""
+def fresh_index(app, monkeypatch):
+    """The journey searches: start from an empty index and leave none behind. The commits'
+    index changes are written at once, as the worker's `search.index_changes` would."""
     path = Path(app.config["SEARCH_INDEX_DIR"])
     shutil.rmtree(path, ignore_errors=True)
     index.create_empty()
+    monkeypatch.setattr(listeners, "_job", lambda keys: index.apply_changes(set(keys)))
     yield
     shutil.rmtree(path, ignore_errors=True)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app import clock
+from app import clock, jobs
 from app.catalog import services as catalog
 from app.catalog.models import ServiceOffer
 from app.extensions import db
@@ -43,6 +43,18 @@ def search_loggers_enabled(app):
     the test session runs the migrations; the search warnings are part of what we test."""
     for name in ("app.search.services", "app.search.index"):
         logging.getLogger(name).disabled = False
+
+
+@pytest.fixture(autouse=True)
+def index_jobs_at_once():
+    """Commits enqueue `search.index_changes` (the worker re-indexes); here Huey runs each job
+    at once, in the committing process, so a test sees its change searched right after."""
+    jobs.huey.immediate = True
+    try:
+        yield
+    finally:
+        jobs.huey.storage.flush_all()
+        jobs.huey.immediate = False
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from app import search_jobs
+from app import jobs, search_jobs
 from app.search import index
 from tests.search.conftest import indexed_keys, names, search
 
@@ -111,10 +111,32 @@ def test_a_missing_folder_is_rebuilt_and_the_changes_made_meanwhile_are_in_it(
 def test_the_job_engine_rebuilds_a_broken_index(shop, users, search_index, breakage):
     assert search_jobs.rebuild_broken_index() == "the index answers"
     breakage(search_index)
-    assert search(users["consumer"], "vpn").degraded
     assert search_jobs.rebuild_broken_index().startswith("rebuilt (")
     result = search(users["consumer"], "vpm")
     assert result.source == "index" and not result.degraded
     assert names(result) == ["VPN access"] and result.suggestion == "vpn"
     assert len(indexed_keys()) == 8  # 4 offers and 4 articles
     assert search_jobs.rebuild_broken_index() == "the index answers"
+
+
+@pytest.mark.parametrize(
+    "breakage", [delete_folder, empty_folder, garble_everything, never_finished, older_schema]
+)
+def test_a_search_finding_the_index_unavailable_queues_one_rebuild(
+    shop, users, search_index, monkeypatch, tmp_path, breakage
+):
+    """Not in immediate mode: what the searches queue is read back from the job storage."""
+    monkeypatch.setattr(jobs.huey, "immediate", False)
+    monkeypatch.setattr(jobs.huey, "storage", jobs.huey_for(f"sqlite:///{tmp_path}/q.db").storage)
+    breakage(search_index)
+    for _ in range(3):
+        result = search(users["consumer"], "vpn")
+        assert result.degraded and names(result) == ["VPN access"]
+    queued = [(task.name, tuple(task.args)) for task in jobs.huey.pending()]
+    assert queued == [("jobs.run_now", ("search.index_health",))]
+
+    assert search_jobs.rebuild_broken_index().startswith("rebuilt (")
+    assert search(users["consumer"], "vpn").source == "index"
+    breakage(search_index)  # broken again later: the next search asks again
+    assert search(users["consumer"], "vpn").degraded
+    assert len(jobs.huey.pending()) == 2

@@ -25,13 +25,14 @@ def publish_offers(
 ) -> None:
     """Create and publish offers through the catalog services: the session listener indexes
     each one after its commits, while the other processes do the same."""
-    from app import unit_of_work
+    from app import jobs, unit_of_work
     from app.accounts.models import User
     from app.catalog import services as catalog
     from app.extensions import db
     from app.knowledge import services as knowledge
     from tests.catalog.conftest import complete_offer_data
 
+    jobs.huey.immediate = True  # each commit's search.index_changes runs here, as a worker's
     app = _app(database_url, index_dir, lock_timeout)
     with app.app_context():
         manager = db.session.get(User, manager_id)

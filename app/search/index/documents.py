@@ -10,7 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ... import clock
-from ...catalog.models import LIVE_STATUSES, OfferSettings, ServiceOffer, offer_audience
+from ...catalog.models import (
+    LIVE_STATUSES,
+    Category,
+    OfferSettings,
+    ServiceOffer,
+    offer_audience,
+)
 from ...catalog.prices import price_in_force
 from ...knowledge.models import ArticleStatus, KnowledgeArticle, offer_articles
 
@@ -47,13 +53,33 @@ def _audiences(session: Session, codes: list[str]) -> dict[str, list[tuple[int, 
     return audience
 
 
+# Read as plain rows (no ORM entities, no relationships loaded): a rebuild reads every offer.
+_OFFER_COLUMNS = (
+    ServiceOffer.id,
+    ServiceOffer.code,
+    ServiceOffer.revision,
+    ServiceOffer.status,
+    ServiceOffer.name,
+    ServiceOffer.summary,
+    ServiceOffer.description,
+    ServiceOffer.category_id,
+    ServiceOffer.kind,
+    ServiceOffer.billing_period,
+    ServiceOffer.currency,
+    ServiceOffer.published_at,
+    ServiceOffer.valid_from,
+    ServiceOffer.valid_to,
+    Category.name.label("category_name"),
+)
+
+
 def offer_documents(session: Session, codes: list[str]) -> dict[str, dict]:
     """The document of each code's live revision (codes without one are absent)."""
     now = clock.now()
     offers = session.execute(
-        sa.select(ServiceOffer, price_in_force(now)).where(
-            ServiceOffer.code.in_(codes), ServiceOffer.status.in_(LIVE_STATUSES)
-        )
+        sa.select(*_OFFER_COLUMNS, price_in_force(now).label("price_now"))
+        .outerjoin(Category, Category.id == ServiceOffer.category_id)
+        .where(ServiceOffer.code.in_(codes), ServiceOffer.status.in_(LIVE_STATUSES))
     ).all()
     audience = _audiences(session, codes)
     canary = dict(
@@ -64,14 +90,15 @@ def offer_documents(session: Session, codes: list[str]) -> dict[str, dict]:
         ).all()
     )
     documents = {}
-    for offer, price in offers:
+    for offer in offers:
         documents[offer.code] = _offer_document(
-            offer, audience.get(offer.code, []), bool(canary.get(offer.code, False)), price
+            offer, audience.get(offer.code, []), bool(canary.get(offer.code, False))
         )
     return documents
 
 
-def _offer_document(offer: ServiceOffer, groups: list[tuple[int, bool]], canary: bool, price):
+def _offer_document(offer, groups: list[tuple[int, bool]], canary: bool) -> dict:
+    """One offer row's document (`offer` has the columns of _OFFER_COLUMNS and price_now)."""
     document = {
         "key": f"offer:{offer.code}",
         "type": "offer",
@@ -83,7 +110,7 @@ def _offer_document(offer: ServiceOffer, groups: list[tuple[int, bool]], canary:
         "code_words": offer.code.replace("-", " ").replace("_", " "),
         "summary": plain_text(offer.summary),
         "description": plain_text(offer.description),
-        "category": offer.category.name if offer.category else "",
+        "category": offer.category_name or "",
         "kind": offer.kind,
         "billing": offer.billing_period,
         "currency": offer.currency,
@@ -93,7 +120,7 @@ def _offer_document(offer: ServiceOffer, groups: list[tuple[int, bool]], canary:
     }
     optional = {
         "category_id": offer.category_id,
-        "price": price,
+        "price": offer.price_now,
         "published_at": _naive_utc(offer.published_at),
         "valid_from": _naive_utc(offer.valid_from),
         "valid_to": _naive_utc(offer.valid_to),

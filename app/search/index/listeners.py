@@ -1,9 +1,12 @@
 """Keeping the index current: the session events and the catalog's and knowledge's domain
-events collect the keys a transaction changes; they are re-indexed after its commit."""
+events collect the keys a transaction changes; after its commit they go to the job engine
+(app/search_jobs.py: `search.index_changes`), whose worker re-indexes them. The request itself
+never writes the index."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from itertools import chain
 
 import sqlalchemy as sa
@@ -14,12 +17,20 @@ from ...catalog.models import LIVE_STATUSES, Category, OfferSettings, PriceChang
 from ...extensions import db
 from ...knowledge import signals as knowledge_signals
 from ...knowledge.models import KnowledgeArticle
-from .writer import apply_changes
+from .locks import queue_keys
+from .store import index_dir
 
 # The index's one logger, by the name operators (and the tests) configure.
 log = logging.getLogger("app.search.index")
 
 _CHANGES = "search_index_changes"
+_job: Callable[[list[str]], object] | None = None
+
+
+def register_job(job: Callable[[list[str]], object]) -> None:
+    """The job that re-indexes keys in the worker (app/search_jobs.py registers it)."""
+    global _job
+    _job = job
 
 
 def _offer_changed(offer: ServiceOffer, deleted: bool) -> bool:
@@ -80,14 +91,20 @@ def _after_commit(session) -> None:
     if session.in_nested_transaction():  # a SAVEPOINT was released: the transaction goes on
         return
     keys = session.info.pop(_CHANGES, None)
-    if not keys or not has_app_context():
+    if not keys or not has_app_context() or _job is None:
         return
     if current_app.config.get("SEARCH_BACKEND") == "postgres":
         return  # the database's search columns changed with the rows: no index to update
     try:
-        apply_changes(keys)
-    except Exception:  # noqa: BLE001 - the commit stands; the index catches up on rebuild
-        log.warning("Search index update failed for %s.", sorted(keys)[:10], exc_info=True)
+        _job(sorted(keys))
+    except Exception:  # noqa: BLE001 - the commit stands: the next writer takes the keys
+        log.warning(
+            "Search index: could not enqueue %s; queued for the next write.",
+            sorted(keys)[:10],
+            exc_info=True,
+        )
+        if index_dir().is_dir():
+            queue_keys(index_dir(), keys)
 
 
 def _after_soft_rollback(session, previous_transaction) -> None:

@@ -4,11 +4,11 @@ and every query word goes through, and the weight of each searched field."""
 from __future__ import annotations
 
 from whoosh import fields
-from whoosh.analysis import StemmingAnalyzer
 
-SCHEMA_VERSION = 2
+from .analysis import ANALYZER, AnalysedText  # noqa: F401 - ANALYZER: the query side imports it here
 
-ANALYZER = StemmingAnalyzer()
+# 3: text fields without positions, and the fields no query reads only stored.
+SCHEMA_VERSION = 3
 
 # Text fields the query searches, with their weight. Articles use the same fields (title in
 # name, body in description, linked offer codes in code_words): fewer fields, faster queries.
@@ -24,9 +24,15 @@ SPELLING_FIELDS = ("name", "code_words", "summary", "category", "description")
 
 
 def _text(*, stored: bool = True) -> fields.TEXT:
-    """Stemmed text; spelling=True also indexes the unstemmed words (spell_<field>) for typo
-    matching and "did you mean". Field weights are applied at query time (QUERY_FIELDS)."""
-    return fields.TEXT(analyzer=ANALYZER, stored=stored, spelling=True)
+    """Stemmed text, with the unstemmed words in spell_<field> for typo matching and "did you
+    mean" (analysis.py). Field weights are applied at query time (QUERY_FIELDS)."""
+    return AnalysedText(stored=stored)
+
+
+# What a search never asks the index about (visibility, prices and dates come from SQL at
+# query time) is only stored: for the tests and operators reading a document back. Indexing
+# it cost four numeric terms per value and a column per sortable field in every rebuild.
+_KEPT = fields.STORED
 
 
 def build_schema() -> fields.Schema:
@@ -41,27 +47,27 @@ def build_schema() -> fields.Schema:
         description=_text(),
         # offers
         code=fields.ID(stored=True, sortable=True),
-        offer_id=fields.NUMERIC(int, bits=64, stored=True),
-        revision=fields.NUMERIC(int, stored=True),
-        status=fields.ID(stored=True),
+        offer_id=_KEPT(),
+        revision=_KEPT(),
+        status=_KEPT(),
         category=_text(),
-        category_id=fields.NUMERIC(int, bits=64, stored=True),
-        kind=fields.ID(stored=True),
-        billing=fields.ID(stored=True),
-        price=fields.NUMERIC(int, bits=64, decimal_places=2, stored=True, sortable=True),
-        currency=fields.ID(stored=True),
-        published_at=fields.DATETIME(stored=True, sortable=True),
-        valid_from=fields.DATETIME(stored=True),
-        valid_to=fields.DATETIME(stored=True),
+        category_id=_KEPT(),
+        kind=_KEPT(),
+        billing=_KEPT(),
+        price=_KEPT(),
+        currency=_KEPT(),
+        published_at=_KEPT(),
+        valid_from=_KEPT(),
+        valid_to=_KEPT(),
         # The audience as it was at indexing time. Informational only: visibility is decided
         # by SQL at query time (see app/search/index/__init__.py).
-        group_ids=fields.KEYWORD(stored=True, commas=True),
-        pilot_group_ids=fields.KEYWORD(stored=True, commas=True),
-        canary=fields.BOOLEAN(stored=True),
+        group_ids=_KEPT(),
+        pilot_group_ids=_KEPT(),
+        canary=_KEPT(),
         # knowledge articles
-        article_id=fields.NUMERIC(int, bits=64, stored=True),
-        offer_codes=fields.KEYWORD(stored=True),
-        updated_at=fields.DATETIME(stored=True),
+        article_id=_KEPT(),
+        offer_codes=_KEPT(),
+        updated_at=_KEPT(),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import current_app
@@ -46,9 +47,29 @@ def write_marker(path: Path, counts: dict) -> None:
     os.replace(temporary, path / MARKER)
 
 
-def open_index(path: Path | None = None):
-    """The completely built index in `path` (default: SEARCH_INDEX_DIR), or IndexUnavailable."""
-    path = path or index_dir()
+_repair: Callable[[str], None] | None = None
+
+
+def register_repair(action: Callable[[str], None]) -> None:
+    """What to do when a search finds the index unavailable: app/search_jobs.py queues its
+    rebuild (once, however many searches find it so)."""
+    global _repair
+    _repair = action
+
+
+def open_index(path: Path | None = None, *, repair: bool = True):
+    """The completely built index in `path` (default: SEARCH_INDEX_DIR), or IndexUnavailable.
+    Unavailable, it asks for a rebuild first (repair=False: the writers and the health check,
+    which rebuild themselves)."""
+    try:
+        return _open(path or index_dir())
+    except IndexUnavailable as reason:
+        if repair and _repair is not None:
+            _repair(str(reason))
+        raise
+
+
+def _open(path: Path):
     if not path.is_dir():
         raise IndexUnavailable(f"the index folder {path} is missing")
     storage = FileStorage(str(path))
@@ -73,7 +94,7 @@ def probe(path: Path | None = None) -> str | None:
     """Why the index cannot answer a search, or None when it can: it opens, and its stored
     documents, its terms and a first posting list read back."""
     try:
-        ix = open_index(path)
+        ix = open_index(path, repair=False)
         with ix.searcher() as searcher:
             searcher.doc_count()
             next(iter(searcher.all_stored_fields()), None)
@@ -91,7 +112,7 @@ def status() -> dict:
     """What the index looks like now (for the CLI and operators)."""
     path = index_dir()
     try:
-        ix = open_index(path)
+        ix = open_index(path, repair=False)
     except IndexUnavailable as reason:
         return {"available": False, "reason": str(reason), "path": str(path)}
     with ix.searcher() as searcher:

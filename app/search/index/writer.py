@@ -26,6 +26,7 @@ from whoosh.writing import CLEAR
 from ...catalog.models import LIVE_STATUSES, ServiceOffer
 from ...extensions import db
 from ...knowledge.models import ArticleStatus, KnowledgeArticle
+from .bulk import BulkWriter
 from .documents import article_documents, offer_documents
 from .locks import (
     REBUILD_LOCK_TIMEOUT,
@@ -112,7 +113,7 @@ def apply_changes(keys: Iterable[str]) -> bool:
     if not keys and not has_pending(path):
         return True
     try:
-        ix = open_index(path)
+        ix = open_index(path, repair=False)
     except IndexUnavailable as reason:
         log.info("Search index not updated for %s: %s.", sorted(keys)[:10], reason)
         if path.is_dir():
@@ -281,7 +282,7 @@ def rebuild(progress: Callable[[int], None] | None = None) -> dict[str, int]:
             raise IndexUnavailable(f"the index in {path} stayed locked by another writer")
         storage = FileStorage(str(path))
         try:
-            open_index(path)
+            open_index(path, repair=False)
             healthy = True
         except IndexUnavailable:
             healthy = False
@@ -292,7 +293,7 @@ def rebuild(progress: Callable[[int], None] | None = None) -> dict[str, int]:
             ix = storage.create_index(SCHEMA, indexname=INDEX_NAME)
         take_pending(path)  # the full read below covers whatever was queued so far
         # Postings sorted in memory: the default 128 MB spills runs to disk and merges them.
-        writer = ix.writer(_lk=False, limitmb=REBUILD_MEMORY_MB)
+        writer = BulkWriter(ix, _lk=False, limitmb=REBUILD_MEMORY_MB)
         try:
             counts = _write_everything(writer, progress)
             writer.commit(mergetype=CLEAR, optimize=True)
