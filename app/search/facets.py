@@ -101,9 +101,10 @@ def facts_of(row, criteria: Criteria) -> Facts:
     price = row.price
     bucket = None
     if price is not None:
-        bucket = next(
-            (price_range.value for price_range in PRICE_RANGES if price in price_range), None
-        )
+        for price_range in PRICE_RANGES:
+            if price in price_range:
+                bucket = price_range.value
+                break
     in_amount = (
         criteria.min_price is None or (price is not None and price >= criteria.min_price)
     ) and (criteria.max_price is None or (price is not None and price <= criteria.max_price))

@@ -101,7 +101,7 @@ def terms_by_field(expansions: list[Expansion]) -> dict[str, frozenset[str]]:
     return {fieldname: frozenset(texts) for fieldname, texts in found.items()}
 
 
-def split_documents(kinds: tuple[list, list], docnums: set[int]) -> tuple[dict[str, int], set[int]]:
+def split_documents(kinds: tuple, docnums: set[int]) -> tuple[dict[str, int], set[int]]:
     """Matching offer documents by code, and matching article documents (`kinds`: each
     document's type and code, OpenSearcher.kinds())."""
     types, codes = kinds

@@ -10,8 +10,10 @@ with the searcher (searchers.OpenSearcher) for as long as its generation is curr
 
 from __future__ import annotations
 
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F, bm25
+from whoosh.util.numeric import byte_to_length
 
 POSTINGS_KEPT = 4000  # posting lists kept per searcher
 
@@ -44,6 +46,22 @@ def read_postings(reader, fieldname: str, term: str) -> dict[int, float]:
     return found
 
 
+_BYTE_LENGTHS = [byte_to_length(encoded) for encoded in range(256)]
+
+
+def _length_column(reader, fieldname: str):
+    """The column of a single-segment index's quantized field lengths (what
+    doc_field_length decodes; read straight, it costs a tenth), or None (several segments:
+    doc_field_length then)."""
+    leaves = reader.leaf_readers()
+    if len(leaves) != 1 or leaves[0][1] != 0:
+        return None
+    try:
+        return leaves[0][0]._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
+    except AttributeError:  # another codec
+        return None
+
+
 class Ranker:
     """Postings and field lengths of one searcher, read once."""
 
@@ -53,6 +71,7 @@ class Ranker:
         self.postings_kept: dict[tuple[str, str], dict[int, float]] = {}
         self.lengths: dict[str, dict[int, int]] = {}
         self.statistics: dict[tuple[str, str], tuple[float, float, float]] = {}
+        self._columns: dict[str, object] = {}
 
     def postings(self, fieldname: str, term: str) -> dict[int, float]:
         key = (fieldname, term)
@@ -79,10 +98,20 @@ class Ranker:
         return found
 
     def _length(self, fieldname: str, docnum: int) -> int:
-        lengths = self.lengths.setdefault(fieldname, {})
+        lengths = self.lengths.get(fieldname)
+        if lengths is None:
+            lengths = self.lengths[fieldname] = {}
+            self._columns[fieldname] = _length_column(self.reader, fieldname)
         length = lengths.get(docnum)
         if length is None:
-            length = lengths[docnum] = self.searcher.doc_field_length(docnum, fieldname, 1)
+            column = self._columns[fieldname]
+            encoded = column[docnum] if column is not None else 0
+            length = (
+                _BYTE_LENGTHS[encoded]
+                if encoded
+                else self.searcher.doc_field_length(docnum, fieldname, 1)
+            )
+            lengths[docnum] = length
         return length
 
     def scores(self, expansions, docnums: set[int]) -> dict[int, float]:

@@ -34,7 +34,7 @@ class OpenSearcher:
     searcher: object
     cache: dict = field(default_factory=dict)
     _ranker: Ranker | None = None
-    _kinds: tuple[list, list] | None = None
+    _kinds: tuple | None = None
 
     @property
     def ranker(self) -> Ranker:
@@ -42,14 +42,13 @@ class OpenSearcher:
             self._ranker = Ranker(self.searcher)
         return self._ranker
 
-    def kinds(self) -> tuple[list, list]:
-        """Each document's type ("offer" or "article") and code, by document number."""
+    def kinds(self) -> tuple:
+        """Each document's type ("offer" or "article") and code, by document number: the
+        columns' readers, opened once (reading the whole columns would cost more than a
+        search)."""
         if self._kinds is None:
             reader = self.searcher.reader()
-            self._kinds = (
-                list(reader.column_reader("type")),
-                list(reader.column_reader("code")),
-            )
+            self._kinds = (reader.column_reader("type"), reader.column_reader("code"))
         return self._kinds
 
     def kept(self, key: tuple, make):

@@ -27,6 +27,7 @@ from app.catalog.models import ServiceOffer
 from app.extensions import db
 from app.search import index as search_index
 from app.search import services as search
+from app.search.index.store import probe
 
 from .common import percentile
 
@@ -69,13 +70,25 @@ def database_search(user, text: str):
     return search._search_database(user, criteria, clock.now(), degraded=False)
 
 
-def samples_of(call, repeat: int) -> list[float]:
+def _forget_searcher() -> None:
+    """--cold: drop the kept Whoosh searcher and what it keeps (checkouts without it: nothing)."""
+    try:
+        from app.search import searchers
+    except ImportError:
+        return
+    searchers.forget()
+
+
+def samples_of(call, repeat: int, cold: bool = False) -> list[float]:
     """Milliseconds of `repeat` calls after one warm-up; the session is reset between calls
-    (as between requests), so no call answers from objects an earlier one loaded."""
+    (as between requests), so no call answers from objects an earlier one loaded. `cold`
+    also drops the kept Whoosh searcher before each call (as after every index commit)."""
     call()
     samples = []
     for _ in range(repeat):
         db.session.rollback()
+        if cold:
+            _forget_searcher()
         started = time.perf_counter()
         call()
         samples.append((time.perf_counter() - started) * 1000)
@@ -88,7 +101,7 @@ def summary(samples: list[float]) -> tuple[float, float]:
 
 def _ensure_index(app, index_dir: Path, reindex: bool, offers: int) -> float | None:
     """Build the Whoosh index when it is missing (or asked to); seconds taken, None if kept."""
-    if not reindex and search_index.probe(index_dir) is None:
+    if not reindex and probe(index_dir) is None:
         return None
     started = time.perf_counter()
     with click.progressbar(length=offers, label="Indexing") as bar:
@@ -96,13 +109,13 @@ def _ensure_index(app, index_dir: Path, reindex: bool, offers: int) -> float | N
     return time.perf_counter() - started
 
 
-def _time_backend(app, name: str, user, repeat: int, baselines: bool) -> dict:
+def _time_backend(app, name: str, user, repeat: int, baselines: bool, cold: bool) -> dict:
     app.config["SEARCH_BACKEND"] = name
     rows = {}
     for text in QUERIES:
         result = search.search_offers(user, text)
         rows[text] = {
-            "backend": samples_of(lambda text=text: search.search_offers(user, text), repeat),
+            "backend": samples_of(lambda text=text: search.search_offers(user, text), repeat, cold),
             "hits": result.total,
             "source": result.source,
         }
@@ -156,6 +169,9 @@ def _report(name: str, rows: dict, baselines: bool) -> None:
 @click.option("--index-dir", type=click.Path(file_okay=False), default=None)
 @click.option("--reindex", is_flag=True, help="Rebuild the Whoosh index even if it is usable.")
 @click.option(
+    "--cold", is_flag=True, help="Open the Whoosh searcher afresh for every call (no caches)."
+)
+@click.option(
     "--baselines/--no-baselines", default=True, help="Also time LIKE and the SQL fallback."
 )
 def main(
@@ -166,6 +182,7 @@ def main(
     index_dir: str | None,
     reindex: bool,
     baselines: bool,
+    cold: bool,
 ) -> None:
     index_path = Path(index_dir or tempfile.mkdtemp(prefix="offerdesk-bench-index-"))
     app = create_app(
@@ -196,11 +213,11 @@ def main(
         built = "kept" if index_seconds is None else f"built in {index_seconds:.1f} s"
         click.echo(
             f"{db.engine.dialect.name}: {offers} offers, Whoosh index in {index_path} ({built}); "
-            f"{repeat} runs per query"
+            f"{repeat} runs per query{', searcher opened afresh for each' if cold else ''}"
         )
         totals = {}
         for name in backends:
-            rows = _time_backend(app, name, user, repeat, baselines)
+            rows = _time_backend(app, name, user, repeat, baselines, cold)
             _report(name, rows, baselines)
             totals[name] = summary([s for row in rows.values() for s in row["backend"]])
         click.echo("")
