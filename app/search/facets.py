@@ -101,9 +101,10 @@ def facts_of(row, criteria: Criteria) -> Facts:
     price = row.price
     bucket = None
     if price is not None:
-        bucket = next(
-            (price_range.value for price_range in PRICE_RANGES if price in price_range), None
-        )
+        for price_range in PRICE_RANGES:
+            if price in price_range:
+                bucket = price_range.value
+                break
     in_amount = (
         criteria.min_price is None or (price is not None and price >= criteria.min_price)
     ) and (criteria.max_price is None or (price is not None and price <= criteria.max_price))
@@ -208,8 +209,22 @@ def facet_values(
 
 def filtered_candidates(candidates: list[tuple], criteria, categories) -> tuple[list, dict]:
     """(the candidates, each a tuple led by its offer row, that every chosen filter keeps;
-    the facets, counted over all of them): what both search backends do with their matches."""
-    facts = [facts_of(item[0], criteria) for item in candidates]
-    misses = {each: missed_filters(each, criteria, categories) for each in set(facts)}
-    kept = [item for item, each in zip(candidates, facts, strict=True) if not misses[each]]
-    return kept, facets_from_facts(Counter(facts), misses, criteria, categories)
+    the facets, counted over all of them): what both search backends do with their matches.
+    Rows with the same category, billing, kind and price share their facts, so the facts and
+    the filters they miss are worked out once per distinct combination."""
+    facts_by_key: dict[tuple, Facts] = {}
+    tally: Counter = Counter()
+    kept = []
+    misses: dict[Facts, frozenset[str]] = {}
+    for item in candidates:
+        row = item[0]
+        key = (row.category_id, row.billing_period, row.kind, row.price)
+        facts = facts_by_key.get(key)
+        if facts is None:
+            facts = facts_by_key[key] = facts_of(row, criteria)
+            if facts not in misses:
+                misses[facts] = missed_filters(facts, criteria, categories)
+        tally[facts] += 1
+        if not misses[facts]:
+            kept.append(item)
+    return kept, facets_from_facts(tally, misses, criteria, categories)

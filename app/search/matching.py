@@ -70,14 +70,14 @@ def expand(reader, word: Word, *, fuzzy: bool = True) -> Expansion:
     )
 
 
-def matching_docs(reader, expansions: list[Expansion]) -> set[int]:
-    """Documents matching every word, from the posting lists as sets (no scoring: scoring
-    every match of a broad query in Whoosh's Python matchers is what made it slow)."""
+def matching_docs(ranker, expansions: list[Expansion]) -> set[int]:
+    """Documents matching every word, from the posting lists as sets (ranking.Ranker's, kept
+    with the searcher)."""
     matched: set[int] | None = None
     for expansion in expansions:
         docs: set[int] = set()
         for fieldname, term, _ in expansion.terms:
-            docs.update(reader.postings(fieldname, term).all_ids())
+            docs.update(ranker.postings(fieldname, term))
         matched = docs if matched is None else matched & docs
         if not matched:
             return set()
@@ -101,10 +101,10 @@ def terms_by_field(expansions: list[Expansion]) -> dict[str, frozenset[str]]:
     return {fieldname: frozenset(texts) for fieldname, texts in found.items()}
 
 
-def split_documents(reader, docnums: set[int]) -> tuple[dict[str, int], set[int]]:
-    """Matching offer documents by code, and matching article documents."""
-    types = reader.column_reader("type")
-    codes = reader.column_reader("code")
+def split_documents(kinds: tuple, docnums: set[int]) -> tuple[dict[str, int], set[int]]:
+    """Matching offer documents by code, and matching article documents (`kinds`: each
+    document's type and code, OpenSearcher.kinds())."""
+    types, codes = kinds
     offers: dict[str, int] = {}
     articles: set[int] = set()
     for docnum in docnums:

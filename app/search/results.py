@@ -3,6 +3,7 @@ are ranked, sorted and paged. Knowledge articles are listed apart (the top ARTIC
 
 from __future__ import annotations
 
+import heapq
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -240,39 +241,25 @@ def exact_name_docs(kept: list, text: str) -> set[int]:
     }
 
 
-def _scored(searcher, expansions, docnums: set[int], limit: int) -> list[tuple[float, int]]:
-    if not docnums or limit <= 0:  # an empty filter would mean "no filter" to Whoosh
-        return []
-    query = scoring_query(expansions)
-    top = list(searcher.search(query, filter=docnums, limit=limit + 1).top_n)
-    if len(top) > limit and top[limit][0] == top[limit - 1][0]:
-        # Equal scores straddle the page's end, and Whoosh kept the lowest document numbers of
-        # them: take every match, so the name order picks the same ones on every page.
-        top = list(searcher.search(query, filter=docnums, limit=None).top_n)
-    return top
-
-
-def ranked_page(searcher, expansions, kept: list, criteria: Criteria) -> list:
+def ranked_page(ranker, expansions, kept: list, criteria: Criteria) -> list:
     """The requested page of (row, score, docnum). By relevance: offers named exactly as the
-    query first, then Whoosh scores (BM25F), keeping the top of the kept documents only; other
+    query first, then by BM25F score (ranking.Ranker: Whoosh's scores), then by name; other
     orders sort the rows."""
     start = (criteria.page - 1) * criteria.per_page
+    end = start + criteria.per_page
     if criteria.sort != "relevance":
         key = sort_key(criteria.sort)
         kept.sort(key=lambda item: key(item[0]))
-        return [(row, None, docnum) for row, docnum in kept[start : start + criteria.per_page]]
-    rows = {docnum: row for row, docnum in kept}
+        return [(row, None, docnum) for row, docnum in kept[start:end]]
     exact = exact_name_docs(kept, criteria.text)
-    limit = start + criteria.per_page
-
-    def ordered(scored) -> list:
-        ranked = [(rows[docnum], score, docnum) for score, docnum in scored]
-        ranked.sort(key=lambda item: (-item[1], item[0].name.lower(), item[0].id))
-        return ranked
-
-    ranked = ordered(_scored(searcher, expansions, exact, len(exact)))
-    ranked += ordered(_scored(searcher, expansions, set(rows) - exact, limit - len(ranked)))
-    return ranked[start:limit]
+    scores = ranker.scores(expansions, {docnum for _, docnum in kept})
+    # Names break ties only: rank by (exact, score) first, then sort what reaches the page.
+    first = {docnum: (docnum not in exact, -scores[docnum]) for _, docnum in kept}
+    if len(kept) > end:
+        cut = heapq.nsmallest(end, first.values())[-1]
+        kept = [item for item in kept if first[item[1]] <= cut]
+    kept.sort(key=lambda item: (*first[item[1]], item[0].name.lower(), item[0].id))
+    return [(row, scores[docnum], docnum) for row, docnum in kept[start:end]]
 
 
 def ranked_articles(searcher, expansions, docnums: set[int], by_relevance: bool) -> list[dict]:

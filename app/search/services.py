@@ -8,14 +8,17 @@ How a search is answered
    terms within one or two edits ("vpm" finds "vpn") (matching.py). Such a word also gets a
    spelling correction from the index's unstemmed words: "did you mean vpn access?"
    (suggestions.py).
-2. Whoosh ranks the matching documents. Which of them the user may see, their effective price
-   now, category and billing come from ONE SQL query over `visible_offers_query(user)` (catalog
+2. The matching documents are ranked by BM25F with Whoosh's statistics (ranking.py computes
+   it from the posting lists: Whoosh's scores, without its per-posting matchers), from a
+   searcher kept per thread while the index's files are unchanged (searchers.py). Which of
+   them the user may see, their effective price now, category and billing come from ONE SQL
+   query (the matched codes bound as one parameter) over `visible_offers_query(user)` (catalog
    managers: every live offer), so audiences, canary pilots and validity windows apply at query
    time: an offer whose valid_from passes becomes findable with no reindex, and a stale index
    can never show an offer the user may not see (visibility.py).
 3. Filters, facet counts (facets.py), sorting and pagination (results.py) run over those rows;
-   snippets are highlighted by Whoosh and rendered safely (highlight.py: everything escaped,
-   then <mark> around the hits).
+   only the page's rows are read in full, and only their snippets are highlighted by Whoosh
+   and rendered safely (highlight.py: everything escaped, then <mark> around the hits).
 4. If the index is missing, empty, broken or raises while searching, the same criteria run as
    SQL (fallback.py: a LIKE over the visible offers, facets by GROUP BY, LIMIT/OFFSET) and a
    warning is logged. `SearchResult.source` says which answered; `degraded` is True for that
@@ -46,10 +49,11 @@ from flask import current_app
 
 from .. import clock
 from ..accounts.models import User
+from . import searchers
 from .facets import category_labels, filtered_candidates
 from .fallback import search_database
 from .highlight import offer_snippets
-from .index.store import IndexUnavailable, open_index
+from .index.store import IndexUnavailable
 from .matching import Expansion, expand, matching_docs, split_documents, terms_by_field
 from .postgres.answer import search_postgres
 from .query import Criteria, Word, parse_criteria
@@ -166,59 +170,94 @@ class _Alternative(NamedTuple):
     article_ids: list[int]
 
 
-def _alternative(searcher, reader, words: list[Word], expansions: list[Expansion]) -> _Alternative:
+def _alternative(opened, words: list[Word], expansions: list[Expansion]) -> _Alternative:
     corrected = correction(words, [list(e.near) for e in expansions])
     if not corrected:
         return _Alternative(corrected, set(), [])
-    alternative = [expand(reader, word, fuzzy=False) for word in corrected]
-    offers, docnums = split_documents(reader, matching_docs(reader, alternative))
+    alternative = [_expansion(opened, word, fuzzy=False) for word in corrected]
+    offers, docnums = split_documents(opened.kinds(), matching_docs(opened.ranker, alternative))
+    searcher = opened.searcher
     article_ids = [searcher.stored_fields(docnum).get("article_id") for docnum in sorted(docnums)][
         :ARTICLE_CANDIDATES
     ]
     return _Alternative(corrected, set(offers), article_ids)
 
 
+def _expansion(opened, word: Word, *, fuzzy: bool = True) -> Expansion:
+    reader = opened.searcher.reader()
+    return opened.kept(("expansion", word, fuzzy), lambda: expand(reader, word, fuzzy=fuzzy))
+
+
 def _search_index(user: User, criteria: Criteria, now: datetime) -> SearchResult:
-    ix = open_index()
-    with ix.searcher() as searcher:
-        reader = searcher.reader()
-        expansions = [expand(reader, word) for word in criteria.words]
-        matched, article_docnums = split_documents(reader, matching_docs(reader, expansions))
-        alternative = _alternative(searcher, reader, criteria.words, expansions)
-
-        rows = candidate_rows(
-            user, now, set(matched) | alternative.codes, criteria.sort, in_limit=IN_LIMIT
-        )
-        categories = category_labels()
-        candidates = [(rows[code], docnum) for code, docnum in matched.items() if code in rows]
-        kept, facets = filtered_candidates(candidates, criteria, categories)
-        page = ranked_page(searcher, expansions, kept, criteria)
-
-        terms = terms_by_field(expansions)
-        hits = _offer_hits(searcher, page, now, terms)
-        articles, findable = _articles(
-            user, now, searcher, expansions, article_docnums, alternative, criteria.sort, terms
-        )
-        suggestion = None
-        if alternative.words and (
-            alternative.codes & set(rows) or findable.intersection(alternative.article_ids)
-        ):
-            suggestion = " ".join(word.raw for word in alternative.words)
-
-        return SearchResult.from_index(
-            criteria, len(kept), facets, hits=hits, suggestion=suggestion, articles=articles
-        )
+    opened = searchers.current()
+    try:
+        return _answer_from(opened, user, criteria, now)
+    except sa.exc.SQLAlchemyError:
+        raise
+    except Exception:
+        searchers.forget()  # whatever broke, the next search opens the index afresh
+        raise
 
 
-def _offer_hits(searcher, page: list, now: datetime, terms: dict) -> list[OfferHit]:
+def _answer_from(opened, user: User, criteria: Criteria, now: datetime) -> SearchResult:
+    searcher = opened.searcher
+    expansions = [_expansion(opened, word) for word in criteria.words]
+    matched, article_docnums = split_documents(
+        opened.kinds(), matching_docs(opened.ranker, expansions)
+    )
+    alternative = _alternative(opened, criteria.words, expansions)
+
+    rows = candidate_rows(
+        user, now, set(matched) | alternative.codes, criteria.sort, in_limit=IN_LIMIT
+    )
+    categories = category_labels()
+    candidates = [(rows[code], docnum) for code, docnum in matched.items() if code in rows]
+    kept, facets = filtered_candidates(candidates, criteria, categories)
+    page = ranked_page(opened.ranker, expansions, kept, criteria)
+
+    terms = terms_by_field(expansions)
+    hits = _offer_hits(opened, page, now, terms)
+    articles, findable = _articles(
+        user, now, searcher, expansions, article_docnums, alternative, criteria.sort, terms
+    )
+    suggestion = None
+    if alternative.words and (
+        alternative.codes & set(rows) or findable.intersection(alternative.article_ids)
+    ):
+        suggestion = " ".join(word.raw for word in alternative.words)
+
+    return SearchResult.from_index(
+        criteria, len(kept), facets, hits=hits, suggestion=suggestion, articles=articles
+    )
+
+
+def _offer_hits(opened, page: list, now: datetime, terms: dict) -> list[OfferHit]:
     """The page's hits, from its rows read in full, with titles and snippets marked."""
     full = page_rows(now, [row.id for row, _, _ in page])
     hits = []
     for row, score, docnum in page:
         row = full[row.id]
-        title, snippet = offer_snippets(searcher.stored_fields(docnum), row, terms)
+        own = _terms_of(opened.ranker, docnum, terms)
+        title, snippet = opened.kept(
+            ("hit", docnum, row.name, row.summary, tuple(sorted(own.items()))),
+            lambda docnum=docnum, row=row, own=own: offer_snippets(
+                opened.searcher.stored_fields(docnum), row, own
+            ),
+        )
         hits.append(offer_hit(row, now, title, snippet, score))
     return hits
+
+
+def _terms_of(ranker, docnum: int, terms: dict) -> dict:
+    """The terms this document's stored fields have (its postings say so): a field none of
+    them is in is not analysed for highlighting at all. The name is highlighted from the
+    database's row, which the index may not have caught up with, so it keeps every term."""
+    return {
+        fieldname: texts
+        if fieldname == "name"
+        else frozenset(text for text in texts if docnum in ranker.postings(fieldname, text))
+        for fieldname, texts in terms.items()
+    }
 
 
 def _articles(

@@ -106,11 +106,12 @@ def marked_terms(matches: list[WordMatch], texts: dict[str, str]) -> dict[str, f
     """For each field's text, its analysed terms that a query word matches (what Whoosh's
     highlighter marks)."""
     terms = {}
+    marked: dict[str, bool] = {}  # each distinct term checked once
     for fieldname, text in texts.items():
         tokens = {token.text for token in ANALYZER(text or "")}
-        terms[fieldname] = frozenset(
-            term for term in tokens if any(match.marks(term) for match in matches)
-        )
+        for term in tokens - marked.keys():
+            marked[term] = any(match.marks(term) for match in matches)
+        terms[fieldname] = frozenset(term for term in tokens if marked[term])
     return terms
 
 

@@ -10,6 +10,7 @@ tsquery text for a prefix is built from a word made of letters, digits, "_" and 
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass
 
@@ -53,11 +54,16 @@ class WordMatch:
     def stems(self) -> frozenset[str]:
         """The analysed terms this word highlights exactly (its stem, or its near words')."""
         if self.near:
-            return frozenset(token.text for near in self.near for token in ANALYZER(near))
+            return _stems_of(self.near)
         return frozenset({self.word.stem})
 
     def marks(self, term: str) -> bool:
         return term in self.stems() or (self.prefix and term.startswith(self.word.raw))
+
+
+@functools.lru_cache(maxsize=256)
+def _stems_of(near: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(token.text for each in near for token in ANALYZER(each))
 
 
 def _or(queries: list) -> sa.ColumnElement:
