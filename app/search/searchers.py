@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .index.store import KEEP, IndexUnavailable, index_dir, open_index
+from .index.store import KEEP, index_dir, open_index
 from .ranking import Ranker
 
 KEPT = 2000  # expansions, and highlighted hits, kept per searcher
@@ -86,10 +86,8 @@ def current() -> OpenSearcher:
     if kept is not None and kept.path == path and kept.signature == signature and signature:
         return kept
     forget()
-    if signature is None:
-        raise IndexUnavailable(f"the index folder {path} is missing")
-    searcher = open_index(path).searcher()
-    _local.open = OpenSearcher(path, signature, searcher)
+    searcher = open_index(path).searcher()  # missing or broken: IndexUnavailable, rebuild asked
+    _local.open = OpenSearcher(path, signature or _signature(path), searcher)
     return _local.open
 
 

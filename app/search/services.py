@@ -53,6 +53,7 @@ from . import searchers
 from .facets import category_labels, filtered_candidates
 from .fallback import search_database
 from .highlight import offer_snippets
+from .index import store
 from .index.store import IndexUnavailable
 from .matching import Expansion, expand, matching_docs, split_documents, terms_by_field
 from .postgres.answer import search_postgres
@@ -156,6 +157,7 @@ def _answer(user: User, criteria: Criteria, now: datetime) -> SearchResult:
             "Run `flask search reindex`.",
             exc_info=True,
         )
+        store.request_repair("the index failed while searching")
     return search_database(user, criteria, now, degraded=True)
 
 

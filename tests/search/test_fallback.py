@@ -119,9 +119,7 @@ def test_the_job_engine_rebuilds_a_broken_index(shop, users, search_index, break
     assert search_jobs.rebuild_broken_index() == "the index answers"
 
 
-@pytest.mark.parametrize(
-    "breakage", [delete_folder, empty_folder, garble_everything, never_finished, older_schema]
-)
+@pytest.mark.parametrize("breakage", BREAKAGES, ids=lambda function: function.__name__)
 def test_a_search_finding_the_index_unavailable_queues_one_rebuild(
     shop, users, search_index, monkeypatch, tmp_path, breakage
 ):

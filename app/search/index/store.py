@@ -57,6 +57,12 @@ def register_repair(action: Callable[[str], None]) -> None:
     _repair = action
 
 
+def request_repair(reason: str) -> None:
+    """Ask for the index's rebuild (an index that opened but broke while searching)."""
+    if _repair is not None:
+        _repair(reason)
+
+
 def open_index(path: Path | None = None, *, repair: bool = True):
     """The completely built index in `path` (default: SEARCH_INDEX_DIR), or IndexUnavailable.
     Unavailable, it asks for a rebuild first (repair=False: the writers and the health check,
@@ -64,8 +70,8 @@ def open_index(path: Path | None = None, *, repair: bool = True):
     try:
         return _open(path or index_dir())
     except IndexUnavailable as reason:
-        if repair and _repair is not None:
-            _repair(str(reason))
+        if repair:
+            request_repair(str(reason))
         raise
 
 
