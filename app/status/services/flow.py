@@ -86,15 +86,27 @@ def flow_metrics(order_filter, request_filter, period: Period) -> dict:
     total = sum(distribution.values())
     median, p85 = _percentile_hours(flow, total, (0.5, 0.85))
     load = _load(order_filter, request_filter)
+    return flow_figures(velocity, distribution, active_sum, flow_sum, (median, p85), load)
+
+
+def flow_figures(velocity, distribution, active_sum, flow_sum, percentiles, load) -> dict:
+    """The flow metrics as the dashboard shows them, from the facts or from the rollups: weeks
+    and kinds with nothing done are left out."""
+    total = sum(distribution.values())
+    median, p85 = percentiles
     return {
-        "velocity_per_week": [{"week": label, "done": done} for label, done in velocity.items()],
+        "velocity_per_week": [
+            {"week": label, "done": velocity[label]}
+            for label in sorted(velocity)
+            if velocity[label]
+        ],
         "flow_time_median_hours": median,
         "flow_time_p85_hours": p85,
         "load_now": sum(load.values()),
         "load_by_type": load,
         "efficiency_pct": ratio(active_sum, flow_sum) if total else None,
         "distribution_pct": {
-            kind: ratio(count, total) for kind, count in sorted(distribution.items())
+            kind: ratio(count, total) for kind, count in sorted(distribution.items()) if count
         },
         "done": total,
     }

@@ -161,12 +161,10 @@ def flow_bucket(seconds) -> sa.ColumnElement:
     return sa.cast(sa.func.round(seconds / 36), sa.Integer)
 
 
-def order_contributions(where: list) -> sa.Select:
-    """Per rollup key, what the completed orders matching `where` add on the day they were
-    completed: their lead (= flow) seconds and the active seconds of their finished tasks,
-    whole seconds; with a fulfillment target, whether the lead was within it
-    (kpis.fulfillment_kpis and flow.flow_metrics count them so)."""
-    O, S, T = Order, Subscription, FulfillmentTask  # noqa: N806, E741
+def order_measures() -> tuple[sa.ColumnElement, sa.ColumnElement, sa.ScalarSelect]:
+    """An order's lead (= flow) seconds, its fulfillment target in hours (None: no target)
+    and the active seconds of its finished tasks, as the rollups and the facts count them."""
+    O, T = Order, FulfillmentTask  # noqa: N806, E741
     lead = seconds_between(O.created_at, O.completed_at)
     target = O.agreement[("service_levels", "fulfillment_target_hours")].as_float()
     active = (
@@ -175,6 +173,16 @@ def order_contributions(where: list) -> sa.Select:
         .correlate(O)
         .scalar_subquery()
     )
+    return lead, target, active
+
+
+def order_contributions(where: list) -> sa.Select:
+    """Per rollup key, what the completed orders matching `where` add on the day they were
+    completed: their lead (= flow) seconds and the active seconds of their finished tasks,
+    whole seconds; with a fulfillment target, whether the lead was within it
+    (kpis.fulfillment_kpis and flow.flow_metrics count them so)."""
+    O, S = Order, Subscription  # noqa: N806, E741
+    lead, target, active = order_measures()
     per_order = (
         sa.select(
             S.offer_id.label("offer_id"),

@@ -16,14 +16,14 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from ...extensions import db
-from ...subscriptions.models import FulfillmentTask, Order, OrderType
+from ...subscriptions.models import Order, OrderType
 from ...support.models import SupportRequest
 from ..models import OrderRollup
 from ..sqltime import seconds_between, week_of
-from .flow import _among, _load
+from .flow import _among, _load, flow_figures
 from .kpis import _hours, ratio
 from .periods import Period
-from .rollup_facts import flow_bucket
+from .rollup_facts import flow_bucket, order_measures
 from .rollup_reads import _days, _within, split
 from .scopes import Scope
 
@@ -57,15 +57,8 @@ def _rolled(scope: Scope, parts) -> list[tuple]:
 
 def _edge_orders(scope: Scope, edges: list[Period]) -> list[tuple]:
     """The same figures for the orders completed in the edges, from the facts."""
-    O, T = Order, FulfillmentTask  # noqa: N806, E741
-    lead = seconds_between(O.created_at, O.completed_at)
-    target = O.agreement[("service_levels", "fulfillment_target_hours")].as_float()
-    active = (
-        sa.select(sa.func.sum(seconds_between(T.started_at, T.completed_at)))
-        .where(T.order_id == O.id, T.completed_at.is_not(None), T.started_at.is_not(None))
-        .correlate(O)
-        .scalar_subquery()
-    )
+    O = Order  # noqa: N806, E741
+    lead, target, active = order_measures()
     week, bucket = week_of(O.completed_at), flow_bucket(lead)
     return db.session.execute(
         sa.select(
@@ -152,20 +145,5 @@ def order_figures(scope: Scope, period: Period) -> tuple[dict, dict]:
         "average_lead_hours": _hours(new["lead"] / new["done"]) if new["done"] else None,
         "within_target_pct": ratio(new["within"], new["with"]),
     }
-    flow = {
-        "velocity_per_week": [
-            {"week": label, "done": velocity[label]}
-            for label in sorted(velocity)
-            if velocity[label]
-        ],
-        "flow_time_median_hours": median,
-        "flow_time_p85_hours": p85,
-        "load_now": sum(load.values()),
-        "load_by_type": load,
-        "efficiency_pct": ratio(active_sum, flow_sum) if total else None,
-        "distribution_pct": {
-            kind: ratio(count, total) for kind, count in sorted(distribution.items()) if count
-        },
-        "done": total,
-    }
+    flow = flow_figures(velocity, distribution, active_sum, flow_sum, (median, p85), load)
     return fulfillment, flow
