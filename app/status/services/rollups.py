@@ -432,40 +432,27 @@ def rebuild(session: Session, progress=None, batch: int = REBUILD_BATCH) -> dict
     }
 
 
+def _summed_into(connection, model, source: sa.Table, keys: list[str], amounts, *where) -> None:
+    connection.execute(
+        sa.insert(model).from_select(
+            [*keys, *amounts],
+            sa.select(*[source.c[k] for k in keys], *[sa.func.sum(source.c[a]) for a in amounts])
+            .where(*where)
+            .group_by(*[source.c[k] for k in keys]),
+        )
+    )
+
+
 def _project_to_groups(connection) -> None:
-    """The group-and-day tables, summed from the finer ones."""
-    rows = UsageRollup.__table__
-    connection.execute(
-        sa.insert(UsageGroupRollup).from_select(
-            [*USAGE_GROUP_KEY, *USAGE_AMOUNTS],
-            sa.select(
-                rows.c.group_id,
-                rows.c.metric,
-                rows.c.day,
-                *[sa.func.sum(rows.c[name]) for name in USAGE_AMOUNTS],
-            ).group_by(rows.c.group_id, rows.c.metric, rows.c.day),
-        )
+    """The group-and-day tables, and the offers' running figures, summed from the finer ones."""
+    usage, counts = UsageRollup.__table__, TABLES["subscriptions"][0].__table__
+    _summed_into(connection, UsageGroupRollup, usage, list(USAGE_GROUP_KEY), USAGE_AMOUNTS)
+    _summed_into(
+        connection,
+        SubscriptionGroupRollup,
+        counts,
+        ["group_id", "day"],
+        SUBSCRIPTION_COUNTS,
+        counts.c.currency == "",
     )
-    counts = TABLES["subscriptions"][0].__table__
-    connection.execute(
-        sa.insert(SubscriptionGroupRollup).from_select(
-            ["group_id", "day", *SUBSCRIPTION_COUNTS],
-            sa.select(
-                counts.c.group_id,
-                counts.c.day,
-                *[sa.func.sum(counts.c[name]) for name in SUBSCRIPTION_COUNTS],
-            )
-            .where(counts.c.currency == "")
-            .group_by(counts.c.group_id, counts.c.day),
-        )
-    )
-    connection.execute(
-        sa.insert(OfferRollup).from_select(
-            ["offer_id", "currency", *OFFER_AMOUNTS],
-            sa.select(
-                counts.c.offer_id,
-                counts.c.currency,
-                *[sa.func.sum(counts.c[name]) for name in OFFER_AMOUNTS],
-            ).group_by(counts.c.offer_id, counts.c.currency),
-        )
-    )
+    _summed_into(connection, OfferRollup, counts, ["offer_id", "currency"], OFFER_AMOUNTS)
