@@ -5,8 +5,8 @@ from flask import current_app
 
 from .extensions import db
 from .i18n import _l
-from .notifications.models import Notification
-from .subscriptions.cart_models import Cart, CartItem
+from .notifications.services.inbox import unread_count_query
+from .subscriptions.services.cart import item_count_query
 
 # not a role: the entry is for the managers of at least one group
 MANAGER = "group_manager"
@@ -63,13 +63,8 @@ def _sees(user, roles: tuple[str, ...]) -> bool:
 def header_counts(user, *, with_cart: bool) -> tuple[int, int]:
     """The header's counts: the user's unread notifications and (`with_cart`: a consumer's)
     items in the cart, in one statement (every page shows them)."""
-    unread = sa.select(sa.func.count(Notification.id)).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None)
-    )
-    in_cart = (
-        sa.select(sa.func.count(CartItem.id)).join(Cart).where(Cart.user_id == user.id)
-        if with_cart
-        else sa.select(sa.literal(0))
-    )
-    row = db.session.execute(sa.select(unread.scalar_subquery(), in_cart.scalar_subquery())).one()
+    in_cart = item_count_query(user) if with_cart else sa.select(sa.literal(0))
+    row = db.session.execute(
+        sa.select(unread_count_query(user).scalar_subquery(), in_cart.scalar_subquery())
+    ).one()
     return row[0] or 0, row[1] or 0

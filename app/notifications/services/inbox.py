@@ -13,15 +13,15 @@ from ..models import Notification, NotificationKind
 KINDS = [kind.value for kind in NotificationKind]
 
 
-def unread_count(user: User) -> int:
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count(Notification.id)).where(
-                Notification.user_id == user.id, Notification.read_at.is_(None)
-            )
-        )
-        or 0
+def unread_count_query(user: User) -> sa.Select:
+    """How many of the user's notifications are unread (the header shows it)."""
+    return sa.select(sa.func.count(Notification.id)).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None)
     )
+
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(unread_count_query(user)) or 0
 
 
 def inbox_query(user: User, *, unread_only: bool = False, kind: str | None = None) -> sa.Select:

@@ -216,11 +216,13 @@ def remove_item(actor: User, item_id: Any) -> None:
     _changed(cart, "removed", removed_id, offer)
 
 
+def item_count_query(user: User) -> sa.Select:
+    """How many items the user's cart holds (the header shows it)."""
+    return sa.select(sa.func.count(CartItem.id)).join(Cart).where(Cart.user_id == user.id)
+
+
 def item_count(user: User) -> int:
-    """How many items the user's cart holds (the navigation shows it): one query."""
-    return db.session.scalar(
-        sa.select(sa.func.count(CartItem.id)).join(Cart).where(Cart.user_id == user.id)
-    )
+    return db.session.scalar(item_count_query(user))
 
 
 # --- what the cart shows ----------------------------------------------------------------------
