@@ -99,9 +99,9 @@ def test_a_worker_on_sqlite_storage_runs_the_schedule_and_the_queue(
 
 
 def _clear_of_a_minute_boundary() -> None:
-    """Start both workers well inside one minute, so their schedulers see the same period."""
+    """Start both workers early in a minute, so their schedulers see the same period."""
     second = datetime.now(UTC).second
-    if second > 40:
+    if second > 15:
         time.sleep(61 - second)
 
 
@@ -139,9 +139,11 @@ def test_two_workers_on_redis_run_each_periodic_job_once_per_period(
 
     wait_for(all_done, 45, "every job ran and the queue is empty\n" + workers[1].output())
     time.sleep(1)  # a second run, were there one, would have started by now
-    runs = fresh(scheduled)
-    assert Counter(name for name, _ in runs) == dict.fromkeys(SCHEDULED, 1)
-    assert len({period for _, period in runs}) == 1
+    # Once per period: on a slow machine the two may start either side of a minute boundary
+    # (or the run may outlast one), and then a job has a run for each period, never two in one.
+    runs = Counter(fresh(scheduled))
+    assert {name for name, _ in runs} == set(SCHEDULED)
+    assert set(runs.values()) == {1}, runs
     at_start = sa.select(JobRun.name, JobRun.status).where(JobRun.trigger == "manual")
     # Each worker enqueued one at its start; one that found the other's run holding the job's
     # lock was skipped (the other was doing the same sweep at that moment).
@@ -157,7 +159,8 @@ def test_two_workers_on_redis_run_each_periodic_job_once_per_period(
         for line in worker.output().splitlines()
         if "Enqueueing periodic task" in line
     )
-    assert enqueued == dict.fromkeys(SCHEDULED, 2)  # two enqueued, one ran
+    periods = len({period for _, period in runs})
+    assert enqueued == dict.fromkeys(SCHEDULED, 2 * periods)  # both enqueued each, one ran
     assert sorted(subjects_sent(smtp_sink)) == [f"Message {number}" for number in range(5)]
     jobs_status = flask(env, "jobs", "status")
     assert "Storage: redis (redis://127.0.0.1:" in jobs_status and "Queued: 0" in jobs_status

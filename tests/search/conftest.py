@@ -20,6 +20,20 @@ from tests.conftest import SERVER_URL
 
 # The search backends this run can test: PostgreSQL full-text search needs PostgreSQL.
 BACKENDS = ["whoosh", "postgres"] if SERVER_URL else ["whoosh"]
+# Where a backend's answers can come from: its own search, or (Whoosh only) the SQL fallback
+# that answers while the index is lost; the PostgreSQL backend has no index to lose.
+SOURCES = [("whoosh", "index"), ("whoosh", "database")]
+SOURCES += [("postgres", "index")] if SERVER_URL else []
+
+
+def pytest_generate_tests(metafunc):
+    """A test taking `search_source` runs once per pair in SOURCES; one taking only
+    `search_backend` runs once per backend."""
+    if "search_source" in metafunc.fixturenames:
+        ids = [f"{backend}-{source}" for backend, source in SOURCES]
+        metafunc.parametrize(("search_backend", "search_source"), SOURCES, indirect=True, ids=ids)
+    elif "search_backend" in metafunc.fixturenames:
+        metafunc.parametrize("search_backend", BACKENDS, indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +44,7 @@ def whoosh_unless_chosen(request, app, monkeypatch):
         monkeypatch.setitem(app.config, "SEARCH_BACKEND", "whoosh")
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture
 def search_backend(request, app, monkeypatch):
     """Run the test with each search backend this database has (SEARCH_BACKEND)."""
     monkeypatch.setitem(app.config, "SEARCH_BACKEND", request.param)
@@ -195,3 +209,16 @@ def without_index(search_index):
         shutil.rmtree(search_index, ignore_errors=True)
 
     return remove
+
+
+@pytest.fixture
+def search_source(request, search_backend, without_index):
+    """Call it once the test's offers are written: for the "database" source it deletes the
+    index, so search answers from the SQL fallback. Returns the source the answer must name."""
+
+    def prepare():
+        if request.param == "database":
+            without_index()
+        return request.param
+
+    return prepare

@@ -9,6 +9,7 @@ import pytest
 from app import jobs, search_jobs
 from app.search import index
 from tests.search.conftest import indexed_keys, names, search
+from tests.search.test_routes import page_text, words
 
 WARNING_FROM = "app.search.services"
 
@@ -138,3 +139,10 @@ def test_a_search_finding_the_index_unavailable_queues_one_rebuild(
     breakage(search_index)  # broken again later: the next search asks again
     assert search(users["consumer"], "vpn").degraded
     assert len(jobs.huey.pending()) == 2
+
+
+def test_degraded_mode_is_said_on_the_page(shop, client_as, search_index):
+    """(Whoosh's: the PostgreSQL backend has no index to lose.)"""
+    shutil.rmtree(search_index)
+    html = words(page_text(client_as("consumer").get("/search?q=vpn")))
+    assert "simplified mode" in html and "VPN access" in html

@@ -1,7 +1,6 @@
 """The /search page: form, results, facets, suggestions, pagination, errors, query counts."""
 
 import re
-import shutil
 from html import unescape
 
 import pytest
@@ -121,21 +120,9 @@ def test_pagination_keeps_the_query(client_as, users):
     assert "No more offers on this page" in beyond
 
 
-def test_degraded_mode_is_said_on_the_page(shop, client_as, search_index, search_backend):
-    if search_backend == "postgres":
-        pytest.skip("the PostgreSQL backend has no index to lose")
-    shutil.rmtree(search_index)
-    html = words(page_text(client_as("consumer").get("/search?q=vpn")))
-    assert "simplified mode" in html and "VPN access" in html
-
-
-@pytest.mark.parametrize("engine", ["index", "database"])
-def test_the_page_runs_a_bounded_number_of_queries(client_as, search_index, engine, search_backend):
-    if engine == "database" and search_backend == "postgres":
-        pytest.skip("the SQL fallback answers for a broken Whoosh index only")
+def test_the_page_runs_a_bounded_number_of_queries(client_as, search_source):
     client = client_as("consumer")
-    if engine == "database":
-        shutil.rmtree(search_index)
+    search_source()
     counts = []
     for total in (5, 40):
         add_published_offers(total if not counts else total - 5, prefix=f"Q{total}")

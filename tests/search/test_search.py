@@ -17,21 +17,6 @@ from tests.search.conftest import add_published_offers, names, search
 pytestmark = pytest.mark.usefixtures("search_backend")
 
 
-@pytest.fixture(params=["index", "database"])
-def source(request, without_index, search_backend):
-    """Run the test against the search backend, then against the database fallback (which
-    stands in for a broken Whoosh index: the PostgreSQL backend has no index to lose)."""
-    if request.param == "database" and search_backend == "postgres":
-        pytest.skip("the SQL fallback answers for a broken Whoosh index only")
-
-    def prepare():
-        if request.param == "database":
-            without_index()
-        return request.param
-
-    return prepare
-
-
 def found(result: SearchResult) -> list[str]:
     return sorted(names(result))
 
@@ -111,20 +96,14 @@ def test_unicode_and_punctuation(make_offer, users):
 # --- snippets ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("engine", ["index", "database"])
-def test_snippets_escape_html_and_mark_only_the_hits(
-    make_offer, users, without_index, engine, search_backend
-):
-    if engine == "database" and search_backend == "postgres":
-        pytest.skip("the SQL fallback answers for a broken Whoosh index only")
+def test_snippets_escape_html_and_mark_only_the_hits(make_offer, users, search_source):
     make_offer(
         "XSS-TEST",
         name="Gateway <img src=x onerror=alert(1)>",
         summary="Summary <b>bold</b>",
         description="Use the <script>alert('x')</script> gateway & the *fast* lane.",
     )
-    if engine == "database":
-        without_index()
+    engine = search_source()
     result = search(users["consumer"], "gateway")
     assert result.source == engine
     hit = result.hits[0]
@@ -146,8 +125,8 @@ def test_snippet_falls_back_to_the_summary(shop, users):
 # --- facets, filters, sorting ------------------------------------------------------------------
 
 
-def test_facet_counts(shop, users, source):
-    engine = source()
+def test_facet_counts(shop, users, search_source):
+    engine = search_source()
     result = search(users["consumer"], "enterprise")
     assert result.source == engine and result.total == 4
     assert facet_counts(result, "category") == {"cloud": 2, "network": 1}
@@ -157,8 +136,8 @@ def test_facet_counts(shop, users, source):
     assert facet_counts(result, "price") == {"under_10": 1, "10_50": 1, "50_200": 1, "200_plus": 1}
 
 
-def test_facets_count_each_facet_with_the_other_filters(shop, users, source):
-    source()
+def test_facets_count_each_facet_with_the_other_filters(shop, users, search_source):
+    search_source()
     result = search(users["consumer"], "enterprise", category="cloud")
     assert found(result) == ["Managed database", "Object storage"]
     # the category facet still offers the other category ...
@@ -169,8 +148,8 @@ def test_facets_count_each_facet_with_the_other_filters(shop, users, source):
     assert facet_counts(result, "price") == {"10_50": 1, "50_200": 1}
 
 
-def test_filters(shop, users, categories, source):
-    source()
+def test_filters(shop, users, categories, search_source):
+    search_source()
     consumer = users["consumer"]
     assert found(search(consumer, "enterprise", billing="monthly")) == [
         "Managed database",
@@ -197,8 +176,8 @@ def test_filters(shop, users, categories, source):
     ]
 
 
-def test_sorting(shop, users, source):
-    source()
+def test_sorting(shop, users, search_source):
+    search_source()
     consumer = users["consumer"]
     by_price = ["VPN access", "Object storage", "Managed database", "Premium support"]
     assert names(search(consumer, "enterprise", sort="price_asc")) == by_price
@@ -213,7 +192,7 @@ def test_sorting(shop, users, source):
     assert names(relevance)[0] == "Managed database"
 
 
-def test_price_sort_and_filter_use_the_price_in_force_now(shop, users, source):
+def test_price_sort_and_filter_use_the_price_in_force_now(shop, users, search_source):
     manager = users["catalog_manager"]
     catalog.add_price_change(
         manager,
@@ -222,16 +201,16 @@ def test_price_sort_and_filter_use_the_price_in_force_now(shop, users, source):
         effective_from="2000-01-01",
         confirm_backdated=True,
     )
-    source()
+    search_source()
     result = search(users["consumer"], "enterprise", sort="price_asc")
     assert names(result)[0] == "Premium support"
     assert result.hits[0].price == Decimal("5.00")
     assert facet_counts(result, "price")["under_10"] == 2
 
 
-def test_pagination(make_offer, users, source):
+def test_pagination(make_offer, users, search_source):
     add_published_offers(25)
-    source()
+    search_source()
     consumer = users["consumer"]
     pages = [search(consumer, "widget", page=page, per_page=10) for page in (1, 2, 3)]
     assert [len(page.hits) for page in pages] == [10, 10, 5]
@@ -245,14 +224,14 @@ def test_pagination(make_offer, users, source):
     assert beyond.hits == [] and beyond.total == 25
 
 
-def test_equal_scores_across_a_page_boundary_neither_repeat_nor_go_missing(users, source):
+def test_equal_scores_across_a_page_boundary_neither_repeat_nor_go_missing(users, search_source):
     """25 offers that score the same, indexed in the reverse of their names' order: each page
     lists the next ten by name, whichever ten the index happens to hold first."""
     for number in reversed(range(25)):
         add_published_offers(
             1, prefix=f"TIE{number:02d}", name=f"Widget {number:03d}", summary="A widget."
         )
-    source()
+    search_source()
     pages = [search(users["consumer"], "widget", page=page, per_page=10) for page in (1, 2, 3)]
     seen = [hit.name for page in pages for hit in page.hits]
     assert seen == [f"Widget {number:03d}" for number in range(25)]

@@ -16,26 +16,13 @@ from tests.search.conftest import names, search
 pytestmark = pytest.mark.usefixtures("search_backend")
 
 
-@pytest.fixture(params=["index", "database"])
-def engine(request, without_index, search_backend):
-    if request.param == "database" and search_backend == "postgres":
-        pytest.skip("the SQL fallback answers for a broken Whoosh index only")
-
-    def prepare():
-        if request.param == "database":
-            without_index()
-        return request.param
-
-    return prepare
-
-
 def group(name: str) -> int:
     return accounts.find_group_by_name(name).id
 
 
-def test_an_offer_for_another_group_is_not_found(make_offer, users, engine):
+def test_an_offer_for_another_group_is_not_found(make_offer, users, search_source):
     make_offer("VPN-ACCESS", group_ids=[group("Engineering")])
-    source = engine()
+    source = search_source()
     hidden = search(users["consumer"], "vpn")
     assert hidden.source == source
     assert hidden.total == 0 and hidden.hits == []
@@ -44,14 +31,14 @@ def test_an_offer_for_another_group_is_not_found(make_offer, users, engine):
     assert search(users["consumer"], "").total == 0  # browsing hides it too
 
 
-def test_canary_offers_reach_pilot_groups_only(make_offer, users, engine):
+def test_canary_offers_reach_pilot_groups_only(make_offer, users, search_source):
     make_offer(
         "VPN-ACCESS",
         group_ids=[group("Finance"), group("Engineering")],
         pilot_ids=[group("Engineering")],
         canary=True,
     )
-    engine()
+    search_source()
     assert search(users["consumer"], "vpn").total == 0
     assert names(search(users["other_consumer"], "vpn")) == ["VPN access"]
 
@@ -67,11 +54,11 @@ def test_ending_the_canary_opens_the_offer_to_the_audience_without_reindex(make_
 
 
 def test_a_scheduled_offer_becomes_findable_when_the_clock_passes_valid_from(
-    make_offer, users, engine
+    make_offer, users, search_source
 ):
     start = clock.now() + timedelta(days=2)
     make_offer("VPN-ACCESS", valid_from=start.isoformat())
-    engine()
+    search_source()
     assert search(users["consumer"], "vpn").total == 0
     assert search(users["consumer"], "vpm").suggestion is None  # no hint of it either
     manager_view = search(users["catalog_manager"], "vpn")
@@ -83,19 +70,19 @@ def test_a_scheduled_offer_becomes_findable_when_the_clock_passes_valid_from(
     assert names(result) == ["VPN access"] and result.hits[0].status == "published"
 
 
-def test_an_expired_offer_is_not_found(make_offer, users, engine):
+def test_an_expired_offer_is_not_found(make_offer, users, search_source):
     end = clock.now() + timedelta(days=1)
     make_offer("VPN-ACCESS", valid_to=end.isoformat())
-    engine()
+    search_source()
     assert names(search(users["consumer"], "vpn")) == ["VPN access"]
     clock.freeze(end + timedelta(seconds=1))
     assert search(users["consumer"], "vpn").total == 0
     assert search(users["catalog_manager"], "vpn").hits[0].status == "expired"
 
 
-def test_drafts_are_not_found_by_anyone(make_offer, users, engine):
+def test_drafts_are_not_found_by_anyone(make_offer, users, search_source):
     make_offer("VPN-ACCESS", publish=False)
-    engine()
+    search_source()
     assert search(users["consumer"], "vpn").total == 0
     assert search(users["catalog_manager"], "vpn").total == 0
 
@@ -131,7 +118,9 @@ def test_articles_of_hidden_offers_are_not_found_by_outsiders(make_offer, users)
     ]
 
 
-def test_a_bundle_holding_a_canary_offer_is_found_by_its_pilots_only(make_offer, users, engine):
+def test_a_bundle_holding_a_canary_offer_is_found_by_its_pilots_only(
+    make_offer, users, search_source
+):
     """Bundle visible to everyone, one member in canary for Finance: Engineering finds
     neither the member nor the bundle; Finance finds both (issue 15, item 2)."""
     manager = users["catalog_manager"]
@@ -149,7 +138,7 @@ def test_a_bundle_holding_a_canary_offer_is_found_by_its_pilots_only(make_offer,
     for status in ("planned", "ready", "published"):
         catalog.transition_offer(manager, bundle.id, status)
     db.session.commit()
-    engine()
+    search_source()
     assert search(users["other_consumer"], "starter kit").total == 0
     assert search(users["other_consumer"], "payroll").total == 0
     assert names(search(users["consumer"], "starter kit")) == ["Starter kit"]
