@@ -56,6 +56,7 @@ from .pricing import (
     add_price_change,
     current_price,
     effective_prices,
+    in_force_by_id,
     price_history,
 )
 from .products import (
@@ -70,10 +71,12 @@ from .revisions import (
     draft_revision,
     get_offer,
     live_revision,
+    live_revisions,
     revisions_of,
     settings_for,
 )
 from .visibility import (
+    audience_ids,
     in_consumer_audience,
     is_visible,
     offer_for_viewer,
@@ -97,6 +100,7 @@ __all__ = [
     "add_price_change",
     "archive_category",
     "audience_of",
+    "audience_ids",
     "audiences_for",
     "bundle_member_total",
     "bundle_problems",
@@ -113,10 +117,12 @@ __all__ = [
     "effective_prices",
     "get_offer",
     "in_consumer_audience",
+    "in_force_by_id",
     "is_visible",
     "list_products",
     "list_releases",
     "live_revision",
+    "live_revisions",
     "member_offers",
     "move_bundle_member",
     "move_category",

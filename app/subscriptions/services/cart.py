@@ -9,6 +9,7 @@ Every change goes through `_changed`, which bumps the cart's version with an SQL
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -228,16 +229,52 @@ def item_count(user: User) -> int:
 # --- what the cart shows ----------------------------------------------------------------------
 
 
-def flag(user: User, item: CartItem) -> dict | None:
-    """Why the item cannot be ordered now, if it cannot: {"reason": retired | superseded |
-    not_orderable | audience, "message", "replacement": the offer to order instead or None}."""
+@dataclass(frozen=True)
+class _Looked:
+    """What the flags of a cart's items read from the catalog, read once for all of them: the
+    offers in the consumer's audience, the live revision of each code involved, and which of
+    those the consumer may see."""
+
+    in_audience: set[int]
+    live: dict[str, ServiceOffer]
+    visible: set[int]
+
+    def replacement(self, user: User, offer: ServiceOffer) -> ServiceOffer | None:
+        """As catalog.replacement_for: the live, orderable, visible revision it points to."""
+        found = self.live.get(offer.replacement_code or "")
+        if found is None or not found.is_orderable() or found.id not in self.visible:
+            return None
+        return found if catalog.can_manage_catalog(user) or found.is_live else None
+
+
+def _look_up(user: User, items: list[CartItem]) -> _Looked:
+    offers = {item.offer.id: item.offer for item in items}
+    codes = {offer.code for offer in offers.values()}
+    codes |= {offer.replacement_code for offer in offers.values() if offer.replacement_code}
+    live = catalog.live_revisions(codes)
+    return _Looked(
+        in_audience=catalog.audience_ids(user, set(offers), as_consumer=True),
+        live=live,
+        visible=catalog.audience_ids(user, {offer.id for offer in live.values()}),
+    )
+
+
+def flags(user: User, items: list[CartItem]) -> dict[int, dict | None]:
+    """Each item's flag by item id: why it cannot be ordered now, if it cannot
+    ({"reason": retired | superseded | not_orderable | audience, "message", "replacement": the
+    offer to order instead or None}); three statements whatever the number of items."""
+    looked = _look_up(user, items) if items else None
+    return {item.id: _flag(user, item, looked) for item in items}
+
+
+def _flag(user: User, item: CartItem, looked: _Looked) -> dict | None:
     offer = item.offer
-    replacement = catalog.replacement_for(user, offer)
-    if not catalog.in_consumer_audience(user, offer):
+    replacement = looked.replacement(user, offer)
+    if offer.id not in looked.in_audience:
         reason = "audience"
         message = _("%(name)s is no longer offered to your groups.", name=offer.name)
     elif offer.status == OfferStatus.SUPERSEDED.value:
-        reason, live = "superseded", catalog.live_revision(offer.code)
+        reason, live = "superseded", looked.live.get(offer.code)
         replacement = live if live is not None and live.is_orderable() else replacement
         message = _("%(name)s has a new revision since you added it.", name=offer.name)
     elif _retired_since(item):
@@ -288,13 +325,17 @@ def cart_page(user: User) -> dict:
         )
     )
     items = list(cart.items) if cart is not None else []
+    flagged = flags(user, items)
+    in_force = catalog.in_force_by_id({item.offer.id: item.offer for item in items}.values())
     rows = [
         {
             "item": item,
             "offer": item.offer,
             "options": described(item.offer, item.options or {}),
-            "breakdown": selection.priced(item.offer, item.options or {}),
-            "flag": flag(user, item),
+            "breakdown": selection.priced(
+                item.offer, item.options or {}, in_force[item.offer.id][0] or Decimal("0.00")
+            ),
+            "flag": flagged[item.id],
         }
         for item in items
     ]

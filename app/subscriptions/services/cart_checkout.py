@@ -142,8 +142,9 @@ def _refuse_stale(cart, version: int) -> None:
 def _refuse_blocked(actor: User, items: list[CartItem]) -> None:
     """Field errors per item: a flagged item, terms not accepted."""
     errors: dict[str, list[str]] = {}
+    flagged = carts.flags(actor, items)
     for item in items:
-        found = carts.flag(actor, item)
+        found = flagged[item.id]
         if found is not None:
             errors[f"items.{item.id}.offer_id"] = [found["message"]]
         if not item.accept_terms:

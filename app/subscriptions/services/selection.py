@@ -77,10 +77,12 @@ def quote(offer: ServiceOffer, options: dict | None = None) -> dict:
     }
 
 
-def priced(offer: ServiceOffer, options: dict | None) -> dict:
+def priced(offer: ServiceOffer, options: dict | None, price: Decimal | None = None) -> dict:
     """The priced breakdown of ordering `offer` with (cleaned) `options`: its price in force
-    and what each chosen value adds (app/order_options.py holds the one computation)."""
-    price, _cost = catalog.current_price(offer)
+    (read unless given) and what each chosen value adds (app/order_options.py holds the one
+    computation)."""
+    if price is None:
+        price, _cost = catalog.current_price(offer)
     return order_options.priced(
         offer.options or [], options or {}, price or Decimal("0.00"), offer.billing_period
     )
