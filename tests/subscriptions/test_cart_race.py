@@ -42,3 +42,33 @@ def test_a_double_submitted_checkout_orders_once(app, make_offer, users):
     assert _count(Order) == 2 and _count(Subscription) == 2 and _count(ServiceContract) == 2
     assert _count(CartCheckout) == 1
     assert cart.item_count(users["consumer"]) == 0
+
+
+@pytest.mark.committed
+@pytest.mark.parametrize("round_", range(3))
+def test_two_checkouts_of_the_same_offers_in_opposite_orders_both_order(
+    app, make_offer, users, round_
+):
+    """Each order's flush adds to its offer's rollup rows; two carts holding the same two
+    offers in opposite orders lock those rows in opposite orders unless something orders them."""
+    vm = make_offer("VM-TEST", name="Virtual machine", price="80.00", options=VM_OPTIONS)
+    vpn = make_offer("VPN-ACCESS")
+    first, second = users["consumer"], users["other_consumer"]
+    for owner, offers in ((first, (vm, vpn)), (second, (vpn, vm))):
+        for offer in offers:
+            options = VM_CHOICES if offer is vm else {}
+            cart.add_item(owner, offer.id, options=options, accept_terms=True)
+    db.session.commit()
+    ids = {"first": first.id, "second": second.id}
+
+    def submit(name):
+        def work():
+            placed, _created = cart_checkout.checkout(
+                db.session.get(User, ids[name]), expected_cart_version=3, idempotency_key="k"
+            )
+            return [order.subscription.offer_id for order in placed]
+
+        return work
+
+    outcomes = racing_at_first_write(app, {name: submit(name) for name in ids})
+    assert outcomes == {"first": [vm.id, vpn.id], "second": [vpn.id, vm.id]}, outcomes
