@@ -279,6 +279,7 @@ def test_consumer_dashboard_covers_only_their_groups(vpn, users, agents, make_us
     order_and_fulfil(users["consumer"], agents[1], vpn, at(2, 9), 10, "a")
     engineer = make_user("consumer", groups=("Engineering",))
     order_and_fulfil(engineer, agents[1], vpn, at(3, 9), 10, "b")
+    db.session.commit()  # the rollups are written when the facts commit
     clock.freeze(at(20))
     period = status.month_period(2026, 11)
     assert status.dashboard(users["consumer"], period)["subscriptions"]["active_now"] == 1

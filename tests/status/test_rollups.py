@@ -64,8 +64,8 @@ def _rows(model) -> list[tuple]:
 
 def snapshot() -> dict:
     """Every rollup row that counts something (facts that moved away leave zeros behind), but
-    its id, with numbers as text."""
-    db.session.flush()
+    its id, with numbers as text, once the facts are committed (the rollups are written then)."""
+    db.session.commit()
     return {model.__tablename__: _rows(model) for model in ROLLUPS}
 
 
@@ -256,6 +256,7 @@ def feeder(make_user):
 
 def compare(viewer, period: Period, **filters) -> dict:
     """The dashboard from the rollups, after checking it equals the one from the facts."""
+    db.session.commit()  # the rollups are written when the facts' transaction commits
     rolled = dashboards.dashboard(viewer, period, **filters)
     facts = dashboards.dashboard(viewer, period, from_facts=True, **filters)
     assert rolled == facts, (period, filters)
@@ -761,3 +762,33 @@ def test_two_orders_completed_at_once_on_one_rollup_row_both_count(app, users, m
         .order_by(OfferRollup.currency)
     ).all()
     assert [tuple(row) for row in per_offer] == [("", 4, 0), ("EUR", 0, 4)]  # one offer's row
+
+
+# --- written on commit ------------------------------------------------------------------------
+
+
+def _created_on(day: date) -> int | None:
+    return db.session.scalar(
+        sa.select(sa.func.sum(SubscriptionRollup.created)).where(SubscriptionRollup.day == day)
+    )
+
+
+def test_a_savepoint_rolled_back_takes_its_rollup_changes_with_it(users, make_offer):
+    """The rollups are written when the transaction commits: what a rolled-back savepoint
+    flushed is not counted, what a released one flushed is, and nothing before the commit."""
+    clock.freeze(NOW)
+    vpn = make_offer("VPN-ACCESS")
+    owner, group = users["consumer"], min(users["consumer"].group_ids)
+    day = date(2026, 11, 19)
+    subscription(vpn, group, owner, created=at("2026-11-19", "09:00"))
+    savepoint = db.session.begin_nested()
+    subscription(vpn, group, owner, created=at("2026-11-19", "10:00"))
+    savepoint.rollback()
+    with db.session.begin_nested():
+        subscription(vpn, group, owner, created=at("2026-11-19", "11:00"))
+    assert _created_on(day) is None  # flushed facts, no rollup rows yet
+    db.session.commit()
+    assert _created_on(day) == 2
+    subscription(vpn, group, owner, created=at("2026-11-19", "12:00"))
+    db.session.rollback()
+    assert _created_on(day) == 2

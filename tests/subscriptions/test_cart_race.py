@@ -47,13 +47,14 @@ def test_a_double_submitted_checkout_orders_once(app, make_offer, users):
 @pytest.mark.committed
 @pytest.mark.parametrize("round_", range(3))
 def test_two_checkouts_of_the_same_offers_in_opposite_orders_both_order(
-    app, make_offer, users, round_
+    app, make_offer, make_user, users, round_
 ):
-    """Each order's flush adds to its offer's rollup rows; two carts holding the same two
-    offers in opposite orders lock those rows in opposite orders unless something orders them."""
+    """Each order's flush adds to its offer's and group's rollup row of the day; two carts of
+    one group holding the same two offers in opposite orders take those rows' locks in
+    opposite orders unless something orders them."""
     vm = make_offer("VM-TEST", name="Virtual machine", price="80.00", options=VM_OPTIONS)
     vpn = make_offer("VPN-ACCESS")
-    first, second = users["consumer"], users["other_consumer"]
+    first, second = users["consumer"], make_user("consumer", groups=("Finance",))
     for owner, offers in ((first, (vm, vpn)), (second, (vpn, vm))):
         for offer in offers:
             options = VM_CHOICES if offer is vm else {}

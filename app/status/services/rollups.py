@@ -2,9 +2,8 @@
 
 Subscriptions, their contracts and support requests: every flush that changes a field a rollup
 counts reads what those facts contributed before the flush and after it (rollup_facts.py, the
-same SQL the rebuild runs) and adds the difference to the affected rows. Each row is changed by
-`UPDATE … SET n = n + :delta` (after an `INSERT … ON CONFLICT DO NOTHING` creates it), which
-the database serialises on the row: two writers to one row both count, on SQLite and PostgreSQL.
+same SQL the rebuild runs); the difference is added to the affected rows when the transaction
+commits (rollup_deltas.py), all rows at once in one order.
 
 Usage records are replaced by a repeat of the same period, so their day is recomputed instead:
 the feed locks the day's rollup row (`SELECT … FOR UPDATE` on PostgreSQL; SQLite has one writer)
@@ -18,7 +17,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ...subscriptions.models import FulfillmentTask, Order, ServiceContract, Subscription
@@ -32,7 +30,9 @@ from ..models import (
     UsageRecord,
     UsageRollup,
 )
-from ..sqltime import at, greatest
+from ..sqltime import at
+from . import rollup_deltas
+from .rollup_deltas import add_to_rollup, defer, insert
 from .rollup_facts import (
     ORDER_AMOUNTS,
     ORDER_KEY,
@@ -85,53 +85,6 @@ WATCHED = {
 
 def midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def _insert(connection: sa.Connection, table: sa.Table):
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
-def add_to_rollup(
-    connection: sa.Connection, model, key: tuple[str, ...], deltas: dict[tuple, dict]
-) -> None:
-    """Add each key's deltas to its row (creating it first), in key order so that writers lock
-    rows in the same order. A total never goes below zero: before a rebuild, facts written
-    earlier are not in the rollups yet, and taking them out must not refuse the write."""
-    deltas = {
-        row_key: amounts
-        for row_key, amounts in deltas.items()
-        if any(value for value in amounts.values())
-    }
-    if not deltas:
-        return
-    table = model.__table__
-    keys = sorted(deltas, key=lambda row_key: tuple(str(part) for part in row_key))
-    connection.execute(
-        _insert(connection, table).on_conflict_do_nothing(index_elements=list(key)),
-        [dict(zip(key, row_key, strict=True)) for row_key in keys],
-    )
-    names = sorted({name for amounts in deltas.values() for name in amounts})
-    update = (
-        table.update()
-        .where(*[table.c[part] == sa.bindparam(f"k_{part}") for part in key])
-        .values(
-            {
-                name: greatest(table.c[name] + sa.bindparam(f"d_{name}"), sa.literal(0))
-                for name in names
-            }
-        )
-    )
-    connection.execute(
-        update,
-        [
-            {
-                **{f"k_{part}": value for part, value in zip(key, row_key, strict=True)},
-                **{f"d_{name}": deltas[row_key].get(name, 0) for name in names},
-            }
-            for row_key in keys
-        ],
-    )
 
 
 def _totals(connection, select: sa.Select, key, amounts) -> dict[tuple, dict]:
@@ -272,13 +225,13 @@ def _after_flush(session: Session, _context) -> None:
     )
     model, key, _ = TABLES["subscriptions"]
     change = _difference(subscriptions_before, subscriptions_after)
-    add_to_rollup(connection, model, key, change)
-    add_to_rollup(connection, SubscriptionGroupRollup, ("group_id", "day"), _per_group(change))
-    add_to_rollup(connection, OfferRollup, ("offer_id", "currency"), _per_offer(change))
+    defer(session, model, key, change)
+    defer(session, SubscriptionGroupRollup, ("group_id", "day"), _per_group(change))
+    defer(session, OfferRollup, ("offer_id", "currency"), _per_offer(change))
     model, key, _ = TABLES["support"]
-    add_to_rollup(connection, model, key, _difference(support_before, support_after))
+    defer(session, model, key, _difference(support_before, support_after))
     model, key, _ = TABLES["orders"]
-    add_to_rollup(connection, model, key, _difference(orders_before, orders_after))
+    defer(session, model, key, _difference(orders_before, orders_after))
     if moved:
         subscription = Subscription.__table__
         connection.execute(
@@ -298,7 +251,7 @@ def _after_flush(session: Session, _context) -> None:
 def _lock_usage_rows(connection, keys: list[tuple], owners: dict[int, tuple]) -> dict:
     table = UsageRollup.__table__
     connection.execute(
-        _insert(connection, table).on_conflict_do_nothing(index_elements=list(TABLES["usage"][1])),
+        insert(connection, table).on_conflict_do_nothing(index_elements=list(TABLES["usage"][1])),
         [
             {
                 "subscription_id": sub_id,
@@ -367,6 +320,7 @@ def refresh_usage_days(session: Session, keys: set[tuple]) -> None:
         .values({name: sa.bindparam(f"v_{name}") for name in USAGE_AMOUNTS}),
         changes,
     )
+    # At once, not on commit: a feed is one call, its rows in key order after the day's rows
     add_to_rollup(connection, UsageGroupRollup, USAGE_GROUP_KEY, dict(groups))
 
 
@@ -384,6 +338,8 @@ def rebuild(session: Session, progress=None, batch: int = REBUILD_BATCH) -> dict
     """Empty the rollups and recount them from the facts, `batch` subscriptions at a time
     (`progress(n)` after each); run in one transaction, so running it again gives the same rows
     and readers see the old rollups until it commits."""
+    session.flush()
+    rollup_deltas.discard(session)  # the recount counts every flushed fact: not these again
     connection = session.connection()
     for model in (
         UsageGroupRollup,
