@@ -1,6 +1,7 @@
 """dashboard indexes: new orders by type and creation (the offer table's orders in a period),
 and covering indexes for the all-products dashboard's daily subscription counts and a period's
-completed orders (they replace the order rollups' index on the day alone)
+completed orders (they replace the order rollups' index on the day alone), and the offers'
+code and cost by id, read from the index when revenue and the offer table join every offer
 
 Revision ID: dash0001
 Revises: rollup0001
@@ -25,9 +26,11 @@ def upgrade():
     op.create_index('ix_subscription_group_rollups_day_counts', 'subscription_group_rollups', ['day', *COUNTS], unique=False)
     op.create_index('ix_order_rollups_day_amounts', 'order_rollups', ['day', 'order_type', 'flow_bucket', *AMOUNTS], unique=False)
     op.drop_index('ix_order_rollups_day', table_name='order_rollups')
+    op.create_index('ix_service_offers_id_code_cost', 'service_offers', ['id', 'code', 'cost'], unique=False)
 
 
 def downgrade():
+    op.drop_index('ix_service_offers_id_code_cost', table_name='service_offers')
     op.create_index('ix_order_rollups_day', 'order_rollups', ['day'], unique=False)
     op.drop_index('ix_order_rollups_day_amounts', table_name='order_rollups')
     op.drop_index('ix_subscription_group_rollups_day_counts', table_name='subscription_group_rollups')
