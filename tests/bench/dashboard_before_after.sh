@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The all-products dashboard before (a checkout of main) and after (this checkout), turn about
-# on one generated database, then each figure alone (bench_dashboard_parts).
+# on one generated database: the page (bench_pages), dashboard() and the offer table's page
+# alone, the page's CPU time (app and, on PostgreSQL, server: dashboard_page_cpu.py), then each
+# figure alone (bench_dashboard_parts).
 #   git worktree add --detach /tmp/offerdesk-main main && ln -s "$PWD/.venv" /tmp/offerdesk-main/.venv
 #   bash tests/bench/dashboard_before_after.sh sqlite:////tmp/dash.db /tmp/offerdesk-main [offers subs usage]
 #   bash tests/with_postgres.sh bash -c 'bash tests/bench/dashboard_before_after.sh "$TEST_DATABASE_URL" /tmp/offerdesk-main'
@@ -60,6 +62,13 @@ for round in 1 2; do
     dir=$([ $side = before ] && echo "$base" || echo "$here")
     echo "== functions, round $round, $side, $(uptime)"
     (cd "$dir" && "$here/.venv/bin/python" - "$url" <<<"$whole")
+  done
+done
+for round in 1 2; do
+  for side in before after; do
+    dir=$([ $side = before ] && echo "$base" || echo "$here")
+    echo -n "== CPU, round $round, $side: "
+    (cd "$dir" && "$here/.venv/bin/python" - "$url" 10 < "$here/tests/bench/dashboard_page_cpu.py")
   done
 done
 [ "${PARTS:-1}" = 1 ] && .venv/bin/python -m tests.bench.bench_dashboard_parts --database-url "$url" --repeat 5
