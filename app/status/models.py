@@ -240,6 +240,8 @@ class SubscriptionGroupRollup(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("group_id", "day", name="uq_subscription_group_rollup_grain"),
         *_not_negative(*SUBSCRIPTION_COUNTS),
+        # covering: the all-products dashboard sums every day's counts from the index alone
+        sa.Index("ix_subscription_group_rollups_day_counts", "day", *SUBSCRIPTION_COUNTS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -336,7 +338,10 @@ class OrderRollup(db.Model):
             "offer_id", "group_id", "order_type", "day", "flow_bucket", name="uq_order_rollup_grain"
         ),
         *_not_negative(*ORDER_AMOUNTS),
-        sa.Index("ix_order_rollups_day", "day"),
+        # covering: a period's days grouped by type and bucket, read from the index alone
+        sa.Index(
+            "ix_order_rollups_day_amounts", "day", "order_type", "flow_bucket", *ORDER_AMOUNTS
+        ),
         sa.Index("ix_order_rollups_group_day", "group_id", "day"),
     )
 

@@ -75,6 +75,11 @@ def _prepare_users() -> dict[str, str]:
     default=None,
     help="Keep the search index here between runs (built when missing); default: a fresh one.",
 )
+@click.option(
+    "--only",
+    default=None,
+    help="Fetch only the pages whose name starts with this (e.g. dashboard); no search index.",
+)
 def main(
     database_url: str,
     generate: bool,
@@ -83,6 +88,7 @@ def main(
     usage: int,
     repeat: int,
     index_dir: str | None,
+    only: str | None,
 ) -> None:
     index_dir = index_dir or tempfile.mkdtemp(prefix="offerdesk-bench-index-")
     app = create_app(
@@ -102,7 +108,7 @@ def main(
 
             upgrade()
             build(offers, subscriptions, usage)
-        if not search_index.status().get("documents"):
+        if not only and not search_index.status().get("documents"):
             total = db.session.scalar(sa.select(sa.func.count(ServiceOffer.id)))
             with click.progressbar(length=total, label="Indexing") as bar:
                 search_index.rebuild(progress=bar.update)
@@ -155,6 +161,8 @@ def main(
     click.echo(f"{dialect}: {sizes}")
     click.echo(f"{'page':<20}{'status':>7}{'queries':>9}{'p50 ms':>9}{'p95 ms':>9}")
     for name, client, path in pages:
+        if only and not name.startswith(only):
+            continue
         with app.app_context(), counting_queries() as statements:
             response = client.get(path)
         figures = timed(lambda client=client, path=path: client.get(path), repeat)

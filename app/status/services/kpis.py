@@ -81,11 +81,16 @@ def running_span(subscription_filter, period: Period) -> Period | None:
         order = moment.desc() if descending else moment
         return sa.select(moment).where(*ours, *where).order_by(order).limit(1).scalar_subquery()
 
+    def any_(*where) -> sa.ScalarSelect:
+        # only whether there is one: no order, so the probe stops at the first match (ordered,
+        # SQLite sorts the 90,000 still running by activation to return the first)
+        return sa.select(S.active_since).where(*ours, *where).limit(1).scalar_subquery()
+
     at_start, first_in, still_running, last = db.session.execute(
         sa.select(
-            first(S.active_since, S.active_since <= start, _ended_after(start)),
+            any_(S.active_since <= start, _ended_after(start)),
             first(S.active_since, S.active_since > start, _ended_after(start)),
-            first(S.active_since, S.terminated_at.is_(None)),
+            any_(S.terminated_at.is_(None)),
             first(S.terminated_at, S.terminated_at > start, descending=True),
         )
     ).one()

@@ -18,11 +18,12 @@ import sqlalchemy as sa
 
 from ... import clock
 from ...catalog.models import ServiceOffer
-from ...catalog.prices import cost_in_force
+from ...catalog.prices import changes_in_force
 from ...extensions import db
 from ...subscriptions.models import Subscription
 from ...support.models import SupportRequest
 from ..models import (
+    SUBSCRIPTION_MONEY,
     OfferRollup,
     SubscriptionGroupRollup,
     SubscriptionRollup,
@@ -245,39 +246,45 @@ def subscription_counts(scope: Scope, period: Period) -> dict:
 
 def _money_per_currency(scope: Scope) -> list[tuple]:
     """Per currency: monthly and yearly price cents, option cents, and the cost cents of the
-    running contracts at each offer's cost in force now (monthly, yearly); over every group,
-    from the rows per offer and currency."""
-    table = (OfferRollup if scope.group_ids is None else SubscriptionRollup).__table__
-    per_offer = (
-        sa.select(
-            table.c.offer_id,
-            table.c.currency,
-            *[
-                sa.func.sum(table.c[name]).label(name)
-                for name in (
-                    "monthly_contracts",
-                    "yearly_contracts",
-                    "monthly_price_cents",
-                    "yearly_price_cents",
-                    "options_cents",
-                )
-            ],
+    running contracts at each offer's cost in force now (catalog.prices.changes_in_force, one
+    join), for a year (12 × monthly + yearly contracts: one sum); over every group from the
+    rows per offer and currency (one each: no grouping), else summed per offer first."""
+    if scope.group_ids is None:
+        table = OfferRollup.__table__
+        per_offer = (
+            sa.select(
+                table.c.offer_id, table.c.currency, *[table.c[name] for name in SUBSCRIPTION_MONEY]
+            )
+            .where(table.c.currency != "", *scope.rollup_filter(table))
+            .subquery()
         )
-        .where(table.c.currency != "", *scope.rollup_filter(table))
-        .group_by(table.c.offer_id, table.c.currency)
-        .subquery()
+    else:
+        table = SubscriptionRollup.__table__
+        per_offer = (
+            sa.select(
+                table.c.offer_id,
+                table.c.currency,
+                *[sa.func.sum(table.c[name]).label(name) for name in SUBSCRIPTION_MONEY],
+            )
+            .where(table.c.currency != "", *scope.rollup_filter(table))
+            .group_by(table.c.offer_id, table.c.currency)
+            .subquery()
+        )
+    changes = changes_in_force(clock.now())
+    cost = sa.cast(
+        sa.func.round(sa.func.coalesce(changes.c.cost, ServiceOffer.cost) * 100), sa.BigInteger
     )
-    cost = sa.cast(sa.func.round(cost_in_force(clock.now()) * 100), sa.BigInteger)
-    rows = db.session.execute(
+    contracts = 12 * per_offer.c.monthly_contracts + per_offer.c.yearly_contracts
+    return db.session.execute(
         sa.select(
             per_offer.c.currency,
             sa.func.sum(per_offer.c.monthly_price_cents),
             sa.func.sum(per_offer.c.yearly_price_cents),
             sa.func.sum(per_offer.c.options_cents),
-            sa.func.sum(per_offer.c.monthly_contracts * cost),
-            sa.func.sum(per_offer.c.yearly_contracts * cost),
+            sa.func.sum(contracts * cost),
         )
         .join(ServiceOffer, ServiceOffer.id == per_offer.c.offer_id)
+        .outerjoin(changes, changes.c.offer_code == ServiceOffer.code)
         .group_by(per_offer.c.currency)
         # a currency whose running contracts all ended leaves rows of zeros behind
         .having(
@@ -289,20 +296,19 @@ def _money_per_currency(scope: Scope) -> list[tuple]:
             > 0
         )
     ).all()
-    return rows
 
 
 def revenue(scope: Scope) -> dict:
     """MRR and margin of the running subscriptions, per currency (revenue.revenue): the prices
     from the rollups, the cost each offer has in force now times its running contracts."""
     by_currency = []
-    for currency, monthly, yearly, options, monthly_cost, yearly_cost in _money_per_currency(scope):
+    for currency, monthly, yearly, options, yearly_cost in _money_per_currency(scope):
         price = (
             Decimal(options or 0) / 100
             + Decimal(monthly or 0) / 100
             + Decimal(yearly or 0) / 100 / 12
         )
-        cost_ = Decimal(monthly_cost or 0) / 100 + Decimal(yearly_cost or 0) / 100 / 12
+        cost_ = Decimal(yearly_cost or 0) / 100 / 12
         mrr = price.quantize(CENT)
         by_currency.append(
             {"currency": currency, "mrr": mrr, "margin": (mrr - cost_).quantize(CENT)}
