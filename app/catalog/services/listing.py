@@ -134,18 +134,23 @@ def listed_count(
     price in force changes on its own dates, so a price-filtered count is counted every time."""
     now = clock.now()
     excluded = tuple(sorted(set(exclude_ids)))
-    listed = listed_offers(user, listing, exclude_ids=excluded, now=now)
-    counted = sa.select(sa.func.count()).select_from(
-        listed.options(sa.orm.lazyload("*")).order_by(None).subquery()
-    )
+
+    def counted() -> sa.Select:  # built only when counted: building it costs as much as a hit
+        listed = listed_offers(user, listing, exclude_ids=excluded, now=now)
+        return sa.select(sa.func.count()).select_from(
+            listed.options(sa.orm.lazyload("*")).order_by(None).subquery()
+        )
+
     if listing.min_price is not None or listing.max_price is not None:
-        return db.session.scalar(counted) or 0
+        return db.session.scalar(counted()) or 0
 
     def count() -> _Count:
         opens = sa.select(sa.func.min(ServiceOffer.valid_from)).where(ServiceOffer.valid_from > now)
         closes = sa.select(sa.func.min(ServiceOffer.valid_to)).where(ServiceOffer.valid_to > now)
         total, *ahead = db.session.execute(
-            sa.select(counted.scalar_subquery(), opens.scalar_subquery(), closes.scalar_subquery())
+            sa.select(
+                counted().scalar_subquery(), opens.scalar_subquery(), closes.scalar_subquery()
+            )
         ).one()
         return _Count(total or 0, now, min((moment for moment in ahead if moment), default=None))
 
