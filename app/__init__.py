@@ -234,7 +234,7 @@ def register_template_helpers(app: Flask) -> None:
     from .labels import capital_label, label
     from .markdown import render_markdown
     from .navigation import header_counts, navigation_for
-    from .web import current_url, page_url, query_args
+    from .web import current_url, layout_url, page_url, query_args
 
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["label"] = label
@@ -242,6 +242,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["page_url"] = page_url
     app.jinja_env.globals["current_url"] = current_url
     app.jinja_env.globals["query_args"] = query_args
+    app.jinja_env.globals["layout_url"] = layout_url
 
     @app.context_processor
     def inject_navigation():

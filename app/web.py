@@ -9,7 +9,7 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, flash, request
+from flask import Response, abort, current_app, flash, request, url_for
 from flask_login import current_user, login_required
 
 from .errors import ValidationFailed
@@ -137,3 +137,15 @@ def current_url(**changes) -> str:
     args = query_args(*view_args, *changes)
     args.update({key: value for key, value in changes.items() if value not in (None, "")})
     return url_for(request.endpoint, **view_args, **args)
+
+
+def layout_url(endpoint: str, **values) -> str:
+    """url_for for the layout's links (navigation, stylesheet, scripts: a dozen a page), which
+    depend on nothing but the endpoint, its arguments and the script root: built once per
+    application and script root, a dictionary look-up afterwards."""
+    kept = current_app.extensions.setdefault("layout_urls", {})
+    key = (request.script_root, endpoint, *sorted(values.items()))
+    url = kept.get(key)
+    if url is None:
+        url = kept[key] = url_for(endpoint, **values)
+    return url

@@ -14,6 +14,7 @@ from ..notifications.models import NotificationKind
 from ..notifications.services import notify
 from . import signals
 from .models import OfferStatus, PriceChange, ServiceOffer
+from .services import catalog_versions
 from .services.bundles import bundles_containing
 from .services.followers import audience_users, offer_followers, users_with_roles
 from .services.revisions import live_revision
@@ -161,6 +162,8 @@ RECEIVERS = (
 
 
 def register_listeners() -> None:
-    """Connect the catalog's notification listeners (idempotent: blinker keeps one of each)."""
+    """Connect the catalog's notification listeners (idempotent: blinker keeps one of each)
+    and the engine event that marks the kept parts of the catalog changed."""
+    catalog_versions.watch_writes()
     for signal, receiver in RECEIVERS:
         signal.connect(receiver)

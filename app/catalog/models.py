@@ -144,6 +144,18 @@ class Category(db.Model):
     )
 
 
+class CatalogVersion(db.Model):
+    """A marker per part of the catalog that pages keep per process ("categories": the tree;
+    "offers": the count of visible offers): every write to that part's tables sets a new
+    random marker in the same transaction (services/catalog_versions.py), so any host that
+    reads the marker knows whether what it kept still holds."""
+
+    __tablename__ = "catalog_versions"
+
+    part: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    marker: Mapped[str] = mapped_column(sa.String(32))
+
+
 offer_audience = sa.Table(
     "offer_audience",
     db.metadata,

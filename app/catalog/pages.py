@@ -19,6 +19,7 @@ from .services import (
     access,
     audiences,
     bundles,
+    catalog_versions,
     categories,
     lifecycle,
     listing,
@@ -57,9 +58,11 @@ SECTIONS = (
 EXPORT_LIMIT = 50_000
 
 
-def _paginate(query: sa.Select, page: int):
+def _paginate(query: sa.Select, page: int, *, count: bool = True):
     per_page = current_app.config["ITEMS_PER_PAGE"]
-    return db.paginate(query, page=page, per_page=per_page, max_per_page=200, error_out=False)
+    return db.paginate(
+        query, page=page, per_page=per_page, max_per_page=200, error_out=False, count=count
+    )
 
 
 # --- the consumer catalog --------------------------------------------------------------------
@@ -87,8 +90,9 @@ def browse_page(
     offers and the list ("More offers") leaves those out on every page, so no offer is shown
     twice; sorted or filtered, the list holds every match and the strips are left out. Bad
     sort or price input: field errors and no list."""
+    markers = catalog_versions.read_markers()  # before what they guard: the tree and the count
     result = {
-        "tree": categories.category_tree(),
+        "tree": categories.category_links(markers),
         "featured": [],
         "newest": [],
         "pagination": None,
@@ -108,8 +112,11 @@ def browse_page(
         shown = [*featured, *newest]
         result.update(featured=featured if page == 1 else [], newest=newest if page == 1 else [])
         result["more"] = bool(shown)
-    query = listing.listed_offers(user, chosen, exclude_ids=[offer.id for offer in shown])
-    pagination = _paginate(query, page)
+    excluded = [offer.id for offer in shown]
+    pagination = _paginate(
+        listing.listed_offers(user, chosen, exclude_ids=excluded), page, count=False
+    )
+    pagination.total = listing.listed_count(user, chosen, markers, exclude_ids=excluded)
     result["pagination"] = pagination
     result["prices"] = pricing.prices_in_force([*pagination.items, *shown])
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -15,6 +16,7 @@ from ...errors import NotFound, ValidationFailed
 from ...extensions import db, get_by_id
 from ...i18n import gettext
 from ..models import Category, OfferStatus, ServiceOffer
+from . import catalog_versions
 from .access import CATALOG_ROLES
 
 
@@ -48,6 +50,25 @@ def category_tree(include_archived: bool = False) -> list[tuple[Category, int]]:
 
     walk(None, 0)
     return ordered
+
+
+@dataclass(frozen=True)
+class CategoryLink:
+    """What the catalog's category list shows of a category: kept across requests, so plain
+    values rather than a row of one session."""
+
+    slug: str
+    name: str
+
+
+def category_links(markers: dict[str, str]) -> list[tuple[CategoryLink, int]]:
+    """The active categories' tree (as category_tree), kept until a category changes."""
+    return catalog_versions.kept(
+        "categories",
+        markers,
+        "tree",
+        lambda: [(CategoryLink(c.slug, c.name), depth) for c, depth in category_tree()],
+    )
 
 
 def _unique_slug(name: str, category_id: int | None) -> str:

@@ -14,13 +14,15 @@ import sqlalchemy as sa
 from ... import clock
 from ...accounts.models import User
 from ...errors import ValidationFailed
+from ...extensions import db
 from ...i18n import _, _l
 from ...inputs import price_bounds
 from ..models import Category, ServiceOffer
 from ..prices import price_in_force
-from .visibility import visible_offers_query
+from . import catalog_versions
+from .visibility import audience_key, visible_offers_query
 
-# What an offer card shows (templates/catalog/_macros.html offer_card, and the price looked up by
+# What an offer card shows (offer_card_html in app/catalog/views/templating.py, and the price looked up by
 # code and id): a list page loads a few dozen offers, and the whole row with its JSON columns and
 # three joined rows (category, release, product) cost more to load than the page's SQL itself.
 CARD_LOAD = (
@@ -107,3 +109,50 @@ def listed_offers(
         published = ServiceOffer.published_at
         return query.order_by(published.is_(None), published.desc(), ServiceOffer.id.desc())
     return query.order_by(*by_name)
+
+
+@dataclass(frozen=True)
+class _Count:
+    total: int
+    since: datetime  # counted at this moment; it holds until the next offer's window opens
+    until: datetime | None  # or closes (None: no window ahead)
+
+    def holds(self, now: datetime) -> bool:
+        return self.since <= now and (self.until is None or now < self.until)
+
+
+def listed_count(
+    user: User,
+    listing: Listing,
+    markers: dict[str, str],
+    *,
+    exclude_ids: Iterable[int] = (),
+) -> int:
+    """How many offers listed_offers lists, for the pager's "Page 1 of N (M in all)". Without a
+    price filter it is kept per audience and left-out offers until an offer, its audience or
+    settings change (the "offers" marker) or an offer's validity window opens or closes; the
+    price in force changes on its own dates, so a price-filtered count is counted every time."""
+    now = clock.now()
+    excluded = tuple(sorted(set(exclude_ids)))
+
+    def counted() -> sa.Select:  # built only when counted: building it costs as much as a hit
+        listed = listed_offers(user, listing, exclude_ids=excluded, now=now)
+        return sa.select(sa.func.count()).select_from(
+            listed.options(sa.orm.lazyload("*")).order_by(None).subquery()
+        )
+
+    if listing.min_price is not None or listing.max_price is not None:
+        return db.session.scalar(counted()) or 0
+
+    def count() -> _Count:
+        opens = sa.select(sa.func.min(ServiceOffer.valid_from)).where(ServiceOffer.valid_from > now)
+        closes = sa.select(sa.func.min(ServiceOffer.valid_to)).where(ServiceOffer.valid_to > now)
+        total, *ahead = db.session.execute(
+            sa.select(
+                counted().scalar_subquery(), opens.scalar_subquery(), closes.scalar_subquery()
+            )
+        ).one()
+        return _Count(total or 0, now, min((moment for moment in ahead if moment), default=None))
+
+    key = (audience_key(user), excluded)
+    return catalog_versions.kept("offers", markers, key, count, lambda kept: kept.holds(now)).total

@@ -10,6 +10,7 @@ from flask import g, url_for
 from markupsafe import Markup, escape
 
 from ...i18n import _, format_day, format_money, format_when
+from ...subscriptions.views.compare_links import compare_toggle_html
 from .. import pages
 from ..models import BILLING_LABELS, KIND_LABELS
 from .blueprint import bp
@@ -73,7 +74,41 @@ def offer_card_price(price, currency: str | None, billing_period: str) -> Markup
             str(BILLING_LABELS.get(billing_period, billing_period)).lower()
         )
     amount = escape(format_money(price, currency))
-    return amount + Markup(' <span class="billing">') + texts[billing_period] + Markup("</span>")
+    return Markup(f'{amount} <span class="billing">{texts[billing_period]}</span>')
+
+
+def _card_tags() -> dict:
+    if "card_tags" not in g:
+        g.card_tags = {
+            "bundle": f'<span class="tag">{escape(_("bundle"))}</span>',
+            "retiring": f'<span class="tag warn">{escape(_("retiring"))}</span>',
+        }
+    return g.card_tags
+
+
+@bp.app_template_global()
+def offer_card_html(offer, price, heading: str = "h3", compare: bool = False) -> Markup:
+    """An offer card (catalog, category, home page): a function, not a Jinja macro, since a
+    list page shows a few dozen and a macro call cost more than the card's own work. Writes
+    what the former macro in templates/catalog/_macros.html wrote, whitespace included."""
+    tags = _card_tags()
+    category = offer.category
+    name = escape(offer.name)
+    meta = f'<span class="tag muted">{escape(category.name)}</span>' if category else ""
+    summary = offer.summary
+    summary = f'<p class="offer-card-summary">{escape(summary)}</p>' if summary else ""
+    price_line = offer_card_price(price, offer.currency, offer.billing_period)
+    toggle = compare_toggle_html(offer.id, offer.name) if compare else ""
+    return Markup(
+        f'\n<article class="offer-card" id="offer-card-{offer.id}"'
+        f' data-offer-code="{escape(offer.code)}">\n'
+        f'  <{heading} class="offer-card-title"><a href="{escape(offer_href(offer.id))}">{name}</a>'
+        f"</{heading}>\n"
+        f'  <p class="offer-card-meta">\n    {meta}\n'
+        f"    {tags['bundle'] if offer.is_bundle else ''}\n"
+        f"    {tags['retiring'] if offer.display_status() == 'retiring' else ''}\n  </p>\n"
+        f'  {summary}\n  <p class="price">{price_line}</p>\n  {toggle}\n</article>'
+    )
 
 
 bp.add_app_template_global(BILLING_LABELS, "billing_labels")

@@ -6,8 +6,7 @@ is worked out once per request; each toggle then costs one string."""
 from __future__ import annotations
 
 from flask import g, request, url_for
-from markupsafe import Markup
-from werkzeug.urls import _urlencode
+from markupsafe import Markup, escape
 
 from ...i18n import _
 from ...web import query_args
@@ -40,10 +39,11 @@ def _page() -> dict:
 
 def _href(page: dict, ids: list[int]) -> str:
     """The page's URL with ?compare= these ids: what current_url(compare=...) gives (url_for
-    puts a changed argument last, encoded by werkzeug's own encoder)."""
+    puts a changed argument last; digits and commas are left as they are by werkzeug's
+    encoder, so the ids need no encoding)."""
     if not ids:
         return page["base"][:-1]
-    return page["base"] + _urlencode({"compare": ",".join(str(i) for i in ids)})
+    return page["base"] + "compare=" + ",".join(map(str, ids))
 
 
 @bp.app_template_global()
@@ -51,16 +51,18 @@ def compare_toggle_html(offer_id: int, name: str) -> Markup:
     """One offer card's link to add it to the comparison or take it out (or why not)."""
     page = _page()
     chosen = page["chosen"]
-    hidden = Markup('<span class="visually-hidden">: {}</span></a>').format(name)
     if offer_id in chosen:
         href = _href(page, [i for i in chosen if i != offer_id])
-        inner = (
-            Markup('<a href="{}#offer-card-{}">').format(href, offer_id) + page["remove"] + hidden
-        )
+        text = page["remove"]
     elif len(chosen) >= comparison.MAX_COMPARED:
-        inner = Markup('<span class="hint-inline">') + page["full"] + Markup("</span>")
+        # the leading newline keeps the page byte for byte as the former Jinja macro wrote it
+        return Markup(
+            f'\n<p class="compare-toggle"><span class="hint-inline">{page["full"]}</span></p>'
+        )
     else:
         href = _href(page, [*chosen, offer_id])
-        inner = Markup('<a href="{}#offer-card-{}">').format(href, offer_id) + page["add"] + hidden
-    # the leading newline keeps the page byte for byte as the former Jinja macro wrote it
-    return Markup('\n<p class="compare-toggle">') + inner + Markup("</p>")
+        text = page["add"]
+    return Markup(
+        f'\n<p class="compare-toggle"><a href="{escape(href)}#offer-card-{offer_id}">{text}'
+        f'<span class="visually-hidden">: {escape(name)}</span></a></p>'
+    )
