@@ -3,7 +3,7 @@ that every write to its tables changes, so each host keeps the category tree and
 visible offers and knows when they are out of date
 
 Revision ID: pagecost30001
-Revises: rollup0001
+Revises: dash0001
 Create Date: 2026-12-07 23:40:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'pagecost30001'
-down_revision = 'rollup0001'
+down_revision = 'dash0001'
 branch_labels = None
 depends_on = None
 
