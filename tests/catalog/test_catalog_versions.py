@@ -132,3 +132,28 @@ def test_the_catalog_runs_seven_statements_once_the_tree_and_count_are_kept(
     assert '<a href="/catalog/categories/network">Network</a>' in html
     # the user, the header's counts, the markers, featured, new, the list and its prices
     assert len(statements) == 7, [s[:70] for s in statements]
+
+
+@pytest.mark.committed
+def test_two_catalog_writers_sharing_an_offer_do_not_deadlock_on_the_marker(app, make_offer):
+    """One transaction changes offers A then B, another changes only B, let go together at their
+    first write: the second waits for the first's row B or the other way round, never a cycle
+    (a marker row taken at each transaction's first write would make one)."""
+    from app.catalog.models import ServiceOffer
+    from tests.races import racing_at_first_write
+
+    first, second = make_offer("VPN-ACCESS"), make_offer("TEAM-WIKI", name="Team wiki")
+    db.session.commit()
+    ids = first.id, second.id
+
+    def change(*offer_ids):
+        def work():
+            for offer_id in offer_ids:
+                db.session.get(ServiceOffer, offer_id).summary = f"changed by {offer_ids}"
+                db.session.flush()
+            return "committed"
+
+        return work
+
+    outcomes = racing_at_first_write(app, {"both": change(*ids), "second": change(ids[1])})
+    assert outcomes == {"both": "committed", "second": "committed"}
