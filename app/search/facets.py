@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 import sqlalchemy as sa
@@ -97,18 +98,30 @@ class Facts(NamedTuple):
     in_amount: bool  # inside min_price..max_price
 
 
-def facts_of(row, criteria: Criteria) -> Facts:
-    price = row.price
-    bucket = None
-    if price is not None:
-        for price_range in PRICE_RANGES:
-            if price in price_range:
-                bucket = price_range.value
-                break
-    in_amount = (
-        criteria.min_price is None or (price is not None and price >= criteria.min_price)
-    ) and (criteria.max_price is None or (price is not None and price <= criteria.max_price))
-    return Facts(row.category_id, row.billing_period, row.kind, bucket, in_amount)
+_BUCKETS: dict = {}  # price -> its range's value (prices repeat across searches)
+_BUCKETS_KEPT = 20_000
+
+
+def price_bucket(price: Decimal | None) -> str | None:
+    """The value of the price range the price is in, or None."""
+    found = _BUCKETS.get(price, _BUCKETS)
+    if found is _BUCKETS:
+        found = None
+        if price is not None:
+            for price_range in PRICE_RANGES:
+                if price in price_range:
+                    found = price_range.value
+                    break
+        if len(_BUCKETS) >= _BUCKETS_KEPT:
+            _BUCKETS.clear()
+        _BUCKETS[price] = found
+    return found
+
+
+def in_amount(price: Decimal | None, criteria: Criteria) -> bool:
+    return (criteria.min_price is None or (price is not None and price >= criteria.min_price)) and (
+        criteria.max_price is None or (price is not None and price <= criteria.max_price)
+    )
 
 
 def missed_filters(
@@ -210,21 +223,27 @@ def facet_values(
 def filtered_candidates(candidates: list[tuple], criteria, categories) -> tuple[list, dict]:
     """(the candidates, each a tuple led by its offer row, that every chosen filter keeps;
     the facets, counted over all of them): what both search backends do with their matches.
-    Rows with the same category, billing, kind and price share their facts, so the facts and
-    the filters they miss are worked out once per distinct combination."""
-    facts_by_key: dict[tuple, Facts] = {}
+    Each row's facts are a plain tuple (the price range from a memo, not four comparisons);
+    the filters they miss are worked out once per distinct facts."""
+    bounded = criteria.min_price is not None or criteria.max_price is not None
+    facts = [
+        (
+            row.category_id,
+            row.billing_period,
+            row.kind,
+            price_bucket(row.price),
+            in_amount(row.price, criteria) if bounded else True,
+        )
+        for row in map(itemgetter(0), candidates)
+    ]
     tally: Counter = Counter()
-    kept = []
     misses: dict[Facts, frozenset[str]] = {}
-    for item in candidates:
-        row = item[0]
-        key = (row.category_id, row.billing_period, row.kind, row.price)
-        facts = facts_by_key.get(key)
-        if facts is None:
-            facts = facts_by_key[key] = facts_of(row, criteria)
-            if facts not in misses:
-                misses[facts] = missed_filters(facts, criteria, categories)
-        tally[facts] += 1
-        if not misses[facts]:
-            kept.append(item)
+    for key, count in Counter(facts).items():
+        distinct = Facts._make(key)
+        tally[distinct] = count
+        misses[distinct] = missed_filters(distinct, criteria, categories)
+    if any(misses.values()):  # a Facts equals the plain tuple it was made of
+        kept = [item for item, key in zip(candidates, facts, strict=True) if not misses[key]]
+    else:
+        kept = list(candidates)
     return kept, facets_from_facts(tally, misses, criteria, categories)

@@ -241,10 +241,10 @@ def exact_name_docs(kept: list, text: str) -> set[int]:
     }
 
 
-def ranked_page(ranker, expansions, kept: list, criteria: Criteria) -> list:
+def ranked_page(scores: dict[int, float], kept: list, criteria: Criteria) -> list:
     """The requested page of (row, score, docnum). By relevance: offers named exactly as the
-    query first, then by BM25F score (ranking.Ranker: Whoosh's scores), then by name; other
-    orders sort the rows."""
+    query first, then by BM25F score (`scores` by docnum: ranking.Ranker's, Whoosh's scores),
+    then by name; other orders sort the rows."""
     start = (criteria.page - 1) * criteria.per_page
     end = start + criteria.per_page
     if criteria.sort != "relevance":
@@ -252,14 +252,14 @@ def ranked_page(ranker, expansions, kept: list, criteria: Criteria) -> list:
         kept.sort(key=lambda item: key(item[0]))
         return [(row, None, docnum) for row, docnum in kept[start:end]]
     exact = exact_name_docs(kept, criteria.text)
-    scores = ranker.scores(expansions, {docnum for _, docnum in kept})
-    # Names break ties only: rank by (exact, score) first, then sort what reaches the page.
-    first = {docnum: (docnum not in exact, -scores[docnum]) for _, docnum in kept}
-    if len(kept) > end:
-        cut = heapq.nsmallest(end, first.values())[-1]
-        kept = [item for item in kept if first[item[1]] <= cut]
-    kept.sort(key=lambda item: (*first[item[1]], item[0].name.lower(), item[0].id))
-    return [(row, scores[docnum], docnum) for row, docnum in kept[start:end]]
+
+    def order(item) -> tuple:
+        row, docnum = item
+        return (docnum not in exact, -scores[docnum], row.name.lower(), row.id)
+
+    # Only the page's end is needed in order: a heap of that many, not a sort of every match.
+    page = heapq.nsmallest(end, kept, key=order)
+    return [(row, scores[docnum], docnum) for row, docnum in page[start:end]]
 
 
 def ranked_articles(searcher, expansions, docnums: set[int], by_relevance: bool) -> list[dict]:

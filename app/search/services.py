@@ -177,7 +177,7 @@ def _alternative(opened, words: list[Word], expansions: list[Expansion]) -> _Alt
     if not corrected:
         return _Alternative(corrected, set(), [])
     alternative = [_expansion(opened, word, fuzzy=False) for word in corrected]
-    offers, docnums = split_documents(opened.kinds(), matching_docs(opened.ranker, alternative))
+    offers, docnums, _ = _matches(opened, alternative, scored=False)
     searcher = opened.searcher
     article_ids = [searcher.stored_fields(docnum).get("article_id") for docnum in sorted(docnums)][
         :ARTICLE_CANDIDATES
@@ -188,6 +188,19 @@ def _alternative(opened, words: list[Word], expansions: list[Expansion]) -> _Alt
 def _expansion(opened, word: Word, *, fuzzy: bool = True) -> Expansion:
     reader = opened.searcher.reader()
     return opened.kept(("expansion", word, fuzzy), lambda: expand(reader, word, fuzzy=fuzzy))
+
+
+def _matches(opened, expansions: list[Expansion], *, scored: bool = True) -> tuple:
+    """(matching offer documents by code, matching article documents, the offers' scores by
+    docnum, when `scored`): they depend on the searcher's generation only, so they are kept
+    with it (the user's visibility and filters apply afterwards)."""
+
+    def find() -> tuple:
+        offers, articles = split_documents(opened.kinds(), matching_docs(opened.ranker, expansions))
+        scores = opened.ranker.scores(expansions, set(offers.values())) if scored else None
+        return offers, articles, scores
+
+    return opened.kept(("matches", tuple(expansions), scored), find)
 
 
 def _search_index(user: User, criteria: Criteria, now: datetime) -> SearchResult:
@@ -204,8 +217,8 @@ def _search_index(user: User, criteria: Criteria, now: datetime) -> SearchResult
 def _answer_from(opened, user: User, criteria: Criteria, now: datetime) -> SearchResult:
     searcher = opened.searcher
     expansions = [_expansion(opened, word) for word in criteria.words]
-    matched, article_docnums = split_documents(
-        opened.kinds(), matching_docs(opened.ranker, expansions)
+    matched, article_docnums, scores = _matches(
+        opened, expansions, scored=criteria.sort == "relevance"
     )
     alternative = _alternative(opened, criteria.words, expansions)
 
@@ -215,7 +228,7 @@ def _answer_from(opened, user: User, criteria: Criteria, now: datetime) -> Searc
     categories = category_labels()
     candidates = [(rows[code], docnum) for code, docnum in matched.items() if code in rows]
     kept, facets = filtered_candidates(candidates, criteria, categories)
-    page = ranked_page(opened.ranker, expansions, kept, criteria)
+    page = ranked_page(scores, kept, criteria)
 
     terms = terms_by_field(expansions)
     hits = _offer_hits(opened, page, now, terms)
