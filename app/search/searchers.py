@@ -22,7 +22,9 @@ from pathlib import Path
 from .index.store import KEEP, index_dir, open_index
 from .ranking import Ranker
 
-KEPT = 2000  # expansions, and highlighted hits, kept per searcher
+KEPT = 2000  # expansions, match sets and highlighted hits, kept per searcher
+KEPT_DOCUMENTS = 200_000  # documents in the kept match sets, per searcher (a broad query's
+# set holds thousands: 2,000 of them would hold hundreds of megabytes per thread)
 
 _local = threading.local()
 
@@ -33,6 +35,7 @@ class OpenSearcher:
     signature: tuple
     searcher: object
     cache: dict = field(default_factory=dict)
+    documents: int = 0  # in the kept match sets
     _ranker: Ranker | None = None
     _kinds: tuple | None = None
 
@@ -55,15 +58,20 @@ class OpenSearcher:
             )
         return self._kinds
 
-    def kept(self, key: tuple, make):
+    def kept(self, key: tuple, make, documents=lambda _found: 0):
         """What `make()` returns for this key, computed once per searcher: expansions of a
-        word, a hit's highlighted title and snippet (its stored text cannot change while the
-        searcher's generation is current)."""
+        word, a query's matches, a hit's highlighted title and snippet (its stored text cannot
+        change while the searcher's generation is current). `documents(found)` is how many
+        documents a match set holds; past KEPT entries or KEPT_DOCUMENTS, all are dropped."""
         found = self.cache.get(key)
         if found is None:
-            if len(self.cache) >= KEPT:
+            found = make()
+            size = documents(found)
+            if len(self.cache) >= KEPT or self.documents + size > KEPT_DOCUMENTS:
                 self.cache.clear()
-            found = self.cache[key] = make()
+                self.documents = 0
+            self.cache[key] = found
+            self.documents += size
         return found
 
 

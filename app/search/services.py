@@ -200,7 +200,9 @@ def _matches(opened, expansions: list[Expansion], *, scored: bool = True) -> tup
         scores = opened.ranker.scores(expansions, set(offers.values())) if scored else None
         return offers, articles, scores
 
-    return opened.kept(("matches", tuple(expansions), scored), find)
+    return opened.kept(
+        ("matches", tuple(expansions), scored), find, lambda found: len(found[0]) + len(found[1])
+    )
 
 
 def _search_index(user: User, criteria: Criteria, now: datetime) -> SearchResult:

@@ -50,3 +50,12 @@ def test_scores_equal_whooshs_own(shop, users, text):
     )
     assert set(ours) == set(whoosh)
     assert all(abs(ours[d] - whoosh[d]) < 1e-9 for d in ours)
+
+
+def test_the_kept_match_sets_hold_a_bounded_number_of_documents(shop, users, monkeypatch):
+    add_published_offers(12, prefix="KEPT", name="Kept widget")
+    monkeypatch.setattr(searchers, "KEPT_DOCUMENTS", 20)
+    opened = searchers.current()
+    for text in ["widget", "kept", "kept widget", "widget kept", "widgets"]:
+        assert len(names(search(users["consumer"], text))) == 12
+        assert searchers.current() is opened and 0 < opened.documents <= 20
