@@ -136,10 +136,10 @@ class TermWriter:
             2,
         )
         blocklength = len(infobytes) + len(databytes)
-        postfile = self._postfile
-        postfile.write_int(-blocklength if last else blocklength)
-        postfile.write(infobytes)
-        postfile.write(databytes)
+        # One write of what Whoosh writes in three (the length, the block's info, its data).
+        self._postfile.write(
+            pack_int(-blocklength if last else blocklength) + infobytes + databytes
+        )
 
 
 def write_postings(fieldwriter, schema, terms: dict[str, dict]) -> None:
