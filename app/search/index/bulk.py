@@ -8,7 +8,8 @@ documents in order into one new segment, so the postings of a term can be kept i
 per (field, term) as they come, already in document order, with the field's length beside
 them, and handed to postings.write_postings a term at a time. The stored fields, lengths and
 columns still go through Whoosh's own per-document writer. The files written are byte for
-byte those of Whoosh's writer (tests/search/test_index_bulk.py compares them)."""
+byte those of Whoosh's writer with the same codec, but for the stored fields' column, which
+reads back the same (tests/search/test_index_bulk.py compares them)."""
 
 from __future__ import annotations
 
