@@ -146,7 +146,11 @@ class BulkWriter(SegmentWriter):
             return ((value.encode("utf-8"), 1, 1.0, b""),), 0, ()
         if not field.indexed:
             return (), 0, ()
-        items = tuple(field.index(value))
+        # Whoosh multiplies each weight by the field's boost, 1.0 here: a float.
+        items = tuple(
+            (tbytes, freq, weight * 1.0, vbytes)
+            for tbytes, freq, weight, vbytes in field.index(value)
+        )
         length = sum(freq for _, freq, _, _ in items) if field.scorable else 0
         words = ()
         if known.spelling is not None:
@@ -162,8 +166,7 @@ class BulkWriter(SegmentWriter):
             terms = known.terms
             shown = _TO_LENGTH[length_to_byte(length)] if length else None
             for tbytes, _, weight, vbytes in items:
-                # Whoosh multiplies each weight by the field's boost, 1.0 here: a float.
-                posting = (docnum, weight * 1.0, vbytes, shown)
+                posting = (docnum, weight, vbytes, shown)  # a weight object shared, not copied
                 try:
                     terms[tbytes].append(posting)
                 except KeyError:
