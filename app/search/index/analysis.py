@@ -10,6 +10,7 @@ list of words; tests/search/test_index_analysis.py holds the two side by side.""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -23,15 +24,30 @@ _TOKENIZER, _LOWERCASE, _STOP, _STEM = ANALYZER.items
 _FIND_WORDS = re.compile(_TOKENIZER.expression.pattern.replace("(\\.?", "(?:\\.?")).findall
 _STOPS = _STOP.stops
 _MIN = _STOP.min
-_stem = lru_cache(maxsize=100_000)(_STEM.stemfn)
+
+
+@lru_cache(maxsize=100_000)
+def _stem_bytes(word: str) -> bytes:
+    return _STEM.stemfn(word).encode("utf-8")
+
+
+# A posting's frequency, weight and encoded frequency, for the counts words usually have.
+_COUNTS = [(count, float(count), pack_uint(count)) for count in range(64)]
+
+
+def _counted(count: int) -> tuple[int, float, bytes]:
+    return _COUNTS[count] if count < 64 else (count, float(count), pack_uint(count))
 
 
 class Analysed(NamedTuple):
     """One value's postings (term bytes, frequency, weight, encoded frequency), in the order
-    Whoosh's Frequency format yields them, and its unstemmed words, sorted."""
+    Whoosh's Frequency format yields them, its length (the sum of the frequencies) and its
+    unstemmed words, sorted (as text and as UTF-8)."""
 
     postings: tuple[tuple[bytes, int, float, bytes], ...]
+    length: int
     spelling: tuple[str, ...]
+    spelling_bytes: tuple[bytes, ...]
 
 
 def words(text: str) -> list[str]:
@@ -47,15 +63,11 @@ def words(text: str) -> list[str]:
 @lru_cache(maxsize=4096)  # category names and other short values recur across documents
 def analyse(text: str) -> Analysed:
     unstemmed = words(text)
-    frequencies: dict[str, int] = {}
-    for word in unstemmed:
-        stem = _stem(word)
-        frequencies[stem] = frequencies.get(stem, 0) + 1
-    postings = tuple(
-        (stem.encode("utf-8"), count, float(count), pack_uint(count))
-        for stem, count in frequencies.items()
-    )
-    return Analysed(postings, tuple(sorted(set(unstemmed))))
+    # Counted in first-seen order, as Whoosh's Frequency format yields them.
+    frequencies = Counter(map(_stem_bytes, unstemmed))
+    postings = tuple((stem, *_counted(count)) for stem, count in frequencies.items())
+    spelling = tuple(sorted(set(unstemmed)))
+    return Analysed(postings, len(unstemmed), spelling, tuple(map(str.encode, spelling)))
 
 
 class AnalysedText(fields.TEXT):

@@ -43,7 +43,6 @@ from .store import INDEX_NAME, KEEP, IndexUnavailable, index_dir, open_index, wr
 log = logging.getLogger("app.search.index")
 
 BATCH = 500
-REBUILD_MEMORY_MB = 512
 
 
 def _chunks(items: list, size: int = BATCH) -> Iterator[list]:
@@ -292,8 +291,8 @@ def rebuild(progress: Callable[[int], None] | None = None) -> dict[str, int]:
             _wipe(path)
             ix = storage.create_index(SCHEMA, indexname=INDEX_NAME)
         take_pending(path)  # the full read below covers whatever was queued so far
-        # Postings sorted in memory: the default 128 MB spills runs to disk and merges them.
-        writer = BulkWriter(ix, _lk=False, limitmb=REBUILD_MEMORY_MB)
+        # Postings kept by term in memory (bulk.py), never through Whoosh's pool.
+        writer = BulkWriter(ix, _lk=False)
         try:
             counts = _write_everything(writer, progress)
             writer.commit(mergetype=CLEAR, optimize=True)
