@@ -139,6 +139,8 @@ def test_two_catalog_writers_sharing_an_offer_do_not_deadlock_on_the_marker(app,
     """One transaction changes offers A then B, another changes only B, let go together at their
     first write: the second waits for the first's row B or the other way round, never a cycle
     (a marker row taken at each transaction's first write would make one)."""
+    import sqlalchemy as sa
+
     from app.catalog.models import ServiceOffer
     from tests.races import racing_at_first_write
 
@@ -148,9 +150,12 @@ def test_two_catalog_writers_sharing_an_offer_do_not_deadlock_on_the_marker(app,
 
     def change(*offer_ids):
         def work():
-            for offer_id in offer_ids:
-                db.session.get(ServiceOffer, offer_id).summary = f"changed by {offer_ids}"
-                db.session.flush()
+            for offer_id in offer_ids:  # without the version check: both may change B
+                db.session.execute(
+                    sa.update(ServiceOffer)
+                    .where(ServiceOffer.id == offer_id)
+                    .values(summary=f"changed by {offer_ids}")
+                )
             return "committed"
 
         return work
