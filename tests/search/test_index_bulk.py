@@ -131,3 +131,18 @@ def test_small_zlib_is_read_by_zlib():
     data = ("Managed PostgreSQL, backups and monitoring. " * 200).encode()
     assert zlib.decompress(small_zlib(data, 3)) == data
     assert len(small_zlib(data, 3)) < len(data) / 10
+
+
+def test_a_rebuild_replaces_the_segments_already_there(tmp_path):
+    """Committed as a merge would be asked to, the rebuild still keeps only its own documents."""
+    ix = FileStorage(str(tmp_path)).create_index(SCHEMA, indexname="MAIN")
+    for code in ("OLD-1", "OLD-2"):  # two segments of an index kept current document by document
+        writer = ix.writer()
+        writer.add_document(key=f"offer:{code}", type="offer", code=code, name="old offer")
+        writer.commit()
+    writer = BulkWriter(ix)
+    writer.add_document(key="offer:NEW-1", type="offer", code="NEW-1", name="new offer")
+    writer.commit(optimize=True)
+    with ix.reader() as reader:
+        assert [fields["code"] for fields in reader.all_stored_fields()] == ["NEW-1"]
+        assert len(ix._segments()) == 1  # noqa: SLF001

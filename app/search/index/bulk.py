@@ -21,7 +21,7 @@ from whoosh import formats
 from whoosh.analysis import IDTokenizer
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.util.numeric import byte_to_length, length_to_byte
-from whoosh.writing import SegmentWriter
+from whoosh.writing import CLEAR, SegmentWriter
 
 from .analysis import AnalysedText, analyse
 from .postings import write_postings
@@ -85,8 +85,10 @@ class BulkWriter(SegmentWriter):
         self._terms: dict[str, dict[bytes, list]] = {}
         self._fields: dict[str, _Field] = {}
 
-    def add_reader(self, reader):
-        raise NotImplementedError("a rebuild replaces every segment: commit with CLEAR")
+    def commit(self, mergetype=None, optimize=None, merge=None):
+        """A rebuild replaces every segment: nothing is merged into it, whatever is asked (a
+        merge would add the old segments' postings, which this writer does not keep)."""
+        super().commit(mergetype=CLEAR)
 
     def _field(self, fieldname: str) -> _Field:
         self._check_fields(self.schema, [fieldname])

@@ -21,7 +21,6 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from whoosh.filedb.filestore import FileStorage
-from whoosh.writing import CLEAR
 
 from ...catalog.models import LIVE_STATUSES, ServiceOffer
 from ...extensions import db
@@ -295,7 +294,7 @@ def rebuild(progress: Callable[[int], None] | None = None) -> dict[str, int]:
         writer = BulkWriter(ix, _lk=False)
         try:
             counts = _write_everything(writer, progress)
-            writer.commit(mergetype=CLEAR, optimize=True)
+            writer.commit()
         except BaseException:
             writer.cancel()
             raise
