@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from operator import itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -98,24 +99,14 @@ class Facts(NamedTuple):
     in_amount: bool  # inside min_price..max_price
 
 
-_BUCKETS: dict = {}  # price -> its range's value (prices repeat across searches)
-_BUCKETS_KEPT = 20_000
-
-
+@lru_cache(maxsize=20_000)  # prices repeat across rows and searches
 def price_bucket(price: Decimal | None) -> str | None:
     """The value of the price range the price is in, or None."""
-    found = _BUCKETS.get(price, _BUCKETS)
-    if found is _BUCKETS:
-        found = None
-        if price is not None:
-            for price_range in PRICE_RANGES:
-                if price in price_range:
-                    found = price_range.value
-                    break
-        if len(_BUCKETS) >= _BUCKETS_KEPT:
-            _BUCKETS.clear()
-        _BUCKETS[price] = found
-    return found
+    if price is not None:
+        for price_range in PRICE_RANGES:
+            if price in price_range:
+                return price_range.value
+    return None
 
 
 def in_amount(price: Decimal | None, criteria: Criteria) -> bool:
