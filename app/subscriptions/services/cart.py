@@ -239,12 +239,12 @@ class _Looked:
     live: dict[str, ServiceOffer]
     visible: set[int]
 
-    def replacement(self, user: User, offer: ServiceOffer) -> ServiceOffer | None:
+    def replacement(self, offer: ServiceOffer) -> ServiceOffer | None:
         """As catalog.replacement_for: the live, orderable, visible revision it points to."""
         found = self.live.get(offer.replacement_code or "")
         if found is None or not found.is_orderable() or found.id not in self.visible:
             return None
-        return found if catalog.can_manage_catalog(user) or found.is_live else None
+        return found
 
 
 def _look_up(user: User, items: list[CartItem]) -> _Looked:
@@ -269,7 +269,7 @@ def flags(user: User, items: list[CartItem]) -> dict[int, dict | None]:
 
 def _flag(user: User, item: CartItem, looked: _Looked) -> dict | None:
     offer = item.offer
-    replacement = looked.replacement(user, offer)
+    replacement = looked.replacement(offer)
     if offer.id not in looked.in_audience:
         reason = "audience"
         message = _("%(name)s is no longer offered to your groups.", name=offer.name)
